@@ -1,0 +1,142 @@
+"""`mirage` command: run the parts of Mirage separately (production) or the embedded supervisor (development)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+
+def _setup_logging() -> None:
+    from mirage_app.core.config import get_settings
+
+    logging.basicConfig(
+        level=get_settings().log_level,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+
+
+def cmd_embedded(args: argparse.Namespace) -> int:
+    from mirage_app.core.config import get_settings
+    from mirage_app.core.supervisor import Supervisor
+
+    settings = get_settings()
+    return Supervisor(settings.data_dir, args.parent_pid, workers=settings.workers).run()
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from workers.worker import run_worker
+
+    run_worker(queues=args.queues, burst=args.burst, fork=args.fork)
+    return 0
+
+
+def cmd_scheduler(args: argparse.Namespace) -> int:
+    from workers.scheduler import run_scheduler
+
+    run_scheduler(interval=args.interval)
+    return 0
+
+
+def cmd_sim(args: argparse.Namespace) -> int:
+    from mirage_app.evolution.simulator import main as sim_main
+
+    return sim_main(["--host", args.host, "--port", str(args.port), "--api-key", args.api_key]) or 0
+
+
+def cmd_db(args: argparse.Namespace) -> int:
+    from mirage_app.core import migrate
+
+    if args.action == "upgrade":
+        migrate.upgrade(args.revision or "head")
+    elif args.action == "downgrade":
+        migrate.downgrade(args.revision or "-1")
+    else:
+        from alembic import command
+
+        command.current(migrate.alembic_config(), verbose=False)
+    return 0
+
+
+def cmd_seed(args: argparse.Namespace) -> int:
+    from mirage_app.services.seed import ensure_default_tenant
+
+    result = ensure_default_tenant(password=os.environ.get("MIRAGE_ADMIN_PASSWORD"))
+    if result.generated_password:
+        print(f"admin: {result.admin_email}\npassword: {result.generated_password}")
+    else:
+        print(f"tenant {result.tenant_id} and {result.admin_email} are in place")
+    return 0
+
+
+def cmd_reset_password(args: argparse.Namespace) -> int:
+    from mirage_app.services.seed import reset_admin_password
+
+    password = reset_admin_password(args.email)
+    print(f"new password for {args.email}: {password}")
+    return 0
+
+
+def cmd_health(_args: argparse.Namespace) -> int:
+    from mirage_app.services.health import check_health
+
+    report = check_health()
+    print(json.dumps(report, indent=2))
+    return 0 if report["status"] == "ok" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="mirage", description="Mirage WhatsApp orchestrator")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("embedded", help="run the embedded Postgres/Redis/simulator/workers (started by reflex run)")
+    p.add_argument("--parent-pid", type=int, default=os.getppid())
+    p.set_defaults(func=cmd_embedded)
+
+    p = sub.add_parser("worker", help="run an RQ worker")
+    p.add_argument("--queues", nargs="+", default=None)
+    p.add_argument("--burst", action="store_true", help="exit when the queues are empty")
+    p.add_argument("--fork", action="store_true", help="fork a work horse per job (isolation over throughput)")
+    p.set_defaults(func=cmd_worker)
+
+    p = sub.add_parser("scheduler", help="run the periodic-tick scheduler (one leader across processes)")
+    p.add_argument("--interval", type=float, default=5.0)
+    p.set_defaults(func=cmd_scheduler)
+
+    p = sub.add_parser("sim", help="run the Evolution API simulator")
+    p.add_argument("--host", default="127.0.0.1")
+    p.add_argument("--port", type=int, default=8081)
+    p.add_argument("--api-key", default="mirage-sim-key")
+    p.set_defaults(func=cmd_sim)
+
+    p = sub.add_parser("db", help="database migrations")
+    p.add_argument("action", choices=["upgrade", "downgrade", "current"])
+    p.add_argument("revision", nargs="?")
+    p.set_defaults(func=cmd_db)
+
+    p = sub.add_parser("seed", help="create the Default Tenant and admin@mirage.local")
+    p.set_defaults(func=cmd_seed)
+
+    p = sub.add_parser("admin", help="administration")
+    admin_sub = p.add_subparsers(dest="admin_command", required=True)
+    r = admin_sub.add_parser("reset-password", help="set a new generated password for a user")
+    r.add_argument("--email", default="admin@mirage.local")
+    r.set_defaults(func=cmd_reset_password)
+
+    p = sub.add_parser("health", help="print the health report as JSON")
+    p.set_defaults(func=cmd_health)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    sys.path.insert(0, str(Path.cwd()))
+    args = build_parser().parse_args(argv)
+    _setup_logging()
+    return args.func(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,166 @@
+"""The app shell: sidebar with every route, header with badges and language, content area."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mirage_app.i18n import LOCALE_NAMES
+from mirage_app.states.ui import UiState, t
+
+NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
+    (
+        "nav.section.operate",
+        [
+            ("nav.overview", "/", "layout-dashboard"),
+            ("nav.instances", "/instances", "smartphone"),
+            ("nav.conversations", "/conversations", "messages-square"),
+            ("nav.personas", "/personas", "drama"),
+            ("nav.metrics", "/metrics", "chart-line"),
+        ],
+    ),
+    (
+        "nav.section.outreach",
+        [
+            ("nav.contacts", "/contacts", "contact"),
+            ("nav.policies", "/outreach/policies", "shield-check"),
+            ("nav.targets", "/outreach/targets", "target"),
+        ],
+    ),
+    (
+        "nav.section.admin",
+        [
+            ("nav.settings", "/settings", "settings"),
+            ("nav.audit", "/audit", "scroll-text"),
+        ],
+    ),
+]
+
+
+def _nav_item(label_key: str, href: str, icon: str) -> rx.Component:
+    path = rx.State.router.page.path
+    active = (path == href) if href == "/" else path.startswith(href)
+    return rx.link(
+        rx.hstack(rx.icon(icon, size=18), rx.text(t(label_key), size="2"), align="center", spacing="3"),
+        href=href,
+        underline="none",
+        class_name=rx.cond(active, "nav-item nav-item-active", "nav-item"),
+        width="100%",
+    )
+
+
+def sidebar() -> rx.Component:
+    sections = []
+    for section_key, items in NAV_SECTIONS:
+        sections.append(
+            rx.vstack(
+                rx.text(t(section_key), size="1", weight="medium", color_scheme="gray", class_name="nav-section"),
+                *[_nav_item(*item) for item in items],
+                spacing="1",
+                width="100%",
+            )
+        )
+    return rx.vstack(
+        rx.hstack(
+            rx.box(class_name="brand-mark"),
+            rx.vstack(
+                rx.heading(t("app.name"), size="5", weight="bold"),
+                rx.text(t("app.tagline"), size="1", color_scheme="gray"),
+                spacing="0",
+            ),
+            align="center",
+            spacing="3",
+            padding_bottom="1em",
+        ),
+        *sections,
+        rx.spacer(),
+        language_select(),
+        spacing="5",
+        class_name="sidebar",
+        id="sidebar",
+    )
+
+
+def language_select() -> rx.Component:
+    return rx.vstack(
+        rx.text(t("app.language"), size="1", color_scheme="gray"),
+        rx.select.root(
+            rx.select.trigger(aria_label="language", id="language-select", width="100%"),
+            rx.select.content(*[rx.select.item(name, value=code) for code, name in LOCALE_NAMES.items()]),
+            value=UiState.lang,
+            on_change=UiState.set_locale,
+            size="2",
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def status_badges() -> rx.Component:
+    return rx.hstack(
+        rx.cond(
+            UiState.demo,
+            rx.tooltip(
+                rx.badge(
+                    rx.icon("flask-conical", size=14),
+                    t("app.demo"),
+                    color_scheme="violet",
+                    variant="surface",
+                    id="demo-badge",
+                ),
+                content=t("app.demo_hint"),
+            ),
+        ),
+        rx.cond(
+            UiState.llm_offline,
+            rx.tooltip(
+                rx.badge(rx.icon("cpu", size=14), t("app.llm_offline"), color_scheme="gray", variant="surface"),
+                content=t("app.llm_offline_hint"),
+            ),
+        ),
+        rx.badge(
+            rx.box(class_name=rx.cond(UiState.health_status == "ok", "dot dot-ok", "dot dot-warn")),
+            rx.cond(UiState.health_status == "ok", t("health.ok"), t("health.degraded")),
+            color_scheme=rx.cond(UiState.health_status == "ok", "grass", "amber"),
+            variant="soft",
+            id="health-badge",
+        ),
+        spacing="2",
+        align="center",
+    )
+
+
+def page_layout(title_key: str, subtitle_key: str | None, *children: rx.Component) -> rx.Component:
+    return rx.box(
+        sidebar(),
+        rx.box(
+            rx.hstack(
+                rx.vstack(
+                    rx.heading(t(title_key), size="7", weight="bold", id="page-title"),
+                    rx.cond(subtitle_key is not None, rx.text(t(subtitle_key or "app.tagline"), color_scheme="gray")),
+                    spacing="1",
+                ),
+                rx.spacer(),
+                status_badges(),
+                align="start",
+                width="100%",
+                class_name="page-header",
+            ),
+            rx.box(*children, class_name="page-body"),
+            class_name="main",
+        ),
+        class_name="shell",
+        on_mount=UiState.load_health,
+    )
+
+
+def empty_state(icon: str, title_key: str = "empty.title", hint_key: str = "empty.coming") -> rx.Component:
+    return rx.center(
+        rx.vstack(
+            rx.box(rx.icon(icon, size=28), class_name="empty-icon"),
+            rx.heading(t(title_key), size="4"),
+            rx.text(t(hint_key), color_scheme="gray", size="2"),
+            align="center",
+            spacing="2",
+        ),
+        class_name="empty-state",
+    )

@@ -1,0 +1,30 @@
+"""Redis connections and the RQ queues."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from redis import Redis
+from rq import Queue
+
+from mirage_app.core.config import get_settings
+
+QUEUE_NAMES = ("high", "default", "low")
+
+
+@lru_cache
+def get_redis() -> Redis:
+    url = get_settings().redis_url
+    if not url:
+        raise RuntimeError("REDIS_URL is not set and the embedded Redis is not running")
+    return Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3, health_check_interval=30)
+
+
+def queue(name: str = "default") -> Queue:
+    return Queue(name, connection=get_redis())
+
+
+def reset_redis() -> None:
+    if get_redis.cache_info().currsize:
+        get_redis().close()
+    get_redis.cache_clear()

@@ -1,0 +1,89 @@
+"""Enumerations stored as PostgreSQL enum types."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+import sqlalchemy as sa
+
+
+class TenantPlan(StrEnum):
+    free = "free"
+    pro = "pro"
+    enterprise = "enterprise"
+
+
+class UserRole(StrEnum):
+    admin = "admin"
+    operator = "operator"
+    viewer = "viewer"
+
+
+class NumberStatus(StrEnum):
+    disconnected = "disconnected"
+    connecting = "connecting"
+    connected = "connected"
+    error = "error"
+    paused = "paused"
+
+
+class ConversationMode(StrEnum):
+    pair = "pair"
+    round_robin = "round_robin"
+    random = "random"
+
+
+class ParticipantKind(StrEnum):
+    bot = "bot"
+    human = "human"
+
+
+class Weekday(StrEnum):
+    sun = "sun"
+    mon = "mon"
+    tue = "tue"
+    wed = "wed"
+    thu = "thu"
+    fri = "fri"
+    sat = "sat"
+
+
+class RoundState(StrEnum):
+    planned = "planned"
+    running = "running"
+    done = "done"
+    aborted = "aborted"
+
+
+class MessageDirection(StrEnum):
+    inbound = "in"
+    outbound = "out"
+
+
+class MessageStatus(StrEnum):
+    queued = "queued"
+    sent = "sent"
+    server_ack = "server_ack"
+    delivered = "delivered"
+    read = "read"
+    failed = "failed"
+
+
+class ConsentStatus(StrEnum):
+    unknown = "unknown"
+    granted = "granted"
+    revoked = "revoked"
+
+
+class TargetStatus(StrEnum):
+    pending = "pending"
+    in_progress = "in_progress"
+    paused = "paused"
+    done = "done"
+    optout = "optout"
+    failed = "failed"
+
+
+def pg_enum(enum_cls: type[StrEnum], name: str) -> sa.Enum:
+    """A native enum that stores the values (not the Python member names)."""
+    return sa.Enum(enum_cls, name=name, values_callable=lambda e: [m.value for m in e], create_type=True)

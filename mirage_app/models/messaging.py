@@ -1,0 +1,61 @@
+"""Messages sent and received, and the raw webhook events they were built from."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from mirage_app.models.base import (
+    created_field,
+    enum_field,
+    fk_field,
+    id_field,
+    json_field,
+    tenant_field,
+    ts_field,
+)
+from mirage_app.models.enums import MessageDirection, MessageStatus, pg_enum
+
+
+class Message(SQLModel, table=True):
+    __tablename__ = "messages"
+    __table_args__ = (
+        sa.Index("ix_messages_tenant_created", "tenant_id", sa.text("created_at DESC")),
+        sa.Index("ix_messages_from_number_created", "from_number_id", "created_at"),
+        sa.Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+    )
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    conversation_id: uuid.UUID | None = fk_field("conversations.id", index=False)
+    round_id: uuid.UUID | None = fk_field("rounds.id")
+    from_number_id: uuid.UUID | None = fk_field("numbers.id", index=False)
+    to_number_id: uuid.UUID | None = fk_field("numbers.id")
+    contact_id: uuid.UUID | None = fk_field("contacts.id")
+    wa_msg_id: str | None = Field(default=None, max_length=128, unique=True)
+    direction: MessageDirection = enum_field(pg_enum(MessageDirection, "msg_direction"), MessageDirection.outbound)
+    body: str = Field(default="")
+    meta: dict = json_field(dict)
+    status: MessageStatus = enum_field(pg_enum(MessageStatus, "message_status"), MessageStatus.queued)
+    error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = created_field()
+    sent_at: datetime | None = ts_field()
+    updated_at: datetime | None = ts_field()
+
+
+class WebhookEvent(SQLModel, table=True):
+    __tablename__ = "webhook_events"
+    __table_args__ = (
+        sa.Index("ix_webhook_events_unprocessed", "received_at", postgresql_where=sa.text("processed_at IS NULL")),
+    )
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    session_id: str = Field(max_length=100, index=True)
+    event_type: str = Field(max_length=60)
+    payload: dict = json_field(dict)
+    wa_ts: datetime | None = ts_field()
+    received_at: datetime = created_field()
+    processed_at: datetime | None = ts_field()
+    error: str | None = Field(default=None, max_length=500)

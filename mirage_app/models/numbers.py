@@ -1,0 +1,75 @@
+"""WhatsApp numbers, their Evolution sessions and the personas that speak through them."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+from sqlmodel import Field, SQLModel
+
+from mirage_app.models.base import (
+    created_field,
+    enum_field,
+    fk_field,
+    id_field,
+    json_field,
+    tenant_field,
+    ts_field,
+)
+from mirage_app.models.enums import NumberStatus, pg_enum
+
+
+class Persona(SQLModel, table=True):
+    __tablename__ = "personas"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    name: str = Field(max_length=120)
+    style: str = Field(default="", max_length=2000)
+    greeting_morning: str = Field(default="", max_length=300)
+    greeting_afternoon: str = Field(default="", max_length=300)
+    greeting_evening: str = Field(default="", max_length=300)
+    # age, occupation, writing_style, emoji_use, typical_length
+    traits: dict = json_field(dict)
+    # e.g. {"start": "08:00", "end": "22:00"}
+    active_hours: dict = json_field(dict)
+    locale: str = Field(default="pt-BR", max_length=10)
+    created_at: datetime = created_field()
+    updated_at: datetime | None = ts_field()
+
+
+class Number(SQLModel, table=True):
+    __tablename__ = "numbers"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    wa_number: str | None = Field(default=None, max_length=20, index=True)
+    # The Evolution instance name; unique across the whole installation because Evolution's namespace is.
+    session_id: str = Field(max_length=100, unique=True)
+    status: NumberStatus = enum_field(pg_enum(NumberStatus, "number_status"), NumberStatus.disconnected, index=True)
+    label: str = Field(max_length=120)
+    persona_id: uuid.UUID | None = fk_field("personas.id")
+    paired_at: datetime | None = ts_field()
+    last_seen_at: datetime | None = ts_field()
+    disconnect_reason: str | None = Field(default=None, max_length=200)
+    failure_streak: int = Field(default=0)
+    paused_reason: str | None = Field(default=None, max_length=200)
+    active_days: int = Field(default=0)
+    created_at: datetime = created_field()
+    updated_at: datetime | None = ts_field()
+
+
+class EvolutionSession(SQLModel, table=True):
+    __tablename__ = "sessions"
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    number_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("numbers.id", ondelete="CASCADE"), nullable=False, unique=True)
+    )
+    base_url: str = Field(max_length=500)
+    token_enc: str | None = Field(default=None)
+    last_qr: str | None = Field(default=None)
+    last_qr_at: datetime | None = ts_field()
+    last_seen_at: datetime | None = ts_field()
+    webhook_secret_hash: str | None = Field(default=None, max_length=128)
+    last_error: str | None = Field(default=None, max_length=500)
+    created_at: datetime = created_field()

@@ -1,0 +1,10 @@
+"""Route `/`."""
+
+import reflex as rx
+
+from mirage_app.components.layout import empty_state, page_layout
+
+
+@rx.page(route="/", title="Mirage · Mirage")
+def overview_page() -> rx.Component:
+    return page_layout("page.overview.title", "page.overview.subtitle", empty_state("layout-dashboard"))

@@ -1,0 +1,74 @@
+"""One health report for `/api/health`, the UI badge and `mirage health`."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import httpx
+from rq import Worker
+from sqlalchemy import text
+
+from mirage_app.core.config import get_settings
+from mirage_app.core.db import system_session
+from mirage_app.core.redis import get_redis
+from workers.scheduler import HEARTBEAT_KEY
+
+
+def _timed(check) -> dict[str, Any]:
+    started = time.perf_counter()
+    try:
+        detail = check()
+        result = {"ok": True, **(detail or {})}
+    except Exception as exc:  # a health check reports failures, it never raises them
+        result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
+    result["latency_ms"] = round((time.perf_counter() - started) * 1000, 1)
+    return result
+
+
+def _database() -> dict[str, Any]:
+    with system_session() as s:
+        row = s.execute(text("SELECT current_user, (SELECT rolbypassrls FROM pg_roles WHERE rolname = current_user)"))
+        user, bypass = row.one()
+    if bypass:
+        raise RuntimeError(f"database role {user} bypasses row-level security")
+    return {"role": user}
+
+
+def _redis() -> dict[str, Any]:
+    get_redis().ping()
+    return {}
+
+
+def _workers() -> dict[str, Any]:
+    redis = get_redis()
+    workers = Worker.all(connection=redis)
+    scheduler = redis.get(HEARTBEAT_KEY)
+    if not workers:
+        raise RuntimeError("no RQ worker is running")
+    return {"count": len(workers), "scheduler": scheduler.decode() if scheduler else None}
+
+
+def _evolution() -> dict[str, Any]:
+    settings = get_settings()
+    if not settings.evolution_url:
+        raise RuntimeError("EVOLUTION_URL is not set")
+    response = httpx.get(settings.evolution_url.rstrip("/") + "/", timeout=2.0)
+    response.raise_for_status()
+    return {"version": response.json().get("version"), "simulator": settings.is_demo}
+
+
+def check_health() -> dict[str, Any]:
+    settings = get_settings()
+    checks = {
+        "database": _timed(_database),
+        "redis": _timed(_redis),
+        "workers": _timed(_workers),
+        "evolution": _timed(_evolution),
+    }
+    return {
+        "status": "ok" if all(c["ok"] for c in checks.values()) else "degraded",
+        "checks": checks,
+        "demo": settings.is_demo,
+        "llm": "offline" if settings.llm_offline else "openai",
+    }

@@ -1,0 +1,34 @@
+"""Reflex configuration. With no DATABASE_URL / REDIS_URL / EVOLUTION_URL set, `reflex run` starts the embedded
+PostgreSQL, Redis, Evolution simulator, workers and scheduler first (see mirage_app/core/supervisor.py)."""
+
+import os
+
+import reflex as rx
+from reflex.plugins.sitemap import SitemapPlugin
+
+from mirage_app.core.bootstrap import bun_path, prepare
+
+prepare()
+
+import mirage_app.models  # noqa: E402,F401  (Reflex's start-up schema check compares against these tables)
+from mirage_app.core.config import get_settings  # noqa: E402  (after prepare() filled the environment)
+
+settings = get_settings()
+# A Redis the operator provides also holds Reflex's UI state, so several backend processes can share it.
+embedded = bool(os.environ.get("MIRAGE_EMBEDDED_OWNER"))
+reflex_redis = os.environ.get("MIRAGE_REFLEX_REDIS", "0" if embedded else "1") == "1"
+
+config = rx.Config(
+    app_name="mirage_app",
+    db_url=settings.resolved_app_database_url(),
+    redis_url=settings.redis_url if reflex_redis else None,
+    telemetry_enabled=False,
+    bun_path=bun_path() or "bun",
+    show_built_with_reflex=False,
+    disable_plugins=[SitemapPlugin],
+    plugins=[
+        rx.plugins.RadixThemesPlugin(
+            theme=rx.theme(appearance="dark", accent_color="cyan", gray_color="slate", radius="medium")
+        )
+    ],
+)

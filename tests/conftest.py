@@ -1,0 +1,125 @@
+"""Test services: a real PostgreSQL and Redis.
+
+By default both are embedded (started from their Python wheels in a temporary folder). With DATABASE_URL set,
+a fresh database is created on that server for the run (and dropped after); with REDIS_URL set, that Redis
+database is used and flushed. Example against this machine's system services:
+
+    DATABASE_URL=postgresql://postgres@127.0.0.1:5432/postgres REDIS_URL=redis://127.0.0.1:6379/15 pytest
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import psycopg
+import pytest
+from sqlalchemy.engine import make_url
+
+TEST_SECRET = "mirage-test-secret-key-not-for-production"
+
+
+@dataclass
+class TestServices:
+    admin_url: str  # owner connection to the test database
+    server_admin_url: str  # owner connection to the server's maintenance database
+    redis_url: str
+
+    def create_database(self, name: str) -> str:
+        with psycopg.connect(_libpq(self.server_admin_url), autocommit=True) as conn:
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return make_url(self.server_admin_url).set(database=name).render_as_string(hide_password=False)
+
+    def drop_database(self, name: str) -> None:
+        with psycopg.connect(_libpq(self.server_admin_url), autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+def _reset_caches() -> None:
+    from mirage_app.core.config import reset_settings_cache
+    from mirage_app.core.db import reset_engines
+    from mirage_app.core.redis import reset_redis
+
+    reset_settings_cache()
+    reset_engines()
+    reset_redis()
+
+
+@pytest.fixture(scope="session")
+def services(tmp_path_factory) -> Iterator[TestServices]:
+    from mirage_app.core.config import _with_psycopg
+    from mirage_app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+
+    base = tmp_path_factory.mktemp("services")
+    started = []
+    given_db = os.environ.get("DATABASE_URL")
+    given_redis = os.environ.get("REDIS_URL")
+    if given_db:
+        server_admin = _with_psycopg(given_db)
+    else:
+        pg = EmbeddedPostgres(base / "postgres").start()
+        started.append(pg)
+        server_admin = pg.admin_url("postgres")
+    if given_redis:
+        redis_url = given_redis
+    else:
+        redis = EmbeddedRedis(base / "redis").start()
+        started.append(redis)
+        redis_url = redis.url
+
+    db_name = f"mirage_test_{uuid.uuid4().hex[:10]}"
+    svc = TestServices(admin_url="", server_admin_url=server_admin, redis_url=redis_url)
+    svc.admin_url = svc.create_database(db_name)
+
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "MIRAGE_SECRET_KEY", "MIRAGE_DATA_DIR")}
+    os.environ.update(
+        DATABASE_URL=svc.admin_url,
+        REDIS_URL=redis_url,
+        MIRAGE_SECRET_KEY=TEST_SECRET,
+        MIRAGE_DATA_DIR=str(base / "data"),
+    )
+    _reset_caches()
+    import redis as redis_lib
+
+    redis_lib.Redis.from_url(redis_url).flushdb()
+    from mirage_app.core import migrate
+
+    migrate.upgrade()
+    try:
+        yield svc
+    finally:
+        _reset_caches()
+        svc.drop_database(db_name)
+        for server in reversed(started):
+            server.stop()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+@pytest.fixture
+def make_tenant(services):
+    from mirage_app.services.seed import create_tenant
+
+    def _make(name: str | None = None, **kwargs) -> uuid.UUID:
+        return create_tenant(name or f"Tenant {uuid.uuid4().hex[:6]}", **kwargs)
+
+    return _make
+
+
+@pytest.fixture
+def tenant_a(make_tenant) -> uuid.UUID:
+    return make_tenant("Tenant A")
+
+
+@pytest.fixture
+def tenant_b(make_tenant) -> uuid.UUID:
+    return make_tenant("Tenant B")

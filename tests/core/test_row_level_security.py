@@ -1,0 +1,149 @@
+"""Tenant isolation holds in the database itself, even when a query forgets its filter."""
+
+from __future__ import annotations
+
+import uuid
+
+import psycopg
+import pytest
+from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError, ProgrammingError
+from sqlmodel import func, select
+
+from mirage_app.core.config import get_settings
+from mirage_app.core.db import system_session, tenant_session
+from mirage_app.models import TENANT_TABLES, Persona, Tenant
+
+
+def _add_persona(tenant_id: uuid.UUID, name: str) -> uuid.UUID:
+    with tenant_session(tenant_id) as s:
+        persona = Persona(tenant_id=tenant_id, name=name)
+        s.add(persona)
+        s.commit()
+        return persona.id
+
+
+def test_every_tenant_table_has_forced_rls(services):
+    with psycopg.connect(services.admin_url.replace("+psycopg", "")) as conn:
+        rows = conn.execute(
+            "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
+            "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname <> 'alembic_version'"
+        ).fetchall()
+    flags = {name: (enabled, forced) for name, enabled, forced in rows}
+    assert set(TENANT_TABLES) | {"tenants"} == set(flags)
+    assert all(enabled and forced for enabled, forced in flags.values()), flags
+
+
+def test_query_without_where_sees_only_own_tenant(tenant_a, tenant_b):
+    _add_persona(tenant_a, "Ana")
+    _add_persona(tenant_b, "Bruno")
+    with tenant_session(tenant_a) as s:
+        names = s.exec(select(Persona.name)).all()  # deliberately no WHERE tenant_id = ...
+        tenants = s.exec(select(Tenant.id)).all()
+    assert names == ["Ana"]
+    assert tenants == [tenant_a]
+
+
+def test_session_without_tenant_sees_nothing(tenant_a):
+    _add_persona(tenant_a, "Ana")
+    with system_session() as s:
+        assert s.exec(select(func.count()).select_from(Persona)).one() == 0
+        assert s.exec(select(func.count()).select_from(Tenant)).one() == 0
+
+
+def test_insert_for_another_tenant_is_rejected(tenant_a, tenant_b):
+    with tenant_session(tenant_a) as s:
+        s.add(Persona(tenant_id=tenant_b, name="Intruder"))
+        with pytest.raises(ProgrammingError, match="row-level security"):
+            s.commit()
+    with tenant_session(tenant_b) as s:
+        assert s.exec(select(Persona).where(Persona.name == "Intruder")).first() is None
+
+
+def test_moving_a_row_to_another_tenant_is_rejected(tenant_a, tenant_b):
+    persona_id = _add_persona(tenant_a, "Ana")
+    with tenant_session(tenant_a) as s:
+        with pytest.raises(ProgrammingError, match="row-level security"):
+            s.execute(text("UPDATE personas SET tenant_id = :b WHERE id = :id"), {"b": tenant_b, "id": persona_id})
+            s.commit()
+
+
+def test_updates_and_deletes_cannot_reach_other_tenant(tenant_a, tenant_b):
+    other = _add_persona(tenant_b, "Bruno")
+    with tenant_session(tenant_a) as s:
+        assert s.execute(text("UPDATE personas SET name = 'hacked'")).rowcount == 0
+        assert s.execute(text("DELETE FROM personas")).rowcount == 0
+        s.commit()
+    with tenant_session(tenant_b) as s:
+        assert s.get(Persona, other).name == "Bruno"
+
+
+def test_tenant_setting_does_not_leak_through_the_pool(tenant_a):
+    _add_persona(tenant_a, "Ana")
+    for _ in range(5):
+        with tenant_session(tenant_a) as s:
+            assert s.exec(select(func.count()).select_from(Persona)).one() == 1
+            s.commit()
+        with system_session() as s:
+            assert s.exec(select(func.count()).select_from(Persona)).one() == 0
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "ALTER TABLE personas DISABLE ROW LEVEL SECURITY",
+        "ALTER TABLE personas NO FORCE ROW LEVEL SECURITY",
+        "DROP POLICY tenant_isolation ON personas",
+        "SET ROLE postgres",
+        "ALTER ROLE mirage_app BYPASSRLS",
+        "REFRESH MATERIALIZED VIEW mv_stats_messages",
+        "SELECT * FROM mv_number_stats",
+    ],
+)
+def test_application_role_cannot_escape_rls(services, statement):
+    with psycopg.connect(get_settings().resolved_app_database_url().replace("+psycopg", "")) as conn:
+        with pytest.raises(psycopg.Error):
+            conn.execute(statement)
+
+
+def test_row_security_off_fails_instead_of_bypassing(tenant_a):
+    _add_persona(tenant_a, "Ana")
+    with tenant_session(tenant_a) as s:
+        s.execute(text("SET LOCAL row_security = off"))
+        with pytest.raises(DBAPIError, match="row-level security"):
+            s.execute(text("SELECT count(*) FROM personas")).scalar()
+
+
+def test_application_role_has_no_bypass(services):
+    with system_session() as s:
+        row = s.execute(
+            text("SELECT rolsuper, rolbypassrls, rolcreaterole FROM pg_roles WHERE rolname = current_user")
+        ).one()
+    assert tuple(row) == (False, False, False)
+
+
+def test_statistics_views_are_tenant_filtered(tenant_a, tenant_b):
+    from mirage_app.models import Message, MessageDirection, MessageStatus, Number
+    from mirage_app.services.metrics import refresh_materialized_views
+
+    for tenant in (tenant_a, tenant_b):
+        with tenant_session(tenant) as s:
+            number = Number(tenant_id=tenant, session_id=f"n-{uuid.uuid4().hex[:8]}", label="n")
+            s.add(number)
+            s.flush()
+            s.add(
+                Message(
+                    tenant_id=tenant,
+                    from_number_id=number.id,
+                    direction=MessageDirection.outbound,
+                    body="oi",
+                    status=MessageStatus.sent,
+                )
+            )
+            s.commit()
+    refresh_materialized_views(concurrently=True)
+    with tenant_session(tenant_a) as s:
+        rows = s.execute(text("SELECT tenant_id, sent FROM number_stats")).all()
+        totals = s.execute(text("SELECT DISTINCT tenant_id FROM stats_messages")).all()
+    assert {r.tenant_id for r in rows} == {tenant_a}
+    assert [t.tenant_id for t in totals] == [tenant_a]
