@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from mirage_app.api import health
-from mirage_app.api.errors import install_error_handlers
+from mirage_app.api.errors import ApiError, install_error_handlers
 
 
 def create_api() -> FastAPI:
@@ -19,6 +19,12 @@ def create_api() -> FastAPI:
     )
     install_error_handlers(api)
     api.include_router(health.router)
+
+    @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
+    async def unknown_route(path: str) -> None:
+        # Without this, unknown /api paths would fall through to Reflex and answer HTML.
+        raise ApiError(404, "not_found", f"no API route /api/{path}")
+
     return api
 
 

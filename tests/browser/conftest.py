@@ -1,0 +1,138 @@
+"""The real app, started the way a developer starts it (`reflex run`, embedded default), driven by chromium.
+
+The app keeps its own embedded PostgreSQL, Redis and simulator in a temporary data folder. Tests talk to it only
+as a person or a script would: through the browser and HTTP. Teardown sends Ctrl-C (SIGINT) and checks that no
+process of the run is left behind.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psutil
+import pytest
+
+from mirage_app.core.config import PROJECT_ROOT
+from mirage_app.core.embedded import free_port
+
+CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
+PASSWORD_LINE = re.compile(rb"password:\s+(\S+)")
+
+
+@dataclass
+class RunningApp:
+    url: str
+    api_url: str
+    data_dir: Path
+    admin_email: str
+    admin_password: str
+    proc: subprocess.Popen
+
+    def runtime(self) -> dict:
+        return json.loads((self.data_dir / "runtime.json").read_text())
+
+
+def _clean_env(data_dir: Path, backend_port: int) -> dict[str, str]:
+    drop = {"DATABASE_URL", "REDIS_URL", "EVOLUTION_URL", "EVOLUTION_API_KEY", "MIRAGE_APP_DATABASE_URL",
+            "OPENAI_API_KEY", "MIRAGE_EMBEDDED_OWNER", "MIRAGE_EMBEDDED_CHILD"}  # fmt: skip
+    env = {k: v for k, v in os.environ.items() if k not in drop}
+    env.update(
+        MIRAGE_DATA_DIR=str(data_dir),
+        MIRAGE_PUBLIC_URL=f"http://127.0.0.1:{backend_port}",
+        MIRAGE_SECRET_KEY="browser-test-secret",
+        PYTHONUNBUFFERED="1",
+    )
+    return env
+
+
+@pytest.fixture(scope="session")
+def running_app(tmp_path_factory) -> Iterator[RunningApp]:
+    data_dir = tmp_path_factory.mktemp("app") / "data"
+    frontend_port, backend_port = free_port(), free_port()
+    log_path = data_dir.parent / "reflex.log"
+    log = open(log_path, "wb")  # noqa: SIM115 - closed in teardown
+    proc = subprocess.Popen(
+        [str(Path(sys.executable).parent / "reflex"), "run", "--frontend-port", str(frontend_port),
+         "--backend-port", str(backend_port)],
+        cwd=PROJECT_ROOT, env=_clean_env(data_dir, backend_port), stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url, api_url = f"http://127.0.0.1:{frontend_port}", f"http://127.0.0.1:{backend_port}"
+    try:
+        _wait_ready(proc, url, api_url, log_path, timeout=600)
+        match = PASSWORD_LINE.search(log_path.read_bytes())
+        assert match, "the first run must print the generated admin password"
+        yield RunningApp(url, api_url, data_dir, "admin@mirage.local", match.group(1).decode(), proc)
+    finally:
+        family = [proc.pid, *(p.pid for p in _descendants(proc.pid))]
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+        leftovers = _alive(family, timeout=30)
+        for p in leftovers:
+            p.kill()
+        assert not leftovers, f"processes left after Ctrl-C: {[' '.join(p.cmdline()) for p in leftovers]}"
+
+
+def _descendants(pid: int) -> list[psutil.Process]:
+    try:
+        return psutil.Process(pid).children(recursive=True)
+    except psutil.NoSuchProcess:
+        return []
+
+
+def _alive(pids: list[int], timeout: float) -> list[psutil.Process]:
+    procs = []
+    for pid in pids:
+        try:
+            procs.append(psutil.Process(pid))
+        except psutil.NoSuchProcess:
+            pass
+    _, alive = psutil.wait_procs(procs, timeout=timeout)
+    return [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
+
+
+def _wait_ready(proc: subprocess.Popen, url: str, api_url: str, log_path: Path, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"reflex run exited:\n{log_path.read_text(errors='replace')[-4000:]}")
+        try:
+            if httpx.get(api_url + "/ping", timeout=2).status_code == 200 and httpx.get(url, timeout=5).is_success:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(1)
+    raise TimeoutError(f"app not ready:\n{log_path.read_text(errors='replace')[-4000:]}")
+
+
+@pytest.fixture(scope="session")
+def browser_type_launch_args(browser_type_launch_args):
+    return {
+        **browser_type_launch_args,
+        "executable_path": CHROMIUM,
+        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--no-first-run", "--disable-sync", "--disable-quic"],
+    }  # fmt: skip
+
+
+@pytest.fixture
+def console_errors(page):
+    """Collects console errors and failed requests; tests assert it stays empty."""
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(f"console {m.type}: {m.text}") if m.type == "error" else None)
+    page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
+    page.on("requestfailed", lambda r: errors.append(f"requestfailed: {r.url} {r.failure}"))
+    return errors
