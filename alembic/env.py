@@ -13,8 +13,7 @@ target_metadata = SQLModel.metadata
 
 
 def run_migrations_offline() -> None:
-    context.configure(url=get_settings().resolved_database_url(), target_metadata=target_metadata,
-                      literal_binds=True)  # fmt: skip
+    context.configure(url=get_settings().resolved_database_url(), target_metadata=target_metadata, literal_binds=True)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -123,3 +123,45 @@ def tenant_a(make_tenant) -> uuid.UUID:
 @pytest.fixture
 def tenant_b(make_tenant) -> uuid.UUID:
     return make_tenant("Tenant B")
+
+
+@pytest.fixture(scope="session")
+def api_server(services):
+    """Mirage's /api app served over real HTTP (uvicorn in a thread), so the simulator can post webhooks to it."""
+    from mirage_app.api.app import api
+    from mirage_app.evolution.simulator.server import BackgroundServer
+
+    server = BackgroundServer(api)
+    server.start()
+    os.environ["MIRAGE_PUBLIC_URL"] = server.url
+    _reset_caches()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def simulator(api_server):
+    """The Evolution simulator over real HTTP, configured as Mirage's Evolution server."""
+    from mirage_app.evolution.simulator.config import SimConfig
+    from mirage_app.evolution.simulator.server import SimulatorServer
+    from mirage_app.services.evolution_gateway import reset_evolution_client
+
+    sim = SimulatorServer(config=SimConfig(webhook_backoff_s=0.05, webhook_backoff_cap_s=0.2, seed=7))
+    sim.start()
+    os.environ.update(EVOLUTION_URL=sim.url, EVOLUTION_API_KEY=sim.api_key, MIRAGE_DEMO="1")
+    _reset_caches()
+    reset_evolution_client()
+    yield sim
+    sim.stop()
+    for key in ("EVOLUTION_URL", "EVOLUTION_API_KEY", "MIRAGE_DEMO"):
+        os.environ.pop(key, None)
+    _reset_caches()
+    reset_evolution_client()
+
+
+@pytest.fixture
+def admin_actor(tenant_a):
+    from mirage_app.models import UserRole
+    from mirage_app.services.permissions import Actor
+
+    return Actor(tenant_id=tenant_a, role=UserRole.admin, label="admin@test", mfa_enabled=True)

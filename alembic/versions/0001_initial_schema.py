@@ -445,7 +445,7 @@ def upgrade() -> None:
     sa.Column('direction', sa.Enum('in', 'out', name='msg_direction'), server_default='out', nullable=False),
     sa.Column('body', sqlmodel.sql.sqltypes.AutoString(), nullable=False),
     sa.Column('meta', postgresql.JSONB(astext_type=sa.Text()), server_default=sa.text("'{}'::jsonb"), nullable=False),
-    sa.Column('status', sa.Enum('queued', 'sent', 'server_ack', 'delivered', 'read', 'failed', name='message_status'), server_default='queued', nullable=False),
+    sa.Column('status', sa.Enum('queued', 'sent', 'failed', 'server_ack', 'delivered', 'read', name='message_status'), server_default='queued', nullable=False),
     sa.Column('error', sqlmodel.sql.sqltypes.AutoString(length=500), nullable=True),
     sa.Column('created_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
     sa.Column('sent_at', sa.DateTime(timezone=True), nullable=True),
@@ -457,7 +457,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['tenant_id'], ['tenants.id'], ondelete='CASCADE'),
     sa.ForeignKeyConstraint(['to_number_id'], ['numbers.id'], ondelete='SET NULL'),
     sa.PrimaryKeyConstraint('id'),
-    sa.UniqueConstraint('wa_msg_id')
+    sa.UniqueConstraint('tenant_id', 'wa_msg_id', name='uq_messages_tenant_wa_msg_id')
     )
     op.create_index(op.f('ix_messages_contact_id'), 'messages', ['contact_id'], unique=False)
     op.create_index('ix_messages_conversation_created', 'messages', ['conversation_id', 'created_at'], unique=False)

@@ -21,7 +21,7 @@ TENANT_TABLES = [
     "sessions", "conversations", "conversation_participants", "pairings", "topics", "conversation_schedule",
     "settings_conversation", "rounds", "messages", "webhook_events", "contacts", "outreach_policies",
     "outreach_targets", "suppression",
-]  # fmt: skip
+]
 
 # Credential look-ups happen before the tenant is known (login, session cookie, API key, webhook secret,
 # invitation link). Each is a narrow SECURITY DEFINER function that returns ids only; the caller then opens a

@@ -38,11 +38,30 @@ from mirage_app.models.tenancy import (
 TENANT_TABLES = [
     model.__tablename__
     for model in (
-        User, Invitation, UserSession, ApiKey, TenantSettings, AuditLog, Persona, Number, EvolutionSession,
-        Conversation, ConversationParticipant, Pairing, Topic, ConversationSchedule, ConversationSettings, Round,
-        Message, WebhookEvent, Contact, OutreachPolicy, OutreachTarget, Suppression,
+        User,
+        Invitation,
+        UserSession,
+        ApiKey,
+        TenantSettings,
+        AuditLog,
+        Persona,
+        Number,
+        EvolutionSession,
+        Conversation,
+        ConversationParticipant,
+        Pairing,
+        Topic,
+        ConversationSchedule,
+        ConversationSettings,
+        Round,
+        Message,
+        WebhookEvent,
+        Contact,
+        OutreachPolicy,
+        OutreachTarget,
+        Suppression,
     )
-]  # fmt: skip
+]
 
 __all__ = [
     "TENANT_TABLES",

@@ -61,12 +61,15 @@ class MessageDirection(StrEnum):
 
 
 class MessageStatus(StrEnum):
+    """Declared in progress order: PostgreSQL compares enum values by it, so GREATEST() moves a status only
+    forward whatever order webhooks arrive in. `failed` sits below any ack: an ack proves the message left."""
+
     queued = "queued"
     sent = "sent"
+    failed = "failed"
     server_ack = "server_ack"
     delivered = "delivered"
     read = "read"
-    failed = "failed"
 
 
 class ConsentStatus(StrEnum):

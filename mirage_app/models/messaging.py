@@ -26,6 +26,8 @@ class Message(SQLModel, table=True):
         sa.Index("ix_messages_tenant_created", "tenant_id", sa.text("created_at DESC")),
         sa.Index("ix_messages_from_number_created", "from_number_id", "created_at"),
         sa.Index("ix_messages_conversation_created", "conversation_id", "created_at"),
+        # Per tenant: when two tenants' numbers talk, the same WhatsApp message belongs to both.
+        sa.UniqueConstraint("tenant_id", "wa_msg_id", name="uq_messages_tenant_wa_msg_id"),
     )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
@@ -34,7 +36,7 @@ class Message(SQLModel, table=True):
     from_number_id: uuid.UUID | None = fk_field("numbers.id", index=False)
     to_number_id: uuid.UUID | None = fk_field("numbers.id")
     contact_id: uuid.UUID | None = fk_field("contacts.id")
-    wa_msg_id: str | None = Field(default=None, max_length=128, unique=True)
+    wa_msg_id: str | None = Field(default=None, max_length=128)
     direction: MessageDirection = enum_field(pg_enum(MessageDirection, "msg_direction"), MessageDirection.outbound)
     body: str = Field(default="")
     meta: dict = json_field(dict)
@@ -59,3 +61,5 @@ class WebhookEvent(SQLModel, table=True):
     received_at: datetime = created_field()
     processed_at: datetime | None = ts_field()
     error: str | None = Field(default=None, max_length=500)
+    # sha256 of the raw body: Evolution's retries deliver byte-identical bodies, which then add no row.
+    dedupe_key: str | None = Field(default=None, max_length=64)

@@ -7,6 +7,7 @@ process of the run is left behind.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
@@ -43,8 +44,16 @@ class RunningApp:
 
 
 def _clean_env(data_dir: Path, backend_port: int) -> dict[str, str]:
-    drop = {"DATABASE_URL", "REDIS_URL", "EVOLUTION_URL", "EVOLUTION_API_KEY", "MIRAGE_APP_DATABASE_URL",
-            "OPENAI_API_KEY", "MIRAGE_EMBEDDED_OWNER", "MIRAGE_EMBEDDED_CHILD"}  # fmt: skip
+    drop = {
+        "DATABASE_URL",
+        "REDIS_URL",
+        "EVOLUTION_URL",
+        "EVOLUTION_API_KEY",
+        "MIRAGE_APP_DATABASE_URL",
+        "OPENAI_API_KEY",
+        "MIRAGE_EMBEDDED_OWNER",
+        "MIRAGE_EMBEDDED_CHILD",
+    }
     env = {k: v for k, v in os.environ.items() if k not in drop}
     env.update(
         MIRAGE_DATA_DIR=str(data_dir),
@@ -62,10 +71,19 @@ def running_app(tmp_path_factory) -> Iterator[RunningApp]:
     log_path = data_dir.parent / "reflex.log"
     log = open(log_path, "wb")  # noqa: SIM115 - closed in teardown
     proc = subprocess.Popen(
-        [str(Path(sys.executable).parent / "reflex"), "run", "--frontend-port", str(frontend_port),
-         "--backend-port", str(backend_port)],
-        cwd=PROJECT_ROOT, env=_clean_env(data_dir, backend_port), stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        [
+            str(Path(sys.executable).parent / "reflex"),
+            "run",
+            "--frontend-port",
+            str(frontend_port),
+            "--backend-port",
+            str(backend_port),
+        ],
+        cwd=PROJECT_ROOT,
+        env=_clean_env(data_dir, backend_port),
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url, api_url = f"http://127.0.0.1:{frontend_port}", f"http://127.0.0.1:{backend_port}"
     try:
         _wait_ready(proc, url, api_url, log_path, timeout=600)
@@ -96,10 +114,8 @@ def _descendants(pid: int) -> list[psutil.Process]:
 def _alive(pids: list[int], timeout: float) -> list[psutil.Process]:
     procs = []
     for pid in pids:
-        try:
+        with contextlib.suppress(psutil.NoSuchProcess):
             procs.append(psutil.Process(pid))
-        except psutil.NoSuchProcess:
-            pass
     _, alive = psutil.wait_procs(procs, timeout=timeout)
     return [p for p in alive if p.is_running() and p.status() != psutil.STATUS_ZOMBIE]
 
@@ -123,9 +139,16 @@ def browser_type_launch_args(browser_type_launch_args):
     return {
         **browser_type_launch_args,
         "executable_path": CHROMIUM,
-        "args": ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--no-first-run", "--disable-sync", "--disable-quic"],
-    }  # fmt: skip
+        "args": [
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--no-first-run",
+            "--disable-sync",
+            "--disable-quic",
+        ],
+    }
 
 
 @pytest.fixture

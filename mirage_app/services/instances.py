@@ -1,0 +1,323 @@
+"""WhatsApp numbers (Evolution instances): connect by QR, watch, rename, assign a persona, stop, reconnect.
+
+Shared by the Reflex pages and `/api/instances`. Evolution is called first and the database written after it
+succeeded; if the database write then fails, the new Evolution instance is deleted again, so neither side is
+left half-made. Reconnecting reuses the same number row, so a number keeps its history.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import re
+import secrets
+import uuid
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import text
+from sqlmodel import select
+
+from mirage_app.core.clock import Clock, system_clock
+from mirage_app.core.config import get_settings
+from mirage_app.core.db import tenant_session
+from mirage_app.core.security import encrypt, hash_token, new_token
+from mirage_app.evolution.errors import EvolutionError
+from mirage_app.evolution.models import InstanceState
+from mirage_app.models import EvolutionSession, Message, Number, NumberStatus, Persona, Tenant
+from mirage_app.services import audit
+from mirage_app.services.errors import MESSAGES, NotFound, ValidationFailed
+from mirage_app.services.evolution_gateway import as_failure, evolution_client, simulator_scan
+from mirage_app.services.permissions import Action, Actor, authorize
+from mirage_app.services.webhooks import SECRET_HEADER, directory
+
+MESSAGES.update(
+    {
+        "instances.not_found": "Instance not found.",
+        "instances.label_required": "Give the number a name (1–120 characters).",
+        "personas.not_found": "Persona not found.",
+    }
+)
+
+WEBHOOK_EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE"]
+
+
+@dataclass(frozen=True)
+class InstanceView:
+    id: uuid.UUID
+    label: str
+    session_id: str
+    wa_number: str | None
+    status: str
+    persona_id: uuid.UUID | None
+    persona_name: str | None
+    messages_today: int
+    messages_7d: int
+    last_seen: datetime | None
+    disconnect_reason: str | None
+    paused_reason: str | None
+    failure_streak: int
+    paired_at: datetime | None
+    qr_code: str | None
+
+    def as_api(self) -> dict:
+        return {
+            "id": str(self.id),
+            "label": self.label,
+            "session_id": self.session_id,
+            "wa_number": self.wa_number,
+            "status": self.status,
+            "persona_id": str(self.persona_id) if self.persona_id else None,
+            "messages_today": self.messages_today,
+            "messages_7d": self.messages_7d,
+            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
+        }
+
+
+@dataclass(frozen=True)
+class QrView:
+    id: uuid.UUID
+    session_id: str
+    status: str
+    qr_code: str | None  # PNG data URL; None once connected
+
+    def as_api(self) -> dict:
+        return {"id": str(self.id), "session_id": self.session_id, "status": self.status, "qr_code": self.qr_code}
+
+
+def _clean_label(label: str) -> str:
+    label = (label or "").strip()
+    if not 1 <= len(label) <= 120:
+        raise ValidationFailed("instances.label_required", field="label")
+    return label
+
+
+def _instance_name(label: str) -> str:
+    slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:24] or "number"
+    return f"mrg-{slug}-{secrets.token_hex(4)}"
+
+
+def _check_persona(s, persona_id: uuid.UUID | None) -> None:
+    if persona_id is not None and s.get(Persona, persona_id) is None:
+        raise NotFound("personas.not_found", field="persona_id")
+
+
+def _get_number(s, number_id: uuid.UUID | str) -> Number:
+    try:
+        number = s.get(Number, uuid.UUID(str(number_id)))
+    except ValueError:
+        number = None
+    if number is None:  # another tenant's id looks exactly like a missing one (RLS)
+        raise NotFound("instances.not_found")
+    return number
+
+
+def create_instance(actor: Actor, label: str, persona_id: uuid.UUID | str | None = None) -> QrView:
+    authorize(actor, Action.numbers_manage)
+    label = _clean_label(label)
+    persona_uuid = uuid.UUID(str(persona_id)) if persona_id else None
+    with tenant_session(actor.tenant_id) as s:
+        _check_persona(s, persona_uuid)
+    name, secret, token = _instance_name(label), new_token(), new_token(24)
+    settings = get_settings()
+    client = evolution_client()
+    try:
+        created = client.create_instance(
+            name,
+            token=token,
+            qrcode=True,
+            webhook_url=settings.public_url.rstrip("/") + "/api/webhooks/evolution",
+            webhook_headers={SECRET_HEADER: secret, "Content-Type": "application/json"},
+            webhook_events=WEBHOOK_EVENTS,
+        )
+    except EvolutionError as exc:
+        raise as_failure(exc) from exc
+    qr = created.qr.base64 if created.qr else None
+    try:
+        with tenant_session(actor.tenant_id) as s:
+            number = Number(
+                tenant_id=actor.tenant_id,
+                session_id=name,
+                label=label,
+                persona_id=persona_uuid,
+                status=NumberStatus.connecting if created.status != "open" else NumberStatus.connected,
+            )
+            s.add(number)
+            s.flush()
+            s.add(
+                EvolutionSession(
+                    tenant_id=actor.tenant_id,
+                    number_id=number.id,
+                    base_url=settings.evolution_url or "",
+                    token_enc=encrypt(created.token),
+                    webhook_secret_hash=hash_token(secret),
+                    last_qr=qr,
+                    last_qr_at=system_clock.now() if qr else None,
+                )
+            )
+            audit.record(s, actor, "instance.create", "number", number.id, after={"label": label, "session": name})
+            s.commit()
+            view = QrView(number.id, name, number.status.value, qr)
+    except Exception:
+        with contextlib.suppress(EvolutionError):
+            client.delete(name)  # compensate: no Evolution instance without its Mirage row
+        raise
+    directory.forget(name)
+    return view
+
+
+def get_qr(actor: Actor, number_id: uuid.UUID | str) -> QrView:
+    """A fresh QR while the number is not connected (asking Evolution, which rotates codes)."""
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
+        if number.status == NumberStatus.connected:
+            return QrView(number.id, number.session_id, number.status.value, None)
+        name = number.session_id
+    try:
+        result = evolution_client().connect(name)
+    except EvolutionError as exc:
+        raise as_failure(exc) from exc
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
+        if isinstance(result, InstanceState):
+            if result.state == "open" and number.status != NumberStatus.paused:
+                number.status = NumberStatus.connected
+            qr = None
+        else:
+            qr = result.base64 or session.last_qr
+            session.last_qr, session.last_qr_at = qr, system_clock.now()
+            if number.status in (NumberStatus.disconnected, NumberStatus.error):
+                number.status = NumberStatus.connecting
+            s.add(session)
+        s.add(number)
+        s.commit()
+        return QrView(number.id, number.session_id, number.status.value, qr)
+
+
+def reconnect(actor: Actor, number_id: uuid.UUID | str) -> QrView:
+    """Pair an existing number again (after logout or ban review) without losing its history."""
+    authorize(actor, Action.numbers_manage)
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        before = number.status.value
+        if number.status != NumberStatus.connected:
+            number.status = NumberStatus.connecting
+            number.disconnect_reason = None
+            number.paused_reason = None
+        s.add(number)
+        audit.record(s, actor, "instance.reconnect", "number", number.id, before={"status": before})
+        s.commit()
+    return get_qr(actor, number_id)
+
+
+def stop(actor: Actor, number_id: uuid.UUID | str) -> QrView:
+    """Log the number out at Evolution; the row (and its history) stays for a later reconnect."""
+    authorize(actor, Action.numbers_manage)
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        name = number.session_id
+    try:
+        evolution_client().logout(name)
+    except EvolutionError as exc:
+        if exc.status != 400:  # 400 = "not connected": already where we want it
+            raise as_failure(exc) from exc
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        before = number.status.value
+        number.status = NumberStatus.disconnected
+        number.disconnect_reason = "stopped"
+        s.add(number)
+        audit.record(s, actor, "instance.stop", "number", number.id, before={"status": before})
+        s.commit()
+        return QrView(number.id, number.session_id, number.status.value, None)
+
+
+def update_instance(
+    actor: Actor, number_id: uuid.UUID | str, *, label: str | None = None, persona_id: str | None = ""
+) -> None:
+    """Rename and/or assign a persona (`persona_id=None` clears it; "" leaves it unchanged)."""
+    authorize(actor, Action.numbers_manage)
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        before = {"label": number.label, "persona_id": str(number.persona_id) if number.persona_id else None}
+        if label is not None:
+            number.label = _clean_label(label)
+        if persona_id != "":
+            persona_uuid = uuid.UUID(str(persona_id)) if persona_id else None
+            _check_persona(s, persona_uuid)
+            number.persona_id = persona_uuid
+        number.updated_at = system_clock.now()
+        s.add(number)
+        after = {"label": number.label, "persona_id": str(number.persona_id) if number.persona_id else None}
+        audit.record(s, actor, "instance.update", "number", number.id, before=before, after=after)
+        s.commit()
+
+
+def simulate_scan(actor: Actor, number_id: uuid.UUID | str) -> None:
+    authorize(actor, Action.numbers_manage)
+    with tenant_session(actor.tenant_id) as s:
+        name = _get_number(s, number_id).session_id
+    simulator_scan(name)
+
+
+def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceView]:
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
+        local_now = clock.now().astimezone(tz)
+        day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        rows = s.execute(
+            text(
+                """
+                SELECT n.id, n.label, n.session_id, n.wa_number, n.status::text AS status, n.persona_id,
+                       p.name AS persona_name, n.last_seen_at, n.disconnect_reason, n.paused_reason,
+                       n.failure_streak, n.paired_at, se.last_qr,
+                       (SELECT count(*) FROM messages m WHERE (m.from_number_id = n.id OR m.to_number_id = n.id)
+                          AND m.created_at >= :today) AS today,
+                       (SELECT count(*) FROM messages m WHERE (m.from_number_id = n.id OR m.to_number_id = n.id)
+                          AND m.created_at >= :week) AS week
+                FROM numbers n
+                LEFT JOIN personas p ON p.id = n.persona_id
+                LEFT JOIN sessions se ON se.number_id = n.id
+                ORDER BY n.created_at
+                """
+            ),
+            {"today": day_start, "week": day_start - timedelta(days=6)},
+        ).all()
+    return [
+        InstanceView(
+            r.id,
+            r.label,
+            r.session_id,
+            r.wa_number,
+            r.status,
+            r.persona_id,
+            r.persona_name,
+            r.today,
+            r.week,
+            r.last_seen_at,
+            r.disconnect_reason,
+            r.paused_reason,
+            r.failure_streak,
+            r.paired_at,
+            r.last_qr if r.status != "connected" else None,
+        )
+        for r in rows
+    ]
+
+
+def recent_messages(actor: Actor, number_id: uuid.UUID | str, limit: int = 100) -> list[Message]:
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        return list(
+            s.exec(
+                select(Message)
+                .where((Message.from_number_id == number.id) | (Message.to_number_id == number.id))
+                .order_by(Message.created_at.desc())
+                .limit(min(max(limit, 1), 100))
+            )
+        )
