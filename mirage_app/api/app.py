@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mirage_app.api import health
+from mirage_app.api import health, instances, me, webhooks
 from mirage_app.api.errors import ApiError, install_error_handlers
 
 
@@ -19,6 +19,9 @@ def create_api() -> FastAPI:
     )
     install_error_handlers(api)
     api.include_router(health.router)
+    api.include_router(webhooks.router)
+    api.include_router(me.router)
+    api.include_router(instances.router)
 
     @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown_route(path: str) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.i18n import LOCALE_NAMES
+from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import UiState, t
 
 NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
@@ -36,16 +37,20 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
 ]
 
 
+ADMIN_ONLY = {"/audit"}
+
+
 def _nav_item(label_key: str, href: str, icon: str) -> rx.Component:
-    path = rx.State.router.page.path
+    path = rx.State.router.url.path
     active = (path == href) if href == "/" else path.startswith(href)
-    return rx.link(
+    link = rx.link(
         rx.hstack(rx.icon(icon, size=18), rx.text(t(label_key), size="2"), align="center", spacing="3"),
         href=href,
         underline="none",
         class_name=rx.cond(active, "nav-item nav-item-active", "nav-item"),
         width="100%",
     )
+    return rx.cond(AuthState.is_admin, link) if href in ADMIN_ONLY else link
 
 
 def sidebar() -> rx.Component:
@@ -73,11 +78,49 @@ def sidebar() -> rx.Component:
         ),
         *sections,
         rx.spacer(),
+        user_box(),
         language_select(),
         spacing="5",
         class_name="sidebar",
         id="sidebar",
     )
+
+
+def user_box() -> rx.Component:
+    return rx.hstack(
+        rx.avatar(fallback=AuthState.user_name[:2].upper(), size="2", radius="full", color_scheme="cyan"),
+        rx.vstack(
+            rx.text(AuthState.user_name, size="2", weight="medium", trim="both", id="user-name"),
+            rx.badge(AuthState.role_label, size="1", variant="soft", id="user-role"),
+            spacing="1",
+            align="start",
+            min_width="0",
+        ),
+        rx.spacer(),
+        rx.tooltip(
+            rx.icon_button(
+                rx.icon("log-out", size=16),
+                variant="ghost",
+                on_click=AuthState.logout,
+                id="logout",
+                aria_label="logout",
+            ),
+            content=t("auth.logout"),
+        ),
+        align="center",
+        width="100%",
+        class_name="user-box",
+    )
+
+
+def app_page(route: str, title: str, on_load=None):
+    """`@rx.page` for signed-in pages: the session is checked on every load, before the page's own loader."""
+    loads = [AuthState.check_login, *([] if on_load is None else on_load if isinstance(on_load, list) else [on_load])]
+
+    def decorate(fn):
+        return rx.page(route=route, title=f"{title} · Mirage", on_load=loads)(fn)
+
+    return decorate
 
 
 def language_select() -> rx.Component:

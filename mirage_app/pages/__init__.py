@@ -9,6 +9,8 @@ from mirage_app.pages import (  # noqa: F401
     conversation_topics,
     conversations,
     instances,
+    invite,
+    login,
     metrics,
     outreach_policies,
     outreach_targets,

@@ -1,10 +1,137 @@
-"""Route `/audit`."""
+"""`/audit`: who changed what, when, from where — filterable, newest first."""
+
+from __future__ import annotations
+
+import json
 
 import reflex as rx
 
-from mirage_app.components.layout import empty_state, page_layout
+from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.services import audit
+from mirage_app.states.auth import AuthState
+from mirage_app.states.ui import t
+
+PAGE_SIZE = 50
 
 
-@rx.page(route="/audit", title="Audit log · Mirage")
+class AuditState(AuthState):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 0
+    action_filter: str = ""
+    who_filter: str = ""
+
+    @rx.event
+    def on_load(self):
+        self.page = 0
+        return self.load()
+
+    @rx.event
+    def load(self):
+        result, feedback = self._call(
+            audit.list_entries,
+            action=self.action_filter.strip() or None,
+            who=self.who_filter.strip() or None,
+            limit=PAGE_SIZE,
+            offset=self.page * PAGE_SIZE,
+        )
+        if result is None:
+            self.rows, self.total = [], 0
+            return feedback
+        self.total = result.total
+        self.rows = [
+            {
+                "at": e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                "actor": e.actor,
+                "action": e.action,
+                "entity": f"{e.entity} {e.entity_id or ''}".strip(),
+                "change": _change(e.before, e.after),
+                "ip": e.ip or "—",
+            }
+            for e in result.entries
+        ]
+        return None
+
+    @rx.event
+    def apply_filters(self, form: dict):
+        self.action_filter, self.who_filter, self.page = form.get("action", ""), form.get("who", ""), 0
+        return self.load()
+
+    @rx.event
+    def next_page(self):
+        if (self.page + 1) * PAGE_SIZE < self.total:
+            self.page += 1
+        return self.load()
+
+    @rx.event
+    def previous_page(self):
+        self.page = max(0, self.page - 1)
+        return self.load()
+
+
+def _change(before: dict, after: dict) -> str:
+    keys = sorted(set(before) | set(after))
+    parts = [
+        f"{k}: {json.dumps(before.get(k), ensure_ascii=False)} → {json.dumps(after.get(k), ensure_ascii=False)}"
+        for k in keys
+        if before.get(k) != after.get(k)
+    ]
+    return "; ".join(parts)[:300]
+
+
+def _filters() -> rx.Component:
+    return rx.form(
+        rx.hstack(
+            rx.input(name="action", placeholder=t("audit.filter_action"), id="audit-action"),
+            rx.input(name="who", placeholder=t("audit.filter_who"), id="audit-who"),
+            rx.button(rx.icon("filter", size=16), t("audit.filter"), type="submit", variant="soft"),
+            wrap="wrap",
+        ),
+        on_submit=AuditState.apply_filters,
+    )
+
+
+@app_page("/audit", "Audit log", on_load=AuditState.on_load)
 def audit_page() -> rx.Component:
-    return page_layout("page.audit.title", "page.audit.subtitle", empty_state("scroll-text"))
+    table = rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(t(k))
+                    for k in ("audit.when", "audit.who", "audit.action", "audit.entity", "audit.change", "audit.ip")
+                ]
+            )
+        ),
+        rx.table.body(
+            rx.foreach(
+                AuditState.rows,
+                lambda r: rx.table.row(
+                    rx.table.cell(r["at"], white_space="nowrap"),
+                    rx.table.cell(r["actor"]),
+                    rx.table.cell(rx.badge(r["action"], variant="soft")),
+                    rx.table.cell(r["entity"]),
+                    rx.table.cell(rx.text(r["change"], size="1", color_scheme="gray")),
+                    rx.table.cell(r["ip"]),
+                ),
+            )
+        ),
+        width="100%",
+        id="audit-table",
+    )
+    pager = rx.hstack(
+        rx.text(AuditState.total, " ", t("audit.entries"), size="2", color_scheme="gray"),
+        rx.spacer(),
+        rx.button(rx.icon("chevron-left", size=16), on_click=AuditState.previous_page, variant="soft", size="1"),
+        rx.button(rx.icon("chevron-right", size=16), on_click=AuditState.next_page, variant="soft", size="1"),
+        width="100%",
+    )
+    return page_layout(
+        "page.audit.title",
+        "page.audit.subtitle",
+        rx.vstack(
+            _filters(),
+            rx.cond(AuditState.total > 0, rx.vstack(table, pager, width="100%"), empty_state("scroll-text")),
+            spacing="4",
+            width="100%",
+        ),
+    )

@@ -2,9 +2,9 @@
 
 import reflex as rx
 
-from mirage_app.components.layout import empty_state, page_layout
+from mirage_app.components.layout import app_page, empty_state, page_layout
 
 
-@rx.page(route="/contacts", title="Contacts · Mirage")
+@app_page("/contacts", "Contacts")
 def contacts_page() -> rx.Component:
     return page_layout("page.contacts.title", "page.contacts.subtitle", empty_state("contact"))

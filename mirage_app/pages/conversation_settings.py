@@ -2,9 +2,9 @@
 
 import reflex as rx
 
-from mirage_app.components.layout import empty_state, page_layout
+from mirage_app.components.layout import app_page, empty_state, page_layout
 
 
-@rx.page(route="/conversations/[id]/settings", title="Conversation settings · Mirage")
+@app_page("/conversations/[id]/settings", "Conversation settings")
 def conversation_settings_page() -> rx.Component:
     return page_layout("page.conversation_settings.title", None, empty_state("sliders-horizontal"))

@@ -2,9 +2,9 @@
 
 import reflex as rx
 
-from mirage_app.components.layout import empty_state, page_layout
+from mirage_app.components.layout import app_page, empty_state, page_layout
 
 
-@rx.page(route="/outreach/targets", title="Outreach targets · Mirage")
+@app_page("/outreach/targets", "Outreach targets")
 def outreach_targets_page() -> rx.Component:
     return page_layout("page.targets.title", "page.targets.subtitle", empty_state("target"))

@@ -2,9 +2,9 @@
 
 import reflex as rx
 
-from mirage_app.components.layout import empty_state, page_layout
+from mirage_app.components.layout import app_page, empty_state, page_layout
 
 
-@rx.page(route="/", title="Mirage · Mirage")
+@app_page("/", "Mirage")
 def overview_page() -> rx.Component:
     return page_layout("page.overview.title", "page.overview.subtitle", empty_state("layout-dashboard"))

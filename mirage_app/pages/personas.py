@@ -2,9 +2,9 @@
 
 import reflex as rx
 
-from mirage_app.components.layout import empty_state, page_layout
+from mirage_app.components.layout import app_page, empty_state, page_layout
 
 
-@rx.page(route="/personas", title="Personas · Mirage")
+@app_page("/personas", "Personas")
 def personas_page() -> rx.Component:
     return page_layout("page.personas.title", "page.personas.subtitle", empty_state("drama"))

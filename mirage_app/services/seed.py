@@ -79,6 +79,8 @@ def reset_admin_password(email: str) -> str:
     with tenant_session(row.tenant_id) as s:
         user = s.get(User, row.user_id)
         user.password_hash = hash_password(password)
+        # A reset clears a lock-out and asks for a personal password at the next sign-in.
+        user.password_changed_at, user.failed_logins, user.locked_until = None, 0, None
         s.add(user)
         s.commit()
     revoke_user_sessions(row.tenant_id, row.user_id)

@@ -159,3 +159,40 @@ def console_errors(page):
     page.on("pageerror", lambda e: errors.append(f"pageerror: {e}"))
     page.on("requestfailed", lambda r: errors.append(f"requestfailed: {r.url} {r.failure}"))
     return errors
+
+
+@dataclass
+class Credentials:
+    """The admin's password changes during the run (first-run flow); tests share what is current."""
+
+    email: str
+    password: str
+    totp_secret: str | None = None
+    recovery_codes: list[str] | None = None
+
+
+@pytest.fixture(scope="session")
+def admin(running_app) -> Credentials:
+    return Credentials(running_app.admin_email, running_app.admin_password)
+
+
+def sign_in(page, app: RunningApp, email: str, password: str, code: str | None = None) -> None:
+    from playwright.sync_api import expect
+
+    page.goto(app.url + "/login")
+    page.locator("#login-email").fill(email)
+    page.locator("#login-password").fill(password)
+    page.locator("#login-submit").click()
+    if code is not None:
+        page.locator("#login-code").fill(code)
+        page.locator("#login-verify").click()
+    expect(page.locator("#sidebar")).to_be_visible(timeout=30_000)
+
+
+@pytest.fixture
+def admin_page(page, running_app, admin):
+    """A page signed in as the admin. Once MFA is on, each sign-in spends one recovery code: TOTP codes are
+    single-use per 30 s step, and tests sign in faster than that."""
+    code = admin.recovery_codes.pop() if admin.totp_secret and admin.recovery_codes else None
+    sign_in(page, running_app, admin.email, admin.password, code)
+    return page

@@ -35,7 +35,8 @@ def test_openapi_and_json_errors(running_app):
     assert set(missing.json()) == {"error", "detail"}
 
 
-def test_shell_renders_every_route_in_both_languages(running_app, page: Page, console_errors):
+def test_shell_renders_every_route_in_both_languages(running_app, admin_page: Page, console_errors):
+    page = admin_page
     page.goto(running_app.url + "/")
     expect(page.locator("#sidebar")).to_be_visible(timeout=60_000)
     expect(page.locator("#page-title")).to_have_text("Visão geral")

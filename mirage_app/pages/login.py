@@ -1,0 +1,143 @@
+"""`/login`: password, then (when MFA is on) a TOTP or recovery code."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mirage_app.components.auth_card import auth_card, field_error
+from mirage_app.services import auth
+from mirage_app.services.errors import ServiceError
+from mirage_app.states.auth import AuthState
+from mirage_app.states.ui import t
+
+
+class LoginState(AuthState):
+    step: str = "password"  # or "mfa"
+    error: str = ""
+    pending_token: str = ""
+
+    def _destination(self, password_change: bool = False) -> str:
+        if password_change:
+            return "/settings?tab=security&first=1"
+        target = self.router.url.query_parameters.get("next", "/")
+        return target if target.startswith("/") and not target.startswith("//") else "/"
+
+    @rx.event
+    def on_load(self):
+        if self.step != "mfa":  # a password accepted a moment ago may be waiting for its code
+            self.error = ""
+        if self._actor() is not None:
+            return rx.redirect(self._destination())
+        return None
+
+    @rx.event
+    def submit_password(self, form: dict):
+        self.error = ""
+        try:
+            result = auth.login(
+                form.get("email", ""),
+                form.get("password", ""),
+                ip=self.router.session.client_ip,
+                user_agent=self.router.headers.user_agent,
+            )
+        except ServiceError as exc:
+            self.error = self._error(exc)
+            return None
+        if result.mfa_required:
+            self.step, self.pending_token = "mfa", result.pending_token or ""
+            return None
+        self.session_token = result.session_token or ""
+        return rx.redirect(self._destination(result.password_change_required))
+
+    @rx.event
+    def submit_code(self, form: dict):
+        self.error = ""
+        try:
+            result = auth.complete_mfa(
+                self.pending_token,
+                form.get("code", ""),
+                ip=self.router.session.client_ip,
+                user_agent=self.router.headers.user_agent,
+            )
+        except ServiceError as exc:
+            self.error = self._error(exc)
+            if exc.code == "mfa.pending_expired":
+                self.step = "password"
+            return None
+        self.session_token = result.session_token or ""
+        self.step, self.pending_token = "password", ""
+        return rx.redirect(self._destination(result.password_change_required))
+
+    @rx.event
+    def back(self):
+        self.step, self.error, self.pending_token = "password", "", ""
+
+
+def _password_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.text(t("login.email"), size="2", weight="medium"),
+            rx.input(
+                name="email",
+                type="email",
+                placeholder="voce@empresa.com",
+                id="login-email",
+                width="100%",
+                auto_complete="username",
+                required=True,
+                size="3",
+            ),
+            rx.text(t("login.password"), size="2", weight="medium"),
+            rx.input(
+                name="password",
+                type="password",
+                id="login-password",
+                width="100%",
+                auto_complete="current-password",
+                required=True,
+                size="3",
+            ),
+            field_error(LoginState.error, "login-error"),
+            rx.button(t("login.submit"), type="submit", width="100%", size="3", id="login-submit"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LoginState.submit_password,
+        reset_on_submit=False,
+        width="100%",
+    )
+
+
+def _code_form() -> rx.Component:
+    return rx.form(
+        rx.vstack(
+            rx.callout(t("login.mfa_hint"), icon="shield-check", color_scheme="cyan", width="100%"),
+            rx.text(t("login.code"), size="2", weight="medium"),
+            rx.input(
+                name="code",
+                id="login-code",
+                placeholder="123456",
+                auto_complete="one-time-code",
+                width="100%",
+                size="3",
+                required=True,
+                auto_focus=True,
+            ),
+            field_error(LoginState.error, "login-error"),
+            rx.button(t("login.verify"), type="submit", width="100%", size="3", id="login-verify"),
+            rx.button(t("login.back"), type="button", variant="ghost", on_click=LoginState.back, width="100%"),
+            spacing="3",
+            width="100%",
+        ),
+        on_submit=LoginState.submit_code,
+        width="100%",
+    )
+
+
+@rx.page(route="/login", title="Mirage · Entrar", on_load=LoginState.on_load)
+def login_page() -> rx.Component:
+    return auth_card(
+        t("page.login.title"),
+        t("login.subtitle"),
+        rx.cond(LoginState.step == "mfa", _code_form(), _password_form()),
+    )

@@ -1,0 +1,110 @@
+"""Audit trail of security and configuration changes: who, what, when, before/after, from which IP."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlmodel import Session, col, func, select
+
+from mirage_app.core.clock import Clock, system_clock
+from mirage_app.core.db import tenant_session
+from mirage_app.models import AuditLog
+from mirage_app.services.permissions import Action, Actor, authorize
+
+REDACTED = "[redacted]"
+# Any key containing one of these is never written, whatever the caller passes.
+_SECRET_MARKERS = ("password", "token", "secret", "totp", "recovery", "hash", "api_key_raw", "raw_key")
+MAX_LIMIT = 500
+
+
+def redact(value: Any) -> Any:
+    """Copy of `value` with secret-looking keys masked, recursively; values become JSON-safe strings if needed."""
+    if isinstance(value, dict):
+        return {
+            str(k): REDACTED if any(m in str(k).lower() for m in _SECRET_MARKERS) else redact(v)
+            for k, v in value.items()
+        }
+    if isinstance(value, list | tuple | set):
+        return [redact(v) for v in value]
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    return str(value)
+
+
+def record(
+    session: Session,
+    actor: Actor | None,
+    action: str,
+    entity: str,
+    entity_id: Any = None,
+    before: dict | None = None,
+    after: dict | None = None,
+    *,
+    tenant_id: uuid.UUID | None = None,
+    clock: Clock = system_clock,
+) -> AuditLog:
+    """Add an entry to the caller's transaction, so it commits (or rolls back) with the change it describes.
+
+    `actor` None means the system (e.g. an account locked by throttling); then `tenant_id` is required.
+    """
+    tenant = actor.tenant_id if actor is not None else tenant_id
+    if tenant is None:
+        raise ValueError("audit.record needs an actor or a tenant_id")
+    entry = AuditLog(
+        tenant_id=tenant,
+        actor_user_id=actor.user_id if actor is not None else None,
+        actor=(actor.label if actor is not None else "system")[:254],
+        action=action[:80],
+        entity=entity[:80],
+        entity_id=None if entity_id is None else str(entity_id)[:80],
+        before=redact(before or {}),
+        after=redact(after or {}),
+        ip=actor.ip if actor is not None else None,
+        at=clock.now(),
+    )
+    session.add(entry)
+    return entry
+
+
+@dataclass(frozen=True)
+class AuditPage:
+    entries: list[AuditLog]
+    total: int
+
+
+def list_entries(
+    actor: Actor,
+    *,
+    action: str | None = None,
+    who: str | None = None,
+    entity: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> AuditPage:
+    """Newest first. `action` matches a prefix ("users." finds every user change); `who` a part of the actor."""
+    authorize(actor, Action.audit_read)
+    filters = []
+    if action:
+        filters.append(col(AuditLog.action).startswith(action, autoescape=True))
+    if who:
+        filters.append(col(AuditLog.actor).icontains(who, autoescape=True))
+    if entity:
+        filters.append(AuditLog.entity == entity)
+    if since is not None:
+        filters.append(AuditLog.at >= since)
+    if until is not None:
+        filters.append(AuditLog.at < until)
+    limit = max(1, min(limit, MAX_LIMIT))
+    with tenant_session(actor.tenant_id) as s:
+        total = s.exec(select(func.count()).select_from(AuditLog).where(*filters)).one()
+        rows = s.exec(
+            select(AuditLog).where(*filters).order_by(col(AuditLog.at).desc()).offset(max(0, offset)).limit(limit)
+        ).all()
+    return AuditPage(entries=list(rows), total=total)

@@ -1,0 +1,41 @@
+"""Every screen string exists in pt-BR and English; no page can show a raw key."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import mirage_app.pages  # noqa: F401  (registers the pages, and with them every service's messages)
+from mirage_app.i18n import LOCALES
+from mirage_app.services.errors import MESSAGES
+
+ROOT = Path(__file__).resolve().parents[2] / "mirage_app"
+USED = re.compile(r"""(?:\bt\(|\btr\[|success=|_key=|tr\.get\()\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
+
+
+def used_keys() -> set[str]:
+    keys: set[str] = set()
+    for path in [*ROOT.glob("pages/*.py"), *ROOT.glob("components/*.py"), *ROOT.glob("states/*.py")]:
+        keys |= set(USED.findall(path.read_text()))
+    return keys
+
+
+def test_catalogs_have_the_same_keys():
+    pt, en = LOCALES["pt-BR"], LOCALES["en"]
+    assert sorted(set(pt) - set(en)) == []
+    assert sorted(set(en) - set(pt)) == []
+
+
+def test_every_used_key_is_translated():
+    missing = sorted(k for k in used_keys() if k not in LOCALES["pt-BR"])
+    assert missing == []
+
+
+def test_every_service_error_is_translated():
+    missing = sorted(code for code in MESSAGES if code not in LOCALES["pt-BR"])
+    assert missing == []
+
+
+def test_no_empty_translation():
+    for locale, catalog in LOCALES.items():
+        assert [k for k, v in catalog.items() if not v.strip()] == [], locale
