@@ -1,10 +1,205 @@
-"""Route `/instances`."""
+"""`/instances`: connect numbers by QR, watch them live, rename, assign personas, stop, reconnect, read messages."""
+
+from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.components.auth_card import field_error
+from mirage_app.components.instances import stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.states.auth import AuthState
+from mirage_app.states.instances import InstancesState
+from mirage_app.states.ui import UiState, t
+
+LIVE_REFRESH_MS = 3000
+QR_REFRESH_MS = 5000
 
 
-@app_page("/instances", "Instances")
+def live_refresh() -> rx.Component:
+    """Re-reads the list every few seconds while the page is open; stops with the page."""
+    return rx.moment(interval=LIVE_REFRESH_MS, on_change=InstancesState.refresh, display="none")
+
+
+def connect_dialog() -> rx.Component:
+    create_form = rx.form(
+        rx.vstack(
+            rx.text(t("instances.label"), size="2", weight="medium"),
+            rx.input(name="label", id="instance-label", placeholder=t("instances.label_placeholder"), width="100%"),
+            rx.text(t("instances.persona"), size="2", weight="medium"),
+            rx.el.select(
+                rx.el.option(t("instances.no_persona"), value=""),
+                rx.foreach(InstancesState.personas, lambda p: rx.el.option(p["name"], value=p["id"])),
+                name="persona_id",
+                class_name="native-select",
+            ),
+            field_error(InstancesState.dialog_error, "connect-error"),
+            rx.button(
+                rx.cond(InstancesState.creating, rx.spinner(size="2"), rx.icon("qr-code", size=16)),
+                t("instances.generate_qr"),
+                type="submit",
+                disabled=InstancesState.creating,
+                id="instance-create",
+                width="100%",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        on_submit=InstancesState.create,
+        width="100%",
+    )
+    qr_view = rx.vstack(
+        rx.cond(
+            InstancesState.dialog_qr != "",
+            rx.image(src=InstancesState.dialog_qr, width="260px", height="260px", class_name="qr", id="qr-image"),
+            rx.center(rx.spinner(size="3"), width="260px", height="260px"),
+        ),
+        rx.text(t("instances.scan_hint"), size="2", color_scheme="gray", text_align="center"),
+        rx.hstack(rx.spinner(size="1"), rx.text(t("instances.waiting_scan"), size="1"), align="center"),
+        rx.cond(
+            UiState.demo,
+            rx.button(rx.icon("scan-line", size=16), t("instances.simulate_scan"), variant="soft",
+                      color_scheme="violet", on_click=InstancesState.simulate_scan, id="simulate-scan"),
+        ),
+        field_error(InstancesState.dialog_error, "connect-error"),
+        rx.moment(interval=QR_REFRESH_MS, on_change=InstancesState.refresh_qr, display="none"),
+        align="center",
+        spacing="3",
+        width="100%",
+    )  # fmt: skip
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(t("instances.connect_title")),
+            rx.dialog.description(t("instances.connect_hint"), size="2", color_scheme="gray"),
+            rx.box(rx.cond(InstancesState.dialog_number_id == "", create_form, qr_view), padding_top="1em"),
+            rx.dialog.close(rx.button(t("common.close"), variant="ghost", margin_top="1em")),
+            max_width="420px",
+            id="connect-dialog",
+        ),
+        open=InstancesState.dialog_open,
+        on_open_change=InstancesState.set_dialog_open,
+    )
+
+
+def messages_dialog() -> rx.Component:
+    bubble = lambda m: rx.box(  # noqa: E731
+        rx.text(m["body"], size="2"),
+        rx.hstack(rx.text(m["at"], size="1", color_scheme="gray"), rx.text(m["status"], size="1", color_scheme="gray")),
+        class_name=rx.cond(m["dir"] == "out", "bubble bubble-out", "bubble bubble-in"),
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(InstancesState.messages_title),
+            rx.dialog.description(t("instances.last_messages"), size="2", color_scheme="gray"),
+            rx.cond(
+                InstancesState.message_rows.length() > 0,
+                rx.scroll_area(rx.vstack(rx.foreach(InstancesState.message_rows, bubble), spacing="2"),
+                               max_height="60vh", id="message-list"),
+                rx.text(t("instances.no_messages"), color_scheme="gray"),
+            ),
+            rx.dialog.close(rx.button(t("common.close"), variant="ghost", margin_top="1em")),
+            max_width="560px",
+        ),
+        open=InstancesState.messages_open,
+        on_open_change=InstancesState.set_messages_open,
+    )  # fmt: skip
+
+
+def _rename(row: dict) -> rx.Component:
+    return rx.cond(
+        InstancesState.rename_id == row["id"],
+        rx.form(
+            rx.hstack(
+                rx.input(name="label", default_value=row["label"], size="1", auto_focus=True, id="rename-input"),
+                rx.icon_button(rx.icon("check", size=14), type="submit", size="1"),
+                rx.icon_button(rx.icon("x", size=14), type="button", size="1", variant="ghost",
+                               on_click=InstancesState.cancel_rename),
+            ),
+            on_submit=InstancesState.save_rename,
+        ),
+        rx.hstack(
+            rx.heading(row["label"], size="4", class_name="instance-label"),
+            rx.cond(AuthState.can_manage,
+                    rx.icon_button(rx.icon("pencil", size=12), size="1", variant="ghost", aria_label="rename",
+                                   on_click=InstancesState.start_rename(row["id"], row["label"]))),
+            align="center",
+        ),
+    )  # fmt: skip
+
+
+def instance_card(row: dict, *, full: bool = True) -> rx.Component:
+    actions = rx.hstack(
+        rx.button(rx.icon("message-square-text", size=14), t("instances.messages"), size="1", variant="soft",
+                  on_click=InstancesState.show_messages(row["id"], row["label"])),
+        rx.cond(
+            AuthState.can_manage,
+            rx.cond(
+                row["status"] == "connected",
+                rx.button(rx.icon("power", size=14), t("instances.stop"), size="1", variant="soft", color_scheme="red",
+                          on_click=InstancesState.stop(row["id"])),
+                rx.button(rx.icon("refresh-cw", size=14), t("instances.reconnect"), size="1", variant="soft",
+                          on_click=InstancesState.reconnect(row["id"])),
+            ),
+        ),
+        wrap="wrap",
+        spacing="2",
+    )  # fmt: skip
+    persona = rx.cond(
+        AuthState.can_manage & full,
+        rx.el.select(
+            rx.el.option(t("instances.no_persona"), value=""),
+            rx.foreach(InstancesState.personas, lambda p: rx.el.option(p["name"], value=p["id"])),
+            value=row["persona_id"],
+            on_change=lambda v: InstancesState.set_persona(row["id"], v),
+            class_name="native-select native-select-sm",
+            aria_label="persona",
+        ),
+        rx.text(row["persona"], size="2"),
+    )
+    return rx.card(
+        rx.vstack(
+            rx.hstack(_rename(row), rx.spacer(), status_badge(row["status"], row["status_label"]), width="100%",
+                      align="center"),
+            rx.hstack(rx.icon("phone", size=14), rx.text(row["wa_number"], size="2", class_name="mono"),
+                      rx.spacer(), rx.icon("drama", size=14), persona, align="center", width="100%"),
+            rx.hstack(stat("instances.today", row["today"]), stat("instances.week", row["week"]),
+                      stat("instances.last_seen", row["last_seen"]), spacing="6"),
+            rx.cond(row["reason"] != "",
+                    rx.callout(row["reason"], icon="triangle-alert", color_scheme="amber", size="1", width="100%")),
+            actions,
+            spacing="3",
+            width="100%",
+        ),
+        class_name="instance-card",
+        data_status=row["status"],
+        id="instance-" + row["id"],
+    )  # fmt: skip
+
+
+def instances_grid(full: bool = True) -> rx.Component:
+    return rx.cond(
+        InstancesState.rows.length() > 0,
+        rx.grid(rx.foreach(InstancesState.rows, lambda r: instance_card(r, full=full)),
+                columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="4", width="100%", id="instance-grid"),
+        rx.cond(InstancesState.loaded, empty_state("smartphone", "instances.empty_title", "instances.empty_hint"),
+                rx.center(rx.spinner(size="3"), padding="4em")),
+    )  # fmt: skip
+
+
+def connect_button() -> rx.Component:
+    return rx.cond(
+        AuthState.can_manage,
+        rx.button(rx.icon("plus", size=16), t("instances.connect"), on_click=InstancesState.open_new,
+                  id="connect-number", size="2"),
+    )  # fmt: skip
+
+
+@app_page("/instances", "Instances", on_load=InstancesState.refresh)
 def instances_page() -> rx.Component:
-    return page_layout("page.instances.title", "page.instances.subtitle", empty_state("smartphone"))
+    return page_layout(
+        "page.instances.title",
+        "page.instances.subtitle",
+        rx.vstack(rx.hstack(rx.spacer(), connect_button(), width="100%"), instances_grid(), spacing="4", width="100%"),
+        connect_dialog(),
+        messages_dialog(),
+        live_refresh(),
+    )

@@ -1,10 +1,73 @@
-"""Route `/`."""
+"""`/`: the operator's glance — totals, alerts, every number live, quick actions."""
+
+from __future__ import annotations
 
 import reflex as rx
 
-from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.components.layout import app_page, page_layout
+from mirage_app.pages.instances import connect_button, connect_dialog, instances_grid, live_refresh, messages_dialog
+from mirage_app.states.instances import InstancesState
+from mirage_app.states.ui import t
 
 
-@app_page("/", "Mirage")
+def _kpi(label_key: str, value: rx.Var, icon: str, test_id: str) -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.box(rx.icon(icon, size=20), class_name="kpi-icon"),
+            rx.vstack(rx.text(t(label_key), size="1", color_scheme="gray"),
+                      rx.heading(value, size="6", id=test_id), spacing="0"),
+            align="center",
+            spacing="3",
+        ),
+        class_name="kpi",
+    )  # fmt: skip
+
+
+def _alerts() -> rx.Component:
+    return rx.cond(
+        InstancesState.alerts.length() > 0,
+        rx.vstack(
+            rx.heading(t("overview.alerts"), size="4"),
+            rx.foreach(
+                InstancesState.alerts,
+                lambda a: rx.callout(
+                    rx.hstack(rx.text.strong(a["label"]), rx.text(a["status_label"]), rx.text(a["reason"]),
+                              spacing="2", wrap="wrap"),
+                    icon="triangle-alert",
+                    color_scheme=rx.match(a["status"], ("error", "red"), ("paused", "orange"), "amber"),
+                    size="1",
+                    width="100%",
+                ),
+            ),
+            width="100%",
+            id="alerts",
+        ),
+    )  # fmt: skip
+
+
+@app_page("/", "Overview", on_load=InstancesState.refresh)
 def overview_page() -> rx.Component:
-    return page_layout("page.overview.title", "page.overview.subtitle", empty_state("layout-dashboard"))
+    return page_layout(
+        "page.overview.title",
+        "page.overview.subtitle",
+        rx.vstack(
+            rx.grid(
+                _kpi("overview.connected", InstancesState.connected_count, "wifi", "kpi-connected"),
+                _kpi("overview.numbers", InstancesState.rows.length(), "smartphone", "kpi-numbers"),
+                _kpi("overview.today", InstancesState.today_total, "send", "kpi-today"),
+                _kpi("overview.week", InstancesState.week_total, "calendar-days", "kpi-week"),
+                columns=rx.breakpoints(initial="2", md="4"),
+                spacing="4",
+                width="100%",
+            ),
+            _alerts(),
+            rx.hstack(rx.heading(t("overview.numbers_title"), size="4"), rx.spacer(), connect_button(),
+                      width="100%", align="center"),
+            instances_grid(full=False),
+            spacing="5",
+            width="100%",
+        ),
+        connect_dialog(),
+        messages_dialog(),
+        live_refresh(),
+    )  # fmt: skip

@@ -321,3 +321,10 @@ def recent_messages(actor: Actor, number_id: uuid.UUID | str, limit: int = 100) 
                 .limit(min(max(limit, 1), 100))
             )
         )
+
+
+def persona_choices(actor: Actor) -> list[tuple[str, str]]:
+    """(id, name) of the tenant's personas, for the persona pickers."""
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        return [(str(p.id), p.name) for p in s.exec(select(Persona).order_by(Persona.name))]

@@ -93,6 +93,7 @@ def test_invite_a_user_who_accepts_in_english(running_app, admin_page: Page, bro
         guest.locator("#invite-password").fill("Jabuticaba-Doce-88")
         guest.locator("#invite-confirm").fill("Jabuticaba-Doce-88")
         guest.locator("#invite-submit").click()
+        expect(guest.locator("#invite-error")).to_have_count(0)
         expect(guest.locator("#page-title")).to_have_text("Overview", timeout=30_000)
         expect(guest.locator("#user-role")).to_have_text("Operator")
         guest.goto(link)  # a used link says so and changes nothing

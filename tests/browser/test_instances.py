@@ -1,0 +1,31 @@
+"""Issue 4 in a real browser: connect two numbers by QR in demo mode and watch them go connected live."""
+
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_connect_two_numbers_by_qr_in_demo_mode(running_app, admin_page: Page, console_errors):
+    page = admin_page
+    page.goto(running_app.url + "/instances")
+    expect(page.locator("#connect-number")).to_be_visible(timeout=30_000)
+    for label in ("Vendas SP 01", "Suporte RJ"):
+        page.locator("#connect-number").click()
+        page.locator("#instance-label").fill(label)
+        page.locator("#instance-create").click()
+        qr = page.locator("#qr-image")
+        expect(qr).to_be_visible(timeout=30_000)
+        assert qr.get_attribute("src").startswith("data:image/png;base64,")
+        page.locator("#simulate-scan").click()
+        expect(page.locator("#connect-dialog")).to_be_hidden(timeout=30_000)  # closes itself on connect
+    cards = page.locator(".instance-card")
+    expect(cards).to_have_count(2)
+    expect(page.locator('.instance-card[data-status="connected"]')).to_have_count(2, timeout=30_000)
+    expect(cards.first).to_contain_text("+55")
+
+    page.goto(running_app.url + "/")
+    expect(page.locator("#kpi-connected")).to_have_text("2", timeout=30_000)
+    assert console_errors == []
