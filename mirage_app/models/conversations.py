@@ -32,6 +32,8 @@ class Conversation(SQLModel, table=True):
     topic_strategy: str = Field(default="rotate", max_length=20)
     topic_refresh_minutes: int = Field(default=120)
     next_due_at: datetime | None = ts_field(index=True)
+    # Where plan_round continues (pair / round-robin order); see logic.rounds.
+    round_cursor: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
 
@@ -122,4 +124,5 @@ class Round(SQLModel, table=True):
     window_key: str = Field(max_length=40)
     started_at: datetime | None = ts_field()
     ended_at: datetime | None = ts_field()
+    end_reason: str | None = Field(default=None, max_length=60)
     created_at: datetime = created_field()

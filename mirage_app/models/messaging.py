@@ -45,6 +45,11 @@ class Message(SQLModel, table=True):
     created_at: datetime = created_field()
     sent_at: datetime | None = ts_field()
     updated_at: datetime | None = ts_field()
+    # Send pipeline state (services/sending.py): when the next attempt may run, how many were made, and when
+    # the last one was handed to Evolution (set just before the HTTP call: a crash after it means "maybe sent").
+    send_after: datetime | None = ts_field()
+    attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+    dispatched_at: datetime | None = ts_field()
 
 
 class WebhookEvent(SQLModel, table=True):

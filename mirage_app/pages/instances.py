@@ -57,15 +57,21 @@ def connect_dialog() -> rx.Component:
         rx.hstack(rx.spinner(size="1"), rx.text(t("instances.waiting_scan"), size="1"), align="center"),
         rx.cond(
             UiState.demo,
-            rx.button(rx.icon("scan-line", size=16), t("instances.simulate_scan"), variant="soft",
-                      color_scheme="violet", on_click=InstancesState.simulate_scan, id="simulate-scan"),
+            rx.button(
+                rx.icon("scan-line", size=16),
+                t("instances.simulate_scan"),
+                variant="soft",
+                color_scheme="violet",
+                on_click=InstancesState.simulate_scan,
+                id="simulate-scan",
+            ),
         ),
         field_error(InstancesState.dialog_error, "connect-error"),
         rx.moment(interval=QR_REFRESH_MS, on_change=InstancesState.refresh_qr, display="none"),
         align="center",
         spacing="3",
         width="100%",
-    )  # fmt: skip
+    )
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(t("instances.connect_title")),
@@ -92,8 +98,11 @@ def messages_dialog() -> rx.Component:
             rx.dialog.description(t("instances.last_messages"), size="2", color_scheme="gray"),
             rx.cond(
                 InstancesState.message_rows.length() > 0,
-                rx.scroll_area(rx.vstack(rx.foreach(InstancesState.message_rows, bubble), spacing="2"),
-                               max_height="60vh", id="message-list"),
+                rx.scroll_area(
+                    rx.vstack(rx.foreach(InstancesState.message_rows, bubble), spacing="2"),
+                    max_height="60vh",
+                    id="message-list",
+                ),
                 rx.text(t("instances.no_messages"), color_scheme="gray"),
             ),
             rx.dialog.close(rx.button(t("common.close"), variant="ghost", margin_top="1em")),
@@ -101,7 +110,7 @@ def messages_dialog() -> rx.Component:
         ),
         open=InstancesState.messages_open,
         on_open_change=InstancesState.set_messages_open,
-    )  # fmt: skip
+    )
 
 
 def _rename(row: dict) -> rx.Component:
@@ -111,38 +120,66 @@ def _rename(row: dict) -> rx.Component:
             rx.hstack(
                 rx.input(name="label", default_value=row["label"], size="1", auto_focus=True, id="rename-input"),
                 rx.icon_button(rx.icon("check", size=14), type="submit", size="1"),
-                rx.icon_button(rx.icon("x", size=14), type="button", size="1", variant="ghost",
-                               on_click=InstancesState.cancel_rename),
+                rx.icon_button(
+                    rx.icon("x", size=14),
+                    type="button",
+                    size="1",
+                    variant="ghost",
+                    on_click=InstancesState.cancel_rename,
+                ),
             ),
             on_submit=InstancesState.save_rename,
         ),
         rx.hstack(
             rx.heading(row["label"], size="4", class_name="instance-label"),
-            rx.cond(AuthState.can_manage,
-                    rx.icon_button(rx.icon("pencil", size=12), size="1", variant="ghost", aria_label="rename",
-                                   on_click=InstancesState.start_rename(row["id"], row["label"]))),
+            rx.cond(
+                AuthState.can_manage,
+                rx.icon_button(
+                    rx.icon("pencil", size=12),
+                    size="1",
+                    variant="ghost",
+                    aria_label="rename",
+                    on_click=InstancesState.start_rename(row["id"], row["label"]),
+                ),
+            ),
             align="center",
         ),
-    )  # fmt: skip
+    )
 
 
 def instance_card(row: dict, *, full: bool = True) -> rx.Component:
     actions = rx.hstack(
-        rx.button(rx.icon("message-square-text", size=14), t("instances.messages"), size="1", variant="soft",
-                  on_click=InstancesState.show_messages(row["id"], row["label"])),
+        rx.button(
+            rx.icon("message-square-text", size=14),
+            t("instances.messages"),
+            size="1",
+            variant="soft",
+            on_click=InstancesState.show_messages(row["id"], row["label"]),
+        ),
         rx.cond(
             AuthState.can_manage,
             rx.cond(
                 row["status"] == "connected",
-                rx.button(rx.icon("power", size=14), t("instances.stop"), size="1", variant="soft", color_scheme="red",
-                          on_click=InstancesState.stop(row["id"])),
-                rx.button(rx.icon("refresh-cw", size=14), t("instances.reconnect"), size="1", variant="soft",
-                          on_click=InstancesState.reconnect(row["id"])),
+                rx.button(
+                    rx.icon("power", size=14),
+                    t("instances.stop"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=InstancesState.stop(row["id"]),
+                ),
+                rx.button(
+                    rx.icon("refresh-cw", size=14),
+                    t("instances.reconnect"),
+                    size="1",
+                    variant="soft",
+                    on_click=InstancesState.reconnect(row["id"]),
+                ),
             ),
         ),
         wrap="wrap",
         spacing="2",
-    )  # fmt: skip
+    )
     persona = rx.cond(
         AuthState.can_manage & full,
         rx.el.select(
@@ -157,14 +194,32 @@ def instance_card(row: dict, *, full: bool = True) -> rx.Component:
     )
     return rx.card(
         rx.vstack(
-            rx.hstack(_rename(row), rx.spacer(), status_badge(row["status"], row["status_label"]), width="100%",
-                      align="center"),
-            rx.hstack(rx.icon("phone", size=14), rx.text(row["wa_number"], size="2", class_name="mono"),
-                      rx.spacer(), rx.icon("drama", size=14), persona, align="center", width="100%"),
-            rx.hstack(stat("instances.today", row["today"]), stat("instances.week", row["week"]),
-                      stat("instances.last_seen", row["last_seen"]), spacing="6"),
-            rx.cond(row["reason"] != "",
-                    rx.callout(row["reason"], icon="triangle-alert", color_scheme="amber", size="1", width="100%")),
+            rx.hstack(
+                _rename(row),
+                rx.spacer(),
+                status_badge(row["status"], row["status_label"]),
+                width="100%",
+                align="center",
+            ),
+            rx.hstack(
+                rx.icon("phone", size=14),
+                rx.text(row["wa_number"], size="2", class_name="mono"),
+                rx.spacer(),
+                rx.icon("drama", size=14),
+                persona,
+                align="center",
+                width="100%",
+            ),
+            rx.hstack(
+                stat("instances.today", row["today"]),
+                stat("instances.week", row["week"]),
+                stat("instances.last_seen", row["last_seen"]),
+                spacing="6",
+            ),
+            rx.cond(
+                row["reason"] != "",
+                rx.callout(row["reason"], icon="triangle-alert", color_scheme="amber", size="1", width="100%"),
+            ),
             actions,
             spacing="3",
             width="100%",
@@ -172,25 +227,38 @@ def instance_card(row: dict, *, full: bool = True) -> rx.Component:
         class_name="instance-card",
         data_status=row["status"],
         id="instance-" + row["id"],
-    )  # fmt: skip
+    )
 
 
 def instances_grid(full: bool = True) -> rx.Component:
     return rx.cond(
         InstancesState.rows.length() > 0,
-        rx.grid(rx.foreach(InstancesState.rows, lambda r: instance_card(r, full=full)),
-                columns=rx.breakpoints(initial="1", sm="2", lg="3"), spacing="4", width="100%", id="instance-grid"),
-        rx.cond(InstancesState.loaded, empty_state("smartphone", "instances.empty_title", "instances.empty_hint"),
-                rx.center(rx.spinner(size="3"), padding="4em")),
-    )  # fmt: skip
+        rx.grid(
+            rx.foreach(InstancesState.rows, lambda r: instance_card(r, full=full)),
+            columns=rx.breakpoints(initial="1", sm="2", lg="3"),
+            spacing="4",
+            width="100%",
+            id="instance-grid",
+        ),
+        rx.cond(
+            InstancesState.loaded,
+            empty_state("smartphone", "instances.empty_title", "instances.empty_hint"),
+            rx.center(rx.spinner(size="3"), padding="4em"),
+        ),
+    )
 
 
 def connect_button() -> rx.Component:
     return rx.cond(
         AuthState.can_manage,
-        rx.button(rx.icon("plus", size=16), t("instances.connect"), on_click=InstancesState.open_new,
-                  id="connect-number", size="2"),
-    )  # fmt: skip
+        rx.button(
+            rx.icon("plus", size=16),
+            t("instances.connect"),
+            on_click=InstancesState.open_new,
+            id="connect-number",
+            size="2",
+        ),
+    )
 
 
 @app_page("/instances", "Instances", on_load=InstancesState.refresh)

@@ -1,10 +1,308 @@
-"""Route `/metrics`."""
+"""`/metrics`: plotly charts over the materialized views, with number / conversation / period filters, and the
+demo-data loader (demo mode) with its progress bar."""
 
+from __future__ import annotations
+
+import asyncio
+
+import plotly.graph_objects as go
 import reflex as rx
 
-from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.components.layout import app_page, page_layout
+from mirage_app.services import metrics
+from mirage_app.services.demo_data import load_demo_data
+from mirage_app.services.errors import ServiceError
+from mirage_app.states.auth import AuthState
+from mirage_app.states.ui import UiState, t
+
+CYAN, VIOLET, RED, AMBER = "#22d3ee", "#a78bfa", "#f87171", "#fbbf24"
+WEEKDAYS = {
+    "pt-BR": ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
+    "en": ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
+}
 
 
-@app_page("/metrics", "Metrics")
+def _layout(fig: go.Figure, height: int = 300) -> go.Figure:
+    fig.update_layout(
+        template="plotly_dark",
+        height=height,
+        margin={"l": 40, "r": 10, "t": 10, "b": 40},
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        legend={"orientation": "h", "y": -0.2},
+        font={"size": 12},
+    )
+    return fig
+
+
+class MetricsState(AuthState):
+    period: str = "7"
+    number_id: str = ""
+    conversation_id: str = ""
+    number_choices: list[dict[str, str]] = []
+    conversation_choices: list[dict[str, str]] = []
+    totals: dict[str, float] = {}
+    has_data: bool = False
+    loading_demo: bool = False
+    demo_progress: int = 0
+    demo_step: str = ""
+    fig_per_day: go.Figure = go.Figure()
+    fig_per_number: go.Figure = go.Figure()
+    fig_heatmap: go.Figure = go.Figure()
+    fig_topics: go.Figure = go.Figure()
+    fig_latency: go.Figure = go.Figure()
+    fig_failures: go.Figure = go.Figure()
+
+    @rx.event
+    def on_load(self):
+        actor = self._actor()
+        if actor is None:
+            return None
+        numbers, conversations = metrics.filter_choices(actor)
+        self.number_choices = [{"id": i, "label": label} for i, label in numbers]
+        self.conversation_choices = [{"id": i, "label": label} for i, label in conversations]
+        return self._build()
+
+    @rx.event
+    def set_filter(self, name: str, value: str):
+        setattr(self, name, value)
+        return self._build()
+
+    def _build(self):
+        flt = metrics.MetricsFilter(int(self.period), self.number_id or None, self.conversation_id or None)
+        data, feedback = self._call(metrics.dashboard, flt)
+        if data is None:
+            return feedback
+        tr, lang = self.tr, self.lang
+        self.totals = data.totals
+        self.has_data = bool(data.totals["sent"] or data.totals["received"])
+        self.fig_per_day = _layout(
+            go.Figure(
+                [
+                    go.Bar(x=data.days, y=data.sent_per_day, name=tr["metrics.sent"], marker_color=CYAN),
+                    go.Bar(x=data.days, y=data.received_per_day, name=tr["metrics.received"], marker_color=VIOLET),
+                ],
+                layout={"barmode": "stack"},
+            )
+        )
+        self.fig_per_number = _layout(
+            go.Figure(
+                [
+                    go.Bar(x=data.numbers, y=data.sent_per_number, name=tr["metrics.sent"], marker_color=CYAN),
+                    go.Bar(
+                        x=data.numbers, y=data.received_per_number, name=tr["metrics.received"], marker_color=VIOLET
+                    ),
+                ],
+                layout={"barmode": "group"},
+            )
+        )
+        self.fig_heatmap = _layout(
+            go.Figure(
+                go.Heatmap(
+                    z=data.heatmap,
+                    x=list(range(24)),
+                    y=WEEKDAYS[lang],
+                    colorscale=[[0, "#111827"], [0.5, "#0e7490"], [1, "#67e8f9"]],
+                    hovertemplate="%{y} %{x}h: %{z}<extra></extra>",
+                )
+            ),
+            height=280,
+        )
+        self.fig_topics = _layout(
+            go.Figure(
+                go.Bar(
+                    x=[n for _, n in data.topics][::-1],
+                    y=[s for s, _ in data.topics][::-1],
+                    orientation="h",
+                    marker_color=CYAN,
+                )
+            ),
+            height=280,
+        )
+        self.fig_latency = _layout(
+            go.Figure(
+                go.Bar(
+                    x=data.numbers,
+                    y=[v or 0 for v in data.latency_per_number],
+                    marker_color=AMBER,
+                    hovertemplate="%{x}: %{y}s<extra></extra>",
+                )
+            ),
+            height=280,
+        )
+        self.fig_failures = _layout(
+            go.Figure(
+                [
+                    go.Scatter(
+                        x=data.days,
+                        y=data.failed_per_day,
+                        name=tr["metrics.failures"],
+                        mode="lines+markers",
+                        line={"color": RED},
+                    ),
+                    go.Scatter(
+                        x=data.days,
+                        y=data.optouts_per_day,
+                        name=tr["metrics.optouts"],
+                        mode="lines+markers",
+                        line={"color": AMBER},
+                    ),
+                ]
+            ),
+            height=280,
+        )
+        return None
+
+    @rx.event(background=True)
+    async def load_demo(self):
+        async with self:
+            if self.loading_demo:
+                return
+            self.loading_demo, self.demo_progress, self.demo_step = True, 0, ""
+            actor = self._actor()
+        loop = asyncio.get_running_loop()
+        updates: asyncio.Queue = asyncio.Queue()
+
+        def progress(pct: int, step: str) -> None:
+            loop.call_soon_threadsafe(updates.put_nowait, (pct, step))
+
+        task = asyncio.create_task(asyncio.to_thread(load_demo_data, actor, progress))
+        while not task.done() or not updates.empty():
+            try:
+                pct, step = await asyncio.wait_for(updates.get(), timeout=0.5)
+            except TimeoutError:
+                continue
+            async with self:
+                self.demo_progress, self.demo_step = pct, step
+        try:
+            task.result()
+        except ServiceError as exc:
+            async with self:
+                self.loading_demo = False
+                return rx.toast.error(self._error(exc))
+        async with self:
+            self.loading_demo = False
+            numbers, conversations = metrics.filter_choices(actor)
+            self.number_choices = [{"id": i, "label": label} for i, label in numbers]
+            self.conversation_choices = [{"id": i, "label": label} for i, label in conversations]
+            self._build()
+            return rx.toast.success(self.tr["metrics.demo_loaded"])
+
+
+def _kpi(label_key: str, value: rx.Var, suffix: str = "") -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(t(label_key), size="1", color_scheme="gray"), rx.heading(value, suffix, size="6"), spacing="1"
+        ),
+        class_name="kpi",
+    )
+
+
+def _chart(title_key: str, figure: rx.Var, chart_id: str) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.text(t(title_key), weight="medium"),
+            rx.plotly(data=figure, config={"displayModeBar": False, "responsive": True}, width="100%", id=chart_id),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _select(name: str, choices: rx.Var, value: rx.Var, all_key: str) -> rx.Component:
+    return rx.el.select(
+        rx.el.option(t(all_key), value=""),
+        rx.foreach(choices, lambda c: rx.el.option(c["label"], value=c["id"])),
+        value=value,
+        on_change=lambda v: MetricsState.set_filter(name, v),
+        class_name="native-select native-select-sm",
+        aria_label=name,
+        id=f"filter-{name}",
+    )
+
+
+def _filters() -> rx.Component:
+    return rx.hstack(
+        rx.segmented_control.root(
+            rx.segmented_control.item(t("metrics.days7"), value="7"),
+            rx.segmented_control.item(t("metrics.days30"), value="30"),
+            value=MetricsState.period,
+            on_change=lambda v: MetricsState.set_filter("period", v),
+            id="filter-period",
+        ),
+        _select("number_id", MetricsState.number_choices, MetricsState.number_id, "metrics.all_numbers"),
+        _select(
+            "conversation_id",
+            MetricsState.conversation_choices,
+            MetricsState.conversation_id,
+            "metrics.all_conversations",
+        ),
+        rx.spacer(),
+        rx.cond(
+            UiState.demo & AuthState.can_manage,
+            rx.button(
+                rx.icon("database-zap", size=16),
+                t("metrics.load_demo"),
+                on_click=MetricsState.load_demo,
+                disabled=MetricsState.loading_demo,
+                variant="soft",
+                color_scheme="violet",
+                id="load-demo",
+            ),
+        ),
+        width="100%",
+        wrap="wrap",
+        align="center",
+    )
+
+
+@app_page("/metrics", "Metrics", on_load=MetricsState.on_load)
 def metrics_page() -> rx.Component:
-    return page_layout("page.metrics.title", "page.metrics.subtitle", empty_state("chart-line"))
+    progress = rx.cond(
+        MetricsState.loading_demo,
+        rx.card(
+            rx.vstack(
+                rx.text(t("metrics.loading_demo"), " ", MetricsState.demo_progress, "%", size="2"),
+                rx.progress(value=MetricsState.demo_progress, max=100, id="demo-progress"),
+                width="100%",
+            ),
+            width="100%",
+        ),
+    )
+    charts = rx.grid(
+        _chart("metrics.per_day", MetricsState.fig_per_day, "chart-per-day"),
+        _chart("metrics.per_number", MetricsState.fig_per_number, "chart-per-number"),
+        _chart("metrics.heatmap", MetricsState.fig_heatmap, "chart-heatmap"),
+        _chart("metrics.topics", MetricsState.fig_topics, "chart-topics"),
+        _chart("metrics.latency", MetricsState.fig_latency, "chart-latency"),
+        _chart("metrics.failures_optouts", MetricsState.fig_failures, "chart-failures"),
+        columns=rx.breakpoints(initial="1", lg="2"),
+        spacing="4",
+        width="100%",
+    )
+    kpis = rx.grid(
+        _kpi("metrics.sent", MetricsState.totals["sent"]),
+        _kpi("metrics.received", MetricsState.totals["received"]),
+        _kpi("metrics.failure_rate", MetricsState.totals["failure_rate"], "%"),
+        _kpi("metrics.avg_latency", MetricsState.totals["avg_latency"], " s"),
+        _kpi("metrics.optouts", MetricsState.totals["optouts"]),
+        columns=rx.breakpoints(initial="2", md="5"),
+        spacing="3",
+        width="100%",
+    )
+    return page_layout(
+        "page.metrics.title",
+        "page.metrics.subtitle",
+        rx.vstack(
+            _filters(),
+            progress,
+            kpis,
+            rx.cond(
+                MetricsState.has_data,
+                charts,
+                rx.callout(t("metrics.empty"), icon="chart-no-axes-column", color_scheme="gray", width="100%"),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+    )

@@ -14,13 +14,16 @@ def _kpi(label_key: str, value: rx.Var, icon: str, test_id: str) -> rx.Component
     return rx.card(
         rx.hstack(
             rx.box(rx.icon(icon, size=20), class_name="kpi-icon"),
-            rx.vstack(rx.text(t(label_key), size="1", color_scheme="gray"),
-                      rx.heading(value, size="6", id=test_id), spacing="0"),
+            rx.vstack(
+                rx.text(t(label_key), size="1", color_scheme="gray"),
+                rx.heading(value, size="6", id=test_id),
+                spacing="0",
+            ),
             align="center",
             spacing="3",
         ),
         class_name="kpi",
-    )  # fmt: skip
+    )
 
 
 def _alerts() -> rx.Component:
@@ -31,8 +34,13 @@ def _alerts() -> rx.Component:
             rx.foreach(
                 InstancesState.alerts,
                 lambda a: rx.callout(
-                    rx.hstack(rx.text.strong(a["label"]), rx.text(a["status_label"]), rx.text(a["reason"]),
-                              spacing="2", wrap="wrap"),
+                    rx.hstack(
+                        rx.text.strong(a["label"]),
+                        rx.text(a["status_label"]),
+                        rx.text(a["reason"]),
+                        spacing="2",
+                        wrap="wrap",
+                    ),
                     icon="triangle-alert",
                     color_scheme=rx.match(a["status"], ("error", "red"), ("paused", "orange"), "amber"),
                     size="1",
@@ -42,7 +50,7 @@ def _alerts() -> rx.Component:
             width="100%",
             id="alerts",
         ),
-    )  # fmt: skip
+    )
 
 
 @app_page("/", "Overview", on_load=InstancesState.refresh)
@@ -61,8 +69,13 @@ def overview_page() -> rx.Component:
                 width="100%",
             ),
             _alerts(),
-            rx.hstack(rx.heading(t("overview.numbers_title"), size="4"), rx.spacer(), connect_button(),
-                      width="100%", align="center"),
+            rx.hstack(
+                rx.heading(t("overview.numbers_title"), size="4"),
+                rx.spacer(),
+                connect_button(),
+                width="100%",
+                align="center",
+            ),
             instances_grid(full=False),
             spacing="5",
             width="100%",
@@ -70,4 +83,4 @@ def overview_page() -> rx.Component:
         connect_dialog(),
         messages_dialog(),
         live_refresh(),
-    )  # fmt: skip
+    )

@@ -1,13 +1,175 @@
-"""Statistics for the dashboards, read from the tenant-filtered views over the materialized views."""
+"""Statistics for /metrics and the dashboards.
+
+Every query reads the tenant-filtered `message_facts` view over `mv_message_facts` (and `number_stats` over
+`mv_number_stats`), refreshed concurrently by a periodic job, so the cost follows the size of the chart, not
+of the `messages` table.
+"""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
 from sqlalchemy import text
 
-from mirage_app.core.db import system_session
+from mirage_app.core.clock import Clock, system_clock
+from mirage_app.core.db import system_session, tenant_session
+from mirage_app.models import Tenant
+from mirage_app.services.errors import MESSAGES, ValidationFailed
+from mirage_app.services.permissions import Action, Actor, authorize
+
+NONE = uuid.UUID(int=0)
+PERIODS = (7, 30)
+MESSAGES.update(
+    {"metrics.period_invalid": "Choose a period of 7 or 30 days.", "validation.invalid_id": "Unknown identifier."}
+)
+
+
+@dataclass(frozen=True)
+class MetricsFilter:
+    period_days: int = 7
+    number_id: str | None = None
+    conversation_id: str | None = None
+
+
+@dataclass
+class MetricsData:
+    days: list[str] = field(default_factory=list)
+    sent_per_day: list[int] = field(default_factory=list)
+    received_per_day: list[int] = field(default_factory=list)
+    failed_per_day: list[int] = field(default_factory=list)
+    optouts_per_day: list[int] = field(default_factory=list)
+    numbers: list[str] = field(default_factory=list)
+    sent_per_number: list[int] = field(default_factory=list)
+    received_per_number: list[int] = field(default_factory=list)
+    latency_per_number: list[float | None] = field(default_factory=list)
+    heatmap: list[list[int]] = field(default_factory=lambda: [[0] * 24 for _ in range(7)])  # [weekday sun..sat][h]
+    topics: list[tuple[str, int]] = field(default_factory=list)
+    totals: dict[str, float] = field(default_factory=dict)
 
 
 def refresh_materialized_views(concurrently: bool = True) -> None:
     with system_session() as s:
         s.execute(text("SELECT mirage_refresh_stats(:c)"), {"c": concurrently})
         s.commit()
+
+
+def _filters(flt: MetricsFilter, alias: str = "") -> tuple[str, dict]:
+    """SQL conditions for the period and the optional number / conversation filters (`alias` prefixes columns)."""
+    clauses, params = [f"{alias}day >= :since"], {}
+    for name in ("number_id", "conversation_id"):
+        value = getattr(flt, name)
+        if value:
+            try:
+                params[name] = uuid.UUID(value)
+            except ValueError as exc:
+                raise ValidationFailed("validation.invalid_id", field=name) from exc
+            clauses.append(f"{alias}{name} = :{name}")
+    return " AND ".join(clauses), params
+
+
+def dashboard(actor: Actor, flt: MetricsFilter, clock: Clock = system_clock) -> MetricsData:
+    authorize(actor, Action.data_read)
+    if flt.period_days not in PERIODS:
+        raise ValidationFailed("metrics.period_invalid", field="period")
+    where, params = _filters(flt)
+    where_f, _ = _filters(flt, "f.")
+    data = MetricsData()
+    with tenant_session(actor.tenant_id) as s:
+        tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
+        today = clock.now().astimezone(tz).date()
+        since = today - timedelta(days=flt.period_days - 1)
+        params["since"] = since
+        day_list = [since + timedelta(days=i) for i in range(flt.period_days)]
+        data.days = [d.isoformat() for d in day_list]
+
+        per_day = {
+            (r.day, r.direction): (int(r.messages), int(r.failed))
+            for r in s.execute(
+                text(
+                    f"SELECT day, direction, sum(messages) AS messages, sum(failed) AS failed "
+                    f"FROM message_facts WHERE {where} GROUP BY day, direction"
+                ),
+                params,
+            )
+        }
+        data.sent_per_day = [per_day.get((d, "out"), (0, 0))[0] for d in day_list]
+        data.received_per_day = [per_day.get((d, "in"), (0, 0))[0] for d in day_list]
+        data.failed_per_day = [per_day.get((d, "out"), (0, 0))[1] for d in day_list]
+
+        optouts = dict(
+            s.execute(
+                text(
+                    "SELECT (created_at AT TIME ZONE :tz)::date AS day, count(*) FROM suppression "
+                    "WHERE created_at >= :since_ts GROUP BY 1"
+                ),
+                {"tz": str(tz), "since_ts": since - timedelta(days=1)},
+            ).all()
+        )
+        data.optouts_per_day = [int(optouts.get(d, 0)) for d in day_list]
+
+        rows = s.execute(
+            text(
+                f"""
+                SELECT COALESCE(n.label, '—') AS label, sum(f.messages) FILTER (WHERE f.direction = 'out') AS sent,
+                       sum(f.messages) FILTER (WHERE f.direction = 'in') AS received,
+                       sum(f.latency_sum) / NULLIF(sum(f.latency_n), 0) AS latency
+                FROM message_facts f LEFT JOIN numbers n ON n.id = f.number_id
+                WHERE {where_f} AND f.number_id <> :none
+                GROUP BY n.label ORDER BY sent DESC NULLS LAST LIMIT 30
+                """
+            ),
+            {**params, "none": NONE},
+        ).all()
+        data.numbers = [r.label for r in rows]
+        data.sent_per_number = [int(r.sent or 0) for r in rows]
+        data.received_per_number = [int(r.received or 0) for r in rows]
+        data.latency_per_number = [round(r.latency, 1) if r.latency is not None else None for r in rows]
+
+        for r in s.execute(
+            text(
+                f"SELECT extract(dow FROM day)::int AS dow, hour, sum(messages) AS n "
+                f"FROM message_facts WHERE {where} GROUP BY 1, 2"
+            ),
+            params,
+        ):
+            data.heatmap[r.dow][r.hour] = int(r.n)
+
+        data.topics = [
+            (r.seed, int(r.n))
+            for r in s.execute(
+                text(
+                    f"""
+                    SELECT t.seed, sum(f.messages) AS n FROM message_facts f JOIN topics t ON t.id = f.topic_id
+                    WHERE {where_f}
+                    GROUP BY t.seed ORDER BY n DESC LIMIT 10
+                    """
+                ),
+                params,
+            )
+        ]
+    sent, received = sum(data.sent_per_day), sum(data.received_per_day)
+    failed = sum(data.failed_per_day)
+    latencies = [v for v in data.latency_per_number if v is not None]
+    data.totals = {
+        "sent": sent,
+        "received": received,
+        "failed": failed,
+        "failure_rate": round(100 * failed / sent, 1) if sent else 0.0,
+        "optouts": sum(data.optouts_per_day),
+        "avg_latency": round(sum(latencies) / len(latencies), 1) if latencies else 0.0,
+    }
+    return data
+
+
+def filter_choices(actor: Actor) -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
+    """(numbers, conversations) as (id, label) for the filter pickers."""
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        numbers = [(str(r.id), r.label) for r in s.execute(text("SELECT id, label FROM numbers ORDER BY label"))]
+        conversations = [
+            (str(r.id), r.name) for r in s.execute(text("SELECT id, name FROM conversations ORDER BY name"))
+        ]
+    return numbers, conversations
