@@ -56,100 +56,81 @@ def refresh_materialized_views(concurrently: bool = True) -> None:
         s.commit()
 
 
-def _filters(flt: MetricsFilter, alias: str = "") -> tuple[str, dict]:
-    """SQL conditions for the period and the optional number / conversation filters (`alias` prefixes columns)."""
-    clauses, params = [f"{alias}day >= :since"], {}
-    for name in ("number_id", "conversation_id"):
-        value = getattr(flt, name)
+# The chart queries, by name. `{facts}` / `{topic_facts}` are the source relations: tenant-filtered views over the
+# materialized views in production; `bench/metrics.py` substitutes the same rows computed straight from `messages`.
+FACTS = "message_facts"
+TOPIC_FACTS = "topic_facts"
+QUERIES: dict[str, str] = {
+    "per_day": "SELECT f.day, f.direction, sum(f.messages) AS messages, sum(f.failed) AS failed "
+    "FROM {facts} f WHERE {where} GROUP BY f.day, f.direction",
+    "per_number": "SELECT COALESCE(n.label, '—') AS label, "
+    "sum(f.messages) FILTER (WHERE f.direction = 'out') AS sent, "
+    "sum(f.messages) FILTER (WHERE f.direction = 'in') AS received, "
+    "sum(f.latency_sum) / NULLIF(sum(f.latency_n), 0) AS latency "
+    "FROM {facts} f LEFT JOIN numbers n ON n.id = f.number_id WHERE {where} AND f.number_id <> :none "
+    "GROUP BY n.label ORDER BY sent DESC NULLS LAST LIMIT 30",
+    "heatmap": "SELECT extract(dow FROM f.day)::int AS dow, f.hour, sum(f.messages) AS n "
+    "FROM {facts} f WHERE {where} GROUP BY 1, 2",
+    "topics": "SELECT t.seed, sum(f.messages) AS n FROM {topic_facts} f JOIN topics t ON t.id = f.topic_id "
+    "WHERE {where} GROUP BY t.seed ORDER BY n DESC LIMIT 10",
+}
+OPTOUTS = (
+    "SELECT (created_at AT TIME ZONE :tz)::date AS day, count(*) FROM suppression "
+    "WHERE created_at >= :since_ts GROUP BY 1"
+)
+
+
+def chart_query(name: str, flt: MetricsFilter, facts: str = FACTS, topic_facts: str = TOPIC_FACTS) -> tuple[str, dict]:
+    """SQL and parameters (less `since`) of one chart query under the period / number / conversation filters."""
+    clauses, params = ["f.day >= :since"], {"none": NONE}
+    for column in ("number_id", "conversation_id"):
+        value = getattr(flt, column)
         if value:
             try:
-                params[name] = uuid.UUID(value)
+                params[column] = uuid.UUID(value)
             except ValueError as exc:
-                raise ValidationFailed("validation.invalid_id", field=name) from exc
-            clauses.append(f"{alias}{name} = :{name}")
-    return " AND ".join(clauses), params
+                raise ValidationFailed("validation.invalid_id", field=column) from exc
+            clauses.append(f"f.{column} = :{column}")
+    return QUERIES[name].format(facts=facts, topic_facts=topic_facts, where=" AND ".join(clauses)), params
+
+
+def period_start(s, actor: Actor, flt: MetricsFilter, clock: Clock) -> tuple[ZoneInfo, list]:
+    tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
+    today = clock.now().astimezone(tz).date()
+    return tz, [today - timedelta(days=flt.period_days - 1 - i) for i in range(flt.period_days)]
 
 
 def dashboard(actor: Actor, flt: MetricsFilter, clock: Clock = system_clock) -> MetricsData:
     authorize(actor, Action.data_read)
     if flt.period_days not in PERIODS:
         raise ValidationFailed("metrics.period_invalid", field="period")
-    where, params = _filters(flt)
-    where_f, _ = _filters(flt, "f.")
     data = MetricsData()
     with tenant_session(actor.tenant_id) as s:
-        tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
-        today = clock.now().astimezone(tz).date()
-        since = today - timedelta(days=flt.period_days - 1)
-        params["since"] = since
-        day_list = [since + timedelta(days=i) for i in range(flt.period_days)]
+        tz, day_list = period_start(s, actor, flt, clock)
+        since = day_list[0]
         data.days = [d.isoformat() for d in day_list]
 
-        per_day = {
-            (r.day, r.direction): (int(r.messages), int(r.failed))
-            for r in s.execute(
-                text(
-                    f"SELECT day, direction, sum(messages) AS messages, sum(failed) AS failed "
-                    f"FROM message_facts WHERE {where} GROUP BY day, direction"
-                ),
-                params,
-            )
-        }
+        def run(name: str):
+            sql, params = chart_query(name, flt)
+            return s.execute(text(sql), {**params, "since": since}).all()
+
+        per_day = {(r.day, r.direction): (int(r.messages), int(r.failed)) for r in run("per_day")}
         data.sent_per_day = [per_day.get((d, "out"), (0, 0))[0] for d in day_list]
         data.received_per_day = [per_day.get((d, "in"), (0, 0))[0] for d in day_list]
         data.failed_per_day = [per_day.get((d, "out"), (0, 0))[1] for d in day_list]
 
-        optouts = dict(
-            s.execute(
-                text(
-                    "SELECT (created_at AT TIME ZONE :tz)::date AS day, count(*) FROM suppression "
-                    "WHERE created_at >= :since_ts GROUP BY 1"
-                ),
-                {"tz": str(tz), "since_ts": since - timedelta(days=1)},
-            ).all()
-        )
+        optouts = dict(s.execute(text(OPTOUTS), {"tz": str(tz), "since_ts": since - timedelta(days=1)}).all())
         data.optouts_per_day = [int(optouts.get(d, 0)) for d in day_list]
 
-        rows = s.execute(
-            text(
-                f"""
-                SELECT COALESCE(n.label, '—') AS label, sum(f.messages) FILTER (WHERE f.direction = 'out') AS sent,
-                       sum(f.messages) FILTER (WHERE f.direction = 'in') AS received,
-                       sum(f.latency_sum) / NULLIF(sum(f.latency_n), 0) AS latency
-                FROM message_facts f LEFT JOIN numbers n ON n.id = f.number_id
-                WHERE {where_f} AND f.number_id <> :none
-                GROUP BY n.label ORDER BY sent DESC NULLS LAST LIMIT 30
-                """
-            ),
-            {**params, "none": NONE},
-        ).all()
+        rows = run("per_number")
         data.numbers = [r.label for r in rows]
         data.sent_per_number = [int(r.sent or 0) for r in rows]
         data.received_per_number = [int(r.received or 0) for r in rows]
         data.latency_per_number = [round(r.latency, 1) if r.latency is not None else None for r in rows]
 
-        for r in s.execute(
-            text(
-                f"SELECT extract(dow FROM day)::int AS dow, hour, sum(messages) AS n "
-                f"FROM message_facts WHERE {where} GROUP BY 1, 2"
-            ),
-            params,
-        ):
+        for r in run("heatmap"):
             data.heatmap[r.dow][r.hour] = int(r.n)
-
-        data.topics = [
-            (r.seed, int(r.n))
-            for r in s.execute(
-                text(
-                    f"""
-                    SELECT t.seed, sum(f.messages) AS n FROM message_facts f JOIN topics t ON t.id = f.topic_id
-                    WHERE {where_f}
-                    GROUP BY t.seed ORDER BY n DESC LIMIT 10
-                    """
-                ),
-                params,
-            )
-        ]
+        data.topics = [(r.seed, int(r.n)) for r in run("topics")]
     sent, received = sum(data.sent_per_day), sum(data.received_per_day)
     failed = sum(data.failed_per_day)
     latencies = [v for v in data.latency_per_number if v is not None]
