@@ -1,10 +1,226 @@
-"""Route `/conversations/[id]/participants`."""
+"""`/conversations/[id]/participants`: which numbers (and consenting humans) talk, in what order, and the pairs."""
+
+from __future__ import annotations
 
 import reflex as rx
 
-from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.components.conversation import conversation_page
+from mirage_app.components.layout import app_page
+from mirage_app.services import conversations, instances
+from mirage_app.states.auth import AuthState
+from mirage_app.states.conversation import ConversationState
+from mirage_app.states.ui import t
 
 
-@app_page("/conversations/[id]/participants", "Participants")
+class ParticipantsState(ConversationState):
+    participants: list[dict[str, str]] = []
+    pairings: list[dict[str, str]] = []
+    available_numbers: list[dict[str, str]] = []
+    pair_a: str = ""
+    pair_b: str = ""
+
+    @rx.event
+    def load(self):
+        conversation_id = self._id_from_url()
+        rows, feedback = self._call(conversations.list_participants, conversation_id)
+        if rows is None:
+            return feedback
+        self.participants = [
+            {
+                "id": str(p.id),
+                "kind": p.kind,
+                "label": p.label,
+                "wa_number": p.wa_number or "—",
+                "status": p.status,
+                "order": str(p.start_order),
+                "number_id": str(p.number_id or ""),
+            }
+            for p in rows
+        ]
+        pairs, _ = self._call(conversations.list_pairings, conversation_id)
+        self.pairings = [
+            {"a": str(p.number_a_id), "b": str(p.number_b_id), "label": f"{p.label_a} ↔ {p.label_b}"}
+            for p in pairs or []
+        ]
+        used = {p["number_id"] for p in self.participants}
+        numbers, _ = self._call(instances.list_instances)
+        self.available_numbers = [
+            {"id": str(n.id), "label": f"{n.label} ({n.status})"} for n in numbers or [] if str(n.id) not in used
+        ]
+        return None
+
+    @rx.event
+    def add_number(self, form: dict):
+        if not form.get("number_id"):
+            return None
+        _, feedback = self._call(
+            conversations.add_participant,
+            self._id_from_url(),
+            number_id=form["number_id"],
+            success="conversations.participant_added",
+        )
+        self.load()
+        return feedback
+
+    @rx.event
+    def remove(self, participant_id: str):
+        _, feedback = self._call(conversations.remove_participant, self._id_from_url(), participant_id)
+        self.load()
+        return feedback
+
+    @rx.event
+    def move(self, participant_id: str, delta: int):
+        ids = [p["id"] for p in self.participants]
+        i = ids.index(participant_id)
+        j = max(0, min(len(ids) - 1, i + delta))
+        ids[i], ids[j] = ids[j], ids[i]
+        _, feedback = self._call(conversations.reorder_participants, self._id_from_url(), ids)
+        self.load()
+        return feedback
+
+    @rx.event
+    def set_pair(self, side: str, value: str):
+        setattr(self, f"pair_{side}", value)
+
+    @rx.event
+    def add_pair(self):
+        pairs = [(p["a"], p["b"]) for p in self.pairings] + [(self.pair_a, self.pair_b)]
+        _, feedback = self._call(
+            conversations.set_pairings, self._id_from_url(), pairs, success="conversations.pairs_saved"
+        )
+        self.load()
+        return feedback
+
+    @rx.event
+    def remove_pair(self, a: str, b: str):
+        pairs = [(p["a"], p["b"]) for p in self.pairings if (p["a"], p["b"]) != (a, b)]
+        _, feedback = self._call(conversations.set_pairings, self._id_from_url(), pairs)
+        self.load()
+        return feedback
+
+
+def _participant(p: dict) -> rx.Component:
+    return rx.hstack(
+        rx.badge(p["order"], variant="outline", class_name="mono"),
+        rx.icon(rx.cond(p["kind"] == "bot", "smartphone", "user"), size=16),
+        rx.vstack(
+            rx.text(p["label"], weight="medium"),
+            rx.text(p["wa_number"], size="1", color_scheme="gray", class_name="mono"),
+            spacing="0",
+        ),
+        rx.badge(p["status"], variant="soft"),
+        rx.spacer(),
+        rx.cond(
+            AuthState.can_manage,
+            rx.hstack(
+                rx.icon_button(
+                    rx.icon("arrow-up", size=14),
+                    size="1",
+                    variant="ghost",
+                    on_click=ParticipantsState.move(p["id"], -1),
+                    aria_label="up",
+                ),
+                rx.icon_button(
+                    rx.icon("arrow-down", size=14),
+                    size="1",
+                    variant="ghost",
+                    on_click=ParticipantsState.move(p["id"], 1),
+                    aria_label="down",
+                ),
+                rx.icon_button(
+                    rx.icon("x", size=14),
+                    size="1",
+                    variant="ghost",
+                    color_scheme="red",
+                    on_click=ParticipantsState.remove(p["id"]),
+                    aria_label="remove",
+                ),
+            ),
+        ),
+        width="100%",
+        align="center",
+        class_name="participant-row",
+    )
+
+
+def _pair_picker(side: str) -> rx.Component:
+    return rx.el.select(
+        rx.el.option("—", value=""),
+        rx.foreach(
+            ParticipantsState.participants,
+            lambda p: rx.cond(p["kind"] == "bot", rx.el.option(p["label"], value=p["number_id"])),
+        ),
+        value=getattr(ParticipantsState, f"pair_{side}"),
+        on_change=lambda v: ParticipantsState.set_pair(side, v),
+        class_name="native-select native-select-sm",
+    )
+
+
+@app_page(
+    "/conversations/[id]/participants", "Participants", on_load=[ParticipantsState.load_header, ParticipantsState.load]
+)
 def conversation_participants_page() -> rx.Component:
-    return page_layout("page.conversation_participants.title", None, empty_state("users"))
+    add = rx.form(
+        rx.hstack(
+            rx.el.select(
+                rx.el.option(t("conversations.pick_number"), value=""),
+                rx.foreach(ParticipantsState.available_numbers, lambda n: rx.el.option(n["label"], value=n["id"])),
+                name="number_id",
+                class_name="native-select",
+                id="participant-number",
+            ),
+            rx.button(rx.icon("plus", size=14), t("conversations.add_number"), type="submit", id="participant-add"),
+            width="100%",
+        ),
+        on_submit=ParticipantsState.add_number,
+        reset_on_submit=True,
+    )
+    pairs = rx.vstack(
+        rx.text(t("conversations.pairs"), weight="medium"),
+        rx.text(t("conversations.pairs_hint"), size="1", color_scheme="gray"),
+        rx.foreach(
+            ParticipantsState.pairings,
+            lambda p: rx.hstack(
+                rx.text(p["label"]),
+                rx.spacer(),
+                rx.icon_button(
+                    rx.icon("x", size=14),
+                    size="1",
+                    variant="ghost",
+                    color_scheme="red",
+                    on_click=ParticipantsState.remove_pair(p["a"], p["b"]),
+                ),
+                width="100%",
+            ),
+        ),
+        rx.cond(
+            AuthState.can_manage,
+            rx.hstack(
+                _pair_picker("a"),
+                rx.text("↔"),
+                _pair_picker("b"),
+                rx.button(t("conversations.add_pair"), size="1", on_click=ParticipantsState.add_pair),
+                align="center",
+            ),
+        ),
+        width="100%",
+    )
+    return conversation_page(
+        "participants",
+        "page.conversation_participants.title",
+        rx.card(
+            rx.vstack(
+                rx.text(t("conversations.participants_hint"), size="2", color_scheme="gray"),
+                rx.cond(AuthState.can_manage, add),
+                rx.vstack(
+                    rx.foreach(ParticipantsState.participants, _participant),
+                    width="100%",
+                    spacing="2",
+                    id="participants",
+                ),
+                rx.cond(ParticipantsState.mode == "pair", rx.box(rx.separator(), pairs, width="100%")),
+                spacing="3",
+                width="100%",
+            ),
+        ),
+    )

@@ -1,10 +1,134 @@
-"""Route `/conversations/[id]/topics`."""
+"""`/conversations/[id]/topics`: what the numbers talk about — seeds, system prompts, active periods."""
+
+from __future__ import annotations
+
+from datetime import datetime
 
 import reflex as rx
 
-from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.components.auth_card import field_error
+from mirage_app.components.conversation import conversation_page
+from mirage_app.components.layout import app_page
+from mirage_app.services import conversations
+from mirage_app.services.errors import ServiceError
+from mirage_app.states.auth import AuthState
+from mirage_app.states.conversation import ConversationState
+from mirage_app.states.ui import t
 
 
-@app_page("/conversations/[id]/topics", "Topics")
+def _when(value: str) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+class TopicsState(ConversationState):
+    topics: list[dict[str, str]] = []
+    error: str = ""
+
+    @rx.event
+    def load(self):
+        rows, feedback = self._call(conversations.list_topics, self._id_from_url())
+        if rows is None:
+            return feedback
+        self.topics = [
+            {
+                "id": str(tp.id),
+                "seed": tp.seed,
+                "prompt": tp.system_prompt,
+                "from": tp.active_from.strftime("%d/%m/%Y") if tp.active_from else "",
+                "to": tp.active_to.strftime("%d/%m/%Y") if tp.active_to else "",
+                "now": "1" if tp.active_now else "0",
+            }
+            for tp in rows
+        ]
+        return None
+
+    @rx.event
+    def create(self, form: dict):
+        self.error = ""
+        actor = self._actor()
+        if actor is None:
+            return rx.redirect("/login")
+        try:
+            conversations.create_topic(
+                actor,
+                self._id_from_url(),
+                form.get("seed", ""),
+                form.get("prompt", ""),
+                _when(form.get("from", "")),
+                _when(form.get("to", "")),
+            )
+        except (ServiceError, ValueError) as exc:
+            self.error = self._error(exc) if isinstance(exc, ServiceError) else self.tr["conversations.date_invalid"]
+            return None
+        self.load()
+        return rx.toast.success(self.tr["conversations.topic_added"])
+
+    @rx.event
+    def delete(self, topic_id: str):
+        _, feedback = self._call(conversations.delete_topic, topic_id)
+        self.load()
+        return feedback
+
+
+def _topic(tp: dict) -> rx.Component:
+    return rx.card(
+        rx.hstack(
+            rx.vstack(
+                rx.hstack(
+                    rx.text(tp["seed"], weight="medium"),
+                    rx.cond(
+                        tp["now"] == "1",
+                        rx.badge(t("conversations.topic_active"), color_scheme="grass"),
+                        rx.badge(t("conversations.topic_inactive"), color_scheme="gray"),
+                    ),
+                ),
+                rx.text(tp["prompt"], size="1", color_scheme="gray"),
+                rx.text(tp["from"], " → ", tp["to"], size="1", color_scheme="gray"),
+                spacing="1",
+            ),
+            rx.spacer(),
+            rx.cond(
+                AuthState.can_manage,
+                rx.icon_button(
+                    rx.icon("trash-2", size=14),
+                    size="1",
+                    variant="ghost",
+                    color_scheme="red",
+                    on_click=TopicsState.delete(tp["id"]),
+                ),
+            ),
+            width="100%",
+        ),
+        size="1",
+    )
+
+
+@app_page("/conversations/[id]/topics", "Topics", on_load=[TopicsState.load_header, TopicsState.load])
 def conversation_topics_page() -> rx.Component:
-    return page_layout("page.conversation_topics.title", None, empty_state("lightbulb"))
+    form = rx.form(
+        rx.vstack(
+            rx.input(name="seed", placeholder=t("conversations.topic_seed"), id="topic-seed", width="100%"),
+            rx.text_area(name="prompt", placeholder=t("conversations.topic_prompt"), width="100%"),
+            rx.hstack(
+                rx.text(t("conversations.topic_period"), size="1"),
+                rx.input(name="from", type="date", size="1"),
+                rx.input(name="to", type="date", size="1"),
+                align="center",
+                wrap="wrap",
+            ),
+            field_error(TopicsState.error, "topic-error"),
+            rx.button(rx.icon("plus", size=14), t("conversations.add_topic"), type="submit", id="topic-add"),
+            width="100%",
+        ),
+        on_submit=TopicsState.create,
+        reset_on_submit=True,
+    )
+    return conversation_page(
+        "topics",
+        "page.conversation_topics.title",
+        rx.vstack(
+            rx.cond(AuthState.can_manage, rx.card(form, width="100%")),
+            rx.vstack(rx.foreach(TopicsState.topics, _topic), width="100%", id="topics"),
+            width="100%",
+        ),
+    )

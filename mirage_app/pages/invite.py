@@ -109,7 +109,7 @@ def _form() -> rx.Component:
                 value=rx.cond(InviteState.chosen_locale == "en", "English", "Português (Brasil)"),
                 on_change=lambda v: InviteState.pick_locale(rx.cond(v == "English", "en", "pt-BR")),
                 direction="row",
-                id="invite-locale",
+                class_name="invite-locale",
             ),
             field_error(InviteState.error, "invite-error"),
             rx.button(t("invite.accept"), type="submit", width="100%", size="3", id="invite-submit"),

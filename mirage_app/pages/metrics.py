@@ -64,8 +64,8 @@ class MetricsState(AuthState):
         return self._build()
 
     @rx.event
-    def set_filter(self, name: str, value: str):
-        setattr(self, name, value)
+    def set_filter(self, name: str, value: str | list[str]):
+        setattr(self, name, value if isinstance(value, str) else value[0])
         return self._build()
 
     def _build(self):

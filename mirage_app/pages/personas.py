@@ -1,10 +1,379 @@
-"""Route `/personas`."""
+"""`/personas`: who speaks through each number — voice, greetings per daypart, traits — with a live preview."""
+
+from __future__ import annotations
+
+import asyncio
 
 import reflex as rx
 
+from mirage_app.components.auth_card import field_error
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.services import personas
+from mirage_app.services.errors import ServiceError
+from mirage_app.states.auth import AuthState
+from mirage_app.states.ui import t
+
+EMPTY_FORM = {
+    "id": "",
+    "name": "",
+    "style": "",
+    "greeting_morning": "",
+    "greeting_afternoon": "",
+    "greeting_evening": "",
+    "age": "",
+    "occupation": "",
+    "writing_style": "",
+    "emoji_use": "low",
+    "typical_length": "short",
+    "hours_start": "08:00",
+    "hours_end": "22:00",
+    "locale": "pt-BR",
+}
 
 
-@app_page("/personas", "Personas")
+class PersonasState(AuthState):
+    rows: list[dict[str, str]] = []
+    loaded: bool = False
+    editing: bool = False
+    form: dict[str, str] = dict(EMPTY_FORM)
+    form_error: str = ""
+    preview_text: str = ""
+    preview_source: str = ""
+    preview_daypart: str = "morning"
+    previewing: bool = False
+
+    @rx.event
+    def load(self):
+        result, feedback = self._call(personas.list_personas)
+        if result is None:
+            return feedback
+        self.rows = [
+            {
+                "id": str(p.id),
+                "name": p.name,
+                "style": p.style,
+                "morning": p.greeting_morning,
+                "afternoon": p.greeting_afternoon,
+                "evening": p.greeting_evening,
+                "numbers": str(p.numbers),
+                "emoji": str(p.traits.get("emoji_use", "")),
+                "occupation": str(p.traits.get("occupation", "")),
+                "locale": p.locale,
+            }
+            for p in result
+        ]
+        self.loaded = True
+        return None
+
+    @rx.event
+    def new(self):
+        self.form, self.form_error, self.preview_text, self.editing = dict(EMPTY_FORM), "", "", True
+
+    @rx.event
+    def edit(self, persona_id: str):
+        view, feedback = self._call(personas.get_persona, persona_id)
+        if view is None:
+            return feedback
+        traits, hours = view.traits, view.active_hours
+        self.form = {
+            "id": str(view.id),
+            "name": view.name,
+            "style": view.style,
+            "greeting_morning": view.greeting_morning,
+            "greeting_afternoon": view.greeting_afternoon,
+            "greeting_evening": view.greeting_evening,
+            "age": str(traits.get("age", "")),
+            "occupation": str(traits.get("occupation", "")),
+            "writing_style": str(traits.get("writing_style", "")),
+            "emoji_use": str(traits.get("emoji_use", "low")),
+            "typical_length": str(traits.get("typical_length", "short")),
+            "hours_start": hours.get("start", ""),
+            "hours_end": hours.get("end", ""),
+            "locale": view.locale,
+        }
+        self.form_error, self.preview_text, self.editing = "", "", True
+        return None
+
+    @rx.event
+    def set_editing(self, is_open: bool):
+        self.editing = is_open
+
+    @rx.event
+    def set_field(self, name: str, value: str):
+        self.form = {**self.form, name: value}
+
+    @rx.event
+    def set_preview_daypart(self, daypart: str | list[str]):
+        self.preview_daypart = daypart if isinstance(daypart, str) else daypart[0]
+
+    def _payload(self) -> dict:
+        f = self.form
+        hours = {"start": f["hours_start"], "end": f["hours_end"]} if f["hours_start"] and f["hours_end"] else {}
+        return {
+            "name": f["name"],
+            "style": f["style"],
+            "greeting_morning": f["greeting_morning"],
+            "greeting_afternoon": f["greeting_afternoon"],
+            "greeting_evening": f["greeting_evening"],
+            "traits": {k: f[k] for k in ("age", "occupation", "writing_style", "emoji_use", "typical_length")},
+            "active_hours": hours,
+            "locale": f["locale"],
+        }
+
+    @rx.event
+    def save(self):
+        actor = self._actor()
+        if actor is None:
+            return rx.redirect("/login")
+        try:
+            if self.form["id"]:
+                personas.update_persona(actor, self.form["id"], **self._payload())
+            else:
+                personas.create_persona(actor, **self._payload())
+        except ServiceError as exc:
+            self.form_error = self._error(exc)
+            return None
+        self.editing = False
+        self.load()
+        return rx.toast.success(self.tr["personas.saved"])
+
+    @rx.event
+    def delete(self, persona_id: str):
+        _, feedback = self._call(personas.delete_persona, persona_id, success="personas.deleted")
+        self.load()
+        return feedback
+
+    @rx.event(background=True)
+    async def preview(self):
+        async with self:
+            if self.previewing:
+                return
+            self.previewing, self.form_error = True, ""
+            actor, draft, daypart, locale = self._actor(), self._payload(), self.preview_daypart, self.form["locale"]
+        try:
+            result = await asyncio.to_thread(personas.preview, actor, draft=draft, daypart=daypart, locale=locale)
+        except ServiceError as exc:
+            async with self:
+                self.previewing, self.form_error = False, self._error(exc)
+            return
+        async with self:
+            self.previewing, self.preview_text, self.preview_source = False, result.text, result.source
+
+
+def _input(label_key: str, name: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.text(t(label_key), size="1", weight="medium"),
+        rx.input(
+            value=PersonasState.form[name],
+            on_change=lambda v: PersonasState.set_field(name, v),
+            id=f"persona-{name}",
+            width="100%",
+            **props,
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _choice(label_key: str, name: str, options: list[str]) -> rx.Component:
+    return rx.vstack(
+        rx.text(t(label_key), size="1", weight="medium"),
+        rx.select(
+            options, value=PersonasState.form[name], on_change=lambda v: PersonasState.set_field(name, v), width="100%"
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def editor() -> rx.Component:
+    preview = rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.text(t("personas.preview"), weight="medium"),
+                rx.spacer(),
+                rx.segmented_control.root(
+                    *[
+                        rx.segmented_control.item(t(f"daypart.{d}"), value=d)
+                        for d in ("morning", "afternoon", "evening")
+                    ],
+                    value=PersonasState.preview_daypart,
+                    on_change=PersonasState.set_preview_daypart,
+                    size="1",
+                ),
+                rx.button(
+                    rx.cond(PersonasState.previewing, rx.spinner(size="1"), rx.icon("sparkles", size=14)),
+                    t("personas.preview_button"),
+                    size="1",
+                    on_click=PersonasState.preview,
+                    id="persona-preview",
+                    type="button",
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.cond(
+                PersonasState.preview_text != "",
+                rx.box(
+                    rx.text(PersonasState.preview_text, id="preview-text"),
+                    rx.text(PersonasState.preview_source, size="1", color_scheme="gray"),
+                    class_name="bubble bubble-out",
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(PersonasState.form["id"] == "", t("personas.new"), t("personas.edit"))),
+            rx.vstack(
+                rx.grid(
+                    _input("personas.name", "name"),
+                    _choice("personas.locale", "locale", ["pt-BR", "en"]),
+                    columns="2",
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.vstack(
+                    rx.text(t("personas.style"), size="1", weight="medium"),
+                    rx.text_area(
+                        value=PersonasState.form["style"],
+                        id="persona-style",
+                        width="100%",
+                        on_change=lambda v: PersonasState.set_field("style", v),
+                        placeholder=t("personas.style_placeholder"),
+                    ),
+                    spacing="1",
+                    width="100%",
+                ),
+                rx.grid(
+                    _input("personas.greeting_morning", "greeting_morning"),
+                    _input("personas.greeting_afternoon", "greeting_afternoon"),
+                    _input("personas.greeting_evening", "greeting_evening"),
+                    columns="3",
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.grid(
+                    _input("personas.age", "age", type="number"),
+                    _input("personas.occupation", "occupation"),
+                    _choice("personas.emoji_use", "emoji_use", ["none", "low", "medium", "high"]),
+                    _choice("personas.typical_length", "typical_length", ["short", "medium", "long"]),
+                    columns="4",
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.grid(
+                    _input("personas.writing_style", "writing_style"),
+                    _input("personas.hours_start", "hours_start", type="time"),
+                    _input("personas.hours_end", "hours_end", type="time"),
+                    columns="3",
+                    spacing="3",
+                    width="100%",
+                ),
+                preview,
+                field_error(PersonasState.form_error, "persona-error"),
+                rx.hstack(
+                    rx.dialog.close(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
+                    rx.button(t("common.save"), on_click=PersonasState.save, id="persona-save"),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            max_width="760px",
+        ),
+        open=PersonasState.editing,
+        on_open_change=PersonasState.set_editing,
+    )
+
+
+def _card(row: dict) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.avatar(fallback=row["name"][:2], radius="full", color_scheme="violet"),
+                rx.vstack(
+                    rx.heading(row["name"], size="4"),
+                    rx.text(row["occupation"], size="1", color_scheme="gray"),
+                    spacing="0",
+                ),
+                rx.spacer(),
+                rx.badge(row["locale"], variant="outline"),
+                width="100%",
+                align="center",
+            ),
+            rx.text(row["style"], size="2", color_scheme="gray", class_name="clamp-2"),
+            rx.hstack(
+                rx.badge("☀ ", row["morning"], variant="soft"),
+                rx.badge("◐ ", row["afternoon"], variant="soft"),
+                rx.badge("☾ ", row["evening"], variant="soft"),
+                wrap="wrap",
+            ),
+            rx.hstack(
+                rx.text(row["numbers"], " ", t("personas.numbers_using"), size="1", color_scheme="gray"),
+                rx.spacer(),
+                rx.cond(
+                    AuthState.can_manage,
+                    rx.hstack(
+                        rx.button(
+                            rx.icon("pencil", size=14),
+                            t("common.edit"),
+                            size="1",
+                            variant="soft",
+                            on_click=PersonasState.edit(row["id"]),
+                        ),
+                        rx.button(
+                            rx.icon("trash-2", size=14),
+                            size="1",
+                            variant="soft",
+                            color_scheme="red",
+                            on_click=PersonasState.delete(row["id"]),
+                            aria_label="delete",
+                        ),
+                    ),
+                ),
+                width="100%",
+                align="center",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        class_name="persona-card",
+    )
+
+
+@app_page("/personas", "Personas", on_load=PersonasState.load)
 def personas_page() -> rx.Component:
-    return page_layout("page.personas.title", "page.personas.subtitle", empty_state("drama"))
+    return page_layout(
+        "page.personas.title",
+        "page.personas.subtitle",
+        rx.vstack(
+            rx.hstack(
+                rx.spacer(),
+                rx.cond(
+                    AuthState.can_manage,
+                    rx.button(
+                        rx.icon("plus", size=16), t("personas.new"), on_click=PersonasState.new, id="persona-new"
+                    ),
+                ),
+                width="100%",
+            ),
+            rx.cond(
+                PersonasState.rows.length() > 0,
+                rx.grid(
+                    rx.foreach(PersonasState.rows, _card),
+                    columns=rx.breakpoints(initial="1", md="2", xl="3"),
+                    spacing="4",
+                    width="100%",
+                    id="persona-grid",
+                ),
+                rx.cond(PersonasState.loaded, empty_state("drama", "personas.empty_title", "personas.empty_hint")),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        editor(),
+    )

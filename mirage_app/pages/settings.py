@@ -7,7 +7,7 @@ import reflex as rx
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.core.config import get_settings
-from mirage_app.services import api_keys, auth, mfa, users
+from mirage_app.services import api_keys, auth, mfa, tenant_settings, users
 from mirage_app.services.errors import ServiceError
 from mirage_app.services.permissions import Action, can
 from mirage_app.states.auth import AuthState
@@ -35,6 +35,9 @@ class SettingsState(AuthState):
     key_rows: list[dict[str, str]] = []
     key_error: str = ""
     new_key: str = ""
+    # tenant defaults
+    tenant: dict[str, str] = {}
+    tenant_error: str = ""
 
     @rx.event
     def on_load(self):
@@ -50,6 +53,24 @@ class SettingsState(AuthState):
         actor = self._actor()
         if actor is None:
             return
+        view = tenant_settings.get_settings(actor)
+        warm = view.warmup
+        self.tenant = {
+            "timezone": view.timezone,
+            "locale": view.locale,
+            "min_delay_s": str(view.min_delay_s),
+            "max_delay_s": str(view.max_delay_s),
+            "hourly_burst_limit": str(view.hourly_burst_limit),
+            "quiet_start": view.quiet_start,
+            "quiet_end": view.quiet_end,
+            "quiet_hours_enabled": "1" if view.quiet_hours_enabled else "0",
+            "humanize": "1" if view.humanize else "0",
+            "allow_bot_to_bot": "1" if view.allow_bot_to_bot else "0",
+            "day1": str(warm.get("day1", "")),
+            "growth": str(warm.get("growth", "")),
+            "first_week_cap": str(warm.get("first_week_cap", "")),
+            "max_daily": str(warm.get("max_daily", "")),
+        }
         self.recovery_left = mfa.recovery_codes_left(actor) if actor.mfa_enabled else 0
         if can(actor, Action.users_read):
             self.user_rows = [
@@ -157,6 +178,48 @@ class SettingsState(AuthState):
         _, feedback = self._call(users.set_locale, locale, success="settings.language_saved")
         self.set_locale(locale)
         return feedback
+
+    # -- tenant defaults -----------------------------------------------------------------------------
+    @rx.event
+    def set_tenant_field(self, name: str, value: str):
+        self.tenant = {**self.tenant, name: value}
+
+    @rx.event
+    def save_tenant(self):
+        self.tenant_error = ""
+        f = self.tenant
+        try:
+            changes = {
+                "timezone": f["timezone"],
+                "locale": f["locale"],
+                "min_delay_s": int(f["min_delay_s"]),
+                "max_delay_s": int(f["max_delay_s"]),
+                "hourly_burst_limit": int(f["hourly_burst_limit"]),
+                "quiet_hours_enabled": f["quiet_hours_enabled"] == "1",
+                "humanize": f["humanize"] == "1",
+                "allow_bot_to_bot": f["allow_bot_to_bot"] == "1",
+                "warmup": {
+                    "day1": int(f["day1"]),
+                    "growth": float(f["growth"]),
+                    "first_week_cap": int(f["first_week_cap"]),
+                    "max_daily": int(f["max_daily"]),
+                },
+            }
+            if f["quiet_hours_enabled"] == "1":
+                changes |= {"quiet_start": f["quiet_start"], "quiet_end": f["quiet_end"]}
+        except ValueError:
+            self.tenant_error = self.tr["conversations.numbers_only"]
+            return None
+        actor = self._actor()
+        if actor is None:
+            return rx.redirect("/login")
+        try:
+            tenant_settings.update_settings(actor, **changes)
+        except ServiceError as exc:
+            self.tenant_error = self._error(exc)
+            return None
+        self._reload()
+        return rx.toast.success(self.tr["instances.saved"])
 
     # -- users ---------------------------------------------------------------------------------------
     @rx.event
@@ -506,6 +569,79 @@ def _keys_card() -> rx.Component:
     )
 
 
+def _tenant_input(key: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.text(t(f"tenant.{key}"), size="2", weight="medium"),
+        rx.input(
+            value=SettingsState.tenant[key],
+            on_change=lambda v: SettingsState.set_tenant_field(key, v),
+            id=f"tenant-{key}",
+            **props,
+        ),
+        spacing="1",
+    )
+
+
+def _tenant_switch(key: str) -> rx.Component:
+    return rx.hstack(
+        rx.switch(
+            checked=SettingsState.tenant[key] == "1",
+            id=f"tenant-{key}",
+            on_change=lambda v: SettingsState.set_tenant_field(key, rx.cond(v, "1", "0")),
+        ),
+        rx.text(t(f"tenant.{key}"), size="2"),
+        align="center",
+    )
+
+
+def _tenant_card() -> rx.Component:
+    return _section(
+        "settings.tab.tenant",
+        rx.text(t("settings.tenant_hint"), size="2", color_scheme="gray"),
+        rx.grid(_tenant_input("timezone"), _tenant_input("locale"), columns="2", spacing="4", width="100%"),
+        rx.heading(t("tenant.pacing"), size="3"),
+        rx.grid(
+            _tenant_input("min_delay_s", type="number"),
+            _tenant_input("max_delay_s", type="number"),
+            _tenant_input("hourly_burst_limit", type="number"),
+            columns=rx.breakpoints(initial="1", sm="3"),
+            spacing="4",
+            width="100%",
+        ),
+        rx.hstack(
+            _tenant_switch("humanize"),
+            _tenant_switch("allow_bot_to_bot"),
+            _tenant_switch("quiet_hours_enabled"),
+            spacing="6",
+            wrap="wrap",
+        ),
+        rx.cond(
+            SettingsState.tenant["quiet_hours_enabled"] == "1",
+            rx.grid(
+                _tenant_input("quiet_start", type="time"),
+                _tenant_input("quiet_end", type="time"),
+                columns="2",
+                spacing="4",
+                width="100%",
+            ),
+        ),
+        rx.heading(t("tenant.warmup"), size="3"),
+        rx.text(t("tenant.warmup_hint"), size="1", color_scheme="gray"),
+        rx.grid(
+            _tenant_input("day1", type="number"),
+            _tenant_input("growth", type="number", step="0.1"),
+            _tenant_input("first_week_cap", type="number"),
+            _tenant_input("max_daily", type="number"),
+            columns=rx.breakpoints(initial="2", sm="4"),
+            spacing="4",
+            width="100%",
+        ),
+        rx.callout(t("tenant.safety_hint"), icon="shield", color_scheme="gray", size="1"),
+        field_error(SettingsState.tenant_error, "tenant-error"),
+        rx.button(t("common.save"), on_click=SettingsState.save_tenant, id="tenant-save", disabled=~AuthState.is_admin),
+    )
+
+
 def _admin_only(component: rx.Component) -> rx.Component:
     return rx.cond(
         AuthState.is_admin,
@@ -533,7 +669,7 @@ def settings_page() -> rx.Component:
             rx.tabs.content(rx.vstack(_password_card(), _mfa_card(), spacing="4", padding_top="1em"), value="security"),
             rx.tabs.content(rx.box(_admin_only(_users_card()), padding_top="1em"), value="users"),
             rx.tabs.content(rx.box(_admin_only(_keys_card()), padding_top="1em"), value="api_keys"),
-            rx.tabs.content(rx.box(rx.text(t("settings.tenant_hint")), padding_top="1em"), value="tenant"),
+            rx.tabs.content(rx.box(_tenant_card(), padding_top="1em"), value="tenant"),
             value=SettingsState.tab,
             on_change=SettingsState.set_tab,
         ),
