@@ -400,4 +400,6 @@ CATALOG: dict[str, str] = {
     "tenant.first_week_cap": "First-week cap",
     "tenant.max_daily": "Daily ceiling",
     "tenant.safety_hint": "Shorter delays, humanising or quiet hours off, or higher limits need an admin with two-factor on.",
+    "instances.latency": "Reply",
+    "overview.optouts_24h": "contact(s) opted out in the last 24 h — they are already on the suppression list.",
 }

@@ -400,4 +400,6 @@ CATALOG: dict[str, str] = {
     "tenant.first_week_cap": "Teto 1ª semana",
     "tenant.max_daily": "Teto diário",
     "tenant.safety_hint": "Reduzir atrasos, desligar humanização ou silêncio, ou aumentar limites exige um admin com dois fatores.",
+    "instances.latency": "Resposta",
+    "overview.optouts_24h": "contato(s) pediram para não receber mais mensagens nas últimas 24 h — já estão na lista de supressão.",
 }

@@ -213,9 +213,12 @@ def instance_card(row: dict, *, full: bool = True) -> rx.Component:
             rx.hstack(
                 stat("instances.today", row["today"]),
                 stat("instances.week", row["week"]),
+                stat("instances.latency", row["latency"]),
                 stat("instances.last_seen", row["last_seen"]),
-                spacing="6",
+                spacing="5",
+                wrap="wrap",
             ),
+            rx.hstack(rx.icon("flame", size=14), rx.text(row["warmup"], size="1", color_scheme="gray"), align="center"),
             rx.cond(
                 row["reason"] != "",
                 rx.callout(row["reason"], icon="triangle-alert", color_scheme="amber", size="1", width="100%"),

@@ -28,9 +28,19 @@ def _kpi(label_key: str, value: rx.Var, icon: str, test_id: str) -> rx.Component
 
 def _alerts() -> rx.Component:
     return rx.cond(
-        InstancesState.alerts.length() > 0,
+        (InstancesState.alerts.length() > 0) | (InstancesState.optouts_24h > 0),
         rx.vstack(
             rx.heading(t("overview.alerts"), size="4"),
+            rx.cond(
+                InstancesState.optouts_24h > 0,
+                rx.callout(
+                    rx.hstack(rx.text.strong(InstancesState.optouts_24h), rx.text(t("overview.optouts_24h"))),
+                    icon="user-x",
+                    color_scheme="amber",
+                    size="1",
+                    width="100%",
+                ),
+            ),
             rx.foreach(
                 InstancesState.alerts,
                 lambda a: rx.callout(

@@ -59,6 +59,8 @@ class InstanceView:
     failure_streak: int
     paired_at: datetime | None
     qr_code: str | None
+    active_days: int = 0
+    reply_latency_s: float | None = None  # average over the last 7 days
 
     def as_api(self) -> dict:
         return {
@@ -274,7 +276,10 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
                 """
                 SELECT n.id, n.label, n.session_id, n.wa_number, n.status::text AS status, n.persona_id,
                        p.name AS persona_name, n.last_seen_at, n.disconnect_reason, n.paused_reason,
-                       n.failure_streak, n.paired_at, se.last_qr,
+                       n.failure_streak, n.paired_at, se.last_qr, n.active_days,
+                       (SELECT avg((m.meta->>'reply_latency_s')::float) FROM messages m
+                          WHERE m.from_number_id = n.id AND m.created_at >= :week
+                            AND m.meta ? 'reply_latency_s') AS latency,
                        (SELECT count(*) FROM messages m WHERE (m.from_number_id = n.id OR m.to_number_id = n.id)
                           AND m.created_at >= :today) AS today,
                        (SELECT count(*) FROM messages m WHERE (m.from_number_id = n.id OR m.to_number_id = n.id)
@@ -304,6 +309,8 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
             r.failure_streak,
             r.paired_at,
             r.last_qr if r.status != "connected" else None,
+            r.active_days,
+            round(r.latency, 1) if r.latency is not None else None,
         )
         for r in rows
     ]

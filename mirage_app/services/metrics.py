@@ -154,3 +154,15 @@ def filter_choices(actor: Actor) -> tuple[list[tuple[str, str]], list[tuple[str,
             (str(r.id), r.name) for r in s.execute(text("SELECT id, name FROM conversations ORDER BY name"))
         ]
     return numbers, conversations
+
+
+def recent_optouts(actor: Actor, hours: int = 24, clock: Clock = system_clock) -> int:
+    """Contacts that opted out recently, for the overview's alerts."""
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        return int(
+            s.execute(
+                text("SELECT count(*) FROM suppression WHERE created_at >= :since"),
+                {"since": clock.now() - timedelta(hours=hours)},
+            ).scalar()
+        )

@@ -6,7 +6,8 @@ import asyncio
 
 import reflex as rx
 
-from mirage_app.services import instances
+from mirage_app.logic.warmup import stage_label
+from mirage_app.services import instances, metrics
 from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 
@@ -26,6 +27,7 @@ def _ago(when, now) -> str:
 
 class InstancesState(AuthState):
     rows: list[dict[str, str]] = []
+    optouts_24h: int = 0
     personas: list[dict[str, str]] = []
     loaded: bool = False
     # connect dialog
@@ -86,10 +88,13 @@ class InstancesState(AuthState):
                 "week": str(v.messages_7d),
                 "last_seen": _ago(v.last_seen, now),
                 "reason": v.paused_reason or v.disconnect_reason or "",
+                "warmup": stage_label(v.active_days, locale=self.lang) if v.paired_at else "—",
+                "latency": f"{v.reply_latency_s:.0f}s" if v.reply_latency_s is not None else "—",
             }
             for v in views
         ]
         self.personas = [{"id": pid, "name": name} for pid, name in instances.persona_choices(actor)]
+        self.optouts_24h = metrics.recent_optouts(actor)
         self.loaded = True
         if self.dialog_open and self.dialog_number_id:
             current = next((r for r in self.rows if r["id"] == self.dialog_number_id), None)
