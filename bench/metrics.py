@@ -12,9 +12,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import shutil
 import statistics
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -145,7 +145,9 @@ def main() -> int:
 
     from sqlalchemy import text
 
-    workdir = Path(tempfile.mkdtemp(prefix="mirage-bench-metrics-"))
+    # Under the project's git-ignored data folder rather than /tmp, which other tools may clean mid-run.
+    workdir = Path(__file__).resolve().parents[1] / ".mirage" / "bench" / f"metrics-{os.getpid()}"
+    workdir.mkdir(parents=True, exist_ok=True)
     os.environ.setdefault("MIRAGE_SECRET_KEY", "bench-secret")
     pg = None
     if not os.environ.get("DATABASE_URL"):
@@ -211,6 +213,7 @@ def main() -> int:
     finally:
         if pg is not None:
             pg.stop()
+        shutil.rmtree(workdir, ignore_errors=True)
     return 0
 
 

@@ -1,4 +1,8 @@
-"""RQ job entry points. Each is a thin call into a service; the logic lives in mirage_app.services."""
+"""RQ job entry points. Each is a thin call into a service; the logic lives in mirage_app.services.
+
+Engine jobs take ids only; the time, the queue, Evolution and the LLM come from
+`mirage_app.services.engine_runtime.runtime()` (injectable for time-warped tests).
+"""
 
 from __future__ import annotations
 
@@ -7,3 +11,38 @@ def refresh_metrics() -> None:
     from mirage_app.services.metrics import refresh_materialized_views
 
     refresh_materialized_views()
+
+
+def conversation_tick() -> dict:
+    """Plan due rounds, supervise running ones, recover lost sends (every minute)."""
+    from mirage_app.services.conversation_scheduler import tick
+
+    return tick().as_dict()
+
+
+def start_round(tenant_id: str, round_id: str) -> str:
+    from mirage_app.services.rounds import start_round as start
+
+    return start(tenant_id, round_id).state
+
+
+def on_message(tenant_id: str, message_id: str) -> str:
+    """One of our numbers received a message: outreach first (opt-out, next round of an outreach exchange),
+    otherwise reply if it is a turn of a running round."""
+    from mirage_app.services.outreach import on_message as handle
+
+    return handle(tenant_id, message_id)
+
+
+def outreach_tick() -> dict:
+    """Openers for active outreach policies, exchange clean-up, lost inbound follow-ups (every minute)."""
+    from mirage_app.services.outreach_scheduler import tick
+
+    return tick().as_dict()
+
+
+def send_message(tenant_id: str, message_id: str) -> str:
+    """One attempt of the humanised send pipeline for a queued message."""
+    from mirage_app.services.sending import process
+
+    return process(tenant_id, message_id).state

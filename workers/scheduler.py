@@ -36,6 +36,8 @@ class PeriodicJob:
 
 PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("refresh-metrics", 300, "workers.jobs.refresh_metrics", "low"),
+    PeriodicJob("conversation-tick", 60, "workers.jobs.conversation_tick", "default"),
+    PeriodicJob("outreach-tick", 60, "workers.jobs.outreach_tick", "default"),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mirage_app.api import health, instances, me, webhooks
+from mirage_app.api import contacts, health, instances, me, outreach, webhooks
 from mirage_app.api.errors import ApiError, install_error_handlers
 
 
@@ -22,6 +22,8 @@ def create_api() -> FastAPI:
     api.include_router(webhooks.router)
     api.include_router(me.router)
     api.include_router(instances.router)
+    api.include_router(contacts.router)
+    api.include_router(outreach.router)
 
     @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown_route(path: str) -> None:

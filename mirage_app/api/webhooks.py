@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from mirage_app.api.errors import ApiError
 from mirage_app.core.config import get_settings
 from mirage_app.evolution.webhook import MalformedEvent, event_suffix
-from mirage_app.services import webhooks
+from mirage_app.services import outreach, rounds, webhooks
 
 router = APIRouter(tags=["webhooks"])
 
@@ -45,16 +45,26 @@ async def evolution_webhook(request: Request, suffix: str | None = None) -> dict
             raise ApiError(400, "malformed_event", str(exc)) from exc
         if suffix != expected:
             raise ApiError(400, "suffix_mismatch", f"path says {suffix!r} but the event is {expected!r}")
+    instance, secret = payload["instance"], request.headers.get(webhooks.SECRET_HEADER)
     try:
-        auth = await run_in_threadpool(
-            webhooks.authenticate, payload["instance"], request.headers.get(webhooks.SECRET_HEADER)
-        )
+        # The directory answers from its cache almost always; only a miss needs the database (in a thread).
+        auth = webhooks.authenticate_cached(instance, secret)
+        if auth is None:
+            auth = await run_in_threadpool(webhooks.authenticate, instance, secret)
     except webhooks.UnknownInstance as exc:
-        raise ApiError(404, "unknown_instance", f"no instance named {payload['instance']!r}") from exc
+        raise ApiError(404, "unknown_instance", f"no instance named {instance!r}") from exc
     except webhooks.BadSecret as exc:
         raise ApiError(401, "unauthorized", "missing or wrong webhook secret") from exc
     try:
-        result = await run_in_threadpool(webhooks.ingest, auth, body, payload)
+        # Messages and statuses: one round trip on the event loop; other events: a worker thread.
+        result = await webhooks.ingest_async(auth, body, payload)
     except MalformedEvent as exc:
         raise ApiError(400, "malformed_event", str(exc)) from exc
+    if result.received and result.message_id is not None:
+        if result.inbound_from_contact and not result.optout_checked:
+            # Opt-outs are recorded before Evolution gets its 2xx: every number stops at once (never raises).
+            # `optout_checked`: the ingest statement already found no keyword (with the tenant's current keywords).
+            await run_in_threadpool(outreach.check_optout_safely, auth.tenant_id, result.message_id)
+        # After the commit: hand the reply decision to a worker (conversation engine). Never fails the delivery.
+        await run_in_threadpool(rounds.message_received, auth.tenant_id, result.message_id)
     return {"ok": True, "duplicate": result.duplicate}

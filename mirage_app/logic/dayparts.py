@@ -211,13 +211,7 @@ def slots_for(
     unknown = (day_set - set(WEEKDAYS)) | (part_set - set(DAYPARTS))
     if unknown:
         raise ValueError(f"unknown day or daypart codes: {sorted(unknown)}")
-    return [
-        ScheduleSlot(d, p, True, *windows[p])
-        for d in WEEKDAYS
-        if d in day_set
-        for p in DAYPARTS
-        if p in part_set
-    ]
+    return [ScheduleSlot(d, p, True, *windows[p]) for d in WEEKDAYS if d in day_set for p in DAYPARTS if p in part_set]
 
 
 @dataclass(frozen=True)

@@ -777,9 +777,7 @@ class OfflineGenerator:
                 return candidate
         raise RuntimeError("offline generator exhausted every combination for this conversation")
 
-    def _candidates(
-        self, slots: list[Slot], second: list[Slot], filler: Slot, extra_p: float
-    ) -> Iterator[str]:
+    def _candidates(self, slots: list[Slot], second: list[Slot], filler: Slot, extra_p: float) -> Iterator[str]:
         """Random draws first, then every combination in order, with a filler tail, then paired sentences."""
         for _ in range(self._attempts):
             yield self._pick(slots, extra_p)

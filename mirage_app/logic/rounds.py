@@ -41,9 +41,7 @@ class RoundPlan:
     @property
     def turns(self) -> tuple[tuple[str, str], ...]:
         """(phase, participant id) for every planned message, in order."""
-        return tuple(
-            (t.phase, self.speaker_a if t.speaker == SPEAKER_A else self.speaker_b) for t in self.phases
-        )
+        return tuple((t.phase, self.speaker_a if t.speaker == SPEAKER_A else self.speaker_b) for t in self.phases)
 
 
 def _fixed_pairs(n: int) -> list[tuple[int, int]]:

@@ -108,9 +108,7 @@ def stage_label(active_days: int, policy: WarmupPolicy = DEFAULT_POLICY, locale:
     return f"dia {day} de aquecimento" if portuguese else f"day {day} of warm-up"
 
 
-def settle_ends_at(
-    paired_at: datetime, policy: WarmupPolicy = DEFAULT_POLICY, repaired: bool = False
-) -> datetime:
+def settle_ends_at(paired_at: datetime, policy: WarmupPolicy = DEFAULT_POLICY, repaired: bool = False) -> datetime:
     """When a freshly (re)paired number may send its first automated message."""
     hours = policy.settle_hours_after_repair if repaired else policy.settle_hours_after_pairing
     return paired_at + timedelta(hours=hours)

@@ -1,10 +1,484 @@
-"""Route `/contacts`."""
+"""`/contacts`: external contacts with consent, tags and notes; CSV import with progress and a per-row error
+report; CSV export (admin with MFA)."""
+
+from __future__ import annotations
+
+import asyncio
 
 import reflex as rx
 
+from mirage_app.components.auth_card import field_error
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.services import contacts
+from mirage_app.services.errors import ServiceError
+from mirage_app.services.permissions import Action
+from mirage_app.states.auth import AuthState
+from mirage_app.states.ui import t
+
+PAGE_SIZE = 50
+CONSENT_FILTERS = ["", "granted", "unknown", "revoked", "suppressed", "contactable"]
 
 
-@app_page("/contacts", "Contacts")
+class ContactsState(AuthState):
+    rows: list[dict[str, str]] = []
+    total: int = 0
+    page: int = 0
+    search: str = ""
+    consent_filter: str = ""
+    loaded: bool = False
+    # editor
+    editing: bool = False
+    form: dict[str, str] = {}
+    form_error: str = ""
+    # import
+    importing: bool = False
+    import_progress: int = 0
+    import_summary: str = ""
+    import_errors: list[dict[str, str]] = []
+
+    @rx.var
+    def can_export(self) -> bool:
+        return Action.contacts_export.value in self.permissions
+
+    @rx.event
+    def load(self, _tick=None):
+        result, feedback = self._call(
+            contacts.list_contacts,
+            search=self.search or None,
+            consent=self.consent_filter or None,
+            limit=PAGE_SIZE,
+            offset=self.page * PAGE_SIZE,
+        )
+        if result is None:
+            return feedback
+        self.total, self.loaded = result.total, True
+        self.rows = [
+            {
+                "id": str(c.id),
+                "name": c.display_name or "—",
+                "number": c.wa_number,
+                "tags": ", ".join(c.tags),
+                "notes": c.notes,
+                "consent": "suppressed" if c.suppressed else c.consent_status,
+                "consent_label": self.tr.get("consent." + ("suppressed" if c.suppressed else c.consent_status), ""),
+                "basis": c.consent_basis or "",
+                "source": c.consent_source or "",
+                "at": c.consent_at.strftime("%d/%m/%Y") if c.consent_at else "",
+            }
+            for c in result.items
+        ]
+        return None
+
+    @rx.event
+    def set_search(self, value: str):
+        self.search, self.page = value, 0
+        return self.load()
+
+    @rx.event
+    def set_consent_filter(self, value: str):
+        self.consent_filter, self.page = value, 0
+        return self.load()
+
+    @rx.event
+    def next_page(self):
+        if (self.page + 1) * PAGE_SIZE < self.total:
+            self.page += 1
+        return self.load()
+
+    @rx.event
+    def previous_page(self):
+        self.page = max(0, self.page - 1)
+        return self.load()
+
+    # -- editor --------------------------------------------------------------------------------------
+    @rx.event
+    def new(self):
+        self.form = {
+            "id": "",
+            "wa_number": "",
+            "display_name": "",
+            "tags": "",
+            "notes": "",
+            "consent": "unknown",
+            "basis": "consent",
+            "source": "",
+        }
+        self.form_error, self.editing = "", True
+
+    @rx.event
+    def edit(self, contact_id: str):
+        view, feedback = self._call(contacts.get_contact, contact_id)
+        if view is None:
+            return feedback
+        self.form = {
+            "id": str(view.id),
+            "wa_number": view.wa_number,
+            "display_name": view.display_name,
+            "tags": ", ".join(view.tags),
+            "notes": view.notes,
+            "consent": view.consent_status,
+            "basis": view.consent_basis or "consent",
+            "source": view.consent_source or "",
+        }
+        self.form_error, self.editing = "", True
+        return None
+
+    @rx.event
+    def set_editing(self, is_open: bool):
+        self.editing = is_open
+
+    @rx.event
+    def set_field(self, name: str, value: str):
+        self.form = {**self.form, name: value}
+
+    @rx.event
+    def save(self):
+        actor = self._actor()
+        if actor is None:
+            return rx.redirect("/login")
+        f = self.form
+        try:
+            if f["id"]:
+                contacts.update_contact(
+                    actor, f["id"], display_name=f["display_name"], tags=f["tags"], notes=f["notes"]
+                )
+                if f["consent"] == "granted":
+                    contacts.set_consent(actor, f["id"], basis=f["basis"], source=f["source"])
+                elif f["consent"] == "revoked":
+                    contacts.revoke_consent(actor, f["id"])
+            else:
+                contacts.create_contact(
+                    actor,
+                    f["wa_number"],
+                    f["display_name"],
+                    tags=f["tags"],
+                    notes=f["notes"],
+                    consent_status=f["consent"] if f["consent"] != "unknown" else None,
+                    consent_basis=f["basis"] if f["consent"] == "granted" else None,
+                    consent_source=f["source"] if f["consent"] == "granted" else None,
+                )
+        except ServiceError as exc:
+            self.form_error = self._error(exc)
+            return None
+        self.editing = False
+        self.load()
+        return rx.toast.success(self.tr["contacts.saved"])
+
+    @rx.event
+    def delete(self, contact_id: str):
+        _, feedback = self._call(contacts.delete_contact, contact_id, success="contacts.deleted")
+        self.load()
+        return feedback
+
+    # -- import / export -----------------------------------------------------------------------------
+    _pending_csv: bytes = b""  # backend-only: the uploaded file, handed to the background import
+
+    @rx.event
+    async def import_files(self, files: list[rx.UploadFile]):
+        """Uploads cannot run in the background: read the file here, import it in `run_import`."""
+        if self.importing or not files:
+            return None
+        self._pending_csv = await files[0].read()
+        self.importing, self.import_progress, self.import_summary, self.import_errors = True, 0, "", []
+        return ContactsState.run_import
+
+    @rx.event(background=True)
+    async def run_import(self):
+        async with self:
+            actor, data, self._pending_csv = self._actor(), self._pending_csv, b""
+        loop = asyncio.get_running_loop()
+        updates: asyncio.Queue = asyncio.Queue()
+
+        def progress(done: int, total: int) -> None:
+            loop.call_soon_threadsafe(updates.put_nowait, int(100 * done / max(total, 1)))
+
+        task = asyncio.create_task(asyncio.to_thread(contacts.import_csv, actor, data, progress=progress))
+        while not task.done() or not updates.empty():
+            try:
+                pct = await asyncio.wait_for(updates.get(), timeout=0.3)
+            except TimeoutError:
+                continue
+            async with self:
+                self.import_progress = pct
+        try:
+            report = task.result()
+        except ServiceError as exc:
+            async with self:
+                self.importing = False
+                return rx.toast.error(self._error(exc))
+        async with self:
+            self.importing, self.import_progress = False, 100
+            self.import_summary = self.tr["contacts.import_summary"].format(
+                imported=report.imported, updated=report.updated, duplicates=report.duplicates, failed=report.failed
+            )
+            self.import_errors = [
+                {"line": str(e.line), "reason": self.tr.get(f"contacts.import.{e.reason}", e.message), "raw": e.raw}
+                for e in report.errors
+            ]
+            self.load()
+            return rx.toast.success(self.import_summary)
+
+    @rx.event
+    def export(self):
+        csv_text, feedback = self._call(contacts.export_csv)
+        if csv_text is None:
+            return feedback
+        return rx.download(data=csv_text, filename="mirage-contacts.csv")
+
+
+def _field(label_key: str, name: str, **props) -> rx.Component:
+    return rx.vstack(
+        rx.text(t(label_key), size="1", weight="medium"),
+        rx.input(
+            value=ContactsState.form[name],
+            on_change=lambda v: ContactsState.set_field(name, v),
+            id=f"contact-{name}",
+            width="100%",
+            **props,
+        ),
+        spacing="1",
+        width="100%",
+    )
+
+
+def _editor() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(rx.cond(ContactsState.form["id"] == "", t("contacts.new"), t("contacts.edit"))),
+            rx.vstack(
+                rx.grid(
+                    _field(
+                        "contacts.number",
+                        "wa_number",
+                        disabled=ContactsState.form["id"] != "",
+                        placeholder="+55 11 98765-4321",
+                    ),
+                    _field("contacts.name", "display_name"),
+                    columns="2",
+                    spacing="3",
+                    width="100%",
+                ),
+                _field("contacts.tags", "tags", placeholder="clientes, sp"),
+                _field("contacts.notes", "notes"),
+                rx.text(t("contacts.consent"), size="1", weight="medium"),
+                rx.segmented_control.root(
+                    rx.segmented_control.item(t("consent.unknown"), value="unknown"),
+                    rx.segmented_control.item(t("consent.granted"), value="granted"),
+                    rx.segmented_control.item(t("consent.revoked"), value="revoked"),
+                    value=ContactsState.form["consent"],
+                    on_change=lambda v: ContactsState.set_field("consent", v),
+                    id="contact-consent",
+                ),
+                rx.cond(
+                    ContactsState.form["consent"] == "granted",
+                    rx.grid(
+                        rx.vstack(
+                            rx.text(t("contacts.basis"), size="1", weight="medium"),
+                            rx.select(
+                                ["consent", "legitimate_interest", "contract", "legal_obligation"],
+                                value=ContactsState.form["basis"],
+                                on_change=lambda v: ContactsState.set_field("basis", v),
+                            ),
+                            spacing="1",
+                        ),
+                        _field("contacts.source", "source", placeholder=t("contacts.source_placeholder")),
+                        columns="2",
+                        spacing="3",
+                        width="100%",
+                    ),
+                ),
+                field_error(ContactsState.form_error, "contact-error"),
+                rx.hstack(
+                    rx.dialog.close(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
+                    rx.button(t("common.save"), on_click=ContactsState.save, id="contact-save"),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            max_width="620px",
+        ),
+        open=ContactsState.editing,
+        on_open_change=ContactsState.set_editing,
+    )
+
+
+def _import_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.upload(
+                    rx.hstack(
+                        rx.icon("file-up", size=18), rx.text(t("contacts.import_drop"), size="2"), align="center"
+                    ),
+                    id="csv-upload",
+                    accept={"text/csv": [".csv"], "text/plain": [".txt"]},
+                    max_files=1,
+                    on_drop=ContactsState.import_files(rx.upload_files(upload_id="csv-upload")),
+                    border="1px dashed var(--slate-7)",
+                    padding="0.75em 1em",
+                    border_radius="10px",
+                ),
+                rx.text(t("contacts.import_hint"), size="1", color_scheme="gray"),
+                align="center",
+                wrap="wrap",
+            ),
+            rx.cond(
+                ContactsState.importing,
+                rx.progress(value=ContactsState.import_progress, max=100, width="100%", id="import-progress"),
+            ),
+            rx.cond(
+                ContactsState.import_summary != "",
+                rx.callout(
+                    ContactsState.import_summary, icon="check", color_scheme="grass", size="1", id="import-summary"
+                ),
+            ),
+            rx.cond(
+                ContactsState.import_errors.length() > 0,
+                rx.table.root(
+                    rx.table.header(
+                        rx.table.row(
+                            rx.table.column_header_cell(t("contacts.line")),
+                            rx.table.column_header_cell(t("contacts.reason")),
+                            rx.table.column_header_cell(t("contacts.row")),
+                        )
+                    ),
+                    rx.table.body(
+                        rx.foreach(
+                            ContactsState.import_errors,
+                            lambda e: rx.table.row(
+                                rx.table.cell(e["line"]),
+                                rx.table.cell(e["reason"]),
+                                rx.table.cell(rx.code(e["raw"], size="1")),
+                            ),
+                        )
+                    ),
+                    size="1",
+                    width="100%",
+                    id="import-errors",
+                ),
+            ),
+            width="100%",
+        ),
+        width="100%",
+    )
+
+
+def _row(r: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.vstack(
+                rx.text(r["name"], weight="medium"),
+                rx.text(r["number"], size="1", color_scheme="gray", class_name="mono"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(rx.text(r["tags"], size="1")),
+        rx.table.cell(
+            rx.badge(
+                r["consent_label"],
+                color_scheme=rx.match(
+                    r["consent"], ("granted", "grass"), ("revoked", "red"), ("suppressed", "orange"), "gray"
+                ),
+                variant="soft",
+            )
+        ),
+        rx.table.cell(rx.text(r["basis"], " ", r["source"], " ", r["at"], size="1", color_scheme="gray")),
+        rx.table.cell(
+            rx.cond(
+                AuthState.can_manage,
+                rx.hstack(
+                    rx.icon_button(
+                        rx.icon("pencil", size=14),
+                        size="1",
+                        variant="ghost",
+                        on_click=ContactsState.edit(r["id"]),
+                        aria_label="edit",
+                    ),
+                    rx.icon_button(
+                        rx.icon("trash-2", size=14),
+                        size="1",
+                        variant="ghost",
+                        color_scheme="red",
+                        on_click=ContactsState.delete(r["id"]),
+                        aria_label="delete",
+                    ),
+                ),
+            )
+        ),
+    )
+
+
+@app_page("/contacts", "Contacts", on_load=ContactsState.load)
 def contacts_page() -> rx.Component:
-    return page_layout("page.contacts.title", "page.contacts.subtitle", empty_state("contact"))
+    toolbar = rx.hstack(
+        rx.input(
+            placeholder=t("contacts.search"),
+            value=ContactsState.search,
+            on_change=ContactsState.set_search,
+            debounce_timeout=300,
+            id="contact-search",
+            width="260px",
+        ),
+        rx.el.select(
+            *[rx.el.option(t(f"consent.filter.{c or 'all'}"), value=c) for c in CONSENT_FILTERS],
+            value=ContactsState.consent_filter,
+            on_change=ContactsState.set_consent_filter,
+            class_name="native-select native-select-sm",
+            aria_label="consent",
+        ),
+        rx.spacer(),
+        rx.cond(
+            ContactsState.can_export,
+            rx.button(
+                rx.icon("download", size=16),
+                t("contacts.export"),
+                variant="soft",
+                on_click=ContactsState.export,
+                id="contact-export",
+            ),
+        ),
+        rx.cond(
+            AuthState.can_manage,
+            rx.button(rx.icon("plus", size=16), t("contacts.new"), on_click=ContactsState.new, id="contact-new"),
+        ),
+        width="100%",
+        wrap="wrap",
+    )
+    table = rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(t(k))
+                    for k in ("contacts.contact", "contacts.tags", "contacts.consent", "contacts.record", "")
+                ]
+            )
+        ),
+        rx.table.body(rx.foreach(ContactsState.rows, _row)),
+        width="100%",
+        id="contacts-table",
+    )
+    pager = rx.hstack(
+        rx.text(ContactsState.total, " ", t("contacts.count"), size="2", color_scheme="gray"),
+        rx.spacer(),
+        rx.button(rx.icon("chevron-left", size=16), on_click=ContactsState.previous_page, variant="soft", size="1"),
+        rx.button(rx.icon("chevron-right", size=16), on_click=ContactsState.next_page, variant="soft", size="1"),
+        width="100%",
+    )
+    return page_layout(
+        "page.contacts.title",
+        "page.contacts.subtitle",
+        rx.vstack(
+            toolbar,
+            rx.cond(AuthState.can_manage, _import_card()),
+            rx.cond(
+                ContactsState.rows.length() > 0,
+                rx.vstack(table, pager, width="100%"),
+                rx.cond(ContactsState.loaded, empty_state("contact", "contacts.empty_title", "contacts.empty_hint")),
+            ),
+            spacing="4",
+            width="100%",
+        ),
+        _editor(),
+    )

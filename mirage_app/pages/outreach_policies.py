@@ -1,10 +1,349 @@
-"""Route `/outreach/policies`."""
+"""`/outreach/policies`: one policy per sending number — limits, minimum gap, dayparts, days, opt-out keywords;
+outreach stays off until a policy is activated."""
+
+from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.components.auth_card import field_error
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.services import instances, outreach
+from mirage_app.services.errors import ServiceError
+from mirage_app.states.auth import AuthState
+from mirage_app.states.ui import t
+
+DAYPARTS = ["morning", "afternoon", "evening"]
+DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 
 
-@app_page("/outreach/policies", "Outreach policies")
+class PoliciesState(AuthState):
+    rows: list[dict[str, str]] = []
+    numbers: list[dict[str, str]] = []
+    personas: list[dict[str, str]] = []
+    loaded: bool = False
+    editing: bool = False
+    form: dict[str, str] = {}
+    parts: list[str] = []
+    days: list[str] = []
+    form_error: str = ""
+
+    @rx.event
+    def load(self, _tick=None):
+        result, feedback = self._call(outreach.list_policies)
+        if result is None:
+            return feedback
+        self.rows = [
+            {
+                "id": str(p.id),
+                "number": p.number_label,
+                "wa": p.number_wa or "—",
+                "persona": p.persona_name or "—",
+                "limits": f"{p.sent_today}/{p.daily_limit} · {p.sent_last_hour}/{p.hourly_limit}",
+                "gap": str(p.min_gap_minutes),
+                "rounds": str(p.max_rounds_per_contact),
+                "dayparts": ", ".join(self.tr.get(f"daypart.{d}", d) for d in p.dayparts) or "—",
+                "days": ", ".join(self.tr.get(f"weekday.{d}", d)[:3] for d in p.allow_days)
+                or self.tr["outreach.every_day"],
+                "keywords": ", ".join(p.optout_keywords),
+                "active": "1" if p.active else "0",
+                "pending": str(p.targets.get("pending", 0)),
+                "done": str(p.targets.get("done", 0)),
+                "optout": str(p.targets.get("optout", 0)),
+            }
+            for p in result
+        ]
+        numbers, _ = self._call(instances.list_instances)
+        self.numbers = [{"id": str(n.id), "label": n.label} for n in numbers or []]
+        self.personas = [{"id": pid, "name": name} for pid, name in (self._call(instances.persona_choices)[0] or [])]
+        self.loaded = True
+        return None
+
+    @rx.event
+    def new(self):
+        self.form = {
+            "id": "",
+            "number_id": self.numbers[0]["id"] if self.numbers else "",
+            "persona_id": "",
+            "daily_limit": "20",
+            "hourly_limit": "5",
+            "max_rounds_per_contact": "3",
+            "min_gap_minutes": "10",
+            "optout_keywords": "SAIR, PARAR, PARE, STOP, CANCELAR, DESCADASTRAR",
+        }
+        self.parts, self.days, self.form_error, self.editing = ["morning", "afternoon"], [], "", True
+
+    @rx.event
+    def edit(self, policy_id: str):
+        p, feedback = self._call(outreach.get_policy, policy_id)
+        if p is None:
+            return feedback
+        self.form = {
+            "id": str(p.id),
+            "number_id": str(p.number_id),
+            "persona_id": str(p.persona_id or ""),
+            "daily_limit": str(p.daily_limit),
+            "hourly_limit": str(p.hourly_limit),
+            "max_rounds_per_contact": str(p.max_rounds_per_contact),
+            "min_gap_minutes": str(p.min_gap_minutes),
+            "optout_keywords": ", ".join(p.optout_keywords),
+        }
+        self.parts, self.days, self.form_error, self.editing = list(p.dayparts), list(p.allow_days), "", True
+        return None
+
+    @rx.event
+    def set_editing(self, is_open: bool):
+        self.editing = is_open
+
+    @rx.event
+    def set_field(self, name: str, value: str):
+        self.form = {**self.form, name: value}
+
+    @rx.event
+    def toggle_part(self, part: str):
+        self.parts = [p for p in self.parts if p != part] if part in self.parts else [*self.parts, part]
+
+    @rx.event
+    def toggle_day(self, day: str):
+        self.days = [d for d in self.days if d != day] if day in self.days else [*self.days, day]
+
+    @rx.event
+    def save(self):
+        f = self.form
+        try:
+            fields = {
+                k: int(f[k]) for k in ("daily_limit", "hourly_limit", "max_rounds_per_contact", "min_gap_minutes")
+            }
+        except ValueError:
+            self.form_error = self.tr["conversations.numbers_only"]
+            return None
+        fields |= {
+            "persona_id": f["persona_id"] or None,
+            "dayparts": self.parts,
+            "allow_days": self.days,
+            "optout_keywords": [k.strip() for k in f["optout_keywords"].split(",") if k.strip()],
+        }
+        actor = self._actor()
+        if actor is None:
+            return rx.redirect("/login")
+        try:
+            if f["id"]:
+                outreach.update_policy(actor, f["id"], **fields)
+            else:
+                outreach.create_policy(actor, number_id=f["number_id"], **fields)
+        except ServiceError as exc:
+            self.form_error = self._error(exc)
+            return None
+        self.editing = False
+        self.load()
+        return rx.toast.success(self.tr["outreach.policy_saved"])
+
+    @rx.event
+    def toggle_active(self, policy_id: str, value: bool):
+        fn = outreach.activate_policy if value else outreach.deactivate_policy
+        _, feedback = self._call(fn, policy_id, success="outreach.activated" if value else "outreach.deactivated")
+        self.load()
+        return feedback
+
+    @rx.event
+    def delete(self, policy_id: str):
+        _, feedback = self._call(outreach.delete_policy, policy_id)
+        self.load()
+        return feedback
+
+
+def _num(label_key: str, name: str) -> rx.Component:
+    return rx.vstack(
+        rx.text(t(label_key), size="1", weight="medium"),
+        rx.input(
+            type="number",
+            value=PoliciesState.form[name],
+            on_change=lambda v: PoliciesState.set_field(name, v),
+            id=f"policy-{name}",
+        ),
+        spacing="1",
+    )
+
+
+def _chips(options: list[str], selected: rx.Var, on_toggle, prefix: str) -> rx.Component:
+    return rx.hstack(
+        *[
+            rx.button(
+                t(f"{prefix}.{o}"),
+                size="1",
+                type="button",
+                on_click=on_toggle(o),
+                variant=rx.cond(selected.contains(o), "solid", "outline"),
+            )
+            for o in options
+        ],
+        wrap="wrap",
+        spacing="1",
+    )
+
+
+def _editor() -> rx.Component:
+    return rx.dialog.root(
+        rx.dialog.content(
+            rx.dialog.title(
+                rx.cond(PoliciesState.form["id"] == "", t("outreach.new_policy"), t("outreach.edit_policy"))
+            ),
+            rx.vstack(
+                rx.grid(
+                    rx.vstack(
+                        rx.text(t("outreach.number"), size="1", weight="medium"),
+                        rx.el.select(
+                            rx.foreach(PoliciesState.numbers, lambda n: rx.el.option(n["label"], value=n["id"])),
+                            value=PoliciesState.form["number_id"],
+                            disabled=PoliciesState.form["id"] != "",
+                            on_change=lambda v: PoliciesState.set_field("number_id", v),
+                            class_name="native-select",
+                            id="policy-number",
+                        ),
+                        spacing="1",
+                    ),
+                    rx.vstack(
+                        rx.text(t("outreach.persona"), size="1", weight="medium"),
+                        rx.el.select(
+                            rx.el.option(t("instances.no_persona"), value=""),
+                            rx.foreach(PoliciesState.personas, lambda p: rx.el.option(p["name"], value=p["id"])),
+                            value=PoliciesState.form["persona_id"],
+                            on_change=lambda v: PoliciesState.set_field("persona_id", v),
+                            class_name="native-select",
+                        ),
+                        spacing="1",
+                    ),
+                    columns="2",
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.grid(
+                    _num("outreach.daily_limit", "daily_limit"),
+                    _num("outreach.hourly_limit", "hourly_limit"),
+                    _num("outreach.max_rounds", "max_rounds_per_contact"),
+                    _num("outreach.min_gap", "min_gap_minutes"),
+                    columns=rx.breakpoints(initial="2", sm="4"),
+                    spacing="3",
+                    width="100%",
+                ),
+                rx.text(t("outreach.dayparts"), size="1", weight="medium"),
+                _chips(DAYPARTS, PoliciesState.parts, PoliciesState.toggle_part, "daypart"),
+                rx.text(t("outreach.days"), size="1", weight="medium"),
+                _chips(DAYS, PoliciesState.days, PoliciesState.toggle_day, "weekday"),
+                rx.text(t("outreach.days_hint"), size="1", color_scheme="gray"),
+                rx.vstack(
+                    rx.text(t("outreach.keywords"), size="1", weight="medium"),
+                    rx.input(
+                        value=PoliciesState.form["optout_keywords"],
+                        width="100%",
+                        on_change=lambda v: PoliciesState.set_field("optout_keywords", v),
+                    ),
+                    spacing="1",
+                    width="100%",
+                ),
+                field_error(PoliciesState.form_error, "policy-error"),
+                rx.hstack(
+                    rx.dialog.close(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
+                    rx.button(t("common.save"), on_click=PoliciesState.save, id="policy-save"),
+                    justify="end",
+                    width="100%",
+                ),
+                spacing="3",
+                width="100%",
+            ),
+            max_width="680px",
+        ),
+        open=PoliciesState.editing,
+        on_open_change=PoliciesState.set_editing,
+    )
+
+
+def _card(p: dict) -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(p["number"], size="4"),
+                rx.text(p["wa"], size="1", class_name="mono", color_scheme="gray"),
+                rx.spacer(),
+                rx.switch(
+                    checked=p["active"] == "1",
+                    on_change=lambda v: PoliciesState.toggle_active(p["id"], v),
+                    disabled=~AuthState.can_manage,
+                    class_name="policy-active",
+                ),
+                width="100%",
+                align="center",
+            ),
+            rx.text(t("outreach.persona"), ": ", p["persona"], size="2"),
+            rx.hstack(
+                rx.badge(t("outreach.today_hour"), " ", p["limits"], variant="soft"),
+                rx.badge(t("outreach.gap_short"), " ", p["gap"], " min", variant="outline"),
+                rx.badge(t("outreach.rounds_short"), " ", p["rounds"], variant="outline"),
+                wrap="wrap",
+            ),
+            rx.text(p["dayparts"], " · ", p["days"], size="1", color_scheme="gray"),
+            rx.text(t("outreach.keywords"), ": ", p["keywords"], size="1", color_scheme="gray"),
+            rx.hstack(
+                rx.badge(p["pending"], " ", t("target.pending"), color_scheme="cyan"),
+                rx.badge(p["done"], " ", t("target.done"), color_scheme="grass"),
+                rx.badge(p["optout"], " ", t("target.optout"), color_scheme="orange"),
+                rx.spacer(),
+                rx.cond(
+                    AuthState.can_manage,
+                    rx.hstack(
+                        rx.button(t("common.edit"), size="1", variant="soft", on_click=PoliciesState.edit(p["id"])),
+                        rx.icon_button(
+                            rx.icon("trash-2", size=14),
+                            size="1",
+                            variant="ghost",
+                            color_scheme="red",
+                            on_click=PoliciesState.delete(p["id"]),
+                        ),
+                    ),
+                ),
+                width="100%",
+                wrap="wrap",
+            ),
+            spacing="2",
+            width="100%",
+        ),
+        class_name="policy-card",
+    )
+
+
+@app_page("/outreach/policies", "Outreach policies", on_load=PoliciesState.load)
 def outreach_policies_page() -> rx.Component:
-    return page_layout("page.policies.title", "page.policies.subtitle", empty_state("shield-check"))
+    return page_layout(
+        "page.policies.title",
+        "page.policies.subtitle",
+        rx.vstack(
+            rx.callout(t("outreach.consent_note"), icon="shield-check", color_scheme="cyan", size="1", width="100%"),
+            rx.hstack(
+                rx.spacer(),
+                rx.cond(
+                    AuthState.can_manage,
+                    rx.button(
+                        rx.icon("plus", size=16), t("outreach.new_policy"), on_click=PoliciesState.new, id="policy-new"
+                    ),
+                ),
+                width="100%",
+            ),
+            rx.cond(
+                PoliciesState.rows.length() > 0,
+                rx.grid(
+                    rx.foreach(PoliciesState.rows, _card),
+                    columns=rx.breakpoints(initial="1", lg="2"),
+                    spacing="4",
+                    width="100%",
+                    id="policy-grid",
+                ),
+                rx.cond(
+                    PoliciesState.loaded,
+                    empty_state("shield-check", "outreach.empty_policies", "outreach.empty_policies_hint"),
+                ),
+            ),
+            rx.moment(interval=5000, on_change=PoliciesState.load, display="none"),
+            spacing="4",
+            width="100%",
+        ),
+        _editor(),
+    )

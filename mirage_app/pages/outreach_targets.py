@@ -1,10 +1,228 @@
-"""Route `/outreach/targets`."""
+"""`/outreach/targets`: the queue per policy — status tabs, priority, last contact, rounds; bulk actions."""
+
+from __future__ import annotations
 
 import reflex as rx
 
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.services import contacts, outreach
+from mirage_app.states.auth import AuthState
+from mirage_app.states.ui import t
+
+STATUSES = ["", "pending", "in_progress", "paused", "done", "optout", "failed"]
+STATUS_COLORS = [
+    ("pending", "cyan"),
+    ("in_progress", "violet"),
+    ("paused", "amber"),
+    ("done", "grass"),
+    ("optout", "orange"),
+    ("failed", "red"),
+]
 
 
-@app_page("/outreach/targets", "Outreach targets")
+class TargetsState(AuthState):
+    rows: list[dict[str, str]] = []
+    counts: dict[str, int] = {}
+    total: int = 0
+    policies: list[dict[str, str]] = []
+    tags: list[str] = []
+    policy_id: str = ""
+    status: str = ""
+    search: str = ""
+    selected: list[str] = []
+    loaded: bool = False
+
+    @rx.event
+    def load(self, _tick=None):
+        policies, feedback = self._call(outreach.list_policies)
+        if policies is None:
+            return feedback
+        self.policies = [{"id": str(p.id), "label": p.number_label} for p in policies]
+        page, _ = self._call(
+            outreach.list_targets,
+            policy_id=self.policy_id or None,
+            status=self.status or None,
+            search=self.search or None,
+            limit=100,
+        )
+        if page is None:
+            return None
+        self.total, self.counts, self.loaded = page.total, page.counts, True
+        self.rows = [
+            {
+                "id": str(x.id),
+                "name": x.display_name or "—",
+                "number": x.wa_number,
+                "status": x.status,
+                "status_label": self.tr.get(f"target.{x.status}", x.status),
+                "priority": str(x.priority),
+                "rounds": f"{x.rounds_done}/{x.max_rounds}",
+                "policy": x.number_label,
+                "last": x.last_contact_at.strftime("%d/%m %H:%M") if x.last_contact_at else "—",
+                "error": x.last_error or "",
+            }
+            for x in page.items
+        ]
+        self.tags = self._call(contacts.all_tags)[0] or []
+        return None
+
+    @rx.event
+    def set_filter(self, name: str, value: str | list[str]):
+        setattr(self, name, value if isinstance(value, str) else value[0])
+        self.selected = []
+        return self.load()
+
+    @rx.event
+    def toggle(self, target_id: str):
+        self.selected = (
+            [s for s in self.selected if s != target_id] if target_id in self.selected else [*self.selected, target_id]
+        )
+
+    @rx.event
+    def bulk(self, action: str):
+        if not self.selected:
+            return rx.toast.info(self.tr["targets.select_first"])
+        result, feedback = self._call(outreach.bulk_targets, action, self.selected)
+        self.selected = []
+        self.load()
+        return feedback or rx.toast.success(self.tr["targets.bulk_done"].format(n=getattr(result, "changed", "")))
+
+    @rx.event
+    def add_by_tag(self, form: dict):
+        if not form.get("policy_id"):
+            return rx.toast.error(self.tr["targets.pick_policy"])
+        report, feedback = self._call(outreach.add_targets, form["policy_id"], tag=form.get("tag") or None)
+        self.load()
+        if report is None:
+            return feedback
+        return rx.toast.success(self.tr["targets.added"].format(added=report.added, skipped=len(report.skipped)))
+
+
+def _row(r: dict) -> rx.Component:
+    return rx.table.row(
+        rx.table.cell(
+            rx.checkbox(
+                checked=TargetsState.selected.contains(r["id"]), on_change=lambda _v: TargetsState.toggle(r["id"])
+            )
+        ),
+        rx.table.cell(
+            rx.vstack(
+                rx.text(r["name"], weight="medium"),
+                rx.text(r["number"], size="1", class_name="mono", color_scheme="gray"),
+                spacing="0",
+            )
+        ),
+        rx.table.cell(
+            rx.badge(r["status_label"], color_scheme=rx.match(r["status"], *STATUS_COLORS, "gray"), variant="soft")
+        ),
+        rx.table.cell(r["priority"]),
+        rx.table.cell(r["rounds"]),
+        rx.table.cell(r["last"]),
+        rx.table.cell(r["policy"]),
+        rx.table.cell(rx.text(r["error"], size="1", color_scheme="red")),
+        class_name="target-row",
+        data_status=r["status"],
+    )
+
+
+@app_page("/outreach/targets", "Outreach targets", on_load=TargetsState.load)
 def outreach_targets_page() -> rx.Component:
-    return page_layout("page.targets.title", "page.targets.subtitle", empty_state("target"))
+    tabs = rx.segmented_control.root(
+        *[
+            rx.segmented_control.item(
+                rx.text(t(f"target.{s or 'all'}"), " ", rx.cond(s == "", TargetsState.total, TargetsState.counts[s])),
+                value=s,
+            )
+            for s in STATUSES
+        ],
+        value=TargetsState.status,
+        on_change=lambda v: TargetsState.set_filter("status", v),
+        id="target-tabs",
+    )
+    add = rx.form(
+        rx.hstack(
+            rx.el.select(
+                rx.el.option(t("targets.pick_policy"), value=""),
+                rx.foreach(TargetsState.policies, lambda p: rx.el.option(p["label"], value=p["id"])),
+                name="policy_id",
+                class_name="native-select native-select-sm",
+            ),
+            rx.el.select(
+                rx.el.option(t("targets.all_contactable"), value=""),
+                rx.foreach(TargetsState.tags, lambda tag: rx.el.option(tag, value=tag)),
+                name="tag",
+                class_name="native-select native-select-sm",
+            ),
+            rx.button(rx.icon("list-plus", size=14), t("targets.add"), type="submit", size="1", id="targets-add"),
+            align="center",
+            wrap="wrap",
+        ),
+        on_submit=TargetsState.add_by_tag,
+    )
+    bulk = rx.hstack(
+        rx.text(TargetsState.selected.length(), " ", t("targets.selected"), size="1", color_scheme="gray"),
+        *[
+            rx.button(t(f"targets.bulk.{a}"), size="1", variant="soft", on_click=TargetsState.bulk(a))
+            for a in ("pause", "resume", "reset", "remove")
+        ],
+        wrap="wrap",
+    )
+    table = rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(t(k) if k else "")
+                    for k in (
+                        "",
+                        "contacts.contact",
+                        "targets.status",
+                        "targets.priority",
+                        "targets.rounds",
+                        "targets.last_contact",
+                        "outreach.number",
+                        "targets.error",
+                    )
+                ]
+            )
+        ),
+        rx.table.body(rx.foreach(TargetsState.rows, _row)),
+        width="100%",
+        id="targets-table",
+    )
+    return page_layout(
+        "page.targets.title",
+        "page.targets.subtitle",
+        rx.vstack(
+            rx.hstack(
+                rx.el.select(
+                    rx.el.option(t("targets.all_policies"), value=""),
+                    rx.foreach(TargetsState.policies, lambda p: rx.el.option(p["label"], value=p["id"])),
+                    value=TargetsState.policy_id,
+                    on_change=lambda v: TargetsState.set_filter("policy_id", v),
+                    class_name="native-select native-select-sm",
+                    aria_label="policy",
+                ),
+                rx.input(
+                    placeholder=t("contacts.search"),
+                    value=TargetsState.search,
+                    debounce_timeout=300,
+                    on_change=lambda v: TargetsState.set_filter("search", v),
+                    width="220px",
+                ),
+                rx.spacer(),
+                rx.cond(AuthState.can_manage, add),
+                width="100%",
+                wrap="wrap",
+            ),
+            rx.scroll_area(tabs, type="auto", scrollbars="horizontal"),
+            rx.cond(AuthState.can_manage, bulk),
+            rx.cond(
+                TargetsState.rows.length() > 0,
+                table,
+                rx.cond(TargetsState.loaded, empty_state("target", "targets.empty_title", "targets.empty_hint")),
+            ),
+            rx.moment(interval=4000, on_change=TargetsState.load, display="none"),
+            spacing="4",
+            width="100%",
+        ),
+    )

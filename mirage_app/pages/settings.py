@@ -70,6 +70,7 @@ class SettingsState(AuthState):
             "growth": str(warm.get("growth", "")),
             "first_week_cap": str(warm.get("first_week_cap", "")),
             "max_daily": str(warm.get("max_daily", "")),
+            "settle_hours_after_pairing": str(warm.get("settle_hours_after_pairing", "")),
         }
         self.recovery_left = mfa.recovery_codes_left(actor) if actor.mfa_enabled else 0
         if can(actor, Action.users_read):
@@ -203,6 +204,7 @@ class SettingsState(AuthState):
                     "growth": float(f["growth"]),
                     "first_week_cap": int(f["first_week_cap"]),
                     "max_daily": int(f["max_daily"]),
+                    "settle_hours_after_pairing": float(f["settle_hours_after_pairing"]),
                 },
             }
             if f["quiet_hours_enabled"] == "1":
@@ -632,7 +634,8 @@ def _tenant_card() -> rx.Component:
             _tenant_input("growth", type="number", step="0.1"),
             _tenant_input("first_week_cap", type="number"),
             _tenant_input("max_daily", type="number"),
-            columns=rx.breakpoints(initial="2", sm="4"),
+            _tenant_input("settle_hours_after_pairing", type="number"),
+            columns=rx.breakpoints(initial="2", sm="5"),
             spacing="4",
             width="100%",
         ),

@@ -12,6 +12,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
+from sqlmodel import select
 
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.config import get_settings
@@ -30,6 +31,7 @@ from mirage_app.models import (
     Pairing,
     Persona,
     Tenant,
+    TenantSettings,
     Topic,
     Weekday,
 )
@@ -89,6 +91,7 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
             raise Conflict("demo.already_loaded")
         tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
 
+    _demo_pacing(actor)
     report(5, "personas")
     persona_ids = _personas(actor)
     report(15, "numbers")
@@ -111,6 +114,25 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
         s.commit()
     report(100, "done")
     return {"personas": len(persona_ids), "numbers": len(number_ids), "messages": messages}
+
+
+def _demo_pacing(actor: Actor) -> None:
+    """Simulated numbers need no settle time after pairing: the demo can start its rounds at once."""
+    with tenant_session(actor.tenant_id) as s:
+        row = s.exec(select(TenantSettings)).first()
+        before = dict(row.warmup or {})
+        row.warmup = {**before, "settle_hours_after_pairing": 0, "settle_hours_after_repair": 0}
+        s.add(row)
+        audit.record(
+            s,
+            actor,
+            "settings.update",
+            "settings_tenant",
+            row.id,
+            before={"warmup": before},
+            after={"warmup": row.warmup},
+        )
+        s.commit()
 
 
 def _personas(actor: Actor) -> list[uuid.UUID]:

@@ -1,6 +1,8 @@
 """Evolution webhook ingestion: authenticate, store the raw event, apply it idempotently.
 
-Everything here is one short transaction per delivery, so the route can persist before it answers 2xx.
+Everything here is one short transaction per delivery, so the route can persist before it answers 2xx. Message and
+status deliveries (nearly all the traffic) are stored and applied by ONE statement (`MESSAGE_SQL` / `STATUS_SQL`):
+the route sends it with `db_async.tenant_fetch`: tenant pin + statement, one transaction, one network round trip.
 Evolution retries (up to 10x) and does not order its emits, so:
 - a byte-identical redelivery hits the unique `dedupe_key` and changes nothing;
 - messages are upserted by (tenant, wa_msg_id); statuses only move forward (`GREATEST` on an enum declared in
@@ -12,17 +14,21 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import re
 import threading
 import time
 import uuid
 from dataclasses import dataclass
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import text
 
 from mirage_app.core.db import system_session, tenant_session
+from mirage_app.core.db_async import tenant_fetch
 from mirage_app.core.security import hash_token, tokens_equal
 from mirage_app.evolution.webhook import MalformedEvent, NormalisedEvent, normalise, normalise_event_name
+from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, matched_keyword
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 
 log = logging.getLogger("mirage.webhooks")
@@ -54,6 +60,13 @@ class IngestResult:
     message_id: uuid.UUID | None = None
     message_inserted: bool = False
     inbound_from_contact: bool = False
+    # A messages.upsert this instance received (from a contact or from one of our own numbers). Bot-to-bot
+    # messages keep one row per WhatsApp id, so the row may already exist from the sender's send.message:
+    # follow-up work (replies) keys on this flag, not on `message_inserted`.
+    received: bool = False
+    # The stored inbound message already carries outreach's opt-out verdict "no keyword" (meta.optout_check = ""),
+    # decided in the ingest statement itself: the route can skip `outreach.check_optout` (see MESSAGE_SQL).
+    optout_checked: bool = False
 
 
 class InstanceDirectory:
@@ -63,11 +76,24 @@ class InstanceDirectory:
         self._ttl = ttl_s
         self._entries: dict[str, tuple[float, InstanceAuth | None]] = {}
         self._lock = threading.Lock()
+        # Bumped by forget(). A look-up that ran concurrently (it read the database before the instance's commit,
+        # e.g. a webhook Evolution sent while create_instance was still writing) must not cache its stale answer
+        # after the forget(), or valid deliveries would get 404 for the negative entry's lifetime.
+        self._forgets = 0
+
+    def cached(self, instance: str) -> tuple[bool, InstanceAuth | None]:
+        """(fresh, entry) without any I/O, so an async caller can skip the thread pool on a hit."""
+        with self._lock:
+            hit = self._entries.get(instance)
+        if hit and hit[0] > time.monotonic():
+            return True, hit[1]
+        return False, None
 
     def lookup(self, instance: str) -> InstanceAuth | None:
         now = time.monotonic()
         with self._lock:
             hit = self._entries.get(instance)
+            forgets = self._forgets
         if hit and hit[0] > now:
             return hit[1]
         with system_session() as s:
@@ -78,12 +104,14 @@ class InstanceDirectory:
         auth = InstanceAuth(row.tenant_id, row.number_id, row.webhook_secret_hash) if row else None
         # Unknown names are cached for less time: the instance may be being created right now.
         with self._lock:
-            self._entries[instance] = (now + (self._ttl if auth else 2.0), auth)
+            if self._forgets == forgets:
+                self._entries[instance] = (now + (self._ttl if auth else 2.0), auth)
         return auth
 
     def forget(self, instance: str) -> None:
         with self._lock:
             self._entries.pop(instance, None)
+            self._forgets += 1
 
 
 directory = InstanceDirectory()
@@ -101,7 +129,17 @@ def _without_nul(value: Any) -> Any:
 
 
 def authenticate(instance: str, presented_secret: str | None) -> InstanceAuth:
-    auth = directory.lookup(instance)
+    return _check_secret(instance, directory.lookup(instance), presented_secret)
+
+
+def authenticate_cached(instance: str, presented_secret: str | None) -> InstanceAuth | None:
+    """`authenticate` from the directory cache only; None when the entry must be (re)loaded (then call
+    `authenticate` in a thread)."""
+    fresh, auth = directory.cached(instance)
+    return _check_secret(instance, auth, presented_secret) if fresh else None
+
+
+def _check_secret(instance: str, auth: InstanceAuth | None, presented_secret: str | None) -> InstanceAuth:
     if auth is None:
         raise UnknownInstance(instance)
     expected = auth.secret_hash or ""
@@ -112,49 +150,71 @@ def authenticate(instance: str, presented_secret: str | None) -> InstanceAuth:
     return auth
 
 
-def ingest(auth: InstanceAuth, raw_body: bytes, payload: dict[str, Any]) -> IngestResult:
-    """Store and apply one delivery. Raises MalformedEvent (nothing written) for unusable known events."""
+def _normalise_stored(payload: dict[str, Any]) -> NormalisedEvent | None:
+    """The normalised event, or None for unknown / odd event types (stored and ignored)."""
     try:
-        event = normalise(payload)
+        return normalise(payload)
     except MalformedEvent:
         if _is_known_event(payload):
             raise
-        event = None  # unknown or odd event types are stored and ignored
-    event_type = event.event if event else str(payload.get("event", "unknown"))[:60]
-    dedupe_key = hashlib.sha256(raw_body).hexdigest()
+        return None
+
+
+def _event_params(
+    auth: InstanceAuth, raw_body: bytes, payload: dict[str, Any], event: NormalisedEvent | None
+) -> dict[str, Any]:
+    """Parameters of the webhook_events row (`:t`, `:sid`, `:etype`, `:payload`, `:dk`, `:wa_ts`)."""
     stored = raw_body.decode("utf-8", errors="replace")
     if "\\u0000" in stored or "\x00" in stored:
         stored = json.dumps(_without_nul(payload))
+    return {
+        "t": auth.tenant_id,
+        "sid": str(payload.get("instance", ""))[:100],
+        "etype": event.event if event else str(payload.get("event", "unknown"))[:60],
+        "payload": stored,
+        "dk": hashlib.sha256(raw_body).hexdigest(),
+        "wa_ts": event.timestamp if event else None,
+    }
+
+
+def ingest(auth: InstanceAuth, raw_body: bytes, payload: dict[str, Any]) -> IngestResult:
+    """Store and apply one delivery. Raises MalformedEvent (nothing written) for unusable known events."""
+    event = _normalise_stored(payload)
+    params = _event_params(auth, raw_body, payload, event)
+    statement = _one_statement(auth, event, params)
     with tenant_session(auth.tenant_id) as s:
+        if statement is not None:
+            row = s.execute(text(statement[0]), params).first()
+            s.commit()
+            return _one_statement_result(auth, event, row)
         event_id = s.execute(
             text(
                 "INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key, wa_ts) "
                 "VALUES (:t, :sid, :etype, CAST(:payload AS jsonb), :dk, :wa_ts) "
                 "ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id"
             ),
-            {
-                "t": auth.tenant_id,
-                "sid": str(payload.get("instance", ""))[:100],
-                "etype": event_type,
-                "payload": stored,
-                "dk": dedupe_key,
-                "wa_ts": event.timestamp if event else None,
-            },
+            params,
         ).scalar()
         if event_id is None:
             s.rollback()
             return IngestResult(None, True, event.kind if event else "other")
-        result = _apply(s, auth, event) if event else IngestResult(event_id, False, "other")
+        if event is not None:
+            _apply(s, auth, event)
         s.execute(text("UPDATE webhook_events SET processed_at = now() WHERE id = :id"), {"id": event_id})
         s.commit()
-    return IngestResult(
-        event_id,
-        False,
-        result.kind,
-        result.message_id,
-        result.message_inserted,
-        result.inbound_from_contact,
-    )
+    return IngestResult(event_id, False, event.kind if event else "other")
+
+
+async def ingest_async(auth: InstanceAuth, raw_body: bytes, payload: dict[str, Any]) -> IngestResult:
+    """`ingest` for the event loop: messages and statuses in one round trip, other events in a worker thread."""
+    event = _normalise_stored(payload)
+    params = _event_params(auth, raw_body, payload, event)
+    statement = _one_statement(auth, event, params)
+    if statement is None:
+        return await anyio.to_thread.run_sync(ingest, auth, raw_body, payload)
+    # Safe to resend on a broken connection: a delivery that did commit comes back as a duplicate.
+    rows = await tenant_fetch(auth.tenant_id, statement[1], params, retry_broken=True)
+    return _one_statement_result(auth, event, rows[0] if rows else None)
 
 
 APPLIED_EVENTS = frozenset(
@@ -169,16 +229,12 @@ def _is_known_event(payload: dict[str, Any]) -> bool:
         return False
 
 
-def _apply(s, auth: InstanceAuth, event: NormalisedEvent) -> IngestResult:
-    if event.kind == "message":
-        return _apply_message(s, auth, event)
-    if event.kind == "message_status":
-        return _apply_status(s, auth, event)
+def _apply(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
+    """Events other than messages and statuses (those are applied by `_one_statement`)."""
     if event.kind == "qr":
         _apply_qr(s, auth, event)
     elif event.kind == "connection":
         _apply_connection(s, auth, event)
-    return IngestResult(None, False, event.kind)
 
 
 def _e164(phone: str | None) -> str | None:
@@ -190,101 +246,185 @@ def _e164(phone: str | None) -> str | None:
         return None
 
 
-def _peer(s, phone: str | None) -> tuple[uuid.UUID | None, uuid.UUID | None, str | None]:
-    """(our number id, contact id, E.164) of the other side of a message."""
-    e164 = _e164(phone)
-    if e164 is None:
-        return None, None, None
-    row = s.execute(
-        text(
-            "SELECT (SELECT id FROM numbers WHERE wa_number = :p LIMIT 1) AS number_id, "
-            "(SELECT id FROM contacts WHERE wa_number = :p LIMIT 1) AS contact_id"
-        ),
-        {"p": e164},
-    ).one()
-    return row.number_id, row.contact_id, e164
+# Messages and statuses: the raw event and its effect in ONE statement, so the whole delivery is one round trip.
+# Written with SQLAlchemy's `:name` parameters; `_psycopg` derives the `%(name)s` form `db_async` sends. Explicit
+# CASTs everywhere: psycopg binds server-side, and a NULL or a str parameter carries no type of its own.
+# - `ev` stores the delivery; a byte-identical redelivery conflicts on (tenant_id, dedupe_key), `ev` is then empty
+#   and nothing else happens (the statement returns no row). processed_at = now() = the transaction's time, as
+#   the former "UPDATE ... SET processed_at = now()" at the end of the same transaction gave.
+# - messages are upserted by (tenant, wa_msg_id); statuses only move forward (GREATEST on an enum declared in
+#   progress order); the body / ids of a placeholder row left by an early status are filled in.
+_STORE_EVENT = """
+    ev AS (
+        INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key, wa_ts, processed_at)
+        VALUES (:t, :sid, :etype, CAST(:payload AS jsonb), :dk, CAST(:wa_ts AS timestamptz), now())
+        ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+        RETURNING id
+    )"""
+_UPSERT_MESSAGE_SET = """
+        ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET
+            status = GREATEST(messages.status, EXCLUDED.status),
+            body = CASE WHEN messages.body = '' THEN EXCLUDED.body ELSE messages.body END,
+            from_number_id = COALESCE(messages.from_number_id, EXCLUDED.from_number_id),
+            to_number_id = COALESCE(messages.to_number_id, EXCLUDED.to_number_id),
+            contact_id = COALESCE(messages.contact_id, EXCLUDED.contact_id),
+            updated_at = now()
+        RETURNING id, (xmax = 0) AS inserted"""
 
-
-UPSERT_MESSAGE = text(
-    """
-    INSERT INTO messages (tenant_id, wa_msg_id, direction, body, status, from_number_id, to_number_id, contact_id,
-                          meta, created_at, sent_at)
-    VALUES (:t, :wa, CAST(:direction AS msg_direction), :body, CAST(:status AS message_status), :from_id, :to_id,
-            :contact_id, CAST(:meta AS jsonb), COALESCE(:ts, now()), :sent_at)
-    ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET
-        status = GREATEST(messages.status, EXCLUDED.status),
-        body = CASE WHEN messages.body = '' THEN EXCLUDED.body ELSE messages.body END,
-        from_number_id = COALESCE(messages.from_number_id, EXCLUDED.from_number_id),
-        to_number_id = COALESCE(messages.to_number_id, EXCLUDED.to_number_id),
-        contact_id = COALESCE(messages.contact_id, EXCLUDED.contact_id),
-        updated_at = now()
-    RETURNING id, (xmax = 0) AS inserted, direction::text AS direction
-    """
-)
-
-
-def _apply_message(s, auth: InstanceAuth, event: NormalisedEvent) -> IngestResult:
-    peer_number, peer_contact, peer_e164 = _peer(s, event.phone)
-    if event.from_me:
-        # Sent by this instance (through the API, or typed on the phone).
-        direction, from_id, to_id, contact_id = "out", auth.number_id, peer_number, peer_contact
-        status = event.status or "sent"
-    elif peer_number is not None:
-        # One of our own numbers wrote to this one: the sender's outbound message, now delivered here.
-        direction, from_id, to_id, contact_id = "out", peer_number, auth.number_id, None
-        status = "delivered"
-    else:
-        direction, from_id, to_id, contact_id = "in", None, auth.number_id, peer_contact
-        status = "delivered"
-    meta = {"origin": "webhook", "peer": peer_e164, "push_name": event.push_name, "group": event.is_group}
-    row = s.execute(
-        UPSERT_MESSAGE,
-        {
-            "t": auth.tenant_id,
-            "wa": event.wa_msg_id,
-            "direction": direction,
-            "body": (event.text or "").replace("\x00", ""),
-            "status": status,
-            "from_id": from_id,
-            "to_id": to_id,
-            "contact_id": contact_id,
-            "meta": json.dumps(_without_nul({k: v for k, v in meta.items() if v not in (None, False)})),
-            "ts": event.timestamp,
-            "sent_at": event.timestamp if direction == "out" else None,
-        },
-    ).one()
-    _touch_number(s, auth.number_id)
-    return IngestResult(
-        None,
-        False,
-        "message",
-        row.id,
-        bool(row.inserted),
-        inbound_from_contact=direction == "in" and not event.from_me,
+# A message (messages.upsert / send.message). The other side is one of our numbers or a known contact (looked up
+# under row-level security, i.e. in this tenant); from_me → sent by this instance; from one of our own numbers →
+# that number's outbound message, delivered here; otherwise an inbound message from a contact.
+# Opt-out pre-check: outreach.check_optout (run by the route for inbound messages) reads the tenant's keywords and,
+# when none matches, only records meta.optout_check = "" (in a second transaction). `_one_statement` computes that
+# same verdict in Python (`:optout_clear`, with the keyword set last seen, `:optout_kw`), and the statement writes the
+# mark with the new row only if the tenant's keywords, read in this very snapshot, are exactly that set. Otherwise
+# (first delivery, keywords changed, row already there) no mark is written and the route runs check_optout.
+MESSAGE_SQL = f"""
+WITH {_STORE_EVENT},
+    kw AS (
+        SELECT COALESCE(array_agg(DISTINCT k), CAST('{{}}' AS text[])) AS keywords
+        FROM outreach_policies p, unnest(p.optout_keywords) AS k
+    ),
+    peer AS (
+        SELECT (SELECT id FROM numbers WHERE wa_number = CAST(:peer AS varchar) LIMIT 1) AS number_id,
+               (SELECT id FROM contacts WHERE wa_number = CAST(:peer AS varchar) LIMIT 1) AS contact_id
+    ),
+    v AS (
+        SELECT CASE WHEN CAST(:from_me AS boolean) OR peer.number_id IS NOT NULL THEN 'out' ELSE 'in' END
+                   AS direction,
+               CASE WHEN CAST(:from_me AS boolean) THEN CAST(:n AS uuid) ELSE peer.number_id END AS from_id,
+               CASE WHEN CAST(:from_me AS boolean) THEN peer.number_id ELSE CAST(:n AS uuid) END AS to_id,
+               CASE WHEN NOT CAST(:from_me AS boolean) AND peer.number_id IS NOT NULL THEN NULL
+                    ELSE peer.contact_id END AS contact_id,
+               CASE WHEN CAST(:from_me AS boolean) THEN CAST(:sent_status AS varchar) ELSE 'delivered' END AS status
+        FROM peer
+    ),
+    mark AS (
+        SELECT CASE WHEN v.direction = 'in' AND CAST(:optout_clear AS boolean)
+                         AND kw.keywords @> CAST(:optout_kw AS text[]) AND kw.keywords <@ CAST(:optout_kw AS text[])
+                    THEN CAST('{{"optout_check": ""}}' AS jsonb) ELSE CAST('{{}}' AS jsonb) END AS meta
+        FROM v, kw
+    ),
+    msg AS (
+        INSERT INTO messages (tenant_id, wa_msg_id, direction, body, status, from_number_id, to_number_id,
+                              contact_id, meta, created_at, sent_at)
+        SELECT CAST(:t AS uuid), CAST(:wa AS varchar), CAST(v.direction AS msg_direction), CAST(:body AS text),
+               CAST(v.status AS message_status), v.from_id, v.to_id, v.contact_id, CAST(:meta AS jsonb) || mark.meta,
+               COALESCE(CAST(:ts AS timestamptz), now()),
+               CASE WHEN v.direction = 'out' THEN CAST(:ts AS timestamptz) END
+        FROM v, mark WHERE EXISTS (SELECT FROM ev)
+        {_UPSERT_MESSAGE_SET}, messages.meta ? 'optout_check' AS optout_checked
+    ),
+    touch AS (
+        UPDATE numbers SET last_seen_at = now()
+        WHERE id = CAST(:n AS uuid) AND EXISTS (SELECT FROM ev)
+          AND (last_seen_at IS NULL OR last_seen_at < now() - interval '30 seconds')
     )
+SELECT ev.id AS event_id, msg.id AS message_id, msg.inserted, v.direction, msg.optout_checked,
+       kw.keywords AS optout_keywords
+FROM ev CROSS JOIN v CROSS JOIN kw LEFT JOIN msg ON true
+"""
+
+# A status (messages.update) may overtake the message itself: keep a placeholder row that the message fills in.
+STATUS_SQL = f"""
+WITH {_STORE_EVENT},
+    msg AS (
+        INSERT INTO messages (tenant_id, wa_msg_id, direction, body, status, from_number_id, to_number_id,
+                              contact_id, meta, created_at, sent_at)
+        SELECT CAST(:t AS uuid), CAST(:wa AS varchar), CAST(:direction AS msg_direction), '',
+               CAST(:status AS message_status), CAST(:from_id AS uuid), CAST(:to_id AS uuid), NULL,
+               CAST(:meta AS jsonb), now(), NULL
+        WHERE EXISTS (SELECT FROM ev)
+        {_UPSERT_MESSAGE_SET}
+    )
+SELECT ev.id AS event_id, msg.id AS message_id, msg.inserted, CAST(:direction AS text) AS direction
+FROM ev LEFT JOIN msg ON true
+"""
+
+# A status that names no message or no status Mirage tracks: stored, nothing to apply.
+EVENT_ONLY_SQL = f"""
+WITH {_STORE_EVENT}
+SELECT ev.id AS event_id, CAST(NULL AS uuid) AS message_id, false AS inserted, CAST(NULL AS text) AS direction
+FROM ev
+"""
 
 
-def _apply_status(s, auth: InstanceAuth, event: NormalisedEvent) -> IngestResult:
-    if event.status is None or not event.wa_msg_id:
-        return IngestResult(None, False, "message_status")
-    # The status may overtake the message itself: keep a placeholder row that the message fills in later.
-    row = s.execute(
-        UPSERT_MESSAGE,
-        {
-            "t": auth.tenant_id,
-            "wa": event.wa_msg_id,
-            "direction": "out" if event.from_me else "in",
-            "body": "",
-            "status": event.status,
-            "from_id": auth.number_id if event.from_me else None,
-            "to_id": None if event.from_me else auth.number_id,
-            "contact_id": None,
-            "meta": '{"origin": "webhook"}',
-            "ts": None,
-            "sent_at": None,
-        },
-    ).one()
-    return IngestResult(None, False, "message_status", row.id, bool(row.inserted))
+def _psycopg(sql: str) -> str:
+    """`:name` → `%(name)s` (the SQL above has no `::` casts and no literal `%`)."""
+    assert "%" not in sql and "::" not in sql
+    return re.sub(r"(?<![:\w]):(\w+)", r"%(\1)s", sql)
+
+
+_STATEMENTS = {
+    "message": (MESSAGE_SQL, _psycopg(MESSAGE_SQL)),
+    "status": (STATUS_SQL, _psycopg(STATUS_SQL)),
+    "event": (EVENT_ONLY_SQL, _psycopg(EVENT_ONLY_SQL)),
+}
+
+
+def _one_statement(auth: InstanceAuth, event: NormalisedEvent | None, params: dict[str, Any]) -> tuple[str, str] | None:
+    """(SQLAlchemy SQL, psycopg SQL) applying a message or status delivery, after adding its parameters to
+    `params`; None for the other events (stored and applied by `ingest`'s general path)."""
+    if event is None:
+        return None
+    if event.kind == "message":
+        peer = _e164(event.phone)
+        meta = {"origin": "webhook", "peer": peer, "push_name": event.push_name, "group": event.is_group}
+        body = (event.text or "").replace("\x00", "")
+        known = _optout_keywords_seen.get(auth.tenant_id)
+        params.update(
+            n=auth.number_id,
+            peer=peer,
+            from_me=bool(event.from_me),
+            sent_status=event.status or "sent",
+            wa=event.wa_msg_id,
+            body=body,
+            meta=json.dumps(_without_nul({k: v for k, v in meta.items() if v not in (None, False)})),
+            ts=event.timestamp,
+            optout_kw=sorted(known) if known is not None else None,
+            optout_clear=known is not None
+            and not event.from_me
+            and matched_keyword(body, (*DEFAULT_OPTOUT_KEYWORDS, *known)) is None,
+        )
+        return _STATEMENTS["message"]
+    if event.kind == "message_status":
+        if event.status is None or not event.wa_msg_id:
+            return _STATEMENTS["event"]
+        params.update(
+            wa=event.wa_msg_id,
+            direction="out" if event.from_me else "in",
+            status=event.status,
+            from_id=auth.number_id if event.from_me else None,
+            to_id=None if event.from_me else auth.number_id,
+            meta='{"origin": "webhook"}',
+        )
+        return _STATEMENTS["status"]
+    return None
+
+
+# tenant → the opt-out keywords of its outreach policies as last read by MESSAGE_SQL (per process; a stale entry
+# only costs the slow path once, since the statement returns the current set).
+_optout_keywords_seen: dict[uuid.UUID, frozenset[str]] = {}
+
+
+def _one_statement_result(auth: InstanceAuth, event: NormalisedEvent, row: Any) -> IngestResult:
+    if row is None:  # the event row already existed: a byte-identical redelivery
+        return IngestResult(None, True, event.kind)
+    if event.kind == "message":
+        current = frozenset(row.optout_keywords or ())
+        if _optout_keywords_seen.get(auth.tenant_id) != current:
+            _optout_keywords_seen[auth.tenant_id] = current
+        return IngestResult(
+            row.event_id,
+            False,
+            "message",
+            row.message_id,
+            bool(row.inserted),
+            inbound_from_contact=row.direction == "in",
+            received=event.event == "MESSAGES_UPSERT" and not event.from_me,
+            optout_checked=bool(row.optout_checked),
+        )
+    return IngestResult(row.event_id, False, event.kind, row.message_id, bool(row.inserted))
 
 
 def _apply_qr(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
@@ -347,13 +487,3 @@ def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
             ),
             params,
         )
-
-
-def _touch_number(s, number_id: uuid.UUID) -> None:
-    s.execute(
-        text(
-            "UPDATE numbers SET last_seen_at = now() WHERE id = :n "
-            "AND (last_seen_at IS NULL OR last_seen_at < now() - interval '30 seconds')"
-        ),
-        {"n": number_id},
-    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.services import conversations
+from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 
 
@@ -33,8 +34,13 @@ class ConversationState(AuthState):
 
     def _load_live(self):
         actor = self._actor()
-        if actor is None or not self.found:
-            return None
+        if actor is None or not self.found or self.conversation_id != self._id_from_url():
+            return None  # the header (on_load) sets the conversation before the live panel reads it
+        try:
+            messages = conversations.recent_messages(actor, self.conversation_id, limit=20)
+            rounds = conversations.list_rounds(actor, self.conversation_id, limit=8)
+        except ServiceError:
+            return None  # deleted meanwhile: the next page load says so
         self.feed = [
             {
                 "at": m["created_at"].strftime("%d/%m %H:%M:%S"),
@@ -44,7 +50,7 @@ class ConversationState(AuthState):
                 "status": m["status"],
                 "phase": m["phase"] or "",
             }
-            for m in conversations.recent_messages(actor, self.conversation_id, limit=20)
+            for m in messages
         ]
         self.rounds = [
             {
@@ -54,7 +60,7 @@ class ConversationState(AuthState):
                 "started": r.started_at.strftime("%d/%m %H:%M") if r.started_at else "—",
                 "reason": r.end_reason or "",
             }
-            for r in conversations.list_rounds(actor, self.conversation_id, limit=8)
+            for r in rounds
         ]
         return None
 

@@ -217,3 +217,14 @@ def test_cli_builds_the_config(monkeypatch: pytest.MonkeyPatch) -> None:
     assert (seen["port"], config.seed, config.global_key, config.honour_delay) == (9999, 3, "k", True)
     assert server.main(["--fast"]) == 0
     assert seen["config"].honour_delay is False and seen["config"].global_key == "mirage-sim-key"
+
+
+def test_demo_auto_humans_answer_unknown_numbers() -> None:
+    """In demo mode any plausible number is a person; in tests an unknown number is NotOnWhatsApp."""
+    config = fast_config(auto_humans=True, auto_human_reply_probability=1.0, auto_human_optout_probability=0.0)
+    with SimulatorServer(config=config) as sim, make_client(sim.url, sim.api_key) as c:
+        _open(sim, c, "a")
+        c.send_text("a", "5511966660000", "Oi! Tudo bem?")
+        assert sim.wait_idle(5)
+        (reply,) = _upserts(sim, "a")
+        assert reply.phone == "5511966660000" and reply.text

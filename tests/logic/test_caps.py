@@ -69,9 +69,7 @@ def test_min_gap() -> None:
 
 
 def test_a_block_lifting_inside_quiet_hours_waits_for_their_end() -> None:
-    decision = check_send(
-        sp(2024, 5, 6, 21), CapState(sent_today=20), None, 20, quiet_hours=QuietHours(), tz_name=SP
-    )
+    decision = check_send(sp(2024, 5, 6, 21), CapState(sent_today=20), None, 20, quiet_hours=QuietHours(), tz_name=SP)
     assert decision.reasons == (DAILY_CAP,)
     assert decision.retry_at == sp(2024, 5, 7, 8)  # midnight would still be quiet
 

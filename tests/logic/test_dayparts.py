@@ -30,9 +30,7 @@ SP = "America/Sao_Paulo"
 NY = "America/New_York"
 TZS = [SP, NY, "Europe/Lisbon", "Asia/Kolkata", "Australia/Lord_Howe", "UTC"]
 
-instants = st.datetimes(
-    min_value=datetime(2015, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC)
-)
+instants = st.datetimes(min_value=datetime(2015, 1, 1), max_value=datetime(2035, 12, 31), timezones=st.just(UTC))
 
 
 def sp(y: int, mo: int, d: int, h: int = 0, mi: int = 0) -> datetime:
@@ -198,9 +196,7 @@ class TestScheduleSlots:
         assert len(slots_for(None, None)) == 21
         assert len(slots_for([], [MORNING])) == 7
         chosen = slots_for(["mon", "fri"], [MORNING, AFTERNOON])
-        assert {(s.day, s.daypart) for s in chosen} == {
-            (d, p) for d in ("mon", "fri") for p in (MORNING, AFTERNOON)
-        }
+        assert {(s.day, s.daypart) for s in chosen} == {(d, p) for d in ("mon", "fri") for p in (MORNING, AFTERNOON)}
         with pytest.raises(ValueError, match="unknown"):
             slots_for(["funday"], None)
 
@@ -231,9 +227,7 @@ class TestScheduleStatus:
 
     def test_empty_schedule(self) -> None:
         status = schedule_status([], sp(2024, 5, 5, 13), SP)
-        assert status == schedule_status(
-            [{"day": "sun", "daypart": MORNING, "enabled": False}], sp(2024, 5, 5), SP
-        )
+        assert status == schedule_status([{"day": "sun", "daypart": MORNING, "enabled": False}], sp(2024, 5, 5), SP)
         assert status.open is None and status.next_open is None
         assert status.next_send_at(sp(2024, 5, 5, 13)) is None
 
@@ -267,9 +261,7 @@ class TestScheduleStatus:
         st.sampled_from(TZS),
         st.lists(st.tuples(st.sampled_from(WEEKDAYS), st.sampled_from(DAYPARTS)), min_size=1, max_size=6),
     )
-    def test_next_open_is_the_earliest_later_start(
-        self, now: datetime, tz: str, cells: list[tuple[str, str]]
-    ) -> None:
+    def test_next_open_is_the_earliest_later_start(self, now: datetime, tz: str, cells: list[tuple[str, str]]) -> None:
         slots = [ScheduleSlot(d, p) for d, p in cells]
         status = schedule_status(slots, now, tz)
         assert status.next_open is not None

@@ -152,13 +152,7 @@ def test_formal_personas_skip_slang_and_emoji_follows_the_trait() -> None:
     assert not any(re.search(r"\b(rs|kkk|haha|Opa|Cara|Beijo)\b", t) for t in formal)
     assert not any(EMOJI.search(t) for t in formal)
     chatty = PersonaSpec("Bia", traits={"emoji_use": "high"})
-    assert (
-        sum(
-            bool(EMOJI.search(gen.generate(chatty, CAKE, "morning", GREETING, [], "pt-BR")))
-            for _ in range(40)
-        )
-        > 15
-    )
+    assert sum(bool(EMOJI.search(gen.generate(chatty, CAKE, "morning", GREETING, [], "pt-BR"))) for _ in range(40)) > 15
 
 
 def test_same_rng_same_history_same_line() -> None:
@@ -173,9 +167,7 @@ def test_rejects_unknown_phases() -> None:
 
 
 @settings(max_examples=60)
-@given(
-    st.text(max_size=60), st.sampled_from(PHASES), st.sampled_from(DAYPARTS), st.sampled_from(["pt-BR", "en"])
-)
+@given(st.text(max_size=60), st.sampled_from(PHASES), st.sampled_from(DAYPARTS), st.sampled_from(["pt-BR", "en"]))
 def test_any_topic_seed_gives_a_line(seed: str, phase: str, daypart: str | None, locale: str) -> None:
     text = OfflineGenerator(random.Random(0)).generate(ANA, TopicSpec(seed), daypart, phase, [], locale)
     assert text.strip() and "{seed}" not in text
@@ -184,9 +176,7 @@ def test_any_topic_seed_gives_a_line(seed: str, phase: str, daypart: str | None,
 def test_seed_links_are_stripped() -> None:
     topic = TopicSpec("promoções em https://loja.example.com/oferta")
     for _ in range(20):
-        assert "http" not in OfflineGenerator(random.Random(_)).generate(
-            ANA, topic, None, COMMENT, [], "pt-BR"
-        )
+        assert "http" not in OfflineGenerator(random.Random(_)).generate(ANA, topic, None, COMMENT, [], "pt-BR")
 
 
 class TestOutreach:
@@ -213,9 +203,7 @@ class TestOutreach:
         with pytest.raises(ContactOptedOut):
             gen.generate_outreach(PLAIN, "Lia", "follow_up", history, "pt-BR")
         with pytest.raises(ContactOptedOut):
-            gen.generate_outreach(
-                PLAIN, "Lia", "closing", [Turn("chega")], "pt-BR", optout_keywords=["CHEGA"]
-            )
+            gen.generate_outreach(PLAIN, "Lia", "closing", [Turn("chega")], "pt-BR", optout_keywords=["CHEGA"])
 
     def test_closing_without_a_name(self) -> None:
         text = OfflineGenerator(random.Random(0)).generate_outreach(PLAIN, "", "closing", [], "en", "evening")

@@ -69,9 +69,7 @@ def test_fold_is_idempotent(text: str) -> None:
     assert fold(fold(text)) == fold(text)
 
 
-@given(
-    st.sampled_from(DEFAULT_OPTOUT_KEYWORDS), st.text(max_size=40), st.sampled_from(["", "!", ".", " ", "?!"])
-)
+@given(st.sampled_from(DEFAULT_OPTOUT_KEYWORDS), st.text(max_size=40), st.sampled_from(["", "!", ".", " ", "?!"]))
 def test_keyword_first_always_opts_out(keyword: str, rest: str, punct: str) -> None:
     assert is_optout(f"{keyword.lower()}{punct} {rest}")
 

@@ -69,13 +69,9 @@ class TestConversationPrompt:
         assert "question" in messages[-1]["content"] and "light" in messages[-1]["content"]
 
     def test_every_phase_has_an_instruction(self) -> None:
-        instructions = {
-            build_conversation_messages(ANA, None, None, p, [], "en")[-1]["content"] for p in PHASES
-        }
+        instructions = {build_conversation_messages(ANA, None, None, p, [], "en")[-1]["content"] for p in PHASES}
         assert len(instructions) == len(PHASES)
-        assert "Write in English" in system_text(
-            build_conversation_messages(ANA, None, None, GREETING, [], "en")
-        )
+        assert "Write in English" in system_text(build_conversation_messages(ANA, None, None, GREETING, [], "en"))
 
     def test_daypart_greeting_only_for_its_daypart(self) -> None:
         evening = system_text(build_conversation_messages(ANA, CAKE, "evening", GREETING, [], "pt-BR"))
@@ -89,24 +85,18 @@ class TestConversationPrompt:
 
     def test_accepts_dicts_and_rejects_unknown_phases(self) -> None:
         persona = {"name": "Rui", "style": "sério", "traits": None}
-        messages = build_conversation_messages(
-            persona, {"seed": "futebol"}, "afternoon", GOODBYE, None, "pt-BR"
-        )
+        messages = build_conversation_messages(persona, {"seed": "futebol"}, "afternoon", GOODBYE, None, "pt-BR")
         assert "Rui" in messages[0]["content"] and "futebol" in messages[0]["content"]
         with pytest.raises(ValueError, match="phase"):
             build_conversation_messages(ANA, CAKE, "morning", "rant", [], "pt-BR")
 
     def test_never_asks_to_deny_being_automated_to_outsiders(self) -> None:
-        assert "bring up AI" in system_text(
-            build_conversation_messages(ANA, CAKE, None, GREETING, [], "pt-BR")
-        )
+        assert "bring up AI" in system_text(build_conversation_messages(ANA, CAKE, None, GREETING, [], "pt-BR"))
 
 
 class TestOutreachPrompt:
     def test_opener_carries_the_optout_hint_and_first_name(self) -> None:
-        messages = build_outreach_messages(
-            ANA, "Carlos Alberto Souza", "opener", [], "pt-BR", business_name="Doce Lar"
-        )
+        messages = build_outreach_messages(ANA, "Carlos Alberto Souza", "opener", [], "pt-BR", business_name="Doce Lar")
         text = system_text(messages)
         assert "responder SAIR" in text
         assert "Carlos" in text and "Alberto" not in text

@@ -60,9 +60,7 @@ def test_round_robin_meets_every_pair_once_per_cycle(n: int) -> None:
     first_cycle = [frozenset((p.speaker_a, p.speaker_b)) for p in plans[:total]]
     assert set(first_cycle) == {frozenset(c) for c in combinations(names, 2)}
     # the second cycle swaps who opens
-    assert [(p.speaker_b, p.speaker_a) for p in plans[total:]] == [
-        (p.speaker_a, p.speaker_b) for p in plans[:total]
-    ]
+    assert [(p.speaker_b, p.speaker_a) for p in plans[total:]] == [(p.speaker_a, p.speaker_b) for p in plans[:total]]
 
 
 def test_round_robin_spreads_people_out() -> None:
@@ -120,17 +118,10 @@ class TestRoundsAllowed:
         pause = pause_after_round(seed, done, low, low + extra)
         assert pause == pause_after_round(seed, done, low, low + extra)
         # whole seconds, so allow the rounding half-second at each edge
-        assert (
-            timedelta(minutes=low) - timedelta(seconds=1)
-            <= pause
-            <= timedelta(minutes=low + extra, seconds=1)
-        )
+        assert timedelta(minutes=low) - timedelta(seconds=1) <= pause <= timedelta(minutes=low + extra, seconds=1)
 
     def test_pauses_vary_between_windows_and_rounds(self) -> None:
-        windows = {
-            pause_after_round(round_seed("conv-1", f"2024-05-{d:02d}:morning"), 1, 20, 60)
-            for d in range(1, 21)
-        }
+        windows = {pause_after_round(round_seed("conv-1", f"2024-05-{d:02d}:morning"), 1, 20, 60) for d in range(1, 21)}
         rounds = {pause_after_round(round_seed("conv-1", "2024-05-06:morning"), n, 20, 60) for n in range(20)}
         assert len(windows) > 10 and len(rounds) > 10
 

@@ -68,6 +68,11 @@ class SimConfig:
     lid_probability: float = 0.0  # chance an inbound message arrives with an @lid remoteJid + remoteJidAlt
     ack_delays_s: tuple[float, float, float] = (0.0, 0.0, 0.0)  # SERVER_ACK, DELIVERY_ACK, READ after a send
     human_reply_delay_s: tuple[float, float] = (0.0, 0.0)  # a human answers this long after reading
+    # Demo: any plausible phone number that nobody simulated is a person who may answer or opt out, so outreach
+    # to imported contacts behaves like the real thing. Off in tests, where unknown numbers are NotOnWhatsApp.
+    auto_humans: bool = False
+    auto_human_reply_probability: float = 0.6
+    auto_human_optout_probability: float = 0.15
     webhook_timeout_s: float = 30.0
     webhook_max_attempts: int = 10
     webhook_backoff_s: float = 5.0  # first retry delay, doubled each attempt, ±20 % jitter
@@ -84,5 +89,6 @@ class SimConfig:
             "lid_probability": 0.1,
             "ack_delays_s": (0.5, 2.0, 6.0),
             "human_reply_delay_s": (5.0, 40.0),
+            "auto_humans": True,
         }
         return cls(**(settings | overrides))

@@ -169,6 +169,12 @@ class Messaging:
         if server not in ("", "s.whatsapp.net", "c.us"):
             return None
         phone = canonical_phone(user)
+        unknown = phone and phone not in core.phones and phone not in core.humans
+        if unknown and core.config.auto_humans and phone.isdigit() and 10 <= len(phone) <= 15:
+            cfg = core.config
+            core.humans[phone] = SimHuman(
+                phone, f"Contato {phone[-4:]}", cfg.auto_human_reply_probability, cfg.auto_human_optout_probability
+            )
         return phone if phone in core.phones or phone in core.humans else None
 
     def _recipient(self, number: str) -> tuple[str, str]:

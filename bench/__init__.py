@@ -1,0 +1,1 @@
+"""Benchmarks run against a real, production-mode Mirage (see bench/README.md)."""

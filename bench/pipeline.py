@@ -1,0 +1,398 @@
+"""Reply pipeline: an inbound message reaches one of our numbers → its reply is accepted by Evolution.
+
+    .venv/bin/python -m bench.pipeline                        # 150 conversations, 2 workers
+    .venv/bin/python -m bench.pipeline --conversations 300 --workers 2 --all-events
+
+What runs (real processes, nothing mocked):
+- an embedded PostgreSQL and Redis in a temporary folder (or DATABASE_URL / REDIS_URL), migrated;
+- the Evolution simulator (in this process, its own HTTP server and webhook thread; real time, no delays);
+- Mirage's `/api` (uvicorn, one process) receiving the simulator's webhooks;
+- N `mirage worker` processes (default 2; SimpleWorker, RQ scheduler on).
+
+Each conversation pairs two simulated numbers; humanisation is off (no reading/typing/gap delays) and caps are
+lifted, so what is measured is the machinery. One tick starts a round in every conversation; every turn after
+the first is a reply: the simulator delivers the message to the other number (`messages.upsert` webhook) →
+ingestion → `on_message` job → reply written (offline generator) → `sendText` accepted by the simulator. The
+latency of a reply runs from the simulator's delivery of the inbound message to its acceptance of the reply
+(both stamped by the simulator). Replies/s is the number of replies over the span from the first inbound to the
+last reply.
+
+By default each number's webhook subscribes to MESSAGES_UPSERT and CONNECTION_UPDATE only (the events on the
+measured path); `--all-events` keeps Mirage's full set (send.message and three acks per message as well). The
+simulator posts webhooks from a single thread, one at a time, so with every event it, not Mirage, sets the pace.
+
+Baseline (same run): a bare `sendText` round trip to the same simulator, and the same number of sends spread
+over the same number of threads as workers (sends/s).
+Goal: p50 < 150 ms and >= 100 replies/s with 2 workers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+ROOT = Path(__file__).resolve().parents[1]
+SECRET_HEADER = "x-mirage-webhook-secret"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
+
+
+def cpu_seconds(pids: dict[str, list[int]]) -> dict[str, float]:
+    """User+system CPU seconds per group of processes (listed pids only), plus the whole machine."""
+    import psutil
+
+    out: dict[str, float] = {}
+    for group, members in pids.items():
+        total = 0.0
+        for pid in members:
+            try:
+                procs = [psutil.Process(pid)]
+            except psutil.Error:
+                continue
+            for proc in procs:
+                try:
+                    t = proc.cpu_times()
+                    total += t.user + t.system
+                except psutil.Error:
+                    pass
+        out[group] = total
+    machine = psutil.cpu_times()
+    out["machine"] = machine.user + machine.system + getattr(machine, "nice", 0.0)
+    return out
+
+
+def descendants(pid: int, prefix: str = "") -> list[int]:
+    """Pids of `pid`'s descendants (optionally only those whose name starts with `prefix`)."""
+    import psutil
+
+    try:
+        kids = psutil.Process(pid).children(recursive=True)
+    except psutil.Error:
+        return []
+    return [k.pid for k in kids if k.name().startswith(prefix)]
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(url, timeout=1.0)
+            return
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{url} did not come up")
+
+
+def setup_numbers(sim, tenant, count: int, api_url: str, events: list[str]) -> list[tuple[uuid.UUID, str]]:
+    """Numbers whose webhook secrets we know, created in Evolution (the simulator) and scanned."""
+    from mirage_app.core.db import tenant_session
+    from mirage_app.core.security import encrypt, hash_token
+    from mirage_app.evolution.client import EvolutionClient
+    from mirage_app.models import EvolutionSession, Number, NumberStatus
+
+    client = EvolutionClient(sim.url, sim.api_key)
+    out = []
+    for i in range(count):
+        # The row first: the simulator's first webhooks must find the instance (unknown names are cached briefly).
+        name, secret, token = f"bench-{i}-{uuid.uuid4().hex[:6]}", uuid.uuid4().hex, uuid.uuid4().hex
+        with tenant_session(tenant) as s:
+            number = Number(tenant_id=tenant, session_id=name, label=f"Bench {i}", status=NumberStatus.connecting)
+            s.add(number)
+            s.flush()
+            s.add(
+                EvolutionSession(
+                    tenant_id=tenant,
+                    number_id=number.id,
+                    base_url=sim.url,
+                    token_enc=encrypt(token),
+                    webhook_secret_hash=hash_token(secret),
+                )
+            )
+            s.commit()
+            out.append((number.id, name))
+        client.create_instance(
+            name,
+            token=token,
+            webhook_url=f"{api_url}/api/webhooks/evolution",
+            webhook_headers={SECRET_HEADER: secret, "Content-Type": "application/json"},
+            webhook_events=events,
+        )
+        sim.scan(name, f"55119{70000000 + i:08d}")
+    client.close()
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--conversations", type=int, default=150)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--all-events", action="store_true")
+    parser.add_argument("--timeout", type=float, default=180.0)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
+    parser.add_argument("--profile-worker", metavar="FILE", help="run the first worker under cProfile into FILE")
+    args = parser.parse_args(argv)
+
+    workdir = Path(tempfile.mkdtemp(prefix="mirage-bench-pipeline-"))
+    os.environ.setdefault("MIRAGE_SECRET_KEY", f"bench-{uuid.uuid4().hex}")
+    os.environ.setdefault("MIRAGE_DATA_DIR", str(workdir / "data"))
+    os.environ.pop("OPENAI_API_KEY", None)
+    stoppers: list = []
+    procs: list[subprocess.Popen] = []
+    try:
+        from mirage_app.core.embedded import EmbeddedPostgres, EmbeddedRedis
+
+        if not os.environ.get("DATABASE_URL"):
+            pg = EmbeddedPostgres(workdir / "pg").start()
+            stoppers.append(pg.stop)
+            os.environ["DATABASE_URL"] = pg.admin_url()
+        if not os.environ.get("REDIS_URL"):
+            redis = EmbeddedRedis(workdir / "redis").start()
+            stoppers.append(redis.stop)
+            os.environ["REDIS_URL"] = redis.url
+        return run(args, workdir, procs)
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                os.killpg(proc.pid, signal.SIGTERM)
+        for proc in procs:
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+        from mirage_app.core.db import reset_engines
+
+        reset_engines()
+        for stop in reversed(stoppers):
+            stop()
+        if args.keep:
+            print(f"logs kept in {workdir}")
+
+
+def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
+    from sqlalchemy import text
+
+    from mirage_app.core import migrate
+    from mirage_app.core.config import reset_settings_cache
+    from mirage_app.core.db import tenant_session
+    from mirage_app.core.redis import get_redis
+    from mirage_app.evolution.simulator.config import SimConfig
+    from mirage_app.evolution.simulator.server import SimulatorServer
+    from mirage_app.models import UserRole
+    from mirage_app.services import conversation_scheduler, conversations, tenant_settings
+    from mirage_app.services.permissions import Actor
+    from mirage_app.services.seed import create_tenant
+
+    api_port = free_port()
+    api_url = f"http://127.0.0.1:{api_port}"
+    sim = SimulatorServer(config=SimConfig(seed=3, webhook_backoff_s=0.05, webhook_backoff_cap_s=0.5))
+    sim.start()
+    os.environ.update(EVOLUTION_URL=sim.url, EVOLUTION_API_KEY=sim.api_key, MIRAGE_PUBLIC_URL=api_url)
+    reset_settings_cache()
+    migrate.upgrade()
+    get_redis().flushdb()
+    tenant = create_tenant("Pipeline bench")
+    admin = Actor(tenant_id=tenant, role=UserRole.admin, label="bench", mfa_enabled=True)
+    tenant_settings.update_settings(
+        admin,
+        humanize=False,
+        quiet_hours_enabled=False,
+        hourly_burst_limit=1000,
+        warmup={"day1": 1000, "first_week_cap": 1000, "max_daily": 1000},
+    )
+
+    env = dict(os.environ)
+    log = (workdir / "api.log").open("ab")
+    procs.append(
+        subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", "mirage_app.api.app:api", "--port", str(api_port), "--log-level",
+             "warning", "--no-access-log"],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
+        )
+    )  # fmt: skip
+    wait_http(f"{api_url}/api/health")
+
+    events = (
+        ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE"]
+        if args.all_events
+        else ["CONNECTION_UPDATE", "MESSAGES_UPSERT"]
+    )
+    n_conv = args.conversations
+    t0 = time.perf_counter()
+    numbers = setup_numbers(sim, tenant, 2 * n_conv + 20, api_url, events)
+    sim.wait_idle(30)
+    with tenant_session(tenant) as s:
+        s.execute(text("UPDATE numbers SET paired_at = now() - interval '30 days', active_days = 30"))
+        connected = s.execute(text("SELECT count(*) FROM numbers WHERE status = 'connected'")).scalar()
+        s.commit()
+    if connected != len(numbers):
+        raise RuntimeError(f"only {connected}/{len(numbers)} numbers connected")
+    day = {"morning_enabled": True, "morning_start": "00:00", "morning_end": "08:00",
+           "afternoon_enabled": True, "afternoon_start": "08:00", "afternoon_end": "16:00",
+           "evening_enabled": True, "evening_start": "16:00", "evening_end": "24:00",
+           "max_rounds_per_window": 50, "pause_min": 0, "pause_max": 0}  # fmt: skip
+    warm_ids, bench_ids = [], []
+    for i in range(n_conv + 10):
+        c = conversations.create_conversation(admin, f"C{i}", "pair")
+        a, b = numbers[2 * i][0], numbers[2 * i + 1][0]
+        conversations.add_participant(admin, c.id, number_id=a)
+        conversations.add_participant(admin, c.id, number_id=b)
+        conversations.set_schedule(admin, c.id, [{"day": d, **day} for d in ("sun", "mon", "tue", "wed", "thu",
+                                                                            "fri", "sat")])  # fmt: skip
+        (warm_ids if i < 10 else bench_ids).append(c.id)
+    ready = time.perf_counter() - t0
+    print(f"{len(numbers)} numbers and {n_conv + 10} conversations ready in {ready:.1f} s", flush=True)
+
+    wlog = (workdir / "workers.log").open("ab")
+    for index in range(args.workers):
+        profile = ["-m", "cProfile", "-o", args.profile_worker] if args.profile_worker and index == 0 else []
+        procs.append(
+            subprocess.Popen(
+                [sys.executable, *profile, "-m", "mirage_app.cli", "worker"],
+                cwd=ROOT,
+                env=env,
+                stdout=wlog,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        )
+
+    def run_rounds(ids: list[uuid.UUID]) -> tuple[int, int, int]:
+        for cid in ids:
+            conversations.activate(admin, cid)
+        report = conversation_scheduler.tick()
+        deadline = time.monotonic() + args.timeout
+        while time.monotonic() < deadline:
+            with tenant_session(tenant) as s:
+                open_rounds = s.execute(
+                    text("SELECT count(*) FROM rounds WHERE conversation_id = ANY(:ids) AND state = 'running'"),
+                    {"ids": ids},
+                ).scalar()
+            if not open_rounds:
+                break
+            time.sleep(0.05)
+        for cid in ids:
+            conversations.deactivate(admin, cid)
+        with tenant_session(tenant) as s:
+            done = s.execute(
+                text("SELECT count(*), coalesce(sum(planned_turns), 0) FROM rounds WHERE conversation_id = ANY(:ids) "
+                     "AND state = 'done'"),
+                {"ids": ids},
+            ).one()  # fmt: skip
+        return report.rounds_started, done[0], int(done[1])
+
+    run_rounds(warm_ids)  # warm the workers (imports, pools) and the API
+    sim.wait_idle(30)
+    mark = len(sim.messages())
+    groups = {
+        "workers": [pid for p in procs[1:] for pid in (p.pid, *descendants(p.pid))],
+        "api": [procs[0].pid, *descendants(procs[0].pid)],
+        "sim (this process)": [os.getpid()],
+        "postgres": descendants(os.getpid(), "postgres"),
+        "redis": descendants(os.getpid(), "redis"),
+    }
+    cpu_before = cpu_seconds(groups)
+    started_at = time.perf_counter()
+    started, done, turns = run_rounds(bench_ids)
+    wall = time.perf_counter() - started_at
+    cpu_after = cpu_seconds(groups)
+    sim.wait_idle(30)
+    log_rows = sim.messages()[mark:]
+
+    # Pair each reception with the receiver's next send to the same peer.
+    latencies, first_in, last_out = [], None, None
+    by_key: dict[tuple[str, str], list] = {}
+    for m in log_rows:
+        by_key.setdefault((m.instance, m.peer_phone), []).append(m)
+    for msgs in by_key.values():
+        msgs.sort(key=lambda m: m.at)
+        for i, m in enumerate(msgs):
+            if m.from_me:
+                continue
+            reply = next((x for x in msgs[i + 1 :] if x.from_me), None)
+            if reply is None:
+                continue
+            latencies.append((reply.at - m.at).total_seconds() * 1000)
+            first_in = m.at if first_in is None or m.at < first_in else first_in
+            last_out = reply.at if last_out is None or reply.at > last_out else last_out
+    if not latencies:
+        print("no replies measured; see the logs with --keep")
+        return 2
+    span = (last_out - first_in).total_seconds()
+    rate = len(latencies) / span if span > 0 else float("nan")
+
+    base, base_rate = baseline(sim, numbers[-2:], len(latencies), args.workers)
+    print()
+    print(f"rounds started {started}, done {done} ({turns} turns) in {wall:.1f} s wall; {args.workers} workers; "
+          f"webhook events: {'all' if args.all_events else 'MESSAGES_UPSERT + CONNECTION_UPDATE'}")  # fmt: skip
+    print(f"{'':28} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'per s':>8}")
+    print(f"{'inbound -> reply accepted':28} {len(latencies):>6} {statistics.median(latencies):>8.1f} "
+          f"{pct(latencies, 0.99):>8.1f} {rate:>8.1f}")  # fmt: skip
+    print(f"{'baseline: bare sendText':28} {len(base):>6} {statistics.median(base):>8.1f} {pct(base, 0.99):>8.1f} "
+          f"{base_rate:>8.1f}")  # fmt: skip
+    print(f"\npipeline p50 / bare sendText p50: x{statistics.median(latencies) / statistics.median(base):.1f}; "
+          f"replies/s vs bare sends/s: {rate / base_rate:.2f}")  # fmt: skip
+    used = {k: (cpu_after[k] - cpu_before[k]) * 1000 / len(latencies) for k in cpu_after}
+    known = sum(v for k, v in used.items() if k != "machine")
+    parts = "  ".join(f"{k} {v:.1f}" for k, v in used.items() if k != "machine")
+    print(f"cpu ms per reply: {parts}  other {max(0.0, used['machine'] - known):.1f}  "
+          f"(machine {used['machine']:.1f} over {os.cpu_count()} cores)")  # fmt: skip
+    ok = statistics.median(latencies) < 150 and rate >= 100
+    print(f"goal p50 < 150 ms and >= 100 replies/s with {args.workers} workers: {'met' if ok else 'NOT met'}")
+    return 0
+
+
+def baseline(sim, pair, total: int, threads: int) -> tuple[list[float], float]:
+    """Bare sendText round trips to the same simulator: latency, and throughput with `threads` senders."""
+    from mirage_app.evolution.client import EvolutionClient
+
+    (_, a), (_, b) = pair
+    phone_b = next(inst["phone"] for inst in sim.state.snapshot()["instances"] if inst["name"] == b)
+    samples: list[float] = []
+    lock = threading.Lock()
+    per_thread = max(1, total // threads)
+
+    def sender() -> None:
+        client = EvolutionClient(sim.url, sim.api_key)
+        mine = []
+        for i in range(per_thread):
+            t = time.perf_counter()
+            client.send_text(a, phone_b, f"baseline {uuid.uuid4().hex[:8]} {i}")
+            mine.append((time.perf_counter() - t) * 1000)
+        client.close()
+        with lock:
+            samples.extend(mine)
+
+    workers = [threading.Thread(target=sender) for _ in range(threads)]
+    started = time.perf_counter()
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    return samples, len(samples) / (time.perf_counter() - started)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,301 @@
+"""The outreach tick (every minute, `workers.jobs.outreach_tick`).
+
+Per active policy whose number is connected (all tenants, through the SECURITY DEFINER function
+`mirage_active_outreach_policies`, then inside each tenant's RLS session, in the tenant's timezone):
+
+1. inside one of the policy's windows (dayparts x allowed days)?
+2. nothing of this number's outreach still queued, and the policy's caps leave room: daily (tenant-local day)
+   and hourly (rolling) counts of outreach messages sent by the number, `min_gap_minutes` since its last one;
+3. the highest-priority pending target (priority DESC, created_at) whose contact has consent, is not
+   suppressed, and is not in an exchange with another policy right now;
+4. its opener is written in the policy persona's voice (LLM, else the offline generator; the opt-out hint is
+   always there) OUTSIDE any lock, then, under the number's transaction advisory lock (the send pipeline's),
+   the caps are checked again, the target is claimed `FOR UPDATE SKIP LOCKED` (still pending and eligible),
+   moved to in_progress with round 1, and the opener queued for the send pipeline, which checks consent,
+   suppression and the caps once more at its own claim. Concurrent ticks (several workers, overlapping
+   periods) therefore queue at most one opener per number at a time, and caps hold whatever Redis does.
+
+Also per tick: exchanges whose last send failed are closed (failed / optout / paused, see `_SWEEP_FAILED`),
+exchanges without a reply for `NO_REPLY_AFTER` are done, and inbound contact messages whose follow-up never
+ran (a lost `on_message` job, e.g. after a Redis flush) get it re-enqueued.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import text
+
+from mirage_app.core.clock import Clock
+from mirage_app.core.db import system_session, tenant_session
+from mirage_app.logic.caps import check_send
+from mirage_app.logic.dayparts import daypart_at, to_local
+from mirage_app.logic.pacing import plan_send
+from mirage_app.logic.prompts import OPENER, ContactOptedOut
+from mirage_app.services import contact_guard, outreach, sending
+from mirage_app.services.engine_runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
+
+log = logging.getLogger("mirage.scheduler.outreach")
+
+INBOUND_GRACE = timedelta(seconds=60)  # give the webhook's own on_message job this long before recovering it
+INBOUND_HORIZON = timedelta(hours=24)  # older unhandled messages are left alone
+
+
+@dataclass
+class OutreachTickReport:
+    policies: int = 0
+    openers: int = 0
+    skipped: Counter = field(default_factory=Counter)
+    targets_failed: int = 0
+    targets_no_reply: int = 0
+    inbound_recovered: int = 0
+    elapsed_ms: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "policies": self.policies,
+            "openers": self.openers,
+            "skipped": dict(self.skipped),
+            "targets_failed": self.targets_failed,
+            "targets_no_reply": self.targets_no_reply,
+            "inbound_recovered": self.inbound_recovered,
+            "elapsed_ms": round(self.elapsed_ms, 1),
+        }
+
+
+def tick(clock: Clock | None = None, limit: int | None = None) -> OutreachTickReport:
+    rt = runtime()
+    now = (clock or rt.clock).now()
+    limit = limit or rt.settings.tick_limit
+    started = time.perf_counter()
+    report = OutreachTickReport()
+    with system_session() as s:
+        policies = s.execute(
+            text("SELECT tenant_id, policy_id FROM mirage_active_outreach_policies(:lim)"), {"lim": limit}
+        ).all()
+        tenants = s.execute(text("SELECT tenant_id FROM mirage_outreach_tenants()")).scalars().all()
+        unhandled = s.execute(
+            text("SELECT tenant_id, message_id FROM mirage_outreach_unhandled_inbound(:since, :before, :lim)"),
+            {"since": now - INBOUND_HORIZON, "before": now - INBOUND_GRACE, "lim": limit},
+        ).all()
+    for tenant_id in tenants:
+        try:
+            _sweep(tenant_id, now, report)
+        except Exception:
+            log.exception("outreach sweep failed for tenant %s", tenant_id)
+            report.skipped["error"] += 1
+    report.policies = len(policies)
+    for row in policies:
+        try:
+            outcome = PolicyTick(rt, now, row.tenant_id, row.policy_id).run()
+        except Exception:  # one policy's bad data must not stop the others
+            log.exception("outreach tick failed for policy %s", row.policy_id)
+            outcome = "error"
+        if outcome == "opener":
+            report.openers += 1
+        else:
+            report.skipped[outcome] += 1
+    minute = int(now.timestamp()) // 60
+    deferrer = rt.jobs()
+    for row in unhandled:
+        deferrer.enqueue(
+            sending.ON_MESSAGE_JOB,
+            str(row.tenant_id),
+            str(row.message_id),
+            job_id=job_id("onmsg", row.message_id, "recover", minute),
+            queue=SEND_QUEUE,
+        )
+    report.inbound_recovered = len(unhandled)
+    report.elapsed_ms = (time.perf_counter() - started) * 1000
+    return report
+
+
+# The latest outreach message of an exchange failed for good: close the exchange. Opt-outs stay opt-outs; a
+# policy switched off (or a paused number) pauses it so it can be resumed; anything else is a failure. The
+# round that was not delivered is given back. `unknown_delivery` may have been delivered: left as it is.
+_SWEEP_FAILED = text(
+    """
+    WITH latest AS (
+        SELECT DISTINCT ON (t.id) t.id AS target_id, m.status::text AS mstatus, m.error
+        FROM outreach_targets t
+        JOIN messages m ON (m.meta->>'outreach_target_id') = CAST(t.id AS text) AND m.meta ? 'outreach_target_id'
+        WHERE t.status IN ('in_progress', 'done')
+        ORDER BY t.id, m.created_at DESC
+    )
+    UPDATE outreach_targets t
+    SET status = CAST(CASE WHEN l.error = 'contact_suppressed' THEN 'optout'
+                           WHEN l.error IN ('policy_inactive', 'number_paused') THEN 'paused'
+                           ELSE 'failed' END AS target_status),
+        last_error = l.error, rounds_done = GREATEST(t.rounds_done - 1, 0), updated_at = :now
+    FROM latest l
+    WHERE l.target_id = t.id AND l.mstatus = 'failed' AND l.error IS DISTINCT FROM 'unknown_delivery'
+    """
+)
+
+_SWEEP_NO_REPLY = text(
+    """
+    UPDATE outreach_targets t SET status = 'done', last_error = 'no_reply', updated_at = :now
+    WHERE t.status = 'in_progress' AND t.last_contact_at < :cutoff
+      AND NOT EXISTS (SELECT 1 FROM messages m WHERE (m.meta->>'outreach_target_id') = CAST(t.id AS text)
+                        AND m.meta ? 'outreach_target_id' AND m.status = 'queued')
+    """
+)
+
+
+def _sweep(tenant_id: uuid.UUID, now: datetime, report: OutreachTickReport) -> None:
+    with tenant_session(tenant_id) as s:
+        report.targets_failed += s.execute(_SWEEP_FAILED, {"now": now}).rowcount
+        report.targets_no_reply += s.execute(
+            _SWEEP_NO_REPLY, {"now": now, "cutoff": now - outreach.NO_REPLY_AFTER}
+        ).rowcount
+        s.commit()
+
+
+POLICY = text(
+    """
+    SELECT p.id, p.active, p.number_id, p.persona_id, p.daily_limit, p.hourly_limit, p.min_gap_minutes,
+           p.max_rounds_per_contact, p.dayparts, p.allow_days, n.status::text AS number_status, t.timezone
+    FROM outreach_policies p JOIN numbers n ON n.id = p.number_id JOIN tenants t ON t.id = p.tenant_id
+    WHERE p.id = :p
+    """
+)
+
+QUEUED_FROM_NUMBER = text(
+    """
+    SELECT EXISTS (SELECT 1 FROM messages WHERE from_number_id = :n AND status = 'queued'
+                     AND (meta->>'app_origin') = 'outreach' AND COALESCE(meta->>'kind', '') <> 'optout_confirmation')
+    """
+)
+
+_ELIGIBLE = """
+    t.status = 'pending' AND c.consent_status = 'granted' AND c.opted_out_at IS NULL
+    AND NOT EXISTS (SELECT 1 FROM suppression su WHERE su.wa_number = c.wa_number)
+    AND NOT EXISTS (SELECT 1 FROM outreach_targets o WHERE o.contact_id = t.contact_id AND o.status = 'in_progress')
+"""
+
+CANDIDATE = text(
+    f"""
+    SELECT t.id, t.contact_id, c.display_name FROM outreach_targets t JOIN contacts c ON c.id = t.contact_id
+    WHERE t.policy_id = :p AND {_ELIGIBLE}
+    ORDER BY t.priority DESC, t.created_at, t.id
+    LIMIT 1
+    """
+)
+
+CLAIM = text(
+    f"""
+    SELECT t.id FROM outreach_targets t JOIN contacts c ON c.id = t.contact_id
+    WHERE t.id = :t AND {_ELIGIBLE}
+    FOR UPDATE OF t SKIP LOCKED
+    """
+)
+
+
+class PolicyTick:
+    """One policy's turn in a tick; `run()` returns "opener" or why nothing was sent."""
+
+    def __init__(self, rt: EngineRuntime, now: datetime, tenant_id: uuid.UUID, policy_id: uuid.UUID) -> None:
+        self.rt = rt
+        self.now = now
+        self.tenant_id = tenant_id
+        self.policy_id = policy_id
+
+    def _blocked(self, s, policy: Any) -> str | None:
+        if s.execute(QUEUED_FROM_NUMBER, {"n": policy.number_id}).scalar():
+            return "in_flight"
+        state = contact_guard.policy_caps(s, policy.number_id, policy, self.now, policy.timezone)
+        decision = check_send(
+            self.now,
+            state,
+            hourly_limit=policy.hourly_limit,
+            daily_limit=policy.daily_limit,
+            min_gap=timedelta(minutes=policy.min_gap_minutes),
+            quiet_hours=None,
+            tz_name=policy.timezone,
+        )
+        return None if decision.allowed else (decision.reason or "capped")
+
+    def run(self) -> str:
+        with tenant_session(self.tenant_id) as s:
+            policy = s.execute(POLICY, {"p": self.policy_id}).first()
+            if policy is None or not policy.active:
+                return "inactive"
+            if policy.number_status != "connected":
+                return "number_offline"
+            if contact_guard.next_allowed(policy.dayparts, policy.allow_days, self.now, policy.timezone) != self.now:
+                return "outside_window"
+            blocked = self._blocked(s, policy)
+            if blocked is not None:
+                return blocked
+            candidate = s.execute(CANDIDATE, {"p": self.policy_id}).first()
+            if candidate is None:
+                return "no_target"
+            sender = outreach._sender_context(s, policy.number_id, policy.persona_id)
+            keywords = outreach.optout_keywords(s)
+            s.commit()
+        locale = outreach._locale(sender)
+        daypart = daypart_at(to_local(self.now, policy.timezone).time())
+        seed = f"{candidate.id}|{self.now.isoformat()}"
+        try:
+            reply = outreach.compose(
+                outreach._persona(sender), candidate.display_name, OPENER, [], locale, keywords, daypart,
+                seed=seed, llm=self.rt.llm_client(),
+            )  # fmt: skip
+        except ContactOptedOut:  # pragma: no cover - empty history
+            return "optout"
+        settings = outreach._humanize(sender)
+        plan = plan_send(
+            reply.text, random.Random(f"{seed}|plan"), settings.humanize_config, humanize=settings.humanize
+        )
+        meta = outreach.outreach_meta(
+            kind=OPENER, policy_id=policy.id, target_id=candidate.id, round_no=1, daypart=daypart, plan=plan,
+            reply=reply,
+        )  # fmt: skip
+        final = policy.max_rounds_per_contact <= 1
+        with tenant_session(self.tenant_id) as s:
+            s.execute(
+                text("SELECT pg_advisory_xact_lock(:ns, :k)"),
+                {"ns": sending.NUMBER_LOCK_NS, "k": sending._lock_key(policy.number_id)},
+            )
+            fresh = s.execute(POLICY, {"p": self.policy_id}).first()
+            if fresh is None or not fresh.active or fresh.number_id != policy.number_id:
+                return "inactive"
+            blocked = self._blocked(s, fresh)
+            if blocked is not None:
+                return blocked
+            if s.execute(CLAIM, {"t": candidate.id}).first() is None:
+                return "raced"
+            s.execute(
+                text(
+                    "UPDATE outreach_targets SET status = CAST(:st AS target_status), rounds_done = 1, "
+                    "last_contact_at = :now, last_error = NULL, updated_at = :now WHERE id = :t"
+                ),
+                {"st": "done" if final else "in_progress", "now": self.now, "t": candidate.id},
+            )
+            message_id = s.execute(
+                text(
+                    "INSERT INTO messages (id, tenant_id, from_number_id, contact_id, direction, body, meta, status, "
+                    "created_at, send_after) VALUES (gen_random_uuid(), :t, :n, :c, 'out', :body, "
+                    "CAST(:meta AS jsonb), 'queued', :now, :now) RETURNING id"
+                ),
+                {
+                    "t": self.tenant_id,
+                    "n": policy.number_id,
+                    "c": candidate.contact_id,
+                    "body": reply.text,
+                    "meta": json.dumps(meta),
+                    "now": self.now,
+                },
+            ).scalar()
+            s.commit()
+        sending.schedule(self.rt, self.tenant_id, message_id, None)
+        log.info("outreach opener %s queued for target %s (policy %s)", message_id, candidate.id, policy.id)
+        return "opener"

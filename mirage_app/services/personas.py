@@ -1,0 +1,307 @@
+"""Personas: the voice a number speaks with (greetings per daypart, style, traits), and a preview of it.
+
+Every function takes the acting `Actor`, checks it with `authorize`, validates input into
+`ValidationFailed(code, field=...)` and audits changes. Views are plain dataclasses, safe for UI state.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import asdict, dataclass
+from datetime import datetime, time
+from typing import Any
+
+from sqlalchemy import func
+from sqlmodel import col, select
+
+from mirage_app.core.clock import Clock, system_clock
+from mirage_app.core.db import tenant_session
+from mirage_app.logic.dayparts import DAYPARTS
+from mirage_app.logic.prompts import PHASES, PersonaSpec
+from mirage_app.models import Number, Persona, Tenant
+from mirage_app.services import audit, replies
+from mirage_app.services.engine_runtime import runtime
+from mirage_app.services.errors import MESSAGES, NotFound, ValidationFailed
+from mirage_app.services.permissions import Action, Actor, authorize
+
+MESSAGES.update(
+    {
+        "personas.not_found": "Persona not found.",
+        "personas.name_required": "Give the persona a name (1–120 characters).",
+        "personas.greeting_too_long": "Greetings are at most 300 characters.",
+        "personas.style_too_long": "The style is at most 2000 characters.",
+        "personas.trait_unknown": "Unknown trait: {name}.",
+        "personas.trait_invalid": "Invalid value for {name}.",
+        "personas.active_hours_invalid": "Active hours need a start and an end as HH:MM, start before end.",
+        "personas.locale_invalid": "Choose pt-BR or en.",
+        "personas.daypart_invalid": "Choose morning, afternoon or evening.",
+        "personas.phase_invalid": "Choose greeting, comment, question, answer or goodbye.",
+    }
+)
+
+LOCALES = ("pt-BR", "en")
+TRAITS = {
+    "age": None,
+    "occupation": None,
+    "writing_style": None,
+    "emoji_use": ("none", "low", "medium", "high"),
+    "typical_length": ("short", "medium", "long"),
+}
+FIELDS = (
+    "name",
+    "style",
+    "greeting_morning",
+    "greeting_afternoon",
+    "greeting_evening",
+    "traits",
+    "active_hours",
+    "locale",
+)
+
+
+@dataclass(frozen=True)
+class PersonaView:
+    id: uuid.UUID
+    name: str
+    style: str
+    greeting_morning: str
+    greeting_afternoon: str
+    greeting_evening: str
+    traits: dict
+    active_hours: dict
+    locale: str
+    numbers: int  # how many numbers speak with this persona
+    created_at: datetime
+    updated_at: datetime | None
+
+    @classmethod
+    def of(cls, p: Persona, numbers: int = 0) -> PersonaView:
+        return cls(
+            p.id,
+            p.name,
+            p.style,
+            p.greeting_morning,
+            p.greeting_afternoon,
+            p.greeting_evening,
+            dict(p.traits or {}),
+            dict(p.active_hours or {}),
+            p.locale,
+            numbers,
+            p.created_at,
+            p.updated_at,
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class Preview:
+    text: str
+    source: str  # "offline" or "openai:<host>" (or "offline_fallback" when the model failed)
+    daypart: str
+    phase: str
+    locale: str
+
+
+def _clean(data: dict[str, Any], partial: bool) -> dict[str, Any]:
+    unknown = set(data) - set(FIELDS)
+    if unknown:
+        raise ValidationFailed("personas.trait_unknown", field=sorted(unknown)[0], name=sorted(unknown)[0])
+    out: dict[str, Any] = {}
+    if "name" in data or not partial:
+        name = str(data.get("name") or "").strip()
+        if not 1 <= len(name) <= 120:
+            raise ValidationFailed("personas.name_required", field="name")
+        out["name"] = name
+    if "style" in data:
+        style = str(data["style"] or "").strip()
+        if len(style) > 2000:
+            raise ValidationFailed("personas.style_too_long", field="style")
+        out["style"] = style
+    for part in DAYPARTS:
+        key = f"greeting_{part}"
+        if key in data:
+            value = str(data[key] or "").strip()
+            if len(value) > 300:
+                raise ValidationFailed("personas.greeting_too_long", field=key)
+            out[key] = value
+    if "traits" in data:
+        out["traits"] = _clean_traits(data["traits"] or {})
+    if "active_hours" in data:
+        out["active_hours"] = _clean_hours(data["active_hours"] or {})
+    if "locale" in data or not partial:
+        locale = data.get("locale") or "pt-BR"
+        if locale not in LOCALES:
+            raise ValidationFailed("personas.locale_invalid", field="locale")
+        out["locale"] = locale
+    return out
+
+
+def _clean_traits(traits: Any) -> dict[str, Any]:
+    if not isinstance(traits, dict):
+        raise ValidationFailed("personas.trait_invalid", field="traits", name="traits")
+    out = {}
+    for key, value in traits.items():
+        if key not in TRAITS:
+            raise ValidationFailed("personas.trait_unknown", field=f"traits.{key}", name=key)
+        if value in (None, ""):
+            continue
+        allowed = TRAITS[key]
+        if key == "age":
+            try:
+                value = int(value)
+            except (TypeError, ValueError):
+                raise ValidationFailed("personas.trait_invalid", field="traits.age", name="age") from None
+            if not 13 <= value <= 120:
+                raise ValidationFailed("personas.trait_invalid", field="traits.age", name="age")
+        elif allowed is not None:
+            value = str(value).strip().lower()
+            if value not in allowed:
+                raise ValidationFailed("personas.trait_invalid", field=f"traits.{key}", name=key)
+        else:
+            value = str(value).strip()[:200]
+        out[key] = value
+    return out
+
+
+def _clean_hours(hours: Any) -> dict[str, str]:
+    if not isinstance(hours, dict) or not hours:
+        return {}
+    try:
+        start, end = _hhmm(hours["start"]), _hhmm(hours["end"])
+    except (KeyError, TypeError, ValueError):
+        raise ValidationFailed("personas.active_hours_invalid", field="active_hours") from None
+    if start >= end:
+        raise ValidationFailed("personas.active_hours_invalid", field="active_hours")
+    return {"start": start.strftime("%H:%M"), "end": end.strftime("%H:%M")}
+
+
+def _hhmm(value: Any) -> time:
+    m = re.fullmatch(r"(\d{1,2}):(\d{2})", str(value).strip())
+    if not m:
+        raise ValueError(value)
+    return time(int(m.group(1)), int(m.group(2)))  # ValueError when out of range
+
+
+def _get(s, persona_id: uuid.UUID | str) -> Persona:
+    try:
+        persona = s.get(Persona, uuid.UUID(str(persona_id)))
+    except ValueError:
+        persona = None
+    if persona is None:
+        raise NotFound("personas.not_found")
+    return persona
+
+
+def _snapshot(p: Persona) -> dict[str, Any]:
+    return {k: getattr(p, k) for k in FIELDS}
+
+
+def list_personas(actor: Actor) -> list[PersonaView]:
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        counts = dict(
+            s.exec(select(Number.persona_id, func.count()).where(col(Number.persona_id).is_not(None)).group_by(
+                Number.persona_id)).all()
+        )  # fmt: skip
+        rows = s.exec(select(Persona).order_by(col(Persona.name))).all()
+        return [PersonaView.of(p, counts.get(p.id, 0)) for p in rows]
+
+
+def get_persona(actor: Actor, persona_id: uuid.UUID | str) -> PersonaView:
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        p = _get(s, persona_id)
+        n = s.exec(select(func.count()).select_from(Number).where(Number.persona_id == p.id)).one()
+        return PersonaView.of(p, n)
+
+
+def create_persona(actor: Actor, clock: Clock = system_clock, **fields: Any) -> PersonaView:
+    """Fields: name (required), style, greeting_morning/afternoon/evening, traits, active_hours, locale."""
+    authorize(actor, Action.personas_manage)
+    data = _clean(fields, partial=False)
+    with tenant_session(actor.tenant_id) as s:
+        persona = Persona(tenant_id=actor.tenant_id, created_at=clock.now(), **data)
+        s.add(persona)
+        s.flush()
+        audit.record(s, actor, "persona.create", "persona", persona.id, after=_snapshot(persona), clock=clock)
+        s.commit()
+        return PersonaView.of(persona)
+
+
+def update_persona(
+    actor: Actor, persona_id: uuid.UUID | str, clock: Clock = system_clock, **fields: Any
+) -> PersonaView:
+    authorize(actor, Action.personas_manage)
+    data = _clean(fields, partial=True)
+    with tenant_session(actor.tenant_id) as s:
+        persona = _get(s, persona_id)
+        before = _snapshot(persona)
+        for key, value in data.items():
+            setattr(persona, key, value)
+        persona.updated_at = clock.now()
+        s.add(persona)
+        audit.record(s, actor, "persona.update", "persona", persona.id, before=before, after=_snapshot(persona))
+        s.commit()
+        n = s.exec(select(func.count()).select_from(Number).where(Number.persona_id == persona.id)).one()
+        return PersonaView.of(persona, n)
+
+
+def delete_persona(actor: Actor, persona_id: uuid.UUID | str) -> None:
+    """Numbers using it keep working with no persona (their label is used as the name)."""
+    authorize(actor, Action.personas_manage)
+    with tenant_session(actor.tenant_id) as s:
+        persona = _get(s, persona_id)
+        before = _snapshot(persona)
+        s.delete(persona)
+        audit.record(s, actor, "persona.delete", "persona", persona.id, before=before)
+        s.commit()
+
+
+def preview(
+    actor: Actor,
+    persona_id: uuid.UUID | str | None = None,
+    draft: dict[str, Any] | None = None,
+    daypart: str = "morning",
+    locale: str | None = None,
+    phase: str = "greeting",
+    topic: str = "",
+    seed: str | None = None,
+) -> Preview:
+    """A sample message in the persona's voice, through the same reply generator the engine uses (the LLM when
+    one is configured, else the offline generator). `draft` previews unsaved form values."""
+    authorize(actor, Action.data_read)
+    if daypart not in DAYPARTS:
+        raise ValidationFailed("personas.daypart_invalid", field="daypart")
+    if phase not in PHASES:
+        raise ValidationFailed("personas.phase_invalid", field="phase")
+    if draft is not None:
+        data = _clean({k: v for k, v in draft.items() if k in FIELDS}, partial=True)
+        spec = PersonaSpec.coerce({"name": data.get("name") or "Persona", **data})
+        default_locale = data.get("locale")
+    else:
+        if persona_id is None:
+            raise ValidationFailed("personas.not_found", field="persona_id")
+        with tenant_session(actor.tenant_id) as s:
+            row = _get(s, persona_id)
+            spec, default_locale = PersonaSpec.coerce(row), row.locale
+    if locale is None:
+        if default_locale is None:
+            with tenant_session(actor.tenant_id) as s:
+                default_locale = s.get(Tenant, actor.tenant_id).locale
+        locale = default_locale
+    if locale not in LOCALES:
+        raise ValidationFailed("personas.locale_invalid", field="locale")
+    reply = replies.generate(
+        spec,
+        {"seed": topic},
+        daypart,
+        phase,
+        [],
+        locale,
+        seed=seed or uuid.uuid4().hex,
+        llm=runtime().llm_client(),
+    )
+    return Preview(reply.text, reply.source, daypart, phase, locale)

@@ -1,0 +1,594 @@
+"""The humanised send pipeline for one queued outbound message (`workers.jobs.send_message`).
+
+Idempotent by construction:
+- the `messages` row exists first (status `queued`, `meta.send_key` unique per round turn), the job only moves it;
+- a session advisory lock per message means one live worker handles a message at a time; a worker that dies
+  loses its connection and so its lock, and whoever runs the job next (RQ's abandoned-job retry, or the tick's
+  overdue sweep) finds the row exactly as the dead worker left it;
+- `dispatched_at` is committed just before the HTTP call. A row found `queued` with `dispatched_at` set means
+  "maybe sent": it is never resent blindly. If a webhook proves the send (a row from the same number, same
+  peer and body, created after the dispatch) that row is adopted; otherwise, after `EVIDENCE_WAIT`, the message
+  fails with `unknown_delivery`.
+
+Per attempt: gates (round still running, conversation active, number connected and not paused, settle time
+after pairing, the round's window still open) → caps, with the database as the source of truth, under a
+per-number transaction advisory lock (rolling-hour burst, warm-up daily cap in the tenant's day, minimum gap,
+quiet hours; a block defers the row to `retry_at`) → for replies, the read receipt, then the reading delay →
+`sendText` with `delay` = typing time → store `wa_msg_id` (merging the webhook's row if it got there first).
+
+Failures: provably unsent (Evolution unreachable), Evolution-reported (5xx, closed connection) and "number not
+connected" are retried with exponential backoff up to `max_send_attempts`; a read timeout is ambiguous and ends
+`failed/unknown_delivery`; a 4xx (e.g. not on WhatsApp) is final. Every failed attempt counts towards the
+number's failure streak (auto-pause, see number_health); a success resets it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import random
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import event, text
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from mirage_app.core.db import SET_TENANT, app_engine, tenant_session
+from mirage_app.evolution.errors import (
+    ConnectionClosed,
+    EvolutionError,
+    EvolutionServerError,
+    EvolutionTimeout,
+    EvolutionUnavailable,
+)
+from mirage_app.evolution.jids import phone_digits, user_jid
+from mirage_app.logic import warmup
+from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
+from mirage_app.logic.dayparts import schedule_status, slots_from_day_rows
+from mirage_app.services import contact_guard, number_health, round_state
+from mirage_app.services.effective_settings import EffectiveSettings, effective
+from mirage_app.services.engine_runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
+
+log = logging.getLogger("mirage.sending")
+
+SEND_JOB = "workers.jobs.send_message"
+ON_MESSAGE_JOB = "workers.jobs.on_message"
+MESSAGE_LOCK_NS = 7_300_412  # session advisory lock namespace: one sender per message
+NUMBER_LOCK_NS = 7_300_413  # transaction advisory lock namespace: caps per number
+EVIDENCE_WAIT = timedelta(seconds=60)
+
+# Outcome states
+SENT = "sent"
+ADOPTED = "adopted"
+DEFERRED = "deferred"
+READING = "reading"
+FAILED = "failed"
+RETRY = "retry"
+BUSY = "busy"
+NOOP = "noop"
+EARLY = "early"
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    state: str
+    reason: str | None = None
+    retry_at: datetime | None = None
+    wa_msg_id: str | None = None
+
+
+def _lock_key(value: uuid.UUID) -> int:
+    return int.from_bytes(value.bytes[:4], "big", signed=True)
+
+
+def send_job_id(message_id: uuid.UUID | str, when: datetime | None = None) -> str:
+    if when is None:
+        return job_id("send", message_id, "now")
+    return job_id("send", message_id, int(when.timestamp()))
+
+
+def schedule(rt: EngineRuntime, tenant_id: uuid.UUID, message_id: uuid.UUID, when: datetime | None) -> None:
+    """Queue the send job for `when` (None or past = now)."""
+    jobs = rt.jobs()
+    if when is None or when <= rt.clock.now():
+        jobs.enqueue(SEND_JOB, str(tenant_id), str(message_id), job_id=send_job_id(message_id), queue=SEND_QUEUE)
+    else:
+        jobs.enqueue_at(
+            when, SEND_JOB, str(tenant_id), str(message_id), job_id=send_job_id(message_id, when), queue=SEND_QUEUE
+        )
+
+
+def process(
+    tenant_id: uuid.UUID | str, message_id: uuid.UUID | str, conn=None, prepare: Callable | None = None
+) -> SendOutcome:
+    """Run one attempt of the pipeline for a queued message (see the module docstring).
+
+    One pooled connection carries the whole attempt: the message's session advisory lock and every transaction
+    of the attempt (each still pinned to the tenant), so an attempt costs one checkout. A caller that already
+    holds a connection (no transaction open on it) may lend it with `conn`. `prepare(session)` runs first inside
+    the attempt's first transaction (e.g. the INSERT of a brand-new message, saving a transaction).
+    """
+    if conn is None:
+        with app_engine().connect() as own:
+            return process(tenant_id, message_id, own, prepare)
+    rt = runtime()
+    tenant, message = uuid.UUID(str(tenant_id)), uuid.UUID(str(message_id))
+    attempt = _Attempt(rt, tenant, message, conn)
+    try:
+        # The lock is taken inside the attempt's first transaction (it is session-level: it outlives it) and, on
+        # success, released inside the last one; any other way out releases it here.
+        return attempt.run(prepare)
+    finally:
+        if attempt.locked:
+            try:
+                conn.rollback()  # nothing may stay open
+                conn.execute(text("SELECT pg_advisory_unlock(:ns, :k)"), attempt.lock)
+                conn.commit()
+            except Exception:  # a broken connection released the lock already; never return it to the pool
+                conn.invalidate()
+
+
+@contextlib.contextmanager
+def _session_on(conn, tenant_id: uuid.UUID) -> Iterator[Session]:
+    """Like core.db.tenant_session, on an already checked-out connection (every transaction pinned to the tenant)."""
+    session = Session(bind=conn, expire_on_commit=False, join_transaction_mode="rollback_only")
+
+    @event.listens_for(session, "after_begin")
+    def _pin_tenant(_session, _transaction, connection) -> None:
+        connection.execute(SET_TENANT, {"tenant_id": str(tenant_id)})
+
+    try:
+        yield session
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+CONTEXT = text(
+    """
+    SELECT m.id, m.status::text AS status, m.body, m.meta, m.round_id, m.conversation_id, m.from_number_id,
+           m.to_number_id, m.contact_id, m.send_after, m.attempts, m.dispatched_at, m.created_at,
+           n.session_id, n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
+           tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
+           st.min_delay_s, st.max_delay_s, st.hourly_burst_limit, st.quiet_start, st.quiet_end, st.humanize,
+           st.allow_bot_to_bot, st.warmup,
+           cv.active AS conversation_active,
+           sc.min_delay_s AS c_min_delay_s, sc.max_delay_s AS c_max_delay_s,
+           sc.hourly_burst_limit AS c_hourly_burst_limit, sc.humanize AS c_humanize,
+           sc.allow_bot_to_bot AS c_allow_bot_to_bot, sc.guard_no_echo AS c_guard_no_echo,
+           r.state::text AS round_state, r.window_key,
+           to_jsonb(cs) AS schedule_row
+    FROM messages m
+    JOIN numbers n ON n.id = m.from_number_id
+    JOIN tenants t ON t.id = m.tenant_id
+    LEFT JOIN settings_tenant st ON st.tenant_id = m.tenant_id
+    LEFT JOIN numbers tn ON tn.id = m.to_number_id
+    LEFT JOIN contacts c ON c.id = m.contact_id
+    LEFT JOIN conversations cv ON cv.id = m.conversation_id
+    LEFT JOIN settings_conversation sc ON sc.conversation_id = m.conversation_id
+    LEFT JOIN rounds r ON r.id = m.round_id
+    LEFT JOIN conversation_schedule cs ON m.round_id IS NOT NULL AND cs.conversation_id = m.conversation_id
+         AND cs.day = CAST(lower(to_char(CAST(:now AS timestamptz) AT TIME ZONE t.timezone, 'Dy')) AS weekday)
+    WHERE m.id = :id AND m.direction = 'out'
+    FOR UPDATE OF m
+    """
+)
+
+COUNTS = text(
+    """
+    SELECT count(*) FILTER (WHERE sent_at >= :hour_start) AS last_hour,
+           min(sent_at) FILTER (WHERE sent_at >= :hour_start) AS oldest_in_hour,
+           count(*) FILTER (WHERE sent_at >= :day_start) AS today,
+           max(sent_at) AS last_sent,
+           (SELECT max(sent_at) FROM messages p WHERE p.from_number_id = :n AND p.direction = 'out'
+              AND p.sent_at < :day_start AND p.status <> 'failed') AS last_before_today
+    FROM messages
+    WHERE from_number_id = :n AND direction = 'out' AND sent_at >= :since AND sent_at <= :now
+      AND (status <> 'failed' OR error = 'unknown_delivery') AND id <> :self
+    """
+)
+
+EVIDENCE = text(
+    """
+    SELECT id, wa_msg_id, status::text AS status FROM messages
+    WHERE from_number_id = :n AND id <> :self AND round_id IS NULL AND wa_msg_id IS NOT NULL AND body = :body
+      AND (to_number_id IS NOT DISTINCT FROM :to) AND created_at >= :since
+    ORDER BY created_at LIMIT 1
+    """
+)
+
+
+def _settings(ctx: Any) -> EffectiveSettings:
+    tenant = {
+        k: getattr(ctx, k)
+        for k in (
+            "min_delay_s",
+            "max_delay_s",
+            "hourly_burst_limit",
+            "quiet_start",
+            "quiet_end",
+            "humanize",
+            "allow_bot_to_bot",
+            "warmup",
+        )
+        if getattr(ctx, k) is not None
+    }
+    conv = None
+    if ctx.conversation_id is not None:
+        conv = {
+            "min_delay_s": ctx.c_min_delay_s,
+            "max_delay_s": ctx.c_max_delay_s,
+            "hourly_burst_limit": ctx.c_hourly_burst_limit,
+            "humanize": ctx.c_humanize,
+            "allow_bot_to_bot": ctx.c_allow_bot_to_bot,
+            "guard_no_echo": True if ctx.c_guard_no_echo is None else ctx.c_guard_no_echo,
+        }
+    return effective(tenant, conv)
+
+
+def _patch(s, message_id: uuid.UUID, **columns: Any) -> None:
+    """Update columns of our row; `meta` (a dict) is merged into the stored JSON."""
+    meta = columns.pop("meta", None)
+    sets = [f"{name} = :{name}" for name in columns]
+    params = dict(columns, id=message_id)
+    if meta is not None:
+        sets.append("meta = meta || CAST(:meta AS jsonb)")
+        params["meta"] = json.dumps(meta, default=str)
+    s.execute(text(f"UPDATE messages SET {', '.join(sets)} WHERE id = :id"), params)
+
+
+class _Attempt:
+    def __init__(self, rt: EngineRuntime, tenant_id: uuid.UUID, message_id: uuid.UUID, conn=None) -> None:
+        self.conn = conn
+        self.lock = {"ns": MESSAGE_LOCK_NS, "k": _lock_key(message_id)}
+        self.locked = conn is None  # without a connection of its own the caller manages the lock
+        self.rt = rt
+        self.tenant_id = tenant_id
+        self.message_id = message_id
+        self.cfg = rt.settings
+        self.now = rt.clock.now()
+
+    def session(self):
+        return _session_on(self.conn, self.tenant_id) if self.conn is not None else tenant_session(self.tenant_id)
+
+    # -- orchestration ----------------------------------------------------------------------------------------
+
+    def run(self, prepare: Callable | None = None) -> SendOutcome:
+        with self.session() as s:
+            if not self.locked:
+                if not s.execute(text("SELECT pg_try_advisory_lock(:ns, :k)"), self.lock).scalar():
+                    return SendOutcome(BUSY)  # a live worker has it (a dead one's connection lost the lock)
+                self.locked = True
+            if prepare is not None:
+                prepare(s)
+            ctx = s.execute(CONTEXT, {"id": self.message_id, "now": self.now}).first()
+            if ctx is None or ctx.status != "queued":
+                return SendOutcome(NOOP, "missing" if ctx is None else ctx.status)
+            if ctx.dispatched_at is not None or (ctx.meta or {}).get("check_evidence"):
+                outcome = self._after_unknown(s, ctx)
+                if outcome is not None:
+                    return outcome
+            if ctx.send_after is not None and ctx.send_after > self.now:
+                s.commit()  # keeps a row `prepare` wrote
+                return SendOutcome(EARLY, retry_at=ctx.send_after)
+            settings = _settings(ctx)
+            blocked = self._gates(s, ctx, settings)
+            if blocked is not None:
+                return blocked
+            meta = ctx.meta or {}
+            reply_to = meta.get("reply_to") or {}
+            needs_read = bool(reply_to.get("wa_msg_id")) and not meta.get("read_at")
+            if needs_read and int((meta.get("plan") or {}).get("read_ms") or 0) > 0:
+                s.commit()  # release the row lock while we talk to Evolution
+                return self._read_phase(ctx, reply_to, meta)
+            capped = self._caps(s, ctx, settings)
+            if capped is not None:
+                return capped
+            s.commit()
+        if needs_read:  # no reading delay (humanising off): the receipt goes right before the typing
+            self._mark_read(ctx, reply_to)
+        return self._send(ctx)
+
+    # -- gates ------------------------------------------------------------------------------------------------
+
+    def _gates(self, s, ctx: Any, settings: EffectiveSettings) -> SendOutcome | None:
+        if ctx.round_id is not None and ctx.round_state != "running":
+            return self._fail(s, ctx, f"round_{ctx.round_state}", count=False, abort_round=False)
+        if ctx.conversation_id is not None and not ctx.conversation_active:
+            return self._fail(s, ctx, "conversation_inactive", count=False)
+        if ctx.number_status == "paused":
+            return self._fail(s, ctx, "number_paused", count=False)
+        if ctx.number_status != "connected":
+            return self._retry(s, ctx, f"number_{ctx.number_status}", count=False)
+        if not (ctx.to_wa or ctx.contact_wa):
+            return self._fail(s, ctx, "no_recipient", count=False)
+        if not warmup.settled(ctx.paired_at, self.now, settings.warmup):
+            when = (
+                warmup.settle_ends_at(ctx.paired_at, settings.warmup)
+                if ctx.paired_at is not None
+                else self.now + timedelta(hours=1)
+            )
+            return self._defer(s, ctx, "settling", when)
+        if ctx.round_id is not None:
+            window = self._open_window(s, ctx)
+            if window is None or window.key != ctx.window_key:
+                return self._fail(s, ctx, "window_closed", count=False)
+        return None
+
+    def _open_window(self, s, ctx: Any):
+        """The conversation's window open now (from today's schedule row, read with the context)."""
+        if not ctx.schedule_row:
+            return None
+        return schedule_status(slots_from_day_rows([ctx.schedule_row]), self.now, ctx.timezone).open
+
+    def _caps(self, s, ctx: Any, settings: EffectiveSettings) -> SendOutcome | None:
+        s.execute(
+            text("SELECT pg_advisory_xact_lock(:ns, :k)"),
+            {"ns": NUMBER_LOCK_NS, "k": _lock_key(ctx.from_number_id)},
+        )
+        # Contacts: consent + suppression (+ outreach policy caps), in this claim's transaction (contact_guard).
+        verdict = contact_guard.before_claim(s, ctx, self.now)
+        if verdict.action == contact_guard.FAIL:
+            return self._fail(s, ctx, verdict.reason or "blocked", count=False)
+        if verdict.action == contact_guard.DEFER:
+            return self._defer(s, ctx, verdict.reason or "blocked", verdict.retry_at or self.now + timedelta(hours=1))
+        if verdict.action == contact_guard.BYPASS:  # the one opt-out confirmation: no caps
+            meta = {"caps_bypassed": verdict.reason}
+            _patch(s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta)
+            return None
+        hour_start = rolling_hour_start(self.now)
+        day_start, _ = local_day_bounds(self.now, ctx.timezone)
+        counts = s.execute(
+            COUNTS,
+            {
+                "n": ctx.from_number_id,
+                "hour_start": hour_start,
+                "day_start": day_start,
+                "since": min(hour_start, day_start),
+                "now": self.now,
+                "self": ctx.id,
+            },
+        ).one()
+        policy = settings.warmup
+        first_of_day = counts.today == 0
+        if not first_of_day:
+            day = max(1, ctx.active_days)
+        else:
+            last = counts.last_before_today
+            idle_h = (self.now - last).total_seconds() / 3600 if last is not None else None
+            day = 1 if idle_h is None or idle_h >= policy.idle_reset_hours else ctx.active_days + 1
+        daily = warmup.daily_cap(policy, day, 0.0, health_ok=ctx.failure_streak < 2)
+        state = CapState(
+            sent_last_hour=counts.last_hour,
+            sent_today=counts.today,
+            last_sent_at=counts.last_sent,
+            oldest_in_hour_at=counts.oldest_in_hour,
+        )
+        decision = check_send(
+            self.now,
+            state,
+            hourly_limit=settings.hourly_burst_limit,
+            daily_limit=daily,
+            min_gap=settings.min_gap,
+            quiet_hours=settings.quiet_hours if settings.quiet_hours.enabled else None,
+            tz_name=ctx.timezone,
+        )
+        if not decision.allowed:
+            retry_at = decision.retry_at or (self.now + timedelta(hours=1))
+            if ctx.round_id is not None:
+                window = self._open_window(s, ctx)
+                if window is None or retry_at >= window.end.astimezone(UTC):
+                    return self._fail(s, ctx, decision.reason or "capped", count=False)
+            return self._defer(s, ctx, decision.reason or "capped", retry_at)
+        # Claim: the reserved slot (sent_at) counts for every other sender of this number from now on.
+        meta = {"warm_day": day, "first_of_day": first_of_day, "daily_cap": daily}
+        _patch(s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta)
+        return None
+
+    # -- phases -----------------------------------------------------------------------------------------------
+
+    def _mark_read(self, ctx: Any, reply_to: dict) -> str | None:
+        """Blue ticks for the message we answer; an error is returned, not raised (receipts are cosmetic)."""
+        peer = ctx.to_wa or ctx.contact_wa
+        try:
+            self.rt.evolution_client().mark_read(ctx.session_id, user_jid(phone_digits(peer)), reply_to["wa_msg_id"])
+        except EvolutionError as exc:
+            return exc.reason
+        return None
+
+    def _read_phase(self, ctx: Any, reply_to: dict, meta: dict) -> SendOutcome:
+        """Blue ticks for the message we answer, then wait the reading time before typing."""
+        read_error = self._mark_read(ctx, reply_to)
+        plan = meta.get("plan") or {}
+        read_ms = int(plan.get("read_ms") or 0)
+        send_at = self.now + timedelta(milliseconds=read_ms)
+        patch = {"read_at": self.now.isoformat()}
+        if read_error:
+            patch["read_error"] = read_error
+        with self.session() as s:
+            _patch(s, ctx.id, send_after=send_at, updated_at=self.now, meta=patch)
+            s.commit()
+        if read_ms <= 0:
+            return self.run()
+        schedule(self.rt, self.tenant_id, ctx.id, send_at)
+        return SendOutcome(READING, retry_at=send_at)
+
+    def _send(self, ctx: Any) -> SendOutcome:
+        meta = ctx.meta or {}
+        typing = int((meta.get("plan") or {}).get("typing_ms") or 0)
+        peer = phone_digits(ctx.to_wa or ctx.contact_wa)
+        try:
+            sent = self.rt.evolution_client().send_text(ctx.session_id, peer, ctx.body, delay_ms=typing or None)
+        except EvolutionError as exc:
+            return self._failed_send(ctx, exc)
+        return self._record_sent(ctx, sent.key_id)
+
+    def _record_sent(self, ctx: Any, wa_msg_id: str, status_floor: str = "sent") -> SendOutcome:
+        merged_status = status_floor
+        for attempt in range(3):
+            try:
+                with self.session() as s:
+                    merged_status = self._merge(s, ctx, wa_msg_id, status_floor)
+                    if self.locked and self.conn is not None:  # the row is final with this commit
+                        s.execute(text("SELECT pg_advisory_unlock(:ns, :k)"), self.lock)
+                    s.commit()
+                    self.locked = self.locked and self.conn is None
+                break
+            except IntegrityError:  # the webhook inserted the same wa_msg_id concurrently: merge it next time
+                if attempt == 2:
+                    raise
+        if _rank(merged_status) >= _rank("delivered"):
+            # The recipient's webhook came first and was parked as "pending merge": reply now.
+            self.rt.jobs().enqueue(
+                ON_MESSAGE_JOB, str(self.tenant_id), str(ctx.id), job_id=job_id("onmsg", ctx.id), queue=SEND_QUEUE
+            )
+        return SendOutcome(SENT if status_floor == "sent" else ADOPTED, wa_msg_id=wa_msg_id)
+
+    def _merge(self, s, ctx: Any, wa_msg_id: str, status_floor: str) -> str:
+        stray = s.execute(
+            text(
+                "DELETE FROM messages WHERE wa_msg_id = :wa AND id <> :id RETURNING status::text AS status, created_at"
+            ),
+            {"wa": wa_msg_id, "id": ctx.id},
+        ).first()
+        row = s.execute(
+            text(
+                "UPDATE messages SET wa_msg_id = :wa, "
+                "status = GREATEST(status, CAST(:floor AS message_status), CAST(:stray AS message_status)), "
+                "error = NULL, send_after = NULL, updated_at = :now, meta = meta - 'check_evidence' "
+                "WHERE id = :id RETURNING status::text AS status, meta"
+            ),
+            {
+                "wa": wa_msg_id,
+                "id": ctx.id,
+                "floor": status_floor,
+                "stray": stray.status if stray else "queued",
+                "now": self.now,
+            },
+        ).one()
+        if ctx.failure_streak:
+            number_health.record_success(s, ctx.from_number_id)
+        meta = row.meta or {}
+        if meta.get("first_of_day"):
+            s.execute(
+                text("UPDATE numbers SET active_days = :d WHERE id = :n"),
+                {"d": int(meta.get("warm_day") or 1), "n": ctx.from_number_id},
+            )
+        if ctx.round_id is not None and meta.get("turn") is not None:
+            round_state.advance(s, ctx.round_id, int(meta["turn"]), self.now)
+        return row.status
+
+    # -- failures ---------------------------------------------------------------------------------------------
+
+    def _failed_send(self, ctx: Any, exc: EvolutionError) -> SendOutcome:
+        with self.session() as s:
+            if isinstance(exc, EvolutionTimeout):
+                # Maybe sent: never resend. A webhook may still prove it (see rounds.on_message reconciling).
+                outcome = self._fail(s, ctx, "unknown_delivery", count=True, keep_slot=True)
+            elif isinstance(exc, EvolutionUnavailable | ConnectionClosed | EvolutionServerError) and exc.retryable:
+                # Unsent (never reached Evolution) or reported as failed by it. A 5xx could in theory hide a
+                # send, so the next attempt first looks for webhook evidence before calling Evolution again.
+                evidence = isinstance(exc, EvolutionServerError) and not isinstance(exc, ConnectionClosed)
+                outcome = self._retry(s, ctx, exc.reason, count=True, check_evidence=evidence)
+            else:
+                outcome = self._fail(s, ctx, exc.reason, count=True)
+            s.commit()
+        return outcome
+
+    def _after_unknown(self, s, ctx: Any) -> SendOutcome | None:
+        """A previous attempt may have reached Evolution: adopt the webhook's proof, wait for it, or give up."""
+        since = (ctx.dispatched_at or ctx.created_at) - timedelta(seconds=5)
+        proof = s.execute(
+            EVIDENCE,
+            {"n": ctx.from_number_id, "self": ctx.id, "body": ctx.body, "to": ctx.to_number_id, "since": since},
+        ).first()
+        if proof is not None:
+            s.commit()
+            return self._record_sent(ctx, proof.wa_msg_id, status_floor="sent")
+        if ctx.dispatched_at is None:
+            # A reported failure (5xx) with no trace of a send: safe to try again.
+            s.execute(text("UPDATE messages SET meta = meta - 'check_evidence' WHERE id = :id"), {"id": ctx.id})
+            return None
+        wait_until = ctx.dispatched_at + EVIDENCE_WAIT
+        if self.now < wait_until:
+            return self._defer(s, ctx, "awaiting_evidence", wait_until, keep_dispatch=True)
+        return self._fail(s, ctx, "unknown_delivery", count=True, keep_slot=True)
+
+    def _defer(self, s, ctx: Any, reason: str, when: datetime, keep_dispatch: bool = False) -> SendOutcome:
+        columns: dict[str, Any] = {"send_after": when, "updated_at": self.now, "meta": {"blocked": reason}}
+        if not keep_dispatch:
+            columns["dispatched_at"] = None
+        _patch(s, ctx.id, **columns)
+        s.commit()
+        schedule(self.rt, self.tenant_id, ctx.id, when)
+        return SendOutcome(DEFERRED, reason, when)
+
+    def _retry(self, s, ctx: Any, reason: str, *, count: bool, check_evidence: bool = False) -> SendOutcome:
+        """Try again later with exponential backoff. `count`: Evolution failed (adds to the failure streak);
+        otherwise a gate (e.g. number not connected) held the send. Both use up one of the attempts."""
+        attempts = ctx.attempts + 1  # ctx is the snapshot from before this attempt's claim
+        if attempts >= self.cfg.max_send_attempts:
+            return self._fail(s, ctx, reason, count=count)
+        delay = min(self.cfg.retry_cap_s, self.cfg.retry_base_s * 2 ** max(0, attempts - 1))
+        delay *= random.uniform(0.8, 1.2)
+        when = self.now + timedelta(seconds=delay)
+        meta: dict[str, Any] = {"last_error": reason}
+        if check_evidence:
+            meta["check_evidence"] = True
+        _patch(
+            s,
+            ctx.id,
+            send_after=when,
+            dispatched_at=None,
+            sent_at=None,
+            attempts=attempts,
+            error=reason[:500],
+            updated_at=self.now,
+            meta=meta,
+        )
+        if count:
+            number_health.record_failure(
+                s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
+            )
+        s.commit()
+        schedule(self.rt, self.tenant_id, ctx.id, when)
+        return SendOutcome(RETRY, reason, when)
+
+    def _fail(
+        self, s, ctx: Any, reason: str, *, count: bool, keep_slot: bool = False, abort_round: bool = True
+    ) -> SendOutcome:
+        columns: dict[str, Any] = {
+            "status": "failed",
+            "error": reason[:500],
+            "send_after": None,
+            "updated_at": self.now,
+        }
+        if not keep_slot:
+            columns["sent_at"] = None
+        sets = ", ".join(
+            f"{k} = :{k}" if k != "status" else "status = CAST(:status AS message_status)" for k in columns
+        )
+        s.execute(text(f"UPDATE messages SET {sets} WHERE id = :id AND status = 'queued'"), dict(columns, id=ctx.id))
+        if count:
+            number_health.record_failure(
+                s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
+            )
+        if abort_round and ctx.round_id is not None and reason != "unknown_delivery":
+            round_state.abort(s, ctx.round_id, reason, self.now, keep_message=ctx.id)
+        s.commit()
+        log.info("message %s failed: %s", ctx.id, reason)
+        return SendOutcome(FAILED, reason)
+
+
+_RANKS = {"queued": 0, "sent": 1, "failed": 2, "server_ack": 3, "delivered": 4, "read": 5}
+
+
+def _rank(status: str) -> int:
+    return _RANKS.get(status, 0)

@@ -1,0 +1,92 @@
+"""Issue 5 in a real browser: personas, a 3-number conversation with a schedule and topics, activated in demo
+mode; the round's messages appear live on the conversation page."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from playwright.sync_api import Page, expect
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+WEEKDAYS_PT = ["Domingo", "Segunda", "Terça", "Quarta", "Quinta", "Sexta", "Sábado"]
+
+
+def _connect(page: Page, url: str, label: str) -> None:
+    page.goto(url + "/instances")
+    page.locator("#connect-number").click()
+    page.locator("#instance-label").fill(label)
+    page.locator("#instance-create").click()
+    expect(page.locator("#qr-image")).to_be_visible(timeout=30_000)
+    page.locator("#simulate-scan").click()
+    expect(page.locator("#connect-dialog")).to_be_hidden(timeout=30_000)
+
+
+def test_conversation_runs_live(running_app, admin_page: Page, admin):
+    page, url = admin_page, running_app.url
+    # Pacing that a test can watch: no quiet hours, no humanised waits (a safety change: admin with MFA).
+    page.goto(url + "/settings?tab=tenant")
+    quiet = page.locator("#tenant-quiet_hours_enabled")
+    expect(quiet).to_be_visible(timeout=30_000)
+    if quiet.get_attribute("data-state") == "checked":
+        quiet.click()
+    if page.locator("#tenant-humanize").get_attribute("data-state") == "checked":
+        page.locator("#tenant-humanize").click()
+    page.locator("#tenant-settle_hours_after_pairing").fill("0")  # simulated numbers need no settle time
+    page.locator("#tenant-min_delay_s").fill("0")
+    page.locator("#tenant-max_delay_s").fill("1")
+    page.locator("#tenant-save").click()
+    expect(page.locator("#tenant-error")).to_have_count(0)
+
+    for name, greeting in (("Lia", "Bom dia, gente!"), ("Téo", "Opa, bom dia")):
+        page.goto(url + "/personas")
+        page.locator("#persona-new").click()
+        page.locator("#persona-name").fill(name)
+        page.locator("#persona-greeting_morning").fill(greeting)
+        page.locator("#persona-preview").click()
+        expect(page.locator("#preview-text")).not_to_be_empty(timeout=30_000)
+        page.locator("#persona-save").click()
+        expect(page.locator("#persona-grid")).to_contain_text(name)
+
+    labels = ["Conv A", "Conv B", "Conv C"]
+    for label in labels:
+        _connect(page, url, label)
+
+    page.goto(url + "/conversations")
+    page.locator("#conversation-new").click()
+    page.locator("#conversation-name-input").fill("Ao vivo")
+    page.locator("#conversation-mode").click()
+    page.get_by_role("option", name="round_robin").click()
+    page.locator("#conversation-create").click()
+    expect(page).to_have_url(re.compile(r"/participants$"), timeout=30_000)
+    for label in labels:
+        page.locator("#participant-number").select_option(label=f"{label} (connected)")
+        page.locator("#participant-add").click()
+        expect(page.locator("#participants")).to_contain_text(label)
+
+    # Today's row covers the whole day, whatever time the test runs at.
+    page.goto(page.url.replace("/participants", "/schedule"))
+    now = datetime.now(ZoneInfo("America/Sao_Paulo"))
+    row = page.locator("#schedule-grid tbody tr", has_text=WEEKDAYS_PT[(now.weekday() + 1) % 7])
+    checks = row.locator("button[role=checkbox]")
+    for i in range(3):
+        if checks.nth(i).get_attribute("data-state") != "checked":
+            checks.nth(i).click()
+    times = row.locator("input[type=time]")
+    for i, value in enumerate(["00:00", "12:00", "12:00", "18:00", "18:00", "23:59"]):
+        times.nth(i).fill(value)
+    page.locator("#schedule-save").click()
+    expect(page.locator("#schedule-error")).to_have_count(0)
+
+    page.goto(page.url.replace("/schedule", "/topics"))
+    page.locator("#topic-seed").fill("o jogo de ontem")
+    page.locator("#topic-add").click()
+    expect(page.locator("#topics")).to_contain_text("o jogo de ontem")
+
+    page.locator("#conversation-active").click()
+    expect(page.locator("#conversation-active")).to_have_attribute("data-state", "checked")
+    # The scheduler ticks every minute; the first turn then goes through the simulator and back by webhook.
+    expect(page.locator("#live-feed")).to_be_visible(timeout=150_000)
+    expect(page.locator("#live-feed")).to_contain_text("Conv", timeout=30_000)

@@ -1,0 +1,181 @@
+"""The send pipeline's gates and caps against the database (a recording fake stands in for Evolution):
+caps hold under concurrent workers, blocks defer to the right moment, gates fail or wait with their reason."""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import text
+
+from mirage_app.core.clock import FrozenClock
+from mirage_app.core.db import tenant_session
+from mirage_app.evolution.models import SentMessage
+from mirage_app.models import Number, NumberStatus
+from mirage_app.services import sending, tenant_settings
+from mirage_app.services.engine_runtime import EngineRuntime, EngineSettings, use_runtime
+from tests.services.test_conversation_scheduler import Recorder
+
+SP = ZoneInfo("America/Sao_Paulo")
+
+
+class FakeEvolution:
+    """Thread-safe stand-in for EvolutionClient: records sends, answers like sendText."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, str, str]] = []
+        self.lock = threading.Lock()
+
+    def send_text(self, name, number, text_, delay_ms=None, quoted_id=None, *, token=None):
+        with self.lock:
+            self.sent.append((name, number, text_))
+        return SentMessage.from_body({"key": {"id": uuid.uuid4().hex.upper(), "remoteJid": f"{number}@s"},
+                                      "status": "PENDING", "messageTimestamp": 1})  # fmt: skip
+
+    def mark_read(self, *args, **kwargs):
+        return None
+
+
+@pytest.fixture
+def clock():
+    return FrozenClock(datetime(2030, 6, 3, 10, 0, tzinfo=SP).astimezone(UTC))
+
+
+@pytest.fixture
+def fake():
+    return FakeEvolution()
+
+
+@pytest.fixture
+def jobs(clock, fake):
+    recorder = Recorder()
+    rt = EngineRuntime(clock=clock, deferrer=recorder, settings=EngineSettings(), evolution=lambda: fake)
+    with use_runtime(rt):
+        yield recorder
+
+
+def _setup(actor, clock, **settings):
+    defaults = {"humanize": False} | ({} if "quiet_start" in settings else {"quiet_hours_enabled": False})
+    tenant_settings.update_settings(actor, **(defaults | settings))
+    with tenant_session(actor.tenant_id) as s:
+        ids = []
+        for i in range(2):
+            n = Number(tenant_id=actor.tenant_id, session_id=f"snd-{uuid.uuid4().hex[:8]}", label=f"S{i}",
+                       status=NumberStatus.connected, wa_number=f"+55119{uuid.uuid4().int % 10**8:08d}",
+                       paired_at=clock.now() - timedelta(days=20), active_days=3)  # fmt: skip
+            s.add(n)
+            s.flush()
+            ids.append(n.id)
+        s.commit()
+    return ids
+
+
+def _queue(tenant, a, b, n, clock) -> list[uuid.UUID]:
+    out = []
+    with tenant_session(tenant) as s:
+        for i in range(n):
+            out.append(s.execute(
+                text("INSERT INTO messages (tenant_id, from_number_id, to_number_id, direction, body, status, meta, "
+                     "created_at, send_after) VALUES (:t, :a, :b, 'out', :body, 'queued', '{}', :now, :now) "
+                     "RETURNING id"),
+                {"t": tenant, "a": a, "b": b, "body": f"mensagem {i} {uuid.uuid4().hex[:6]}", "now": clock.now()},
+            ).scalar())  # fmt: skip
+        s.commit()
+    return out
+
+
+def _rows(tenant, ids):
+    with tenant_session(tenant) as s:
+        return s.execute(
+            text("SELECT id, status::text AS status, error, send_after, meta->>'blocked' AS blocked, attempts "
+                 "FROM messages WHERE id = ANY(:ids)"), {"ids": ids}
+        ).all()  # fmt: skip
+
+
+def test_the_hourly_burst_holds_with_concurrent_workers(admin_actor, clock, jobs, fake):
+    a, b = _setup(admin_actor, clock, hourly_burst_limit=5)
+    ids = _queue(admin_actor.tenant_id, a, b, 20, clock)
+    barrier = threading.Barrier(8)
+
+    def worker(chunk):
+        barrier.wait()
+        for mid in chunk:
+            sending.process(admin_actor.tenant_id, mid)
+
+    threads = [threading.Thread(target=worker, args=(ids[i::8],)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    rows = _rows(admin_actor.tenant_id, ids)
+    assert len(fake.sent) == 5 and sum(r.status == "sent" for r in rows) == 5
+    blocked = [r for r in rows if r.status == "queued"]
+    assert len(blocked) == 15 and {r.blocked for r in blocked} == {"hourly_cap"}
+    assert {r.send_after for r in blocked} == {clock.now() + timedelta(hours=1)}  # when the oldest slot frees
+    assert len(jobs.later) == 15
+    # Processing them again before that changes nothing.
+    for mid in ids:
+        sending.process(admin_actor.tenant_id, mid)
+    assert len(fake.sent) == 5
+
+
+def test_warm_up_daily_cap_and_quiet_hours_defer_to_the_right_time(admin_actor, clock, jobs, fake):
+    a, b = _setup(admin_actor, clock, quiet_start="22:00", quiet_end="08:00",
+                  warmup={"day1": 3, "first_week_cap": 3})  # fmt: skip
+    with tenant_session(admin_actor.tenant_id) as s:
+        s.execute(text("UPDATE numbers SET active_days = 0 WHERE id = :a"), {"a": a})  # a brand-new sender
+        s.commit()
+    ids = _queue(admin_actor.tenant_id, a, b, 4, clock)
+    for mid in ids:
+        sending.process(admin_actor.tenant_id, mid)
+    rows = {r.id: r for r in _rows(admin_actor.tenant_id, ids)}
+    assert [rows[m].status for m in ids] == ["sent", "sent", "sent", "queued"]
+    # the daily cap frees at local midnight, which is inside quiet hours: wait until 08:00
+    assert rows[ids[3]].blocked == "daily_cap"
+    assert rows[ids[3]].send_after == datetime(2030, 6, 4, 8, 0, tzinfo=SP).astimezone(UTC)
+    with tenant_session(admin_actor.tenant_id) as s:
+        assert s.execute(text("SELECT active_days FROM numbers WHERE id = :a"), {"a": a}).scalar() == 1
+    # 23:00 local: quiet hours
+    clock.set(datetime(2030, 6, 3, 23, 0, tzinfo=SP).astimezone(UTC))
+    [late] = _queue(admin_actor.tenant_id, b, a, 1, clock)
+    outcome = sending.process(admin_actor.tenant_id, late)
+    assert outcome.state == sending.DEFERRED and outcome.reason == "quiet_hours"
+    assert outcome.retry_at == datetime(2030, 6, 4, 8, 0, tzinfo=SP).astimezone(UTC)
+
+
+def test_gates(admin_actor, clock, jobs, fake):
+    tenant = admin_actor.tenant_id
+    a, b = _setup(admin_actor, clock)
+    with tenant_session(tenant) as s:
+        s.execute(text("UPDATE numbers SET paired_at = :t WHERE id = :a"), {"t": clock.now() - timedelta(hours=2),
+                                                                          "a": a})  # fmt: skip
+        s.commit()
+    [m1] = _queue(tenant, a, b, 1, clock)
+    settling = sending.process(tenant, m1)
+    assert settling.state == sending.DEFERRED and settling.reason == "settling"
+    assert settling.retry_at == clock.now() + timedelta(hours=10)  # 12 h after pairing
+    with tenant_session(tenant) as s:
+        s.execute(text("UPDATE numbers SET status = 'paused', paired_at = :t WHERE id = :a"),
+                  {"t": clock.now() - timedelta(days=3), "a": a})  # fmt: skip
+        s.commit()
+    clock.advance(timedelta(hours=11))
+    paused = sending.process(tenant, m1)
+    assert paused.state == sending.FAILED and paused.reason == "number_paused"
+    with tenant_session(tenant) as s:
+        s.execute(text("UPDATE numbers SET status = 'disconnected' WHERE id = :a"), {"a": a})
+        s.commit()
+    [m2] = _queue(tenant, a, b, 1, clock)
+    offline = sending.process(tenant, m2)
+    assert offline.state == sending.RETRY and offline.reason == "number_disconnected"
+    assert fake.sent == []
+    # idempotent: a sent message is never sent again
+    with tenant_session(tenant) as s:
+        s.execute(text("UPDATE numbers SET status = 'connected' WHERE id = :a"), {"a": a})
+        s.execute(text("UPDATE messages SET send_after = :t WHERE id = :m"), {"t": clock.now(), "m": m2})
+        s.commit()
+    assert sending.process(tenant, m2).state == sending.SENT
+    assert sending.process(tenant, m2).state == sending.NOOP
+    assert len(fake.sent) == 1
