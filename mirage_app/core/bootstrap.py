@@ -8,14 +8,16 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mirage_app.core.config import get_settings, reset_settings_cache
+from mirage_app.core.config import PROJECT_ROOT, get_settings, reset_settings_cache
 
 REFLEX_OFFLINE_FLAGS = {
     "REFLEX_TELEMETRY_ENABLED": "false",
     "REFLEX_CHECK_LATEST_VERSION": "0",
     "REFLEX_USE_SYSTEM_BUN": "1",
-    "REFLEX_HOT_RELOAD_EXCLUDE_PATHS": ".mirage:.web:tests:bench",
 }
+# Hot reload already skips hidden folders (.mirage, .web); these are the visible ones that must not restart the
+# backend. Reflex stats every entry, so only existing paths may be listed.
+RELOAD_EXCLUDES = ("tests", "bench", "screenshots")
 
 
 def bun_path() -> Path | None:
@@ -51,6 +53,9 @@ def _use_npm_registry() -> None:
 def prepare() -> None:
     for key, value in REFLEX_OFFLINE_FLAGS.items():
         os.environ.setdefault(key, value)
+    excludes = [str(PROJECT_ROOT / name) for name in RELOAD_EXCLUDES if (PROJECT_ROOT / name).exists()]
+    if excludes:
+        os.environ.setdefault("REFLEX_HOT_RELOAD_EXCLUDE_PATHS", os.pathsep.join(excludes))
     for tool_dir in (node_bin_dir(), bun_path().parent if bun_path() else None):
         if tool_dir and str(tool_dir) not in os.environ.get("PATH", ""):
             os.environ["PATH"] = f"{tool_dir}{os.pathsep}{os.environ.get('PATH', '')}"
