@@ -36,6 +36,9 @@ class Supervisor:
     def __init__(self, data_dir: Path, parent_pid: int, workers: int = 2) -> None:
         self.data_dir = data_dir
         self.parent_pid = parent_pid
+        # When `reflex run` leads its own process group (as in a terminal), its frontend and backend children
+        # share that group: if it is killed with -9 they would outlive it, so we take them down with us.
+        self.parent_group = parent_pid if _group_of(parent_pid) == parent_pid else None
         self.worker_count = workers
         self.postgres: EmbeddedPostgres | None = None
         self.redis: EmbeddedRedis | None = None
@@ -131,6 +134,7 @@ class Supervisor:
         while not self._stopping:
             if not processes.pid_alive(self.parent_pid):
                 log.info("parent %s is gone; stopping", self.parent_pid)
+                self._stop_parent_group()
                 return
             for name, proc in list(self.children.items()):
                 if proc.poll() is not None and time.monotonic() - restarts.get(name, 0) > 5:
@@ -139,6 +143,16 @@ class Supervisor:
                     args = proc.args[3:]  # strip "python -m mirage_app.cli"
                     self._spawn(name, list(args), env)
             time.sleep(0.3)
+
+    def _stop_parent_group(self) -> None:
+        if self.parent_group is None:
+            return
+        for sig in (signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(self.parent_group, sig)
+            except ProcessLookupError:
+                return
+            time.sleep(3)
 
     def shutdown(self) -> None:
         for name in [n for n in self.children if n.startswith("worker")] + ["scheduler", "simulator"]:
@@ -152,6 +166,13 @@ class Supervisor:
         if self._lock_fd is not None:
             os.close(self._lock_fd)
             self._lock_fd = None
+
+
+def _group_of(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
 
 
 def _print_banner(email: str, password: str) -> None:

@@ -83,6 +83,7 @@ def running_app(tmp_path_factory) -> Iterator[RunningApp]:
         env=_clean_env(data_dir, backend_port),
         stdout=log,
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own process group, as in a terminal
     )
     url, api_url = f"http://127.0.0.1:{frontend_port}", f"http://127.0.0.1:{backend_port}"
     try:
@@ -92,7 +93,7 @@ def running_app(tmp_path_factory) -> Iterator[RunningApp]:
         yield RunningApp(url, api_url, data_dir, "admin@mirage.local", match.group(1).decode(), proc)
     finally:
         family = [proc.pid, *(p.pid for p in _descendants(proc.pid))]
-        proc.send_signal(signal.SIGINT)
+        os.killpg(proc.pid, signal.SIGINT)  # Ctrl-C reaches the whole foreground group
         try:
             proc.wait(timeout=60)
         except subprocess.TimeoutExpired:

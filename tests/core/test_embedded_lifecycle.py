@@ -96,3 +96,22 @@ def test_children_stop_with_parent_and_kill9_recovers(tmp_path):
         for proc in (sup, parent):
             if proc.poll() is None:
                 proc.kill()
+
+
+def test_kill9_of_reflex_takes_its_process_group_down(tmp_path):
+    """`reflex run` killed with -9 leaves its frontend and backend behind; the supervisor stops its group."""
+    data_dir = tmp_path / "data"
+    parent = subprocess.Popen(["bash", "-c", "sleep 300 & wait"], start_new_session=True)  # a group leader
+    sup = _start(data_dir, parent.pid)
+    try:
+        _wait_runtime(data_dir, sup)
+        orphan_to_be = _descendants(parent.pid)
+        assert orphan_to_be, "the fake reflex should have a child in its group"
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait(timeout=5)
+        assert sup.wait(timeout=60) == 0
+        assert _wait_gone(orphan_to_be) == []
+    finally:
+        for proc in (sup, parent):
+            if proc.poll() is None:
+                proc.kill()
