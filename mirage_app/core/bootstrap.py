@@ -15,9 +15,9 @@ REFLEX_OFFLINE_FLAGS = {
     "REFLEX_CHECK_LATEST_VERSION": "0",
     "REFLEX_USE_SYSTEM_BUN": "1",
 }
-# Hot reload already skips hidden folders (.mirage, .web); these are the visible ones that must not restart the
-# backend. Reflex stats every entry, so only existing paths may be listed.
-RELOAD_EXCLUDES = ("tests", "bench", "screenshots")
+# Hot reload watches the code only: tests, benchmarks and their artifacts written under the project must never
+# restart a running backend.
+RELOAD_PATHS = ("mirage_app", "workers")
 
 
 def bun_path() -> Path | None:
@@ -53,9 +53,9 @@ def _use_npm_registry() -> None:
 def prepare() -> None:
     for key, value in REFLEX_OFFLINE_FLAGS.items():
         os.environ.setdefault(key, value)
-    excludes = [str(PROJECT_ROOT / name) for name in RELOAD_EXCLUDES if (PROJECT_ROOT / name).exists()]
-    if excludes:
-        os.environ.setdefault("REFLEX_HOT_RELOAD_EXCLUDE_PATHS", os.pathsep.join(excludes))
+    os.environ.setdefault(
+        "REFLEX_HOT_RELOAD_OVERRIDE_PATHS", os.pathsep.join(str(PROJECT_ROOT / name) for name in RELOAD_PATHS)
+    )
     for tool_dir in (node_bin_dir(), bun_path().parent if bun_path() else None):
         if tool_dir and str(tool_dir) not in os.environ.get("PATH", ""):
             os.environ["PATH"] = f"{tool_dir}{os.pathsep}{os.environ.get('PATH', '')}"

@@ -17,7 +17,7 @@ RAW_KEY = re.compile(
     r"\b(?:nav|page|instances|settings|metrics|conversations|personas|common|status|tenant|audit|login|invite|"
     r"overview|contacts|outreach|targets|policies|daypart|weekday|role|empty|health|app)\.[a-z_]+\b"
 )
-SHOTS = Path(__file__).resolve().parents[2] / "screenshots"  # git-ignored; pytest-playwright wipes test-results/
+SHOTS = Path(__file__).resolve().parent / "screenshots"  # git-ignored; pytest-playwright wipes test-results/
 
 
 def _switch_language(page: Page, name: str) -> None:
@@ -49,6 +49,8 @@ def test_every_route_in_both_languages(running_app, admin_page: Page, console_er
             expect(page.locator("#page-title")).to_be_visible(timeout=30_000)
             page.wait_for_load_state("networkidle")
             body = page.locator("body").inner_text()
+            if route == "/audit":  # the log's action column holds action identifiers by design
+                body = body.replace(page.locator("#audit-table").inner_text(), "")
             assert not RAW_KEY.findall(body), f"{route} ({language}) shows raw keys: {RAW_KEY.findall(body)[:5]}"
         for route, name in (("/", "overview"), ("/metrics", "metrics")):
             page.goto(running_app.url + route)

@@ -68,11 +68,13 @@ def test_import_policy_and_targets_move(running_app, admin_page: Page, tmp_path)
     form.locator("select[name=policy_id]").select_option(label="Prospecção")
     form.locator("select[name=tag]").select_option(label="teste")
     page.locator("#targets-add").click()
+    page.locator('select[aria-label="policy"]').select_option(label="Prospecção")  # other tests' targets aside
     expect(page.locator(".target-row")).to_have_count(3, timeout=30_000)  # the one without consent is skipped
 
     page.goto(url + "/outreach/policies")
     page.locator(".policy-card", has_text="Prospecção").locator(".policy-active").click()
     page.goto(url + "/outreach/targets")
+    page.locator('select[aria-label="policy"]').select_option(label="Prospecção")
     expect(page.locator('.target-row[data-status="optout"]')).to_have_count(1, timeout=200_000)
     expect(page.locator('.target-row[data-status="in_progress"], .target-row[data-status="done"]').first).to_be_visible(
         timeout=200_000
