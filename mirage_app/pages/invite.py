@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import auth_card, field_error
+from mirage_app.components.notice import notice
 from mirage_app.i18n import LOCALE_NAMES, normalise_locale
 from mirage_app.services import users
 from mirage_app.services.errors import ServiceError
@@ -66,7 +67,8 @@ class InviteState(AuthState):
 def _form() -> rx.Component:
     return rx.form(
         rx.vstack(
-            rx.callout(
+            notice(
+                "mail-check",
                 rx.text(
                     t("invite.for"),
                     " ",
@@ -76,8 +78,6 @@ def _form() -> rx.Component:
                     " · ",
                     InviteState.invite_role,
                 ),
-                icon="mail-check",
-                color_scheme="cyan",
                 width="100%",
             ),
             rx.text(t("invite.name"), size="2", weight="medium"),

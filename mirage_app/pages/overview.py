@@ -5,6 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.layout import app_page, page_layout
+from mirage_app.components.notice import notice
 from mirage_app.pages.instances import connect_button, connect_dialog, instances_grid, live_refresh, messages_dialog
 from mirage_app.states.instances import InstancesState
 from mirage_app.states.ui import t
@@ -33,17 +34,18 @@ def _alerts() -> rx.Component:
             rx.heading(t("overview.alerts"), size="4"),
             rx.cond(
                 InstancesState.optouts_24h > 0,
-                rx.callout(
+                notice(
+                    "user-x",
                     rx.hstack(rx.text.strong(InstancesState.optouts_24h), rx.text(t("overview.optouts_24h"))),
-                    icon="user-x",
-                    color_scheme="amber",
+                    color="amber",
                     size="1",
                     width="100%",
                 ),
             ),
             rx.foreach(
                 InstancesState.alerts,
-                lambda a: rx.callout(
+                lambda a: notice(
+                    "triangle-alert",
                     rx.hstack(
                         rx.text.strong(a["label"]),
                         rx.text(a["status_label"]),
@@ -51,8 +53,7 @@ def _alerts() -> rx.Component:
                         spacing="2",
                         wrap="wrap",
                     ),
-                    icon="triangle-alert",
-                    color_scheme=rx.match(a["status"], ("error", "red"), ("paused", "orange"), "amber"),
+                    color=rx.match(a["status"], ("error", "red"), ("paused", "orange"), "amber"),
                     size="1",
                     width="100%",
                 ),

@@ -6,6 +6,7 @@ import reflex as rx
 
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.layout import app_page, page_layout
+from mirage_app.components.notice import notice
 from mirage_app.core.config import get_settings
 from mirage_app.services import api_keys, auth, mfa, tenant_settings, users
 from mirage_app.services.errors import ServiceError
@@ -381,7 +382,8 @@ def _mfa_card() -> rx.Component:
     )
     codes = rx.cond(
         SettingsState.recovery_codes.length() > 0,
-        rx.callout(
+        notice(
+            "key",
             rx.vstack(
                 rx.text(t("settings.recovery_once"), weight="medium"),
                 rx.grid(
@@ -391,8 +393,7 @@ def _mfa_card() -> rx.Component:
                     id="recovery-codes",
                 ),
             ),
-            icon="key",
-            color_scheme="amber",
+            color="amber",
         ),
     )
     return _section(
@@ -428,10 +429,8 @@ def _users_card() -> rx.Component:
     )
     link = rx.cond(
         SettingsState.invite_link != "",
-        rx.callout(
-            rx.vstack(rx.text(t("settings.invite_link")), rx.code(SettingsState.invite_link, id="invite-link")),
-            icon="link",
-            color_scheme="cyan",
+        notice(
+            "link", rx.vstack(rx.text(t("settings.invite_link")), rx.code(SettingsState.invite_link, id="invite-link"))
         ),
     )
     users_table = rx.table.root(
@@ -526,10 +525,10 @@ def _keys_card() -> rx.Component:
         field_error(SettingsState.key_error, "key-error"),
         rx.cond(
             SettingsState.new_key != "",
-            rx.callout(
+            notice(
+                "key",
                 rx.vstack(rx.text(t("settings.key_once")), rx.code(SettingsState.new_key, id="new-api-key")),
-                icon="key",
-                color_scheme="amber",
+                color="amber",
             ),
         ),
         rx.table.root(
