@@ -6,6 +6,7 @@ import json
 
 import reflex as rx
 
+from mirage_app.components.controls import pager
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import audit
 from mirage_app.states.auth import AuthState
@@ -118,19 +119,13 @@ def audit_page() -> rx.Component:
         width="100%",
         id="audit-table",
     )
-    pager = rx.hstack(
-        rx.text(AuditState.total, " ", t("audit.entries"), size="2", color_scheme="gray"),
-        rx.spacer(),
-        rx.button(rx.icon("chevron-left", size=16), on_click=AuditState.previous_page, variant="soft", size="1"),
-        rx.button(rx.icon("chevron-right", size=16), on_click=AuditState.next_page, variant="soft", size="1"),
-        width="100%",
-    )
+    paging = pager(AuditState.total, "audit.entries", AuditState.previous_page, AuditState.next_page)
     return page_layout(
         "page.audit.title",
         "page.audit.subtitle",
         rx.vstack(
             _filters(),
-            rx.cond(AuditState.total > 0, rx.vstack(table, pager, width="100%"), empty_state("scroll-text")),
+            rx.cond(AuditState.total > 0, rx.vstack(table, paging, width="100%"), empty_state("scroll-text")),
             spacing="4",
             width="100%",
         ),

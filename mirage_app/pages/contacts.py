@@ -8,6 +8,7 @@ import asyncio
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.controls import dialog_actions, pager
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import contacts
 from mirage_app.services.errors import ServiceError
@@ -288,12 +289,7 @@ def _editor() -> rx.Component:
                     ),
                 ),
                 field_error(ContactsState.form_error, "contact-error"),
-                rx.hstack(
-                    rx.dialog.close(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
-                    rx.button(t("common.save"), on_click=ContactsState.save, id="contact-save"),
-                    justify="end",
-                    width="100%",
-                ),
+                dialog_actions(ContactsState.save, "contact-save"),
                 spacing="3",
                 width="100%",
             ),
@@ -459,13 +455,7 @@ def contacts_page() -> rx.Component:
         width="100%",
         id="contacts-table",
     )
-    pager = rx.hstack(
-        rx.text(ContactsState.total, " ", t("contacts.count"), size="2", color_scheme="gray"),
-        rx.spacer(),
-        rx.button(rx.icon("chevron-left", size=16), on_click=ContactsState.previous_page, variant="soft", size="1"),
-        rx.button(rx.icon("chevron-right", size=16), on_click=ContactsState.next_page, variant="soft", size="1"),
-        width="100%",
-    )
+    paging = pager(ContactsState.total, "contacts.count", ContactsState.previous_page, ContactsState.next_page)
     return page_layout(
         "page.contacts.title",
         "page.contacts.subtitle",
@@ -474,7 +464,7 @@ def contacts_page() -> rx.Component:
             rx.cond(AuthState.can_manage, _import_card()),
             rx.cond(
                 ContactsState.rows.length() > 0,
-                rx.vstack(table, pager, width="100%"),
+                rx.vstack(table, paging, width="100%"),
                 rx.cond(ContactsState.loaded, empty_state("contact", "contacts.empty_title", "contacts.empty_hint")),
             ),
             spacing="4",

@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.controls import dialog_actions
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import instances, outreach
 from mirage_app.services.errors import ServiceError
@@ -241,12 +242,7 @@ def _editor() -> rx.Component:
                     width="100%",
                 ),
                 field_error(PoliciesState.form_error, "policy-error"),
-                rx.hstack(
-                    rx.dialog.close(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
-                    rx.button(t("common.save"), on_click=PoliciesState.save, id="policy-save"),
-                    justify="end",
-                    width="100%",
-                ),
+                dialog_actions(PoliciesState.save, "policy-save"),
                 spacing="3",
                 width="100%",
             ),

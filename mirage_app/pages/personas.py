@@ -7,6 +7,7 @@ import asyncio
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.controls import dialog_actions
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import personas
 from mirage_app.services.errors import ServiceError
@@ -274,12 +275,7 @@ def editor() -> rx.Component:
                 ),
                 preview,
                 field_error(PersonasState.form_error, "persona-error"),
-                rx.hstack(
-                    rx.dialog.close(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
-                    rx.button(t("common.save"), on_click=PersonasState.save, id="persona-save"),
-                    justify="end",
-                    width="100%",
-                ),
+                dialog_actions(PersonasState.save, "persona-save"),
                 spacing="3",
                 width="100%",
             ),

@@ -17,6 +17,7 @@ from sqlmodel import col, select
 
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.i18n import LOCALES
 from mirage_app.logic.dayparts import DAYPARTS
 from mirage_app.logic.prompts import PHASES, PersonaSpec
 from mirage_app.models import Number, Persona, Tenant
@@ -40,7 +41,6 @@ MESSAGES.update(
     }
 )
 
-LOCALES = ("pt-BR", "en")
 TRAITS = {
     "age": None,
     "occupation": None,

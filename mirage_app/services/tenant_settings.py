@@ -17,6 +17,7 @@ from sqlmodel import select
 
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.i18n import LOCALES
 from mirage_app.logic.dayparts import parse_time, zone
 from mirage_app.logic.warmup import WarmupPolicy
 from mirage_app.models import Tenant, TenantSettings
@@ -38,7 +39,6 @@ MESSAGES.update(
     }
 )
 
-LOCALES = ("pt-BR", "en")
 FIELDS = (
     "min_delay_s",
     "max_delay_s",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mirage_app.i18n import DEFAULT_LOCALE, LOCALES, normalise_locale
+from mirage_app.i18n import DEFAULT_LOCALE, catalog, normalise_locale
 
 
 class UiState(rx.State):
@@ -16,7 +16,7 @@ class UiState(rx.State):
 
     @rx.var
     def tr(self) -> dict[str, str]:
-        return LOCALES[normalise_locale(self.locale)]
+        return catalog(self.locale)
 
     @rx.var
     def lang(self) -> str:

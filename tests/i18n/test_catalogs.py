@@ -5,8 +5,9 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
+import mirage_app.api.app
 import mirage_app.pages  # noqa: F401  (registers the pages, and with them every service's messages)
-from mirage_app.i18n import LOCALES
+from mirage_app.i18n import EN, LOCALES, PT_BR, catalog
 from mirage_app.services.errors import MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2] / "mirage_app"
@@ -20,22 +21,25 @@ def used_keys() -> set[str]:
     return keys
 
 
-def test_catalogs_have_the_same_keys():
-    pt, en = LOCALES["pt-BR"], LOCALES["en"]
-    assert sorted(set(pt) - set(en)) == []
-    assert sorted(set(en) - set(pt)) == []
+def test_both_languages_have_the_same_keys():
+    assert sorted(set(catalog("pt-BR")) ^ set(catalog("en"))) == []
+
+
+def test_english_error_texts_have_one_home():
+    """Service errors are written once in English (services.errors.MESSAGES), never again in the catalog."""
+    assert sorted(set(EN) & set(MESSAGES)) == []
 
 
 def test_every_used_key_is_translated():
-    missing = sorted(k for k in used_keys() if k not in LOCALES["pt-BR"])
+    missing = sorted(k for k in used_keys() if k not in PT_BR or k not in catalog("en"))
     assert missing == []
 
 
 def test_every_service_error_is_translated():
-    missing = sorted(code for code in MESSAGES if code not in LOCALES["pt-BR"])
+    missing = sorted(code for code in MESSAGES if code not in PT_BR)
     assert missing == []
 
 
 def test_no_empty_translation():
-    for locale, catalog in LOCALES.items():
-        assert [k for k, v in catalog.items() if not v.strip()] == [], locale
+    for locale in LOCALES:
+        assert [k for k, v in catalog(locale).items() if not v.strip()] == [], locale
