@@ -8,6 +8,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
+import psycopg
+from psycopg import pq
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -17,17 +19,45 @@ from mirage_app.core.config import get_settings
 SET_TENANT = text("SELECT set_config('app.tenant_id', :tenant_id, true)")
 
 
+class AppConnection(psycopg.Connection):
+    """The application role's connection: prepared statements survive a ROLLBACK.
+
+    psycopg forgets every prepared statement (and sends DEALLOCATE ALL) on each rollback, in case the transaction
+    dropped or altered something a statement depends on. The application role owns nothing and runs no DDL, and
+    most transactions here end in a rollback (every read, and SQLAlchemy's reset of each pooled connection), so
+    with the stock behaviour no statement ever reached psycopg's prepare threshold: PostgreSQL parsed and planned
+    every query on every call, which was the larger part of its CPU on the reply path (bench/pipeline.py).
+    """
+
+    def rollback(self) -> None:
+        with self.lock:
+            if self.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+                return
+            if self._pipeline is not None:  # not used by the application; keep psycopg's own path there
+                self.wait(self._rollback_gen())
+                return
+            result = self.pgconn.exec_(b"ROLLBACK")
+            if result.status != pq.ExecStatus.COMMAND_OK:
+                raise psycopg.OperationalError(f"ROLLBACK failed: {self.pgconn.error_message.decode(errors='replace')}")
+
+
 @lru_cache
 def app_engine() -> Engine:
     """The application role's engine (no BYPASSRLS): used by pages, API routes and workers."""
     settings = get_settings()
-    return create_engine(
+    engine = create_engine(
         settings.resolved_app_database_url(),
         pool_size=10,
         max_overflow=20,
         pool_pre_ping=True,
         pool_recycle=1800,
     )
+
+    @event.listens_for(engine, "do_connect")
+    def _connect(_dialect, _record, cargs, cparams) -> psycopg.Connection:
+        return AppConnection.connect(*cargs, **cparams)
+
+    return engine
 
 
 @lru_cache
