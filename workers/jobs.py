@@ -34,6 +34,16 @@ def on_message(tenant_id: str, message_id: str) -> str:
     return handle(tenant_id, message_id)
 
 
+def drain_inbox(slot: int) -> dict:
+    """Work through the messages the webhook route handed to the engine (see services.inbox)."""
+    from rq import get_current_job
+
+    from mirage_app.services.inbox import drain
+
+    job = get_current_job()
+    return drain(slot, job.id if job is not None else f"inline-{slot}").as_dict()
+
+
 def outreach_tick() -> dict:
     """Openers for active outreach policies, exchange clean-up, lost inbound follow-ups (every minute)."""
     from mirage_app.services.outreach_scheduler import tick

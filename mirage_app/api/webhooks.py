@@ -11,7 +11,7 @@ from fastapi.concurrency import run_in_threadpool
 from mirage_app.api.errors import ApiError
 from mirage_app.core.config import get_settings
 from mirage_app.evolution.webhook import MalformedEvent, event_suffix
-from mirage_app.services import outreach, rounds, webhooks
+from mirage_app.services import inbox, outreach, webhooks
 
 router = APIRouter(tags=["webhooks"])
 
@@ -65,6 +65,6 @@ async def evolution_webhook(request: Request, suffix: str | None = None) -> dict
             # Opt-outs are recorded before Evolution gets its 2xx: every number stops at once (never raises).
             # `optout_checked`: the ingest statement already found no keyword (with the tenant's current keywords).
             await run_in_threadpool(outreach.check_optout_safely, auth.tenant_id, result.message_id)
-        # After the commit: hand the reply decision to a worker (conversation engine). Never fails the delivery.
-        await run_in_threadpool(rounds.message_received, auth.tenant_id, result.message_id)
+        # After the commit: hand the reply decision to the engine's inbox (one Redis round trip, never raises).
+        await inbox.push_async(inbox.InboxItem(auth.tenant_id, result.message_id, result.inbound_from_contact))
     return {"ok": True, "duplicate": result.duplicate}

@@ -1415,11 +1415,15 @@ def handle_inbound_from_contact(tenant_id: uuid.UUID | str, message_id: uuid.UUI
     return InboundOutcome(REPLY_QUEUED, True, new_id)
 
 
-def on_message(tenant_id: uuid.UUID | str, message_id: uuid.UUID | str) -> str:
-    """The `on_message` job: outreach first (opt-outs, outreach exchanges), then the conversation engine."""
-    outcome = handle_inbound_from_contact(tenant_id, message_id)
-    if outcome.consumed:
-        return f"outreach:{outcome.state}"
+def on_message(tenant_id: uuid.UUID | str, message_id: uuid.UUID | str, from_contact: bool | None = None) -> str:
+    """The `on_message` job: outreach first (opt-outs, outreach exchanges), then the conversation engine.
+
+    `from_contact` False (ingestion found the sender is one of our own numbers) skips the outreach look-up: outreach
+    only ever answers contacts."""
+    if from_contact is not False:
+        outcome = handle_inbound_from_contact(tenant_id, message_id)
+        if outcome.consumed:
+            return f"outreach:{outcome.state}"
     from mirage_app.services.rounds import on_message as round_on_message
 
     return round_on_message(tenant_id, message_id).state

@@ -392,19 +392,3 @@ def _human_turn(s, rt: EngineRuntime, msg: Any) -> Any | str:
     )
     round_state.advance(s, rnd.id, turn, rt.clock.now())
     return s.execute(MESSAGE, {"id": msg.id}).first()
-
-
-def message_received(tenant_id: uuid.UUID, message_id: uuid.UUID) -> bool:
-    """Webhook hook (after ingestion committed): one of our numbers received a message → `on_message` job.
-
-    Never raises: if Redis is unavailable the event is not lost, the message row is stored and the scheduler's
-    round supervision re-enqueues the reply of any delivered turn left unanswered (`reply_recover_s`).
-    """
-    try:
-        runtime().jobs().enqueue(
-            sending.ON_MESSAGE_JOB, str(tenant_id), str(message_id), job_id=f"onmsg-{message_id}", queue="high"
-        )
-        return True
-    except Exception:
-        log.exception("could not enqueue on_message for %s; the tick will recover it", message_id)
-        return False

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import Counter
 
+from mirage_app.core.redis import get_redis
+from mirage_app.services import inbox
 from mirage_app.services import rounds as rounds_service
 from tests.engine import scenario
 
@@ -88,17 +90,21 @@ def test_replies_come_from_the_configured_llm_with_usage_per_message(engine, adm
 
 
 def test_a_lost_on_message_job_is_recovered_by_the_tick(engine, admin_actor):
-    """The webhook's enqueue failed (or Redis lost the job): the stored message is enough, the tick re-enqueues."""
+    """The webhook's hand-over to the engine is lost (Redis lost its inbox): the stored message is enough, the tick
+    re-enqueues the reply."""
     from datetime import timedelta
 
     sc = scenario.build(admin_actor, engine, ["5511900000031", "5511900000032"], mode="pair", max_rounds=1)
     driver = engine.driver
     driver.tick()
-    driver.work()  # start_round: turn 0 goes out; B's webhook enqueues on_message
+    redis = get_redis()
+    armed = [inbox.armed_key(i) for i in range(inbox.DRAIN_SLOTS)]
+    for key in armed:  # every slot looks armed: the drain that should pick the message up never comes
+        redis.set(key, "1")
+    driver.work()  # start_round: turn 0 goes out; B's webhook hands the message to the engine's inbox
     engine.sim.wait_idle(5)
-    lost = sum(q.count for q in driver.queues)
-    for q in driver.queues:
-        q.empty()  # ...and it is lost
+    lost = redis.llen(inbox.INBOX_KEY)
+    redis.delete(inbox.INBOX_KEY, *armed)  # ...and Redis loses it
     assert lost >= 1
     [turn0] = scenario.messages(admin_actor.tenant_id, sc.conversation_id)
     assert turn0.status in ("delivered", "read")

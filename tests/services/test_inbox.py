@@ -1,0 +1,135 @@
+"""The engine's inbox (services.inbox) against a real Redis and real RQ queues: no message is ever left without a
+drain coming for it, a drain that dies is resumed with its item, backlogs bring helpers, long drains hand over."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+from rq import Queue
+
+from mirage_app.core.redis import get_redis
+from mirage_app.services import inbox
+from mirage_app.services.engine_runtime import SEND_QUEUE
+
+
+@pytest.fixture
+def redis(services):
+    client = get_redis()
+    client.flushdb()
+    yield client
+    client.flushdb()
+
+
+@pytest.fixture
+def handled(monkeypatch) -> list[inbox.InboxItem]:
+    """Items reach `handle` in order (the decision itself is the engine's, tested elsewhere)."""
+    seen: list[inbox.InboxItem] = []
+    monkeypatch.setattr(inbox, "handle", seen.append)
+    return seen
+
+
+def _item(from_contact: bool | None = False) -> inbox.InboxItem:
+    return inbox.InboxItem(uuid.uuid4(), uuid.uuid4(), from_contact)
+
+
+def _drain_jobs(redis) -> list:
+    queue = Queue(SEND_QUEUE, connection=redis)
+    return [job for job in queue.get_jobs() if job.func_name == inbox.DRAIN_JOB]
+
+
+def test_items_round_trip_through_their_encoding():
+    for flag in (True, False, None):
+        item = _item(flag)
+        assert inbox.InboxItem.decode(item.encode().encode()) == item
+
+
+def test_the_first_push_arms_one_drain_and_later_pushes_ride_along(redis, handled):
+    items = [_item() for _ in range(5)]
+    for item in items:
+        inbox.push([item])
+    [job] = _drain_jobs(redis)
+    assert job.args == (0,)
+    report = inbox.drain(0, job.id)
+    assert handled == items  # in arrival order
+    assert report.handled == 5
+    assert not redis.exists(inbox.armed_key(0)), "the pop that found the inbox empty disarmed the slot"
+    assert redis.llen(inbox.INBOX_KEY) == 0
+    for key in redis.scan_iter(f"{inbox.ARMED_PREFIX}*"):  # the helpers it called in found nothing left either
+        redis.delete(key)
+    inbox.push([_item()])  # nobody is armed any more: a new drain is asked for
+    assert len([j for j in _drain_jobs(redis) if j.args == (0,)]) == 2
+
+
+def test_a_drain_killed_mid_item_is_resumed_with_that_item(redis, handled):
+    first, second = _item(), _item(True)
+    inbox.push([first, second])
+    [job] = _drain_jobs(redis)
+    # The dead run had moved `first` to its processing list (what _NEXT does) when its worker was killed.
+    redis.lmove(inbox.INBOX_KEY, f"{inbox.PROCESSING_PREFIX}{job.id}", "LEFT", "RIGHT")
+    report = inbox.drain(0, job.id)  # RQ retries the abandoned job under the same id
+    assert handled == [first, second]
+    assert report.recovered == 1 and report.handled == 1
+    assert not redis.exists(f"{inbox.PROCESSING_PREFIX}{job.id}")
+
+
+def test_a_backlog_arms_another_slot(redis, handled):
+    inbox.push([_item() for _ in range(inbox.BACKLOG_FOR_HELP + 2)])
+    [job] = _drain_jobs(redis)
+    report = inbox.drain(0, job.id)
+    assert report.helpers >= 1
+    helpers = [j for j in _drain_jobs(redis) if j.id != job.id]
+    assert helpers and all(j.args[0] != 0 for j in helpers)
+    assert len(handled) == inbox.BACKLOG_FOR_HELP + 2
+
+
+def test_a_long_drain_hands_its_slot_over(redis, handled):
+    inbox.push([_item() for _ in range(3)])
+    [job] = _drain_jobs(redis)
+    report = inbox.drain(0, job.id, max_s=0)
+    assert report.handed_over and report.handled == 1
+    assert redis.exists(inbox.armed_key(0)), "the successor inherits the armed slot"
+    successor = [j for j in _drain_jobs(redis) if j.id != job.id and j.args == (0,)]
+    assert len(successor) == 1
+    assert not redis.exists(f"{inbox.PROCESSING_PREFIX}{job.id}")
+    inbox.drain(0, successor[0].id)
+    assert len(handled) == 3
+
+
+def test_a_failing_item_goes_to_a_retried_on_message_job(redis, monkeypatch):
+    from mirage_app.services import outreach
+
+    def boom(*_args, **_kwargs):
+        raise RuntimeError("database went away")
+
+    monkeypatch.setattr(outreach, "on_message", boom)
+    item = _item()
+    assert inbox.handle(item) == "error"
+    queue = Queue(SEND_QUEUE, connection=redis)
+    [job] = [j for j in queue.get_jobs() if j.func_name == "workers.jobs.on_message"]
+    assert job.args == (str(item.tenant_id), str(item.message_id))
+
+
+def test_push_async_hands_over_in_one_call_on_the_event_loop(redis, handled):
+    items = [_item(True), _item(False)]
+
+    async def route() -> list[bool]:
+        return [await inbox.push_async(i) for i in items]
+
+    assert asyncio.run(route()) == [True, True]
+    [job] = _drain_jobs(redis)
+    inbox.drain(0, job.id)
+    assert handled == items
+
+
+def test_push_async_never_raises_when_redis_is_gone(services, monkeypatch):
+    from mirage_app.core.config import reset_settings_cache
+
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens there
+    reset_settings_cache()
+    try:
+        assert asyncio.run(inbox.push_async(_item())) is False
+    finally:
+        monkeypatch.undo()
+        reset_settings_cache()
