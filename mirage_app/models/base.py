@@ -22,10 +22,11 @@ def id_field() -> uuid.UUID:
     )
 
 
-def tenant_field() -> uuid.UUID:
+def tenant_field(*, index: bool = True) -> uuid.UUID:
+    """`index=False` where a composite index or unique constraint already starts with tenant_id."""
     return Field(
         sa_column=sa.Column(
-            UUID(as_uuid=True), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=True
+            UUID(as_uuid=True), sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False, index=index
         )
     )
 

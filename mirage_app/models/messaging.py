@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
 from mirage_app.models.base import (
@@ -28,9 +29,23 @@ class Message(SQLModel, table=True):
         sa.Index("ix_messages_conversation_created", "conversation_id", "created_at"),
         # Per tenant: when two tenants' numbers talk, the same WhatsApp message belongs to both.
         sa.UniqueConstraint("tenant_id", "wa_msg_id", name="uq_messages_tenant_wa_msg_id"),
+        # One row per round turn / outreach reply / opt-out confirmation, whoever races to create it.
+        sa.Index(
+            "uq_messages_send_key",
+            "tenant_id",
+            "send_key",
+            unique=True,
+            postgresql_where=sa.text("send_key IS NOT NULL"),
+        ),
+        sa.Index(
+            "ix_messages_outreach_target",
+            "outreach_target_id",
+            "created_at",
+            postgresql_where=sa.text("outreach_target_id IS NOT NULL"),
+        ),
     )
     id: uuid.UUID = id_field()
-    tenant_id: uuid.UUID = tenant_field()
+    tenant_id: uuid.UUID = tenant_field(index=False)
     conversation_id: uuid.UUID | None = fk_field("conversations.id", index=False)
     round_id: uuid.UUID | None = fk_field("rounds.id")
     from_number_id: uuid.UUID | None = fk_field("numbers.id", index=False)
@@ -50,6 +65,17 @@ class Message(SQLModel, table=True):
     send_after: datetime | None = ts_field()
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     dispatched_at: datetime | None = ts_field()
+    # Copies of two `meta` keys that look-ups compare with `=` (alembic 0007): under row-level security an index on
+    # `meta->>'...'` cannot serve such a look-up, as jsonb's operators are not leakproof.
+    send_key: str | None = Field(
+        default=None, sa_column=sa.Column(sa.Text, sa.Computed("meta->>'send_key'", persisted=True))
+    )
+    outreach_target_id: uuid.UUID | None = Field(
+        default=None,
+        sa_column=sa.Column(
+            UUID(as_uuid=True), sa.Computed("CAST(meta->>'outreach_target_id' AS uuid)", persisted=True)
+        ),
+    )
 
 
 class WebhookEvent(SQLModel, table=True):
@@ -58,7 +84,7 @@ class WebhookEvent(SQLModel, table=True):
         sa.Index("ix_webhook_events_unprocessed", "received_at", postgresql_where=sa.text("processed_at IS NULL")),
     )
     id: uuid.UUID = id_field()
-    tenant_id: uuid.UUID = tenant_field()
+    tenant_id: uuid.UUID = tenant_field(index=False)  # uq_webhook_events_dedupe starts with it
     session_id: str = Field(max_length=100, index=True)
     event_type: str = Field(max_length=60)
     payload: dict = json_field(dict)

@@ -1158,7 +1158,7 @@ _INSERT_OUT = text(
     INSERT INTO messages (id, tenant_id, from_number_id, contact_id, direction, body, meta, status, created_at,
                           send_after)
     VALUES (gen_random_uuid(), :t, :n, :c, 'out', :body, CAST(:meta AS jsonb), 'queued', :now, :send_after)
-    ON CONFLICT (tenant_id, (meta->>'send_key')) WHERE meta ? 'send_key' DO NOTHING
+    ON CONFLICT (tenant_id, send_key) WHERE send_key IS NOT NULL DO NOTHING
     RETURNING id
     """
 )
@@ -1264,8 +1264,8 @@ def exchange_history(s, target_id: uuid.UUID, number_id: uuid.UUID, contact_id: 
             SELECT body, direction::text AS direction FROM messages
             WHERE contact_id = :c AND (from_number_id = :n OR to_number_id = :n) AND body <> ''
               AND status <> 'failed' AND created_at >= COALESCE((
-                  SELECT max(created_at) FROM messages WHERE (meta->>'outreach_target_id') = CAST(:t AS text)
-                    AND meta ? 'outreach_target_id' AND meta->>'kind' = 'opener'), '-infinity')
+                  SELECT max(created_at) FROM messages WHERE outreach_target_id = CAST(:t AS uuid)
+                    AND meta->>'kind' = 'opener'), '-infinity')
             ORDER BY created_at DESC LIMIT :lim
             """
         ),
@@ -1300,8 +1300,7 @@ EXCHANGE = text(
     SELECT t.id AS target_id, t.status::text AS status, t.rounds_done, t.contact_id, p.id AS policy_id, p.active,
            p.number_id, p.persona_id, p.max_rounds_per_contact, c.display_name, c.consent_status::text AS consent,
            c.opted_out_at, EXISTS (SELECT 1 FROM suppression su WHERE su.wa_number = c.wa_number) AS suppressed,
-           EXISTS (SELECT 1 FROM messages m WHERE (m.meta->>'outreach_target_id') = CAST(t.id AS text)
-                     AND m.meta ? 'outreach_target_id' AND m.status = 'queued') AS answering
+           EXISTS (SELECT 1 FROM messages m WHERE m.outreach_target_id = t.id AND m.status = 'queued') AS answering
     FROM outreach_targets t
     JOIN outreach_policies p ON p.id = t.policy_id
     JOIN contacts c ON c.id = t.contact_id

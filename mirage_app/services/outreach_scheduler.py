@@ -126,7 +126,7 @@ _SWEEP_FAILED = text(
     WITH latest AS (
         SELECT DISTINCT ON (t.id) t.id AS target_id, m.status::text AS mstatus, m.error
         FROM outreach_targets t
-        JOIN messages m ON (m.meta->>'outreach_target_id') = CAST(t.id AS text) AND m.meta ? 'outreach_target_id'
+        JOIN messages m ON m.outreach_target_id = t.id
         WHERE t.status IN ('in_progress', 'done')
         ORDER BY t.id, m.created_at DESC
     )
@@ -144,8 +144,7 @@ _SWEEP_NO_REPLY = text(
     """
     UPDATE outreach_targets t SET status = 'done', last_error = 'no_reply', updated_at = :now
     WHERE t.status = 'in_progress' AND t.last_contact_at < :cutoff
-      AND NOT EXISTS (SELECT 1 FROM messages m WHERE (m.meta->>'outreach_target_id') = CAST(t.id AS text)
-                        AND m.meta ? 'outreach_target_id' AND m.status = 'queued')
+      AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.outreach_target_id = t.id AND m.status = 'queued')
     """
 )
 

@@ -76,7 +76,7 @@ ROUND_CONTEXT = text(
            sc.allow_bot_to_bot AS c_allow_bot_to_bot, sc.hourly_burst_limit AS c_hourly_burst_limit,
            sc.guard_no_echo AS c_guard_no_echo,
            (SELECT jsonb_build_object('id', m.id, 'status', m.status, 'send_after', m.send_after)
-              FROM messages m WHERE m.meta->>'send_key' = :key AND m.meta ? 'send_key') AS existing,
+              FROM messages m WHERE m.send_key = :key) AS existing,
            (SELECT jsonb_build_object('id', n.id, 'label', n.label, 'name', p.name, 'style', p.style,
                                       'greeting_morning', p.greeting_morning,
                                       'greeting_afternoon', p.greeting_afternoon,
@@ -104,7 +104,7 @@ INSERT_TURN = text(
                           direction, body, meta, status, created_at, send_after)
     VALUES (:id, :t, :c, :r, :from_id, :to_id, :contact_id, 'out', :body, CAST(:meta AS jsonb), 'queued', :now,
             :send_after)
-    ON CONFLICT (tenant_id, (meta->>'send_key')) WHERE meta ? 'send_key' DO NOTHING
+    ON CONFLICT (tenant_id, send_key) WHERE send_key IS NOT NULL DO NOTHING
     RETURNING id
     """
 )

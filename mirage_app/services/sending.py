@@ -50,7 +50,7 @@ from mirage_app.evolution.jids import phone_digits, user_jid
 from mirage_app.logic import warmup
 from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
 from mirage_app.logic.dayparts import schedule_status, slots_from_day_rows
-from mirage_app.services import contact_guard, number_health, round_state
+from mirage_app.services import contact_guard, inbox, number_health, round_state
 from mirage_app.services.effective_settings import EffectiveSettings, effective
 from mirage_app.services.engine_runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
 
@@ -445,10 +445,8 @@ class _Attempt:
                 if attempt == 2:
                     raise
         if _rank(merged_status) >= _rank("delivered"):
-            # The recipient's webhook came first and was parked as "pending merge": reply now.
-            self.rt.jobs().enqueue(
-                ON_MESSAGE_JOB, str(self.tenant_id), str(ctx.id), job_id=job_id("onmsg", ctx.id), queue=SEND_QUEUE
-            )
+            # The recipient's webhook came first and was parked as "pending merge": its answer is due now.
+            inbox.push([inbox.InboxItem(self.tenant_id, ctx.id, from_contact=False)])
         return SendOutcome(SENT if status_floor == "sent" else ADOPTED, wa_msg_id=wa_msg_id)
 
     def _merge(self, s, ctx: Any, wa_msg_id: str, status_floor: str) -> str:
