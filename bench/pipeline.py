@@ -229,7 +229,7 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     log = (workdir / "api.log").open("ab")
     procs.append(
         subprocess.Popen(
-            [sys.executable, "-m", "uvicorn", "mirage_app.api.app:api", "--port", str(api_port), "--log-level",
+            [sys.executable, "-m", "uvicorn", "mirage_app.api.app:asgi", "--port", str(api_port), "--log-level",
              "warning", "--no-access-log"],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True,
         )

@@ -7,15 +7,21 @@ What it does, in one run:
 1. starts an embedded PostgreSQL and Redis in a temporary folder, migrates, creates a tenant and 4 numbers whose
    webhook secrets it knows;
 2. starts Mirage exactly as production does: `reflex run --env prod --backend-only` with DATABASE_URL, REDIS_URL
-   and EVOLUTION_URL set (so no embedded supervisor starts, and Reflex picks the Redis state manager and its
-   worker count), and reads back how many Granian workers it forked;
+   and EVOLUTION_URL set (so no embedded supervisor starts, Reflex picks the Redis state manager, and Mirage's
+   rxconfig its Granian worker count: cores + 1), and reads back how many Granian workers it forked;
 3. starts a bare FastAPI app (one POST endpoint that reads the body and answers `{"ok": true}`) through the very
    function Reflex uses to serve its prod backend (`reflex.utils.exec.run_granian_backend_prod`), with the same
    worker count, and loads it: that is the ceiling this machine allows an ASGI app served this way;
 4. loads Mirage with unique `messages.upsert` deliveries (wrk + a Lua script when wrk is installed, else a
    multi-process asyncio generator), after a warm-up, at fixed concurrency, and checks the rows it stored;
-5. sends N unique deliveries 3 times each, shuffled and concurrently, and checks that only N events and N
+5. loads both at a fixed rate (open loop, default 1,000 deliveries/s) to see the latency of a sustained rate;
+6. sends N unique deliveries 3 times each, shuffled and concurrently, and checks that only N events and N
    messages were stored.
+
+The goal (>= 1,000 events/s with p99 < 50 ms) is judged as: the closed loop's saturation throughput reaches 1,000/s,
+and at a sustained 1,000/s (open loop) every delivery is answered with p99 < 50 ms. The closed loop's own p99 is
+printed but not judged: at saturation a closed loop's latency is its queue (Little's law: 64 connections /
+throughput), which is why the bare baseline misses 50 ms there too.
 
 Exit status: 0 when the run completed (whether or not the goal was met), 2 on a harness error.
 """
@@ -1019,9 +1025,14 @@ def run(args: argparse.Namespace) -> int:
             f"{dup.events} messages={dup.messages} -> {'OK' if dup.ok else 'FAIL'}"
         )
         closed, opened = by_key[("mirage", "closed")], by_key.get(("mirage", "open"))
+        base_closed = by_key.get(("baseline", "closed"))
+        print(
+            f"closed loop at saturation ({args.connections} connections), not judged: p99 mirage {closed.p99_ms:.1f} ms"
+            + (f", bare baseline {base_closed.p99_ms:.1f} ms" if base_closed else "")
+            + f"; queueing alone makes the mean {args.connections / max(closed.events_per_s, 1) * 1000:.0f} ms"
+        )
         checks = {
-            f"closed-loop events/s >= {GOAL_EVENTS_PER_S:,.0f}": closed.events_per_s >= GOAL_EVENTS_PER_S,
-            f"closed-loop p99 < {GOAL_P99_MS:.0f} ms at {args.connections} connections": closed.p99_ms < GOAL_P99_MS,
+            f"closed-loop (saturation) events/s >= {GOAL_EVENTS_PER_S:,.0f}": closed.events_per_s >= GOAL_EVENTS_PER_S,
             "no HTTP or socket errors": all(
                 sum(n for kind, n in r.errors.items() if kind != "unfinished") == 0 for r in mirage_results
             ),
@@ -1029,10 +1040,12 @@ def run(args: argparse.Namespace) -> int:
             "every answered event stored once": stored_ok,
         }
         if opened is not None:
-            checks[f"open loop at {args.rate:g}/s: p99 < {GOAL_P99_MS:.0f} ms"] = opened.p99_ms < GOAL_P99_MS
-            checks[f"open loop at {args.rate:g}/s: rate held, all answered"] = (
+            checks[f"sustained {args.rate:g}/s (open loop): p99 < {GOAL_P99_MS:.0f} ms"] = opened.p99_ms < GOAL_P99_MS
+            checks[f"sustained {args.rate:g}/s (open loop): rate held, all answered"] = (
                 opened.events_per_s >= 0.98 * args.rate and not opened.errors.get("unfinished")
             )
+        else:
+            checks["a sustained-rate run (--rate 0 skipped it)"] = False
         for r in results:
             if r.cpu_ms:
                 own = sum(v for k, v in r.cpu_ms.items() if k != "other")

@@ -4,9 +4,11 @@ import reflex as rx
 
 import mirage_app.pages  # noqa: F401  (registers every route)
 from mirage_app.api.app import api
+from mirage_app.api.webhooks import WebhookFastPath
 
 app = rx.App(
     stylesheets=["/styles.css"],
-    api_transformer=api,
+    # `api` first (Reflex mounts its own routes inside it), then Evolution's deliveries skip both (api/webhooks.py).
+    api_transformer=[api, WebhookFastPath],
     head_components=[rx.el.meta(name="color-scheme", content="dark")],
 )

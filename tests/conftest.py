@@ -128,10 +128,10 @@ def tenant_b(make_tenant) -> uuid.UUID:
 @pytest.fixture(scope="session")
 def api_server(services):
     """Mirage's /api app served over real HTTP (uvicorn in a thread), so the simulator can post webhooks to it."""
-    from mirage_app.api.app import api
+    from mirage_app.api.app import asgi
     from mirage_app.evolution.simulator.server import BackgroundServer
 
-    server = BackgroundServer(api)
+    server = BackgroundServer(asgi)
     server.start()
     os.environ["MIRAGE_PUBLIC_URL"] = server.url
     _reset_caches()

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from mirage_app.api import contacts, health, instances, me, outreach, webhooks
 from mirage_app.api.errors import ApiError, install_error_handlers
+from mirage_app.api.webhooks import WebhookFastPath
 
 
 def create_api() -> FastAPI:
@@ -34,3 +35,6 @@ def create_api() -> FastAPI:
 
 
 api = create_api()
+# What Mirage serves: the FastAPI app behind the webhook fast path (see api/webhooks.py). Reflex mounts its own
+# app inside `api` and then applies the fast path (mirage_app.py); `asgi` is the same stack without Reflex.
+asgi = WebhookFastPath(api)

@@ -1,9 +1,19 @@
 """`POST /api/webhooks/evolution[/{suffix}]`: Evolution's deliveries, authenticated by the per-session secret that
-Mirage put in the webhook's headers (never by a tenant API key). Persisted before answering 2xx."""
+Mirage put in the webhook's headers (never by a tenant API key). Persisted before answering 2xx.
+
+Deliveries are nearly all of Mirage's HTTP traffic, so they are served by `WebhookFastPath`, a bare ASGI layer in
+front of the FastAPI app: FastAPI's routing, dependency solving and response models cost more than ingestion's own
+work. The FastAPI route below stays for the OpenAPI document and for anything served without the fast path; both
+call `receive_delivery`, so the rules are written once.
+"""
 
 from __future__ import annotations
 
 import json
+import logging
+import re
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
@@ -13,25 +23,21 @@ from mirage_app.core.config import get_settings
 from mirage_app.evolution.webhook import MalformedEvent, event_suffix
 from mirage_app.services import inbox, outreach, webhooks
 
+log = logging.getLogger("mirage.api")
 router = APIRouter(tags=["webhooks"])
 
-
-async def _read_limited(request: Request, limit: int) -> bytes:
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise ApiError(413, "payload_too_large", f"webhook bodies are limited to {limit} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > limit:
-            raise ApiError(413, "payload_too_large", f"webhook bodies are limited to {limit} bytes")
-    return bytes(body)
+WEBHOOK_PATH = "/api/webhooks/evolution"
+_FAST_PATH = re.compile(r"^/api/webhooks/evolution(?:/([^/]+))?/?$")
+_SECRET_HEADER = webhooks.SECRET_HEADER.encode()
 
 
-@router.post("/api/webhooks/evolution", summary="Evolution webhook receiver")
-@router.post("/api/webhooks/evolution/{suffix}", summary="Evolution webhook receiver (byEvents paths)")
-async def evolution_webhook(request: Request, suffix: str | None = None) -> dict:
-    body = await _read_limited(request, get_settings().webhook_max_bytes)
+def _too_large(limit: int) -> ApiError:
+    return ApiError(413, "payload_too_large", f"webhook bodies are limited to {limit} bytes")
+
+
+async def receive_delivery(body: bytes, secret: str | None, suffix: str | None) -> dict:
+    """Authenticate, store and apply one delivery, then hand a received message to the engine. ApiError on bad
+    input (nothing is written then)."""
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
@@ -45,7 +51,7 @@ async def evolution_webhook(request: Request, suffix: str | None = None) -> dict
             raise ApiError(400, "malformed_event", str(exc)) from exc
         if suffix != expected:
             raise ApiError(400, "suffix_mismatch", f"path says {suffix!r} but the event is {expected!r}")
-    instance, secret = payload["instance"], request.headers.get(webhooks.SECRET_HEADER)
+    instance = payload["instance"]
     try:
         # The directory answers from its cache almost always; only a miss needs the database (in a thread).
         auth = webhooks.authenticate_cached(instance, secret)
@@ -68,3 +74,88 @@ async def evolution_webhook(request: Request, suffix: str | None = None) -> dict
         # After the commit: hand the reply decision to the engine's inbox (one Redis round trip, never raises).
         await inbox.push_async(inbox.InboxItem(auth.tenant_id, result.message_id, result.inbound_from_contact))
     return {"ok": True, "duplicate": result.duplicate}
+
+
+async def _read_limited(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise _too_large(limit)
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise _too_large(limit)
+    return bytes(body)
+
+
+@router.post(WEBHOOK_PATH, summary="Evolution webhook receiver")
+@router.post(WEBHOOK_PATH + "/{suffix}", summary="Evolution webhook receiver (byEvents paths)")
+async def evolution_webhook(request: Request, suffix: str | None = None) -> dict:
+    body = await _read_limited(request, get_settings().webhook_max_bytes)
+    return await receive_delivery(body, request.headers.get(webhooks.SECRET_HEADER), suffix)
+
+
+ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]
+
+
+class WebhookFastPath:
+    """ASGI layer answering `POST /api/webhooks/evolution[/{suffix}]` itself (same rules, same JSON answers as the
+    FastAPI route); every other request goes on to `app`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive, send) -> None:
+        match = _FAST_PATH.match(scope["path"]) if scope["type"] == "http" and scope["method"] == "POST" else None
+        if match is None:
+            await self.app(scope, receive, send)
+            return
+        status, answer = 200, None
+        try:
+            secret, declared = _headers(scope)
+            body = await _read_body(receive, declared, get_settings().webhook_max_bytes)
+            answer = await receive_delivery(body, secret, match.group(1))
+        except ApiError as exc:
+            status, answer = exc.status, {"error": exc.error, "detail": exc.detail}
+        except Exception:
+            log.exception("unhandled webhook error")
+            status, answer = 500, {"error": "internal_error", "detail": "unexpected error; it has been logged"}
+        content = json.dumps(answer, separators=(",", ":")).encode()
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(content)).encode())],
+            }
+        )
+        await send({"type": "http.response.body", "body": content})
+
+
+def _headers(scope: dict) -> tuple[str | None, int | None]:
+    """(webhook secret, declared content length) from the raw ASGI headers (names arrive lower-cased)."""
+    secret: str | None = None
+    declared: int | None = None
+    for name, value in scope["headers"]:
+        if name == _SECRET_HEADER:
+            secret = value.decode("latin-1")
+        elif name == b"content-length" and value.isdigit():
+            declared = int(value)
+    return secret, declared
+
+
+async def _read_body(receive, declared: int | None, limit: int) -> bytes:
+    if declared is not None and declared > limit:
+        raise _too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message: dict[str, Any] = await receive()
+        if message["type"] == "http.disconnect":
+            raise ApiError(400, "client_disconnected", "the body did not arrive")
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limit:
+            raise _too_large(limit)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)

@@ -56,7 +56,7 @@ class Settings(BaseSettings):
 
     def derived_secret(self, purpose: str) -> bytes:
         """Independent 32-byte keys for each purpose, so one leaked key does not unlock the others."""
-        return hmac.new(self.secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
+        return _derive_key(self.secret_key, purpose)
 
     def resolved_app_database_url(self) -> str:
         if self.app_database_url:
@@ -82,6 +82,11 @@ def _with_psycopg(url: str) -> str:
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
     return url
+
+
+@lru_cache(maxsize=64)  # a handful of purposes; every webhook and token check needs one
+def _derive_key(secret_key: str, purpose: str) -> bytes:
+    return hmac.new(secret_key.encode(), purpose.encode(), hashlib.sha256).digest()
 
 
 @lru_cache

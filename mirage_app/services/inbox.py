@@ -117,43 +117,76 @@ def push(items: list[InboxItem], redis: Redis | None = None) -> None:
         enqueue_drain(int(slot))
 
 
-@dataclass(frozen=True)
-class _LoopClient:
-    loop: weakref.ref
-    url: str
-    push: object  # the _PUSH script bound to an asyncio client
+class _Batcher:
+    """Pushes from one event loop, coalesced: while one push is on its way to Redis, the items that arrive wait and
+    then go together in the next call (group commit; the first one never waits). Each caller resumes once its own
+    item is in Redis."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.script = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3).register_script(_PUSH)
+        self.waiting: list[tuple[InboxItem, asyncio.Future]] = []
+        self.flushing = False
+        self.flusher: asyncio.Future | None = None  # a reference keeps the running task from being collected
+
+    async def push(self, item: InboxItem) -> None:
+        done = asyncio.get_running_loop().create_future()
+        self.waiting.append((item, done))
+        if not self.flushing:
+            self.flushing = True
+            self.flusher = asyncio.ensure_future(self._flush())
+        await done
+
+    async def _flush(self) -> None:
+        try:
+            while self.waiting:
+                batch, self.waiting = self.waiting, []
+                try:
+                    slot = int(
+                        await self.script(keys=_push_keys(), args=[ARMED_TTL_S, *(i.encode() for i, _ in batch)])
+                    )
+                    if slot >= 0:
+                        await asyncio.to_thread(enqueue_drain, slot)
+                except Exception as exc:
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(exc)
+                    continue
+                for _, done in batch:
+                    if not done.done():
+                        done.set_result(None)
+        finally:
+            self.flushing = False
 
 
-# One asyncio client per event loop (an ASGI worker has one loop for its life; test clients may make several).
-_async_clients: dict[int, _LoopClient] = {}
+# One batcher (and asyncio Redis client) per event loop: an ASGI worker has one loop for its life; test clients may
+# start several, and the entries of loops that are gone are dropped.
+_batchers: dict[int, tuple[weakref.ref, _Batcher]] = {}
 
 
-def _async_push_script():
+def _batcher() -> _Batcher:
     loop = asyncio.get_running_loop()
     url = get_settings().redis_url
-    entry = _async_clients.get(id(loop))
-    if entry is not None and entry.loop() is loop and entry.url == url:
-        return entry.push
-    for key, other in list(_async_clients.items()):  # forget loops that are gone (and this id's stale entry)
-        gone = other.loop()
+    entry = _batchers.get(id(loop))
+    if entry is not None and entry[0]() is loop and entry[1].url == url:
+        return entry[1]
+    for key, (ref, _) in list(_batchers.items()):
+        gone = ref()
         if gone is None or gone.is_closed() or key == id(loop):
-            del _async_clients[key]
-    client = aioredis.Redis.from_url(url, socket_timeout=5, socket_connect_timeout=3)
-    entry = _LoopClient(weakref.ref(loop), url, client.register_script(_PUSH))
-    _async_clients[id(loop)] = entry
-    return entry.push
+            del _batchers[key]
+    batcher = _Batcher(url)
+    _batchers[id(loop)] = (weakref.ref(loop), batcher)
+    return batcher
 
 
 async def push_async(item: InboxItem) -> bool:
-    """The webhook route's hand-over: one round trip on the event loop (plus, rarely, a drain job in a thread).
+    """The webhook route's hand-over: on the event loop, coalesced with concurrent deliveries (plus, rarely, a drain
+    job enqueued in a thread).
 
     Never raises: if Redis is unavailable the message row is stored all the same and the ticks recover it.
     """
     try:
-        script = _async_push_script()
-        slot = int(await script(keys=_push_keys(), args=[ARMED_TTL_S, item.encode()]))
-        if slot >= 0:
-            await asyncio.to_thread(enqueue_drain, slot)
+        await _batcher().push(item)
         return True
     except Exception:
         log.exception("could not hand message %s to the engine; the ticks will recover it", item.message_id)

@@ -19,6 +19,7 @@ import threading
 import time
 import uuid
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import anyio.to_thread
@@ -237,6 +238,7 @@ def _apply(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
         _apply_connection(s, auth, event)
 
 
+@lru_cache(maxsize=16_384)  # the same peers write again and again; libphonenumber's parse is the costly part
 def _e164(phone: str | None) -> str | None:
     if not phone:
         return None

@@ -12,7 +12,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import text
 
-from mirage_app.api.app import api
+from mirage_app.api.app import api, asgi
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import hash_token
 from mirage_app.models import EvolutionSession, Number, NumberStatus
@@ -40,9 +40,10 @@ def instance(tenant_a):
     return {"tenant": tenant_a, "name": name, "secret": secret, "number_id": number.id}
 
 
-@pytest.fixture
-def client():
-    return TestClient(api, raise_server_exceptions=False)
+@pytest.fixture(params=["fast_path", "fastapi_route"])
+def client(request):
+    """Both ways a delivery is served: the ASGI fast path Mirage runs (`asgi`) and the FastAPI route behind it."""
+    return TestClient(asgi if request.param == "fast_path" else api, raise_server_exceptions=False)
 
 
 def _post(client, instance, body, *, secret=None, path=URL):
@@ -239,3 +240,34 @@ def test_fuzzed_payloads_never_500_or_partial(client, instance, event, data, key
         assert after == before  # rejected deliveries leave nothing behind
     else:
         assert after[0] - before[0] in (0, 1) and after[1] - before[1] in (0, 1)
+
+
+def test_a_streamed_body_over_the_limit_is_413_without_a_declared_length(client, instance):
+    """Chunked uploads declare no length: the limit holds while the body streams in."""
+    chunks = [b'{"event": "messages.upsert", "instance": "' + instance["name"].encode() + b'", "data": "']
+    chunks += [b"a" * 65_536] * 5 + [b'"}']
+    response = client.post(URL, content=iter(chunks), headers={SECRET_HEADER: instance["secret"]})
+    assert response.status_code == 413 and response.json()["error"] == "payload_too_large"
+    assert _count(instance["tenant"], "webhook_events") == 0
+
+
+def test_other_methods_and_deeper_paths_get_the_api_answers():
+    client = TestClient(asgi, raise_server_exceptions=False)
+    got = client.get(URL)  # only POST is a delivery; anything else is an unknown API route
+    assert got.status_code == 404 and got.json()["error"] == "not_found"
+    deeper = client.post(URL + "/messages-upsert/extra", content=b"{}")
+    assert deeper.status_code == 404 and deeper.json()["error"] == "not_found"
+
+
+def test_an_unexpected_error_is_a_json_500_without_internals(instance, monkeypatch):
+    from mirage_app.services import webhooks
+
+    async def broken(*_args, **_kwargs):
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(webhooks, "ingest_async", broken)
+    response = TestClient(asgi, raise_server_exceptions=False).post(
+        URL, content=json.dumps(_upsert(instance["name"], "3A0F")).encode(), headers={SECRET_HEADER: instance["secret"]}
+    )
+    assert response.status_code == 500
+    assert response.json() == {"error": "internal_error", "detail": "unexpected error; it has been logged"}

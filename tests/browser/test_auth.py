@@ -9,7 +9,7 @@ import pyotp
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import sign_in
+from tests.browser.conftest import choose_first_password, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -32,12 +32,7 @@ def test_first_run_admin_must_choose_a_password(running_app, page: Page, admin):
     page.locator("#confirm-password").fill("curta")
     page.locator("#change-password").click()
     expect(page.locator("#password-error")).to_be_visible()
-    page.locator("#current-password").fill(admin.password)
-    page.locator("#new-password").fill(new_password)
-    page.locator("#confirm-password").fill(new_password)
-    page.locator("#change-password").click()
-    expect(page.get_by_text("Senha alterada")).to_be_visible()
-    admin.password = new_password
+    choose_first_password(page, admin, new_password)
 
 
 def test_enrol_mfa_then_sign_in_with_totp_and_recovery_code(running_app, admin_page: Page, admin, browser):

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from rq import Queue
@@ -28,6 +29,12 @@ def handled(monkeypatch) -> list[inbox.InboxItem]:
     seen: list[inbox.InboxItem] = []
     monkeypatch.setattr(inbox, "handle", seen.append)
     return seen
+
+
+def _run(coroutine):
+    """asyncio.run on a thread of its own: the browser tests' Playwright keeps a loop running on the main thread."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def _item(from_contact: bool | None = False) -> inbox.InboxItem:
@@ -117,7 +124,7 @@ def test_push_async_hands_over_in_one_call_on_the_event_loop(redis, handled):
     async def route() -> list[bool]:
         return [await inbox.push_async(i) for i in items]
 
-    assert asyncio.run(route()) == [True, True]
+    assert _run(route()) == [True, True]
     [job] = _drain_jobs(redis)
     inbox.drain(0, job.id)
     assert handled == items
@@ -129,7 +136,25 @@ def test_push_async_never_raises_when_redis_is_gone(services, monkeypatch):
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:9/0")  # nothing listens there
     reset_settings_cache()
     try:
-        assert asyncio.run(inbox.push_async(_item())) is False
+        assert _run(inbox.push_async(_item())) is False
     finally:
         monkeypatch.undo()
         reset_settings_cache()
+
+
+def test_concurrent_pushes_are_coalesced_and_none_is_lost(redis, handled):
+    items = [_item() for _ in range(50)]
+
+    def script_calls() -> int:
+        stats = redis.info("commandstats")
+        return sum(stats.get(k, {}).get("calls", 0) for k in ("cmdstat_evalsha", "cmdstat_eval"))
+
+    async def deliveries() -> list[bool]:
+        return await asyncio.gather(*(inbox.push_async(i) for i in items))
+
+    before = script_calls()
+    assert all(_run(deliveries()))
+    assert script_calls() - before < len(items)  # some went together
+    [job] = _drain_jobs(redis)
+    inbox.drain(0, job.id)
+    assert sorted(map(str, (i.message_id for i in handled))) == sorted(map(str, (i.message_id for i in items)))
