@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, col, func, select
+from sqlalchemy import text
+from sqlmodel import col, func, select
 
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
@@ -36,8 +38,17 @@ def redact(value: Any) -> Any:
     return str(value)
 
 
+_INSERT = text(
+    """
+    INSERT INTO audit_log (tenant_id, actor_user_id, actor, action, entity, entity_id, before, after, ip, at)
+    VALUES (:tenant, :user, :actor, :action, :entity, :entity_id, CAST(:before AS jsonb), CAST(:after AS jsonb),
+            :ip, :at)
+    """
+)
+
+
 def record(
-    session: Session,
+    session: Any,
     actor: Actor | None,
     action: str,
     entity: str,
@@ -47,28 +58,33 @@ def record(
     *,
     tenant_id: uuid.UUID | None = None,
     clock: Clock = system_clock,
-) -> AuditLog:
-    """Add an entry to the caller's transaction, so it commits (or rolls back) with the change it describes.
+) -> None:
+    """Write an entry in the caller's transaction, so it commits (or rolls back) with the change it describes.
+    `session`: anything with `execute(text, params)` (a Session, or the engine's TenantConnection).
 
     `actor` None means the system (e.g. an account locked by throttling); then `tenant_id` is required.
     """
     tenant = actor.tenant_id if actor is not None else tenant_id
     if tenant is None:
         raise ValueError("audit.record needs an actor or a tenant_id")
-    entry = AuditLog(
-        tenant_id=tenant,
-        actor_user_id=actor.user_id if actor is not None else None,
-        actor=(actor.label if actor is not None else "system")[:254],
-        action=action[:80],
-        entity=entity[:80],
-        entity_id=None if entity_id is None else str(entity_id)[:80],
-        before=redact(before or {}),
-        after=redact(after or {}),
-        ip=actor.ip if actor is not None else None,
-        at=clock.now(),
+    flush = getattr(session, "flush", None)
+    if flush is not None:  # an ORM session: the rows this entry may refer to (a new tenant, user...) go first
+        flush()
+    session.execute(
+        _INSERT,
+        {
+            "tenant": tenant,
+            "user": actor.user_id if actor is not None else None,
+            "actor": (actor.label if actor is not None else "system")[:254],
+            "action": action[:80],
+            "entity": entity[:80],
+            "entity_id": None if entity_id is None else str(entity_id)[:80],
+            "before": json.dumps(redact(before or {})),
+            "after": json.dumps(redact(after or {})),
+            "ip": actor.ip if actor is not None else None,
+            "at": clock.now(),
+        },
     )
-    session.add(entry)
-    return entry
 
 
 @dataclass(frozen=True)

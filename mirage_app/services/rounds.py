@@ -28,7 +28,7 @@ from typing import Any
 
 from sqlalchemy import text
 
-from mirage_app.core.db import app_engine
+from mirage_app.core.db import app_engine, tenant_connection
 from mirage_app.logic.optout import fold
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import PersonaSpec, Turn, round_phases
@@ -150,7 +150,7 @@ def create_turn(
             return create_turn(tenant_id, round_id, turn, reply_to, rt, own)
     rt = rt or runtime()
     key = send_key(round_id, turn)
-    reader = contextlib.nullcontext(session) if session is not None else sending._session_on(conn, tenant_id)
+    reader = contextlib.nullcontext(session) if session is not None else tenant_connection(conn, tenant_id)
     with reader as s:
         ctx = s.execute(
             ROUND_CONTEXT,
@@ -250,7 +250,7 @@ def create_turn(
         if outcome.state == sending.NOOP and outcome.reason == "missing":  # another trigger wrote this turn first
             return TurnResult(EXISTS)
         return TurnResult(QUEUED, message_id, outcome)
-    with sending._session_on(conn, tenant_id) as s:
+    with tenant_connection(conn, tenant_id) as s:
         inserted = s.execute(INSERT_TURN, row).scalar()
         s.commit()
     if inserted is None:  # another trigger wrote this turn first
@@ -296,7 +296,7 @@ def on_message(tenant_id: uuid.UUID | str, message_id: uuid.UUID | str) -> TurnR
 
 
 def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> TurnResult:
-    with sending._session_on(conn, tenant) as s:
+    with tenant_connection(conn, tenant) as s:
         msg = s.execute(MESSAGE_IN_ROUND, params).first()
         if msg is None:
             return TurnResult(GONE)  # merged into the sender's row; the merge re-triggers with that id

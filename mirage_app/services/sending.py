@@ -24,21 +24,20 @@ number's failure streak (auto-pause, see number_health); a success resets it.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import random
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import event, text
+import psycopg
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
 
-from mirage_app.core.db import SET_TENANT, app_engine, tenant_session
+from mirage_app.core.db import app_engine, tenant_connection, tenant_session
 from mirage_app.evolution.errors import (
     ConnectionClosed,
     EvolutionError,
@@ -131,24 +130,6 @@ def process(
                 conn.commit()
             except Exception:  # a broken connection released the lock already; never return it to the pool
                 conn.invalidate()
-
-
-@contextlib.contextmanager
-def _session_on(conn, tenant_id: uuid.UUID) -> Iterator[Session]:
-    """Like core.db.tenant_session, on an already checked-out connection (every transaction pinned to the tenant)."""
-    session = Session(bind=conn, expire_on_commit=False, join_transaction_mode="rollback_only")
-
-    @event.listens_for(session, "after_begin")
-    def _pin_tenant(_session, _transaction, connection) -> None:
-        connection.execute(SET_TENANT, {"tenant_id": str(tenant_id)})
-
-    try:
-        yield session
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
 
 
 CONTEXT = text(
@@ -256,7 +237,7 @@ class _Attempt:
         self.now = rt.clock.now()
 
     def session(self):
-        return _session_on(self.conn, self.tenant_id) if self.conn is not None else tenant_session(self.tenant_id)
+        return tenant_connection(self.conn, self.tenant_id) if self.conn is not None else tenant_session(self.tenant_id)
 
     # -- orchestration ----------------------------------------------------------------------------------------
 
@@ -441,7 +422,7 @@ class _Attempt:
                     s.commit()
                     self.locked = self.locked and self.conn is None
                 break
-            except IntegrityError:  # the webhook inserted the same wa_msg_id concurrently: merge it next time
+            except (IntegrityError, psycopg.IntegrityError):  # the webhook stored the same wa_msg_id meanwhile
                 if attempt == 2:
                     raise
         if _rank(merged_status) >= _rank("delivered"):
