@@ -1,21 +1,25 @@
 """Reply pipeline: an inbound message reaches one of our numbers → its reply is accepted by Evolution.
 
-    .venv/bin/python -m bench.pipeline                        # 150 conversations, 2 workers
-    .venv/bin/python -m bench.pipeline --conversations 300 --workers 2 --all-events
+    .venv/bin/python -m bench.pipeline                        # 5, 10, 20 and 150 conversations at once, 2 workers
+    .venv/bin/python -m bench.pipeline --levels 10,300 --workers 2 --all-events
 
 What runs (real processes, nothing mocked):
 - an embedded PostgreSQL and Redis in a temporary folder (or DATABASE_URL / REDIS_URL), migrated;
 - the Evolution simulator (in this process, its own HTTP server and webhook thread; real time, no delays);
-- Mirage's `/api` (uvicorn, one process) receiving the simulator's webhooks;
+- Mirage's `/api` (uvicorn, one process, the same ASGI stack as production minus Reflex) receiving the webhooks;
 - N `mirage worker` processes (default 2; SimpleWorker, RQ scheduler on).
 
 Each conversation pairs two simulated numbers; humanisation is off (no reading/typing/gap delays) and caps are
 lifted, so what is measured is the machinery. One tick starts a round in every conversation; every turn after
 the first is a reply: the simulator delivers the message to the other number (`messages.upsert` webhook) →
-ingestion → `on_message` job → reply written (offline generator) → `sendText` accepted by the simulator. The
-latency of a reply runs from the simulator's delivery of the inbound message to its acceptance of the reply
-(both stamped by the simulator). Replies/s is the number of replies over the span from the first inbound to the
-last reply.
+ingestion → the engine's inbox → a drain job decides and writes the reply (offline generator) → read receipt →
+`sendText` accepted by the simulator. The latency of a reply runs from the simulator's delivery of the inbound
+message to its acceptance of the reply (both stamped by the simulator). Replies/s is the number of replies over
+the spans from each run's first inbound to its last reply.
+
+Conversations ping-pong (each has one reply in flight at a time), so how many run at once sets the load: a few
+show the latency of a lightly loaded engine, many saturate it (their latency is then the queue: Little's law).
+Each level runs rounds until about `--replies` replies were measured.
 
 By default each number's webhook subscribes to MESSAGES_UPSERT and CONNECTION_UPDATE only (the events on the
 measured path); `--all-events` keeps Mirage's full set (send.message and three acks per message as well). The
@@ -23,12 +27,13 @@ simulator posts webhooks from a single thread, one at a time, so with every even
 
 Baseline (same run): a bare `sendText` round trip to the same simulator, and the same number of sends spread
 over the same number of threads as workers (sends/s).
-Goal: p50 < 150 ms and >= 100 replies/s with 2 workers.
+Goal: p50 < 150 ms and >= 100 replies/s with 2 workers, at the same load (one level meeting both).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import signal
 import socket
@@ -39,7 +44,7 @@ import tempfile
 import threading
 import time
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -148,7 +153,13 @@ def setup_numbers(sim, tenant, count: int, api_url: str, events: list[str]) -> l
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--conversations", type=int, default=150)
+    parser.add_argument(
+        "--levels",
+        type=lambda v: sorted({int(x) for x in v.split(",")}),
+        default=[5, 10, 20, 150],
+        help="conversations running at once, one run each (default 5,10,20,150)",
+    )
+    parser.add_argument("--replies", type=int, default=600, help="about this many replies per level (600)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--all-events", action="store_true")
     parser.add_argument("--timeout", type=float, default=180.0)
@@ -241,7 +252,7 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
         if args.all_events
         else ["CONNECTION_UPDATE", "MESSAGES_UPSERT"]
     )
-    n_conv = args.conversations
+    n_conv = max(args.levels)
     t0 = time.perf_counter()
     numbers = setup_numbers(sim, tenant, 2 * n_conv + 20, api_url, events)
     sim.wait_idle(30)
@@ -297,7 +308,7 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
                 ).scalar()
             if not open_rounds:
                 break
-            time.sleep(0.5)  # the figures come from the simulator's timestamps; polling only costs CPU here
+            time.sleep(0.05 if len(ids) <= 20 else 0.5)  # the figures come from the simulator's timestamps
         for cid in ids:
             conversations.deactivate(admin, cid)
         with tenant_session(tenant) as s:
@@ -310,7 +321,6 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
 
     run_rounds(warm_ids)  # warm the workers (imports, pools) and the API
     sim.wait_idle(30)
-    mark = len(sim.messages())
     groups = {
         "workers": [pid for p in procs[1:] for pid in (p.pid, *descendants(p.pid))],
         "api": [procs[0].pid, *descendants(procs[0].pid)],
@@ -318,15 +328,65 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
         "postgres": descendants(os.getpid(), "postgres"),
         "redis": descendants(os.getpid(), "redis"),
     }
-    cpu_before = cpu_seconds(groups)
-    started_at = time.perf_counter()
-    started, done, turns = run_rounds(bench_ids)
-    wall = time.perf_counter() - started_at
-    cpu_after = cpu_seconds(groups)
-    sim.wait_idle(30)
-    log_rows = sim.messages()[mark:]
+    levels = []
+    for n in args.levels:
+        ids = bench_ids[:n]
+        repeats = max(1, math.ceil(args.replies / (n * 5)))  # a round is 2-4 exchanges: about 5 replies
+        latencies: list[float] = []
+        busy_s = 0.0
+        cpu_before = cpu_seconds(groups)
+        for _ in range(repeats):
+            mark = len(sim.messages())
+            run_rounds(ids)
+            sim.wait_idle(30)
+            got, span = replies(sim.messages()[mark:])
+            latencies += got
+            busy_s += span
+        cpu_after = cpu_seconds(groups)
+        if not latencies:
+            print(f"{n} conversations: no replies measured; see the logs with --keep")
+            return 2
+        cpu = {k: (cpu_after[k] - cpu_before[k]) * 1000 / len(latencies) for k in cpu_after}
+        levels.append(Level(n, latencies, len(latencies) / busy_s if busy_s > 0 else float("nan"), cpu))
+        print(f"{n:>4} conversations: {levels[-1].rate:6.1f} replies/s, p50 {statistics.median(latencies):7.1f} ms",
+              flush=True)  # fmt: skip
 
-    # Pair each reception with the receiver's next send to the same peer.
+    base, base_rate = baseline(sim, numbers[-2:], 500, args.workers)
+    print()
+    print(f"{args.workers} workers; humanisation off; webhook events: "
+          f"{'all' if args.all_events else 'MESSAGES_UPSERT + CONNECTION_UPDATE'}")  # fmt: skip
+    print(f"{'inbound -> reply accepted':28} {'replies':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8}  cpu ms per reply")
+    for lv in levels:
+        known = sum(v for k, v in lv.cpu.items() if k != "machine")
+        parts = " ".join(f"{k.split()[0]}={v:.1f}" for k, v in lv.cpu.items() if k != "machine")
+        print(f"{f'  {lv.conversations} conversations at once':28} {len(lv.latencies):>7} {lv.rate:>7.1f} "
+              f"{statistics.median(lv.latencies):>8.1f} {pct(lv.latencies, 0.99):>8.1f}  {parts} "
+              f"other={max(0.0, lv.cpu['machine'] - known):.1f} (machine {lv.cpu['machine']:.1f})")  # fmt: skip
+    print(f"{'baseline: bare sendText':28} {len(base):>7} {base_rate:>7.1f} {statistics.median(base):>8.1f} "
+          f"{pct(base, 0.99):>8.1f}")  # fmt: skip
+    best = max(levels, key=lambda lv: lv.rate)
+    light = statistics.median(levels[0].latencies)
+    print(f"\nsaturation: {best.rate:.1f} replies/s ({best.rate / base_rate:.2f} of bare sends/s); p50 at the lightest "
+          f"load {light:.1f} ms = x{light / statistics.median(base):.1f} a bare sendText")  # fmt: skip
+    met = [lv for lv in levels if lv.rate >= 100 and statistics.median(lv.latencies) < 150]
+    print(
+        f"goal p50 < 150 ms and >= 100 replies/s at the same load, {args.workers} workers: "
+        + (f"met ({', '.join(f'{lv.conversations} conversations' for lv in met)})" if met else "NOT met")
+    )
+    return 0
+
+
+@dataclass
+class Level:
+    conversations: int
+    latencies: list[float]
+    rate: float
+    cpu: dict[str, float]
+
+
+def replies(log_rows) -> tuple[list[float], float]:
+    """(latency of each reply in ms, seconds from the first inbound to the last reply): each reception is paired
+    with the receiver's next send to the same peer, both stamped by the simulator."""
     latencies, first_in, last_out = [], None, None
     by_key: dict[tuple[str, str], list] = {}
     for m in log_rows:
@@ -342,31 +402,8 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
             latencies.append((reply.at - m.at).total_seconds() * 1000)
             first_in = m.at if first_in is None or m.at < first_in else first_in
             last_out = reply.at if last_out is None or reply.at > last_out else last_out
-    if not latencies:
-        print("no replies measured; see the logs with --keep")
-        return 2
-    span = (last_out - first_in).total_seconds()
-    rate = len(latencies) / span if span > 0 else float("nan")
-
-    base, base_rate = baseline(sim, numbers[-2:], len(latencies), args.workers)
-    print()
-    print(f"rounds started {started}, done {done} ({turns} turns) in {wall:.1f} s wall; {args.workers} workers; "
-          f"webhook events: {'all' if args.all_events else 'MESSAGES_UPSERT + CONNECTION_UPDATE'}")  # fmt: skip
-    print(f"{'':28} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'per s':>8}")
-    print(f"{'inbound -> reply accepted':28} {len(latencies):>6} {statistics.median(latencies):>8.1f} "
-          f"{pct(latencies, 0.99):>8.1f} {rate:>8.1f}")  # fmt: skip
-    print(f"{'baseline: bare sendText':28} {len(base):>6} {statistics.median(base):>8.1f} {pct(base, 0.99):>8.1f} "
-          f"{base_rate:>8.1f}")  # fmt: skip
-    print(f"\npipeline p50 / bare sendText p50: x{statistics.median(latencies) / statistics.median(base):.1f}; "
-          f"replies/s vs bare sends/s: {rate / base_rate:.2f}")  # fmt: skip
-    used = {k: (cpu_after[k] - cpu_before[k]) * 1000 / len(latencies) for k in cpu_after}
-    known = sum(v for k, v in used.items() if k != "machine")
-    parts = "  ".join(f"{k} {v:.1f}" for k, v in used.items() if k != "machine")
-    print(f"cpu ms per reply: {parts}  other {max(0.0, used['machine'] - known):.1f}  "
-          f"(machine {used['machine']:.1f} over {os.cpu_count()} cores)")  # fmt: skip
-    ok = statistics.median(latencies) < 150 and rate >= 100
-    print(f"goal p50 < 150 ms and >= 100 replies/s with {args.workers} workers: {'met' if ok else 'NOT met'}")
-    return 0
+    span = (last_out - first_in).total_seconds() if latencies else 0.0
+    return latencies, span
 
 
 def baseline(sim, pair, total: int, threads: int) -> tuple[list[float], float]:
