@@ -81,6 +81,15 @@ def _in_span(t: time, start: time, end: time) -> bool:
     return t >= start if end == MIDNIGHT else start <= t < end
 
 
+def within_active_hours(active_hours: Mapping[str, str] | None, local_time: time) -> bool:
+    """A persona's active hours (`{"start": "08:00", "end": "22:00"}`, start included, end not) hold this wall time.
+    No hours set = always active."""
+    if not active_hours or not active_hours.get("start") or not active_hours.get("end"):
+        return True
+    start, end = parse_time(active_hours["start"]), parse_time(active_hours["end"])
+    return _in_span(local_time.replace(tzinfo=None), start, end)
+
+
 def daypart_at(local_time: time, windows: Mapping[str, tuple[time, time]] = DEFAULT_WINDOWS) -> str | None:
     """The daypart whose window holds this wall time, or None outside every window (night)."""
     t = local_time.replace(tzinfo=None)

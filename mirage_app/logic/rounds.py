@@ -7,7 +7,7 @@ Modes (SPEC §3 conversations.mode):
   people where possible; the opener flips on every full cycle.
 - random: two distinct participants drawn from the injected rng.
 
-The caller stores `RoundPlan.next_index` and passes it back as `last_index` next time.
+The caller stores `RoundPlan.next_index` and passes it back as `last_index` next time. Topics: `pick_topic`.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from mirage_app.logic.caps import ALLOW, Decision
 from mirage_app.logic.pacing import lognormal_delay_s
@@ -25,6 +26,8 @@ PAIR = "pair"
 ROUND_ROBIN = "round_robin"
 RANDOM = "random"
 MODES: tuple[str, ...] = (PAIR, ROUND_ROBIN, RANDOM)
+
+T = TypeVar("T")
 
 WINDOW_FULL = "window_full"
 PAUSE = "pause"
@@ -87,6 +90,20 @@ def plan_round(participants: Sequence[str], mode: str, rng: random.Random, last_
 
     exchanges = rng.randint(MIN_EXCHANGES, MAX_EXCHANGES)
     return RoundPlan(a, b, exchanges, tuple(round_phases(exchanges)), last_index + 1)
+
+
+def pick_topic(topics: Sequence[T], strategy: str, refresh_minutes: int, now: datetime, seed: object) -> T | None:
+    """The topic of a round started at `now`: a conversation keeps one subject for `refresh_minutes`, as people do,
+    then moves on — to the next in order (`rotate`) or to a seeded draw (`random`; the same answer on every
+    evaluation within the period)."""
+    if not topics:
+        return None
+    if now.tzinfo is None:
+        raise ValueError("now must be timezone-aware")
+    period = int(now.timestamp() // (max(1, refresh_minutes) * 60))
+    if strategy == "random":
+        return random.Random(f"{seed}|{period}").choice(list(topics))
+    return topics[period % len(topics)]
 
 
 def round_seed(conversation_id: object, window_key: str) -> str:

@@ -23,12 +23,19 @@ def _when(value: str) -> datetime | None:
 class TopicsState(ConversationState):
     topics: list[dict[str, str]] = []
     error: str = ""
+    strategy: str = "rotate"  # how the next topic is chosen: rotate (in order) or random
+    refresh_minutes: str = "120"  # how long a topic lasts
+    rotation_error: str = ""
 
     @rx.event
     def load(self):
         rows, feedback = self._call(conversations.list_topics, self._id_from_url())
         if rows is None:
             return feedback
+        view, feedback = self._call(conversations.get_conversation, self._id_from_url())
+        if view is None:
+            return feedback
+        self.strategy, self.refresh_minutes = view.topic_strategy, str(view.topic_refresh_minutes)
         self.topics = [
             {
                 "id": str(tp.id),
@@ -64,6 +71,34 @@ class TopicsState(ConversationState):
         return rx.toast.success(self.tr["conversations.topic_added"])
 
     @rx.event
+    def set_strategy(self, value: str | list[str]):
+        self.strategy = value if isinstance(value, str) else value[0]
+
+    @rx.event
+    def set_refresh_minutes(self, value: str):
+        self.refresh_minutes = value
+
+    @rx.event
+    def save_rotation(self):
+        self.rotation_error = ""
+        try:
+            minutes = int(self.refresh_minutes)
+        except ValueError:
+            self.rotation_error = self.tr["conversations.refresh_invalid"]
+            return None
+        actor = self._actor()
+        if actor is None:
+            return rx.redirect("/login")
+        try:
+            conversations.update_conversation(
+                actor, self._id_from_url(), topic_strategy=self.strategy, topic_refresh_minutes=minutes
+            )
+        except ServiceError as exc:
+            self.rotation_error = self._error(exc)
+            return None
+        return rx.toast.success(self.tr["instances.saved"])
+
+    @rx.event
     def delete(self, topic_id: str):
         _, feedback = self._call(conversations.delete_topic, topic_id)
         self.load()
@@ -83,7 +118,10 @@ def _topic(tp: dict) -> rx.Component:
                     ),
                 ),
                 rx.text(tp["prompt"], size="1", color_scheme="gray"),
-                rx.text(tp["from"], " → ", tp["to"], size="1", color_scheme="gray"),
+                rx.cond(
+                    (tp["from"] != "") | (tp["to"] != ""),
+                    rx.text(tp["from"], " → ", tp["to"], size="1", color_scheme="gray"),
+                ),
                 spacing="1",
             ),
             rx.spacer(),
@@ -100,6 +138,7 @@ def _topic(tp: dict) -> rx.Component:
             width="100%",
         ),
         size="1",
+        width="100%",
     )
 
 
@@ -123,10 +162,47 @@ def conversation_topics_page() -> rx.Component:
         on_submit=TopicsState.create,
         reset_on_submit=True,
     )
+    rotation = rx.card(
+        rx.vstack(
+            rx.text(t("conversations.rotation_hint"), size="2", color_scheme="gray"),
+            rx.hstack(
+                rx.segmented_control.root(
+                    rx.segmented_control.item(t("conversations.strategy_rotate"), value="rotate"),
+                    rx.segmented_control.item(t("conversations.strategy_random"), value="random"),
+                    value=TopicsState.strategy,
+                    on_change=TopicsState.set_strategy,
+                    size="1",
+                    id="topic-strategy",
+                ),
+                rx.text(t("conversations.refresh_every"), size="2"),
+                rx.input(
+                    value=TopicsState.refresh_minutes,
+                    on_change=TopicsState.set_refresh_minutes,
+                    type="number",
+                    min="1",
+                    max="10080",
+                    width="6em",
+                    size="1",
+                    id="topic-refresh",
+                ),
+                rx.text(t("conversations.minutes"), size="2"),
+                rx.cond(
+                    AuthState.can_manage,
+                    rx.button(t("common.save"), on_click=TopicsState.save_rotation, size="1", id="topic-rotation-save"),
+                ),
+                align="center",
+                wrap="wrap",
+            ),
+            field_error(TopicsState.rotation_error, "topic-rotation-error"),
+            width="100%",
+        ),
+        width="100%",
+    )
     return conversation_page(
         "topics",
         "page.conversation_topics.title",
         rx.vstack(
+            rotation,
             rx.cond(AuthState.can_manage, rx.card(form, width="100%")),
             rx.vstack(rx.foreach(TopicsState.topics, _topic), width="100%", id="topics"),
             width="100%",

@@ -32,6 +32,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from datetime import time as time_of_day
 from typing import Any
 
 from sqlalchemy import text
@@ -40,7 +41,7 @@ from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.logic import rounds as round_logic
 from mirage_app.logic import warmup
-from mirage_app.logic.dayparts import at_local, schedule_status, slots_from_day_rows, to_local
+from mirage_app.logic.dayparts import at_local, schedule_status, slots_from_day_rows, to_local, within_active_hours
 from mirage_app.services import round_state, sending
 from mirage_app.services.conversations import PAIRING_ORDER
 from mirage_app.services.effective_settings import effective
@@ -63,7 +64,8 @@ DUE_CONVERSATIONS = text(
                to_char(CAST(:now AS timestamptz) AT TIME ZONE t.timezone, 'YYYY-MM-DD') AS today
         FROM tenants t
     )
-    SELECT c.id, c.mode::text AS mode, c.round_cursor, c.topic_strategy, k.tz AS timezone,
+    SELECT c.id, c.mode::text AS mode, c.round_cursor, c.topic_strategy, c.topic_refresh_minutes,
+           k.tz AS timezone,
            (SELECT to_jsonb(st) FROM settings_tenant st LIMIT 1) AS tenant_settings,
            to_jsonb(sc) AS overrides,
            (SELECT jsonb_agg(to_jsonb(d) - 'id' - 'tenant_id' - 'conversation_id')
@@ -86,6 +88,7 @@ DUE_CONVERSATIONS = text(
                       'label', COALESCE(n.label, ct.display_name), 'number_status', n.status,
                       'wa_number', n.wa_number, 'paired_at', n.paired_at, 'active_days', n.active_days,
                       'failure_streak', n.failure_streak, 'contact_wa', ct.wa_number,
+                      'active_hours', (SELECT pe.active_hours FROM personas pe WHERE pe.id = n.persona_id),
                       'consent', ct.consent_status, 'opted_out_at', ct.opted_out_at,
                       'suppressed', EXISTS (SELECT 1 FROM suppression x WHERE x.wa_number = ct.wa_number),
                       'today', (SELECT count(*) FROM messages m WHERE m.from_number_id = n.id
@@ -301,7 +304,7 @@ class _TenantTick:
             candidates.append((conv, settings, window, usable_end, next_open, rows))
         if not candidates:
             return
-        people = {c.id: [self._person(p) for p in (c.people or [])] for c, *_ in candidates}
+        people = {c.id: [self._person(p, local.time()) for p in (c.people or [])] for c, *_ in candidates}
         self.pairings = {c.id: [tuple(p) for p in (c.pairings or [])] for c, *_ in candidates}
         self.usage = self._usage([p for c, *_ in candidates for p in (c.people or [])])
         for conv, settings, window, usable_end, next_open, rows in candidates:
@@ -366,14 +369,16 @@ class _TenantTick:
                 self.usage[number_id]["hour"] += n
         return None
 
-    def _person(self, p: dict) -> dict:
-        """A participant (from the due-conversations query) with its eligibility for a round now."""
+    def _person(self, p: dict, local_time: time_of_day) -> dict:
+        """A participant (from the due-conversations query) with its eligibility for a round now: a number must be
+        connected, settled after pairing, and inside its persona's active hours."""
         if p["kind"] == "bot":
             paired = datetime.fromisoformat(p["paired_at"]) if p.get("paired_at") else None
             eligible = (
                 p.get("number_status") == "connected"
                 and bool(p.get("wa_number"))
                 and warmup.settled(paired, self.now, self._warmup_policy)
+                and within_active_hours(p.get("active_hours"), local_time)
             )
         else:
             eligible = (
@@ -420,11 +425,7 @@ class _TenantTick:
             later = self.now + timedelta(minutes=20)
             self._skip(conv.id, capped, later if capped == "hourly_cap" and later < usable_end else next_open)
             return
-        topic_id = None
-        if topics:
-            topic_id = (
-                rng.choice(topics) if conv.topic_strategy == "random" else topics[conv.round_cursor % len(topics)]
-            )
+        topic_id = round_logic.pick_topic(topics, conv.topic_strategy, conv.topic_refresh_minutes, self.now, conv.id)
         round_id = uuid.uuid4()
         speakers = [{k: v for k, v in p.items() if k != "eligible"} for p in (a, b)]
         self.new_rounds.append(

@@ -1,5 +1,6 @@
 """Issue 7 in a real browser: with demo data loaded, every route in both languages renders with no console error,
-no failed request and no untranslated key; screenshots of / and /metrics are kept for a person to look at."""
+no failed request and no untranslated key; screenshots of /, /metrics and a conversation's topics are kept for a
+person to look at."""
 
 from __future__ import annotations
 
@@ -52,7 +53,8 @@ def test_every_route_in_both_languages(running_app, admin_page: Page, console_er
             if route == "/audit":  # the log's action column holds action identifiers by design
                 body = body.replace(page.locator("#audit-table").inner_text(), "")
             assert not RAW_KEY.findall(body), f"{route} ({language}) shows raw keys: {RAW_KEY.findall(body)[:5]}"
-        for route, name in (("/", "overview"), ("/metrics", "metrics")):
+        shots = (("/", "overview"), ("/metrics", "metrics"), (f"/conversations/{conversation}/topics", "topics"))
+        for route, name in shots:
             page.goto(running_app.url + route)
             page.wait_for_timeout(2500)
             page.screenshot(path=str(SHOTS / f"{name}-{code}.png"), full_page=True)

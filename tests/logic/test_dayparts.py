@@ -23,6 +23,7 @@ from mirage_app.logic.dayparts import (
     slots_from_day_rows,
     to_local,
     weekday_code,
+    within_active_hours,
     zone,
 )
 
@@ -268,3 +269,19 @@ class TestScheduleStatus:
         assert now < status.next_open.start <= now + timedelta(days=8)
         assert (status.next_open.day, status.next_open.daypart) in set(cells)
         assert weekday_code(status.next_open.start) == status.next_open.day
+
+
+@pytest.mark.parametrize(
+    ("hours", "wall", "active"),
+    [
+        (None, "03:00", True),
+        ({}, "03:00", True),
+        ({"start": "08:00", "end": "22:00"}, "07:59", False),
+        ({"start": "08:00", "end": "22:00"}, "08:00", True),
+        ({"start": "08:00", "end": "22:00"}, "21:59", True),
+        ({"start": "08:00", "end": "22:00"}, "22:00", False),
+        ({"start": "08:00"}, "03:00", True),  # half a setting is no setting
+    ],
+)
+def test_persona_active_hours(hours, wall, active):
+    assert within_active_hours(hours, time.fromisoformat(wall)) is active

@@ -15,6 +15,7 @@ from mirage_app.logic.rounds import (
     ROUND_ROBIN,
     WINDOW_FULL,
     pause_after_round,
+    pick_topic,
     plan_round,
     round_seed,
     rounds_allowed,
@@ -128,3 +129,31 @@ class TestRoundsAllowed:
     def test_bad_pause_range(self) -> None:
         with pytest.raises(ValueError):
             pause_after_round("s", 0, 30, 10)
+
+
+topic_lists = st.lists(st.integers(), min_size=1, max_size=6, unique=True)
+moments = st.datetimes(min_value=datetime(2024, 1, 1), max_value=datetime(2035, 1, 1), timezones=st.just(UTC))
+
+
+@given(topic_lists, st.sampled_from(["rotate", "random"]), st.integers(1, 24 * 60), moments)
+def test_a_topic_holds_for_its_whole_refresh_period(topics, strategy, minutes, now):
+    start = datetime.fromtimestamp(now.timestamp() // (minutes * 60) * (minutes * 60), UTC)
+    picked = pick_topic(topics, strategy, minutes, start, "conv")
+    assert picked in topics
+    for offset in (timedelta(0), timedelta(seconds=minutes * 60 - 1)):
+        assert pick_topic(topics, strategy, minutes, start + offset, "conv") == picked
+
+
+@given(topic_lists, st.integers(1, 600), moments)
+def test_rotate_visits_every_topic_in_order(topics, minutes, now):
+    period = timedelta(minutes=minutes)
+    seen = [pick_topic(topics, "rotate", minutes, now + period * i, "c") for i in range(len(topics))]
+    assert sorted(seen) == sorted(topics)
+    first = topics.index(seen[0])
+    assert seen == [topics[(first + i) % len(topics)] for i in range(len(topics))]
+
+
+def test_no_topic_without_topics_and_an_aware_clock_is_required():
+    assert pick_topic([], "rotate", 60, NOW, "c") is None
+    with pytest.raises(ValueError):
+        pick_topic([1], "rotate", 60, NOW.replace(tzinfo=None), "c")

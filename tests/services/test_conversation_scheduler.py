@@ -22,7 +22,7 @@ from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import get_redis
 from mirage_app.logic.dayparts import WEEKDAYS
 from mirage_app.models import Number, NumberStatus
-from mirage_app.services import conversation_scheduler, conversations, tenant_settings
+from mirage_app.services import conversation_scheduler, conversations, personas, tenant_settings
 from mirage_app.services.engine_runtime import EngineRuntime, EngineSettings, use_runtime
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -188,6 +188,47 @@ def test_only_connected_settled_numbers_take_part(admin_actor, clock, jobs):
     cid2 = _conversation(admin_actor, clock, [fresh[0], paused[0]], mode="random")
     report = conversation_scheduler.tick()
     assert report.skipped["no_eligible_participants"] == 1 and not _rounds(tenant, cid2)
+
+
+def test_a_number_rests_outside_its_personas_active_hours(admin_actor, clock, jobs):
+    tenant = admin_actor.tenant_id
+    early = personas.create_persona(admin_actor, name="Madrugadora", active_hours={"start": "06:00", "end": "08:30"})
+    a, b = _numbers(tenant, 2, clock)
+    with tenant_session(tenant) as s:
+        s.execute(text("UPDATE numbers SET persona_id = :p WHERE id = :n"), {"p": early.id, "n": a})
+        s.commit()
+    cid = _conversation(admin_actor, clock, [a, b])  # 09:00: A's persona went to rest at 08:30
+    report = conversation_scheduler.tick()
+    assert report.skipped["no_eligible_participants"] == 1 and not _rounds(tenant, cid)
+    personas.update_persona(admin_actor, early.id, active_hours={"start": "08:00", "end": "18:00"})
+    clock.advance(timedelta(minutes=15))
+    assert conversation_scheduler.tick().rounds_started == 1
+
+
+def test_a_topic_lasts_its_refresh_period_then_rotates(admin_actor, clock, jobs):
+    tenant = admin_actor.tenant_id
+    cid = _conversation(admin_actor, clock, _numbers(tenant, 2, clock), day={"pause_min": 0, "pause_max": 0,
+                                                                             "max_rounds_per_window": 10})  # fmt: skip
+    conversations.update_conversation(admin_actor, cid, topic_refresh_minutes=60)
+    seeds = ["futebol", "receitas", "viagens"]
+    for i, seed in enumerate(seeds):  # created a second apart: that is their order
+        conversations.create_topic(admin_actor, cid, seed, clock=FrozenClock(clock.now() + timedelta(seconds=i)))
+    picked = []
+    for _ in range(4):  # every 20 minutes: two rounds share each hour's topic, the next hour brings the next one
+        conversation_scheduler.tick()
+        last = _rounds(tenant, cid)[-1]
+        with tenant_session(tenant) as s:
+            picked.append(s.execute(text("SELECT t.seed FROM rounds r JOIN topics t ON t.id = r.topic_id "
+                                         "WHERE r.id = :r"), {"r": last.id}).scalar())  # fmt: skip
+        _end(tenant, last.id, clock.now())
+        clock.advance(timedelta(minutes=20))
+        with tenant_session(tenant) as s:
+            s.execute(text("UPDATE conversations SET next_due_at = :t WHERE id = :c"), {"t": clock.now(), "c": cid})
+            s.commit()
+    hours = [(local(2030, 6, 3, 9, 0) + timedelta(minutes=20 * i)).timestamp() // 3600 for i in range(4)]
+    for i in range(1, 4):
+        assert (picked[i] == picked[i - 1]) == (hours[i] == hours[i - 1]), (picked, hours)
+    assert seeds.index(picked[-1]) == (seeds.index(picked[0]) + int(hours[-1] - hours[0])) % 3
 
 
 def test_bot_to_bot_can_be_switched_off(admin_actor, clock, jobs):
