@@ -22,6 +22,10 @@ from mirage_app.models.enums import ConversationMode, ParticipantKind, RoundStat
 
 class Conversation(SQLModel, table=True):
     __tablename__ = "conversations"
+    __table_args__ = (
+        # The tick reads only due conversations (alembic 0004).
+        sa.Index("ix_conversations_due", "next_due_at", postgresql_where=sa.text("active AND next_due_at IS NOT NULL")),
+    )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     name: str = Field(max_length=120)
@@ -111,7 +115,10 @@ class ConversationSettings(SQLModel, table=True):
 
 class Round(SQLModel, table=True):
     __tablename__ = "rounds"
-    __table_args__ = (sa.Index("ix_rounds_conversation_window", "conversation_id", "window_key"),)
+    __table_args__ = (
+        sa.Index("ix_rounds_conversation_window", "conversation_id", "window_key"),
+        sa.Index("ix_rounds_conversation_running", "conversation_id", postgresql_where=sa.text("state = 'running'")),
+    )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     conversation_id: uuid.UUID = fk_field("conversations.id", nullable=False, ondelete="CASCADE")

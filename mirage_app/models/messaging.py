@@ -37,6 +37,22 @@ class Message(SQLModel, table=True):
             unique=True,
             postgresql_where=sa.text("send_key IS NOT NULL"),
         ),
+        # The send pipeline's queue and cap counts, outreach's look-ups (alembic 0004, 0006).
+        sa.Index("ix_messages_queued_send_after", "send_after", postgresql_where=sa.text("status = 'queued'")),
+        sa.Index(
+            "ix_messages_from_number_sent", "from_number_id", "sent_at", postgresql_where=sa.text("sent_at IS NOT NULL")
+        ),
+        sa.Index(
+            "ix_messages_inbound_unhandled",
+            "created_at",
+            postgresql_where=sa.text("direction = 'in' AND NOT (meta ? 'outreach_handled')"),
+        ),
+        sa.Index(
+            "ix_messages_outreach_number",
+            "from_number_id",
+            "created_at",
+            postgresql_where=sa.text("(meta->>'app_origin') = 'outreach'"),
+        ),
         sa.Index(
             "ix_messages_outreach_target",
             "outreach_target_id",
@@ -82,6 +98,8 @@ class WebhookEvent(SQLModel, table=True):
     __tablename__ = "webhook_events"
     __table_args__ = (
         sa.Index("ix_webhook_events_unprocessed", "received_at", postgresql_where=sa.text("processed_at IS NULL")),
+        # Evolution retries deliver byte-identical bodies: one row per (tenant, sha256 of the body) (alembic 0003).
+        sa.UniqueConstraint("tenant_id", "dedupe_key", name="uq_webhook_events_dedupe"),
     )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field(index=False)  # uq_webhook_events_dedupe starts with it

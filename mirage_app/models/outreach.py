@@ -24,7 +24,10 @@ DEFAULT_OPTOUT_KEYWORDS = ["SAIR", "PARAR", "PARE", "STOP", "CANCELAR", "DESCADA
 
 class Contact(SQLModel, table=True):
     __tablename__ = "contacts"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "wa_number", name="uq_contacts_tenant_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "wa_number", name="uq_contacts_tenant_number"),
+        sa.Index("ix_contacts_tags", "tags", postgresql_using="gin"),  # the tag filter
+    )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     wa_number: str = Field(max_length=20)
@@ -66,6 +69,9 @@ class OutreachTarget(SQLModel, table=True):
     __table_args__ = (
         sa.UniqueConstraint("policy_id", "contact_id", name="uq_targets_policy_contact"),
         sa.Index("ix_targets_queue", "policy_id", "status", sa.text("priority DESC"), "created_at"),
+        sa.Index(
+            "ix_targets_in_progress", "tenant_id", "contact_id", postgresql_where=sa.text("status = 'in_progress'")
+        ),
     )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
