@@ -5,6 +5,7 @@ import reflex as rx
 import mirage_app.pages  # noqa: F401  (registers every route)
 from mirage_app.api.app import api
 from mirage_app.api.webhooks import WebhookFastPath
+from mirage_app.core.processes import freeze_startup_heap
 
 app = rx.App(
     stylesheets=["/styles.css"],
@@ -12,3 +13,10 @@ app = rx.App(
     api_transformer=[api, WebhookFastPath],
     head_components=[rx.el.meta(name="color-scheme", content="dark")],
 )
+
+
+async def _freeze_startup_heap() -> None:
+    freeze_startup_heap()  # each backend worker, once its app is built (see core/processes.py)
+
+
+app.register_lifespan_task(_freeze_startup_heap)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rq import SimpleWorker, Worker
 
+from mirage_app.core.processes import freeze_startup_heap
 from mirage_app.core.redis import QUEUE_NAMES, get_redis
 
 
@@ -15,6 +16,7 @@ def run_worker(queues: list[str] | None = None, *, burst: bool = False, fork: bo
     at a time, by Redis lock) to release delayed sends and retries.
     """
     connection = get_redis()
+    freeze_startup_heap()  # jobs then never pay for collecting the imported modules (core/processes.py)
     worker_cls = Worker if fork else SimpleWorker
     worker = worker_cls(list(queues or QUEUE_NAMES), connection=connection)
     return worker.work(burst=burst, with_scheduler=True, logging_level="WARNING")

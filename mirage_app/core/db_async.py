@@ -1,21 +1,18 @@
-"""Asynchronous, tenant-pinned database access for hot paths that fit in one round trip (webhook ingestion).
+"""Asynchronous, tenant-pinned database access for hot paths that fit in one statement (webhook ingestion).
 
-`tenant_fetch(tenant, sql, params)` sends, in one psycopg pipeline (one network round trip, one Sync):
+`tenant_fetch(tenant, sql, params)` runs one statement on an autocommit connection of the application role whose
+session is pinned to the tenant (`set_config('app.tenant_id', <tenant>, false)`), so row-level security applies
+exactly as with `core.db.tenant_session`: the policies read the same setting, a statement without it sees no rows
+and can write none (WITH CHECK fails). The pin is set once per connection and tenant: each connection remembers the
+tenant its session is pinned to, and `tenant_fetch` re-pins it whenever it is about to run a statement for another
+tenant, before that statement; nothing else ever uses these connections. Most deliveries therefore cost a single
+round trip of a prepared statement: no BEGIN / set_config / COMMIT, no pipeline (which cost a third more client CPU
+per delivery, bench/webhooks.py), no thread-pool hop, no SQLAlchemy overhead, no pre-ping.
 
-    SELECT set_config('app.tenant_id', <tenant>, true); <sql>
-
-On an autocommit connection, everything the extended-query protocol receives before a Sync runs in ONE implicit
-transaction, committed at the Sync if all succeeded and rolled back otherwise (PostgreSQL docs, "Extended Query":
-a Sync closes the current transaction when no BEGIN opened one). So row-level security applies exactly as with
-`core.db.tenant_session`: the application role, the tenant pinned with is_local => true at the start of the
-transaction and gone at its end. A statement that ran without the pin would see no rows and could write none (the
-policies' WITH CHECK fails), so a mistake here fails loudly, it cannot leak. What this saves over a `Session`: the
-thread-pool hop, SQLAlchemy's per-statement overhead, and the round trips of BEGIN / set_config / COMMIT and of the
-pool's pre-ping. Nothing may fetch a result inside the pipeline: that would send a Sync and split the transaction.
-
-Connections are plain autocommit `psycopg.AsyncConnection`s of the application role, pooled per event loop (an
-ASGI worker has one loop for its lifetime; test clients may start one per request, and pools of loops that have
-closed are discarded). Statements are prepared server-side by psycopg after a few executions.
+Connections are plain autocommit `psycopg.AsyncConnection`s, pooled per event loop (an ASGI worker has one loop for
+its lifetime; test clients may start one per request, and pools of loops that have closed are discarded). A
+connection left in any state but idle is closed, never reused. Statements are prepared server-side by psycopg
+after a few executions.
 """
 
 from __future__ import annotations
@@ -35,7 +32,7 @@ from sqlalchemy.engine import make_url
 
 from mirage_app.core.config import Settings, get_settings
 
-SET_TENANT_SQL = "SELECT set_config('app.tenant_id', %s, true)"
+PIN_SESSION_SQL = "SELECT set_config('app.tenant_id', %s, false)"
 # Connections per worker process (each ASGI worker has its own loop, hence its own pool): 4 x 5 Granian workers on
 # 2 cores. More did not raise throughput in bench/webhooks.py, and each one is a PostgreSQL backend.
 DEFAULT_POOL_SIZE = 4
@@ -63,6 +60,8 @@ class _LoopPool:
         self._slots = asyncio.Semaphore(size)
         self._idle: list[psycopg.AsyncConnection] = []
         self._all: weakref.WeakSet[psycopg.AsyncConnection] = weakref.WeakSet()
+        # The tenant each connection's session is pinned to (set only after its set_config succeeded).
+        self.pinned: weakref.WeakKeyDictionary[psycopg.AsyncConnection, str] = weakref.WeakKeyDictionary()
 
     @contextlib.asynccontextmanager
     async def connection(self) -> AsyncIterator[psycopg.AsyncConnection]:
@@ -117,7 +116,7 @@ def _pool() -> _LoopPool:
 async def tenant_fetch(
     tenant_id: uuid.UUID | str, sql: str, params: Mapping[str, Any], *, retry_broken: bool = False
 ) -> list[Any]:
-    """Run one statement as the tenant, in its own transaction, in one round trip; return its rows.
+    """Run one statement as the tenant (its own implicit transaction) and return its rows.
 
     With `retry_broken`, a connection found broken (server restart, idle timeout) is replaced and the statement
     sent once more: only for statements that are idempotent, because the first attempt may have committed.
@@ -125,10 +124,12 @@ async def tenant_fetch(
     tenant = str(uuid.UUID(str(tenant_id)))
     for attempt in (1, 2):
         try:
-            async with _pool().connection() as conn:
-                async with conn.pipeline():  # one Sync at the end: one implicit transaction
-                    await conn.execute(SET_TENANT_SQL, (tenant,))
-                    cursor = await conn.execute(sql, params)
+            pool = _pool()
+            async with pool.connection() as conn:
+                if pool.pinned.get(conn) != tenant:
+                    await conn.execute(PIN_SESSION_SQL, (tenant,))
+                    pool.pinned[conn] = tenant
+                cursor = await conn.execute(sql, params)
                 return await cursor.fetchall()
         except psycopg.OperationalError:
             if attempt == 2 or not retry_broken:

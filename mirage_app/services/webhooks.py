@@ -2,7 +2,7 @@
 
 Everything here is one short transaction per delivery, so the route can persist before it answers 2xx. Message and
 status deliveries (nearly all the traffic) are stored and applied by ONE statement (`MESSAGE_SQL` / `STATUS_SQL`):
-the route sends it with `db_async.tenant_fetch`: tenant pin + statement, one transaction, one network round trip.
+the route sends it with `db_async.tenant_fetch`: one prepared statement on a connection pinned to the tenant.
 Evolution retries (up to 10x) and does not order its emits, so:
 - a byte-identical redelivery hits the unique `dedupe_key` and changes nothing;
 - messages are upserted by (tenant, wa_msg_id); statuses only move forward (`GREATEST` on an enum declared in

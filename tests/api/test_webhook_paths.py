@@ -217,3 +217,26 @@ def test_directory_does_not_cache_a_lookup_that_raced_with_forget(monkeypatch):
     monkeypatch.setattr(webhooks, "system_session", RacingSession)
     assert directory.lookup("mrg-racing") is None
     assert directory.cached("mrg-racing") == (False, None)
+
+
+def test_a_pooled_connection_switching_tenants_sees_only_the_current_one(tenant_a, tenant_b, monkeypatch):
+    """One loop, a pool of one: every statement runs on the same session, pinned to A, then B, then A again."""
+    from mirage_app.core import db_async
+
+    monkeypatch.setenv("MIRAGE_ASYNC_DB_POOL", "1")
+    _setup(tenant_a, with_contact=False)
+    _setup(tenant_b)
+    count = "SELECT count(*) AS n, current_setting('app.tenant_id') AS pinned FROM numbers"
+
+    async def alternate() -> list[tuple[int, str]]:
+        out = []
+        for tenant in (tenant_a, tenant_b, tenant_b, tenant_a):
+            [row] = await db_async.tenant_fetch(tenant, count, {})
+            out.append((row.n, row.pinned))
+        return out
+
+    seen = asyncio.run(alternate())
+    assert [pinned for _, pinned in seen] == [str(tenant_a), str(tenant_b), str(tenant_b), str(tenant_a)]
+    assert [n for n, _ in seen] == [2, 2, 2, 2]  # each tenant has its own two numbers, never the other's four
+    with tenant_session(tenant_a) as s:  # the sessions SQLAlchemy hands out are not affected
+        assert s.execute(text("SELECT count(*) FROM numbers")).scalar() == 2
