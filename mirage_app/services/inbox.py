@@ -12,8 +12,9 @@ round?). One RQ job per message cost more than the decision itself: RQ 2.x spend
   retried by RQ (abandoned job) starting with that item; a failing item is handed to a classic `on_message` job,
   which has RQ's retries;
 - when a backlog builds up, the drain arms the next free slot, so another worker joins in (`DRAIN_SLOTS` at most);
-- a drain hands over to a fresh job after `DRAIN_MAX_S`, so the delayed sends and ticks queued behind it get a
-  worker.
+- a drain hands over to a fresh job after `DRAIN_MAX_S`, queued on `default` (not `high`, where new drains go):
+  workers take `high` first, so under a steady stream of messages a successor on `high` would come straight back
+  and the ticks on `default` would never run; this way the sends and ticks already queued go first.
 
 Nothing is lost if Redis loses the list: the message rows are in PostgreSQL; the conversation tick re-enqueues the
 reply of a delivered turn left unanswered (`reply_recover_s`) and the outreach tick recovers inbound contact
@@ -34,7 +35,7 @@ from redis import Redis
 
 from mirage_app.core.config import get_settings
 from mirage_app.core.redis import get_redis
-from mirage_app.services.engine_runtime import SEND_QUEUE, job_id, runtime
+from mirage_app.services.engine_runtime import SEND_QUEUE, TICK_QUEUE, job_id, runtime
 
 log = logging.getLogger("mirage.inbox")
 
@@ -103,8 +104,8 @@ def _push_keys() -> list[str]:
     return [INBOX_KEY, *(armed_key(i) for i in range(DRAIN_SLOTS))]
 
 
-def enqueue_drain(slot: int) -> None:
-    runtime().jobs().enqueue(DRAIN_JOB, slot, job_id=job_id("drain", slot, uuid.uuid4().hex), queue=SEND_QUEUE)
+def enqueue_drain(slot: int, queue: str = SEND_QUEUE) -> None:
+    runtime().jobs().enqueue(DRAIN_JOB, slot, job_id=job_id("drain", slot, uuid.uuid4().hex), queue=queue)
 
 
 def push(items: list[InboxItem], redis: Redis | None = None) -> None:
@@ -250,6 +251,6 @@ def drain(slot: int, drain_job_id: str, max_s: float = DRAIN_MAX_S) -> DrainRepo
         if time.monotonic() - started >= max_s:
             # Still armed (the last pop found an item): a successor takes over the slot.
             client.lrem(processing, 1, done)
-            enqueue_drain(slot)
+            enqueue_drain(slot, TICK_QUEUE)
             report.handed_over = True
             return report

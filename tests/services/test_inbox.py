@@ -12,7 +12,7 @@ from rq import Queue
 
 from mirage_app.core.redis import get_redis
 from mirage_app.services import inbox
-from mirage_app.services.engine_runtime import SEND_QUEUE
+from mirage_app.services.engine_runtime import SEND_QUEUE, TICK_QUEUE
 
 
 @pytest.fixture
@@ -41,8 +41,8 @@ def _item(from_contact: bool | None = False) -> inbox.InboxItem:
     return inbox.InboxItem(uuid.uuid4(), uuid.uuid4(), from_contact)
 
 
-def _drain_jobs(redis) -> list:
-    queue = Queue(SEND_QUEUE, connection=redis)
+def _drain_jobs(redis, queue_name: str = SEND_QUEUE) -> list:
+    queue = Queue(queue_name, connection=redis)
     return [job for job in queue.get_jobs() if job.func_name == inbox.DRAIN_JOB]
 
 
@@ -97,7 +97,9 @@ def test_a_long_drain_hands_its_slot_over(redis, handled):
     report = inbox.drain(0, job.id, max_s=0)
     assert report.handed_over and report.handled == 1
     assert redis.exists(inbox.armed_key(0)), "the successor inherits the armed slot"
-    successor = [j for j in _drain_jobs(redis) if j.id != job.id and j.args == (0,)]
+    # The successor waits behind what is already queued on `default` (the ticks), not at the head of `high`.
+    assert not [j for j in _drain_jobs(redis) if j.id != job.id and j.args == (0,)]
+    successor = [j for j in _drain_jobs(redis, TICK_QUEUE) if j.args == (0,)]
     assert len(successor) == 1
     assert not redis.exists(f"{inbox.PROCESSING_PREFIX}{job.id}")
     inbox.drain(0, successor[0].id)
