@@ -7,7 +7,9 @@ order unless a fault (duplicate, reorder) says otherwise. Requests never wait on
 from __future__ import annotations
 
 import heapq
+import http.client
 import itertools
+import json
 import logging
 import random
 import threading
@@ -16,8 +18,7 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
-
-import httpx
+from urllib.parse import urlsplit
 
 from mirage_app.evolution.simulator.config import SimConfig
 
@@ -47,6 +48,55 @@ class AttemptRecord:
 
 
 Job = Delivery | Callable[[], None]
+
+
+class WebhookPoster:
+    """POSTs JSON over keep-alive HTTP/1.1 connections, one per origin, from the dispatcher's single thread.
+
+    The standard library's client: a webhook is a small POST, and httpx spent about a millisecond of CPU on each,
+    which on a shared machine was taken from the Mirage under test. A kept connection the receiver has closed
+    meanwhile is replaced and the POST sent once more (the receiver may see it twice, as Evolution's retries do)."""
+
+    def __init__(self, timeout_s: float) -> None:
+        self._timeout = timeout_s
+        self._connections: dict[tuple[str, str, int | None], http.client.HTTPConnection] = {}
+
+    def post(self, url: str, body: dict[str, Any], headers: dict[str, str]) -> int:
+        parts = urlsplit(url)
+        origin = (parts.scheme, parts.hostname or "", parts.port)
+        target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
+        data = json.dumps(body, separators=(",", ":")).encode()
+        sent_headers = {k: v for k, v in headers.items() if k.lower() not in ("content-type", "content-length")}
+        sent_headers |= {"Content-Type": "application/json", "Content-Length": str(len(data))}
+        for attempt in (1, 2):
+            conn = self._connections.pop(origin, None)
+            reused = conn is not None
+            if conn is None:
+                cls = http.client.HTTPSConnection if parts.scheme == "https" else http.client.HTTPConnection
+                conn = cls(origin[1], origin[2], timeout=self._timeout)
+            try:
+                conn.request("POST", target, body=data, headers=sent_headers)
+                response = conn.getresponse()
+                response.read()
+            except (ConnectionError, http.client.RemoteDisconnected):
+                conn.close()
+                if reused and attempt == 1:
+                    continue
+                raise
+            except BaseException:
+                conn.close()
+                raise
+            if response.will_close:
+                conn.close()
+            else:
+                self._connections[origin] = conn
+            return response.status
+        raise AssertionError("unreachable")
+
+    def close(self) -> None:
+        for conn in self._connections.values():
+            conn.close()
+        self._connections.clear()
 
 
 class WebhookDispatcher:
@@ -97,11 +147,12 @@ class WebhookDispatcher:
             self._cond.notify_all()
 
     def _run(self) -> None:
-        with httpx.Client(timeout=self._config.webhook_timeout_s) as http:
+        poster = WebhookPoster(self._config.webhook_timeout_s)
+        try:
             while (job := self._next_job()) is not None:
                 try:
                     if isinstance(job, Delivery):
-                        self._deliver(http, job)
+                        self._deliver(poster, job)
                     else:
                         job()
                 except Exception:  # a bug in one job must not kill the worker
@@ -110,6 +161,8 @@ class WebhookDispatcher:
                     with self._cond:
                         self._busy = False
                         self._cond.notify_all()
+        finally:
+            poster.close()
 
     def _next_job(self) -> Job | None:
         """Wait for the next due job; a held (reordered) delivery goes out right after the one behind it."""
@@ -143,13 +196,13 @@ class WebhookDispatcher:
             and self._rng.random() < self._config.faults.reorder_rate
         )
 
-    def _deliver(self, http: httpx.Client, delivery: Delivery) -> None:
+    def _deliver(self, poster: WebhookPoster, delivery: Delivery) -> None:
         delivery.attempt += 1
         status: int | None = None
         error: str | None = None
         try:
-            status = http.post(delivery.url, json=delivery.body, headers=delivery.headers).status_code
-        except httpx.HTTPError as exc:
+            status = poster.post(delivery.url, delivery.body, delivery.headers)
+        except (OSError, http.client.HTTPException, ValueError) as exc:  # refused, reset, timed out, bad URL...
             error = f"{type(exc).__name__}: {exc}"
         self.attempts.append(
             AttemptRecord(
