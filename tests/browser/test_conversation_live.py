@@ -24,6 +24,15 @@ def _connect(page: Page, url: str, label: str) -> None:
     expect(page.locator("#connect-dialog")).to_be_hidden(timeout=30_000)
 
 
+def _day_windows(hour: int) -> list[str]:
+    """Morning, afternoon and evening (start, end) covering a day, with an edge at least an hour after `hour`
+    (only after 22:00 does the day's own end come sooner)."""
+    if hour == 0:
+        return ["00:00", "02:00", "02:00", "03:00", "03:00", "23:59"]
+    edge = f"{min(hour + 2, 23):02d}:00" if hour < 22 else "02:00"
+    return ["00:00", "01:00", "01:00", edge, edge, "23:59"]
+
+
 def test_conversation_runs_live(running_app, admin_page: Page, admin):
     page, url = admin_page, running_app.url
     # Pacing that a test can watch: no quiet hours, no humanised waits (a safety change: admin with MFA).
@@ -66,7 +75,8 @@ def test_conversation_runs_live(running_app, admin_page: Page, admin):
         page.locator("#participant-add").click()
         expect(page.locator("#participants")).to_contain_text(label)
 
-    # Today's row covers the whole day, whatever time the test runs at.
+    # Today's row covers the whole day, and the window open now lasts at least another hour (the tick starts no
+    # round in a window's last 15 minutes), whatever time the test runs at.
     page.goto(page.url.replace("/participants", "/schedule"))
     now = datetime.now(ZoneInfo("America/Sao_Paulo"))
     row = page.locator("#schedule-grid tbody tr", has_text=WEEKDAYS_PT[(now.weekday() + 1) % 7])
@@ -75,7 +85,7 @@ def test_conversation_runs_live(running_app, admin_page: Page, admin):
         if checks.nth(i).get_attribute("data-state") != "checked":
             checks.nth(i).click()
     times = row.locator("input[type=time]")
-    for i, value in enumerate(["00:00", "12:00", "12:00", "18:00", "18:00", "23:59"]):
+    for i, value in enumerate(_day_windows(now.hour)):
         times.nth(i).fill(value)
     page.locator("#schedule-save").click()
     expect(page.locator("#schedule-error")).to_have_count(0)
