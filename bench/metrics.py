@@ -156,12 +156,12 @@ def main() -> int:
         pg = EmbeddedPostgres(workdir / "pg").start()
         os.environ["DATABASE_URL"] = pg.admin_url()
     try:
+        from mirage_app.base.permissions import Actor
         from mirage_app.core import migrate
         from mirage_app.core.clock import system_clock
         from mirage_app.core.db import tenant_session
         from mirage_app.models import UserRole
         from mirage_app.services import metrics
-        from mirage_app.services.permissions import Actor
         from mirage_app.services.seed import create_tenant
 
         migrate.upgrade()

@@ -206,16 +206,17 @@ def main(argv: list[str] | None = None) -> int:
 def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     from sqlalchemy import text
 
+    from mirage_app.base.permissions import Actor
     from mirage_app.core import migrate
     from mirage_app.core.config import reset_settings_cache
     from mirage_app.core.db import tenant_session
     from mirage_app.core.redis import get_redis
+    from mirage_app.engine import conversation_scheduler
+    from mirage_app.engine.runtime import runtime, use_runtime
     from mirage_app.evolution.simulator.config import SimConfig
     from mirage_app.evolution.simulator.server import SimulatorServer
     from mirage_app.models import UserRole
-    from mirage_app.services import conversation_scheduler, conversations, tenant_settings
-    from mirage_app.services.engine_runtime import runtime, use_runtime
-    from mirage_app.services.permissions import Actor
+    from mirage_app.services import conversations, tenant_settings
     from mirage_app.services.seed import create_tenant
 
     api_port = free_port()

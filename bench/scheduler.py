@@ -122,7 +122,7 @@ def park(admin_url: str, ids: list[uuid.UUID]) -> None:
 
 def timed_ticks(admin_url: str, due: list[uuid.UUID], runs: int) -> tuple[list[float], int]:
     from mirage_app.core.redis import get_redis
-    from mirage_app.services import conversation_scheduler
+    from mirage_app.engine import conversation_scheduler
 
     samples, started_rounds = [], 0
     for i in range(runs + 1):  # the first run warms caches and is not counted

@@ -178,9 +178,9 @@ def _migrate_and_seed(fixture: Fixture, n_numbers: int) -> None:
     from mirage_app.core import migrate
     from mirage_app.core.db import tenant_session
     from mirage_app.core.security import hash_token
+    from mirage_app.engine.ingest import SECRET_HEADER as APP_SECRET_HEADER
     from mirage_app.models import EvolutionSession, Number, NumberStatus
     from mirage_app.services.seed import create_tenant
-    from mirage_app.services.webhooks import SECRET_HEADER as APP_SECRET_HEADER
 
     if APP_SECRET_HEADER != SECRET_HEADER:
         raise HarnessError(f"the app expects the secret in {APP_SECRET_HEADER!r}")

@@ -142,9 +142,9 @@ def api_server(services):
 @pytest.fixture(scope="session")
 def simulator(api_server):
     """The Evolution simulator over real HTTP, configured as Mirage's Evolution server."""
+    from mirage_app.engine.evolution_gateway import reset_evolution_client
     from mirage_app.evolution.simulator.config import SimConfig
     from mirage_app.evolution.simulator.server import SimulatorServer
-    from mirage_app.services.evolution_gateway import reset_evolution_client
 
     sim = SimulatorServer(config=SimConfig(webhook_backoff_s=0.05, webhook_backoff_cap_s=0.2, seed=7))
     sim.start()
@@ -161,7 +161,7 @@ def simulator(api_server):
 
 @pytest.fixture
 def admin_actor(tenant_a):
+    from mirage_app.base.permissions import Actor
     from mirage_app.models import UserRole
-    from mirage_app.services.permissions import Actor
 
     return Actor(tenant_id=tenant_a, role=UserRole.admin, label="admin@test", mfa_enabled=True)

@@ -1,7 +1,7 @@
 """RQ job entry points. Each is a thin call into a service; the logic lives in mirage_app.services.
 
 Engine jobs take ids only; the time, the queue, Evolution and the LLM come from
-`mirage_app.services.engine_runtime.runtime()` (injectable for time-warped tests).
+`mirage_app.engine.runtime.runtime()` (injectable for time-warped tests).
 """
 
 from __future__ import annotations
@@ -15,13 +15,13 @@ def refresh_metrics() -> None:
 
 def conversation_tick() -> dict:
     """Plan due rounds, supervise running ones, recover lost sends (every minute)."""
-    from mirage_app.services.conversation_scheduler import tick
+    from mirage_app.engine.conversation_scheduler import tick
 
     return tick().as_dict()
 
 
 def start_round(tenant_id: str, round_id: str) -> str:
-    from mirage_app.services.rounds import start_round as start
+    from mirage_app.engine.rounds import start_round as start
 
     return start(tenant_id, round_id).state
 
@@ -38,7 +38,7 @@ def drain_inbox(slot: int) -> dict:
     """Work through the messages the webhook route handed to the engine (see services.inbox)."""
     from rq import get_current_job
 
-    from mirage_app.services.inbox import drain
+    from mirage_app.engine.inbox import drain
 
     job = get_current_job()
     return drain(slot, job.id if job is not None else f"inline-{slot}").as_dict()
@@ -46,13 +46,13 @@ def drain_inbox(slot: int) -> dict:
 
 def outreach_tick() -> dict:
     """Openers for active outreach policies, exchange clean-up, lost inbound follow-ups (every minute)."""
-    from mirage_app.services.outreach_scheduler import tick
+    from mirage_app.engine.outreach_scheduler import tick
 
     return tick().as_dict()
 
 
 def send_message(tenant_id: str, message_id: str) -> str:
     """One attempt of the humanised send pipeline for a queued message."""
-    from mirage_app.services.sending import process
+    from mirage_app.engine.sending import process
 
     return process(tenant_id, message_id).state

@@ -15,8 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from mirage_app.api.deps import api_actor
 from mirage_app.api.errors import ApiError
+from mirage_app.base.permissions import Actor
 from mirage_app.services import contacts
-from mirage_app.services.permissions import Actor
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 

@@ -6,9 +6,9 @@ from collections.abc import Callable
 
 from fastapi import Depends, Request
 
+from mirage_app.base.errors import AuthFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.services import api_keys
-from mirage_app.services.errors import AuthFailed
-from mirage_app.services.permissions import Action, Actor, authorize
 
 
 def api_actor(request: Request) -> Actor:

@@ -11,7 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from mirage_app.services.errors import ServiceError, Throttled
+from mirage_app.base.errors import ServiceError, Throttled
 
 log = logging.getLogger("mirage.api")
 

@@ -10,8 +10,8 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 
 from mirage_app.api.deps import api_actor
+from mirage_app.base.permissions import Actor
 from mirage_app.services import instances
-from mirage_app.services.permissions import Actor
 
 router = APIRouter(prefix="/api/instances", tags=["instances"])
 

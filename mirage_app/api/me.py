@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from mirage_app.api.deps import require
-from mirage_app.services.permissions import Action, Actor, allowed_actions
+from mirage_app.base.permissions import Action, Actor, allowed_actions
 
 router = APIRouter(tags=["identity"])
 

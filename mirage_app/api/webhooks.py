@@ -20,15 +20,16 @@ from fastapi.concurrency import run_in_threadpool
 
 from mirage_app.api.errors import ApiError
 from mirage_app.core.config import get_settings
+from mirage_app.engine import inbox, ingest
 from mirage_app.evolution.webhook import MalformedEvent, event_suffix
-from mirage_app.services import inbox, outreach, webhooks
+from mirage_app.services import outreach
 
 log = logging.getLogger("mirage.api")
 router = APIRouter(tags=["webhooks"])
 
 WEBHOOK_PATH = "/api/webhooks/evolution"
 _FAST_PATH = re.compile(r"^/api/webhooks/evolution(?:/([^/]+))?/?$")
-_SECRET_HEADER = webhooks.SECRET_HEADER.encode()
+_SECRET_HEADER = ingest.SECRET_HEADER.encode()
 
 
 def _too_large(limit: int) -> ApiError:
@@ -54,16 +55,16 @@ async def receive_delivery(body: bytes, secret: str | None, suffix: str | None) 
     instance = payload["instance"]
     try:
         # The directory answers from its cache almost always; only a miss needs the database (in a thread).
-        auth = webhooks.authenticate_cached(instance, secret)
+        auth = ingest.authenticate_cached(instance, secret)
         if auth is None:
-            auth = await run_in_threadpool(webhooks.authenticate, instance, secret)
-    except webhooks.UnknownInstance as exc:
+            auth = await run_in_threadpool(ingest.authenticate, instance, secret)
+    except ingest.UnknownInstance as exc:
         raise ApiError(404, "unknown_instance", f"no instance named {instance!r}") from exc
-    except webhooks.BadSecret as exc:
+    except ingest.BadSecret as exc:
         raise ApiError(401, "unauthorized", "missing or wrong webhook secret") from exc
     try:
         # Messages and statuses: one round trip on the event loop; other events: a worker thread.
-        result = await webhooks.ingest_async(auth, body, payload)
+        result = await ingest.ingest_async(auth, body, payload)
     except MalformedEvent as exc:
         raise ApiError(400, "malformed_event", str(exc)) from exc
     if result.received and result.message_id is not None:
@@ -92,7 +93,7 @@ async def _read_limited(request: Request, limit: int) -> bytes:
 @router.post(WEBHOOK_PATH + "/{suffix}", summary="Evolution webhook receiver (byEvents paths)")
 async def evolution_webhook(request: Request, suffix: str | None = None) -> dict:
     body = await _read_limited(request, get_settings().webhook_max_bytes)
-    return await receive_delivery(body, request.headers.get(webhooks.SECRET_HEADER), suffix)
+    return await receive_delivery(body, request.headers.get(ingest.SECRET_HEADER), suffix)
 
 
 ASGIApp = Callable[[dict, Callable[[], Awaitable[dict]], Callable[[dict], Awaitable[None]]], Awaitable[None]]

@@ -187,8 +187,3 @@ def system_session(*, engine: Engine | None = None) -> Iterator[Session]:
     finally:
         session.close()
 
-
-def tenant_ids() -> list[uuid.UUID]:
-    """Every tenant, for periodic jobs that then work tenant by tenant."""
-    with system_session() as s:
-        return [row[0] for row in s.execute(text("SELECT mirage_tenant_ids()"))]

@@ -1,14 +1,13 @@
 """Translations: one catalog per locale, pt-BR first. Keys are dotted.
 
-The English texts of service errors live once, in `services.errors.MESSAGES` (the API answers with them); the
-English catalog holds only the screens' own strings and `catalog("en")` merges both. Unit tests check that every
-key has a pt-BR text and an English one, so no screen ever shows a raw key."""
+Screens and service errors share the catalogs: a service raises an error code, the API answers with its English
+text and a page shows it in the reader's language. Unit tests check that every key has a pt-BR text and an English
+one, so no screen ever shows a raw key."""
 
 from __future__ import annotations
 
 from mirage_app.i18n.en import CATALOG as EN
 from mirage_app.i18n.pt_br import CATALOG as PT_BR
-from mirage_app.services.errors import MESSAGES
 
 DEFAULT_LOCALE = "pt-BR"
 LOCALES = {"pt-BR": PT_BR, "en": EN}
@@ -24,9 +23,8 @@ def normalise_locale(locale: str | None) -> str:
 
 
 def catalog(locale: str | None) -> dict[str, str]:
-    """Every text of one language (merged at call time: services register their error codes when imported)."""
-    code = normalise_locale(locale)
-    return {**MESSAGES, **EN} if code == "en" else PT_BR
+    """Every text of one language."""
+    return EN if normalise_locale(locale) == "en" else PT_BR
 
 
 def translate(key: str, locale: str | None = None, **params: object) -> str:

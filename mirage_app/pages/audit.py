@@ -6,9 +6,9 @@ import json
 
 import reflex as rx
 
+from mirage_app.base import audit
 from mirage_app.components.controls import pager
 from mirage_app.components.layout import app_page, empty_state, page_layout
-from mirage_app.services import audit
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 

@@ -7,12 +7,12 @@ import asyncio
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
+from mirage_app.base.permissions import Action
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.controls import dialog_actions, pager
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import contacts
-from mirage_app.services.errors import ServiceError
-from mirage_app.services.permissions import Action
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 

@@ -6,11 +6,11 @@ from datetime import datetime
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.conversation import conversation_page
 from mirage_app.components.layout import app_page
 from mirage_app.services import conversations
-from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.ui import t

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import auth_card, field_error
 from mirage_app.components.notice import notice
 from mirage_app.i18n import LOCALE_NAMES, normalise_locale
 from mirage_app.services import users
-from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import auth_card, field_error
 from mirage_app.services import auth
-from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 

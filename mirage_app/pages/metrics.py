@@ -8,10 +8,10 @@ import asyncio
 import plotly.graph_objects as go
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.services import metrics
 from mirage_app.services.demo_data import load_demo_data
-from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import UiState, t
 

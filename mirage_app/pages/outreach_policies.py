@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.controls import dialog_actions
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import instances, outreach
-from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
+from mirage_app.base.permissions import Action, can
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.components.notice import notice
 from mirage_app.core.config import get_settings
 from mirage_app.services import api_keys, auth, mfa, tenant_settings, users
-from mirage_app.services.errors import ServiceError
-from mirage_app.services.permissions import Action, can
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 

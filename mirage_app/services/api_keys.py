@@ -16,13 +16,13 @@ from datetime import datetime, timedelta
 from sqlalchemy import text
 from sqlmodel import col, select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import AuthFailed, NotFound, ValidationFailed
+from mirage_app.base.permissions import API_KEY_ROLE, Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.security import hash_token, new_token
 from mirage_app.models import ApiKey
-from mirage_app.services import audit
-from mirage_app.services.errors import AuthFailed, NotFound, ValidationFailed
-from mirage_app.services.permissions import API_KEY_ROLE, Action, Actor, authorize
 
 KEY_SCHEME = "mrg"
 PREFIX_LENGTH = 8

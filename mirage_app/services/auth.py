@@ -14,11 +14,13 @@ from dataclasses import dataclass
 from sqlalchemy import text
 from sqlmodel import Session
 
+from mirage_app.base import audit
+from mirage_app.base.errors import AuthFailed, ServiceError, Throttled, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.security import hash_password, needs_rehash, verify_password
 from mirage_app.models import User, UserSession
-from mirage_app.services import audit
 from mirage_app.services.auth_sessions import (
     TOUCH_INTERVAL,
     create_session,
@@ -26,9 +28,7 @@ from mirage_app.services.auth_sessions import (
     revoke_in,
     sliding_expiry,
 )
-from mirage_app.services.errors import AuthFailed, ServiceError, Throttled, ValidationFailed
 from mirage_app.services.mfa import own_user, verify_second_factor
-from mirage_app.services.permissions import Action, Actor, authorize
 from mirage_app.services.throttle import FailureOutcome, LoginThrottle, default_throttle
 
 PASSWORD_MIN_LENGTH = 10

@@ -29,14 +29,14 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, func, select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed, message_for
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.logic.optout import fold
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.models import ConsentStatus, Contact, Suppression, Tenant
-from mirage_app.services import audit
-from mirage_app.services.errors import MESSAGES, Conflict, NotFound, ValidationFailed, message_for
-from mirage_app.services.permissions import Action, Actor, authorize
 
 CONSENT_BASES: tuple[str, ...] = ("consent", "legitimate_interest", "contract", "legal_obligation")
 CONSENT_FILTERS: tuple[str, ...] = ("granted", "revoked", "unknown", "suppressed", "contactable")
@@ -63,86 +63,6 @@ EXPORT_COLUMNS = (
     "suppressed",
     "created_at",
 )
-
-MESSAGES.update(
-    {
-        "contacts.not_found": "Contact not found.",
-        "contacts.phone_invalid": "Enter a valid WhatsApp number (with area code).",
-        "contacts.phone_taken": "Another contact already has this number.",
-        "contacts.name_too_long": "Use at most 120 characters for the name.",
-        "contacts.notes_too_long": "Use at most 2000 characters for the notes.",
-        "contacts.tag_invalid": "Tags have 1–40 characters, without commas, semicolons or '|'.",
-        "contacts.too_many_tags": "Use at most 20 tags per contact.",
-        "contacts.basis_invalid": "Choose a legal basis: consent, legitimate interest, contract or legal obligation.",
-        "contacts.source_required": "Say where the consent was collected (e.g. website form, in person).",
-        "contacts.source_too_long": "Use at most 200 characters for the source.",
-        "contacts.consent_at_future": "The consent date cannot be in the future.",
-        "contacts.consent_invalid": "Choose granted, revoked or unknown.",
-        "contacts.suppressed": "This number asked not to be contacted (suppression list). Consent cannot be "
-        "recorded again unless an admin lifts the suppression.",
-        "contacts.filter_invalid": "Unknown filter value.",
-        "contacts.reason_too_long": "Use at most 200 characters for the reason.",
-        "contacts.suppression_not_found": "This number is not on the suppression list.",
-        "contacts.csv_empty": "The file is empty.",
-        "contacts.csv_too_large": "The file is too large (at most 5 MB and 50,000 rows).",
-        "contacts.csv_no_phone_column": "No phone column found. Name one column telefone, phone, whatsapp or numero.",
-        "contacts.csv_unreadable": "The file could not be read as CSV text.",
-        # Per-row import reasons (ImportError.reason → "contacts.import.<reason>")
-        "contacts.import.missing_phone": "No phone number in this row.",
-        "contacts.import.invalid_phone": "Not a valid WhatsApp number ({detail}).",
-        "contacts.import.extra_columns": "More values than columns (a missing quote around a value?).",
-        "contacts.import.consent_invalid": "Unknown consent value {value!r} (use sim/não, yes/no).",
-        "contacts.import.basis_invalid": "Unknown legal basis {value!r}.",
-        "contacts.import.consent_at_invalid": "Unreadable consent date {value!r}.",
-        "contacts.import.name_too_long": "Name longer than 120 characters.",
-        "contacts.import.notes_too_long": "Notes longer than 2000 characters.",
-        "contacts.import.source_too_long": "Source longer than 200 characters.",
-        "contacts.import.tag_invalid": "A tag is empty or longer than 40 characters.",
-        "contacts.import.too_many_tags": "More than 20 tags.",
-        "contacts.import.suppressed": "This number opted out (suppression list): consent cannot be granted again.",
-        "contacts.import.database": "Could not be saved ({detail}).",
-    }
-)
-
-# pt-BR texts for the codes above (the lead merges them into mirage_app/i18n; the English ones are MESSAGES).
-I18N_PT_BR: dict[str, str] = {
-    "contacts.not_found": "Contato não encontrado.",
-    "contacts.phone_invalid": "Informe um número de WhatsApp válido (com DDD).",
-    "contacts.phone_taken": "Outro contato já tem este número.",
-    "contacts.name_too_long": "Use no máximo 120 caracteres no nome.",
-    "contacts.notes_too_long": "Use no máximo 2000 caracteres nas notas.",
-    "contacts.tag_invalid": "Tags têm de 1 a 40 caracteres, sem vírgula, ponto e vírgula ou '|'.",
-    "contacts.too_many_tags": "Use no máximo 20 tags por contato.",
-    "contacts.basis_invalid": "Escolha a base legal: consentimento, legítimo interesse, contrato ou obrigação legal.",
-    "contacts.source_required": "Informe onde o consentimento foi coletado (ex.: formulário do site, presencial).",
-    "contacts.source_too_long": "Use no máximo 200 caracteres na origem.",
-    "contacts.consent_at_future": "A data do consentimento não pode estar no futuro.",
-    "contacts.consent_invalid": "Escolha concedido, revogado ou desconhecido.",
-    "contacts.suppressed": "Este número pediu para não ser contatado (lista de supressão). O consentimento só pode "
-    "ser registrado de novo se um admin retirar a supressão.",
-    "contacts.filter_invalid": "Valor de filtro desconhecido.",
-    "contacts.reason_too_long": "Use no máximo 200 caracteres no motivo.",
-    "contacts.suppression_not_found": "Este número não está na lista de supressão.",
-    "contacts.csv_empty": "O arquivo está vazio.",
-    "contacts.csv_too_large": "O arquivo é grande demais (máximo de 5 MB e 50.000 linhas).",
-    "contacts.csv_no_phone_column": "Nenhuma coluna de telefone encontrada. Nomeie uma coluna telefone, phone, "
-    "whatsapp ou numero.",
-    "contacts.csv_unreadable": "Não foi possível ler o arquivo como texto CSV.",
-    "contacts.import.missing_phone": "Linha sem número de telefone.",
-    "contacts.import.invalid_phone": "Número de WhatsApp inválido ({detail}).",
-    "contacts.import.extra_columns": "Mais valores do que colunas (faltou aspas em algum valor?).",
-    "contacts.import.consent_invalid": "Valor de consentimento desconhecido {value!r} (use sim/não).",
-    "contacts.import.basis_invalid": "Base legal desconhecida {value!r}.",
-    "contacts.import.consent_at_invalid": "Data de consentimento ilegível {value!r}.",
-    "contacts.import.name_too_long": "Nome com mais de 120 caracteres.",
-    "contacts.import.notes_too_long": "Notas com mais de 2000 caracteres.",
-    "contacts.import.source_too_long": "Origem com mais de 200 caracteres.",
-    "contacts.import.tag_invalid": "Uma tag está vazia ou tem mais de 40 caracteres.",
-    "contacts.import.too_many_tags": "Mais de 20 tags.",
-    "contacts.import.suppressed": "Este número pediu para sair (lista de supressão): o consentimento não pode ser "
-    "concedido de novo.",
-    "contacts.import.database": "Não foi possível salvar ({detail}).",
-}
 
 
 class _Unset:

@@ -18,8 +18,14 @@ from typing import Any
 from sqlalchemy import func, text
 from sqlmodel import col, select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import round_state
+from mirage_app.engine.effective_settings import effective
+from mirage_app.engine.llm import reply_source
 from mirage_app.logic.dayparts import DAYPARTS, MIDNIGHT, WEEKDAYS, schedule_status, slots_from_day_rows
 from mirage_app.models import (
     Contact,
@@ -37,49 +43,7 @@ from mirage_app.models import (
     Topic,
     Weekday,
 )
-from mirage_app.services import audit, round_state
-from mirage_app.services.effective_settings import effective
-from mirage_app.services.errors import MESSAGES, Conflict, NotFound, ValidationFailed
-from mirage_app.services.llm import reply_source
-from mirage_app.services.permissions import Action, Actor, authorize
 from mirage_app.services.tenant_settings import safety_raises
-
-MESSAGES.update(
-    {
-        "conversations.not_found": "Conversation not found.",
-        "conversations.name_required": "Give the conversation a name (1–120 characters).",
-        "conversations.mode_invalid": "Choose pair, round_robin or random.",
-        "conversations.model_invalid": "Enter a model name (letters, digits, . _ : / -; up to 80 characters).",
-        "conversations.temperature_invalid": "The temperature is a number from 0 to 2.",
-        "conversations.topic_strategy_invalid": "Choose rotate or random.",
-        "conversations.refresh_invalid": "Topic refresh is from 1 to 10080 minutes.",
-        "conversations.needs_participants": "Add at least two participants, one of them a number, before activating.",
-        "conversations.pair_needs_pairs": "Pair mode needs pairings or an even number of participants.",
-        "conversations.needs_schedule": "Enable at least one window in the schedule before activating.",
-        "conversations.override_invalid": "Invalid value for {name}.",
-        "schedule.day_invalid": "Unknown day: {day}.",
-        "schedule.day_duplicate": "{day} appears twice.",
-        "schedule.time_invalid": "Use a time between 00:00 and 24:00 (HH:MM).",
-        "schedule.window_order": "The window must end after it starts.",
-        "schedule.overlap": "Windows of the same day must not overlap.",
-        "schedule.rounds_invalid": "Rounds per window is a whole number from 0 to 50.",
-        "schedule.pause_invalid": "Pauses are whole minutes from 0 to 1440.",
-        "schedule.pause_order": "The minimum pause must not exceed the maximum.",
-        "participants.not_found": "Participant not found.",
-        "participants.one_of": "Choose either a number or a contact.",
-        "participants.duplicate": "Already a participant.",
-        "participants.no_consent": "Only contacts with recorded consent can join a conversation.",
-        "participants.order_invalid": "The order must list every participant once.",
-        "pairings.invalid": "Each pair needs two different numbers that are participants of this conversation.",
-        "pairings.duplicate": "This pair is listed twice.",
-        "topics.not_found": "Topic not found.",
-        "topics.seed_required": "Describe the topic (1–500 characters).",
-        "topics.prompt_too_long": "The system prompt is at most 4000 characters.",
-        "topics.period_invalid": "The topic must end after it starts.",
-        "contacts.not_found": "Contact not found.",
-        "instances.not_found": "Instance not found.",
-    }
-)
 
 TOPIC_STRATEGIES = ("rotate", "random")
 # Pairings follow the participants' start order (the scheduler walks them in this order, too).

@@ -14,9 +14,13 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import Conflict, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import tenant_session
+from mirage_app.engine.evolution_gateway import simulator_scan
 from mirage_app.logic.offline_generator import OfflineGenerator
 from mirage_app.logic.prompts import PersonaSpec, TopicSpec, round_phases
 from mirage_app.models import (
@@ -35,18 +39,8 @@ from mirage_app.models import (
     Topic,
     Weekday,
 )
-from mirage_app.services import audit, instances
-from mirage_app.services.errors import MESSAGES, Conflict, ValidationFailed
-from mirage_app.services.evolution_gateway import simulator_scan
+from mirage_app.services import instances
 from mirage_app.services.metrics import refresh_materialized_views
-from mirage_app.services.permissions import Action, Actor, authorize
-
-MESSAGES.update(
-    {
-        "demo.only_in_demo": "Demo data can only be loaded in demo mode (the built-in simulator).",
-        "demo.already_loaded": "Demo data is already loaded.",
-    }
-)
 
 Progress = Callable[[int, str], None]
 DAYS = 14

@@ -18,26 +18,18 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 from sqlmodel import select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import encrypt, hash_token, new_token
+from mirage_app.engine.evolution_gateway import as_failure, evolution_client, simulator_scan
+from mirage_app.engine.ingest import SECRET_HEADER, directory
 from mirage_app.evolution.errors import EvolutionError
 from mirage_app.evolution.models import InstanceState
 from mirage_app.models import EvolutionSession, Message, Number, NumberStatus, Persona, Tenant
-from mirage_app.services import audit
-from mirage_app.services.errors import MESSAGES, NotFound, ValidationFailed
-from mirage_app.services.evolution_gateway import as_failure, evolution_client, simulator_scan
-from mirage_app.services.permissions import Action, Actor, authorize
-from mirage_app.services.webhooks import SECRET_HEADER, directory
-
-MESSAGES.update(
-    {
-        "instances.not_found": "Instance not found.",
-        "instances.label_required": "Give the number a name (1–120 characters).",
-        "personas.not_found": "Persona not found.",
-    }
-)
 
 WEBHOOK_EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE"]
 

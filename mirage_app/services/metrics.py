@@ -14,17 +14,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
 
+from mirage_app.base.errors import ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.models import Tenant
-from mirage_app.services.errors import MESSAGES, ValidationFailed
-from mirage_app.services.permissions import Action, Actor, authorize
 
 NONE = uuid.UUID(int=0)
 PERIODS = (7, 30)
-MESSAGES.update(
-    {"metrics.period_invalid": "Choose a period of 7 or 30 days.", "validation.invalid_id": "Unknown identifier."}
-)
 
 
 @dataclass(frozen=True)

@@ -18,15 +18,15 @@ import segno
 from redis.exceptions import RedisError
 from sqlmodel import Session
 
+from mirage_app.base import audit
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import get_redis
 from mirage_app.core.security import decrypt, encrypt, hash_token, tokens_equal
 from mirage_app.models import User, UserSession
-from mirage_app.services import audit
 from mirage_app.services.auth_sessions import revoke_in
-from mirage_app.services.errors import Conflict, NotFound, ValidationFailed
-from mirage_app.services.permissions import Action, Actor, authorize
 
 log = logging.getLogger("mirage.auth.mfa")
 

@@ -14,19 +14,12 @@ from datetime import datetime
 
 from sqlalchemy import text
 
+from mirage_app.base import audit
+from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.models import Number, NumberStatus
-from mirage_app.services import audit
-from mirage_app.services.errors import MESSAGES, NotFound, ValidationFailed
-from mirage_app.services.permissions import Action, Actor, authorize
-
-MESSAGES.update(
-    {
-        "numbers.not_paused": "This number is not paused.",
-        "instances.not_found": "Instance not found.",
-    }
-)
 
 AUTO_PAUSE_PREFIX = "failure_streak"
 

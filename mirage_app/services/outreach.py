@@ -38,8 +38,16 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize, can
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import contact_guard, sending
+from mirage_app.engine.effective_settings import effective
+from mirage_app.engine.llm import DEFAULT_MODEL, LLMError
+from mirage_app.engine.replies import OFFLINE_FALLBACK, Reply
+from mirage_app.engine.runtime import EngineRuntime, runtime
 from mirage_app.logic.dayparts import DAYPARTS, WEEKDAYS, daypart_at, to_local
 from mirage_app.logic.offline_generator import OfflineGenerator
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, confirmation_text, fold, matched_keyword, with_optout_hint
@@ -57,13 +65,6 @@ from mirage_app.logic.prompts import (
     sanitize_reply,
 )
 from mirage_app.models import ConsentStatus, Number, OutreachPolicy, OutreachTarget, Persona, TargetStatus
-from mirage_app.services import audit, contact_guard, sending
-from mirage_app.services.effective_settings import effective
-from mirage_app.services.engine_runtime import EngineRuntime, runtime
-from mirage_app.services.errors import MESSAGES, NotFound, ValidationFailed
-from mirage_app.services.llm import DEFAULT_MODEL, LLMError
-from mirage_app.services.permissions import Action, Actor, authorize, can
-from mirage_app.services.replies import OFFLINE_FALLBACK, Reply
 
 log = logging.getLogger("mirage.outreach")
 
@@ -107,55 +108,6 @@ POLICY_FIELDS = (
 TARGET_STATUSES = tuple(s.value for s in TargetStatus)
 BULK_ACTIONS = ("pause", "resume", "reset", "remove", "set_priority")
 SETTABLE_STATUSES = ("pending", "paused", "done")  # PATCH; optout / in_progress / failed are set by the engine
-
-MESSAGES.update(
-    {
-        "outreach.policy_not_found": "Outreach policy not found.",
-        "outreach.target_not_found": "Outreach target not found.",
-        "outreach.number_not_found": "Number not found.",
-        "outreach.persona_not_found": "Persona not found.",
-        "outreach.limit_invalid": "Enter a whole number from {min} to {max}.",
-        "outreach.hourly_above_daily": "The hourly limit cannot be higher than the daily limit.",
-        "outreach.limit_needs_admin": "Limits above {safe} per {period} need an admin with two-factor authentication.",
-        "outreach.dayparts_invalid": "Choose dayparts among morning, afternoon and evening.",
-        "outreach.dayparts_required": "Choose at least one daypart.",
-        "outreach.days_invalid": "Choose days among sun, mon, tue, wed, thu, fri and sat.",
-        "outreach.keywords_invalid": "Opt-out keywords are words of 1–40 letters (at most 30 of them).",
-        "outreach.keywords_required": "Keep at least one opt-out keyword.",
-        "outreach.active_invalid": "Active must be true or false.",
-        "outreach.status_invalid": "Unknown target status.",
-        "outreach.status_not_settable": "This status is set by the engine; choose pending, paused or done.",
-        "outreach.priority_invalid": "Priority is a whole number from -1000000 to 1000000.",
-        "outreach.bulk_action_invalid": "Unknown bulk action.",
-        "outreach.bulk_too_many": "Select at most 5000 targets at once.",
-        "outreach.contacts_required": "Choose contacts (or a tag) to add.",
-        "outreach.field_unknown": "Unknown field {name}.",
-    }
-)
-
-I18N_PT_BR: dict[str, str] = {
-    "outreach.policy_not_found": "Política de outreach não encontrada.",
-    "outreach.target_not_found": "Alvo de outreach não encontrado.",
-    "outreach.number_not_found": "Número não encontrado.",
-    "outreach.persona_not_found": "Persona não encontrada.",
-    "outreach.limit_invalid": "Informe um número inteiro de {min} a {max}.",
-    "outreach.hourly_above_daily": "O limite por hora não pode ser maior que o limite diário.",
-    "outreach.limit_needs_admin": "Limites acima de {safe} por {period} exigem um admin com verificação em duas "
-    "etapas.",
-    "outreach.dayparts_invalid": "Escolha períodos entre manhã (morning), tarde (afternoon) e noite (evening).",
-    "outreach.dayparts_required": "Escolha ao menos um período do dia.",
-    "outreach.days_invalid": "Escolha dias entre sun, mon, tue, wed, thu, fri e sat.",
-    "outreach.keywords_invalid": "Palavras de descadastro têm de 1 a 40 letras (no máximo 30 palavras).",
-    "outreach.keywords_required": "Mantenha ao menos uma palavra de descadastro.",
-    "outreach.active_invalid": "Ativo deve ser verdadeiro ou falso.",
-    "outreach.status_invalid": "Status de alvo desconhecido.",
-    "outreach.status_not_settable": "Este status é definido pelo motor; escolha pendente, pausado ou concluído.",
-    "outreach.priority_invalid": "A prioridade é um número inteiro de -1000000 a 1000000.",
-    "outreach.bulk_action_invalid": "Ação em massa desconhecida.",
-    "outreach.bulk_too_many": "Selecione no máximo 5000 alvos de uma vez.",
-    "outreach.contacts_required": "Escolha contatos (ou uma tag) para adicionar.",
-    "outreach.field_unknown": "Campo desconhecido {name}.",
-}
 
 
 # -- views ------------------------------------------------------------------------------------------------------
@@ -1423,6 +1375,6 @@ def on_message(tenant_id: uuid.UUID | str, message_id: uuid.UUID | str, from_con
         outcome = handle_inbound_from_contact(tenant_id, message_id)
         if outcome.consumed:
             return f"outreach:{outcome.state}"
-    from mirage_app.services.rounds import on_message as round_on_message
+    from mirage_app.engine.rounds import on_message as round_on_message
 
     return round_on_message(tenant_id, message_id).state

@@ -15,31 +15,17 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import col, select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import replies
+from mirage_app.engine.runtime import runtime
 from mirage_app.i18n import LOCALES
 from mirage_app.logic.dayparts import DAYPARTS
 from mirage_app.logic.prompts import PHASES, PersonaSpec
 from mirage_app.models import Number, Persona, Tenant
-from mirage_app.services import audit, replies
-from mirage_app.services.engine_runtime import runtime
-from mirage_app.services.errors import MESSAGES, NotFound, ValidationFailed
-from mirage_app.services.permissions import Action, Actor, authorize
-
-MESSAGES.update(
-    {
-        "personas.not_found": "Persona not found.",
-        "personas.name_required": "Give the persona a name (1–120 characters).",
-        "personas.greeting_too_long": "Greetings are at most 300 characters.",
-        "personas.style_too_long": "The style is at most 2000 characters.",
-        "personas.trait_unknown": "Unknown trait: {name}.",
-        "personas.trait_invalid": "Invalid value for {name}.",
-        "personas.active_hours_invalid": "Active hours need a start and an end as HH:MM, start before end.",
-        "personas.locale_invalid": "Choose pt-BR or en.",
-        "personas.daypart_invalid": "Choose morning, afternoon or evening.",
-        "personas.phase_invalid": "Choose greeting, comment, question, answer or goodbye.",
-    }
-)
 
 TRAITS = {
     "age": None,

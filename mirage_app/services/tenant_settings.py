@@ -15,29 +15,15 @@ from typing import Any
 
 from sqlmodel import select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.i18n import LOCALES
 from mirage_app.logic.dayparts import parse_time, zone
 from mirage_app.logic.warmup import WarmupPolicy
 from mirage_app.models import Tenant, TenantSettings
-from mirage_app.services import audit
-from mirage_app.services.errors import MESSAGES, ValidationFailed
-from mirage_app.services.permissions import Action, Actor, authorize
-
-MESSAGES.update(
-    {
-        "settings.delay_invalid": "Delays are whole seconds from {low} to {high}.",
-        "settings.delay_order": "The minimum delay must not exceed the maximum.",
-        "settings.burst_invalid": "The hourly limit is a whole number from 1 to 1000.",
-        "settings.time_invalid": "Use a time of day as HH:MM.",
-        "settings.bool_invalid": "Choose on or off.",
-        "settings.warmup_invalid": "Invalid warm-up policy: {detail}",
-        "settings.timezone_invalid": "Unknown timezone.",
-        "settings.locale_invalid": "Choose pt-BR or en.",
-        "settings.unknown_field": "Unknown setting: {name}.",
-    }
-)
 
 FIELDS = (
     "min_delay_s",

@@ -18,9 +18,9 @@ from datetime import datetime, timedelta
 from redis import Redis
 from redis.exceptions import RedisError
 
+from mirage_app.base.errors import Throttled
 from mirage_app.core.redis import get_redis
 from mirage_app.core.security import hash_token
-from mirage_app.services.errors import Throttled
 
 log = logging.getLogger("mirage.auth.throttle")
 

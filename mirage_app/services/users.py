@@ -13,17 +13,17 @@ from sqlalchemy import func, text
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
+from mirage_app.base import audit
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.security import hash_password, hash_token, new_token
 from mirage_app.i18n import LOCALES
 from mirage_app.models import Invitation, Tenant, User, UserRole
-from mirage_app.services import audit
 from mirage_app.services.auth import actor_for, lookup_user, validate_email, validate_password
 from mirage_app.services.auth_sessions import create_session, revoke_in
-from mirage_app.services.errors import Conflict, NotFound, ValidationFailed
 from mirage_app.services.mfa import own_user
-from mirage_app.services.permissions import Action, Actor, authorize
 
 INVITATION_TTL = timedelta(hours=72)
 DISPLAY_NAME_MAX = 120

@@ -13,17 +13,16 @@ from urllib.parse import quote
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
+from mirage_app.base.permissions import Action, Actor, allowed_actions
 from mirage_app.core.db import tenant_session
 from mirage_app.i18n import translate
 from mirage_app.models import User
 from mirage_app.services import auth
-from mirage_app.services.errors import ServiceError
-from mirage_app.services.permissions import Action, Actor, allowed_actions
 from mirage_app.states.ui import UiState
 
 T = TypeVar("T")
 SESSION_COOKIE = "mirage_session"
-PUBLIC_ROUTES = ("/login", "/invite")
 
 
 def error_text(exc: ServiceError, locale: str) -> str:

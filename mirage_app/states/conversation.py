@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
 from mirage_app.services import conversations
-from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 
 

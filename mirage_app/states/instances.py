@@ -6,9 +6,9 @@ import asyncio
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
 from mirage_app.logic.warmup import stage_label
 from mirage_app.services import instances, metrics
-from mirage_app.services.errors import ServiceError
 from mirage_app.states.auth import AuthState
 
 

@@ -8,10 +8,10 @@ import pytest
 from fastapi.testclient import TestClient
 
 from mirage_app.api.app import api
+from mirage_app.base.permissions import Actor
 from mirage_app.core.db import tenant_session
 from mirage_app.models import Number, NumberStatus, UserRole
 from mirage_app.services import api_keys, outreach
-from mirage_app.services.permissions import Actor
 
 
 def _number(tenant) -> uuid.UUID:

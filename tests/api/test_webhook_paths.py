@@ -14,8 +14,9 @@ from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import hash_token
+from mirage_app.engine import ingest
 from mirage_app.models import Contact, EvolutionSession, Number, NumberStatus, OutreachPolicy
-from mirage_app.services import outreach, webhooks
+from mirage_app.services import outreach
 
 OURS, OTHER, CONTACT = "5511988880001", "5511988880002", "5511977776666"
 
@@ -88,7 +89,7 @@ def _rows(tenant: uuid.UUID) -> tuple[list[tuple], list[tuple]]:
     return messages, [tuple(e) for e in events]
 
 
-def _summary(result: webhooks.IngestResult) -> tuple:
+def _summary(result: ingest.IngestResult) -> tuple:
     return (
         result.duplicate,
         result.kind,
@@ -105,16 +106,16 @@ def test_async_and_sync_ingest_store_and_report_the_same(tenant_a, tenant_b, see
     seen: dict[str, list[tuple]] = {"async": [], "sync": []}
 
     async def run_async() -> None:
-        auth = webhooks.authenticate(names_a["A"], "s3")
+        auth = ingest.authenticate(names_a["A"], "s3")
         for body in _deliveries(names_a["A"], seed):
             raw = json.dumps(body).encode()
-            seen["async"].append(_summary(await webhooks.ingest_async(auth, raw, json.loads(raw))))
+            seen["async"].append(_summary(await ingest.ingest_async(auth, raw, json.loads(raw))))
 
     asyncio.run(run_async())
-    auth = webhooks.authenticate(names_b["A"], "s3")
+    auth = ingest.authenticate(names_b["A"], "s3")
     for body in _deliveries(names_b["A"], seed):
         raw = json.dumps(body).encode()
-        seen["sync"].append(_summary(webhooks.ingest(auth, raw, json.loads(raw))))
+        seen["sync"].append(_summary(ingest.ingest(auth, raw, json.loads(raw))))
     assert seen["async"] == seen["sync"]
     assert sum(1 for summary in seen["async"] if summary[0]) == len(seen["async"]) // 2  # the second copies
     via_async, via_sync = _rows(tenant_a), _rows(tenant_b)
@@ -132,7 +133,7 @@ def test_one_round_trip_path_is_tenant_scoped(tenant_a, tenant_b):
         "key": {"remoteJid": f"{CONTACT}@s.whatsapp.net", "fromMe": False, "id": "3EB0SCOPE"},
     }
     raw = json.dumps(body).encode()
-    result = asyncio.run(webhooks.ingest_async(webhooks.authenticate(names_a["A"], "s3"), raw, json.loads(raw)))
+    result = asyncio.run(ingest.ingest_async(ingest.authenticate(names_a["A"], "s3"), raw, json.loads(raw)))
     assert not result.duplicate and result.inbound_from_contact
     with tenant_session(tenant_a) as s:
         row = s.execute(text("SELECT contact_id, tenant_id FROM messages WHERE wa_msg_id = '3EB0SCOPE'")).one()
@@ -159,44 +160,44 @@ def _meta(tenant: uuid.UUID, key_id: str) -> dict:
 
 def test_optout_precheck_marks_only_what_check_optout_would(tenant_a):
     names = _setup(tenant_a)
-    auth = webhooks.authenticate(names["A"], "s3")
-    webhooks._optout_keywords_seen.pop(auth.tenant_id, None)
+    auth = ingest.authenticate(names["A"], "s3")
+    ingest._optout_keywords_seen.pop(auth.tenant_id, None)
 
-    def ingest(key_id: str, text_: str, **kwargs) -> webhooks.IngestResult:
+    def deliver(key_id: str, text_: str, **kwargs) -> ingest.IngestResult:
         raw = _inbound(names["A"], key_id, text_, **kwargs)
-        return asyncio.run(webhooks.ingest_async(auth, raw, json.loads(raw)))
+        return asyncio.run(ingest.ingest_async(auth, raw, json.loads(raw)))
 
     # First delivery of the process for this tenant: keywords not known yet, so no verdict: the route checks.
-    first = ingest("3EB0OPT1", "oi")
+    first = deliver("3EB0OPT1", "oi")
     assert first.inbound_from_contact and not first.optout_checked and "optout_check" not in _meta(tenant_a, "3EB0OPT1")
     # Now the default keywords and the (empty) policy keywords are known: an ordinary message carries the verdict.
-    second = ingest("3EB0OPT2", "oi, tudo bem?")
+    second = deliver("3EB0OPT2", "oi, tudo bem?")
     assert second.optout_checked and _meta(tenant_a, "3EB0OPT2")["optout_check"] == ""
     assert outreach.check_optout(tenant_a, second.message_id) is None  # it trusts the mark
     # A keyword is never pre-judged: check_optout records the opt-out as before.
-    stop = ingest("3EB0OPT3", "Pare!")
+    stop = deliver("3EB0OPT3", "Pare!")
     assert not stop.optout_checked and "optout_check" not in _meta(tenant_a, "3EB0OPT3")
     assert outreach.check_optout(tenant_a, stop.message_id).keyword == "PARE"
     # Outbound messages are never marked (check_optout ignores them).
-    out = ingest("3EB0OPT4", "oi", event="send.message", from_me=True)
+    out = deliver("3EB0OPT4", "oi", event="send.message", from_me=True)
     assert not out.inbound_from_contact and "optout_check" not in _meta(tenant_a, "3EB0OPT4")
     # The operator adds a keyword: the statement sees the keyword set changed and writes no verdict...
     with tenant_session(tenant_a) as s:
         number_id = s.execute(text("SELECT id FROM numbers WHERE session_id = :n"), {"n": names["A"]}).scalar_one()
         s.add(OutreachPolicy(tenant_id=tenant_a, number_id=number_id, optout_keywords=["BASTA"]))
         s.commit()
-    changed = ingest("3EB0OPT5", "basta")
+    changed = deliver("3EB0OPT5", "basta")
     assert not changed.optout_checked and "optout_check" not in _meta(tenant_a, "3EB0OPT5")
     assert outreach.check_optout(tenant_a, changed.message_id).keyword == "BASTA"
     # ...and from then on uses the new set.
-    assert not ingest("3EB0OPT6", "Basta, obrigado").optout_checked
-    assert ingest("3EB0OPT7", "bastante coisa").optout_checked
+    assert not deliver("3EB0OPT6", "Basta, obrigado").optout_checked
+    assert deliver("3EB0OPT7", "bastante coisa").optout_checked
 
 
 def test_directory_does_not_cache_a_lookup_that_raced_with_forget(monkeypatch):
     """A webhook looked the instance up before create_instance committed; create_instance then forget()s the name.
     The stale 'unknown' answer must not be cached after that, or the next deliveries would get 404."""
-    directory = webhooks.InstanceDirectory()
+    directory = ingest.InstanceDirectory()
 
     class RacingSession:
         def __enter__(self):
@@ -214,7 +215,7 @@ def test_directory_does_not_cache_a_lookup_that_raced_with_forget(monkeypatch):
 
             return NoRow()
 
-    monkeypatch.setattr(webhooks, "system_session", RacingSession)
+    monkeypatch.setattr(ingest, "system_session", RacingSession)
     assert directory.lookup("mrg-racing") is None
     assert directory.cached("mrg-racing") == (False, None)
 

@@ -15,8 +15,8 @@ from sqlalchemy import text
 from mirage_app.api.app import api, asgi
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import hash_token
+from mirage_app.engine.ingest import SECRET_HEADER
 from mirage_app.models import EvolutionSession, Number, NumberStatus
-from mirage_app.services.webhooks import SECRET_HEADER
 
 URL = "/api/webhooks/evolution"
 
@@ -260,12 +260,12 @@ def test_other_methods_and_deeper_paths_get_the_api_answers():
 
 
 def test_an_unexpected_error_is_a_json_500_without_internals(instance, monkeypatch):
-    from mirage_app.services import webhooks
+    from mirage_app.engine import ingest
 
     async def broken(*_args, **_kwargs):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr(webhooks, "ingest_async", broken)
+    monkeypatch.setattr(ingest, "ingest_async", broken)
     response = TestClient(asgi, raise_server_exceptions=False).post(
         URL, content=json.dumps(_upsert(instance["name"], "3A0F")).encode(), headers={SECRET_HEADER: instance["secret"]}
     )

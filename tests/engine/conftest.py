@@ -16,12 +16,12 @@ from sqlalchemy import text
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import get_redis
+from mirage_app.engine.runtime import EngineRuntime, EngineSettings, ManualDeferrer, use_runtime
 from mirage_app.evolution.client import EvolutionClient
 from mirage_app.evolution.simulator.config import SimConfig
 from mirage_app.evolution.simulator.server import SimulatorServer
 from mirage_app.evolution.simulator.state import SimulatorState
 from mirage_app.services import instances
-from mirage_app.services.engine_runtime import EngineRuntime, EngineSettings, ManualDeferrer, use_runtime
 from tests.engine.driver import Driver
 
 TZ = "America/Sao_Paulo"
@@ -43,7 +43,7 @@ def warp_clock() -> FrozenClock:
 def warp_sim(api_server, warp_clock) -> Iterator[SimulatorServer]:
     """A simulator whose timestamps follow the warped clock, configured as Mirage's Evolution server."""
     from mirage_app.core.config import reset_settings_cache
-    from mirage_app.services.evolution_gateway import reset_evolution_client
+    from mirage_app.engine.evolution_gateway import reset_evolution_client
 
     config = SimConfig(webhook_backoff_s=0.05, webhook_backoff_cap_s=0.2, seed=11)
     sim = SimulatorServer(SimulatorState(config, clock=warp_clock))

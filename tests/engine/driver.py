@@ -22,8 +22,8 @@ from sqlalchemy import text
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import QUEUE_NAMES, get_redis
-from mirage_app.services import conversation_scheduler
-from mirage_app.services.engine_runtime import ManualDeferrer
+from mirage_app.engine import conversation_scheduler
+from mirage_app.engine.runtime import ManualDeferrer
 
 
 class BurstWorker(SimpleWorker):

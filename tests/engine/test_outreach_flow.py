@@ -10,7 +10,8 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
-from mirage_app.services import contacts, outreach, outreach_scheduler, sending, tenant_settings
+from mirage_app.engine import outreach_scheduler, sending
+from mirage_app.services import contacts, outreach, tenant_settings
 from tests.engine.conftest import connect_numbers
 
 FAST = {"quiet_hours_enabled": False, "humanize": False}

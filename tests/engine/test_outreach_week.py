@@ -28,8 +28,8 @@ from sqlalchemy import text
 from mirage_app.core.config import PROJECT_ROOT
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import QUEUE_NAMES, get_redis
+from mirage_app.engine.runtime import EngineRuntime, use_runtime
 from mirage_app.services import contacts, outreach, personas, tenant_settings
-from mirage_app.services.engine_runtime import EngineRuntime, use_runtime
 from tests.engine.conftest import TZ, connect_numbers
 from tests.engine.warp_worker import DatabaseHeldDeferrer, write_clock
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections import Counter
 
 from mirage_app.core.redis import get_redis
-from mirage_app.services import inbox
-from mirage_app.services import rounds as rounds_service
+from mirage_app.engine import inbox
+from mirage_app.engine import rounds as rounds_service
 from tests.engine import scenario
 
 
@@ -45,9 +45,9 @@ def test_a_bot_message_outside_any_round_is_never_answered(engine, admin_actor):
 
 
 def test_replies_come_from_the_configured_llm_with_usage_per_message(engine, admin_actor):
+    from mirage_app.engine.llm import LLMClient
+    from mirage_app.engine.runtime import use_runtime
     from mirage_app.services import conversations
-    from mirage_app.services.engine_runtime import use_runtime
-    from mirage_app.services.llm import LLMClient
     from tests.fakes.openai_server import FakeOpenAI
 
     fake = FakeOpenAI().start()

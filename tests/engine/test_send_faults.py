@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
-from mirage_app.services import number_health, rounds
+from mirage_app.engine import rounds
+from mirage_app.services import number_health
 from tests.engine import scenario
 
 PHONES = ["5511920000001", "5511920000002"]

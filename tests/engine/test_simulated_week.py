@@ -12,10 +12,10 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+from mirage_app.engine import rounds as rounds_service
 from mirage_app.logic.dayparts import WEEKDAYS, QuietHours, ScheduleSlot, schedule_status
 from mirage_app.logic.optout import fold
 from mirage_app.logic.warmup import WarmupPolicy, daily_cap
-from mirage_app.services import rounds as rounds_service
 from tests.engine import scenario
 from tests.engine.conftest import TZ
 

@@ -25,8 +25,8 @@ from rq.registry import FailedJobRegistry, ScheduledJobRegistry, StartedJobRegis
 from mirage_app.core.clock import system_clock
 from mirage_app.core.config import PROJECT_ROOT
 from mirage_app.core.redis import get_redis
-from mirage_app.services import conversation_scheduler
-from mirage_app.services.engine_runtime import runtime, use_runtime
+from mirage_app.engine import conversation_scheduler
+from mirage_app.engine.runtime import runtime, use_runtime
 from tests.engine import scenario
 from tests.engine.conftest import park_all_conversations, wait_for
 

@@ -41,7 +41,7 @@ class DatabaseHeldDeferrer:
     """Immediate jobs → RQ; delayed jobs are left to the database (`send_after`) and the driver's sweep."""
 
     def __init__(self) -> None:
-        from mirage_app.services.engine_runtime import RqDeferrer
+        from mirage_app.engine.runtime import RqDeferrer
 
         self._rq = RqDeferrer()
 
@@ -57,8 +57,8 @@ def main(clock_file: str) -> None:
 
     from mirage_app.core.config import get_settings
     from mirage_app.core.redis import QUEUE_NAMES, get_redis
+    from mirage_app.engine.runtime import EngineRuntime, EngineSettings, set_runtime
     from mirage_app.evolution.client import EvolutionClient
-    from mirage_app.services.engine_runtime import EngineRuntime, EngineSettings, set_runtime
 
     settings = get_settings()
     client = EvolutionClient(settings.evolution_url, settings.evolution_api_key, timeout=10.0, send_read_margin_s=0.5,

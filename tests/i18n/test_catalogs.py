@@ -8,9 +8,10 @@ from pathlib import Path
 import mirage_app.api.app
 import mirage_app.pages  # noqa: F401  (registers the pages, and with them every service's messages)
 from mirage_app.i18n import EN, LOCALES, PT_BR, catalog
-from mirage_app.services.errors import MESSAGES
 
 ROOT = Path(__file__).resolve().parents[2] / "mirage_app"
+ERRORS = "NotFound|ValidationFailed|Conflict|ServiceError|AuthFailed|PermissionDenied|Throttled"
+RAISED = re.compile(rf"""(?:{ERRORS})\(\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
 USED = re.compile(r"""(?:\bt\(|\btr\[|success=|_key=|tr\.get\()\s*["']([a-z_]+\.[a-z0-9_.]+)["']""")
 
 
@@ -25,9 +26,14 @@ def test_both_languages_have_the_same_keys():
     assert sorted(set(catalog("pt-BR")) ^ set(catalog("en"))) == []
 
 
-def test_english_error_texts_have_one_home():
-    """Service errors are written once in English (services.errors.MESSAGES), never again in the catalog."""
-    assert sorted(set(EN) & set(MESSAGES)) == []
+def test_no_service_module_writes_texts():
+    """Services raise error codes; every text lives in the locale catalogs (mirage_app/i18n), nowhere else."""
+    offenders = [
+        str(path.relative_to(ROOT))
+        for path in ROOT.rglob("*.py")
+        if path.parent.name != "i18n" and re.search(r"MESSAGES\.update|I18N_PT_BR|MESSAGES: dict", path.read_text())
+    ]
+    assert offenders == []
 
 
 def test_every_used_key_is_translated():
@@ -36,7 +42,11 @@ def test_every_used_key_is_translated():
 
 
 def test_every_service_error_is_translated():
-    missing = sorted(code for code in MESSAGES if code not in PT_BR)
+    raised = set()
+    for path in ROOT.rglob("*.py"):
+        if path.parts[-2] in ("services", "engine", "base") or "services" in path.parts:
+            raised |= set(RAISED.findall(path.read_text()))
+    missing = sorted(code for code in raised if code not in PT_BR or code not in EN)
     assert missing == []
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from mirage_app.base.errors import Conflict, ValidationFailed
 from mirage_app.services import metrics
 from mirage_app.services.demo_data import load_demo_data
-from mirage_app.services.errors import Conflict, ValidationFailed
 
 
 def test_demo_data_feeds_every_chart(simulator, admin_actor):

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
+from mirage_app.engine.evolution_gateway import EvolutionFailure, evolution_client
 from mirage_app.models import Number, NumberStatus
 from mirage_app.services import api_keys, instances
-from mirage_app.services.evolution_gateway import EvolutionFailure, evolution_client
 
 
 def _wait(predicate, timeout=10.0):
@@ -94,8 +94,8 @@ def test_instances_api(simulator, api_server, admin_actor, make_tenant):
 
     # Another tenant's key cannot see or touch these ids.
     other = make_tenant()
+    from mirage_app.base.permissions import Actor
     from mirage_app.models import UserRole
-    from mirage_app.services.permissions import Actor
 
     _, other_key = api_keys.create_key(Actor(tenant_id=other, role=UserRole.admin, label="o", mfa_enabled=True), "o")
     with httpx.Client(base_url=api_server.url, headers={"Authorization": f"Bearer {other_key}"}) as http:

@@ -11,13 +11,13 @@ import pyotp
 import pytest
 from argon2 import PasswordHasher
 
+from mirage_app.base.permissions import Actor
 from mirage_app.core import security
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import hash_password
 from mirage_app.models import User, UserRole
 from mirage_app.services import mfa
-from mirage_app.services.permissions import Actor
 
 PASSWORD = "correct horse battery"
 _ips = itertools.count(1)

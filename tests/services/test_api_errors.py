@@ -10,10 +10,10 @@ from fastapi.testclient import TestClient
 
 from mirage_app.api.deps import api_actor, require
 from mirage_app.api.errors import install_error_handlers
+from mirage_app.base.errors import Conflict, NotFound, ServiceError, Throttled, ValidationFailed
+from mirage_app.base.permissions import Action, Actor
 from mirage_app.models import UserRole
 from mirage_app.services import api_keys
-from mirage_app.services.errors import Conflict, NotFound, ServiceError, Throttled, ValidationFailed
-from mirage_app.services.permissions import Action, Actor
 
 
 def _app() -> FastAPI:

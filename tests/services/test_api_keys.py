@@ -9,12 +9,12 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlmodel import select
 
+from mirage_app.base.errors import AuthFailed, NotFound, ValidationFailed
+from mirage_app.base.permissions import Action, can
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import hash_token
 from mirage_app.models import ApiKey, AuditLog, UserRole
 from mirage_app.services import api_keys
-from mirage_app.services.errors import AuthFailed, NotFound, ValidationFailed
-from mirage_app.services.permissions import Action, can
 
 
 @pytest.fixture

@@ -6,10 +6,11 @@ from datetime import timedelta
 
 import pytest
 
+from mirage_app.base import audit
+from mirage_app.base.errors import PermissionDenied
 from mirage_app.core.db import tenant_session
 from mirage_app.models import UserRole
-from mirage_app.services import api_keys, audit, users
-from mirage_app.services.errors import PermissionDenied
+from mirage_app.services import api_keys, users
 from tests.services.conftest import unique_email
 
 

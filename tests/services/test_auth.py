@@ -7,13 +7,13 @@ from datetime import timedelta
 import pytest
 from sqlmodel import select
 
+from mirage_app.base.errors import AuthFailed, PermissionDenied, ValidationFailed
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import hash_password, hash_token
 from mirage_app.models import AuditLog, User, UserRole, UserSession
 from mirage_app.services import auth, users
 from mirage_app.services.auth_sessions import SESSION_ABSOLUTE, SESSION_IDLE, revoke_user_sessions
-from mirage_app.services.errors import AuthFailed, PermissionDenied, ValidationFailed
-from mirage_app.services.permissions import Action, Actor, authorize
 from mirage_app.services.seed import DEFAULT_ADMIN_EMAIL, ensure_default_tenant, reset_admin_password
 from tests.services.conftest import unique_email
 

@@ -7,11 +7,11 @@ import uuid
 import pytest
 from sqlalchemy import text
 
+from mirage_app.base.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from mirage_app.base.permissions import Actor
 from mirage_app.core.db import tenant_session
 from mirage_app.models import UserRole
 from mirage_app.services import contacts
-from mirage_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from mirage_app.services.permissions import Actor
 
 
 def _actor(tenant, role=UserRole.admin, mfa=True) -> Actor:

@@ -20,10 +20,11 @@ from mirage_app.core.clock import FrozenClock
 from mirage_app.core.config import PROJECT_ROOT
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import get_redis
+from mirage_app.engine import conversation_scheduler
+from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
 from mirage_app.logic.dayparts import WEEKDAYS
 from mirage_app.models import Number, NumberStatus
-from mirage_app.services import conversation_scheduler, conversations, personas, tenant_settings
-from mirage_app.services.engine_runtime import EngineRuntime, EngineSettings, use_runtime
+from mirage_app.services import conversations, personas, tenant_settings
 
 SP = ZoneInfo("America/Sao_Paulo")
 

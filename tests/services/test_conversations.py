@@ -8,12 +8,12 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from mirage_app.base.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
+from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.models import ConsentStatus, Contact, Number, NumberStatus, UserRole
 from mirage_app.services import conversations as conv
-from mirage_app.services.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from mirage_app.services.permissions import Actor
 
 
 def _numbers(tenant, n=3) -> list[uuid.UUID]:

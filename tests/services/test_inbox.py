@@ -11,8 +11,8 @@ import pytest
 from rq import Queue
 
 from mirage_app.core.redis import get_redis
-from mirage_app.services import inbox
-from mirage_app.services.engine_runtime import SEND_QUEUE, TICK_QUEUE
+from mirage_app.engine import inbox
+from mirage_app.engine.runtime import SEND_QUEUE, TICK_QUEUE
 
 
 @pytest.fixture

@@ -9,11 +9,11 @@ import pyotp
 import pytest
 from sqlmodel import select
 
+from mirage_app.base.errors import AuthFailed, Conflict, PermissionDenied, Throttled, ValidationFailed
 from mirage_app.core.db import tenant_session
 from mirage_app.models import AuditLog, User, UserRole
 from mirage_app.services import api_keys, auth, mfa
 from mirage_app.services.auth_sessions import PENDING_MFA_TTL
-from mirage_app.services.errors import AuthFailed, Conflict, PermissionDenied, Throttled, ValidationFailed
 from tests.services.conftest import enable_mfa, next_totp, totp_now
 
 

@@ -9,13 +9,14 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
+from mirage_app.base.errors import NotFound, PermissionDenied, ValidationFailed
+from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import outreach_scheduler
+from mirage_app.engine.runtime import EngineRuntime, ManualDeferrer, use_runtime
 from mirage_app.models import Number, NumberStatus, UserRole
-from mirage_app.services import contacts, outreach, outreach_scheduler, personas
-from mirage_app.services.engine_runtime import EngineRuntime, ManualDeferrer, use_runtime
-from mirage_app.services.errors import NotFound, PermissionDenied, ValidationFailed
-from mirage_app.services.permissions import Actor
+from mirage_app.services import contacts, outreach, personas
 
 SEED_EXAMPLE = {"daily_limit": 50, "hourly_limit": 5, "dayparts": ["morning", "afternoon"]}
 
@@ -362,7 +363,7 @@ class _FakeLLM:
         self.answer, self.error, self.calls = answer, error, []
 
     def complete(self, messages, model, temperature):
-        from mirage_app.services.llm import Completion
+        from mirage_app.engine.llm import Completion
 
         self.calls.append(messages)
         if self.error:
@@ -371,8 +372,8 @@ class _FakeLLM:
 
 
 def test_compose_uses_the_llm_in_the_persona_voice_and_always_offers_the_way_out():
+    from mirage_app.engine.llm import LLMError
     from mirage_app.logic.prompts import PersonaSpec
-    from mirage_app.services.llm import LLMError
 
     persona = PersonaSpec(name="Clara", style="simpática")
     llm = _FakeLLM("Oi Joana! Aqui é a Clara, tudo bem por aí? https://spam.example.com")

@@ -10,13 +10,9 @@ from datetime import UTC, datetime
 import pytest
 from sqlmodel import func, select
 
-from mirage_app.core.clock import FrozenClock
-from mirage_app.core.db import tenant_session
-from mirage_app.core.security import hash_password
-from mirage_app.models import ApiKey, AuditLog, Invitation, User, UserRole
-from mirage_app.services import api_keys, audit, auth, users
-from mirage_app.services.errors import AuthFailed, PermissionDenied
-from mirage_app.services.permissions import (
+from mirage_app.base import audit
+from mirage_app.base.errors import AuthFailed, PermissionDenied
+from mirage_app.base.permissions import (
     API_KEY_ROLE,
     ROLE_PERMISSIONS,
     SENSITIVE_ACTIONS,
@@ -26,6 +22,11 @@ from mirage_app.services.permissions import (
     authorize,
     can,
 )
+from mirage_app.core.clock import FrozenClock
+from mirage_app.core.db import tenant_session
+from mirage_app.core.security import hash_password
+from mirage_app.models import ApiKey, AuditLog, Invitation, User, UserRole
+from mirage_app.services import api_keys, auth, users
 from mirage_app.services.seed import create_tenant
 from tests.services.conftest import PASSWORD, TestUser, enable_mfa, next_totp
 

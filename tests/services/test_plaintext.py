@@ -6,9 +6,9 @@ import psycopg
 import pytest
 import redis
 
+from mirage_app.base.errors import AuthFailed
 from mirage_app.models import UserRole
 from mirage_app.services import api_keys, auth, mfa, users
-from mirage_app.services.errors import AuthFailed
 from tests.services.conftest import enable_mfa, next_totp, unique_email
 
 

@@ -11,9 +11,10 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import rounds
+from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
 from mirage_app.models import ConsentStatus, Contact, Number, NumberStatus
-from mirage_app.services import conversations, rounds
-from mirage_app.services.engine_runtime import EngineRuntime, EngineSettings, use_runtime
+from mirage_app.services import conversations
 from tests.services.test_conversation_scheduler import Recorder
 
 

@@ -13,10 +13,11 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import sending
+from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
 from mirage_app.evolution.models import SentMessage
 from mirage_app.models import Number, NumberStatus
-from mirage_app.services import sending, tenant_settings
-from mirage_app.services.engine_runtime import EngineRuntime, EngineSettings, use_runtime
+from mirage_app.services import tenant_settings
 from tests.services.test_conversation_scheduler import Recorder
 
 SP = ZoneInfo("America/Sao_Paulo")

@@ -5,11 +5,11 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import text
 
+from mirage_app.base.errors import PermissionDenied, ValidationFailed
+from mirage_app.base.permissions import Actor
 from mirage_app.core.db import tenant_session
 from mirage_app.models import UserRole
 from mirage_app.services import tenant_settings
-from mirage_app.services.errors import PermissionDenied, ValidationFailed
-from mirage_app.services.permissions import Actor
 from mirage_app.services.tenant_settings import safety_raises
 
 

@@ -9,10 +9,10 @@ import pytest
 from redis.exceptions import ConnectionError as RedisConnectionError
 from sqlmodel import select
 
+from mirage_app.base.errors import AuthFailed, Throttled
 from mirage_app.core.db import tenant_session
 from mirage_app.models import AuditLog, User
 from mirage_app.services import auth
-from mirage_app.services.errors import AuthFailed, Throttled
 from mirage_app.services.throttle import POLICY, LoginThrottle
 from tests.services.conftest import unique_email
 

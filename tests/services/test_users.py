@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from sqlmodel import func, select
 
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
 from mirage_app.core.db import tenant_session
 from mirage_app.models import AuditLog, Invitation, User, UserRole
 from mirage_app.services import auth, users
-from mirage_app.services.errors import Conflict, NotFound, ValidationFailed
 from mirage_app.services.users import INVITATION_TTL
 from tests.services.conftest import unique_email
 

@@ -6,19 +6,10 @@ from functools import lru_cache
 
 import httpx
 
+from mirage_app.base.errors import ServiceError
 from mirage_app.core.config import get_settings
 from mirage_app.evolution.client import EvolutionClient
 from mirage_app.evolution.errors import EvolutionError
-from mirage_app.services.errors import MESSAGES, ServiceError
-
-MESSAGES.update(
-    {
-        "evolution.unavailable": "Evolution is unreachable ({detail}). Nothing was changed; try again shortly.",
-        "evolution.rejected": "Evolution refused the request: {detail}",
-        "evolution.not_configured": "EVOLUTION_URL is not configured.",
-        "evolution.demo_only": "Simulated scanning exists only in demo mode.",
-    }
-)
 
 
 class EvolutionFailure(ServiceError):

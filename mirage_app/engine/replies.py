@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from mirage_app.engine.llm import OFFLINE, LLMClient, LLMError
 from mirage_app.logic.offline_generator import OfflineGenerator
 from mirage_app.logic.optout import fold
 from mirage_app.logic.prompts import (
@@ -24,7 +25,6 @@ from mirage_app.logic.prompts import (
     build_conversation_messages,
     sanitize_reply,
 )
-from mirage_app.services.llm import OFFLINE, LLMClient, LLMError
 
 OFFLINE_FALLBACK = "offline_fallback"
 

@@ -36,12 +36,13 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
+from mirage_app.engine import contact_guard, sending
+from mirage_app.engine.runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.logic.caps import check_send
 from mirage_app.logic.dayparts import daypart_at, to_local
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import OPENER, ContactOptedOut
-from mirage_app.services import contact_guard, outreach, sending
-from mirage_app.services.engine_runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
+from mirage_app.services import outreach
 
 log = logging.getLogger("mirage.scheduler.outreach")
 

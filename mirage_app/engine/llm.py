@@ -182,13 +182,9 @@ def default_client() -> LLMClient | None:
     )
 
 
-def reset_default_client() -> None:
-    default_client.cache_clear()
-
-
 def reply_source() -> str:
     """Label for the UI: "offline" or "openai:<host>" (e.g. "openai:api.openai.com", "openai:localhost:11434")."""
-    from mirage_app.services.engine_runtime import runtime
+    from mirage_app.engine.runtime import runtime
 
     client = runtime().llm_client()
     return client.label if client is not None else OFFLINE

@@ -212,7 +212,7 @@ class EngineRuntime:
     def evolution_client(self):
         if self.evolution is not None:
             return self.evolution()
-        from mirage_app.services.evolution_gateway import evolution_client
+        from mirage_app.engine.evolution_gateway import evolution_client
 
         return evolution_client()
 
@@ -220,7 +220,7 @@ class EngineRuntime:
         """The configured LLM client, or None for the offline generator."""
         if self.llm is not None:
             return self.llm()
-        from mirage_app.services.llm import default_client
+        from mirage_app.engine.llm import default_client
 
         return default_client()
 

@@ -38,6 +38,9 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from mirage_app.core.db import app_engine, tenant_connection, tenant_session
+from mirage_app.engine import contact_guard, inbox, round_state
+from mirage_app.engine.effective_settings import EffectiveSettings, effective
+from mirage_app.engine.runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.evolution.errors import (
     ConnectionClosed,
     EvolutionError,
@@ -49,9 +52,7 @@ from mirage_app.evolution.jids import phone_digits, user_jid
 from mirage_app.logic import warmup
 from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
 from mirage_app.logic.dayparts import schedule_status, slots_from_day_rows
-from mirage_app.services import contact_guard, inbox, number_health, round_state
-from mirage_app.services.effective_settings import EffectiveSettings, effective
-from mirage_app.services.engine_runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
+from mirage_app.services import number_health
 
 log = logging.getLogger("mirage.sending")
 

@@ -29,12 +29,12 @@ from typing import Any
 from sqlalchemy import text
 
 from mirage_app.core.db import app_engine, tenant_connection
+from mirage_app.engine import replies, round_state, sending
+from mirage_app.engine.effective_settings import effective
+from mirage_app.engine.runtime import EngineRuntime, runtime
 from mirage_app.logic.optout import fold
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import PersonaSpec, Turn, round_phases
-from mirage_app.services import replies, round_state, sending
-from mirage_app.services.effective_settings import effective
-from mirage_app.services.engine_runtime import EngineRuntime, runtime
 
 log = logging.getLogger("mirage.rounds")
 

@@ -15,8 +15,8 @@ import uuid
 from dataclasses import dataclass
 from enum import StrEnum
 
+from mirage_app.base.errors import AuthFailed, PermissionDenied
 from mirage_app.models.enums import UserRole
-from mirage_app.services.errors import AuthFailed, PermissionDenied
 
 
 class Action(StrEnum):

@@ -39,13 +39,13 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
+from mirage_app.engine import round_state, sending
+from mirage_app.engine.effective_settings import effective
+from mirage_app.engine.runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.logic import rounds as round_logic
 from mirage_app.logic import warmup
 from mirage_app.logic.dayparts import at_local, schedule_status, slots_from_day_rows, to_local, within_active_hours
-from mirage_app.services import round_state, sending
 from mirage_app.services.conversations import PAIRING_ORDER
-from mirage_app.services.effective_settings import effective
-from mirage_app.services.engine_runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
 
 log = logging.getLogger("mirage.scheduler.conversations")
 

@@ -11,10 +11,10 @@ from typing import Any
 from sqlalchemy import text
 from sqlmodel import col, func, select
 
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.models import AuditLog
-from mirage_app.services.permissions import Action, Actor, authorize
 
 REDACTED = "[redacted]"
 # Any key containing one of these is never written, whatever the caller passes.

@@ -35,7 +35,7 @@ from redis import Redis
 
 from mirage_app.core.config import get_settings
 from mirage_app.core.redis import get_redis
-from mirage_app.services.engine_runtime import SEND_QUEUE, TICK_QUEUE, job_id, runtime
+from mirage_app.engine.runtime import SEND_QUEUE, TICK_QUEUE, job_id, runtime
 
 log = logging.getLogger("mirage.inbox")
 
@@ -196,7 +196,8 @@ async def push_async(item: InboxItem) -> bool:
 
 def handle(item: InboxItem) -> str:
     """The `on_message` decision for one item; an error hands it to a classic job (RQ retries it)."""
-    from mirage_app.services import outreach, sending
+    from mirage_app.engine import sending
+    from mirage_app.services import outreach
 
     try:
         return outreach.on_message(item.tenant_id, item.message_id, from_contact=item.from_contact)
