@@ -3,7 +3,7 @@ transaction as its send claim (`sending._Attempt._caps`, under the per-number ad
 
 - Every message to a contact (outreach or a conversation with a human participant): the contact must exist, have
   consent `granted`, no `opted_out_at`, and its number must not be on the tenant's suppression list. The contact
-  row is read `FOR SHARE`: an opt-out (`outreach.apply_suppression`) updates that row, so an opt-out committed a
+  row is read `FOR SHARE`: an opt-out (`suppression.apply_suppression`) updates that row, so an opt-out committed a
   moment before the claim is always seen, and one in flight waits for the claim (or the claim waits for it).
 - Outreach messages (`meta.app_origin == "outreach"`): the policy must still be active on this number, the target
   still in progress (a paused / reset / opted-out target sends nothing), the time inside the policy's dayparts

@@ -34,6 +34,7 @@ from mirage_app.base.errors import Conflict, NotFound, ValidationFailed, message
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine.suppression import apply_suppression
 from mirage_app.logic.optout import fold
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.models import ConsentStatus, Contact, Suppression, Tenant
@@ -391,17 +392,6 @@ def all_tags(actor: Actor) -> list[str]:
     return sorted(set(rows), key=str.casefold)
 
 
-def is_suppressed(tenant_id: uuid.UUID | str, wa_number: str) -> bool:
-    """Is this number (any spelling) on the tenant's suppression list?"""
-    try:
-        e164 = normalise_e164(wa_number)
-    except InvalidPhone:
-        return False
-    with tenant_session(tenant_id) as s:
-        return bool(s.execute(text("SELECT EXISTS (SELECT 1 FROM suppression WHERE wa_number = :n)"), {"n": e164})
-                    .scalar())  # fmt: skip
-
-
 # -- writing ----------------------------------------------------------------------------------------------------
 
 
@@ -628,7 +618,6 @@ def suppress(actor: Actor, wa_number: str, reason: str = "operator", *, clock: C
     reason = " ".join(str(reason or "operator").split())
     if len(reason) > MAX_SOURCE:
         raise ValidationFailed("contacts.reason_too_long", field="reason")
-    from mirage_app.services.outreach import apply_suppression  # the same path as an inbound opt-out
 
     with tenant_session(actor.tenant_id) as s:
         result = apply_suppression(s, actor.tenant_id, number, reason=reason, now=clock.now())

@@ -48,6 +48,7 @@ from mirage_app.engine.effective_settings import effective
 from mirage_app.engine.llm import DEFAULT_MODEL, LLMError
 from mirage_app.engine.replies import OFFLINE_FALLBACK, Reply
 from mirage_app.engine.runtime import EngineRuntime, runtime
+from mirage_app.engine.suppression import apply_suppression
 from mirage_app.logic.dayparts import DAYPARTS, WEEKDAYS, daypart_at, to_local
 from mirage_app.logic.offline_generator import OfflineGenerator
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, confirmation_text, fold, matched_keyword, with_optout_hint
@@ -876,77 +877,6 @@ def _bulk_one(s, action: str, target: OutreachTarget, priority: int | None, now:
 
 
 # -- suppression and opt-out ------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class SuppressionResult:
-    suppression_id: uuid.UUID | None  # set when this call added the number (None: it was already suppressed)
-    contact_id: uuid.UUID | None
-    targets_opted_out: int
-    sends_cancelled: int
-
-
-def is_suppressed(tenant_id: uuid.UUID | str, e164: str) -> bool:
-    """Is this number (any spelling) on the tenant's suppression list?"""
-    from mirage_app.services.contacts import is_suppressed as check
-
-    return check(tenant_id, e164)
-
-
-def apply_suppression(
-    s,
-    tenant_id: uuid.UUID,
-    wa_number: str,
-    *,
-    reason: str,
-    now: datetime,
-    contact_id: uuid.UUID | None = None,
-) -> SuppressionResult:
-    """Suppress `wa_number` tenant-wide, inside the caller's transaction: the contact row is locked and updated
-    first (the send guard reads it FOR SHARE, so the two serialise), consent revoked, every target opted out,
-    queued outreach sends cancelled."""
-    # FOR NO KEY UPDATE: waits for (and blocks) the send guard's FOR SHARE, but not the foreign-key checks of
-    # inserts referencing the contact, so a concurrent tick or reply holding a target lock cannot deadlock with us.
-    contact = s.execute(
-        text("SELECT id FROM contacts WHERE wa_number = :n FOR NO KEY UPDATE"), {"n": wa_number}
-    ).first()
-    cid = contact.id if contact is not None else contact_id
-    if contact is not None:
-        s.execute(
-            text(
-                "UPDATE contacts SET consent_status = 'revoked', opted_out_at = COALESCE(opted_out_at, :now), "
-                "updated_at = :now WHERE id = :c"
-            ),
-            {"c": cid, "now": now},
-        )
-    suppression_id = s.execute(
-        text(
-            "INSERT INTO suppression (id, tenant_id, wa_number, contact_id, reason, created_at) "
-            "VALUES (gen_random_uuid(), :t, :n, :c, :r, :now) ON CONFLICT (tenant_id, wa_number) DO NOTHING "
-            "RETURNING id"
-        ),
-        {"t": tenant_id, "n": wa_number, "c": cid, "r": reason[:200], "now": now},
-    ).scalar()
-    targets = cancelled = 0
-    if cid is not None:
-        targets = s.execute(
-            text(
-                "UPDATE outreach_targets SET status = 'optout', updated_at = :now "
-                "WHERE contact_id = :c AND status <> 'optout'"
-            ),
-            {"c": cid, "now": now},
-        ).rowcount
-        cancelled = s.execute(
-            text(
-                # SKIP LOCKED: a send attempt holding its row is about to run the guard, which refuses it.
-                "UPDATE messages SET status = 'failed', error = 'contact_suppressed', send_after = NULL, "
-                "updated_at = :now WHERE id IN (SELECT id FROM messages WHERE contact_id = :c AND direction = 'out' "
-                "AND status = 'queued' AND dispatched_at IS NULL AND (meta->>'app_origin') = 'outreach' "
-                "AND COALESCE(meta->>'kind', '') <> 'optout_confirmation' FOR UPDATE SKIP LOCKED)"
-            ),
-            {"c": cid, "now": now},
-        ).rowcount
-    return SuppressionResult(suppression_id, cid, targets, cancelled)
 
 
 INBOUND = text(

@@ -1,0 +1,92 @@
+"""The tenant's suppression list: a number that opted out is never contacted again.
+
+One path adds a number, whoever asks (an inbound opt-out or an operator on the contacts page): the contact's consent
+is revoked, its outreach targets are opted out and its queued outreach sends are cancelled, in the caller's
+transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+
+from mirage_app.core.db import tenant_session
+from mirage_app.logic.phone import InvalidPhone, normalise_e164
+
+
+@dataclass(frozen=True)
+class SuppressionResult:
+    suppression_id: uuid.UUID | None  # set when this call added the number (None: it was already suppressed)
+    contact_id: uuid.UUID | None
+    targets_opted_out: int
+    sends_cancelled: int
+
+
+def is_suppressed(tenant_id: uuid.UUID | str, wa_number: str) -> bool:
+    """Is this number (any spelling) on the tenant's suppression list?"""
+    try:
+        e164 = normalise_e164(wa_number)
+    except InvalidPhone:
+        return False
+    with tenant_session(tenant_id) as s:
+        return bool(s.execute(text("SELECT EXISTS (SELECT 1 FROM suppression WHERE wa_number = :n)"), {"n": e164})
+                    .scalar())  # fmt: skip
+
+
+def apply_suppression(
+    s,
+    tenant_id: uuid.UUID,
+    wa_number: str,
+    *,
+    reason: str,
+    now: datetime,
+    contact_id: uuid.UUID | None = None,
+) -> SuppressionResult:
+    """Suppress `wa_number` tenant-wide, inside the caller's transaction: the contact row is locked and updated
+    first (the send guard reads it FOR SHARE, so the two serialise), consent revoked, every target opted out,
+    queued outreach sends cancelled."""
+    # FOR NO KEY UPDATE: waits for (and blocks) the send guard's FOR SHARE, but not the foreign-key checks of
+    # inserts referencing the contact, so a concurrent tick or reply holding a target lock cannot deadlock with us.
+    contact = s.execute(
+        text("SELECT id FROM contacts WHERE wa_number = :n FOR NO KEY UPDATE"), {"n": wa_number}
+    ).first()
+    cid = contact.id if contact is not None else contact_id
+    if contact is not None:
+        s.execute(
+            text(
+                "UPDATE contacts SET consent_status = 'revoked', opted_out_at = COALESCE(opted_out_at, :now), "
+                "updated_at = :now WHERE id = :c"
+            ),
+            {"c": cid, "now": now},
+        )
+    suppression_id = s.execute(
+        text(
+            "INSERT INTO suppression (id, tenant_id, wa_number, contact_id, reason, created_at) "
+            "VALUES (gen_random_uuid(), :t, :n, :c, :r, :now) ON CONFLICT (tenant_id, wa_number) DO NOTHING "
+            "RETURNING id"
+        ),
+        {"t": tenant_id, "n": wa_number, "c": cid, "r": reason[:200], "now": now},
+    ).scalar()
+    targets = cancelled = 0
+    if cid is not None:
+        targets = s.execute(
+            text(
+                "UPDATE outreach_targets SET status = 'optout', updated_at = :now "
+                "WHERE contact_id = :c AND status <> 'optout'"
+            ),
+            {"c": cid, "now": now},
+        ).rowcount
+        cancelled = s.execute(
+            text(
+                # SKIP LOCKED: a send attempt holding its row is about to run the guard, which refuses it.
+                "UPDATE messages SET status = 'failed', error = 'contact_suppressed', send_after = NULL, "
+                "updated_at = :now WHERE id IN (SELECT id FROM messages WHERE contact_id = :c AND direction = 'out' "
+                "AND status = 'queued' AND dispatched_at IS NULL AND (meta->>'app_origin') = 'outreach' "
+                "AND COALESCE(meta->>'kind', '') <> 'optout_confirmation' FOR UPDATE SKIP LOCKED)"
+            ),
+            {"c": cid, "now": now},
+        ).rowcount
+    return SuppressionResult(suppression_id, cid, targets, cancelled)
