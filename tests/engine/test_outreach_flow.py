@@ -10,7 +10,7 @@ from datetime import timedelta
 from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import outreach_scheduler, sending
+from mirage_app.engine import outreach_scheduler, sending, suppression
 from mirage_app.services import contacts, outreach, tenant_settings
 from tests.engine.conftest import connect_numbers
 
@@ -93,7 +93,7 @@ def test_an_optout_to_one_number_stops_every_number_at_once(engine, admin_actor)
     assert len(to_rita) == 2, [m.text for m in to_rita]  # the opener, then ONE confirmation
     assert to_rita[1].text.startswith("Você não receberá mais mensagens")
     assert {m.instance for m in to_rita} == {engine.sim.messages(from_me=True)[0].instance}
-    assert contacts.is_suppressed(admin_actor.tenant_id, rita.wa_number)
+    assert suppression.is_suppressed(admin_actor.tenant_id, rita.wa_number)
     assert contacts.get_contact(admin_actor, rita.id).consent_status == "revoked"
     assert {t.status for t in outreach.list_targets(admin_actor, search="Rita").items} == {"optout"}
     [entry] = _rows(admin_actor.tenant_id, "SELECT after FROM audit_log WHERE action = 'contact.optout'")

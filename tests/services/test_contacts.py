@@ -10,6 +10,7 @@ from sqlalchemy import text
 from mirage_app.base.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from mirage_app.base.permissions import Actor
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import suppression
 from mirage_app.models import UserRole
 from mirage_app.services import contacts
 
@@ -185,7 +186,7 @@ def test_import_refuses_files_it_cannot_read(operator):
 def test_suppressed_numbers_cannot_get_consent_back(operator, admin):
     c = contacts.create_contact(operator, "+5511977776666", "Zé", consent_status="granted", consent_source="site")
     contacts.suppress(operator, "11 97777-6666", "pediu para sair")
-    assert contacts.is_suppressed(operator.tenant_id, "+55 11 7777-6666")  # spelling without the 9 matches too
+    assert suppression.is_suppressed(operator.tenant_id, "+55 11 7777-6666")  # spelling without the 9 matches too
     after = contacts.get_contact(operator, c.id)
     assert after.consent_status == "revoked" and after.suppressed
     with pytest.raises(Conflict):

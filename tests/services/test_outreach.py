@@ -13,7 +13,7 @@ from mirage_app.base.errors import NotFound, PermissionDenied, ValidationFailed
 from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import outreach_scheduler
+from mirage_app.engine import outreach_scheduler, suppression
 from mirage_app.engine.runtime import EngineRuntime, ManualDeferrer, use_runtime
 from mirage_app.models import Number, NumberStatus, UserRole
 from mirage_app.services import contacts, outreach, personas
@@ -341,8 +341,8 @@ def test_optout_is_tenant_wide_confirmed_once_and_audited(op, number, frozen_run
         assert statuses == ["optout"]
         audit_rows = s.execute(text("SELECT after FROM audit_log WHERE action = 'contact.optout'")).scalars().all()
         assert len(audit_rows) == 1 and audit_rows[0]["keyword"] == "PARE"
-    assert contacts.is_suppressed(op.tenant_id, person.wa_number)
-    assert not contacts.is_suppressed(tenant_b, person.wa_number)  # tenant-wide, not installation-wide
+    assert suppression.is_suppressed(op.tenant_id, person.wa_number)
+    assert not suppression.is_suppressed(tenant_b, person.wa_number)  # tenant-wide, not installation-wide
     assert contacts.get_contact(_actor(tenant_b), elsewhere.id).contactable
     joana = contacts.get_contact(op, person.id)
     assert joana.consent_status == "revoked" and joana.opted_out_at is not None and joana.suppressed
