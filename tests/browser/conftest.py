@@ -17,6 +17,7 @@ import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
@@ -210,3 +211,32 @@ def choose_first_password(page, admin: Credentials, new_password: str = "Aurora-
     page.locator("#change-password").click()
     expect(page.get_by_text("Senha alterada")).to_be_visible()
     admin.password = new_password
+
+
+def daytime_zone(now: datetime | None = None) -> str:
+    """A fixed-offset IANA zone in which it is now between 12:00 and 13:00, so a test that drives the real engine
+    on the real clock sits in the middle of the day's windows (outreach dayparts are 08:00-22:00, and the tick
+    starts no round in a window's last 15 minutes) whatever hour the suite runs at."""
+    hour = (now or datetime.now(UTC)).hour
+    offset = (12 - hour + 12) % 24 - 12  # -11 .. +12 hours from UTC
+    # POSIX-style names invert the sign: Etc/GMT-3 is UTC+3.
+    return "Etc/GMT" if offset == 0 else f"Etc/GMT{-offset:+d}"
+
+
+def engine_friendly_tenant(page, app: RunningApp, zone: str, **fields: str) -> None:
+    """On the tenant settings tab: the given time zone, no quiet hours, no humanised waits (admin with MFA: these
+    make pacing less safe), plus any other `#tenant-<field>` values; saved, with no error shown."""
+    from playwright.sync_api import expect
+
+    page.goto(app.url + "/settings?tab=tenant")
+    for switch in ("#tenant-quiet_hours_enabled", "#tenant-humanize"):
+        toggle = page.locator(switch)
+        expect(toggle).to_be_visible(timeout=30_000)
+        if toggle.get_attribute("data-state") == "checked":
+            toggle.click()
+    page.locator("#tenant-timezone").fill(zone)
+    for name, value in fields.items():
+        page.locator(f"#tenant-{name}").fill(value)
+    page.locator("#tenant-save").click()
+    expect(page.locator("#tenant-error")).to_have_count(0)
+    expect(page.locator("#tenant-timezone")).to_have_value(zone)

@@ -10,6 +10,8 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import daytime_zone, engine_friendly_tenant
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 WEEKDAYS_PT = ["Domingo", "Segunda", "Terça", "Quarta", "Quinta", "Sexta", "Sábado"]
 
@@ -35,19 +37,9 @@ def _day_windows(hour: int) -> list[str]:
 
 def test_conversation_runs_live(running_app, admin_page: Page, admin):
     page, url = admin_page, running_app.url
-    # Pacing that a test can watch: no quiet hours, no humanised waits (a safety change: admin with MFA).
-    page.goto(url + "/settings?tab=tenant")
-    quiet = page.locator("#tenant-quiet_hours_enabled")
-    expect(quiet).to_be_visible(timeout=30_000)
-    if quiet.get_attribute("data-state") == "checked":
-        quiet.click()
-    if page.locator("#tenant-humanize").get_attribute("data-state") == "checked":
-        page.locator("#tenant-humanize").click()
-    page.locator("#tenant-settle_hours_after_pairing").fill("0")  # simulated numbers need no settle time
-    page.locator("#tenant-min_delay_s").fill("0")
-    page.locator("#tenant-max_delay_s").fill("1")
-    page.locator("#tenant-save").click()
-    expect(page.locator("#tenant-error")).to_have_count(0)
+    # Pacing that a test can watch: midday in the tenant's zone, no quiet hours, no humanised waits.
+    zone = daytime_zone()
+    engine_friendly_tenant(page, running_app, zone, settle_hours_after_pairing="0", min_delay_s="0", max_delay_s="1")
 
     for name, greeting in (("Lia", "Bom dia, gente!"), ("Téo", "Opa, bom dia")):
         page.goto(url + "/personas")
@@ -76,9 +68,9 @@ def test_conversation_runs_live(running_app, admin_page: Page, admin):
         expect(page.locator("#participants")).to_contain_text(label)
 
     # Today's row covers the whole day, and the window open now lasts at least another hour (the tick starts no
-    # round in a window's last 15 minutes), whatever time the test runs at.
+    # round in a window's last 15 minutes).
     page.goto(page.url.replace("/participants", "/schedule"))
-    now = datetime.now(ZoneInfo("America/Sao_Paulo"))
+    now = datetime.now(ZoneInfo(zone))
     row = page.locator("#schedule-grid tbody tr", has_text=WEEKDAYS_PT[(now.weekday() + 1) % 7])
     checks = row.locator("button[role=checkbox]")
     for i in range(3):
