@@ -22,9 +22,10 @@ def _setup_logging() -> None:
 def cmd_embedded(args: argparse.Namespace) -> int:
     from mirage_app.core.config import get_settings
     from mirage_app.core.supervisor import Supervisor
+    from mirage_app.services.seed import ensure_default_tenant
 
     settings = get_settings()
-    return Supervisor(settings.data_dir, args.parent_pid, workers=settings.workers).run()
+    return Supervisor(settings.data_dir, args.parent_pid, ensure_default_tenant, workers=settings.workers).run()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -1,4 +1,4 @@
-"""RQ job entry points. Each is a thin call into a service; the logic lives in mirage_app.services.
+"""RQ job entry points. Each is a thin call into the engine (or a service); the logic lives there.
 
 Engine jobs take ids only; the time, the queue, Evolution and the LLM come from
 `mirage_app.engine.runtime.runtime()` (injectable for time-warped tests).
@@ -26,19 +26,19 @@ def start_round(tenant_id: str, round_id: str) -> str:
     return start(tenant_id, round_id).state
 
 
-def on_message(tenant_id: str, message_id: str) -> str:
-    """One of our numbers received a message: outreach first (opt-out, next round of an outreach exchange),
-    otherwise reply if it is a turn of a running round."""
-    from mirage_app.services.outreach import on_message as handle
+def on_message(tenant_id: str, message_id: str, from_contact: bool | None = None) -> str:
+    """One of our numbers received a message: the dispatcher routes it (a contact's: opt-out, then the outreach
+    exchange; a warming message: the next turn of its round)."""
+    from mirage_app.engine.dispatch import on_message as dispatch
 
-    return handle(tenant_id, message_id)
+    return dispatch(tenant_id, message_id, from_contact)
 
 
 def drain_inbox(slot: int) -> dict:
-    """Work through the messages the webhook route handed to the engine (see services.inbox)."""
+    """Work through the messages the webhook route handed to the engine (see engine.inbox)."""
     from rq import get_current_job
 
-    from mirage_app.engine.inbox import drain
+    from mirage_app.engine.inbox_drain import drain
 
     job = get_current_job()
     return drain(slot, job.id if job is not None else f"inline-{slot}").as_dict()

@@ -18,11 +18,11 @@ from redis import Redis
 from rq.exceptions import DuplicateJobError
 
 from mirage_app.core.clock import Clock, system_clock
+from mirage_app.core.redis import SCHEDULER_HEARTBEAT_KEY as HEARTBEAT_KEY
 from mirage_app.core.redis import get_redis, queue
 
 log = logging.getLogger("mirage.scheduler")
 LEADER_KEY = "mirage:scheduler:leader"
-HEARTBEAT_KEY = "mirage:scheduler:heartbeat"
 LEASE_SECONDS = 15
 
 

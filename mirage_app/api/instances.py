@@ -2,42 +2,57 @@
 
 from __future__ import annotations
 
-import uuid
-
 from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
 
 from mirage_app.api.deps import api_actor
+from mirage_app.api.schemas.common import AUTH, errors, field_error, not_found
+from mirage_app.api.schemas.instances import CreateInstance, Instance, InstanceList, InstanceQr
 from mirage_app.base.permissions import Actor
 from mirage_app.services import instances
 
 router = APIRouter(prefix="/api/instances", tags=["instances"])
+_404 = not_found("instances.not_found")
 
 
-class CreateInstance(BaseModel):
-    label: str = Field(min_length=1, max_length=120)
-    persona_id: uuid.UUID | None = None
-
-
-@router.post("", status_code=201, summary="Create an Evolution instance and return its QR code")
-async def create_instance(body: CreateInstance, actor: Actor = Depends(api_actor)) -> JSONResponse:
+@router.post(
+    "",
+    status_code=201,
+    response_model=InstanceQr,
+    responses=errors(*AUTH, 404, 422, 502, examples={404: field_error("personas.not_found", "persona_id")}),
+    summary="Create an Evolution instance and return its QR code",
+)
+async def create_instance(body: CreateInstance, actor: Actor = Depends(api_actor)) -> InstanceQr:
     view = await run_in_threadpool(instances.create_instance, actor, body.label, body.persona_id)
-    return JSONResponse(view.as_api(), status_code=201)
+    return InstanceQr.model_validate(view)
 
 
-@router.get("", summary="List instances with message counts and last activity")
-async def list_instances(actor: Actor = Depends(api_actor)) -> dict:
+@router.get(
+    "",
+    response_model=InstanceList,
+    responses=errors(*AUTH),
+    summary="List instances with message counts and last activity",
+)
+async def list_instances(actor: Actor = Depends(api_actor)) -> InstanceList:
     views = await run_in_threadpool(instances.list_instances, actor)
-    return {"instances": [v.as_api() for v in views]}
+    return InstanceList(instances=[Instance.model_validate(v) for v in views])
 
 
-@router.get("/{instance_id}/qr", summary="A fresh QR code while the number is not connected")
-async def instance_qr(instance_id: str, actor: Actor = Depends(api_actor)) -> dict:
-    return (await run_in_threadpool(instances.get_qr, actor, instance_id)).as_api()
+@router.get(
+    "/{instance_id}/qr",
+    response_model=InstanceQr,
+    responses=errors(*AUTH, 404, 502, examples=_404),
+    summary="A fresh QR code while the number is not connected",
+)
+async def instance_qr(instance_id: str, actor: Actor = Depends(api_actor)) -> InstanceQr:
+    return InstanceQr.model_validate(await run_in_threadpool(instances.get_qr, actor, instance_id))
 
 
-@router.post("/{instance_id}/stop", summary="Log the number out (history is kept)")
-async def stop_instance(instance_id: str, actor: Actor = Depends(api_actor)) -> dict:
-    return (await run_in_threadpool(instances.stop, actor, instance_id)).as_api()
+@router.post(
+    "/{instance_id}/stop",
+    response_model=InstanceQr,
+    responses=errors(*AUTH, 404, 502, examples=_404),
+    summary="Log the number out (history is kept)",
+)
+async def stop_instance(instance_id: str, actor: Actor = Depends(api_actor)) -> InstanceQr:
+    return InstanceQr.model_validate(await run_in_threadpool(instances.stop, actor, instance_id))

@@ -19,10 +19,11 @@ from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 
 from mirage_app.api.errors import ApiError
+from mirage_app.api.schemas.common import errors
+from mirage_app.api.schemas.system import WebhookAck
 from mirage_app.core.config import get_settings
-from mirage_app.engine import inbox, ingest
+from mirage_app.engine import inbox, ingest, optout
 from mirage_app.evolution.webhook import MalformedEvent, event_suffix
-from mirage_app.services import outreach
 
 log = logging.getLogger("mirage.api")
 router = APIRouter(tags=["webhooks"])
@@ -71,7 +72,7 @@ async def receive_delivery(body: bytes, secret: str | None, suffix: str | None) 
         if result.inbound_from_contact and not result.optout_checked:
             # Opt-outs are recorded before Evolution gets its 2xx: every number stops at once (never raises).
             # `optout_checked`: the ingest statement already found no keyword (with the tenant's current keywords).
-            await run_in_threadpool(outreach.check_optout_safely, auth.tenant_id, result.message_id)
+            await run_in_threadpool(optout.check_optout_safely, auth.tenant_id, result.message_id)
         # After the commit: hand the reply decision to the engine's inbox (one Redis round trip, never raises).
         await inbox.push_async(inbox.InboxItem(auth.tenant_id, result.message_id, result.inbound_from_contact))
     return {"ok": True, "duplicate": result.duplicate}
@@ -89,9 +90,76 @@ async def _read_limited(request: Request, limit: int) -> bytes:
     return bytes(body)
 
 
-@router.post(WEBHOOK_PATH, summary="Evolution webhook receiver")
-@router.post(WEBHOOK_PATH + "/{suffix}", summary="Evolution webhook receiver (byEvents paths)")
-async def evolution_webhook(request: Request, suffix: str | None = None) -> dict:
+# Documentation only: deliveries are answered by WebhookFastPath, which sends the same bodies without FastAPI.
+_DOCS: dict[str, Any] = {
+    "response_model": WebhookAck,
+    "responses": errors(
+        400,
+        401,
+        404,
+        413,
+        examples={
+            401: {"error": "unauthorized", "detail": "missing or wrong webhook secret"},
+            404: {"error": "unknown_instance", "detail": "no instance named 'mrg-sales-1-3fa2b9c1'"},
+            413: {"error": "payload_too_large", "detail": "webhook bodies are limited to 262144 bytes"},
+        },
+    ),
+    "openapi_extra": {
+        "parameters": [
+            {
+                "name": ingest.SECRET_HEADER,
+                "in": "header",
+                "required": True,
+                "description": "The per-session secret Mirage set in the instance's webhook headers",
+                "schema": {"type": "string"},
+            }
+        ],
+        "requestBody": {
+            "required": True,
+            "description": "One Evolution event, as Evolution posts it (stored before the answer)",
+            "content": {
+                "application/json": {
+                    "schema": {
+                        "type": "object",
+                        "required": ["event", "instance"],
+                        "additionalProperties": True,
+                        "properties": {
+                            "event": {"type": "string"},
+                            "instance": {"type": "string"},
+                            "data": {"type": "object"},
+                        },
+                    },
+                    "example": {
+                        "event": "messages.upsert",
+                        "instance": "mrg-sales-1-3fa2b9c1",
+                        "data": {
+                            "key": {"remoteJid": "5511966665555@s.whatsapp.net", "fromMe": False, "id": "3EB0A1B2"},
+                            "pushName": "Maria",
+                            "message": {"conversation": "Oi!"},
+                            "messageType": "conversation",
+                            "messageTimestamp": 1761055561,
+                        },
+                    },
+                }
+            },
+        },
+    },
+}
+
+
+@router.post(WEBHOOK_PATH, summary="Evolution webhook receiver", **_DOCS)
+async def evolution_webhook(request: Request) -> dict:
+    # No `suffix` parameter here: FastAPI would read (and document) it from the query string, which the fast path
+    # ignores.
+    return await _deliver(request, None)
+
+
+@router.post(WEBHOOK_PATH + "/{suffix}", summary="Evolution webhook receiver (byEvents paths)", **_DOCS)
+async def evolution_webhook_by_event(request: Request, suffix: str) -> dict:
+    return await _deliver(request, suffix)
+
+
+async def _deliver(request: Request, suffix: str | None) -> dict:
     body = await _read_limited(request, get_settings().webhook_max_bytes)
     return await receive_delivery(body, request.headers.get(ingest.SECRET_HEADER), suffix)
 

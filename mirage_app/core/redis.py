@@ -10,6 +10,7 @@ from rq import Queue
 from mirage_app.core.config import get_settings
 
 QUEUE_NAMES = ("high", "default", "low")
+SCHEDULER_HEARTBEAT_KEY = "mirage:scheduler:heartbeat"  # written by the leading scheduler, read by health checks
 
 
 @lru_cache

@@ -17,9 +17,11 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from mirage_app.core import processes
+from mirage_app.core import migrate, processes
 from mirage_app.core.config import get_settings, reset_settings_cache
 from mirage_app.core.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
@@ -33,8 +35,11 @@ class AlreadyRunning(RuntimeError):
 
 
 class Supervisor:
-    def __init__(self, data_dir: Path, parent_pid: int, workers: int = 2) -> None:
+    def __init__(self, data_dir: Path, parent_pid: int, seed: Callable[[], Any], workers: int = 2) -> None:
+        """`seed` provisions the default tenant once the schema is in place (given by the CLI, which may import
+        services; core may not) and returns a result with `admin_email` and `generated_password`."""
         self.data_dir = data_dir
+        self.seed = seed
         self.parent_pid = parent_pid
         # When `reflex run` leads its own process group (as in a terminal), its frontend and backend children
         # share that group: if it is killed with -9 they would outlive it, so we take them down with us.
@@ -101,11 +106,8 @@ class Supervisor:
         os.environ.update(env)
         reset_settings_cache()
 
-        from mirage_app.core import migrate
-        from mirage_app.services.seed import ensure_default_tenant
-
         migrate.upgrade()
-        seed = ensure_default_tenant()
+        seed = self.seed()
         if seed.generated_password:
             _print_banner(seed.admin_email, seed.generated_password)
 

@@ -1,0 +1,18 @@
+"""The engine: everything a job or a tick drives, from a webhook delivery to a message accepted by Evolution.
+
+Public entry points (what services, API routes and pages may import; import-linter holds the rest private):
+
+- `ingest`: store a webhook delivery (one SQL statement) and the webhook secret directory
+- `inbox`: hand received messages to the drain jobs
+- `optout`: the inbound opt-out check the webhook route runs at once
+- `suppression`: the tenant's suppression list (one path for inbound opt-outs and operators)
+- `evolution_gateway`: the Evolution client and its failures, for instance commands
+- `effective_settings`: tenant defaults merged with a conversation's overrides
+- `outreach_sends`: what counts as an outreach send, and the counts shown beside a policy
+- `round_state`: aborting a round (a conversation switched off) and the pairing order
+- `replies`, `llm`, `runtime`: the reply generator a persona preview uses, its label, the engine's runtime
+
+Private: `dispatch` (routes an inbound message by kind), `rounds`, `sending` and `contact_guard` (the send
+guard), `number_health`, `inbox_drain`, `outreach_exchange`, `outreach_sender`, `llm_client`, and the two ticks
+`conversation_scheduler` and `outreach_scheduler`. Jobs reach them through `workers/jobs.py`.
+"""

@@ -8,8 +8,9 @@ transaction as its send claim (`sending._Attempt._caps`, under the per-number ad
 - Outreach messages (`meta.app_origin == "outreach"`): the policy must still be active on this number, the target
   still in progress (a paused / reset / opted-out target sends nothing), the time inside the policy's dayparts
   and allowed days (tenant timezone), and the policy's caps hold: daily (tenant-local day) and hourly (rolling)
-  counts of outreach messages sent by this number, and `min_gap_minutes` since its last outreach send. The
-  database is the source of truth, so the caps hold with any number of workers and after a Redis flush.
+  counts of outreach messages sent by this number, and `min_gap_minutes` since its last outreach send (what
+  counts is `outreach_sends`). The database is the source of truth, so the caps hold with any number of workers
+  and after a Redis flush.
 - The single opt-out confirmation (`kind == "optout_confirmation"`, send key `optout:<suppression id>`) skips
   both the contact check (the contact has just opted out) and every cap: it is written once per suppression.
 
@@ -26,17 +27,19 @@ from typing import Any
 
 from sqlalchemy import text
 
-from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
+from mirage_app.engine.outreach_sends import (
+    OPTOUT_CONFIRMATION,
+    OUTREACH,
+    PolicyCaps,
+    check_caps,
+    is_optout_confirmation,
+)
 from mirage_app.logic.dayparts import schedule_status, slots_for
 
 SEND = "send"
 BYPASS = "bypass"
 FAIL = "fail"
 DEFER = "defer"
-
-OUTREACH = "outreach"
-OPTOUT_CONFIRMATION = "optout_confirmation"
-OUTREACH_KINDS = ("opener", "follow_up", "closing")
 
 # Reasons (stored in messages.error)
 CONTACT_GONE = "contact_gone"
@@ -56,6 +59,37 @@ class Verdict:
 
 SEND_OK = Verdict(SEND)
 
+
+@dataclass(frozen=True, slots=True)
+class GuardedSend:
+    """The message being claimed, as the guard needs it."""
+
+    id: uuid.UUID
+    meta: dict[str, Any]
+    contact_id: uuid.UUID | None
+    from_number_id: uuid.UUID
+    timezone: str
+
+
+@dataclass(frozen=True, slots=True)
+class OutreachClaim:
+    """An outreach message's policy and target as they are at the claim (OUTREACH_CONTEXT)."""
+
+    active: bool
+    number_id: uuid.UUID
+    caps: PolicyCaps
+    dayparts: list[str] | None
+    allow_days: list[str] | None
+    target_id: uuid.UUID | None
+    target_status: str | None
+    rounds_done: int | None
+
+    @classmethod
+    def of(cls, row: Any) -> OutreachClaim:
+        return cls(row.active, row.number_id, PolicyCaps.of(row), row.dayparts, row.allow_days, row.target_id,
+                   row.target_status, row.rounds_done)  # fmt: skip
+
+
 CONTACT_CHECK = text(
     """
     SELECT c.consent_status::text AS consent, c.opted_out_at, c.wa_number,
@@ -68,57 +102,29 @@ CONTACT_CHECK = text(
 OUTREACH_CONTEXT = text(
     """
     SELECT p.id AS policy_id, p.active, p.number_id, p.daily_limit, p.hourly_limit, p.min_gap_minutes,
-           p.max_rounds_per_contact, p.dayparts, p.allow_days,
-           t.id AS target_id, t.status::text AS target_status, t.rounds_done
+           p.dayparts, p.allow_days, t.id AS target_id, t.status::text AS target_status, t.rounds_done
     FROM outreach_policies p
     LEFT JOIN outreach_targets t ON t.id = CAST(:t AS uuid) AND t.policy_id = p.id
     WHERE p.id = CAST(:p AS uuid)
     """
 )
 
-# Outreach messages sent by one number (openers and follow-ups; the opt-out confirmation is not outreach volume).
-# Same counting rules as the send pipeline: a claimed slot (sent_at) counts until the send is known to have
-# failed; an ambiguous failure ("unknown_delivery") keeps counting, as it may have gone out. No upper bound on
-# sent_at: a claim stamped by a worker whose clock runs slightly ahead still counts (and pushes the gap out).
-OUTREACH_COUNTS = text(
-    """
-    SELECT count(*) FILTER (WHERE sent_at >= :hour_start) AS last_hour,
-           min(sent_at) FILTER (WHERE sent_at >= :hour_start) AS oldest_in_hour,
-           count(*) FILTER (WHERE sent_at >= :day_start) AS today,
-           max(sent_at) AS last_sent
-    FROM messages
-    WHERE from_number_id = :n AND direction = 'out' AND (meta->>'app_origin') = 'outreach'
-      AND COALESCE(meta->>'kind', '') <> 'optout_confirmation'
-      AND sent_at >= :since
-      AND (status <> 'failed' OR error = 'unknown_delivery') AND id <> :self
-    """
-)
 
-
-def is_optout_confirmation(meta: dict[str, Any]) -> bool:
-    return (
-        meta.get("app_origin") == OUTREACH
-        and meta.get("kind") == OPTOUT_CONFIRMATION
-        and str(meta.get("send_key") or "").startswith("optout:")
-    )
-
-
-def before_claim(s, ctx: Any, now: datetime) -> Verdict:
-    """The verdict for message `ctx` (the send pipeline's CONTEXT row) at `now`, inside the claim transaction."""
-    meta = ctx.meta or {}
-    if ctx.contact_id is None:
+def before_claim(s, send: GuardedSend, now: datetime) -> Verdict:
+    """The verdict for `send` at `now`, inside the claim transaction."""
+    if send.contact_id is None:
         return SEND_OK  # between our own numbers
-    if is_optout_confirmation(meta):
+    if is_optout_confirmation(send.meta):
         return Verdict(BYPASS, OPTOUT_CONFIRMATION)
-    contact = s.execute(CONTACT_CHECK, {"c": ctx.contact_id}).first()
+    contact = s.execute(CONTACT_CHECK, {"c": send.contact_id}).first()
     if contact is None:
         return Verdict(FAIL, CONTACT_GONE)
     if contact.suppressed or contact.opted_out_at is not None:
         return Verdict(FAIL, CONTACT_SUPPRESSED)
     if contact.consent != "granted":
         return Verdict(FAIL, CONTACT_NO_CONSENT)
-    if meta.get("app_origin") == OUTREACH:
-        return outreach_verdict(s, ctx, meta, now)
+    if send.meta.get("app_origin") == OUTREACH:
+        return outreach_verdict(s, send, now)
     return SEND_OK
 
 
@@ -136,59 +142,27 @@ def next_allowed(dayparts: list[str] | None, allow_days: list[str] | None, when:
     return upcoming.start.astimezone(UTC) if upcoming is not None else None
 
 
-def policy_caps(
-    s, number_id: uuid.UUID, policy: Any, now: datetime, tz: str, *, exclude: uuid.UUID | None = None
-) -> CapState:
-    """Outreach messages sent by `number_id`, counted for `policy`'s caps at `now`."""
-    hour_start = rolling_hour_start(now)
-    day_start, _ = local_day_bounds(now, tz)
-    since = min(hour_start, day_start, now - timedelta(minutes=int(policy.min_gap_minutes or 0)))
+def outreach_verdict(s, send: GuardedSend, now: datetime) -> Verdict:
+    """Policy still on for this number, target still in its exchange, inside the windows, within the caps."""
     row = s.execute(
-        OUTREACH_COUNTS,
-        {
-            "n": number_id,
-            "hour_start": hour_start,
-            "day_start": day_start,
-            "since": since,
-            "self": exclude or uuid.UUID(int=0),
-        },
-    ).one()
-    return CapState(
-        sent_last_hour=row.last_hour,
-        sent_today=row.today,
-        last_sent_at=row.last_sent,
-        oldest_in_hour_at=row.oldest_in_hour,
-    )
-
-
-def outreach_verdict(s, ctx: Any, meta: dict[str, Any], now: datetime) -> Verdict:
-    policy = s.execute(
-        OUTREACH_CONTEXT, {"p": meta.get("outreach_policy_id"), "t": meta.get("outreach_target_id")}
+        OUTREACH_CONTEXT, {"p": send.meta.get("outreach_policy_id"), "t": send.meta.get("outreach_target_id")}
     ).first()
-    if policy is None or not policy.active or policy.number_id != ctx.from_number_id:
+    policy = OutreachClaim.of(row) if row is not None else None
+    if policy is None or not policy.active or policy.number_id != send.from_number_id:
         return Verdict(FAIL, POLICY_INACTIVE)
     if policy.target_id is None:
         return Verdict(FAIL, TARGET_GONE)
-    latest = int(meta.get("round") or 0) == policy.rounds_done
+    latest = int(send.meta.get("round") or 0) == policy.rounds_done
     if not (policy.target_status == "in_progress" or (policy.target_status == "done" and latest)):
         return Verdict(FAIL, f"target_{policy.target_status}")
-    allowed_at = next_allowed(policy.dayparts, policy.allow_days, now, ctx.timezone)
+    allowed_at = next_allowed(policy.dayparts, policy.allow_days, now, send.timezone)
     if allowed_at is None:
         return Verdict(FAIL, OUTSIDE_DAYPARTS)
     if allowed_at > now:
         return Verdict(DEFER, OUTSIDE_DAYPARTS, allowed_at)
-    state = policy_caps(s, ctx.from_number_id, policy, now, ctx.timezone, exclude=ctx.id)
-    decision = check_send(
-        now,
-        state,
-        hourly_limit=policy.hourly_limit,
-        daily_limit=policy.daily_limit,
-        min_gap=timedelta(minutes=policy.min_gap_minutes),
-        quiet_hours=None,
-        tz_name=ctx.timezone,
-    )
+    decision = check_caps(s, send.from_number_id, policy.caps, now, send.timezone, exclude=send.id)
     if decision.allowed:
         return SEND_OK
     retry_at = decision.retry_at or (now + timedelta(hours=1))
-    window_at = next_allowed(policy.dayparts, policy.allow_days, retry_at, ctx.timezone)
+    window_at = next_allowed(policy.dayparts, policy.allow_days, retry_at, send.timezone)
     return Verdict(DEFER, f"outreach_{decision.reason}", window_at or retry_at)

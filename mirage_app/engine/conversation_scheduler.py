@@ -39,17 +39,30 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
-from mirage_app.engine import round_state, sending
-from mirage_app.engine.effective_settings import effective
-from mirage_app.engine.runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
+from mirage_app.engine import round_state
+from mirage_app.engine.effective_settings import EffectiveSettings, effective
+from mirage_app.engine.round_state import PAIRING_ORDER
+from mirage_app.engine.runtime import (
+    ON_MESSAGE_JOB,
+    SEND_JOB,
+    SEND_QUEUE,
+    START_ROUND_JOB,
+    EngineRuntime,
+    job_id,
+    runtime,
+)
 from mirage_app.logic import rounds as round_logic
 from mirage_app.logic import warmup
-from mirage_app.logic.dayparts import at_local, schedule_status, slots_from_day_rows, to_local, within_active_hours
-from mirage_app.services.conversations import PAIRING_ORDER
+from mirage_app.logic.dayparts import (
+    Window,
+    at_local,
+    schedule_status,
+    slots_from_day_rows,
+    to_local,
+    within_active_hours,
+)
 
 log = logging.getLogger("mirage.scheduler.conversations")
-
-START_ROUND_JOB = "workers.jobs.start_round"
 
 # Everything the tick needs about a tenant's due conversations in one round trip (locked, re-checked as due):
 # settings, schedule, running round, pairings, active topics, today's rounds per window, and per participant the
@@ -173,7 +186,7 @@ def tick(clock: Clock | None = None, limit: int | None = None) -> TickReport:
     minute = int(now.timestamp()) // 60
     for row in overdue:
         deferrer.enqueue(
-            sending.SEND_JOB,
+            SEND_JOB,
             str(row.tenant_id),
             str(row.message_id),
             job_id=job_id("send", row.message_id, "recover", minute),
@@ -259,7 +272,7 @@ class _TenantTick:
                 and int(msg.meta["turn"]) + 1 < rnd["planned_turns"]
             ):
                 self.jobs.append(
-                    (sending.ON_MESSAGE_JOB, (str(self.tenant_id), str(msg.id)), job_id("onmsg", msg.id, minute))
+                    (ON_MESSAGE_JOB, (str(self.tenant_id), str(msg.id), False), job_id("onmsg", msg.id, minute))
                 )
                 self.report.replies_recovered += 1
             self.next_due[conv_id] = self.now + timedelta(seconds=self.cfg.round_watchdog_s)
@@ -348,7 +361,7 @@ class _TenantTick:
             out[number_id] = {"today": p.get("today") or 0, "hour": p.get("hour") or 0, "daily_cap": cap}
         return out
 
-    def _over_budget(self, settings: Any, plan: Any, a: dict, b: dict) -> str | None:
+    def _over_budget(self, settings: EffectiveSettings, plan: round_logic.RoundPlan, a: dict, b: dict) -> str | None:
         needs = {}
         for _, who in plan.turns:
             speaker = a if who == plan.speaker_a else b
@@ -398,8 +411,8 @@ class _TenantTick:
     def _start(
         self,
         conv: Any,
-        settings: Any,
-        window: Any,
+        settings: EffectiveSettings,
+        window: Window,
         done: int,
         people: list[dict],
         topics: list[uuid.UUID],

@@ -2,6 +2,10 @@
 
 Overrides may be None ("use the tenant default"). Caps take the tightest of both (an override can make a
 conversation stricter; it never lifts the tenant's hourly burst limit).
+
+The engine reads the settings with the row it is working on (no query of their own, on the per-reply path):
+`TENANT_SETTINGS` (and `CONVERSATION_SETTINGS`) in the SELECT list, `settings_joins(...)` after its FROM, and
+`settings_of(row)` to resolve them.
 """
 
 from __future__ import annotations
@@ -76,3 +80,30 @@ def effective(tenant_settings: Any, conversation_settings: Any = None) -> Effect
         guard_no_echo=bool(_get(conversation_settings, "guard_no_echo", True)),
         warmup=warmup,
     )
+
+
+_TENANT_KEYS = ("min_delay_s", "max_delay_s", "hourly_burst_limit", "quiet_start", "quiet_end", "humanize",
+                "allow_bot_to_bot", "warmup")  # fmt: skip
+_CONVERSATION_KEYS = ("min_delay_s", "max_delay_s", "hourly_burst_limit", "humanize", "allow_bot_to_bot",
+                      "guard_no_echo")  # fmt: skip
+
+TENANT_SETTINGS = ", ".join(f"st.{k}" for k in _TENANT_KEYS)
+CONVERSATION_SETTINGS = ", ".join(f"sc.{k} AS c_{k}" for k in _CONVERSATION_KEYS)
+
+
+def settings_joins(tenant_id: str, conversation_id: str | None = None) -> str:
+    """The joins behind TENANT_SETTINGS (and CONVERSATION_SETTINGS when `conversation_id` is given): SQL
+    expressions of the row's tenant and conversation ids."""
+    joins = f"LEFT JOIN settings_tenant st ON st.tenant_id = {tenant_id}"
+    if conversation_id is not None:
+        joins += f" LEFT JOIN settings_conversation sc ON sc.conversation_id = {conversation_id}"
+    return joins
+
+
+def settings_of(row: Any) -> EffectiveSettings:
+    """The effective settings of a row selected with TENANT_SETTINGS (and, if any, CONVERSATION_SETTINGS)."""
+    tenant = {k: getattr(row, k) for k in _TENANT_KEYS if getattr(row, k) is not None}
+    conversation = {k: getattr(row, f"c_{k}", None) for k in _CONVERSATION_KEYS}
+    if conversation["guard_no_echo"] is None:
+        conversation["guard_no_echo"] = True
+    return effective(tenant, conversation)

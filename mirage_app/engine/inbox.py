@@ -16,6 +16,9 @@ round?). One RQ job per message cost more than the decision itself: RQ 2.x spend
   workers take `high` first, so under a steady stream of messages a successor on `high` would come straight back
   and the ticks on `default` would never run; this way the sends and ticks already queued go first.
 
+This module is the hand-over side (the webhook route and the send pipeline push); the drain jobs are
+`inbox_drain`, kept apart because they call the dispatcher, which reaches the send pipeline.
+
 Nothing is lost if Redis loses the list: the message rows are in PostgreSQL; the conversation tick re-enqueues the
 reply of a delivered turn left unanswered (`reply_recover_s`) and the outreach tick recovers inbound contact
 messages whose follow-up never ran.
@@ -25,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 import uuid
 import weakref
 from dataclasses import dataclass
@@ -35,19 +37,14 @@ from redis import Redis
 
 from mirage_app.core.config import get_settings
 from mirage_app.core.redis import get_redis
-from mirage_app.engine.runtime import SEND_QUEUE, TICK_QUEUE, job_id, runtime
+from mirage_app.engine.runtime import DRAIN_JOB, SEND_QUEUE, job_id, runtime
 
 log = logging.getLogger("mirage.inbox")
 
 INBOX_KEY = "mirage:inbox"
 ARMED_PREFIX = "mirage:inbox:armed:"
-PROCESSING_PREFIX = "mirage:inbox:processing:"
-DRAIN_JOB = "workers.jobs.drain_inbox"
 DRAIN_SLOTS = 4  # drains that may run at once (each holds a worker while the inbox is busy)
-DRAIN_MAX_S = 5.0  # then hand over to a fresh job: other queued work gets its turn
 ARMED_TTL_S = 60  # a drain that died without RQ noticing blocks its slot at most this long
-BACKLOG_FOR_HELP = 3  # items waiting when a drain pops: ask another slot's drain to join in
-PROCESSING_TTL_S = 86_400
 
 # KEYS: inbox, armed slot 0..n-1. ARGV: ttl, items... Returns the slot armed (a drain job must be enqueued), or -1.
 _PUSH = """
@@ -57,25 +54,6 @@ for i = 2, #KEYS do
 end
 redis.call('SET', KEYS[2], '1', 'EX', ARGV[1])
 return 0
-"""
-
-# KEYS: inbox, processing list, own armed key, other armed keys... ARGV: item done (or ''), ttl, backlog for help,
-# processing ttl. Returns {next item or false, slot index (into the other armed keys) newly armed or -1}.
-_NEXT = """
-if ARGV[1] ~= '' then redis.call('LREM', KEYS[2], 1, ARGV[1]) end
-local item = redis.call('LMOVE', KEYS[1], KEYS[2], 'LEFT', 'RIGHT')
-if not item then
-  redis.call('DEL', KEYS[3])
-  return {false, -1}
-end
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-if redis.call('LLEN', KEYS[1]) >= tonumber(ARGV[3]) then
-  for i = 4, #KEYS do
-    if redis.call('SET', KEYS[i], '1', 'NX', 'EX', ARGV[2]) then return {item, i - 4} end
-  end
-end
-return {item, -1}
 """
 
 
@@ -192,66 +170,3 @@ async def push_async(item: InboxItem) -> bool:
     except Exception:
         log.exception("could not hand message %s to the engine; the ticks will recover it", item.message_id)
         return False
-
-
-def handle(item: InboxItem) -> str:
-    """The `on_message` decision for one item; an error hands it to a classic job (RQ retries it)."""
-    from mirage_app.engine import sending
-    from mirage_app.services import outreach
-
-    try:
-        return outreach.on_message(item.tenant_id, item.message_id, from_contact=item.from_contact)
-    except Exception:
-        log.exception("on_message failed for %s; handed to a retried job", item.message_id)
-        runtime().jobs().enqueue(
-            sending.ON_MESSAGE_JOB,
-            str(item.tenant_id),
-            str(item.message_id),
-            job_id=job_id("onmsg", item.message_id, "retry"),
-            queue=SEND_QUEUE,
-        )
-        return "error"
-
-
-@dataclass
-class DrainReport:
-    handled: int = 0
-    recovered: int = 0
-    helpers: int = 0
-    handed_over: bool = False
-
-    def as_dict(self) -> dict:
-        return {"handled": self.handled, "recovered": self.recovered, "helpers": self.helpers,
-                "handed_over": self.handed_over}  # fmt: skip
-
-
-def drain(slot: int, drain_job_id: str, max_s: float = DRAIN_MAX_S) -> DrainReport:
-    """Work through the inbox as the drain of `slot` (the `drain_inbox` job)."""
-    client = get_redis()
-    report = DrainReport()
-    processing = f"{PROCESSING_PREFIX}{drain_job_id}"
-    # Left by an earlier run of this very job whose worker died mid-item: handle it first (on_message is idempotent).
-    for raw in client.lrange(processing, 0, -1):
-        handle(InboxItem.decode(raw))
-        client.lrem(processing, 1, raw)
-        report.recovered += 1
-    others = [i for i in range(DRAIN_SLOTS) if i != slot]
-    keys = [INBOX_KEY, processing, armed_key(slot), *(armed_key(i) for i in others)]
-    next_item = client.register_script(_NEXT)
-    started, done = time.monotonic(), ""
-    while True:
-        raw, helper = next_item(keys=keys, args=[done, ARMED_TTL_S, BACKLOG_FOR_HELP, PROCESSING_TTL_S])
-        if int(helper) >= 0:
-            enqueue_drain(others[int(helper)])
-            report.helpers += 1
-        if not raw:
-            return report  # the slot was disarmed by that same pop
-        handle(InboxItem.decode(raw))
-        report.handled += 1
-        done = raw
-        if time.monotonic() - started >= max_s:
-            # Still armed (the last pop found an item): a successor takes over the slot.
-            client.lrem(processing, 1, done)
-            enqueue_drain(slot, TICK_QUEUE)
-            report.handed_over = True
-            return report

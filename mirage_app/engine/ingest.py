@@ -66,7 +66,7 @@ class IngestResult:
     # follow-up work (replies) keys on this flag, not on `message_inserted`.
     received: bool = False
     # The stored inbound message already carries outreach's opt-out verdict "no keyword" (meta.optout_check = ""),
-    # decided in the ingest statement itself: the route can skip `outreach.check_optout` (see MESSAGE_SQL).
+    # decided in the ingest statement itself: the route can skip `optout.check_optout` (see MESSAGE_SQL).
     optout_checked: bool = False
 
 
@@ -276,7 +276,7 @@ _UPSERT_MESSAGE_SET = """
 # A message (messages.upsert / send.message). The other side is one of our numbers or a known contact (looked up
 # under row-level security, i.e. in this tenant); from_me → sent by this instance; from one of our own numbers →
 # that number's outbound message, delivered here; otherwise an inbound message from a contact.
-# Opt-out pre-check: outreach.check_optout (run by the route for inbound messages) reads the tenant's keywords and,
+# Opt-out pre-check: optout.check_optout (run by the route for inbound messages) reads the tenant's keywords and,
 # when none matches, only records meta.optout_check = "" (in a second transaction). `_one_statement` computes that
 # same verdict in Python (`:optout_clear`, with the keyword set last seen, `:optout_kw`), and the statement writes the
 # mark with the new row only if the tenant's keywords, read in this very snapshot, are exactly that set. Otherwise

@@ -37,12 +37,14 @@ from sqlalchemy import text
 from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.engine import contact_guard, sending
-from mirage_app.engine.runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
-from mirage_app.logic.caps import check_send
+from mirage_app.engine.optout import optout_keywords
+from mirage_app.engine.outreach_exchange import NO_REPLY_AFTER, compose, outreach_meta
+from mirage_app.engine.outreach_sender import load_sender
+from mirage_app.engine.outreach_sends import QUEUED_FROM_NUMBER, PolicyCaps, check_caps
+from mirage_app.engine.runtime import ON_MESSAGE_JOB, SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.logic.dayparts import daypart_at, to_local
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import OPENER, ContactOptedOut
-from mirage_app.services import outreach
 
 log = logging.getLogger("mirage.scheduler.outreach")
 
@@ -108,9 +110,10 @@ def tick(clock: Clock | None = None, limit: int | None = None) -> OutreachTickRe
     deferrer = rt.jobs()
     for row in unhandled:
         deferrer.enqueue(
-            sending.ON_MESSAGE_JOB,
+            ON_MESSAGE_JOB,
             str(row.tenant_id),
             str(row.message_id),
+            True,
             job_id=job_id("onmsg", row.message_id, "recover", minute),
             queue=SEND_QUEUE,
         )
@@ -153,10 +156,32 @@ _SWEEP_NO_REPLY = text(
 def _sweep(tenant_id: uuid.UUID, now: datetime, report: OutreachTickReport) -> None:
     with tenant_session(tenant_id) as s:
         report.targets_failed += s.execute(_SWEEP_FAILED, {"now": now}).rowcount
-        report.targets_no_reply += s.execute(
-            _SWEEP_NO_REPLY, {"now": now, "cutoff": now - outreach.NO_REPLY_AFTER}
-        ).rowcount
+        report.targets_no_reply += s.execute(_SWEEP_NO_REPLY, {"now": now, "cutoff": now - NO_REPLY_AFTER}).rowcount
         s.commit()
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    """An active policy as its turn in the tick reads it (POLICY)."""
+
+    id: uuid.UUID
+    active: bool
+    number_id: uuid.UUID
+    persona_id: uuid.UUID | None
+    max_rounds_per_contact: int
+    dayparts: list[str] | None
+    allow_days: list[str] | None
+    number_status: str
+    timezone: str
+    caps: PolicyCaps
+
+    @classmethod
+    def load(cls, s, policy_id: uuid.UUID) -> Policy | None:
+        row = s.execute(POLICY, {"p": policy_id}).first()
+        if row is None:
+            return None
+        return cls(row.id, row.active, row.number_id, row.persona_id, row.max_rounds_per_contact, row.dayparts,
+                   row.allow_days, row.number_status, row.timezone, PolicyCaps.of(row))  # fmt: skip
 
 
 POLICY = text(
@@ -165,13 +190,6 @@ POLICY = text(
            p.max_rounds_per_contact, p.dayparts, p.allow_days, n.status::text AS number_status, t.timezone
     FROM outreach_policies p JOIN numbers n ON n.id = p.number_id JOIN tenants t ON t.id = p.tenant_id
     WHERE p.id = :p
-    """
-)
-
-QUEUED_FROM_NUMBER = text(
-    """
-    SELECT EXISTS (SELECT 1 FROM messages WHERE from_number_id = :n AND status = 'queued'
-                     AND (meta->>'app_origin') = 'outreach' AND COALESCE(meta->>'kind', '') <> 'optout_confirmation')
     """
 )
 
@@ -208,24 +226,16 @@ class PolicyTick:
         self.tenant_id = tenant_id
         self.policy_id = policy_id
 
-    def _blocked(self, s, policy: Any) -> str | None:
+    def _blocked(self, s, policy: Policy) -> str | None:
+        """Why the policy's number may not send an opener now (one still queued, or the caps), else None."""
         if s.execute(QUEUED_FROM_NUMBER, {"n": policy.number_id}).scalar():
             return "in_flight"
-        state = contact_guard.policy_caps(s, policy.number_id, policy, self.now, policy.timezone)
-        decision = check_send(
-            self.now,
-            state,
-            hourly_limit=policy.hourly_limit,
-            daily_limit=policy.daily_limit,
-            min_gap=timedelta(minutes=policy.min_gap_minutes),
-            quiet_hours=None,
-            tz_name=policy.timezone,
-        )
+        decision = check_caps(s, policy.number_id, policy.caps, self.now, policy.timezone)
         return None if decision.allowed else (decision.reason or "capped")
 
     def run(self) -> str:
         with tenant_session(self.tenant_id) as s:
-            policy = s.execute(POLICY, {"p": self.policy_id}).first()
+            policy = Policy.load(s, self.policy_id)
             if policy is None or not policy.active:
                 return "inactive"
             if policy.number_status != "connected":
@@ -238,34 +248,30 @@ class PolicyTick:
             candidate = s.execute(CANDIDATE, {"p": self.policy_id}).first()
             if candidate is None:
                 return "no_target"
-            sender = outreach._sender_context(s, policy.number_id, policy.persona_id)
-            keywords = outreach.optout_keywords(s)
+            sender = load_sender(s, policy.number_id, policy.persona_id)
+            keywords = optout_keywords(s)
             s.commit()
-        locale = outreach._locale(sender)
         daypart = daypart_at(to_local(self.now, policy.timezone).time())
         seed = f"{candidate.id}|{self.now.isoformat()}"
         try:
-            reply = outreach.compose(
-                outreach._persona(sender), candidate.display_name, OPENER, [], locale, keywords, daypart,
+            reply = compose(
+                sender.persona, candidate.display_name, OPENER, [], sender.locale, keywords, daypart,
                 seed=seed, llm=self.rt.llm_client(),
             )  # fmt: skip
         except ContactOptedOut:  # pragma: no cover - empty history
             return "optout"
-        settings = outreach._humanize(sender)
+        settings = sender.settings
         plan = plan_send(
             reply.text, random.Random(f"{seed}|plan"), settings.humanize_config, humanize=settings.humanize
         )
-        meta = outreach.outreach_meta(
+        meta = outreach_meta(
             kind=OPENER, policy_id=policy.id, target_id=candidate.id, round_no=1, daypart=daypart, plan=plan,
             reply=reply,
         )  # fmt: skip
         final = policy.max_rounds_per_contact <= 1
         with tenant_session(self.tenant_id) as s:
-            s.execute(
-                text("SELECT pg_advisory_xact_lock(:ns, :k)"),
-                {"ns": sending.NUMBER_LOCK_NS, "k": sending._lock_key(policy.number_id)},
-            )
-            fresh = s.execute(POLICY, {"p": self.policy_id}).first()
+            sending.lock_number(s, policy.number_id)
+            fresh = Policy.load(s, self.policy_id)
             if fresh is None or not fresh.active or fresh.number_id != policy.number_id:
                 return "inactive"
             blocked = self._blocked(s, fresh)

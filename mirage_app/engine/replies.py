@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mirage_app.engine.llm import OFFLINE, LLMClient, LLMError
+from mirage_app.engine.llm_client import OFFLINE, LLMClient, LLMError
 from mirage_app.logic.offline_generator import OfflineGenerator
 from mirage_app.logic.optout import fold
 from mirage_app.logic.prompts import (

@@ -9,6 +9,12 @@ from datetime import datetime
 from sqlalchemy import text
 
 DONE = "done"
+# Pairings follow the participants' start order (the scheduler walks them in this order, and so do the pages).
+PAIRING_ORDER = (
+    "(SELECT min(x.start_order) FROM conversation_participants x WHERE x.conversation_id = p.conversation_id "
+    "AND x.number_id = p.number_a_id), (SELECT min(x.start_order) FROM conversation_participants x "
+    "WHERE x.conversation_id = p.conversation_id AND x.number_id = p.number_b_id), p.id"
+)
 
 
 def advance(s, round_id: uuid.UUID, turn: int, now: datetime) -> bool:

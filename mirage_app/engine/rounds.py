@@ -21,7 +21,7 @@ import json
 import logging
 import random
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 from typing import Any
@@ -30,7 +30,13 @@ from sqlalchemy import text
 
 from mirage_app.core.db import app_engine, tenant_connection
 from mirage_app.engine import replies, round_state, sending
-from mirage_app.engine.effective_settings import effective
+from mirage_app.engine.effective_settings import (
+    CONVERSATION_SETTINGS,
+    TENANT_SETTINGS,
+    EffectiveSettings,
+    settings_joins,
+    settings_of,
+)
 from mirage_app.engine.runtime import EngineRuntime, runtime
 from mirage_app.logic.optout import fold
 from mirage_app.logic.pacing import plan_send
@@ -66,15 +72,11 @@ def start_round(tenant_id: uuid.UUID | str, round_id: uuid.UUID | str) -> TurnRe
 
 
 ROUND_CONTEXT = text(
-    """
+    f"""
     SELECT r.id, r.state::text AS state, r.planned_turns, r.turns_done, r.participants, r.window_key, r.topic_id,
            r.conversation_id, cv.active AS conversation_active, cv.openai_model, cv.temperature,
            t.locale AS tenant_locale, tp.seed AS topic_seed, tp.system_prompt AS topic_prompt,
-           st.min_delay_s, st.max_delay_s, st.humanize, st.allow_bot_to_bot, st.hourly_burst_limit,
-           st.quiet_start, st.quiet_end, st.warmup,
-           sc.min_delay_s AS c_min_delay_s, sc.max_delay_s AS c_max_delay_s, sc.humanize AS c_humanize,
-           sc.allow_bot_to_bot AS c_allow_bot_to_bot, sc.hourly_burst_limit AS c_hourly_burst_limit,
-           sc.guard_no_echo AS c_guard_no_echo,
+           {TENANT_SETTINGS}, {CONVERSATION_SETTINGS},
            (SELECT jsonb_build_object('id', m.id, 'status', m.status, 'send_after', m.send_after)
               FROM messages m WHERE m.send_key = :key) AS existing,
            (SELECT jsonb_build_object('id', n.id, 'label', n.label, 'name', p.name, 'style', p.style,
@@ -92,8 +94,7 @@ ROUND_CONTEXT = text(
     JOIN conversations cv ON cv.id = r.conversation_id
     JOIN tenants t ON t.id = r.tenant_id
     LEFT JOIN topics tp ON tp.id = r.topic_id
-    LEFT JOIN settings_tenant st ON st.tenant_id = r.tenant_id
-    LEFT JOIN settings_conversation sc ON sc.conversation_id = r.conversation_id
+    {settings_joins("r.tenant_id", "r.conversation_id")}
     WHERE r.id = :r
     """
 )
@@ -110,22 +111,64 @@ INSERT_TURN = text(
 )
 
 
-def _settings(ctx: Any):
-    tenant = {
-        k: getattr(ctx, k)
-        for k in ("min_delay_s", "max_delay_s", "humanize", "allow_bot_to_bot", "hourly_burst_limit", "quiet_start",
-                  "quiet_end", "warmup")
-        if getattr(ctx, k) is not None
-    }  # fmt: skip
-    conv = {
-        "min_delay_s": ctx.c_min_delay_s,
-        "max_delay_s": ctx.c_max_delay_s,
-        "humanize": ctx.c_humanize,
-        "allow_bot_to_bot": ctx.c_allow_bot_to_bot,
-        "hourly_burst_limit": ctx.c_hourly_burst_limit,
-        "guard_no_echo": True if ctx.c_guard_no_echo is None else ctx.c_guard_no_echo,
-    }
-    return effective(tenant, conv)
+@dataclass(frozen=True, slots=True)
+class TurnContext:
+    """A round as the writer of its next turn needs it (one ROUND_CONTEXT row)."""
+
+    state: str
+    planned_turns: int
+    participants: list[dict]
+    window_key: str | None
+    conversation_id: uuid.UUID
+    conversation_active: bool
+    openai_model: str | None
+    temperature: float | None
+    tenant_locale: str | None
+    topic_seed: str | None
+    topic_prompt: str | None
+    existing: dict[str, Any] | None  # the row of this turn's send key, if it was written already
+    persona: dict[str, Any] | None  # the speaker's number and persona
+    history: list[list[Any]] | None  # [id, body, from_number_id], newest first
+    settings: EffectiveSettings
+
+    @classmethod
+    def of(cls, row: Any) -> TurnContext:
+        return cls(**{name: getattr(row, name) for name in _TURN_COLUMNS}, settings=settings_of(row))
+
+
+_TURN_COLUMNS = tuple(f.name for f in fields(TurnContext) if f.name != "settings")
+
+
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A message one of our numbers received, with its round (MESSAGE_IN_ROUND)."""
+
+    id: uuid.UUID
+    direction: str
+    from_number_id: uuid.UUID | None
+    to_number_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    body: str
+    meta: dict[str, Any]
+    round_id: uuid.UUID | None
+    conversation_id: uuid.UUID | None
+    status: str
+    wa_msg_id: str | None
+    created_at: datetime | None
+    round_state: str | None
+    planned_turns: int | None
+    participants: list[dict] | None
+    guard_no_echo: bool
+    own_bodies: list[str] | None
+
+    @classmethod
+    def of(cls, row: Any) -> Received:
+        received = {name: getattr(row, name) for name in _RECEIVED_COLUMNS}
+        received["meta"] = received["meta"] or {}
+        return cls(**received)
+
+
+_RECEIVED_COLUMNS = tuple(f.name for f in fields(Received))
 
 
 def _speaker(participants: list[dict], turn: int) -> dict:
@@ -136,7 +179,7 @@ def create_turn(
     tenant_id: uuid.UUID,
     round_id: uuid.UUID,
     turn: int,
-    reply_to: Any | None,
+    reply_to: Received | None,
     rt: EngineRuntime | None = None,
     conn=None,
     session=None,
@@ -152,12 +195,13 @@ def create_turn(
     key = send_key(round_id, turn)
     reader = contextlib.nullcontext(session) if session is not None else tenant_connection(conn, tenant_id)
     with reader as s:
-        ctx = s.execute(
+        row = s.execute(
             ROUND_CONTEXT,
             {"r": round_id, "key": key, "speaker": turn % 2, "lim": rt.settings.offline_history_limit},
         ).first()
-        if ctx is None:
+        if row is None:
             return TurnResult(GONE)
+        ctx = TurnContext.of(row)
         if ctx.state != "running" or not ctx.conversation_active:
             return TurnResult(f"round_{ctx.state}" if ctx.state != "running" else "conversation_inactive")
         if turn >= ctx.planned_turns:
@@ -180,7 +224,7 @@ def create_turn(
         persona_row = SimpleNamespace(**ctx.persona) if ctx.persona else None
         history_rows = [SimpleNamespace(id=uuid.UUID(h[0]), body=h[1], from_number_id=h[2]) for h in ctx.history or []]
         s.rollback()  # read-only so far
-    settings = _settings(ctx)
+    settings = ctx.settings
     persona = (
         PersonaSpec.coerce(persona_row)
         if persona_row and persona_row.name
@@ -297,9 +341,10 @@ def on_message(tenant_id: uuid.UUID | str, message_id: uuid.UUID | str) -> TurnR
 
 def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> TurnResult:
     with tenant_connection(conn, tenant) as s:
-        msg = s.execute(MESSAGE_IN_ROUND, params).first()
-        if msg is None:
+        row = s.execute(MESSAGE_IN_ROUND, params).first()
+        if row is None:
             return TurnResult(GONE)  # merged into the sender's row; the merge re-triggers with that id
+        msg = Received.of(row)
         if msg.to_number_id is None:
             return TurnResult(NOT_ADDRESSED)
         if msg.round_id is None:
@@ -308,8 +353,8 @@ def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> Tur
                 s.commit()
                 return TurnResult(found)
             s.commit()
-            msg = s.execute(MESSAGE_IN_ROUND, {**params, "id": found.id}).first()
-        turn = (msg.meta or {}).get("turn")
+            msg = Received.of(s.execute(MESSAGE_IN_ROUND, {**params, "id": found}).one())
+        turn = msg.meta.get("turn")
         if msg.round_state is None or turn is None:
             return TurnResult(OUTSIDE_ROUND)
         if msg.round_state != "running":
@@ -328,8 +373,9 @@ def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> Tur
         return create_turn(tenant, msg.round_id, nxt, msg, rt, conn, session=s)
 
 
-def _claim_for_round(s, rt: EngineRuntime, msg: Any) -> Any | str:
-    """A received message with no round: our unfinished send (adopt or wait), a human's turn, or nothing."""
+def _claim_for_round(s, rt: EngineRuntime, msg: Received) -> uuid.UUID | str:
+    """A received message with no round: our unfinished send (adopt or wait), a human's turn, or nothing. The id
+    of the message that now carries the turn, or why there is none."""
     if msg.direction == "out" and msg.from_number_id is not None:
         ours = s.execute(
             text(
@@ -359,13 +405,13 @@ def _claim_for_round(s, rt: EngineRuntime, msg: Any) -> Any | str:
         turn = (adopted.meta or {}).get("turn")
         if turn is not None:
             round_state.advance(s, adopted.round_id, int(turn), now)
-        return adopted
+        return adopted.id
     if msg.direction == "in" and msg.contact_id is not None:
         return _human_turn(s, rt, msg)
     return OUTSIDE_ROUND
 
 
-def _human_turn(s, rt: EngineRuntime, msg: Any) -> Any | str:
+def _human_turn(s, rt: EngineRuntime, msg: Received) -> uuid.UUID | str:
     """A contact wrote to one of our numbers: it is their turn if a running round pairs them and expects it."""
     rnd = s.execute(
         text(
@@ -391,4 +437,4 @@ def _human_turn(s, rt: EngineRuntime, msg: Any) -> Any | str:
         {"r": rnd.id, "c": rnd.conversation_id, "id": msg.id, "meta": json.dumps({"turn": turn})},
     )
     round_state.advance(s, rnd.id, turn, rt.clock.now())
-    return s.execute(MESSAGE, {"id": msg.id}).first()
+    return msg.id

@@ -26,15 +26,24 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
-from rq import Retry
+from rq import Queue, Retry
 from rq.exceptions import DuplicateJobError
 
 from mirage_app.core.clock import Clock, system_clock
+from mirage_app.core.redis import queue as rq_queue
+from mirage_app.engine.evolution_gateway import evolution_client
+from mirage_app.engine.llm_client import default_client
 
 log = logging.getLogger("mirage.engine")
 
 SEND_QUEUE = "high"
 TICK_QUEUE = "default"
+
+# Job names (dotted paths into workers.jobs): here, so whoever enqueues a job needs no import of its handler.
+SEND_JOB = "workers.jobs.send_message"
+ON_MESSAGE_JOB = "workers.jobs.on_message"
+DRAIN_JOB = "workers.jobs.drain_inbox"
+START_ROUND_JOB = "workers.jobs.start_round"
 
 
 @dataclass(frozen=True)
@@ -86,17 +95,11 @@ class RqDeferrer:
         }
 
     def enqueue(self, func: str, *args: Any, job_id: str | None = None, queue: str = SEND_QUEUE) -> None:
-        from mirage_app.core.redis import queue as rq_queue
-
         with contextlib.suppress(DuplicateJobError):
             rq_queue(queue).enqueue(func, *args, unique=job_id is not None, **self._options(job_id))
 
     def enqueue_many(self, jobs: list[tuple[str, tuple, str]], queue: str = SEND_QUEUE) -> None:
         """Immediate jobs (func, args, job id) in one Redis round trip; ids are expected to be fresh (no dedupe)."""
-        from rq import Queue
-
-        from mirage_app.core.redis import queue as rq_queue
-
         if not jobs:
             return
         q = rq_queue(queue)
@@ -117,8 +120,6 @@ class RqDeferrer:
             pipe.execute()
 
     def enqueue_at(self, when: datetime, func: str, *args: Any, job_id: str, queue: str = SEND_QUEUE) -> None:
-        from mirage_app.core.redis import queue as rq_queue
-
         if when <= self._clock.now():
             self.enqueue(func, *args, job_id=job_id, queue=queue)
             return
@@ -212,16 +213,12 @@ class EngineRuntime:
     def evolution_client(self):
         if self.evolution is not None:
             return self.evolution()
-        from mirage_app.engine.evolution_gateway import evolution_client
-
         return evolution_client()
 
     def llm_client(self):
         """The configured LLM client, or None for the offline generator."""
         if self.llm is not None:
             return self.llm()
-        from mirage_app.engine.llm import default_client
-
         return default_client()
 
     def with_changes(self, **changes: Any) -> EngineRuntime:

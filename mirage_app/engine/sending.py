@@ -29,7 +29,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,9 +38,15 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from mirage_app.core.db import app_engine, tenant_connection, tenant_session
-from mirage_app.engine import contact_guard, inbox, round_state
-from mirage_app.engine.effective_settings import EffectiveSettings, effective
-from mirage_app.engine.runtime import SEND_QUEUE, EngineRuntime, job_id, runtime
+from mirage_app.engine import contact_guard, inbox, number_health, round_state
+from mirage_app.engine.effective_settings import (
+    CONVERSATION_SETTINGS,
+    TENANT_SETTINGS,
+    EffectiveSettings,
+    settings_joins,
+    settings_of,
+)
+from mirage_app.engine.runtime import SEND_JOB, SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.evolution.errors import (
     ConnectionClosed,
     EvolutionError,
@@ -52,12 +58,9 @@ from mirage_app.evolution.jids import phone_digits, user_jid
 from mirage_app.logic import warmup
 from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
 from mirage_app.logic.dayparts import schedule_status, slots_from_day_rows
-from mirage_app.services import number_health
 
 log = logging.getLogger("mirage.sending")
 
-SEND_JOB = "workers.jobs.send_message"
-ON_MESSAGE_JOB = "workers.jobs.on_message"
 MESSAGE_LOCK_NS = 7_300_412  # session advisory lock namespace: one sender per message
 NUMBER_LOCK_NS = 7_300_413  # transaction advisory lock namespace: caps per number
 EVIDENCE_WAIT = timedelta(seconds=60)
@@ -84,6 +87,12 @@ class SendOutcome:
 
 def _lock_key(value: uuid.UUID) -> int:
     return int.from_bytes(value.bytes[:4], "big", signed=True)
+
+
+def lock_number(s, number_id: uuid.UUID) -> None:
+    """Serialise, until the end of the caller's transaction, everything that claims a send slot of `number_id`
+    (the pipeline's claim, the outreach tick's opener)."""
+    s.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"), {"ns": NUMBER_LOCK_NS, "k": _lock_key(number_id)})
 
 
 def send_job_id(message_id: uuid.UUID | str, when: datetime | None = None) -> str:
@@ -134,27 +143,22 @@ def process(
 
 
 CONTEXT = text(
-    """
+    f"""
     SELECT m.id, m.status::text AS status, m.body, m.meta, m.round_id, m.conversation_id, m.from_number_id,
            m.to_number_id, m.contact_id, m.send_after, m.attempts, m.dispatched_at, m.created_at,
            n.session_id, n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
            tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
-           st.min_delay_s, st.max_delay_s, st.hourly_burst_limit, st.quiet_start, st.quiet_end, st.humanize,
-           st.allow_bot_to_bot, st.warmup,
+           {TENANT_SETTINGS}, {CONVERSATION_SETTINGS},
            cv.active AS conversation_active,
-           sc.min_delay_s AS c_min_delay_s, sc.max_delay_s AS c_max_delay_s,
-           sc.hourly_burst_limit AS c_hourly_burst_limit, sc.humanize AS c_humanize,
-           sc.allow_bot_to_bot AS c_allow_bot_to_bot, sc.guard_no_echo AS c_guard_no_echo,
            r.state::text AS round_state, r.window_key,
            to_jsonb(cs) AS schedule_row
     FROM messages m
     JOIN numbers n ON n.id = m.from_number_id
     JOIN tenants t ON t.id = m.tenant_id
-    LEFT JOIN settings_tenant st ON st.tenant_id = m.tenant_id
+    {settings_joins("m.tenant_id", "m.conversation_id")}
     LEFT JOIN numbers tn ON tn.id = m.to_number_id
     LEFT JOIN contacts c ON c.id = m.contact_id
     LEFT JOIN conversations cv ON cv.id = m.conversation_id
-    LEFT JOIN settings_conversation sc ON sc.conversation_id = m.conversation_id
     LEFT JOIN rounds r ON r.id = m.round_id
     LEFT JOIN conversation_schedule cs ON m.round_id IS NOT NULL AND cs.conversation_id = m.conversation_id
          AND cs.day = CAST(lower(to_char(CAST(:now AS timestamptz) AT TIME ZONE t.timezone, 'Dy')) AS weekday)
@@ -187,32 +191,48 @@ EVIDENCE = text(
 )
 
 
-def _settings(ctx: Any) -> EffectiveSettings:
-    tenant = {
-        k: getattr(ctx, k)
-        for k in (
-            "min_delay_s",
-            "max_delay_s",
-            "hourly_burst_limit",
-            "quiet_start",
-            "quiet_end",
-            "humanize",
-            "allow_bot_to_bot",
-            "warmup",
-        )
-        if getattr(ctx, k) is not None
-    }
-    conv = None
-    if ctx.conversation_id is not None:
-        conv = {
-            "min_delay_s": ctx.c_min_delay_s,
-            "max_delay_s": ctx.c_max_delay_s,
-            "hourly_burst_limit": ctx.c_hourly_burst_limit,
-            "humanize": ctx.c_humanize,
-            "allow_bot_to_bot": ctx.c_allow_bot_to_bot,
-            "guard_no_echo": True if ctx.c_guard_no_echo is None else ctx.c_guard_no_echo,
-        }
-    return effective(tenant, conv)
+@dataclass(frozen=True, slots=True)
+class SendContext:
+    """The queued message with everything one attempt needs (one CONTEXT row)."""
+
+    id: uuid.UUID
+    status: str
+    body: str
+    meta: dict[str, Any]
+    round_id: uuid.UUID | None
+    conversation_id: uuid.UUID | None
+    from_number_id: uuid.UUID
+    to_number_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    send_after: datetime | None
+    attempts: int
+    dispatched_at: datetime | None
+    created_at: datetime
+    session_id: str
+    number_status: str
+    paired_at: datetime | None
+    active_days: int
+    failure_streak: int
+    to_wa: str | None
+    contact_wa: str | None
+    timezone: str
+    conversation_active: bool | None
+    round_state: str | None
+    window_key: str | None
+    schedule_row: dict[str, Any] | None
+    settings: EffectiveSettings
+
+    @classmethod
+    def of(cls, row: Any) -> SendContext:
+        columns = {name: getattr(row, name) for name in _CONTEXT_COLUMNS}
+        columns["meta"] = columns["meta"] or {}
+        return cls(**columns, settings=settings_of(row))
+
+    def guarded(self) -> contact_guard.GuardedSend:
+        return contact_guard.GuardedSend(self.id, self.meta, self.contact_id, self.from_number_id, self.timezone)
+
+
+_CONTEXT_COLUMNS = tuple(f.name for f in fields(SendContext) if f.name != "settings")
 
 
 def _patch(s, message_id: uuid.UUID, **columns: Any) -> None:
@@ -250,21 +270,22 @@ class _Attempt:
                 self.locked = True
             if prepare is not None:
                 prepare(s)
-            ctx = s.execute(CONTEXT, {"id": self.message_id, "now": self.now}).first()
-            if ctx is None or ctx.status != "queued":
-                return SendOutcome(NOOP, "missing" if ctx is None else ctx.status)
-            if ctx.dispatched_at is not None or (ctx.meta or {}).get("check_evidence"):
+            row = s.execute(CONTEXT, {"id": self.message_id, "now": self.now}).first()
+            if row is None or row.status != "queued":
+                return SendOutcome(NOOP, "missing" if row is None else row.status)
+            ctx = SendContext.of(row)
+            if ctx.dispatched_at is not None or ctx.meta.get("check_evidence"):
                 outcome = self._after_unknown(s, ctx)
                 if outcome is not None:
                     return outcome
             if ctx.send_after is not None and ctx.send_after > self.now:
                 s.commit()  # keeps a row `prepare` wrote
                 return SendOutcome(EARLY, retry_at=ctx.send_after)
-            settings = _settings(ctx)
+            settings = ctx.settings
             blocked = self._gates(s, ctx, settings)
             if blocked is not None:
                 return blocked
-            meta = ctx.meta or {}
+            meta = ctx.meta
             reply_to = meta.get("reply_to") or {}
             needs_read = bool(reply_to.get("wa_msg_id")) and not meta.get("read_at")
             if needs_read and int((meta.get("plan") or {}).get("read_ms") or 0) > 0:
@@ -280,7 +301,7 @@ class _Attempt:
 
     # -- gates ------------------------------------------------------------------------------------------------
 
-    def _gates(self, s, ctx: Any, settings: EffectiveSettings) -> SendOutcome | None:
+    def _gates(self, s, ctx: SendContext, settings: EffectiveSettings) -> SendOutcome | None:
         if ctx.round_id is not None and ctx.round_state != "running":
             return self._fail(s, ctx, f"round_{ctx.round_state}", count=False, abort_round=False)
         if ctx.conversation_id is not None and not ctx.conversation_active:
@@ -304,19 +325,16 @@ class _Attempt:
                 return self._fail(s, ctx, "window_closed", count=False)
         return None
 
-    def _open_window(self, s, ctx: Any):
+    def _open_window(self, s, ctx: SendContext):
         """The conversation's window open now (from today's schedule row, read with the context)."""
         if not ctx.schedule_row:
             return None
         return schedule_status(slots_from_day_rows([ctx.schedule_row]), self.now, ctx.timezone).open
 
-    def _caps(self, s, ctx: Any, settings: EffectiveSettings) -> SendOutcome | None:
-        s.execute(
-            text("SELECT pg_advisory_xact_lock(:ns, :k)"),
-            {"ns": NUMBER_LOCK_NS, "k": _lock_key(ctx.from_number_id)},
-        )
+    def _caps(self, s, ctx: SendContext, settings: EffectiveSettings) -> SendOutcome | None:
+        lock_number(s, ctx.from_number_id)
         # Contacts: consent + suppression (+ outreach policy caps), in this claim's transaction (contact_guard).
-        verdict = contact_guard.before_claim(s, ctx, self.now)
+        verdict = contact_guard.before_claim(s, ctx.guarded(), self.now)
         if verdict.action == contact_guard.FAIL:
             return self._fail(s, ctx, verdict.reason or "blocked", count=False)
         if verdict.action == contact_guard.DEFER:
@@ -376,7 +394,7 @@ class _Attempt:
 
     # -- phases -----------------------------------------------------------------------------------------------
 
-    def _mark_read(self, ctx: Any, reply_to: dict) -> str | None:
+    def _mark_read(self, ctx: SendContext, reply_to: dict) -> str | None:
         """Blue ticks for the message we answer; an error is returned, not raised (receipts are cosmetic)."""
         peer = ctx.to_wa or ctx.contact_wa
         try:
@@ -385,7 +403,7 @@ class _Attempt:
             return exc.reason
         return None
 
-    def _read_phase(self, ctx: Any, reply_to: dict, meta: dict) -> SendOutcome:
+    def _read_phase(self, ctx: SendContext, reply_to: dict, meta: dict) -> SendOutcome:
         """Blue ticks for the message we answer, then wait the reading time before typing."""
         read_error = self._mark_read(ctx, reply_to)
         plan = meta.get("plan") or {}
@@ -402,8 +420,8 @@ class _Attempt:
         schedule(self.rt, self.tenant_id, ctx.id, send_at)
         return SendOutcome(READING, retry_at=send_at)
 
-    def _send(self, ctx: Any) -> SendOutcome:
-        meta = ctx.meta or {}
+    def _send(self, ctx: SendContext) -> SendOutcome:
+        meta = ctx.meta
         typing = int((meta.get("plan") or {}).get("typing_ms") or 0)
         peer = phone_digits(ctx.to_wa or ctx.contact_wa)
         try:
@@ -412,7 +430,7 @@ class _Attempt:
             return self._failed_send(ctx, exc)
         return self._record_sent(ctx, sent.key_id)
 
-    def _record_sent(self, ctx: Any, wa_msg_id: str, status_floor: str = "sent") -> SendOutcome:
+    def _record_sent(self, ctx: SendContext, wa_msg_id: str, status_floor: str = "sent") -> SendOutcome:
         merged_status = status_floor
         for attempt in range(3):
             try:
@@ -431,7 +449,7 @@ class _Attempt:
             inbox.push([inbox.InboxItem(self.tenant_id, ctx.id, from_contact=False)])
         return SendOutcome(SENT if status_floor == "sent" else ADOPTED, wa_msg_id=wa_msg_id)
 
-    def _merge(self, s, ctx: Any, wa_msg_id: str, status_floor: str) -> str:
+    def _merge(self, s, ctx: SendContext, wa_msg_id: str, status_floor: str) -> str:
         stray = s.execute(
             text(
                 "DELETE FROM messages WHERE wa_msg_id = :wa AND id <> :id RETURNING status::text AS status, created_at"
@@ -467,7 +485,7 @@ class _Attempt:
 
     # -- failures ---------------------------------------------------------------------------------------------
 
-    def _failed_send(self, ctx: Any, exc: EvolutionError) -> SendOutcome:
+    def _failed_send(self, ctx: SendContext, exc: EvolutionError) -> SendOutcome:
         with self.session() as s:
             if isinstance(exc, EvolutionTimeout):
                 # Maybe sent: never resend. A webhook may still prove it (see rounds.on_message reconciling).
@@ -482,7 +500,7 @@ class _Attempt:
             s.commit()
         return outcome
 
-    def _after_unknown(self, s, ctx: Any) -> SendOutcome | None:
+    def _after_unknown(self, s, ctx: SendContext) -> SendOutcome | None:
         """A previous attempt may have reached Evolution: adopt the webhook's proof, wait for it, or give up."""
         since = (ctx.dispatched_at or ctx.created_at) - timedelta(seconds=5)
         proof = s.execute(
@@ -501,7 +519,7 @@ class _Attempt:
             return self._defer(s, ctx, "awaiting_evidence", wait_until, keep_dispatch=True)
         return self._fail(s, ctx, "unknown_delivery", count=True, keep_slot=True)
 
-    def _defer(self, s, ctx: Any, reason: str, when: datetime, keep_dispatch: bool = False) -> SendOutcome:
+    def _defer(self, s, ctx: SendContext, reason: str, when: datetime, keep_dispatch: bool = False) -> SendOutcome:
         columns: dict[str, Any] = {"send_after": when, "updated_at": self.now, "meta": {"blocked": reason}}
         if not keep_dispatch:
             columns["dispatched_at"] = None
@@ -510,7 +528,7 @@ class _Attempt:
         schedule(self.rt, self.tenant_id, ctx.id, when)
         return SendOutcome(DEFERRED, reason, when)
 
-    def _retry(self, s, ctx: Any, reason: str, *, count: bool, check_evidence: bool = False) -> SendOutcome:
+    def _retry(self, s, ctx: SendContext, reason: str, *, count: bool, check_evidence: bool = False) -> SendOutcome:
         """Try again later with exponential backoff. `count`: Evolution failed (adds to the failure streak);
         otherwise a gate (e.g. number not connected) held the send. Both use up one of the attempts."""
         attempts = ctx.attempts + 1  # ctx is the snapshot from before this attempt's claim
@@ -542,7 +560,7 @@ class _Attempt:
         return SendOutcome(RETRY, reason, when)
 
     def _fail(
-        self, s, ctx: Any, reason: str, *, count: bool, keep_slot: bool = False, abort_round: bool = True
+        self, s, ctx: SendContext, reason: str, *, count: bool, keep_slot: bool = False, abort_round: bool = True
     ) -> SendOutcome:
         columns: dict[str, Any] = {
             "status": "failed",

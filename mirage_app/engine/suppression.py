@@ -14,6 +14,7 @@ from datetime import datetime
 from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
+from mirage_app.engine.outreach_sends import IS_OUTREACH_SEND
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 
 
@@ -83,9 +84,8 @@ def apply_suppression(
             text(
                 # SKIP LOCKED: a send attempt holding its row is about to run the guard, which refuses it.
                 "UPDATE messages SET status = 'failed', error = 'contact_suppressed', send_after = NULL, "
-                "updated_at = :now WHERE id IN (SELECT id FROM messages WHERE contact_id = :c AND direction = 'out' "
-                "AND status = 'queued' AND dispatched_at IS NULL AND (meta->>'app_origin') = 'outreach' "
-                "AND COALESCE(meta->>'kind', '') <> 'optout_confirmation' FOR UPDATE SKIP LOCKED)"
+                "updated_at = :now WHERE id IN (SELECT id FROM messages WHERE contact_id = :c "
+                f"AND status = 'queued' AND dispatched_at IS NULL AND {IS_OUTREACH_SEND} FOR UPDATE SKIP LOCKED)"
             ),
             {"c": cid, "now": now},
         ).rowcount

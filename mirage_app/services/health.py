@@ -11,8 +11,7 @@ from sqlalchemy import text
 
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import system_session
-from mirage_app.core.redis import get_redis
-from workers.scheduler import HEARTBEAT_KEY
+from mirage_app.core.redis import SCHEDULER_HEARTBEAT_KEY, get_redis
 
 
 def _timed(check) -> dict[str, Any]:
@@ -43,7 +42,7 @@ def _redis() -> dict[str, Any]:
 def _workers() -> dict[str, Any]:
     redis = get_redis()
     workers = Worker.all(connection=redis)
-    scheduler = redis.get(HEARTBEAT_KEY)
+    scheduler = redis.get(SCHEDULER_HEARTBEAT_KEY)
     if not workers:
         raise RuntimeError("no RQ worker is running")
     return {"count": len(workers), "scheduler": scheduler.decode() if scheduler else None}

@@ -54,19 +54,6 @@ class InstanceView:
     active_days: int = 0
     reply_latency_s: float | None = None  # average over the last 7 days
 
-    def as_api(self) -> dict:
-        return {
-            "id": str(self.id),
-            "label": self.label,
-            "session_id": self.session_id,
-            "wa_number": self.wa_number,
-            "status": self.status,
-            "persona_id": str(self.persona_id) if self.persona_id else None,
-            "messages_today": self.messages_today,
-            "messages_7d": self.messages_7d,
-            "last_seen": self.last_seen.isoformat() if self.last_seen else None,
-        }
-
 
 @dataclass(frozen=True)
 class QrView:
@@ -74,9 +61,6 @@ class QrView:
     session_id: str
     status: str
     qr_code: str | None  # PNG data URL; None once connected
-
-    def as_api(self) -> dict:
-        return {"id": str(self.id), "session_id": self.session_id, "status": self.status, "qr_code": self.qr_code}
 
 
 def _clean_label(label: str) -> str:

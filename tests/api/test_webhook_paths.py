@@ -14,9 +14,8 @@ from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import hash_token
-from mirage_app.engine import ingest
+from mirage_app.engine import ingest, optout
 from mirage_app.models import Contact, EvolutionSession, Number, NumberStatus, OutreachPolicy
-from mirage_app.services import outreach
 
 OURS, OTHER, CONTACT = "5511988880001", "5511988880002", "5511977776666"
 
@@ -173,11 +172,11 @@ def test_optout_precheck_marks_only_what_check_optout_would(tenant_a):
     # Now the default keywords and the (empty) policy keywords are known: an ordinary message carries the verdict.
     second = deliver("3EB0OPT2", "oi, tudo bem?")
     assert second.optout_checked and _meta(tenant_a, "3EB0OPT2")["optout_check"] == ""
-    assert outreach.check_optout(tenant_a, second.message_id) is None  # it trusts the mark
+    assert optout.check_optout(tenant_a, second.message_id) is None  # it trusts the mark
     # A keyword is never pre-judged: check_optout records the opt-out as before.
     stop = deliver("3EB0OPT3", "Pare!")
     assert not stop.optout_checked and "optout_check" not in _meta(tenant_a, "3EB0OPT3")
-    assert outreach.check_optout(tenant_a, stop.message_id).keyword == "PARE"
+    assert optout.check_optout(tenant_a, stop.message_id).keyword == "PARE"
     # Outbound messages are never marked (check_optout ignores them).
     out = deliver("3EB0OPT4", "oi", event="send.message", from_me=True)
     assert not out.inbound_from_contact and "optout_check" not in _meta(tenant_a, "3EB0OPT4")
@@ -188,7 +187,7 @@ def test_optout_precheck_marks_only_what_check_optout_would(tenant_a):
         s.commit()
     changed = deliver("3EB0OPT5", "basta")
     assert not changed.optout_checked and "optout_check" not in _meta(tenant_a, "3EB0OPT5")
-    assert outreach.check_optout(tenant_a, changed.message_id).keyword == "BASTA"
+    assert optout.check_optout(tenant_a, changed.message_id).keyword == "BASTA"
     # ...and from then on uses the new set.
     assert not deliver("3EB0OPT6", "Basta, obrigado").optout_checked
     assert deliver("3EB0OPT7", "bastante coisa").optout_checked

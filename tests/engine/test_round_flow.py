@@ -45,7 +45,7 @@ def test_a_bot_message_outside_any_round_is_never_answered(engine, admin_actor):
 
 
 def test_replies_come_from_the_configured_llm_with_usage_per_message(engine, admin_actor):
-    from mirage_app.engine.llm import LLMClient
+    from mirage_app.engine.llm_client import LLMClient
     from mirage_app.engine.runtime import use_runtime
     from mirage_app.services import conversations
     from tests.fakes.openai_server import FakeOpenAI

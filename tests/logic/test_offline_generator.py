@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import random
 import re
 
@@ -7,6 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from mirage_app.logic import phrasebook
 from mirage_app.logic.offline_generator import OfflineGenerator
 from mirage_app.logic.optout import fold, is_optout, with_optout_hint
 from mirage_app.logic.prompts import (
@@ -177,6 +179,26 @@ def test_seed_links_are_stripped() -> None:
     topic = TopicSpec("promoções em https://loja.example.com/oferta")
     for _ in range(20):
         assert "http" not in OfflineGenerator(random.Random(_)).generate(ANA, topic, None, COMMENT, [], "pt-BR")
+
+
+@pytest.mark.parametrize("book", [phrasebook.PORTUGUESE, phrasebook.ENGLISH], ids=["pt-BR", "en"])
+def test_phrase_files_use_only_known_placeholders(book: phrasebook.Phrasebook) -> None:
+    fragments = []
+    for field in dataclasses.fields(book):
+        value = getattr(book, field.name)
+        for slot in value.values() if isinstance(value, dict) else [value]:
+            fragments.extend([slot] if isinstance(slot, str) else slot)
+    assert fragments and all(isinstance(f, str) for f in fragments)
+    assert {name for f in fragments for name in re.findall(r"\{(\w+)\}", f)} <= {"seed", "name", "me", "greet"}
+    assert not [f for f in fragments if f != f.strip() or f.startswith("~ ")]
+
+
+def test_a_phrase_file_missing_a_daypart_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    english = phrasebook._read("en.json")
+    del english["wish"]["evening"]
+    monkeypatch.setattr(phrasebook, "_read", lambda name: english)
+    with pytest.raises(ValueError, match="wish"):
+        phrasebook.load_phrasebook("en.json")
 
 
 class TestOutreach:

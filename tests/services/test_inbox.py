@@ -11,7 +11,7 @@ import pytest
 from rq import Queue
 
 from mirage_app.core.redis import get_redis
-from mirage_app.engine import inbox
+from mirage_app.engine import dispatch, inbox, inbox_drain
 from mirage_app.engine.runtime import SEND_QUEUE, TICK_QUEUE
 
 
@@ -27,7 +27,7 @@ def redis(services):
 def handled(monkeypatch) -> list[inbox.InboxItem]:
     """Items reach `handle` in order (the decision itself is the engine's, tested elsewhere)."""
     seen: list[inbox.InboxItem] = []
-    monkeypatch.setattr(inbox, "handle", seen.append)
+    monkeypatch.setattr(inbox_drain, "handle", seen.append)
     return seen
 
 
@@ -58,7 +58,7 @@ def test_the_first_push_arms_one_drain_and_later_pushes_ride_along(redis, handle
         inbox.push([item])
     [job] = _drain_jobs(redis)
     assert job.args == (0,)
-    report = inbox.drain(0, job.id)
+    report = inbox_drain.drain(0, job.id)
     assert handled == items  # in arrival order
     assert report.handled == 5
     assert not redis.exists(inbox.armed_key(0)), "the pop that found the inbox empty disarmed the slot"
@@ -74,47 +74,45 @@ def test_a_drain_killed_mid_item_is_resumed_with_that_item(redis, handled):
     inbox.push([first, second])
     [job] = _drain_jobs(redis)
     # The dead run had moved `first` to its processing list (what _NEXT does) when its worker was killed.
-    redis.lmove(inbox.INBOX_KEY, f"{inbox.PROCESSING_PREFIX}{job.id}", "LEFT", "RIGHT")
-    report = inbox.drain(0, job.id)  # RQ retries the abandoned job under the same id
+    redis.lmove(inbox.INBOX_KEY, f"{inbox_drain.PROCESSING_PREFIX}{job.id}", "LEFT", "RIGHT")
+    report = inbox_drain.drain(0, job.id)  # RQ retries the abandoned job under the same id
     assert handled == [first, second]
     assert report.recovered == 1 and report.handled == 1
-    assert not redis.exists(f"{inbox.PROCESSING_PREFIX}{job.id}")
+    assert not redis.exists(f"{inbox_drain.PROCESSING_PREFIX}{job.id}")
 
 
 def test_a_backlog_arms_another_slot(redis, handled):
-    inbox.push([_item() for _ in range(inbox.BACKLOG_FOR_HELP + 2)])
+    inbox.push([_item() for _ in range(inbox_drain.BACKLOG_FOR_HELP + 2)])
     [job] = _drain_jobs(redis)
-    report = inbox.drain(0, job.id)
+    report = inbox_drain.drain(0, job.id)
     assert report.helpers >= 1
     helpers = [j for j in _drain_jobs(redis) if j.id != job.id]
     assert helpers and all(j.args[0] != 0 for j in helpers)
-    assert len(handled) == inbox.BACKLOG_FOR_HELP + 2
+    assert len(handled) == inbox_drain.BACKLOG_FOR_HELP + 2
 
 
 def test_a_long_drain_hands_its_slot_over(redis, handled):
     inbox.push([_item() for _ in range(3)])
     [job] = _drain_jobs(redis)
-    report = inbox.drain(0, job.id, max_s=0)
+    report = inbox_drain.drain(0, job.id, max_s=0)
     assert report.handed_over and report.handled == 1
     assert redis.exists(inbox.armed_key(0)), "the successor inherits the armed slot"
     # The successor waits behind what is already queued on `default` (the ticks), not at the head of `high`.
     assert not [j for j in _drain_jobs(redis) if j.id != job.id and j.args == (0,)]
     successor = [j for j in _drain_jobs(redis, TICK_QUEUE) if j.args == (0,)]
     assert len(successor) == 1
-    assert not redis.exists(f"{inbox.PROCESSING_PREFIX}{job.id}")
-    inbox.drain(0, successor[0].id)
+    assert not redis.exists(f"{inbox_drain.PROCESSING_PREFIX}{job.id}")
+    inbox_drain.drain(0, successor[0].id)
     assert len(handled) == 3
 
 
 def test_a_failing_item_goes_to_a_retried_on_message_job(redis, monkeypatch):
-    from mirage_app.services import outreach
-
     def boom(*_args, **_kwargs):
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(outreach, "on_message", boom)
+    monkeypatch.setattr(dispatch, "on_message", boom)
     item = _item()
-    assert inbox.handle(item) == "error"
+    assert inbox_drain.handle(item) == "error"
     queue = Queue(SEND_QUEUE, connection=redis)
     [job] = [j for j in queue.get_jobs() if j.func_name == "workers.jobs.on_message"]
     assert job.args == (str(item.tenant_id), str(item.message_id))
@@ -128,7 +126,7 @@ def test_push_async_hands_over_in_one_call_on_the_event_loop(redis, handled):
 
     assert _run(route()) == [True, True]
     [job] = _drain_jobs(redis)
-    inbox.drain(0, job.id)
+    inbox_drain.drain(0, job.id)
     assert handled == items
 
 
@@ -158,5 +156,5 @@ def test_concurrent_pushes_are_coalesced_and_none_is_lost(redis, handled):
     assert all(_run(deliveries()))
     assert script_calls() - before < len(items)  # some went together
     [job] = _drain_jobs(redis)
-    inbox.drain(0, job.id)
+    inbox_drain.drain(0, job.id)
     assert sorted(map(str, (i.message_id for i in handled))) == sorted(map(str, (i.message_id for i in items)))

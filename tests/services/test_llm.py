@@ -9,7 +9,7 @@ from email.utils import format_datetime
 import pytest
 
 from mirage_app.engine import replies
-from mirage_app.engine.llm import LLMClient, LLMError, parse_retry_after
+from mirage_app.engine.llm_client import LLMClient, LLMError, parse_retry_after
 from mirage_app.logic.prompts import PersonaSpec, build_conversation_messages
 from tests.fakes.openai_server import FakeOpenAI
 

@@ -13,7 +13,7 @@ from mirage_app.base.errors import NotFound, PermissionDenied, ValidationFailed
 from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import outreach_scheduler, suppression
+from mirage_app.engine import dispatch, optout, outreach_exchange, outreach_scheduler, suppression
 from mirage_app.engine.runtime import EngineRuntime, ManualDeferrer, use_runtime
 from mirage_app.models import Number, NumberStatus, UserRole
 from mirage_app.services import contacts, outreach, personas
@@ -321,15 +321,15 @@ def test_optout_is_tenant_wide_confirmed_once_and_audited(op, number, frozen_run
     elsewhere = _consented(_actor(tenant_b), "+5511955550001", "Joana em outro tenant")
 
     assert (
-        outreach.check_optout(op.tenant_id, _inbound(op.tenant_id, number, person.id, "oi!", person.wa_number)) is None
+        optout.check_optout(op.tenant_id, _inbound(op.tenant_id, number, person.id, "oi!", person.wa_number)) is None
     )
     mid = _inbound(op.tenant_id, number, person.id, "  Páre!! por favor", person.wa_number)
-    result = outreach.check_optout(op.tenant_id, mid)
+    result = optout.check_optout(op.tenant_id, mid)
     assert result.keyword == "PARE" and result.new and result.confirmation_id is not None
-    again = outreach.handle_inbound_from_contact(op.tenant_id, mid)  # the on_message job after the route
+    again = outreach_exchange.handle_inbound_from_contact(op.tenant_id, mid)  # the on_message job after the route
     assert again.state == "optout" and again.consumed
     repeat = _inbound(op.tenant_id, second, person.id, "STOP", person.wa_number)  # to the other number, later
-    assert outreach.handle_inbound_from_contact(op.tenant_id, repeat).consumed
+    assert outreach_exchange.handle_inbound_from_contact(op.tenant_id, repeat).consumed
 
     with tenant_session(op.tenant_id) as s:
         confirmations = s.execute(
@@ -350,10 +350,10 @@ def test_optout_is_tenant_wide_confirmed_once_and_audited(op, number, frozen_run
 
 def test_optout_from_a_stranger_creates_a_visible_suppressed_contact(op, number, frozen_runtime):
     mid = _inbound(op.tenant_id, number, None, "descadastrar", "+5511966660000")
-    assert outreach.check_optout(op.tenant_id, mid).new
+    assert optout.check_optout(op.tenant_id, mid).new
     found = contacts.list_contacts(op, consent="suppressed").items
     assert [c.wa_number for c in found] == ["+5511966660000"] and found[0].consent_source == "opt-out via WhatsApp"
-    assert not outreach.check_optout(op.tenant_id, mid).new  # idempotent on redelivery
+    assert not optout.check_optout(op.tenant_id, mid).new  # idempotent on redelivery
 
 
 class _FakeLLM:
@@ -363,7 +363,7 @@ class _FakeLLM:
         self.answer, self.error, self.calls = answer, error, []
 
     def complete(self, messages, model, temperature):
-        from mirage_app.engine.llm import Completion
+        from mirage_app.engine.llm_client import Completion
 
         self.calls.append(messages)
         if self.error:
@@ -372,21 +372,23 @@ class _FakeLLM:
 
 
 def test_compose_uses_the_llm_in_the_persona_voice_and_always_offers_the_way_out():
-    from mirage_app.engine.llm import LLMError
+    from mirage_app.engine.llm_client import LLMError
     from mirage_app.logic.prompts import PersonaSpec
 
     persona = PersonaSpec(name="Clara", style="simpática")
     llm = _FakeLLM("Oi Joana! Aqui é a Clara, tudo bem por aí? https://spam.example.com")
-    reply = outreach.compose(persona, "Joana Prado", "opener", [], "pt-BR", ["SAIR"], "morning", seed="s", llm=llm)
+    reply = outreach_exchange.compose(
+        persona, "Joana Prado", "opener", [], "pt-BR", ["SAIR"], "morning", seed="s", llm=llm
+    )
     assert reply.source == "openai:fake" and reply.usage == {"total_tokens": 42}
     assert "http" not in reply.text and reply.text.endswith("é só responder SAIR.")
     prompt = "\n".join(m["content"] for m in llm.calls[0])
     assert "Clara" in prompt and "Joana" in prompt
     failing = _FakeLLM(error=LLMError("timeout", "slow", retryable=True))
-    fallback = outreach.compose(persona, "Joana", "follow_up", ["Oi!"], "en", ["STOP"], "evening", seed="s",
-                                llm=failing)  # fmt: skip
+    fallback = outreach_exchange.compose(persona, "Joana", "follow_up", ["Oi!"], "en", ["STOP"], "evening", seed="s",
+                                         llm=failing)  # fmt: skip
     assert fallback.source == "offline_fallback" and fallback.error == "timeout" and fallback.text
-    offline = outreach.compose(persona, None, "opener", [], "en", ["STOP"], None, seed="s", llm=None)
+    offline = outreach_exchange.compose(persona, None, "opener", [], "en", ["STOP"], None, seed="s", llm=None)
     assert offline.source == "offline" and "STOP" in offline.text
 
 
@@ -401,7 +403,7 @@ def test_a_lost_inbound_follow_up_is_recovered_by_the_tick(op, number, frozen_ru
     sink = frozen_runtime.deferrer._immediate
     outreach_scheduler.tick()
     assert any(func == "workers.jobs.on_message" and args[1] == str(mid) for func, args, _ in sink.jobs)
-    assert outreach.on_message(op.tenant_id, mid).startswith(("outreach:", "outside_round", "gone", "not_addressed"))
+    assert dispatch.on_message(op.tenant_id, mid).startswith(("outreach:", "outside_round", "gone", "not_addressed"))
     with tenant_session(op.tenant_id) as s:
         assert s.execute(text("SELECT meta->>'outreach_handled' FROM messages WHERE id = :id"), {"id": mid}).scalar()
     sink.jobs.clear()
