@@ -18,7 +18,7 @@ from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
 from mirage_app.evolution.models import SentMessage
 from mirage_app.models import Number, NumberStatus
 from mirage_app.services import tenant_settings
-from tests.services.test_conversation_scheduler import Recorder
+from tests.engine.test_conversation_scheduler import Recorder
 
 SP = ZoneInfo("America/Sao_Paulo")
 

@@ -15,7 +15,7 @@ from mirage_app.engine import rounds
 from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
 from mirage_app.models import ConsentStatus, Contact, Number, NumberStatus
 from mirage_app.services import conversations
-from tests.services.test_conversation_scheduler import Recorder
+from tests.engine.test_conversation_scheduler import Recorder
 
 
 @pytest.fixture
