@@ -35,27 +35,27 @@ def _tabs(current: str) -> rx.Component:
 
 def live_feed() -> rx.Component:
     message = lambda m: rx.hstack(  # noqa: E731
-        rx.text(m["at"], size="1", color_scheme="gray", class_name="mono", white_space="nowrap"),
+        rx.text(m.at, size="1", color_scheme="gray", class_name="mono", white_space="nowrap"),
         rx.vstack(
-            rx.text(rx.text.strong(m["from"]), " → ", m["to"], " · ", m["phase"], size="1", color_scheme="gray"),
-            rx.text(m["body"], size="2"),
+            rx.text(rx.text.strong(m.sender), " → ", m.recipient, " · ", m.phase, size="1", color_scheme="gray"),
+            rx.text(m.body, size="2"),
             spacing="0",
         ),
         rx.spacer(),
-        rx.badge(m["status"], size="1", variant="soft"),
+        rx.badge(m.status, size="1", variant="soft"),
         width="100%",
         align="start",
     )
     round_row = lambda r: rx.hstack(  # noqa: E731
         rx.badge(
-            r["state"],
+            r.state,
             size="1",
-            color_scheme=rx.match(r["state"], ("running", "cyan"), ("done", "grass"), ("aborted", "red"), "gray"),
+            color_scheme=rx.match(r.state, ("running", "cyan"), ("done", "grass"), ("aborted", "red"), "gray"),
         ),
-        rx.text(r["speakers"], size="1"),
+        rx.text(r.speakers, size="1"),
         rx.spacer(),
-        rx.text(r["turns"], size="1", class_name="mono"),
-        rx.text(r["started"], size="1", color_scheme="gray"),
+        rx.text(r.turns, size="1", class_name="mono"),
+        rx.text(r.started, size="1", color_scheme="gray"),
         width="100%",
     )
     return rx.card(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
 import reflex as rx
 
@@ -15,8 +16,18 @@ from mirage_app.states.ui import t
 PAGE_SIZE = 50
 
 
+@dataclass(frozen=True)
+class AuditRow:
+    at: str
+    actor: str
+    action: str
+    entity: str
+    change: str  # "field: before → after; …"
+    ip: str
+
+
 class AuditState(AuthState):
-    rows: list[dict[str, str]] = []
+    rows: list[AuditRow] = []
     total: int = 0
     page: int = 0
     action_filter: str = ""
@@ -29,27 +40,27 @@ class AuditState(AuthState):
 
     @rx.event
     def load(self):
-        result, feedback = self._call(
+        listed = self._call(
             audit.list_entries,
             action=self.action_filter.strip() or None,
             who=self.who_filter.strip() or None,
             limit=PAGE_SIZE,
             offset=self.page * PAGE_SIZE,
         )
-        if result is None:
+        if not listed.ok:
             self.rows, self.total = [], 0
-            return feedback
-        self.total = result.total
+            return listed.feedback
+        self.total = listed.value.total
         self.rows = [
-            {
-                "at": e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                "actor": e.actor,
-                "action": e.action,
-                "entity": f"{e.entity} {e.entity_id or ''}".strip(),
-                "change": _change(e.before, e.after),
-                "ip": e.ip or "—",
-            }
-            for e in result.entries
+            AuditRow(
+                at=e.at.strftime("%Y-%m-%d %H:%M:%S"),
+                actor=e.actor,
+                action=e.action,
+                entity=f"{e.entity} {e.entity_id or ''}".strip(),
+                change=_change(e.before, e.after),
+                ip=e.ip or "—",
+            )
+            for e in listed.value.entries
         ]
         return None
 
@@ -107,12 +118,12 @@ def audit_page() -> rx.Component:
             rx.foreach(
                 AuditState.rows,
                 lambda r: rx.table.row(
-                    rx.table.cell(r["at"], white_space="nowrap"),
-                    rx.table.cell(r["actor"]),
-                    rx.table.cell(rx.badge(r["action"], variant="soft")),
-                    rx.table.cell(r["entity"]),
-                    rx.table.cell(rx.text(r["change"], size="1", color_scheme="gray")),
-                    rx.table.cell(r["ip"]),
+                    rx.table.cell(r.at, white_space="nowrap"),
+                    rx.table.cell(r.actor),
+                    rx.table.cell(rx.badge(r.action, variant="soft")),
+                    rx.table.cell(r.entity),
+                    rx.table.cell(rx.text(r.change, size="1", color_scheme="gray")),
+                    rx.table.cell(r.ip),
                 ),
             )
         ),

@@ -4,10 +4,10 @@ report; CSV export (admin with MFA)."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass, replace
 
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.base.permissions import Action
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.controls import dialog_actions, pager
@@ -20,8 +20,55 @@ PAGE_SIZE = 50
 CONSENT_FILTERS = ["", "granted", "unknown", "revoked", "suppressed", "contactable"]
 
 
+@dataclass(frozen=True)
+class ContactRow:
+    id: str
+    name: str
+    number: str
+    tags: str  # comma-separated, for display
+    consent: str  # granted | unknown | revoked | suppressed
+    consent_label: str
+    basis: str
+    source: str
+    consented_on: str  # "" when there is no consent record
+
+
+@dataclass(frozen=True)
+class ContactForm:
+    """The editor, as typed; `id` is "" for a new contact."""
+
+    id: str = ""
+    wa_number: str = ""
+    display_name: str = ""
+    tags: str = ""
+    notes: str = ""
+    consent: str = "unknown"
+    basis: str = "consent"
+    source: str = ""
+
+    @classmethod
+    def of(cls, view: contacts.ContactView) -> ContactForm:
+        return cls(
+            id=str(view.id),
+            wa_number=view.wa_number,
+            display_name=view.display_name,
+            tags=", ".join(view.tags),
+            notes=view.notes,
+            consent=view.consent_status,
+            basis=view.consent_basis or "consent",
+            source=view.consent_source or "",
+        )
+
+
+@dataclass(frozen=True)
+class ImportErrorRow:
+    line: int
+    reason: str
+    raw: str
+
+
 class ContactsState(AuthState):
-    rows: list[dict[str, str]] = []
+    rows: list[ContactRow] = []
     total: int = 0
     page: int = 0
     search: str = ""
@@ -29,13 +76,13 @@ class ContactsState(AuthState):
     loaded: bool = False
     # editor
     editing: bool = False
-    form: dict[str, str] = {}
+    form: ContactForm = ContactForm()
     form_error: str = ""
     # import
     importing: bool = False
     import_progress: int = 0
     import_summary: str = ""
-    import_errors: list[dict[str, str]] = []
+    import_errors: list[ImportErrorRow] = []
 
     @rx.var
     def can_export(self) -> bool:
@@ -43,32 +90,32 @@ class ContactsState(AuthState):
 
     @rx.event
     def load(self, _tick=None):
-        result, feedback = self._call(
+        listed = self._call(
             contacts.list_contacts,
             search=self.search or None,
             consent=self.consent_filter or None,
             limit=PAGE_SIZE,
             offset=self.page * PAGE_SIZE,
         )
-        if result is None:
-            return feedback
-        self.total, self.loaded = result.total, True
-        self.rows = [
-            {
-                "id": str(c.id),
-                "name": c.display_name or "—",
-                "number": c.wa_number,
-                "tags": ", ".join(c.tags),
-                "notes": c.notes,
-                "consent": "suppressed" if c.suppressed else c.consent_status,
-                "consent_label": self.tr.get("consent." + ("suppressed" if c.suppressed else c.consent_status), ""),
-                "basis": c.consent_basis or "",
-                "source": c.consent_source or "",
-                "at": c.consent_at.strftime("%d/%m/%Y") if c.consent_at else "",
-            }
-            for c in result.items
-        ]
+        if not listed.ok:
+            return listed.feedback
+        self.total, self.loaded = listed.value.total, True
+        self.rows = [self._contact_row(c) for c in listed.value.items]
         return None
+
+    def _contact_row(self, c: contacts.ContactView) -> ContactRow:
+        consent = "suppressed" if c.suppressed else c.consent_status
+        return ContactRow(
+            id=str(c.id),
+            name=c.display_name or "—",
+            number=c.wa_number,
+            tags=", ".join(c.tags),
+            consent=consent,
+            consent_label=self.tr.get(f"consent.{consent}", ""),
+            basis=c.consent_basis or "",
+            source=c.consent_source or "",
+            consented_on=c.consent_at.strftime("%d/%m/%Y") if c.consent_at else "",
+        )
 
     @rx.event
     def set_search(self, value: str):
@@ -94,34 +141,14 @@ class ContactsState(AuthState):
     # -- editor --------------------------------------------------------------------------------------
     @rx.event
     def new(self):
-        self.form = {
-            "id": "",
-            "wa_number": "",
-            "display_name": "",
-            "tags": "",
-            "notes": "",
-            "consent": "unknown",
-            "basis": "consent",
-            "source": "",
-        }
-        self.form_error, self.editing = "", True
+        self.form, self.form_error, self.editing = ContactForm(), "", True
 
     @rx.event
     def edit(self, contact_id: str):
-        view, feedback = self._call(contacts.get_contact, contact_id)
-        if view is None:
-            return feedback
-        self.form = {
-            "id": str(view.id),
-            "wa_number": view.wa_number,
-            "display_name": view.display_name,
-            "tags": ", ".join(view.tags),
-            "notes": view.notes,
-            "consent": view.consent_status,
-            "basis": view.consent_basis or "consent",
-            "source": view.consent_source or "",
-        }
-        self.form_error, self.editing = "", True
+        found = self._call(contacts.get_contact, contact_id)
+        if not found.ok:
+            return found.feedback
+        self.form, self.form_error, self.editing = ContactForm.of(found.value), "", True
         return None
 
     @rx.event
@@ -130,46 +157,43 @@ class ContactsState(AuthState):
 
     @rx.event
     def set_field(self, name: str, value: str):
-        self.form = {**self.form, name: value}
+        self.form = replace(self.form, **{name: value})
 
     @rx.event
     def save(self):
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect("/login")
-        f = self.form
-        try:
-            if f["id"]:
-                contacts.update_contact(
-                    actor, f["id"], display_name=f["display_name"], tags=f["tags"], notes=f["notes"]
-                )
-                if f["consent"] == "granted":
-                    contacts.set_consent(actor, f["id"], basis=f["basis"], source=f["source"])
-                elif f["consent"] == "revoked":
-                    contacts.revoke_consent(actor, f["id"])
-            else:
+        form = self.form
+        granted = form.consent == "granted"
+
+        def write(actor):
+            if not form.id:
                 contacts.create_contact(
                     actor,
-                    f["wa_number"],
-                    f["display_name"],
-                    tags=f["tags"],
-                    notes=f["notes"],
-                    consent_status=f["consent"] if f["consent"] != "unknown" else None,
-                    consent_basis=f["basis"] if f["consent"] == "granted" else None,
-                    consent_source=f["source"] if f["consent"] == "granted" else None,
+                    form.wa_number,
+                    form.display_name,
+                    tags=form.tags,
+                    notes=form.notes,
+                    consent_status=form.consent if form.consent != "unknown" else None,
+                    consent_basis=form.basis if granted else None,
+                    consent_source=form.source if granted else None,
                 )
-        except ServiceError as exc:
-            self.form_error = self._error(exc)
-            return None
-        self.editing = False
-        self.load()
-        return rx.toast.success(self.tr["contacts.saved"])
+                return
+            contacts.update_contact(actor, form.id, display_name=form.display_name, tags=form.tags, notes=form.notes)
+            if granted:
+                contacts.set_consent(actor, form.id, basis=form.basis, source=form.source)
+            elif form.consent == "revoked":
+                contacts.revoke_consent(actor, form.id)
+
+        saved = self._call(write, error_to="form_error", success="contacts.saved")
+        if saved.ok:
+            self.editing = False
+            self.load()
+        return saved.feedback
 
     @rx.event
     def delete(self, contact_id: str):
-        _, feedback = self._call(contacts.delete_contact, contact_id, success="contacts.deleted")
+        deleted = self._call(contacts.delete_contact, contact_id, success="contacts.deleted")
         self.load()
-        return feedback
+        return deleted.feedback
 
     # -- import / export -----------------------------------------------------------------------------
     _pending_csv: bytes = b""  # backend-only: the uploaded file, handed to the background import
@@ -186,14 +210,14 @@ class ContactsState(AuthState):
     @rx.event(background=True)
     async def run_import(self):
         async with self:
-            actor, data, self._pending_csv = self._actor(), self._pending_csv, b""
+            data, self._pending_csv = self._pending_csv, b""
         loop = asyncio.get_running_loop()
         updates: asyncio.Queue = asyncio.Queue()
 
         def progress(done: int, total: int) -> None:
             loop.call_soon_threadsafe(updates.put_nowait, int(100 * done / max(total, 1)))
 
-        task = asyncio.create_task(asyncio.to_thread(contacts.import_csv, actor, data, progress=progress))
+        task = asyncio.create_task(self._call_in_thread(contacts.import_csv, data, progress=progress))
         while not task.done() or not updates.empty():
             try:
                 pct = await asyncio.wait_for(updates.get(), timeout=0.3)
@@ -201,19 +225,18 @@ class ContactsState(AuthState):
                 continue
             async with self:
                 self.import_progress = pct
-        try:
-            report = task.result()
-        except ServiceError as exc:
-            async with self:
-                self.importing = False
-                return rx.toast.error(self._error(exc))
+        imported = task.result()
         async with self:
-            self.importing, self.import_progress = False, 100
+            self.importing = False
+            if not imported.ok:
+                return imported.feedback
+            report = imported.value
+            self.import_progress = 100
             self.import_summary = self.tr["contacts.import_summary"].format(
                 imported=report.imported, updated=report.updated, duplicates=report.duplicates, failed=report.failed
             )
             self.import_errors = [
-                {"line": str(e.line), "reason": self.tr.get(f"contacts.import.{e.reason}", e.message), "raw": e.raw}
+                ImportErrorRow(e.line, self.tr.get(f"contacts.import.{e.reason}", e.message), e.raw)
                 for e in report.errors
             ]
             self.load()
@@ -221,17 +244,17 @@ class ContactsState(AuthState):
 
     @rx.event
     def export(self):
-        csv_text, feedback = self._call(contacts.export_csv)
-        if csv_text is None:
-            return feedback
-        return rx.download(data=csv_text, filename="mirage-contacts.csv")
+        exported = self._call(contacts.export_csv)
+        if not exported.ok:
+            return exported.feedback
+        return rx.download(data=exported.value, filename="mirage-contacts.csv")
 
 
 def _field(label_key: str, name: str, **props) -> rx.Component:
     return rx.vstack(
         rx.text(t(label_key), size="1", weight="medium"),
         rx.input(
-            value=ContactsState.form[name],
+            value=getattr(ContactsState.form, name),
             on_change=lambda v: ContactsState.set_field(name, v),
             id=f"contact-{name}",
             width="100%",
@@ -245,13 +268,13 @@ def _field(label_key: str, name: str, **props) -> rx.Component:
 def _editor() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(rx.cond(ContactsState.form["id"] == "", t("contacts.new"), t("contacts.edit"))),
+            rx.dialog.title(rx.cond(ContactsState.form.id == "", t("contacts.new"), t("contacts.edit"))),
             rx.vstack(
                 rx.grid(
                     _field(
                         "contacts.number",
                         "wa_number",
-                        disabled=ContactsState.form["id"] != "",
+                        disabled=ContactsState.form.id != "",
                         placeholder="+55 11 98765-4321",
                     ),
                     _field("contacts.name", "display_name"),
@@ -266,18 +289,18 @@ def _editor() -> rx.Component:
                     rx.segmented_control.item(t("consent.unknown"), value="unknown"),
                     rx.segmented_control.item(t("consent.granted"), value="granted"),
                     rx.segmented_control.item(t("consent.revoked"), value="revoked"),
-                    value=ContactsState.form["consent"],
+                    value=ContactsState.form.consent,
                     on_change=lambda v: ContactsState.set_field("consent", v),
                     id="contact-consent",
                 ),
                 rx.cond(
-                    ContactsState.form["consent"] == "granted",
+                    ContactsState.form.consent == "granted",
                     rx.grid(
                         rx.vstack(
                             rx.text(t("contacts.basis"), size="1", weight="medium"),
                             rx.select(
                                 ["consent", "legitimate_interest", "contract", "legal_obligation"],
-                                value=ContactsState.form["basis"],
+                                value=ContactsState.form.basis,
                                 on_change=lambda v: ContactsState.set_field("basis", v),
                             ),
                             spacing="1",
@@ -344,9 +367,9 @@ def _import_card() -> rx.Component:
                         rx.foreach(
                             ContactsState.import_errors,
                             lambda e: rx.table.row(
-                                rx.table.cell(e["line"]),
-                                rx.table.cell(e["reason"]),
-                                rx.table.cell(rx.code(e["raw"], size="1")),
+                                rx.table.cell(e.line),
+                                rx.table.cell(e.reason),
+                                rx.table.cell(rx.code(e.raw, size="1")),
                             ),
                         )
                     ),
@@ -361,26 +384,26 @@ def _import_card() -> rx.Component:
     )
 
 
-def _row(r: dict) -> rx.Component:
+def _row(r: rx.Var[ContactRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
             rx.vstack(
-                rx.text(r["name"], weight="medium"),
-                rx.text(r["number"], size="1", color_scheme="gray", class_name="mono"),
+                rx.text(r.name, weight="medium"),
+                rx.text(r.number, size="1", color_scheme="gray", class_name="mono"),
                 spacing="0",
             )
         ),
-        rx.table.cell(rx.text(r["tags"], size="1")),
+        rx.table.cell(rx.text(r.tags, size="1")),
         rx.table.cell(
             rx.badge(
-                r["consent_label"],
+                r.consent_label,
                 color_scheme=rx.match(
-                    r["consent"], ("granted", "grass"), ("revoked", "red"), ("suppressed", "orange"), "gray"
+                    r.consent, ("granted", "grass"), ("revoked", "red"), ("suppressed", "orange"), "gray"
                 ),
                 variant="soft",
             )
         ),
-        rx.table.cell(rx.text(r["basis"], " ", r["source"], " ", r["at"], size="1", color_scheme="gray")),
+        rx.table.cell(rx.text(r.basis, " ", r.source, " ", r.consented_on, size="1", color_scheme="gray")),
         rx.table.cell(
             rx.cond(
                 AuthState.can_manage,
@@ -389,7 +412,7 @@ def _row(r: dict) -> rx.Component:
                         rx.icon("pencil", size=14),
                         size="1",
                         variant="ghost",
-                        on_click=ContactsState.edit(r["id"]),
+                        on_click=ContactsState.edit(r.id),
                         aria_label="edit",
                     ),
                     rx.icon_button(
@@ -397,7 +420,7 @@ def _row(r: dict) -> rx.Component:
                         size="1",
                         variant="ghost",
                         color_scheme="red",
-                        on_click=ContactsState.delete(r["id"]),
+                        on_click=ContactsState.delete(r.id),
                         aria_label="delete",
                     ),
                 ),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import reflex as rx
 
 from mirage_app.components.conversation import conversation_page
@@ -9,43 +11,68 @@ from mirage_app.components.layout import app_page
 from mirage_app.services import conversations, instances
 from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
+from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import t
 
 
+@dataclass(frozen=True)
+class ParticipantRow:
+    id: str
+    is_bot: bool  # a number of ours; otherwise a consenting human contact
+    label: str
+    wa_number: str
+    status: str
+    order: int
+    number_id: str  # "" for a human
+
+
+@dataclass(frozen=True)
+class PairingRow:
+    number_a_id: str
+    number_b_id: str
+    label: str
+
+
 class ParticipantsState(ConversationState):
-    participants: list[dict[str, str]] = []
-    pairings: list[dict[str, str]] = []
-    available_numbers: list[dict[str, str]] = []
+    participants: list[ParticipantRow] = []
+    pairings: list[PairingRow] = []
+    available_numbers: list[SelectOption] = []
     pair_a: str = ""
     pair_b: str = ""
 
     @rx.event
     def load(self):
         conversation_id = self._id_from_url()
-        rows, feedback = self._call(conversations.list_participants, conversation_id)
-        if rows is None:
-            return feedback
+
+        def read(actor):
+            return (
+                conversations.list_participants(actor, conversation_id),
+                conversations.list_pairings(actor, conversation_id),
+                instances.list_instances(actor),
+            )
+
+        loaded = self._call(read)
+        if not loaded.ok:
+            return loaded.feedback
+        participants, pairings, numbers = loaded.value
         self.participants = [
-            {
-                "id": str(p.id),
-                "kind": p.kind,
-                "label": p.label,
-                "wa_number": p.wa_number or "—",
-                "status": p.status,
-                "order": str(p.start_order),
-                "number_id": str(p.number_id or ""),
-            }
-            for p in rows
+            ParticipantRow(
+                id=str(p.id),
+                is_bot=p.kind == "bot",
+                label=p.label,
+                wa_number=p.wa_number or "—",
+                status=p.status,
+                order=p.start_order,
+                number_id=str(p.number_id or ""),
+            )
+            for p in participants
         ]
-        pairs, _ = self._call(conversations.list_pairings, conversation_id)
         self.pairings = [
-            {"a": str(p.number_a_id), "b": str(p.number_b_id), "label": f"{p.label_a} ↔ {p.label_b}"}
-            for p in pairs or []
+            PairingRow(str(p.number_a_id), str(p.number_b_id), f"{p.label_a} ↔ {p.label_b}") for p in pairings
         ]
-        used = {p["number_id"] for p in self.participants}
-        numbers, _ = self._call(instances.list_instances)
+        used = {p.number_id for p in self.participants}
         self.available_numbers = [
-            {"id": str(n.id), "label": f"{n.label} ({n.status})"} for n in numbers or [] if str(n.id) not in used
+            SelectOption(str(n.id), f"{n.label} ({n.status})") for n in numbers if str(n.id) not in used
         ]
         return None
 
@@ -53,62 +80,65 @@ class ParticipantsState(ConversationState):
     def add_number(self, form: dict):
         if not form.get("number_id"):
             return None
-        _, feedback = self._call(
+        added = self._call(
             conversations.add_participant,
             self._id_from_url(),
             number_id=form["number_id"],
             success="conversations.participant_added",
         )
         self.load()
-        return feedback
+        return added.feedback
 
     @rx.event
     def remove(self, participant_id: str):
-        _, feedback = self._call(conversations.remove_participant, self._id_from_url(), participant_id)
+        removed = self._call(conversations.remove_participant, self._id_from_url(), participant_id)
         self.load()
-        return feedback
+        return removed.feedback
 
     @rx.event
     def move(self, participant_id: str, delta: int):
-        ids = [p["id"] for p in self.participants]
+        ids = [p.id for p in self.participants]
         i = ids.index(participant_id)
         j = max(0, min(len(ids) - 1, i + delta))
         ids[i], ids[j] = ids[j], ids[i]
-        _, feedback = self._call(conversations.reorder_participants, self._id_from_url(), ids)
+        reordered = self._call(conversations.reorder_participants, self._id_from_url(), ids)
         self.load()
-        return feedback
+        return reordered.feedback
 
     @rx.event
     def set_pair(self, side: str, value: str):
         setattr(self, f"pair_{side}", value)
 
+    def _save_pairs(self, pairs: list[tuple[str, str]], success: str | None = None):
+        saved = self._call(conversations.set_pairings, self._id_from_url(), pairs, success=success)
+        self.load()
+        return saved.feedback
+
     @rx.event
     def add_pair(self):
-        pairs = [(p["a"], p["b"]) for p in self.pairings] + [(self.pair_a, self.pair_b)]
-        _, feedback = self._call(
-            conversations.set_pairings, self._id_from_url(), pairs, success="conversations.pairs_saved"
-        )
-        self.load()
-        return feedback
+        pairs = [(p.number_a_id, p.number_b_id) for p in self.pairings] + [(self.pair_a, self.pair_b)]
+        return self._save_pairs(pairs, success="conversations.pairs_saved")
 
     @rx.event
-    def remove_pair(self, a: str, b: str):
-        pairs = [(p["a"], p["b"]) for p in self.pairings if (p["a"], p["b"]) != (a, b)]
-        _, feedback = self._call(conversations.set_pairings, self._id_from_url(), pairs)
-        self.load()
-        return feedback
+    def remove_pair(self, number_a_id: str, number_b_id: str):
+        pairs = [
+            (p.number_a_id, p.number_b_id)
+            for p in self.pairings
+            if (p.number_a_id, p.number_b_id) != (number_a_id, number_b_id)
+        ]
+        return self._save_pairs(pairs)
 
 
-def _participant(p: dict) -> rx.Component:
+def _participant(p: rx.Var[ParticipantRow]) -> rx.Component:
     return rx.hstack(
-        rx.badge(p["order"], variant="outline", class_name="mono"),
-        rx.icon(rx.cond(p["kind"] == "bot", "smartphone", "user"), size=16),
+        rx.badge(p.order, variant="outline", class_name="mono"),
+        rx.icon(rx.cond(p.is_bot, "smartphone", "user"), size=16),
         rx.vstack(
-            rx.text(p["label"], weight="medium"),
-            rx.text(p["wa_number"], size="1", color_scheme="gray", class_name="mono"),
+            rx.text(p.label, weight="medium"),
+            rx.text(p.wa_number, size="1", color_scheme="gray", class_name="mono"),
             spacing="0",
         ),
-        rx.badge(p["status"], variant="soft"),
+        rx.badge(p.status, variant="soft"),
         rx.spacer(),
         rx.cond(
             AuthState.can_manage,
@@ -117,14 +147,14 @@ def _participant(p: dict) -> rx.Component:
                     rx.icon("arrow-up", size=14),
                     size="1",
                     variant="ghost",
-                    on_click=ParticipantsState.move(p["id"], -1),
+                    on_click=ParticipantsState.move(p.id, -1),
                     aria_label="up",
                 ),
                 rx.icon_button(
                     rx.icon("arrow-down", size=14),
                     size="1",
                     variant="ghost",
-                    on_click=ParticipantsState.move(p["id"], 1),
+                    on_click=ParticipantsState.move(p.id, 1),
                     aria_label="down",
                 ),
                 rx.icon_button(
@@ -132,7 +162,7 @@ def _participant(p: dict) -> rx.Component:
                     size="1",
                     variant="ghost",
                     color_scheme="red",
-                    on_click=ParticipantsState.remove(p["id"]),
+                    on_click=ParticipantsState.remove(p.id),
                     aria_label="remove",
                 ),
             ),
@@ -148,7 +178,7 @@ def _pair_picker(side: str) -> rx.Component:
         rx.el.option("—", value=""),
         rx.foreach(
             ParticipantsState.participants,
-            lambda p: rx.cond(p["kind"] == "bot", rx.el.option(p["label"], value=p["number_id"])),
+            lambda p: rx.cond(p.is_bot, rx.el.option(p.label, value=p.number_id)),
         ),
         value=getattr(ParticipantsState, f"pair_{side}"),
         on_change=lambda v: ParticipantsState.set_pair(side, v),
@@ -164,7 +194,9 @@ def conversation_participants_page() -> rx.Component:
         rx.hstack(
             rx.el.select(
                 rx.el.option(t("conversations.pick_number"), value=""),
-                rx.foreach(ParticipantsState.available_numbers, lambda n: rx.el.option(n["label"], value=n["id"])),
+                rx.foreach(
+                    ParticipantsState.available_numbers, lambda option: rx.el.option(option.label, value=option.value)
+                ),
                 name="number_id",
                 class_name="native-select",
                 id="participant-number",
@@ -181,14 +213,14 @@ def conversation_participants_page() -> rx.Component:
         rx.foreach(
             ParticipantsState.pairings,
             lambda p: rx.hstack(
-                rx.text(p["label"]),
+                rx.text(p.label),
                 rx.spacer(),
                 rx.icon_button(
                     rx.icon("x", size=14),
                     size="1",
                     variant="ghost",
                     color_scheme="red",
-                    on_click=ParticipantsState.remove_pair(p["a"], p["b"]),
+                    on_click=ParticipantsState.remove_pair(p.number_a_id, p.number_b_id),
                 ),
                 width="100%",
             ),

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.conversation import conversation_page
 from mirage_app.components.layout import app_page
@@ -15,87 +16,107 @@ from mirage_app.states.ui import t
 PARTS = ("morning", "afternoon", "evening")
 
 
+@dataclass(frozen=True)
+class ScheduleDay:
+    """One editable row of the grid. Numbers stay as typed (text inputs) until Save parses them."""
+
+    day: str
+    label: str
+    morning_enabled: bool
+    morning_start: str
+    morning_end: str
+    afternoon_enabled: bool
+    afternoon_start: str
+    afternoon_end: str
+    evening_enabled: bool
+    evening_start: str
+    evening_end: str
+    max_rounds_per_window: str
+    pause_min: str
+    pause_max: str
+
+    def as_payload(self) -> dict:
+        """The service's day dict; raises ValueError when a number field is not a number."""
+        return {
+            "day": self.day,
+            **{f"{p}_{k}": getattr(self, f"{p}_{k}") for p in PARTS for k in ("enabled", "start", "end")},
+            "max_rounds_per_window": int(self.max_rounds_per_window),
+            "pause_min": int(self.pause_min),
+            "pause_max": int(self.pause_max),
+        }
+
+
+def _window_text(window: dict | None, tr: dict[str, str]) -> str:
+    if not window:
+        return "—"
+    start, end = (v.strftime("%H:%M") if hasattr(v, "strftime") else str(v) for v in (window["start"], window["end"]))
+    return f"{tr['weekday.' + window['day']]} {start}–{end}"
+
+
 class ScheduleState(ConversationState):
-    days: list[dict[str, str]] = []
+    days: list[ScheduleDay] = []
     error: str = ""
     window_now: str = ""
     window_next: str = ""
 
     @rx.event
     def load(self):
-        rows, feedback = self._call(conversations.get_schedule, self._id_from_url())
-        if rows is None:
-            return feedback
+        conversation_id = self._id_from_url()
+
+        def read(actor):
+            return (
+                conversations.get_schedule(actor, conversation_id),
+                conversations.next_window(actor, conversation_id),
+            )
+
+        loaded = self._call(read)
+        if not loaded.ok:
+            return loaded.feedback
+        days, window = loaded.value
         self.days = [
-            {
-                "day": d.day,
-                "label": self.tr[f"weekday.{d.day}"],
-                **{f"{p}_enabled": "1" if getattr(d, f"{p}_enabled") else "0" for p in PARTS},
-                **{f"{p}_start": getattr(d, f"{p}_start") for p in PARTS},
-                **{f"{p}_end": getattr(d, f"{p}_end") for p in PARTS},
-                "max_rounds_per_window": str(d.max_rounds_per_window),
-                "pause_min": str(d.pause_min),
-                "pause_max": str(d.pause_max),
-            }
-            for d in rows
+            ScheduleDay(
+                label=self.tr[f"weekday.{d.day}"],
+                **{
+                    **d.as_dict(),
+                    **{k: str(getattr(d, k)) for k in ("max_rounds_per_window", "pause_min", "pause_max")},
+                },
+            )
+            for d in days
         ]
-        info, _ = self._call(conversations.next_window, self._id_from_url())
-        if info:
-
-            def fmt(w) -> str:
-                if not w:
-                    return "—"
-                start, end = (v.strftime("%H:%M") if hasattr(v, "strftime") else str(v) for v in (w["start"], w["end"]))
-                return f"{self.tr['weekday.' + w['day']]} {start}–{end}"
-
-            self.window_now, self.window_next = fmt(info["open"]), fmt(info["next"])
+        self.window_now, self.window_next = _window_text(window["open"], self.tr), _window_text(window["next"], self.tr)
         self.error = ""
         return None
 
     @rx.event
     def set_cell(self, index: int, key: str, value: str):
-        days = [dict(d) for d in self.days]
-        days[index][key] = value
-        self.days = days
+        self.days = [replace(d, **{key: value}) if i == index else d for i, d in enumerate(self.days)]
 
     @rx.event
     def toggle(self, index: int, part: str):
-        days = [dict(d) for d in self.days]
-        days[index][f"{part}_enabled"] = "0" if days[index][f"{part}_enabled"] == "1" else "1"
-        self.days = days
+        key = f"{part}_enabled"
+        self.days = [replace(d, **{key: not getattr(d, key)}) if i == index else d for i, d in enumerate(self.days)]
 
     @rx.event
     def save(self):
         try:
-            payload = [
-                {
-                    "day": d["day"],
-                    **{f"{p}_enabled": d[f"{p}_enabled"] == "1" for p in PARTS},
-                    **{f"{p}_start": d[f"{p}_start"] for p in PARTS},
-                    **{f"{p}_end": d[f"{p}_end"] for p in PARTS},
-                    "max_rounds_per_window": int(d["max_rounds_per_window"]),
-                    "pause_min": int(d["pause_min"]),
-                    "pause_max": int(d["pause_max"]),
-                }
-                for d in self.days
-            ]
+            payload = [d.as_payload() for d in self.days]
         except ValueError:
             self.error = self.tr["conversations.numbers_only"]
             return None
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect("/login")
-        try:
-            conversations.set_schedule(actor, self._id_from_url(), payload)
-        except ServiceError as exc:
-            self.error = self._error(exc)
-            return None
-        self.load()
-        return rx.toast.success(self.tr["conversations.schedule_saved"])
+        saved = self._call(
+            conversations.set_schedule,
+            self._id_from_url(),
+            payload,
+            error_to="error",
+            success="conversations.schedule_saved",
+        )
+        if saved.ok:
+            self.load()
+        return saved.feedback
 
 
-def _cell(index: rx.Var, day: dict, part: str) -> rx.Component:
-    enabled = day[f"{part}_enabled"] == "1"
+def _cell(index: rx.Var, day: rx.Var[ScheduleDay], part: str) -> rx.Component:
+    enabled = getattr(day, f"{part}_enabled")
     return rx.table.cell(
         rx.vstack(
             rx.checkbox(checked=enabled, on_change=lambda _v: ScheduleState.toggle(index, part)),
@@ -104,14 +125,14 @@ def _cell(index: rx.Var, day: dict, part: str) -> rx.Component:
                 rx.hstack(
                     rx.input(
                         type="time",
-                        value=day[f"{part}_start"],
+                        value=getattr(day, f"{part}_start"),
                         size="1",
                         width="92px",
                         on_change=lambda v: ScheduleState.set_cell(index, f"{part}_start", v),
                     ),
                     rx.input(
                         type="time",
-                        value=day[f"{part}_end"],
+                        value=getattr(day, f"{part}_end"),
                         size="1",
                         width="92px",
                         on_change=lambda v: ScheduleState.set_cell(index, f"{part}_end", v),
@@ -125,14 +146,14 @@ def _cell(index: rx.Var, day: dict, part: str) -> rx.Component:
     )
 
 
-def _row(day: dict, index: rx.Var) -> rx.Component:
+def _row(day: rx.Var[ScheduleDay], index: rx.Var) -> rx.Component:
     return rx.table.row(
-        rx.table.row_header_cell(rx.text(day["label"], weight="medium")),
+        rx.table.row_header_cell(rx.text(day.label, weight="medium")),
         *[_cell(index, day, p) for p in PARTS],
         rx.table.cell(
             rx.input(
                 type="number",
-                value=day["max_rounds_per_window"],
+                value=day.max_rounds_per_window,
                 size="1",
                 width="64px",
                 on_change=lambda v: ScheduleState.set_cell(index, "max_rounds_per_window", v),
@@ -142,7 +163,7 @@ def _row(day: dict, index: rx.Var) -> rx.Component:
             rx.hstack(
                 rx.input(
                     type="number",
-                    value=day["pause_min"],
+                    value=day.pause_min,
                     size="1",
                     width="64px",
                     on_change=lambda v: ScheduleState.set_cell(index, "pause_min", v),
@@ -150,7 +171,7 @@ def _row(day: dict, index: rx.Var) -> rx.Component:
                 rx.text("–"),
                 rx.input(
                     type="number",
-                    value=day["pause_max"],
+                    value=day.pause_max,
                     size="1",
                     width="64px",
                     on_change=lambda v: ScheduleState.set_cell(index, "pause_max", v),

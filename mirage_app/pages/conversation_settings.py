@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.conversation import conversation_page
 from mirage_app.components.layout import app_page
@@ -14,70 +15,122 @@ from mirage_app.states.ui import t
 
 NUMERIC = ("min_delay_s", "max_delay_s", "hourly_burst_limit")
 SWITCHES = ("humanize", "allow_bot_to_bot")
+DEFAULT_MODEL = "gpt-4o-mini"
+DEFAULT_TEMPERATURE = 0.8
+
+
+@dataclass(frozen=True)
+class ConversationOverrides:
+    """The form. Numbers stay as typed until Save parses them; "" and None mean "the tenant's default"."""
+
+    min_delay_s: str = ""
+    max_delay_s: str = ""
+    hourly_burst_limit: str = ""
+    humanize: bool | None = None
+    allow_bot_to_bot: bool | None = None
+    guard_no_echo: bool = True
+    openai_model: str = DEFAULT_MODEL
+    temperature: str = str(DEFAULT_TEMPERATURE)
+
+    @classmethod
+    def from_service(cls, overrides: dict) -> ConversationOverrides:
+        return cls(
+            **{k: "" if overrides[k] is None else str(overrides[k]) for k in NUMERIC},
+            **{k: overrides[k] for k in SWITCHES},
+            guard_no_echo=overrides["guard_no_echo"],
+            openai_model=overrides["openai_model"],
+            temperature=str(overrides["temperature"]),
+        )
+
+    def changes(self) -> dict:
+        """What `conversations.set_settings` takes; raises ValueError when a number field is not a number."""
+        return {
+            **{k: int(getattr(self, k)) if getattr(self, k) != "" else None for k in NUMERIC},
+            **{k: getattr(self, k) for k in SWITCHES},
+            "guard_no_echo": self.guard_no_echo,
+            "openai_model": self.openai_model or DEFAULT_MODEL,
+            "temperature": float(self.temperature or DEFAULT_TEMPERATURE),
+        }
+
+
+@dataclass(frozen=True)
+class TenantPacing:
+    """What applies when a field is left at the tenant's default, shown as the inputs' placeholders."""
+
+    min_delay_s: int = 0
+    max_delay_s: int = 0
+    hourly_burst_limit: int = 0
 
 
 class ConversationSettingsState(ConversationState):
-    values: dict[str, str] = {}  # "" = tenant default
-    effective: dict[str, str] = {}
+    overrides: ConversationOverrides = ConversationOverrides()
+    tenant_pacing: TenantPacing = TenantPacing()
     reply_source: str = ""
     error: str = ""
 
     @rx.event
     def load(self):
-        view, feedback = self._call(conversations.get_settings, self._id_from_url())
-        if view is None:
-            return feedback
-        self.values = {
-            k: "" if v is None else str(v).lower() if isinstance(v, bool) else str(v) for k, v in view.overrides.items()
-        }
-        self.effective = {k: str(v) for k, v in view.effective.items()}
+        loaded = self._call(conversations.get_settings, self._id_from_url())
+        if not loaded.ok:
+            return loaded.feedback
+        view = loaded.value
+        self.overrides = ConversationOverrides.from_service(view.overrides)
+        self.tenant_pacing = TenantPacing(**{k: view.effective[k] for k in NUMERIC})
         self.reply_source, self.error = view.reply_source, ""
         return None
 
     @rx.event
-    def set_value(self, name: str, value: str | list[str]):
-        self.values = {**self.values, name: value if isinstance(value, str) else value[0]}
+    def set_text(self, name: str, value: str):
+        self.overrides = replace(self.overrides, **{name: value})
+
+    @rx.event
+    def set_switch(self, name: str, choice: str | list[str]):
+        """A tri-state control: "" = tenant default, "true" / "false" = this conversation's own choice."""
+        choice = choice if isinstance(choice, str) else choice[0]
+        self.overrides = replace(self.overrides, **{name: None if choice == "" else choice == "true"})
+
+    @rx.event
+    def set_guard_no_echo(self, value: bool):
+        self.overrides = replace(self.overrides, guard_no_echo=value)
 
     @rx.event
     def save(self):
-        changes: dict = {}
         try:
-            for key in NUMERIC:
-                raw = self.values.get(key, "")
-                changes[key] = int(raw) if raw != "" else None
-            for key in SWITCHES:
-                raw = self.values.get(key, "")
-                changes[key] = None if raw == "" else raw == "true"
-            changes["guard_no_echo"] = self.values.get("guard_no_echo", "true") == "true"
-            changes["openai_model"] = self.values.get("openai_model") or "gpt-4o-mini"
-            changes["temperature"] = float(self.values.get("temperature") or 0.8)
+            changes = self.overrides.changes()
         except ValueError:
             self.error = self.tr["conversations.numbers_only"]
             return None
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect("/login")
-        try:
-            conversations.set_settings(actor, self.conversation_id or self._id_from_url(), **changes)
-        except ServiceError as exc:
-            self.error = self._error(exc)
-            return None
-        self.load()
-        return rx.toast.success(self.tr["instances.saved"])
+        saved = self._call(
+            conversations.set_settings,
+            self.conversation_id or self._id_from_url(),
+            error_to="error",
+            success="instances.saved",
+            **changes,
+        )
+        if saved.ok:
+            self.load()
+        return saved.feedback
 
 
 def _numeric(key: str) -> rx.Component:
     return rx.vstack(
         rx.text(t(f"conversations.field.{key}"), size="2", weight="medium"),
         rx.input(
-            value=ConversationSettingsState.values[key],
+            value=getattr(ConversationSettingsState.overrides, key),
             type="number",
             id=f"setting-{key}",
-            on_change=lambda v: ConversationSettingsState.set_value(key, v),
-            placeholder=t("conversations.default") + ": " + ConversationSettingsState.effective[key],
+            on_change=lambda v: ConversationSettingsState.set_text(key, v),
+            placeholder=t("conversations.default")
+            + ": "
+            + getattr(ConversationSettingsState.tenant_pacing, key).to_string(),
         ),
         spacing="1",
     )
+
+
+def _switch_choice(value: rx.Var) -> rx.Var:
+    """The segmented control's value for a `bool | None` override."""
+    return rx.cond(value.is_none(), "", rx.cond(value, "true", "false"))
 
 
 def _tristate(key: str) -> rx.Component:
@@ -87,8 +140,8 @@ def _tristate(key: str) -> rx.Component:
             rx.segmented_control.item(t("conversations.default"), value=""),
             rx.segmented_control.item(t("common.on"), value="true"),
             rx.segmented_control.item(t("common.off"), value="false"),
-            value=ConversationSettingsState.values[key],
-            on_change=lambda v: ConversationSettingsState.set_value(key, v),
+            value=_switch_choice(getattr(ConversationSettingsState.overrides, key)),
+            on_change=lambda v: ConversationSettingsState.set_switch(key, v),
             size="1",
         ),
         spacing="1",
@@ -111,10 +164,8 @@ def conversation_settings_page() -> rx.Component:
                 rx.grid(*[_tristate(k) for k in SWITCHES], columns=rx.breakpoints(initial="1", sm="2"), spacing="4"),
                 rx.hstack(
                     rx.switch(
-                        checked=ConversationSettingsState.values["guard_no_echo"] == "true",
-                        on_change=lambda v: ConversationSettingsState.set_value(
-                            "guard_no_echo", rx.cond(v, "true", "false")
-                        ),
+                        checked=ConversationSettingsState.overrides.guard_no_echo,
+                        on_change=ConversationSettingsState.set_guard_no_echo,
                     ),
                     rx.text(t("conversations.field.guard_no_echo"), size="2"),
                     align="center",
@@ -123,18 +174,18 @@ def conversation_settings_page() -> rx.Component:
                     rx.vstack(
                         rx.text(t("conversations.field.openai_model"), size="2", weight="medium"),
                         rx.input(
-                            value=ConversationSettingsState.values["openai_model"],
-                            on_change=lambda v: ConversationSettingsState.set_value("openai_model", v),
+                            value=ConversationSettingsState.overrides.openai_model,
+                            on_change=lambda v: ConversationSettingsState.set_text("openai_model", v),
                         ),
                         spacing="1",
                     ),
                     rx.vstack(
                         rx.text(t("conversations.field.temperature"), size="2", weight="medium"),
                         rx.input(
-                            value=ConversationSettingsState.values["temperature"],
+                            value=ConversationSettingsState.overrides.temperature,
                             type="number",
                             step="0.1",
-                            on_change=lambda v: ConversationSettingsState.set_value("temperature", v),
+                            on_change=lambda v: ConversationSettingsState.set_text("temperature", v),
                         ),
                         spacing="1",
                     ),

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.conversation import conversation_page
 from mirage_app.components.layout import app_page
@@ -20,55 +20,70 @@ def _when(value: str) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+@dataclass(frozen=True)
+class TopicRow:
+    id: str
+    seed: str
+    prompt: str
+    active_from: str  # "" when open-ended
+    active_to: str
+    active_now: bool
+
+
 class TopicsState(ConversationState):
-    topics: list[dict[str, str]] = []
+    topics: list[TopicRow] = []
     error: str = ""
     strategy: str = "rotate"  # how the next topic is chosen: rotate (in order) or random
-    refresh_minutes: str = "120"  # how long a topic lasts
+    refresh_minutes: str = "120"  # how long a topic lasts, as typed
     rotation_error: str = ""
 
     @rx.event
     def load(self):
-        rows, feedback = self._call(conversations.list_topics, self._id_from_url())
-        if rows is None:
-            return feedback
-        view, feedback = self._call(conversations.get_conversation, self._id_from_url())
-        if view is None:
-            return feedback
+        conversation_id = self._id_from_url()
+
+        def read(actor):
+            return (
+                conversations.list_topics(actor, conversation_id),
+                conversations.get_conversation(actor, conversation_id),
+            )
+
+        loaded = self._call(read)
+        if not loaded.ok:
+            return loaded.feedback
+        topics, view = loaded.value
         self.strategy, self.refresh_minutes = view.topic_strategy, str(view.topic_refresh_minutes)
         self.topics = [
-            {
-                "id": str(tp.id),
-                "seed": tp.seed,
-                "prompt": tp.system_prompt,
-                "from": tp.active_from.strftime("%d/%m/%Y") if tp.active_from else "",
-                "to": tp.active_to.strftime("%d/%m/%Y") if tp.active_to else "",
-                "now": "1" if tp.active_now else "0",
-            }
-            for tp in rows
+            TopicRow(
+                id=str(tp.id),
+                seed=tp.seed,
+                prompt=tp.system_prompt,
+                active_from=tp.active_from.strftime("%d/%m/%Y") if tp.active_from else "",
+                active_to=tp.active_to.strftime("%d/%m/%Y") if tp.active_to else "",
+                active_now=tp.active_now,
+            )
+            for tp in topics
         ]
         return None
 
     @rx.event
     def create(self, form: dict):
-        self.error = ""
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect("/login")
         try:
-            conversations.create_topic(
-                actor,
-                self._id_from_url(),
-                form.get("seed", ""),
-                form.get("prompt", ""),
-                _when(form.get("from", "")),
-                _when(form.get("to", "")),
-            )
-        except (ServiceError, ValueError) as exc:
-            self.error = self._error(exc) if isinstance(exc, ServiceError) else self.tr["conversations.date_invalid"]
+            period = _when(form.get("from", "")), _when(form.get("to", ""))
+        except ValueError:
+            self.error = self.tr["conversations.date_invalid"]
             return None
-        self.load()
-        return rx.toast.success(self.tr["conversations.topic_added"])
+        created = self._call(
+            conversations.create_topic,
+            self._id_from_url(),
+            form.get("seed", ""),
+            form.get("prompt", ""),
+            *period,
+            error_to="error",
+            success="conversations.topic_added",
+        )
+        if created.ok:
+            self.load()
+        return created.feedback
 
     @rx.event
     def set_strategy(self, value: str | list[str]):
@@ -80,47 +95,43 @@ class TopicsState(ConversationState):
 
     @rx.event
     def save_rotation(self):
-        self.rotation_error = ""
         try:
             minutes = int(self.refresh_minutes)
         except ValueError:
             self.rotation_error = self.tr["conversations.refresh_invalid"]
             return None
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect("/login")
-        try:
-            conversations.update_conversation(
-                actor, self._id_from_url(), topic_strategy=self.strategy, topic_refresh_minutes=minutes
-            )
-        except ServiceError as exc:
-            self.rotation_error = self._error(exc)
-            return None
-        return rx.toast.success(self.tr["instances.saved"])
+        return self._call(
+            conversations.update_conversation,
+            self._id_from_url(),
+            topic_strategy=self.strategy,
+            topic_refresh_minutes=minutes,
+            error_to="rotation_error",
+            success="instances.saved",
+        ).feedback
 
     @rx.event
     def delete(self, topic_id: str):
-        _, feedback = self._call(conversations.delete_topic, topic_id)
+        deleted = self._call(conversations.delete_topic, topic_id)
         self.load()
-        return feedback
+        return deleted.feedback
 
 
-def _topic(tp: dict) -> rx.Component:
+def _topic(tp: rx.Var[TopicRow]) -> rx.Component:
     return rx.card(
         rx.hstack(
             rx.vstack(
                 rx.hstack(
-                    rx.text(tp["seed"], weight="medium"),
+                    rx.text(tp.seed, weight="medium"),
                     rx.cond(
-                        tp["now"] == "1",
+                        tp.active_now,
                         rx.badge(t("conversations.topic_active"), color_scheme="grass"),
                         rx.badge(t("conversations.topic_inactive"), color_scheme="gray"),
                     ),
                 ),
-                rx.text(tp["prompt"], size="1", color_scheme="gray"),
+                rx.text(tp.prompt, size="1", color_scheme="gray"),
                 rx.cond(
-                    (tp["from"] != "") | (tp["to"] != ""),
-                    rx.text(tp["from"], " → ", tp["to"], size="1", color_scheme="gray"),
+                    (tp.active_from != "") | (tp.active_to != ""),
+                    rx.text(tp.active_from, " → ", tp.active_to, size="1", color_scheme="gray"),
                 ),
                 spacing="1",
             ),
@@ -132,7 +143,7 @@ def _topic(tp: dict) -> rx.Component:
                     size="1",
                     variant="ghost",
                     color_scheme="red",
-                    on_click=TopicsState.delete(tp["id"]),
+                    on_click=TopicsState.delete(tp.id),
                 ),
             ),
             width="100%",

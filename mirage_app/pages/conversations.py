@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import conversations
@@ -14,29 +15,41 @@ from mirage_app.states.ui import t
 MODES = ["pair", "round_robin", "random"]
 
 
+@dataclass(frozen=True)
+class ConversationRow:
+    id: str
+    name: str
+    mode: str
+    active: bool
+    participants: int
+    rounds_today: int
+    running: bool  # a round is under way right now
+    next_round: str
+
+
 class ConversationsState(AuthState):
-    rows: list[dict[str, str]] = []
+    rows: list[ConversationRow] = []
     loaded: bool = False
     creating: bool = False
     create_error: str = ""
 
     @rx.event
     def load(self, _tick=None):
-        result, feedback = self._call(conversations.list_conversations)
-        if result is None:
-            return feedback
+        listed = self._call(conversations.list_conversations)
+        if not listed.ok:
+            return listed.feedback
         self.rows = [
-            {
-                "id": str(c.id),
-                "name": c.name,
-                "mode": c.mode,
-                "active": "1" if c.active else "0",
-                "participants": str(c.participants),
-                "rounds_today": str(c.rounds_today),
-                "running": "1" if c.running_round else "0",
-                "next": c.next_due_at.strftime("%d/%m %H:%M") if c.next_due_at and c.active else "—",
-            }
-            for c in result
+            ConversationRow(
+                id=str(c.id),
+                name=c.name,
+                mode=c.mode,
+                active=c.active,
+                participants=c.participants,
+                rounds_today=c.rounds_today,
+                running=c.running_round,
+                next_round=c.next_due_at.strftime("%d/%m %H:%M") if c.next_due_at and c.active else "—",
+            )
+            for c in listed.value
         ]
         self.loaded = True
         return None
@@ -47,29 +60,26 @@ class ConversationsState(AuthState):
 
     @rx.event
     def create(self, form: dict):
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect("/login")
-        try:
-            view = conversations.create_conversation(actor, form.get("name", ""), form.get("mode", "pair"))
-        except ServiceError as exc:
-            self.create_error = self._error(exc)
-            return None
+        created = self._call(
+            conversations.create_conversation, form.get("name", ""), form.get("mode", "pair"), error_to="create_error"
+        )
+        if not created.ok:
+            return created.feedback
         self.creating = False
-        return rx.redirect(f"/conversations/{view.id}/participants")
+        return rx.redirect(f"/conversations/{created.value.id}/participants")
 
     @rx.event
     def toggle(self, conversation_id: str, value: bool):
         fn = conversations.activate if value else conversations.deactivate
-        _, feedback = self._call(fn, conversation_id)
+        toggled = self._call(fn, conversation_id)
         self.load()
-        return feedback
+        return toggled.feedback
 
     @rx.event
     def delete(self, conversation_id: str):
-        _, feedback = self._call(conversations.delete_conversation, conversation_id, success="conversations.deleted")
+        deleted = self._call(conversations.delete_conversation, conversation_id, success="conversations.deleted")
         self.load()
-        return feedback
+        return deleted.feedback
 
 
 def _create_dialog() -> rx.Component:
@@ -97,22 +107,22 @@ def _create_dialog() -> rx.Component:
     )
 
 
-def _row(r: dict) -> rx.Component:
+def _row(r: rx.Var[ConversationRow]) -> rx.Component:
     return rx.table.row(
-        rx.table.cell(rx.link(r["name"], href="/conversations/" + r["id"] + "/settings", weight="medium")),
-        rx.table.cell(rx.badge(r["mode"], variant="outline")),
-        rx.table.cell(r["participants"]),
+        rx.table.cell(rx.link(r.name, href="/conversations/" + r.id + "/settings", weight="medium")),
+        rx.table.cell(rx.badge(r.mode, variant="outline")),
+        rx.table.cell(r.participants),
         rx.table.cell(
             rx.hstack(
-                rx.text(r["rounds_today"]),
-                rx.cond(r["running"] == "1", rx.badge(t("conversations.running"), color_scheme="cyan")),
+                rx.text(r.rounds_today),
+                rx.cond(r.running, rx.badge(t("conversations.running"), color_scheme="cyan")),
             )
         ),
-        rx.table.cell(r["next"]),
+        rx.table.cell(r.next_round),
         rx.table.cell(
             rx.switch(
-                checked=r["active"] == "1",
-                on_change=lambda v: ConversationsState.toggle(r["id"], v),
+                checked=r.active,
+                on_change=lambda v: ConversationsState.toggle(r.id, v),
                 disabled=~AuthState.can_manage,
             )
         ),
@@ -121,7 +131,7 @@ def _row(r: dict) -> rx.Component:
                 *[
                     rx.link(
                         rx.icon_button(rx.icon(icon, size=14), size="1", variant="ghost"),
-                        href="/conversations/" + r["id"] + "/" + tab,
+                        href="/conversations/" + r.id + "/" + tab,
                         aria_label=tab,
                     )
                     for tab, icon in (
@@ -137,7 +147,7 @@ def _row(r: dict) -> rx.Component:
                         size="1",
                         variant="ghost",
                         color_scheme="red",
-                        on_click=ConversationsState.delete(r["id"]),
+                        on_click=ConversationsState.delete(r.id),
                         aria_label="delete",
                     ),
                 ),

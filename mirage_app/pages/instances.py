@@ -8,7 +8,7 @@ from mirage_app.components.auth_card import field_error
 from mirage_app.components.instances import stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.states.auth import AuthState
-from mirage_app.states.instances import InstancesState
+from mirage_app.states.instances import InstanceRow, InstancesState
 from mirage_app.states.ui import UiState, t
 
 LIVE_REFRESH_MS = 3000
@@ -28,7 +28,7 @@ def connect_dialog() -> rx.Component:
             rx.text(t("instances.persona"), size="2", weight="medium"),
             rx.el.select(
                 rx.el.option(t("instances.no_persona"), value=""),
-                rx.foreach(InstancesState.personas, lambda p: rx.el.option(p["name"], value=p["id"])),
+                rx.foreach(InstancesState.personas, lambda option: rx.el.option(option.label, value=option.value)),
                 name="persona_id",
                 class_name="native-select",
             ),
@@ -88,9 +88,9 @@ def connect_dialog() -> rx.Component:
 
 def messages_dialog() -> rx.Component:
     bubble = lambda m: rx.box(  # noqa: E731
-        rx.text(m["body"], size="2"),
-        rx.hstack(rx.text(m["at"], size="1", color_scheme="gray"), rx.text(m["status"], size="1", color_scheme="gray")),
-        class_name=rx.cond(m["dir"] == "out", "bubble bubble-out", "bubble bubble-in"),
+        rx.text(m.body, size="2"),
+        rx.hstack(rx.text(m.at, size="1", color_scheme="gray"), rx.text(m.status, size="1", color_scheme="gray")),
+        class_name=rx.cond(m.outgoing, "bubble bubble-out", "bubble bubble-in"),
     )
     return rx.dialog.root(
         rx.dialog.content(
@@ -113,12 +113,12 @@ def messages_dialog() -> rx.Component:
     )
 
 
-def _rename(row: dict) -> rx.Component:
+def _rename(row: rx.Var[InstanceRow]) -> rx.Component:
     return rx.cond(
-        InstancesState.rename_id == row["id"],
+        InstancesState.rename_id == row.id,
         rx.form(
             rx.hstack(
-                rx.input(name="label", default_value=row["label"], size="1", auto_focus=True, id="rename-input"),
+                rx.input(name="label", default_value=row.label, size="1", auto_focus=True, id="rename-input"),
                 rx.icon_button(rx.icon("check", size=14), type="submit", size="1"),
                 rx.icon_button(
                     rx.icon("x", size=14),
@@ -131,7 +131,7 @@ def _rename(row: dict) -> rx.Component:
             on_submit=InstancesState.save_rename,
         ),
         rx.hstack(
-            rx.heading(row["label"], size="4", class_name="instance-label"),
+            rx.heading(row.label, size="4", class_name="instance-label"),
             rx.cond(
                 AuthState.can_manage,
                 rx.icon_button(
@@ -139,7 +139,7 @@ def _rename(row: dict) -> rx.Component:
                     size="1",
                     variant="ghost",
                     aria_label="rename",
-                    on_click=InstancesState.start_rename(row["id"], row["label"]),
+                    on_click=InstancesState.start_rename(row.id),
                 ),
             ),
             align="center",
@@ -147,33 +147,33 @@ def _rename(row: dict) -> rx.Component:
     )
 
 
-def instance_card(row: dict, *, full: bool = True) -> rx.Component:
+def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Component:
     actions = rx.hstack(
         rx.button(
             rx.icon("message-square-text", size=14),
             t("instances.messages"),
             size="1",
             variant="soft",
-            on_click=InstancesState.show_messages(row["id"], row["label"]),
+            on_click=InstancesState.show_messages(row.id, row.label),
         ),
         rx.cond(
             AuthState.can_manage,
             rx.cond(
-                row["status"] == "connected",
+                row.status == "connected",
                 rx.button(
                     rx.icon("power", size=14),
                     t("instances.stop"),
                     size="1",
                     variant="soft",
                     color_scheme="red",
-                    on_click=InstancesState.stop(row["id"]),
+                    on_click=InstancesState.stop(row.id),
                 ),
                 rx.button(
                     rx.icon("refresh-cw", size=14),
                     t("instances.reconnect"),
                     size="1",
                     variant="soft",
-                    on_click=InstancesState.reconnect(row["id"]),
+                    on_click=InstancesState.reconnect(row.id),
                 ),
             ),
         ),
@@ -184,26 +184,26 @@ def instance_card(row: dict, *, full: bool = True) -> rx.Component:
         AuthState.can_manage & full,
         rx.el.select(
             rx.el.option(t("instances.no_persona"), value=""),
-            rx.foreach(InstancesState.personas, lambda p: rx.el.option(p["name"], value=p["id"])),
-            value=row["persona_id"],
-            on_change=lambda v: InstancesState.set_persona(row["id"], v),
+            rx.foreach(InstancesState.personas, lambda option: rx.el.option(option.label, value=option.value)),
+            value=row.persona_id,
+            on_change=lambda v: InstancesState.set_persona(row.id, v),
             class_name="native-select native-select-sm",
             aria_label="persona",
         ),
-        rx.text(row["persona"], size="2"),
+        rx.text(row.persona, size="2"),
     )
     return rx.card(
         rx.vstack(
             rx.hstack(
                 _rename(row),
                 rx.spacer(),
-                status_badge(row["status"], row["status_label"]),
+                status_badge(row.status, row.status_label),
                 width="100%",
                 align="center",
             ),
             rx.hstack(
                 rx.icon("phone", size=14),
-                rx.text(row["wa_number"], size="2", class_name="mono"),
+                rx.text(row.wa_number, size="2", class_name="mono"),
                 rx.spacer(),
                 rx.icon("drama", size=14),
                 persona,
@@ -211,25 +211,25 @@ def instance_card(row: dict, *, full: bool = True) -> rx.Component:
                 width="100%",
             ),
             rx.hstack(
-                stat("instances.today", row["today"]),
-                stat("instances.week", row["week"]),
-                stat("instances.latency", row["latency"]),
-                stat("instances.last_seen", row["last_seen"]),
+                stat("instances.today", row.messages_today),
+                stat("instances.week", row.messages_7d),
+                stat("instances.latency", row.latency),
+                stat("instances.last_seen", row.last_seen),
                 spacing="5",
                 wrap="wrap",
             ),
-            rx.hstack(rx.icon("flame", size=14), rx.text(row["warmup"], size="1", color_scheme="gray"), align="center"),
+            rx.hstack(rx.icon("flame", size=14), rx.text(row.warmup, size="1", color_scheme="gray"), align="center"),
             rx.cond(
-                row["reason"] != "",
-                rx.callout(row["reason"], icon="triangle-alert", color_scheme="amber", size="1", width="100%"),
+                row.reason != "",
+                rx.callout(row.reason, icon="triangle-alert", color_scheme="amber", size="1", width="100%"),
             ),
             actions,
             spacing="3",
             width="100%",
         ),
         class_name="instance-card",
-        data_status=row["status"],
-        id="instance-" + row["id"],
+        data_status=row.status,
+        id="instance-" + row.id,
     )
 
 

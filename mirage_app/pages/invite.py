@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import auth_card, field_error
 from mirage_app.components.notice import notice
 from mirage_app.i18n import LOCALE_NAMES, normalise_locale
@@ -26,15 +25,12 @@ class InviteState(AuthState):
 
     @rx.event
     def on_load(self):
-        self.error = ""
-        try:
-            preview = users.describe_invitation(self._token())
-        except ServiceError as exc:
-            self.valid, self.error = False, self._error(exc)
-            return
-        self.valid = True
-        self.invite_email, self.invite_role, self.tenant_name = preview.email, preview.role, preview.tenant_name
-        self.chosen_locale = normalise_locale(self.locale or preview.locale)
+        described = self._call(users.describe_invitation, self._token(), anonymous=True, error_to="error")
+        self.valid = described.ok
+        if described.ok:
+            preview = described.value
+            self.invite_email, self.invite_role, self.tenant_name = preview.email, preview.role, preview.tenant_name
+            self.chosen_locale = normalise_locale(self.locale or preview.locale)
 
     @rx.event
     def pick_locale(self, locale: str):
@@ -43,23 +39,23 @@ class InviteState(AuthState):
 
     @rx.event
     def accept(self, form: dict):
-        self.error = ""
         if form.get("password") != form.get("confirm"):
             self.error = self.tr.get("invite.mismatch", "")
             return None
-        try:
-            result = users.accept_invitation(
-                self._token(),
-                form.get("password", ""),
-                self.chosen_locale,
-                form.get("display_name") or None,
-                ip=self.router.session.client_ip,
-                user_agent=self.router.headers.user_agent,
-            )
-        except ServiceError as exc:
-            self.error = self._error(exc)
-            return None
-        self.session_token = result.session_token
+        accepted = self._call(
+            users.accept_invitation,
+            self._token(),
+            form.get("password", ""),
+            self.chosen_locale,
+            form.get("display_name") or None,
+            ip=self.router.session.client_ip,
+            user_agent=self.router.headers.user_agent,
+            anonymous=True,
+            error_to="error",
+        )
+        if not accepted.ok:
+            return accepted.feedback
+        self.session_token = accepted.value.session_token
         self.locale = self.chosen_locale
         return [rx.redirect("/"), rx.toast.success(self.tr.get("invite.welcome", ""))]
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import auth_card, field_error
 from mirage_app.services import auth
 from mirage_app.states.auth import AuthState
@@ -30,19 +29,23 @@ class LoginState(AuthState):
             return rx.redirect(self._destination())
         return None
 
+    def _sign_in(self, fn, *args):
+        """Run an `auth` sign-in step for this browser; errors show under the form."""
+        return self._call(
+            fn,
+            *args,
+            ip=self.router.session.client_ip,
+            user_agent=self.router.headers.user_agent,
+            anonymous=True,
+            error_to="error",
+        )
+
     @rx.event
     def submit_password(self, form: dict):
-        self.error = ""
-        try:
-            result = auth.login(
-                form.get("email", ""),
-                form.get("password", ""),
-                ip=self.router.session.client_ip,
-                user_agent=self.router.headers.user_agent,
-            )
-        except ServiceError as exc:
-            self.error = self._error(exc)
-            return None
+        signed_in = self._sign_in(auth.login, form.get("email", ""), form.get("password", ""))
+        if not signed_in.ok:
+            return signed_in.feedback
+        result = signed_in.value
         if result.mfa_required:
             self.step, self.pending_token = "mfa", result.pending_token or ""
             return None
@@ -51,19 +54,12 @@ class LoginState(AuthState):
 
     @rx.event
     def submit_code(self, form: dict):
-        self.error = ""
-        try:
-            result = auth.complete_mfa(
-                self.pending_token,
-                form.get("code", ""),
-                ip=self.router.session.client_ip,
-                user_agent=self.router.headers.user_agent,
-            )
-        except ServiceError as exc:
-            self.error = self._error(exc)
-            if exc.code == "mfa.pending_expired":
+        signed_in = self._sign_in(auth.complete_mfa, self.pending_token, form.get("code", ""))
+        if not signed_in.ok:
+            if signed_in.error_code == "mfa.pending_expired":
                 self.step = "password"
-            return None
+            return signed_in.feedback
+        result = signed_in.value
         self.session_token = result.session_token or ""
         self.step, self.pending_token = "password", ""
         return rx.redirect(self._destination(result.password_change_required))

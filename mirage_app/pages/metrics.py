@@ -4,15 +4,16 @@ demo-data loader (demo mode) with its progress bar."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import dataclass
 
 import plotly.graph_objects as go
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.services import metrics
 from mirage_app.services.demo_data import load_demo_data
 from mirage_app.states.auth import AuthState
+from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import UiState, t
 
 CYAN, VIOLET, RED, AMBER = "#22d3ee", "#a78bfa", "#f87171", "#fbbf24"
@@ -35,17 +36,25 @@ def _layout(fig: go.Figure, height: int = 300) -> go.Figure:
     return fig
 
 
+@dataclass(frozen=True)
+class MetricsTotals:
+    sent: int = 0
+    received: int = 0
+    failure_rate: float = 0.0  # percent of sent
+    avg_latency: float = 0.0  # seconds
+    optouts: int = 0
+
+
 class MetricsState(AuthState):
     period: str = "7"
     number_id: str = ""
     conversation_id: str = ""
-    number_choices: list[dict[str, str]] = []
-    conversation_choices: list[dict[str, str]] = []
-    totals: dict[str, float] = {}
+    number_choices: list[SelectOption] = []
+    conversation_choices: list[SelectOption] = []
+    totals: MetricsTotals = MetricsTotals()
     has_data: bool = False
     loading_demo: bool = False
     demo_progress: int = 0
-    demo_step: str = ""
     fig_per_day: go.Figure = go.Figure()
     fig_per_number: go.Figure = go.Figure()
     fig_heatmap: go.Figure = go.Figure()
@@ -55,13 +64,17 @@ class MetricsState(AuthState):
 
     @rx.event
     def on_load(self):
-        actor = self._actor()
-        if actor is None:
-            return None
-        numbers, conversations = metrics.filter_choices(actor)
-        self.number_choices = [{"id": i, "label": label} for i, label in numbers]
-        self.conversation_choices = [{"id": i, "label": label} for i, label in conversations]
-        return self._build()
+        failed = self._load_choices()
+        return failed if failed is not None else self._build()
+
+    def _load_choices(self):
+        listed = self._call(metrics.filter_choices)
+        if not listed.ok:
+            return listed.feedback
+        numbers, conversations = listed.value
+        self.number_choices = SelectOption.from_pairs(numbers)
+        self.conversation_choices = SelectOption.from_pairs(conversations)
+        return None
 
     @rx.event
     def set_filter(self, name: str, value: str | list[str]):
@@ -70,12 +83,14 @@ class MetricsState(AuthState):
 
     def _build(self):
         flt = metrics.MetricsFilter(int(self.period), self.number_id or None, self.conversation_id or None)
-        data, feedback = self._call(metrics.dashboard, flt)
-        if data is None:
-            return feedback
-        tr, lang = self.tr, self.lang
-        self.totals = data.totals
-        self.has_data = bool(data.totals["sent"] or data.totals["received"])
+        built = self._call(metrics.dashboard, flt)
+        if not built.ok:
+            return built.feedback
+        data, tr, lang = built.value, self.tr, self.lang
+        self.totals = MetricsTotals(
+            **{k: data.totals[k] for k in ("sent", "received", "failure_rate", "avg_latency", "optouts")}
+        )
+        self.has_data = bool(self.totals.sent or self.totals.received)
         self.fig_per_day = _layout(
             go.Figure(
                 [
@@ -157,36 +172,29 @@ class MetricsState(AuthState):
     async def load_demo(self):
         async with self:
             if self.loading_demo:
-                return
-            self.loading_demo, self.demo_progress, self.demo_step = True, 0, ""
-            actor = self._actor()
+                return None
+            self.loading_demo, self.demo_progress = True, 0
         loop = asyncio.get_running_loop()
         updates: asyncio.Queue = asyncio.Queue()
 
-        def progress(pct: int, step: str) -> None:
-            loop.call_soon_threadsafe(updates.put_nowait, (pct, step))
+        def progress(pct: int, _step: str) -> None:
+            loop.call_soon_threadsafe(updates.put_nowait, pct)
 
-        task = asyncio.create_task(asyncio.to_thread(load_demo_data, actor, progress))
+        task = asyncio.create_task(self._call_in_thread(load_demo_data, progress, success="metrics.demo_loaded"))
         while not task.done() or not updates.empty():
             try:
-                pct, step = await asyncio.wait_for(updates.get(), timeout=0.5)
+                pct = await asyncio.wait_for(updates.get(), timeout=0.5)
             except TimeoutError:
                 continue
             async with self:
-                self.demo_progress, self.demo_step = pct, step
-        try:
-            task.result()
-        except ServiceError as exc:
-            async with self:
-                self.loading_demo = False
-                return rx.toast.error(self._error(exc))
+                self.demo_progress = pct
+        loaded = task.result()
         async with self:
             self.loading_demo = False
-            numbers, conversations = metrics.filter_choices(actor)
-            self.number_choices = [{"id": i, "label": label} for i, label in numbers]
-            self.conversation_choices = [{"id": i, "label": label} for i, label in conversations]
-            self._build()
-            return rx.toast.success(self.tr["metrics.demo_loaded"])
+            if loaded.ok:
+                self._load_choices()
+                self._build()
+        return loaded.feedback
 
 
 def _kpi(label_key: str, value: rx.Var, suffix: str = "") -> rx.Component:
@@ -212,7 +220,7 @@ def _chart(title_key: str, figure: rx.Var, chart_id: str) -> rx.Component:
 def _select(name: str, choices: rx.Var, value: rx.Var, all_key: str) -> rx.Component:
     return rx.el.select(
         rx.el.option(t(all_key), value=""),
-        rx.foreach(choices, lambda c: rx.el.option(c["label"], value=c["id"])),
+        rx.foreach(choices, lambda option: rx.el.option(option.label, value=option.value)),
         value=value,
         on_change=lambda v: MetricsState.set_filter(name, v),
         class_name="native-select native-select-sm",
@@ -281,11 +289,11 @@ def metrics_page() -> rx.Component:
         width="100%",
     )
     kpis = rx.grid(
-        _kpi("metrics.sent", MetricsState.totals["sent"]),
-        _kpi("metrics.received", MetricsState.totals["received"]),
-        _kpi("metrics.failure_rate", MetricsState.totals["failure_rate"], "%"),
-        _kpi("metrics.avg_latency", MetricsState.totals["avg_latency"], " s"),
-        _kpi("metrics.optouts", MetricsState.totals["optouts"]),
+        _kpi("metrics.sent", MetricsState.totals.sent),
+        _kpi("metrics.received", MetricsState.totals.received),
+        _kpi("metrics.failure_rate", MetricsState.totals.failure_rate, "%"),
+        _kpi("metrics.avg_latency", MetricsState.totals.avg_latency, " s"),
+        _kpi("metrics.optouts", MetricsState.totals.optouts),
         columns=rx.breakpoints(initial="2", md="5"),
         spacing="3",
         width="100%",

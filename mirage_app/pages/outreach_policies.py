@@ -3,91 +3,122 @@ outreach stays off until a policy is activated."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, replace
+
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.controls import dialog_actions
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import instances, outreach
 from mirage_app.states.auth import AuthState
+from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import t
 
 DAYPARTS = ["morning", "afternoon", "evening"]
 DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
+LIMITS = ("daily_limit", "hourly_limit", "max_rounds_per_contact", "min_gap_minutes")
+
+
+@dataclass(frozen=True)
+class PolicyCard:
+    id: str
+    number: str
+    wa_number: str
+    persona: str
+    usage: str  # "sent today/daily limit · sent last hour/hourly limit"
+    min_gap_minutes: int
+    max_rounds_per_contact: int
+    dayparts: str
+    days: str
+    keywords: str
+    active: bool
+    pending: int
+    done: int
+    optout: int
+
+
+@dataclass(frozen=True)
+class PolicyForm:
+    """The editor, as typed (limits are parsed on save); `id` is "" for a new policy."""
+
+    id: str = ""
+    number_id: str = ""
+    persona_id: str = ""
+    daily_limit: str = "20"
+    hourly_limit: str = "5"
+    max_rounds_per_contact: str = "3"
+    min_gap_minutes: str = "10"
+    optout_keywords: str = "SAIR, PARAR, PARE, STOP, CANCELAR, DESCADASTRAR"
+
+    @classmethod
+    def of(cls, p: outreach.PolicyView) -> PolicyForm:
+        return cls(
+            id=str(p.id),
+            number_id=str(p.number_id),
+            persona_id=str(p.persona_id or ""),
+            **{k: str(getattr(p, k)) for k in LIMITS},
+            optout_keywords=", ".join(p.optout_keywords),
+        )
 
 
 class PoliciesState(AuthState):
-    rows: list[dict[str, str]] = []
-    numbers: list[dict[str, str]] = []
-    personas: list[dict[str, str]] = []
+    rows: list[PolicyCard] = []
+    numbers: list[SelectOption] = []
+    personas: list[SelectOption] = []
     loaded: bool = False
     editing: bool = False
-    form: dict[str, str] = {}
+    form: PolicyForm = PolicyForm()
     parts: list[str] = []
     days: list[str] = []
     form_error: str = ""
 
     @rx.event
     def load(self, _tick=None):
-        result, feedback = self._call(outreach.list_policies)
-        if result is None:
-            return feedback
-        self.rows = [
-            {
-                "id": str(p.id),
-                "number": p.number_label,
-                "wa": p.number_wa or "—",
-                "persona": p.persona_name or "—",
-                "limits": f"{p.sent_today}/{p.daily_limit} · {p.sent_last_hour}/{p.hourly_limit}",
-                "gap": str(p.min_gap_minutes),
-                "rounds": str(p.max_rounds_per_contact),
-                "dayparts": ", ".join(self.tr.get(f"daypart.{d}", d) for d in p.dayparts) or "—",
-                "days": ", ".join(self.tr.get(f"weekday.{d}", d)[:3] for d in p.allow_days)
-                or self.tr["outreach.every_day"],
-                "keywords": ", ".join(p.optout_keywords),
-                "active": "1" if p.active else "0",
-                "pending": str(p.targets.get("pending", 0)),
-                "done": str(p.targets.get("done", 0)),
-                "optout": str(p.targets.get("optout", 0)),
-            }
-            for p in result
-        ]
-        numbers, _ = self._call(instances.list_instances)
-        self.numbers = [{"id": str(n.id), "label": n.label} for n in numbers or []]
-        self.personas = [{"id": pid, "name": name} for pid, name in (self._call(instances.persona_choices)[0] or [])]
+        def read(actor):
+            return outreach.list_policies(actor), instances.list_instances(actor), instances.persona_choices(actor)
+
+        loaded = self._call(read)
+        if not loaded.ok:
+            return loaded.feedback
+        policies, numbers, persona_pairs = loaded.value
+        self.rows = [self._card(p) for p in policies]
+        self.numbers = [SelectOption(str(n.id), n.label) for n in numbers]
+        self.personas = SelectOption.from_pairs(persona_pairs)
         self.loaded = True
         return None
 
+    def _card(self, p: outreach.PolicyView) -> PolicyCard:
+        tr = self.tr
+        return PolicyCard(
+            id=str(p.id),
+            number=p.number_label,
+            wa_number=p.number_wa or "—",
+            persona=p.persona_name or "—",
+            usage=f"{p.sent_today}/{p.daily_limit} · {p.sent_last_hour}/{p.hourly_limit}",
+            min_gap_minutes=p.min_gap_minutes,
+            max_rounds_per_contact=p.max_rounds_per_contact,
+            dayparts=", ".join(tr.get(f"daypart.{d}", d) for d in p.dayparts) or "—",
+            days=", ".join(tr.get(f"weekday.{d}", d)[:3] for d in p.allow_days) or tr["outreach.every_day"],
+            keywords=", ".join(p.optout_keywords),
+            active=p.active,
+            pending=p.targets.get("pending", 0),
+            done=p.targets.get("done", 0),
+            optout=p.targets.get("optout", 0),
+        )
+
     @rx.event
     def new(self):
-        self.form = {
-            "id": "",
-            "number_id": self.numbers[0]["id"] if self.numbers else "",
-            "persona_id": "",
-            "daily_limit": "20",
-            "hourly_limit": "5",
-            "max_rounds_per_contact": "3",
-            "min_gap_minutes": "10",
-            "optout_keywords": "SAIR, PARAR, PARE, STOP, CANCELAR, DESCADASTRAR",
-        }
+        self.form = PolicyForm(number_id=self.numbers[0].value if self.numbers else "")
         self.parts, self.days, self.form_error, self.editing = ["morning", "afternoon"], [], "", True
 
     @rx.event
     def edit(self, policy_id: str):
-        p, feedback = self._call(outreach.get_policy, policy_id)
-        if p is None:
-            return feedback
-        self.form = {
-            "id": str(p.id),
-            "number_id": str(p.number_id),
-            "persona_id": str(p.persona_id or ""),
-            "daily_limit": str(p.daily_limit),
-            "hourly_limit": str(p.hourly_limit),
-            "max_rounds_per_contact": str(p.max_rounds_per_contact),
-            "min_gap_minutes": str(p.min_gap_minutes),
-            "optout_keywords": ", ".join(p.optout_keywords),
-        }
+        found = self._call(outreach.get_policy, policy_id)
+        if not found.ok:
+            return found.feedback
+        p = found.value
+        self.form = PolicyForm.of(p)
         self.parts, self.days, self.form_error, self.editing = list(p.dayparts), list(p.allow_days), "", True
         return None
 
@@ -97,7 +128,7 @@ class PoliciesState(AuthState):
 
     @rx.event
     def set_field(self, name: str, value: str):
-        self.form = {**self.form, name: value}
+        self.form = replace(self.form, **{name: value})
 
     @rx.event
     def toggle_part(self, part: str):
@@ -111,45 +142,40 @@ class PoliciesState(AuthState):
     def save(self):
         f = self.form
         try:
-            fields = {
-                k: int(f[k]) for k in ("daily_limit", "hourly_limit", "max_rounds_per_contact", "min_gap_minutes")
-            }
+            fields = {k: int(getattr(f, k)) for k in LIMITS}
         except ValueError:
             self.form_error = self.tr["conversations.numbers_only"]
             return None
         fields |= {
-            "persona_id": f["persona_id"] or None,
+            "persona_id": f.persona_id or None,
             "dayparts": self.parts,
             "allow_days": self.days,
-            "optout_keywords": [k.strip() for k in f["optout_keywords"].split(",") if k.strip()],
+            "optout_keywords": [k.strip() for k in f.optout_keywords.split(",") if k.strip()],
         }
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect("/login")
-        try:
-            if f["id"]:
-                outreach.update_policy(actor, f["id"], **fields)
-            else:
-                outreach.create_policy(actor, number_id=f["number_id"], **fields)
-        except ServiceError as exc:
-            self.form_error = self._error(exc)
-            return None
-        self.editing = False
-        self.load()
-        return rx.toast.success(self.tr["outreach.policy_saved"])
+
+        def write(actor):
+            if f.id:
+                return outreach.update_policy(actor, f.id, **fields)
+            return outreach.create_policy(actor, number_id=f.number_id, **fields)
+
+        saved = self._call(write, error_to="form_error", success="outreach.policy_saved")
+        if saved.ok:
+            self.editing = False
+            self.load()
+        return saved.feedback
 
     @rx.event
     def toggle_active(self, policy_id: str, value: bool):
         fn = outreach.activate_policy if value else outreach.deactivate_policy
-        _, feedback = self._call(fn, policy_id, success="outreach.activated" if value else "outreach.deactivated")
+        toggled = self._call(fn, policy_id, success="outreach.activated" if value else "outreach.deactivated")
         self.load()
-        return feedback
+        return toggled.feedback
 
     @rx.event
     def delete(self, policy_id: str):
-        _, feedback = self._call(outreach.delete_policy, policy_id)
+        deleted = self._call(outreach.delete_policy, policy_id)
         self.load()
-        return feedback
+        return deleted.feedback
 
 
 def _num(label_key: str, name: str) -> rx.Component:
@@ -157,7 +183,7 @@ def _num(label_key: str, name: str) -> rx.Component:
         rx.text(t(label_key), size="1", weight="medium"),
         rx.input(
             type="number",
-            value=PoliciesState.form[name],
+            value=getattr(PoliciesState.form, name),
             on_change=lambda v: PoliciesState.set_field(name, v),
             id=f"policy-{name}",
         ),
@@ -185,17 +211,17 @@ def _chips(options: list[str], selected: rx.Var, on_toggle, prefix: str) -> rx.C
 def _editor() -> rx.Component:
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(
-                rx.cond(PoliciesState.form["id"] == "", t("outreach.new_policy"), t("outreach.edit_policy"))
-            ),
+            rx.dialog.title(rx.cond(PoliciesState.form.id == "", t("outreach.new_policy"), t("outreach.edit_policy"))),
             rx.vstack(
                 rx.grid(
                     rx.vstack(
                         rx.text(t("outreach.number"), size="1", weight="medium"),
                         rx.el.select(
-                            rx.foreach(PoliciesState.numbers, lambda n: rx.el.option(n["label"], value=n["id"])),
-                            value=PoliciesState.form["number_id"],
-                            disabled=PoliciesState.form["id"] != "",
+                            rx.foreach(
+                                PoliciesState.numbers, lambda option: rx.el.option(option.label, value=option.value)
+                            ),
+                            value=PoliciesState.form.number_id,
+                            disabled=PoliciesState.form.id != "",
                             on_change=lambda v: PoliciesState.set_field("number_id", v),
                             class_name="native-select",
                             id="policy-number",
@@ -206,8 +232,10 @@ def _editor() -> rx.Component:
                         rx.text(t("outreach.persona"), size="1", weight="medium"),
                         rx.el.select(
                             rx.el.option(t("instances.no_persona"), value=""),
-                            rx.foreach(PoliciesState.personas, lambda p: rx.el.option(p["name"], value=p["id"])),
-                            value=PoliciesState.form["persona_id"],
+                            rx.foreach(
+                                PoliciesState.personas, lambda option: rx.el.option(option.label, value=option.value)
+                            ),
+                            value=PoliciesState.form.persona_id,
                             on_change=lambda v: PoliciesState.set_field("persona_id", v),
                             class_name="native-select",
                         ),
@@ -234,7 +262,7 @@ def _editor() -> rx.Component:
                 rx.vstack(
                     rx.text(t("outreach.keywords"), size="1", weight="medium"),
                     rx.input(
-                        value=PoliciesState.form["optout_keywords"],
+                        value=PoliciesState.form.optout_keywords,
                         width="100%",
                         on_change=lambda v: PoliciesState.set_field("optout_keywords", v),
                     ),
@@ -253,46 +281,46 @@ def _editor() -> rx.Component:
     )
 
 
-def _card(p: dict) -> rx.Component:
+def _card(p: rx.Var[PolicyCard]) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.heading(p["number"], size="4"),
-                rx.text(p["wa"], size="1", class_name="mono", color_scheme="gray"),
+                rx.heading(p.number, size="4"),
+                rx.text(p.wa_number, size="1", class_name="mono", color_scheme="gray"),
                 rx.spacer(),
                 rx.switch(
-                    checked=p["active"] == "1",
-                    on_change=lambda v: PoliciesState.toggle_active(p["id"], v),
+                    checked=p.active,
+                    on_change=lambda v: PoliciesState.toggle_active(p.id, v),
                     disabled=~AuthState.can_manage,
                     class_name="policy-active",
                 ),
                 width="100%",
                 align="center",
             ),
-            rx.text(t("outreach.persona"), ": ", p["persona"], size="2"),
+            rx.text(t("outreach.persona"), ": ", p.persona, size="2"),
             rx.hstack(
-                rx.badge(t("outreach.today_hour"), " ", p["limits"], variant="soft"),
-                rx.badge(t("outreach.gap_short"), " ", p["gap"], " min", variant="outline"),
-                rx.badge(t("outreach.rounds_short"), " ", p["rounds"], variant="outline"),
+                rx.badge(t("outreach.today_hour"), " ", p.usage, variant="soft"),
+                rx.badge(t("outreach.gap_short"), " ", p.min_gap_minutes, " min", variant="outline"),
+                rx.badge(t("outreach.rounds_short"), " ", p.max_rounds_per_contact, variant="outline"),
                 wrap="wrap",
             ),
-            rx.text(p["dayparts"], " · ", p["days"], size="1", color_scheme="gray"),
-            rx.text(t("outreach.keywords"), ": ", p["keywords"], size="1", color_scheme="gray"),
+            rx.text(p.dayparts, " · ", p.days, size="1", color_scheme="gray"),
+            rx.text(t("outreach.keywords"), ": ", p.keywords, size="1", color_scheme="gray"),
             rx.hstack(
-                rx.badge(p["pending"], " ", t("target.pending"), color_scheme="cyan"),
-                rx.badge(p["done"], " ", t("target.done"), color_scheme="grass"),
-                rx.badge(p["optout"], " ", t("target.optout"), color_scheme="orange"),
+                rx.badge(p.pending, " ", t("target.pending"), color_scheme="cyan"),
+                rx.badge(p.done, " ", t("target.done"), color_scheme="grass"),
+                rx.badge(p.optout, " ", t("target.optout"), color_scheme="orange"),
                 rx.spacer(),
                 rx.cond(
                     AuthState.can_manage,
                     rx.hstack(
-                        rx.button(t("common.edit"), size="1", variant="soft", on_click=PoliciesState.edit(p["id"])),
+                        rx.button(t("common.edit"), size="1", variant="soft", on_click=PoliciesState.edit(p.id)),
                         rx.icon_button(
                             rx.icon("trash-2", size=14),
                             size="1",
                             variant="ghost",
                             color_scheme="red",
-                            on_click=PoliciesState.delete(p["id"]),
+                            on_click=PoliciesState.delete(p.id),
                         ),
                     ),
                 ),

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import reflex as rx
 
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import contacts, outreach
 from mirage_app.states.auth import AuthState
+from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import t
 
 STATUSES = ["", "pending", "in_progress", "paused", "done", "optout", "failed"]
@@ -20,11 +23,25 @@ STATUS_COLORS = [
 ]
 
 
+@dataclass(frozen=True)
+class TargetRow:
+    id: str
+    name: str
+    number: str
+    status: str
+    status_label: str
+    priority: int
+    rounds: str  # "done/max"
+    policy: str
+    last_contact: str
+    error: str  # the last failure; "" when none
+
+
 class TargetsState(AuthState):
-    rows: list[dict[str, str]] = []
+    rows: list[TargetRow] = []
     counts: dict[str, int] = {}
     total: int = 0
-    policies: list[dict[str, str]] = []
+    policies: list[SelectOption] = []
     tags: list[str] = []
     policy_id: str = ""
     status: str = ""
@@ -34,36 +51,37 @@ class TargetsState(AuthState):
 
     @rx.event
     def load(self, _tick=None):
-        policies, feedback = self._call(outreach.list_policies)
-        if policies is None:
-            return feedback
-        self.policies = [{"id": str(p.id), "label": p.number_label} for p in policies]
-        page, _ = self._call(
-            outreach.list_targets,
-            policy_id=self.policy_id or None,
-            status=self.status or None,
-            search=self.search or None,
-            limit=100,
-        )
-        if page is None:
-            return None
+        def read(actor):
+            page = outreach.list_targets(
+                actor,
+                policy_id=self.policy_id or None,
+                status=self.status or None,
+                search=self.search or None,
+                limit=100,
+            )
+            return outreach.list_policies(actor), page, contacts.all_tags(actor)
+
+        loaded = self._call(read)
+        if not loaded.ok:
+            return loaded.feedback
+        policies, page, self.tags = loaded.value
+        self.policies = [SelectOption(str(p.id), p.number_label) for p in policies]
         self.total, self.counts, self.loaded = page.total, page.counts, True
         self.rows = [
-            {
-                "id": str(x.id),
-                "name": x.display_name or "—",
-                "number": x.wa_number,
-                "status": x.status,
-                "status_label": self.tr.get(f"target.{x.status}", x.status),
-                "priority": str(x.priority),
-                "rounds": f"{x.rounds_done}/{x.max_rounds}",
-                "policy": x.number_label,
-                "last": x.last_contact_at.strftime("%d/%m %H:%M") if x.last_contact_at else "—",
-                "error": x.last_error or "",
-            }
+            TargetRow(
+                id=str(x.id),
+                name=x.display_name or "—",
+                number=x.wa_number,
+                status=x.status,
+                status_label=self.tr.get(f"target.{x.status}", x.status),
+                priority=x.priority,
+                rounds=f"{x.rounds_done}/{x.max_rounds}",
+                policy=x.number_label,
+                last_contact=x.last_contact_at.strftime("%d/%m %H:%M") if x.last_contact_at else "—",
+                error=x.last_error or "",
+            )
             for x in page.items
         ]
-        self.tags = self._call(contacts.all_tags)[0] or []
         return None
 
     @rx.event
@@ -82,46 +100,47 @@ class TargetsState(AuthState):
     def bulk(self, action: str):
         if not self.selected:
             return rx.toast.info(self.tr["targets.select_first"])
-        result, feedback = self._call(outreach.bulk_targets, action, self.selected)
+        changed = self._call(outreach.bulk_targets, action, self.selected)
         self.selected = []
         self.load()
-        return feedback or rx.toast.success(self.tr["targets.bulk_done"].format(n=getattr(result, "changed", "")))
+        if not changed.ok:
+            return changed.feedback
+        return rx.toast.success(self.tr["targets.bulk_done"].format(n=changed.value.changed))
 
     @rx.event
     def add_by_tag(self, form: dict):
         if not form.get("policy_id"):
             return rx.toast.error(self.tr["targets.pick_policy"])
-        report, feedback = self._call(outreach.add_targets, form["policy_id"], tag=form.get("tag") or None)
+        added = self._call(outreach.add_targets, form["policy_id"], tag=form.get("tag") or None)
         self.load()
-        if report is None:
-            return feedback
+        if not added.ok:
+            return added.feedback
+        report = added.value
         return rx.toast.success(self.tr["targets.added"].format(added=report.added, skipped=len(report.skipped)))
 
 
-def _row(r: dict) -> rx.Component:
+def _row(r: rx.Var[TargetRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.checkbox(
-                checked=TargetsState.selected.contains(r["id"]), on_change=lambda _v: TargetsState.toggle(r["id"])
-            )
+            rx.checkbox(checked=TargetsState.selected.contains(r.id), on_change=lambda _v: TargetsState.toggle(r.id))
         ),
         rx.table.cell(
             rx.vstack(
-                rx.text(r["name"], weight="medium"),
-                rx.text(r["number"], size="1", class_name="mono", color_scheme="gray"),
+                rx.text(r.name, weight="medium"),
+                rx.text(r.number, size="1", class_name="mono", color_scheme="gray"),
                 spacing="0",
             )
         ),
         rx.table.cell(
-            rx.badge(r["status_label"], color_scheme=rx.match(r["status"], *STATUS_COLORS, "gray"), variant="soft")
+            rx.badge(r.status_label, color_scheme=rx.match(r.status, *STATUS_COLORS, "gray"), variant="soft")
         ),
-        rx.table.cell(r["priority"]),
-        rx.table.cell(r["rounds"]),
-        rx.table.cell(r["last"]),
-        rx.table.cell(r["policy"]),
-        rx.table.cell(rx.text(r["error"], size="1", color_scheme="red")),
+        rx.table.cell(r.priority),
+        rx.table.cell(r.rounds),
+        rx.table.cell(r.last_contact),
+        rx.table.cell(r.policy),
+        rx.table.cell(rx.text(r.error, size="1", color_scheme="red")),
         class_name="target-row",
-        data_status=r["status"],
+        data_status=r.status,
     )
 
 
@@ -143,7 +162,7 @@ def outreach_targets_page() -> rx.Component:
         rx.hstack(
             rx.el.select(
                 rx.el.option(t("targets.pick_policy"), value=""),
-                rx.foreach(TargetsState.policies, lambda p: rx.el.option(p["label"], value=p["id"])),
+                rx.foreach(TargetsState.policies, lambda option: rx.el.option(option.label, value=option.value)),
                 name="policy_id",
                 class_name="native-select native-select-sm",
             ),
@@ -196,7 +215,7 @@ def outreach_targets_page() -> rx.Component:
             rx.hstack(
                 rx.el.select(
                     rx.el.option(t("targets.all_policies"), value=""),
-                    rx.foreach(TargetsState.policies, lambda p: rx.el.option(p["label"], value=p["id"])),
+                    rx.foreach(TargetsState.policies, lambda option: rx.el.option(option.label, value=option.value)),
                     value=TargetsState.policy_id,
                     on_change=lambda v: TargetsState.set_filter("policy_id", v),
                     class_name="native-select native-select-sm",

@@ -47,13 +47,13 @@ def _alerts() -> rx.Component:
                 lambda a: notice(
                     "triangle-alert",
                     rx.hstack(
-                        rx.text.strong(a["label"]),
-                        rx.text(a["status_label"]),
-                        rx.text(a["reason"]),
+                        rx.text.strong(a.label),
+                        rx.text(a.status_label),
+                        rx.text(a.reason),
                         spacing="2",
                         wrap="wrap",
                     ),
-                    color=rx.match(a["status"], ("error", "red"), ("paused", "orange"), "amber"),
+                    color=rx.match(a.status, ("error", "red"), ("paused", "orange"), "amber"),
                     size="1",
                     width="100%",
                 ),

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass, replace
 
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.controls import dialog_actions
 from mirage_app.components.layout import app_page, empty_state, page_layout
@@ -14,29 +13,77 @@ from mirage_app.services import personas
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 
-EMPTY_FORM = {
-    "id": "",
-    "name": "",
-    "style": "",
-    "greeting_morning": "",
-    "greeting_afternoon": "",
-    "greeting_evening": "",
-    "age": "",
-    "occupation": "",
-    "writing_style": "",
-    "emoji_use": "low",
-    "typical_length": "short",
-    "hours_start": "08:00",
-    "hours_end": "22:00",
-    "locale": "pt-BR",
-}
+TRAITS = ("age", "occupation", "writing_style", "emoji_use", "typical_length")
+
+
+@dataclass(frozen=True)
+class PersonaCard:
+    id: str
+    name: str
+    style: str
+    greeting_morning: str
+    greeting_afternoon: str
+    greeting_evening: str
+    numbers: int  # how many numbers speak with this persona
+    occupation: str
+    locale: str
+
+
+@dataclass(frozen=True)
+class PersonaForm:
+    """The editor, as typed; `id` is "" for a new persona."""
+
+    id: str = ""
+    name: str = ""
+    style: str = ""
+    greeting_morning: str = ""
+    greeting_afternoon: str = ""
+    greeting_evening: str = ""
+    age: str = ""
+    occupation: str = ""
+    writing_style: str = ""
+    emoji_use: str = "low"
+    typical_length: str = "short"
+    hours_start: str = "08:00"
+    hours_end: str = "22:00"
+    locale: str = "pt-BR"
+
+    @classmethod
+    def of(cls, view: personas.PersonaView) -> PersonaForm:
+        defaults = cls()
+        return cls(
+            id=str(view.id),
+            name=view.name,
+            style=view.style,
+            greeting_morning=view.greeting_morning,
+            greeting_afternoon=view.greeting_afternoon,
+            greeting_evening=view.greeting_evening,
+            **{k: str(view.traits.get(k, getattr(defaults, k))) for k in TRAITS},
+            hours_start=view.active_hours.get("start", ""),
+            hours_end=view.active_hours.get("end", ""),
+            locale=view.locale,
+        )
+
+    def fields(self) -> dict:
+        """What `personas.create_persona` / `update_persona` take."""
+        both_hours = self.hours_start and self.hours_end
+        return {
+            "name": self.name,
+            "style": self.style,
+            "greeting_morning": self.greeting_morning,
+            "greeting_afternoon": self.greeting_afternoon,
+            "greeting_evening": self.greeting_evening,
+            "traits": {k: getattr(self, k) for k in TRAITS},
+            "active_hours": {"start": self.hours_start, "end": self.hours_end} if both_hours else {},
+            "locale": self.locale,
+        }
 
 
 class PersonasState(AuthState):
-    rows: list[dict[str, str]] = []
+    rows: list[PersonaCard] = []
     loaded: bool = False
     editing: bool = False
-    form: dict[str, str] = dict(EMPTY_FORM)
+    form: PersonaForm = PersonaForm()
     form_error: str = ""
     preview_text: str = ""
     preview_source: str = ""
@@ -45,54 +92,36 @@ class PersonasState(AuthState):
 
     @rx.event
     def load(self):
-        result, feedback = self._call(personas.list_personas)
-        if result is None:
-            return feedback
+        listed = self._call(personas.list_personas)
+        if not listed.ok:
+            return listed.feedback
         self.rows = [
-            {
-                "id": str(p.id),
-                "name": p.name,
-                "style": p.style,
-                "morning": p.greeting_morning,
-                "afternoon": p.greeting_afternoon,
-                "evening": p.greeting_evening,
-                "numbers": str(p.numbers),
-                "emoji": str(p.traits.get("emoji_use", "")),
-                "occupation": str(p.traits.get("occupation", "")),
-                "locale": p.locale,
-            }
-            for p in result
+            PersonaCard(
+                id=str(p.id),
+                name=p.name,
+                style=p.style,
+                greeting_morning=p.greeting_morning,
+                greeting_afternoon=p.greeting_afternoon,
+                greeting_evening=p.greeting_evening,
+                numbers=p.numbers,
+                occupation=str(p.traits.get("occupation", "")),
+                locale=p.locale,
+            )
+            for p in listed.value
         ]
         self.loaded = True
         return None
 
     @rx.event
     def new(self):
-        self.form, self.form_error, self.preview_text, self.editing = dict(EMPTY_FORM), "", "", True
+        self.form, self.form_error, self.preview_text, self.editing = PersonaForm(), "", "", True
 
     @rx.event
     def edit(self, persona_id: str):
-        view, feedback = self._call(personas.get_persona, persona_id)
-        if view is None:
-            return feedback
-        traits, hours = view.traits, view.active_hours
-        self.form = {
-            "id": str(view.id),
-            "name": view.name,
-            "style": view.style,
-            "greeting_morning": view.greeting_morning,
-            "greeting_afternoon": view.greeting_afternoon,
-            "greeting_evening": view.greeting_evening,
-            "age": str(traits.get("age", "")),
-            "occupation": str(traits.get("occupation", "")),
-            "writing_style": str(traits.get("writing_style", "")),
-            "emoji_use": str(traits.get("emoji_use", "low")),
-            "typical_length": str(traits.get("typical_length", "short")),
-            "hours_start": hours.get("start", ""),
-            "hours_end": hours.get("end", ""),
-            "locale": view.locale,
-        }
-        self.form_error, self.preview_text, self.editing = "", "", True
+        found = self._call(personas.get_persona, persona_id)
+        if not found.ok:
+            return found.feedback
+        self.form, self.form_error, self.preview_text, self.editing = PersonaForm.of(found.value), "", "", True
         return None
 
     @rx.event
@@ -101,71 +130,55 @@ class PersonasState(AuthState):
 
     @rx.event
     def set_field(self, name: str, value: str):
-        self.form = {**self.form, name: value}
+        self.form = replace(self.form, **{name: value})
 
     @rx.event
     def set_preview_daypart(self, daypart: str | list[str]):
         self.preview_daypart = daypart if isinstance(daypart, str) else daypart[0]
 
-    def _payload(self) -> dict:
-        f = self.form
-        hours = {"start": f["hours_start"], "end": f["hours_end"]} if f["hours_start"] and f["hours_end"] else {}
-        return {
-            "name": f["name"],
-            "style": f["style"],
-            "greeting_morning": f["greeting_morning"],
-            "greeting_afternoon": f["greeting_afternoon"],
-            "greeting_evening": f["greeting_evening"],
-            "traits": {k: f[k] for k in ("age", "occupation", "writing_style", "emoji_use", "typical_length")},
-            "active_hours": hours,
-            "locale": f["locale"],
-        }
-
     @rx.event
     def save(self):
-        actor = self._actor()
-        if actor is None:
-            return rx.redirect("/login")
-        try:
-            if self.form["id"]:
-                personas.update_persona(actor, self.form["id"], **self._payload())
-            else:
-                personas.create_persona(actor, **self._payload())
-        except ServiceError as exc:
-            self.form_error = self._error(exc)
-            return None
-        self.editing = False
-        self.load()
-        return rx.toast.success(self.tr["personas.saved"])
+        form = self.form
+
+        def write(actor):
+            if form.id:
+                return personas.update_persona(actor, form.id, **form.fields())
+            return personas.create_persona(actor, **form.fields())
+
+        saved = self._call(write, error_to="form_error", success="personas.saved")
+        if saved.ok:
+            self.editing = False
+            self.load()
+        return saved.feedback
 
     @rx.event
     def delete(self, persona_id: str):
-        _, feedback = self._call(personas.delete_persona, persona_id, success="personas.deleted")
+        deleted = self._call(personas.delete_persona, persona_id, success="personas.deleted")
         self.load()
-        return feedback
+        return deleted.feedback
 
     @rx.event(background=True)
     async def preview(self):
         async with self:
             if self.previewing:
-                return
-            self.previewing, self.form_error = True, ""
-            actor, draft, daypart, locale = self._actor(), self._payload(), self.preview_daypart, self.form["locale"]
-        try:
-            result = await asyncio.to_thread(personas.preview, actor, draft=draft, daypart=daypart, locale=locale)
-        except ServiceError as exc:
-            async with self:
-                self.previewing, self.form_error = False, self._error(exc)
-            return
+                return None
+            self.previewing = True
+            draft, daypart, locale = self.form.fields(), self.preview_daypart, self.form.locale
+        previewed = await self._call_in_thread(
+            personas.preview, draft=draft, daypart=daypart, locale=locale, error_to="form_error"
+        )
         async with self:
-            self.previewing, self.preview_text, self.preview_source = False, result.text, result.source
+            self.previewing = False
+            if previewed.ok:
+                self.preview_text, self.preview_source = previewed.value.text, previewed.value.source
+        return previewed.feedback
 
 
 def _input(label_key: str, name: str, **props) -> rx.Component:
     return rx.vstack(
         rx.text(t(label_key), size="1", weight="medium"),
         rx.input(
-            value=PersonasState.form[name],
+            value=getattr(PersonasState.form, name),
             on_change=lambda v: PersonasState.set_field(name, v),
             id=f"persona-{name}",
             width="100%",
@@ -180,7 +193,10 @@ def _choice(label_key: str, name: str, options: list[str]) -> rx.Component:
     return rx.vstack(
         rx.text(t(label_key), size="1", weight="medium"),
         rx.select(
-            options, value=PersonasState.form[name], on_change=lambda v: PersonasState.set_field(name, v), width="100%"
+            options,
+            value=getattr(PersonasState.form, name),
+            on_change=lambda v: PersonasState.set_field(name, v),
+            width="100%",
         ),
         spacing="1",
         width="100%",
@@ -227,7 +243,7 @@ def editor() -> rx.Component:
     )
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(rx.cond(PersonasState.form["id"] == "", t("personas.new"), t("personas.edit"))),
+            rx.dialog.title(rx.cond(PersonasState.form.id == "", t("personas.new"), t("personas.edit"))),
             rx.vstack(
                 rx.grid(
                     _input("personas.name", "name"),
@@ -239,7 +255,7 @@ def editor() -> rx.Component:
                 rx.vstack(
                     rx.text(t("personas.style"), size="1", weight="medium"),
                     rx.text_area(
-                        value=PersonasState.form["style"],
+                        value=PersonasState.form.style,
                         id="persona-style",
                         width="100%",
                         on_change=lambda v: PersonasState.set_field("style", v),
@@ -286,30 +302,30 @@ def editor() -> rx.Component:
     )
 
 
-def _card(row: dict) -> rx.Component:
+def _card(row: rx.Var[PersonaCard]) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.avatar(fallback=row["name"][:2], radius="full", color_scheme="violet"),
+                rx.avatar(fallback=row.name[:2], radius="full", color_scheme="violet"),
                 rx.vstack(
-                    rx.heading(row["name"], size="4"),
-                    rx.text(row["occupation"], size="1", color_scheme="gray"),
+                    rx.heading(row.name, size="4"),
+                    rx.text(row.occupation, size="1", color_scheme="gray"),
                     spacing="0",
                 ),
                 rx.spacer(),
-                rx.badge(row["locale"], variant="outline"),
+                rx.badge(row.locale, variant="outline"),
                 width="100%",
                 align="center",
             ),
-            rx.text(row["style"], size="2", color_scheme="gray", class_name="clamp-2"),
+            rx.text(row.style, size="2", color_scheme="gray", class_name="clamp-2"),
             rx.hstack(
-                rx.badge("☀ ", row["morning"], variant="soft"),
-                rx.badge("◐ ", row["afternoon"], variant="soft"),
-                rx.badge("☾ ", row["evening"], variant="soft"),
+                rx.badge("☀ ", row.greeting_morning, variant="soft"),
+                rx.badge("◐ ", row.greeting_afternoon, variant="soft"),
+                rx.badge("☾ ", row.greeting_evening, variant="soft"),
                 wrap="wrap",
             ),
             rx.hstack(
-                rx.text(row["numbers"], " ", t("personas.numbers_using"), size="1", color_scheme="gray"),
+                rx.text(row.numbers, " ", t("personas.numbers_using"), size="1", color_scheme="gray"),
                 rx.spacer(),
                 rx.cond(
                     AuthState.can_manage,
@@ -319,14 +335,14 @@ def _card(row: dict) -> rx.Component:
                             t("common.edit"),
                             size="1",
                             variant="soft",
-                            on_click=PersonasState.edit(row["id"]),
+                            on_click=PersonasState.edit(row.id),
                         ),
                         rx.button(
                             rx.icon("trash-2", size=14),
                             size="1",
                             variant="soft",
                             color_scheme="red",
-                            on_click=PersonasState.delete(row["id"]),
+                            on_click=PersonasState.delete(row.id),
                             aria_label="delete",
                         ),
                     ),

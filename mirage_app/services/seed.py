@@ -5,11 +5,13 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 
+from sqlalchemy import text
 from sqlmodel import Session, select
 
-from mirage_app.core.db import admin_engine, tenant_session
+from mirage_app.core.db import admin_engine, system_session, tenant_session
 from mirage_app.core.security import generate_password, hash_password
 from mirage_app.models import Tenant, TenantPlan, TenantSettings, User, UserRole
+from mirage_app.services.auth_sessions import revoke_user_sessions
 
 DEFAULT_TENANT_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
 DEFAULT_ADMIN_EMAIL = "admin@mirage.local"
@@ -66,11 +68,6 @@ def ensure_default_tenant(password: str | None = None) -> SeedResult:
 
 def reset_admin_password(email: str) -> str:
     """Recovery path for a lost first-run password: a new generated one, sessions revoked."""
-    from sqlalchemy import text
-
-    from mirage_app.core.db import system_session
-    from mirage_app.services.auth_sessions import revoke_user_sessions
-
     with system_session() as s:
         row = s.execute(text("SELECT user_id, tenant_id FROM auth_user_by_email(:e)"), {"e": email}).first()
     if row is None:

@@ -7,11 +7,14 @@ actor from the session cookie and turns service errors into translated toasts an
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from mirage_app.base.errors import ServiceError
 from mirage_app.base.permissions import Action, Actor, allowed_actions
@@ -31,6 +34,17 @@ def error_text(exc: ServiceError, locale: str) -> str:
     return exc.message if text == exc.code else text
 
 
+@dataclass(frozen=True)
+class Outcome(Generic[T]):
+    """What `AuthState._call` did: `value` is the service's result when `ok`, `error_code` the catalog key of the
+    `ServiceError` when not; `feedback` (a toast, or the redirect to /login) is what the event handler returns."""
+
+    ok: bool
+    value: T | None = None
+    error_code: str | None = None
+    feedback: EventSpec | None = None
+
+
 def _password_change_pending(actor: Actor) -> bool:
     """The first-run admin signed in with a generated password must choose their own before anything else."""
     with tenant_session(actor.tenant_id) as s:
@@ -45,24 +59,71 @@ class AuthState(UiState):
     mfa_enabled: bool = False
     permissions: list[str] = []
 
-    # -- helpers for every page state ----------------------------------------------------------------
+    # -- the one way page states call a service -----------------------------------------------------
     def _actor(self) -> Actor | None:
         return auth.resolve_session(self.session_token or None, ip=self.router.session.client_ip)
 
-    def _call(self, fn: Callable[..., T], *args: Any, success: str | None = None, **kwargs: Any):
-        """Run `fn(actor, *args)`; returns (result, feedback event). Errors become toasts, never tracebacks."""
-        actor = self._actor()
-        if actor is None:
-            return None, rx.redirect("/login")
-        try:
-            result = fn(actor, *args, **kwargs)
-        except ServiceError as exc:
-            return None, rx.toast.error(error_text(exc, self.lang), id="service-error")
-        feedback = rx.toast.success(translate(success, self.lang), id="service-ok") if success else None
-        return result, feedback
+    def _call(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        success: str | None = None,
+        error_to: str | None = None,
+        anonymous: bool = False,
+        **kwargs: Any,
+    ) -> Outcome[T]:
+        """Run `fn(actor, *args, **kwargs)` as the signed-in person (`fn(*args, **kwargs)` when `anonymous`).
 
-    def _error(self, exc: ServiceError) -> str:
-        return error_text(exc, self.lang)
+        A `ServiceError` is translated into the operator's language and shown in the form's inline callout when
+        the caller names its state var (`error_to`, cleared before the call), otherwise as a toast; `success`
+        is the catalog key of the toast shown when the call works. An expired session sends the visitor to
+        /login. The handler returns `outcome.feedback`.
+        """
+        if error_to:
+            setattr(self, error_to, "")
+        actor = None if anonymous else self._actor()
+        if actor is None and not anonymous:
+            return Outcome(ok=False, feedback=self._to_login())
+        try:
+            value = fn(*args, **kwargs) if anonymous else fn(actor, *args, **kwargs)
+        except ServiceError as exc:
+            return self._failed(exc, error_to)
+        return self._succeeded(value, success)
+
+    async def _call_in_thread(
+        self, fn: Callable[..., T], *args: Any, success: str | None = None, error_to: str | None = None, **kwargs: Any
+    ) -> Outcome[T]:
+        """`_call` for background events: the service runs in a worker thread without holding the state lock."""
+        async with self:
+            if error_to:
+                setattr(self, error_to, "")
+            actor = self._actor()
+        if actor is None:
+            async with self:
+                return Outcome(ok=False, feedback=self._to_login())
+        try:
+            value = await asyncio.to_thread(fn, actor, *args, **kwargs)
+        except ServiceError as exc:
+            async with self:
+                return self._failed(exc, error_to)
+        async with self:
+            return self._succeeded(value, success)
+
+    def _to_login(self):
+        """Back to the sign-in page, which returns here once signed in."""
+        path = self.router.url.path or "/"
+        return rx.redirect(f"/login?next={quote(path)}" if path not in ("/", "") else "/login")
+
+    def _failed(self, exc: ServiceError, error_to: str | None) -> Outcome:
+        message = error_text(exc, self.lang)
+        if error_to:
+            setattr(self, error_to, message)
+            return Outcome(ok=False, error_code=exc.code)
+        return Outcome(ok=False, error_code=exc.code, feedback=rx.toast.error(message, id="service-error"))
+
+    def _succeeded(self, value: T, success: str | None) -> Outcome[T]:
+        feedback = rx.toast.success(translate(success, self.lang), id="service-ok") if success else None
+        return Outcome(ok=True, value=value, feedback=feedback)
 
     @rx.var
     def can_manage(self) -> bool:
@@ -84,8 +145,7 @@ class AuthState(UiState):
         actor = self._actor()
         if actor is None:
             self.user_email = ""
-            path = self.router.url.path or "/"
-            return rx.redirect(f"/login?next={quote(path)}" if path not in ("/", "") else "/login")
+            return self._to_login()
         if actor.user_id is not None and _password_change_pending(actor) and self.router.url.path != "/settings":
             return rx.redirect("/settings?tab=security&first=1")
         self.user_email = actor.label

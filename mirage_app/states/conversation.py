@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.services import conversations
 from mirage_app.states.auth import AuthState
+
+
+@dataclass(frozen=True)
+class FeedMessage:
+    at: str
+    sender: str
+    recipient: str
+    body: str
+    status: str
+    phase: str
+
+
+@dataclass(frozen=True)
+class RoundRow:
+    state: str
+    turns: str  # "done/planned"
+    speakers: str
+    started: str
 
 
 class ConversationState(AuthState):
@@ -15,8 +34,8 @@ class ConversationState(AuthState):
     mode: str = ""
     active: bool = False
     found: bool = True
-    feed: list[dict[str, str]] = []
-    rounds: list[dict[str, str]] = []
+    feed: list[FeedMessage] = []
+    rounds: list[RoundRow] = []
 
     def _id_from_url(self) -> str:
         parts = self.router.url.path.strip("/").split("/")
@@ -25,41 +44,47 @@ class ConversationState(AuthState):
     @rx.event
     def load_header(self):
         self.conversation_id = self._id_from_url()
-        view, feedback = self._call(conversations.get_conversation, self.conversation_id)
-        self.found = view is not None
-        if view is None:
-            return feedback
+        loaded = self._call(conversations.get_conversation, self.conversation_id)
+        self.found = loaded.ok
+        if not loaded.ok:
+            return loaded.feedback
+        view = loaded.value
         self.name, self.mode, self.active = view.name, view.mode, view.active
         return self._load_live()
 
     def _load_live(self):
-        actor = self._actor()
-        if actor is None or not self.found or self.conversation_id != self._id_from_url():
+        if not self.found or self.conversation_id != self._id_from_url():
             return None  # the header (on_load) sets the conversation before the live panel reads it
-        try:
-            messages = conversations.recent_messages(actor, self.conversation_id, limit=20)
-            rounds = conversations.list_rounds(actor, self.conversation_id, limit=8)
-        except ServiceError:
-            return None  # deleted meanwhile: the next page load says so
+        conversation_id = self.conversation_id
+
+        def read(actor):
+            return (
+                conversations.recent_messages(actor, conversation_id, limit=20),
+                conversations.list_rounds(actor, conversation_id, limit=8),
+            )
+
+        loaded = self._call(read)
+        if not loaded.ok:
+            return None  # deleted or signed out meanwhile: the next page load says so
+        messages, rounds = loaded.value
         self.feed = [
-            {
-                "at": m["created_at"].strftime("%d/%m %H:%M:%S"),
-                "from": m["from_label"] or "—",
-                "to": m["to_label"] or "—",
-                "body": m["body"] or "…",
-                "status": m["status"],
-                "phase": m["phase"] or "",
-            }
+            FeedMessage(
+                at=m["created_at"].strftime("%d/%m %H:%M:%S"),
+                sender=m["from_label"] or "—",
+                recipient=m["to_label"] or "—",
+                body=m["body"] or "…",
+                status=m["status"],
+                phase=m["phase"] or "",
+            )
             for m in messages
         ]
         self.rounds = [
-            {
-                "state": r.state,
-                "turns": f"{r.turns_done}/{r.planned_turns}",
-                "speakers": " ↔ ".join(r.speakers),
-                "started": r.started_at.strftime("%d/%m %H:%M") if r.started_at else "—",
-                "reason": r.end_reason or "",
-            }
+            RoundRow(
+                state=r.state,
+                turns=f"{r.turns_done}/{r.planned_turns}",
+                speakers=" ↔ ".join(r.speakers),
+                started=r.started_at.strftime("%d/%m %H:%M") if r.started_at else "—",
+            )
             for r in rounds
         ]
         return None
@@ -71,8 +96,8 @@ class ConversationState(AuthState):
     @rx.event
     def toggle_active(self, value: bool):
         fn = conversations.activate if value else conversations.deactivate
-        view, feedback = self._call(fn, self.conversation_id)
-        if view is not None:
-            self.active = view.active
-            return rx.toast.success(self.tr["conversations.activated" if view.active else "conversations.paused"])
-        return feedback
+        toggled = self._call(fn, self.conversation_id)
+        if not toggled.ok:
+            return toggled.feedback
+        self.active = toggled.value.active
+        return rx.toast.success(self.tr["conversations.activated" if self.active else "conversations.paused"])

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
-import asyncio
+from dataclasses import dataclass
 
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
+from mirage_app.core.clock import system_clock
 from mirage_app.logic.warmup import stage_label
 from mirage_app.services import instances, metrics
 from mirage_app.states.auth import AuthState
+from mirage_app.states.rows import SelectOption
+
+ALERT_STATUSES = ("error", "paused", "disconnected")
 
 
 def _ago(when, now) -> str:
@@ -25,89 +28,109 @@ def _ago(when, now) -> str:
     return f"{seconds // 86400} d"
 
 
+@dataclass(frozen=True)
+class InstanceRow:
+    id: str
+    label: str
+    wa_number: str
+    status: str
+    status_label: str
+    persona_id: str  # "" when no persona is assigned
+    persona: str
+    messages_today: int
+    messages_7d: int
+    last_seen: str
+    reason: str  # why it is paused or disconnected; "" when nothing is wrong
+    warmup: str
+    latency: str
+
+
+@dataclass(frozen=True)
+class MessageBubble:
+    at: str
+    outgoing: bool
+    body: str
+    status: str
+
+
 class InstancesState(AuthState):
-    rows: list[dict[str, str]] = []
+    rows: list[InstanceRow] = []
     optouts_24h: int = 0
-    personas: list[dict[str, str]] = []
+    personas: list[SelectOption] = []
     loaded: bool = False
     # connect dialog
     dialog_open: bool = False
     dialog_number_id: str = ""
     dialog_qr: str = ""
-    dialog_status: str = ""
     dialog_error: str = ""
     creating: bool = False
     # messages dialog
     messages_open: bool = False
     messages_title: str = ""
-    message_rows: list[dict[str, str]] = []
+    message_rows: list[MessageBubble] = []
     # rename dialog
     rename_id: str = ""
-    rename_label: str = ""
 
     @rx.var
-    def alerts(self) -> list[dict[str, str]]:
-        return [r for r in self.rows if r["status"] in ("error", "paused", "disconnected") or r["reason"]]
+    def alerts(self) -> list[InstanceRow]:
+        return [r for r in self.rows if r.status in ALERT_STATUSES or r.reason]
 
     @rx.var
     def connected_count(self) -> int:
-        return sum(1 for r in self.rows if r["status"] == "connected")
+        return sum(1 for r in self.rows if r.status == "connected")
 
     @rx.var
     def today_total(self) -> int:
-        return sum(int(r["today"]) for r in self.rows)
+        return sum(r.messages_today for r in self.rows)
 
     @rx.var
     def week_total(self) -> int:
-        return sum(int(r["week"]) for r in self.rows)
+        return sum(r.messages_7d for r in self.rows)
 
     @rx.event
     def refresh(self, _tick=None):
         return self._load()
 
     def _load(self):
-        actor = self._actor()
-        if actor is None:
+        def read(actor):
+            return instances.list_instances(actor), instances.persona_choices(actor), metrics.recent_optouts(actor)
+
+        loaded = self._call(read)
+        if not loaded.ok:
             return None  # check_login (the first on_load step) already sends the visitor to /login
-
-        from mirage_app.core.clock import system_clock
-
+        views, persona_pairs, self.optouts_24h = loaded.value
         now = system_clock.now()
-        views = instances.list_instances(actor)
         self.rows = [
-            {
-                "id": str(v.id),
-                "label": v.label,
-                "session": v.session_id,
-                "wa_number": v.wa_number or "—",
-                "status": v.status,
-                "status_label": self.tr.get(f"status.{v.status}", v.status),
-                "persona_id": str(v.persona_id) if v.persona_id else "",
-                "persona": v.persona_name or self.tr["instances.no_persona"],
-                "today": str(v.messages_today),
-                "week": str(v.messages_7d),
-                "last_seen": _ago(v.last_seen, now),
-                "reason": v.paused_reason or v.disconnect_reason or "",
-                "warmup": stage_label(v.active_days, locale=self.lang) if v.paired_at else "—",
-                "latency": f"{v.reply_latency_s:.0f}s" if v.reply_latency_s is not None else "—",
-            }
+            InstanceRow(
+                id=str(v.id),
+                label=v.label,
+                wa_number=v.wa_number or "—",
+                status=v.status,
+                status_label=self.tr.get(f"status.{v.status}", v.status),
+                persona_id=str(v.persona_id) if v.persona_id else "",
+                persona=v.persona_name or self.tr["instances.no_persona"],
+                messages_today=v.messages_today,
+                messages_7d=v.messages_7d,
+                last_seen=_ago(v.last_seen, now),
+                reason=v.paused_reason or v.disconnect_reason or "",
+                warmup=stage_label(v.active_days, locale=self.lang) if v.paired_at else "—",
+                latency=f"{v.reply_latency_s:.0f}s" if v.reply_latency_s is not None else "—",
+            )
             for v in views
         ]
-        self.personas = [{"id": pid, "name": name} for pid, name in instances.persona_choices(actor)]
-        self.optouts_24h = metrics.recent_optouts(actor)
+        self.personas = SelectOption.from_pairs(persona_pairs)
         self.loaded = True
         if self.dialog_open and self.dialog_number_id:
-            current = next((r for r in self.rows if r["id"] == self.dialog_number_id), None)
-            if current and current["status"] == "connected":
+            current = next((r for r in self.rows if r.id == self.dialog_number_id), None)
+            if current and current.status == "connected":
                 self.dialog_open = False
-                return rx.toast.success(self.tr["instances.connected_toast"].format(label=current["label"]))
+                return rx.toast.success(self.tr["instances.connected_toast"].format(label=current.label))
         return None
 
     # -- connect dialog ------------------------------------------------------------------------------
     @rx.event
     def open_new(self):
         self.dialog_open, self.dialog_number_id, self.dialog_qr, self.dialog_error = True, "", "", ""
-        self.dialog_status = ""
 
     @rx.event
     def set_dialog_open(self, is_open: bool):
@@ -117,37 +140,33 @@ class InstancesState(AuthState):
     async def create(self, form: dict):
         async with self:
             if self.creating:
-                return
-            self.creating, self.dialog_error = True, ""
-            actor = self._actor()
-        try:
-            view = await asyncio.to_thread(
-                instances.create_instance, actor, form.get("label", ""), form.get("persona_id") or None
-            )
-        except ServiceError as exc:
-            async with self:
-                self.creating, self.dialog_error = False, self._error(exc)
-            return
+                return None
+            self.creating = True
+        created = await self._call_in_thread(
+            instances.create_instance, form.get("label", ""), form.get("persona_id") or None, error_to="dialog_error"
+        )
         async with self:
             self.creating = False
-            self.dialog_number_id, self.dialog_qr, self.dialog_status = str(view.id), view.qr_code or "", view.status
+            if not created.ok:
+                return created.feedback
+            view = created.value
+            self.dialog_number_id, self.dialog_qr = str(view.id), view.qr_code or ""
             self._load()
+        return None
 
     @rx.event(background=True)
     async def refresh_qr(self, _tick=None):
         """While the dialog is open the QR is renewed (Evolution rotates codes about every 45 s)."""
         async with self:
             if not (self.dialog_open and self.dialog_number_id):
-                return
-            actor, number_id = self._actor(), self.dialog_number_id
-        try:
-            view = await asyncio.to_thread(instances.get_qr, actor, number_id)
-        except ServiceError as exc:
-            async with self:
-                self.dialog_error = self._error(exc)
-            return
+                return None
+            number_id = self.dialog_number_id
+        renewed = await self._call_in_thread(instances.get_qr, number_id, error_to="dialog_error")
+        if not renewed.ok:
+            return renewed.feedback
         async with self:
-            self.dialog_qr, self.dialog_status, self.dialog_error = view.qr_code or "", view.status, ""
+            view = renewed.value
+            self.dialog_qr = view.qr_code or ""
             if view.status == "connected":
                 self.dialog_open = False
                 self._load()
@@ -157,47 +176,38 @@ class InstancesState(AuthState):
     @rx.event(background=True)
     async def reconnect(self, number_id: str):
         async with self:
-            actor = self._actor()
-            self.dialog_open, self.dialog_number_id, self.dialog_qr, self.dialog_error = True, number_id, "", ""
-        try:
-            view = await asyncio.to_thread(instances.reconnect, actor, number_id)
-        except ServiceError as exc:
-            async with self:
-                self.dialog_error = self._error(exc)
-            return
+            self.dialog_open, self.dialog_number_id, self.dialog_qr = True, number_id, ""
+        reconnected = await self._call_in_thread(instances.reconnect, number_id, error_to="dialog_error")
+        if not reconnected.ok:
+            return reconnected.feedback
         async with self:
-            self.dialog_qr, self.dialog_status = view.qr_code or "", view.status
+            self.dialog_qr = reconnected.value.qr_code or ""
+        return None
 
     @rx.event
     def simulate_scan(self):
-        _, feedback = self._call(instances.simulate_scan, self.dialog_number_id)
-        return feedback
+        return self._call(instances.simulate_scan, self.dialog_number_id).feedback
 
     # -- per-number actions --------------------------------------------------------------------------
     @rx.event(background=True)
     async def stop(self, number_id: str):
-        async with self:
-            actor = self._actor()
-        try:
-            await asyncio.to_thread(instances.stop, actor, number_id)
-        except ServiceError as exc:
+        stopped = await self._call_in_thread(instances.stop, number_id, success="instances.stopped")
+        if stopped.ok:
             async with self:
-                return rx.toast.error(self._error(exc))
-        async with self:
-            self._load()
-            return rx.toast.info(self.tr["instances.stopped"])
+                self._load()
+        return stopped.feedback
 
     @rx.event
     def set_persona(self, number_id: str, persona_id: str):
-        _, feedback = self._call(
+        saved = self._call(
             instances.update_instance, number_id, persona_id=persona_id or None, success="instances.saved"
         )
         self._load()
-        return feedback
+        return saved.feedback
 
     @rx.event
-    def start_rename(self, number_id: str, label: str):
-        self.rename_id, self.rename_label = number_id, label
+    def start_rename(self, number_id: str):
+        self.rename_id = number_id
 
     @rx.event
     def cancel_rename(self):
@@ -205,27 +215,27 @@ class InstancesState(AuthState):
 
     @rx.event
     def save_rename(self, form: dict):
-        _, feedback = self._call(
+        saved = self._call(
             instances.update_instance, self.rename_id, label=form.get("label", ""), success="instances.saved"
         )
         self.rename_id = ""
         self._load()
-        return feedback
+        return saved.feedback
 
     @rx.event
     def show_messages(self, number_id: str, label: str):
-        result, feedback = self._call(instances.recent_messages, number_id)
-        if result is None:
-            return feedback
+        listed = self._call(instances.recent_messages, number_id)
+        if not listed.ok:
+            return listed.feedback
         self.messages_title, self.messages_open = label, True
         self.message_rows = [
-            {
-                "at": m.created_at.strftime("%d/%m %H:%M"),
-                "dir": "out" if str(m.from_number_id) == number_id else "in",
-                "body": m.body or "…",
-                "status": str(m.status.value if hasattr(m.status, "value") else m.status),
-            }
-            for m in result
+            MessageBubble(
+                at=m.created_at.strftime("%d/%m %H:%M"),
+                outgoing=str(m.from_number_id) == number_id,
+                body=m.body or "…",
+                status=str(m.status.value if hasattr(m.status, "value") else m.status),
+            )
+            for m in listed.value
         ]
         return None
 

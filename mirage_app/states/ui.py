@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
+
 import reflex as rx
 
 from mirage_app.i18n import DEFAULT_LOCALE, catalog, normalise_locale
+from mirage_app.services.health import check_health
 
 
 class UiState(rx.State):
@@ -28,10 +31,6 @@ class UiState(rx.State):
 
     @rx.event(background=True)
     async def load_health(self) -> None:
-        import asyncio
-
-        from mirage_app.services.health import check_health
-
         report = await asyncio.to_thread(check_health)
         async with self:
             self.demo = report["demo"]

@@ -17,7 +17,7 @@ USED = re.compile(r"""(?:\bt\(|\btr\[|success=|_key=|tr\.get\()\s*["']([a-z_]+\.
 
 def used_keys() -> set[str]:
     keys: set[str] = set()
-    for path in [*ROOT.glob("pages/*.py"), *ROOT.glob("components/*.py"), *ROOT.glob("states/*.py")]:
+    for path in [*ROOT.glob("pages/**/*.py"), *ROOT.glob("components/**/*.py"), *ROOT.glob("states/**/*.py")]:
         keys |= set(USED.findall(path.read_text()))
     return keys
 

@@ -1,0 +1,119 @@
+"""The users tab: invite people, change roles, deactivate, revoke pending invitations."""
+
+from __future__ import annotations
+
+import reflex as rx
+
+from mirage_app.components.auth_card import field_error
+from mirage_app.components.notice import notice
+from mirage_app.pages.settings.cards import settings_card
+from mirage_app.states.settings import SettingsState, UserRow
+from mirage_app.states.ui import t
+
+ROLES = ["admin", "operator", "viewer"]
+
+
+def _role_select(row: rx.Var[UserRow]) -> rx.Component:
+    return rx.select(
+        ROLES,
+        value=row.role,
+        on_change=lambda role: SettingsState.change_role(row.id, role),
+        size="1",
+        disabled=~row.active,
+    )
+
+
+def users_card() -> rx.Component:
+    invite_form = rx.form(
+        rx.hstack(
+            rx.input(
+                name="email", input_mode="email", placeholder="pessoa@empresa.com", id="invite-email", width="260px"
+            ),
+            rx.select(ROLES, name="role", default_value="operator", id="invite-role"),
+            rx.button(rx.icon("send", size=16), t("settings.invite"), type="submit", id="invite-send"),
+            wrap="wrap",
+        ),
+        on_submit=SettingsState.invite,
+        reset_on_submit=True,
+    )
+    link = rx.cond(
+        SettingsState.invite_link != "",
+        notice(
+            "link", rx.vstack(rx.text(t("settings.invite_link")), rx.code(SettingsState.invite_link, id="invite-link"))
+        ),
+    )
+    users_table = rx.table.root(
+        rx.table.header(
+            rx.table.row(
+                *[
+                    rx.table.column_header_cell(t(k))
+                    for k in ("settings.email", "settings.role", "settings.mfa_short", "settings.last_login", "")
+                ]
+            )
+        ),
+        rx.table.body(
+            rx.foreach(
+                SettingsState.user_rows,
+                lambda u: rx.table.row(
+                    rx.table.cell(
+                        rx.vstack(rx.text(u.email), rx.text(u.name, size="1", color_scheme="gray"), spacing="0")
+                    ),
+                    rx.table.cell(_role_select(u)),
+                    rx.table.cell(rx.cond(u.mfa_enabled, "✓", "—")),
+                    rx.table.cell(u.last_login),
+                    rx.table.cell(
+                        rx.cond(
+                            u.active,
+                            rx.button(
+                                t("settings.deactivate"),
+                                size="1",
+                                variant="soft",
+                                color_scheme="red",
+                                on_click=SettingsState.deactivate(u.id),
+                            ),
+                            rx.badge(t("settings.inactive"), color_scheme="gray"),
+                        )
+                    ),
+                ),
+            )
+        ),
+        width="100%",
+        id="users-table",
+    )
+    invitations = rx.cond(
+        SettingsState.invitation_rows.length() > 0,
+        rx.vstack(
+            rx.text(t("settings.invitations"), weight="medium"),
+            rx.foreach(
+                SettingsState.invitation_rows,
+                lambda i: rx.hstack(
+                    rx.text(i.email),
+                    rx.badge(i.role),
+                    rx.badge(i.status, variant="outline"),
+                    rx.text(i.expires, size="1", color_scheme="gray"),
+                    rx.spacer(),
+                    rx.cond(
+                        i.status == "pending",
+                        rx.button(
+                            t("settings.revoke"),
+                            size="1",
+                            variant="ghost",
+                            color_scheme="red",
+                            on_click=SettingsState.revoke_invitation(i.id),
+                        ),
+                    ),
+                    width="100%",
+                    align="center",
+                ),
+            ),
+            width="100%",
+        ),
+    )
+    return settings_card(
+        "settings.users",
+        invite_form,
+        field_error(SettingsState.invite_error, "invite-error"),
+        link,
+        users_table,
+        invitations,
+    )
