@@ -150,6 +150,9 @@ def browser_type_launch_args(browser_type_launch_args):
             "--disable-sync",
             "--disable-quic",
         ],
+        # Under scripts/at-local-time only the app's processes live at the shifted hour: chromium does not run
+        # under libfaketime (its pages time out), and the browser's own clock does not matter to the tests.
+        "env": {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "FAKETIME")},
     }
 
 
@@ -247,5 +250,8 @@ def engine_friendly_tenant(page, app: RunningApp, zone: str, **fields: str) -> N
     for name, value in fields.items():
         page.locator(f"#tenant-{name}").fill(value)
     page.locator("#tenant-save").click()
+    # The toast proves the server applied the save: moving on earlier would drop the event with the websocket.
+    expect(page.get_by_text(re.compile(r"^(Alterações salvas|Changes saved)"))).to_be_visible(timeout=30_000)
     expect(page.locator("#tenant-error")).to_have_count(0)
-    expect(page.locator("#tenant-timezone")).to_have_value(zone)
+    page.reload()
+    expect(page.locator("#tenant-timezone")).to_have_value(zone, timeout=30_000)

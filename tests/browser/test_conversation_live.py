@@ -80,6 +80,7 @@ def test_conversation_runs_live(running_app, admin_page: Page, admin):
     for i, value in enumerate(_day_windows(now.hour)):
         times.nth(i).fill(value)
     page.locator("#schedule-save").click()
+    expect(page.get_by_text("Agenda salva.")).to_be_visible(timeout=30_000)  # applied before we move on
     expect(page.locator("#schedule-error")).to_have_count(0)
 
     page.goto(page.url.replace("/schedule", "/topics"))

@@ -70,6 +70,7 @@ def test_import_policy_and_targets_move(running_app, admin_page: Page, tmp_path)
 
     page.goto(url + "/outreach/policies")
     page.locator(".policy-card", has_text="Prospecção").locator(".policy-active").click()
+    expect(page.get_by_text("Política ativada", exact=False)).to_be_visible(timeout=30_000)  # before moving on
     page.goto(url + "/outreach/targets")
     page.locator('select[aria-label="policy"]').select_option(label="Prospecção")
     expect(page.locator('.target-row[data-status="optout"]')).to_have_count(1, timeout=200_000)
