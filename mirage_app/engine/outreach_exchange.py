@@ -24,15 +24,15 @@ from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
 from mirage_app.engine import sending
-from mirage_app.engine.llm_client import DEFAULT_MODEL, LLMError
+from mirage_app.engine.llm_client import DEFAULT_MODEL
 from mirage_app.engine.optout import load_inbound, mark_message, optout_keywords, record_optout
 from mirage_app.engine.outreach_sender import INSERT_OUTREACH_MESSAGE, load_sender
 from mirage_app.engine.outreach_sends import OUTREACH
-from mirage_app.engine.replies import OFFLINE_FALLBACK, Reply
+from mirage_app.engine.replies import Reply, llm_or_offline
 from mirage_app.engine.runtime import runtime
 from mirage_app.logic.dayparts import daypart_at, to_local
 from mirage_app.logic.offline_generator import OfflineGenerator
-from mirage_app.logic.optout import fold, with_optout_hint
+from mirage_app.logic.optout import with_optout_hint
 from mirage_app.logic.pacing import SendPlan, plan_send
 from mirage_app.logic.prompts import (
     CLOSING,
@@ -43,7 +43,6 @@ from mirage_app.logic.prompts import (
     Turn,
     as_turns,
     build_outreach_messages,
-    sanitize_reply,
 )
 
 NO_REPLY_AFTER = timedelta(hours=72)  # an exchange with no reply for this long is done
@@ -67,31 +66,18 @@ def compose(
     opt out. Raises prompts.ContactOptedOut when the history holds an opt-out."""
     turns = as_turns(history)
     keywords = tuple(keywords)
-    error, spent = None, None
-    if llm is not None:
-        messages = build_outreach_messages(persona, contact_name, phase, turns, locale, keywords)
-        try:
-            spent = llm.complete(messages, DEFAULT_MODEL, OUTREACH_TEMPERATURE)
-        except LLMError as exc:
-            error = exc.reason
-        else:
-            reply_text = sanitize_reply(spent.text, persona.name)
-            seen = {fold(t.text) for t in turns}
-            if reply_text and fold(reply_text) not in seen:
-                if phase == OPENER:
-                    reply_text = with_optout_hint(reply_text, locale)
-                return Reply(reply_text, llm.label, spent.model, spent.usage, spent.latency_ms)
-            error = "repeated" if reply_text else "empty"
-    generated = OfflineGenerator(random.Random(seed)).generate_outreach(
-        persona, contact_name, phase, turns, locale, daypart, keywords
+    return llm_or_offline(
+        llm,
+        lambda: build_outreach_messages(persona, contact_name, phase, turns, locale, keywords),
+        DEFAULT_MODEL,
+        OUTREACH_TEMPERATURE,
+        turns,
+        persona.name,
+        lambda: OfflineGenerator(random.Random(seed)).generate_outreach(
+            persona, contact_name, phase, turns, locale, daypart, keywords
+        ),
+        finish=(lambda text: with_optout_hint(text, locale)) if phase == OPENER else (lambda text: text),
     )
-    reply_text = sanitize_reply(generated)
-    if phase == OPENER:
-        reply_text = with_optout_hint(reply_text, locale)
-    if llm is None:
-        return Reply(reply_text, "offline")
-    return Reply(reply_text, OFFLINE_FALLBACK, spent.model if spent else None, spent.usage if spent else {},
-                 spent.latency_ms if spent else 0, error)  # fmt: skip
 
 
 def phase_for(round_no: int, max_rounds: int) -> str:

@@ -10,7 +10,7 @@ line already said in the conversation falls back to the offline generator, and t
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from mirage_app.logic.prompts import (
     HISTORY_LIMIT,
     PersonaSpec,
     TopicSpec,
+    Turn,
     as_turns,
     build_conversation_messages,
     sanitize_reply,
@@ -72,20 +73,41 @@ def generate(
     spec = PersonaSpec.coerce(persona)
     subject = TopicSpec.coerce(topic)
     turns = as_turns(history)
+    return llm_or_offline(
+        llm,
+        lambda: build_conversation_messages(spec, subject, daypart, phase, turns, locale, history_limit),
+        model,
+        temperature,
+        turns,
+        spec.name,
+        lambda: OfflineGenerator(random.Random(seed)).generate(spec, subject, daypart, phase, turns, locale),
+    )
+
+
+def llm_or_offline(
+    llm: LLMClient | None,
+    messages: Callable[[], list[dict[str, str]]],
+    model: str,
+    temperature: float,
+    turns: list[Turn],
+    speaker: str,
+    offline: Callable[[], str],
+    finish: Callable[[str], str] = lambda text: text,
+) -> Reply:
+    """The one way a text is made: the LLM when configured, else (or on failure, an empty or a repeated answer)
+    the offline generator; `finish` is applied to whichever text is kept (e.g. an opener's opt-out hint)."""
     error, spent = None, None
     if llm is not None:
-        messages = build_conversation_messages(spec, subject, daypart, phase, turns, locale, history_limit)
         try:
-            spent = llm.complete(messages, model, temperature)
+            spent = llm.complete(messages(), model, temperature)
         except LLMError as exc:
             error = exc.reason
         else:
-            text = sanitize_reply(spent.text, spec.name)
-            seen = {fold(t.text) for t in turns}
-            if text and fold(text) not in seen:
-                return Reply(text, llm.label, spent.model, spent.usage, spent.latency_ms)
+            text = sanitize_reply(spent.text, speaker)
+            if text and fold(text) not in {fold(t.text) for t in turns}:
+                return Reply(finish(text), llm.label, spent.model, spent.usage, spent.latency_ms)
             error = "repeated" if text else "empty"
-    text = sanitize_reply(OfflineGenerator(random.Random(seed)).generate(spec, subject, daypart, phase, turns, locale))
+    text = finish(sanitize_reply(offline()))
     if llm is None:
         return Reply(text, OFFLINE)
     # Tokens spent on a discarded answer are still recorded.
