@@ -18,8 +18,7 @@ from redis import Redis
 from rq.exceptions import DuplicateJobError
 
 from mirage_app.core.clock import Clock, system_clock
-from mirage_app.core.redis import SCHEDULER_HEARTBEAT_KEY as HEARTBEAT_KEY
-from mirage_app.core.redis import get_redis, queue
+from mirage_app.core.redis import SCHEDULER_HEARTBEAT_KEY, get_redis, queue
 
 log = logging.getLogger("mirage.scheduler")
 LEADER_KEY = "mirage:scheduler:leader"
@@ -106,7 +105,7 @@ def run_scheduler(interval: float = 5.0, clock: Clock = system_clock, jobs: list
     try:
         while running:
             if lease.acquire_or_renew():
-                redis.set(HEARTBEAT_KEY, lease.identity, ex=int(interval * 3) + 5)
+                redis.set(SCHEDULER_HEARTBEAT_KEY, lease.identity, ex=int(interval * 3) + 5)
                 enqueue_due(jobs if jobs is not None else PERIODIC_JOBS, clock)
             time.sleep(interval)
     finally:

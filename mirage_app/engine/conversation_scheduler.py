@@ -41,7 +41,6 @@ from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.engine import round_state
 from mirage_app.engine.effective_settings import EffectiveSettings, effective
-from mirage_app.engine.round_state import PAIRING_ORDER
 from mirage_app.engine.runtime import (
     ON_MESSAGE_JOB,
     SEND_JOB,
@@ -91,7 +90,7 @@ DUE_CONVERSATIONS = text(
                 WHERE r.conversation_id = c.id AND r.window_key = ANY(ARRAY[
                     k.today || ':' || 'morning', k.today || ':' || 'afternoon', k.today || ':' || 'evening'])
                 GROUP BY r.window_key) w) AS window_stats,
-           (SELECT jsonb_agg(jsonb_build_array(p.number_a_id, p.number_b_id) ORDER BY {PAIRING_ORDER})
+           (SELECT jsonb_agg(jsonb_build_array(p.number_a_id, p.number_b_id) ORDER BY {round_state.PAIRING_ORDER})
               FROM pairings p WHERE p.conversation_id = c.id) AS pairings,
            (SELECT jsonb_agg(t.id ORDER BY t.created_at, t.id) FROM topics t WHERE t.conversation_id = c.id
               AND (t.active_from IS NULL OR t.active_from <= :now)

@@ -49,6 +49,7 @@ def handle(item: InboxItem) -> str:
             ON_MESSAGE_JOB,
             str(item.tenant_id),
             str(item.message_id),
+            item.from_contact,
             job_id=job_id("onmsg", item.message_id, "retry"),
             queue=SEND_QUEUE,
         )

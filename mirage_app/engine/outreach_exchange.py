@@ -76,7 +76,7 @@ def compose(
         lambda: OfflineGenerator(random.Random(seed)).generate_outreach(
             persona, contact_name, phase, turns, locale, daypart, keywords
         ),
-        finish=(lambda text: with_optout_hint(text, locale)) if phase == OPENER else (lambda text: text),
+        **({"finish": lambda text: with_optout_hint(text, locale)} if phase == OPENER else {}),
     )
 
 

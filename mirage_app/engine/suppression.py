@@ -33,8 +33,12 @@ def is_suppressed(tenant_id: uuid.UUID | str, wa_number: str) -> bool:
     except InvalidPhone:
         return False
     with tenant_session(tenant_id) as s:
-        return bool(s.execute(text("SELECT EXISTS (SELECT 1 FROM suppression WHERE wa_number = :n)"), {"n": e164})
-                    .scalar())  # fmt: skip
+        return suppressed_in(s, e164)
+
+
+def suppressed_in(s, e164: str) -> bool:
+    """The same question inside the caller's transaction, for a number already in E.164."""
+    return bool(s.execute(text("SELECT EXISTS (SELECT 1 FROM suppression WHERE wa_number = :n)"), {"n": e164}).scalar())
 
 
 def apply_suppression(

@@ -522,7 +522,6 @@ CATALOG: dict[str, str] = {
     "outreach.persona_not_found": "Persona not found.",
     "outreach.limit_invalid": "Enter a whole number from {min} to {max}.",
     "outreach.hourly_above_daily": "The hourly limit cannot be higher than the daily limit.",
-    "outreach.limit_needs_admin": "Limits above {safe} per {period} need an admin with two-factor authentication.",
     "outreach.dayparts_invalid": "Choose dayparts among morning, afternoon and evening.",
     "outreach.dayparts_required": "Choose at least one daypart.",
     "outreach.days_invalid": "Choose days among sun, mon, tue, wed, thu, fri and sat.",

@@ -452,7 +452,6 @@ CATALOG: dict[str, str] = {
     "outreach.keywords_invalid": "Palavras de descadastro têm de 1 a 40 letras (no máximo 30 palavras).",
     "outreach.keywords_required": "Mantenha pelo menos uma palavra de descadastro.",
     "outreach.limit_invalid": "Digite um número inteiro de {min} a {max}.",
-    "outreach.limit_needs_admin": "Limites acima de {safe} por {period} exigem um admin com dois fatores.",
     "outreach.number_not_found": "Número não encontrado.",
     "outreach.persona_not_found": "Persona não encontrada.",
     "outreach.policy_not_found": "Política de prospecção não encontrada.",

@@ -20,7 +20,7 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from itertools import product
 from typing import Any
 
-from mirage_app.logic.dayparts import AFTERNOON, EVENING, MORNING
+from mirage_app.logic.dayparts import DAYPARTS
 from mirage_app.logic.locales import is_english
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, fold, is_optout
 from mirage_app.logic.phrasebook import EMOJI, ENGLISH, NO_DAYPART, PORTUGUESE, Phrasebook, Slot
@@ -211,7 +211,7 @@ class OfflineGenerator:
 
 
 def _daypart_key(daypart: str | None) -> str:
-    return daypart if daypart in (MORNING, AFTERNOON, EVENING) else NO_DAYPART
+    return daypart if daypart in DAYPARTS else NO_DAYPART
 
 
 def _phase_slots(

@@ -17,12 +17,12 @@ from dataclasses import dataclass, fields
 from importlib import resources
 from typing import Any
 
-from mirage_app.logic.dayparts import AFTERNOON, EVENING, MORNING
+from mirage_app.logic.dayparts import DAYPARTS
 from mirage_app.logic.prompts import PHASES
 
 Slot = tuple[str, ...]  # alternatives; "" makes the slot optional, a leading "~" marks slang
 NO_DAYPART = "none"
-DAYPART_KEYS = frozenset({MORNING, AFTERNOON, EVENING, NO_DAYPART})
+DAYPART_KEYS = frozenset({*DAYPARTS, NO_DAYPART})
 
 
 @dataclass(frozen=True)

@@ -115,7 +115,7 @@ def test_a_failing_item_goes_to_a_retried_on_message_job(redis, monkeypatch):
     assert inbox_drain.handle(item) == "error"
     queue = Queue(SEND_QUEUE, connection=redis)
     [job] = [j for j in queue.get_jobs() if j.func_name == "workers.jobs.on_message"]
-    assert job.args == (str(item.tenant_id), str(item.message_id))
+    assert job.args == (str(item.tenant_id), str(item.message_id), item.from_contact)  # the kind is kept
 
 
 def test_push_async_hands_over_in_one_call_on_the_event_loop(redis, handled):

@@ -13,13 +13,13 @@ from mirage_app.base.errors import Conflict
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine.suppression import suppressed_in
 from mirage_app.models import ConsentStatus
 from mirage_app.services.contacts.records import (
     ContactView,
     audit_snapshot,
     get_row,
     load_view,
-    number_is_suppressed,
 )
 from mirage_app.services.contacts.validation import clean_basis, clean_consent_at, clean_source
 
@@ -42,7 +42,7 @@ def set_consent(
     at_value = clean_consent_at(at, now)
     with tenant_session(actor.tenant_id) as s:
         contact = get_row(s, contact_id, lock=True)
-        if number_is_suppressed(s, contact.wa_number) or contact.opted_out_at is not None:
+        if suppressed_in(s, contact.wa_number) or contact.opted_out_at is not None:
             raise Conflict("contacts.suppressed", field="consent_status")
         before = audit_snapshot(contact)
         contact.consent_status = ConsentStatus.granted

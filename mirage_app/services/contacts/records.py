@@ -21,6 +21,7 @@ from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine.suppression import suppressed_in
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.models import ConsentStatus, Contact
 from mirage_app.services.contacts.validation import (
@@ -231,11 +232,6 @@ def audit_snapshot(c: Contact) -> dict[str, Any]:
     }
 
 
-def number_is_suppressed(s, wa_number: str) -> bool:
-    return bool(s.execute(text("SELECT EXISTS (SELECT 1 FROM suppression WHERE wa_number = :n)"), {"n": wa_number})
-                .scalar())  # fmt: skip
-
-
 def create_contact(
     actor: Actor,
     wa_number: str,
@@ -264,7 +260,7 @@ def create_contact(
         if s.exec(select(Contact.id).where(Contact.wa_number == contact.wa_number)).first() is not None:
             raise Conflict("contacts.phone_taken", field="wa_number")
         if status == ConsentStatus.granted:
-            if number_is_suppressed(s, contact.wa_number):
+            if suppressed_in(s, contact.wa_number):
                 raise Conflict("contacts.suppressed", field="consent_status")
             contact.consent_status = ConsentStatus.granted
             contact.consent_basis = clean_basis(consent_basis or "consent")
@@ -308,7 +304,7 @@ def update_contact(
                 taken = s.exec(select(Contact.id).where(Contact.wa_number == number, Contact.id != contact.id)).first()
                 if taken is not None:
                     raise Conflict("contacts.phone_taken", field="wa_number")
-                if number_is_suppressed(s, contact.wa_number):
+                if suppressed_in(s, contact.wa_number):
                     # Moving a suppressed contact to another number would drop the opt-out on the way.
                     raise Conflict("contacts.suppressed", field="wa_number")
                 contact.wa_number = number

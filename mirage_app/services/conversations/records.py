@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -55,9 +55,6 @@ class ConversationView:
     last_round_at: datetime | None
     next_due_at: datetime | None
     created_at: datetime
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def parse_uuid(value: Any) -> uuid.UUID | None:

@@ -3,17 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 from typing import Any
 
 from mirage_app.base.errors import NotFound
 from mirage_app.models import TargetStatus
 
 TARGET_STATUSES = tuple(s.value for s in TargetStatus)
-
-
-def iso(value: datetime | None) -> str | None:
-    return value.isoformat() if value else None
 
 
 def parse_id(value: Any, code: str, field_name: str | None = None) -> uuid.UUID:

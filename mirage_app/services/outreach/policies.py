@@ -19,7 +19,7 @@ from sqlmodel import select
 
 from mirage_app.base import audit
 from mirage_app.base.errors import NotFound, ValidationFailed
-from mirage_app.base.permissions import Action, Actor, authorize, can
+from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine.outreach_sends import sent_counts
@@ -169,12 +169,19 @@ def validate_policy(data: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _reject_unknown(fields: dict[str, Any]) -> None:
+    unknown = set(fields) - set(POLICY_FIELDS)
+    if unknown:
+        name = sorted(unknown)[0]
+        raise ValidationFailed("outreach.field_unknown", field=name, name=name)
+
+
 def _check_safety(actor: Actor, before: dict[str, Any] | None, after: dict[str, Any]) -> None:
     """Going above the safe limits (or raising limits that already are) needs admin + MFA."""
     for key, safe in (("daily_limit", SAFE_DAILY_LIMIT), ("hourly_limit", SAFE_HOURLY_LIMIT)):
         raised = after[key] > safe and (before is None or after[key] > before[key])
-        if raised and not can(actor, Action.settings_safety_limits_raise):
-            authorize(actor, Action.settings_safety_limits_raise)  # raises the precise PermissionDenied (403)
+        if raised:
+            authorize(actor, Action.settings_safety_limits_raise)
 
 
 def _check_refs(s, data: dict[str, Any]) -> None:
@@ -278,10 +285,7 @@ def create_policy(
     """Create a policy. Only `number_id` is required; other values default to POLICY_DEFAULTS (inactive: outreach
     stays off until the policy is activated) and the default opt-out keywords."""
     authorize(actor, Action.outreach_manage)
-    unknown = set(fields) - set(POLICY_FIELDS)
-    if unknown:
-        name = sorted(unknown)[0]
-        raise ValidationFailed("outreach.field_unknown", field=name, name=name)
+    _reject_unknown(fields)
     data = {**POLICY_DEFAULTS, "optout_keywords": None, "persona_id": None}
     data.update({k: v for k, v in fields.items() if not (v is None and k in POLICY_DEFAULTS)})
     data["number_id"] = number_id
@@ -306,10 +310,7 @@ def update_policy(
     """Change any policy values (PATCH semantics: only the given keys); the result is validated as a whole
     (e.g. a lower daily limit below the current hourly one is refused on `hourly_limit`)."""
     authorize(actor, Action.outreach_manage)
-    unknown = set(changes) - set(POLICY_FIELDS)
-    if unknown:
-        name = sorted(unknown)[0]
-        raise ValidationFailed("outreach.field_unknown", field=name, name=name)
+    _reject_unknown(changes)
     with tenant_session(actor.tenant_id) as s:
         policy = find_policy(s, policy_id, lock=True)
         before = _policy_snapshot(policy)
