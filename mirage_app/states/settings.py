@@ -244,11 +244,8 @@ class SettingsState(AuthState):
 
     # -- tenant defaults -----------------------------------------------------------------------------
     @rx.event
-    def set_tenant_text(self, name: str, value: str):
-        self.tenant = replace(self.tenant, **{name: value})
-
-    @rx.event
-    def set_tenant_switch(self, name: str, value: bool):
+    def set_tenant_field(self, name: str, value: str | bool):
+        """A text box (str) or a switch (bool) of the tenant form."""
         self.tenant = replace(self.tenant, **{name: value})
 
     @rx.event

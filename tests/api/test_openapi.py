@@ -49,6 +49,7 @@ def _operations(doc: dict[str, Any]) -> Iterator[tuple[str, APIRoute, dict[str, 
                 count += 1
                 yield f"{method} {context.path_format}", route, doc["paths"][context.path_format][method.lower()]
     assert count == sum(len(ops) for ops in doc["paths"].values()), "some operations were not checked"
+    assert count >= 29, f"only {count} operations found: the routes were not all read"
 
 
 def _schema(doc: dict[str, Any], ref_or_schema: dict[str, Any]) -> dict[str, Any]:

@@ -16,7 +16,7 @@ def _tenant_input(key: str, **props) -> rx.Component:
         rx.text(t(f"tenant.{key}"), size="2", weight="medium"),
         rx.input(
             value=getattr(SettingsState.tenant, key),
-            on_change=lambda v: SettingsState.set_tenant_text(key, v),
+            on_change=lambda v: SettingsState.set_tenant_field(key, v),
             id=f"tenant-{key}",
             **props,
         ),
@@ -29,7 +29,7 @@ def _tenant_switch(key: str) -> rx.Component:
         rx.switch(
             checked=getattr(SettingsState.tenant, key),
             id=f"tenant-{key}",
-            on_change=lambda v: SettingsState.set_tenant_switch(key, v),
+            on_change=lambda v: SettingsState.set_tenant_field(key, v),
         ),
         rx.text(t(f"tenant.{key}"), size="2"),
         align="center",
