@@ -132,7 +132,6 @@ def setup_numbers(sim, tenant, count: int, api_url: str, events: list[str]) -> l
                 EvolutionSession(
                     tenant_id=tenant,
                     number_id=number.id,
-                    base_url=sim.url,
                     token_enc=encrypt(token),
                     webhook_secret_hash=hash_token(secret),
                 )

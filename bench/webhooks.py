@@ -203,7 +203,6 @@ def _migrate_and_seed(fixture: Fixture, n_numbers: int) -> None:
                 EvolutionSession(
                     tenant_id=tenant,
                     number_id=number.id,
-                    base_url="http://evolution",
                     webhook_secret_hash=hash_token(secret),
                 )
             )

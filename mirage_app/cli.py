@@ -9,6 +9,8 @@ import os
 import sys
 from pathlib import Path
 
+from mirage_app.cli_evolution import add_parser as add_evolution_parser
+
 
 def _setup_logging() -> None:
     from mirage_app.core.config import get_settings
@@ -19,24 +21,46 @@ def _setup_logging() -> None:
     )
 
 
+def _seed_embedded():
+    """The embedded supervisor's provisioning: the default tenant, then the simulated Evolution servers."""
+    from mirage_app.services.evolution_servers import ensure_platform_servers
+    from mirage_app.services.seed import ensure_default_tenant
+
+    result = ensure_default_tenant()
+    ensure_platform_servers()
+    return result
+
+
+def _ensure_platform_servers() -> None:
+    """EVOLUTION_URL (or the demo's simulators) as platform servers; a failure here must not stop a process."""
+    from mirage_app.services.evolution_servers import ensure_platform_servers
+
+    try:
+        ensure_platform_servers()
+    except Exception:
+        logging.getLogger("mirage").exception("could not register the platform's Evolution server")
+
+
 def cmd_embedded(args: argparse.Namespace) -> int:
     from mirage_app.core.config import get_settings
     from mirage_app.core.supervisor import Supervisor
-    from mirage_app.services.seed import ensure_default_tenant
 
     settings = get_settings()
-    return Supervisor(settings.data_dir, args.parent_pid, ensure_default_tenant, workers=settings.workers).run()
+    return Supervisor(settings.data_dir, args.parent_pid, _seed_embedded, workers=settings.workers).run()
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from workers.worker import run_worker
 
+    _ensure_platform_servers()
     run_worker(queues=args.queues, burst=args.burst, fork=args.fork)
     return 0
 
 
 def cmd_scheduler(args: argparse.Namespace) -> int:
     from workers.scheduler import run_scheduler
+
+    _ensure_platform_servers()
 
     run_scheduler(interval=args.interval)
     return 0
@@ -45,7 +69,12 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 def cmd_sim(args: argparse.Namespace) -> int:
     from mirage_app.evolution.simulator import main as sim_main
 
-    return sim_main(["--host", args.host, "--port", str(args.port), "--api-key", args.api_key]) or 0
+    argv = ["--host", args.host, "--port", str(args.port), "--api-key", args.api_key, "--servers", str(args.servers)]
+    if args.ports:
+        argv += ["--ports", args.ports]
+    if args.capacity is not None:
+        argv += ["--capacity", str(args.capacity)]
+    return sim_main(argv) or 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -66,6 +95,7 @@ def cmd_seed(args: argparse.Namespace) -> int:
     from mirage_app.services.seed import ensure_default_tenant
 
     result = ensure_default_tenant(password=os.environ.get("MIRAGE_ADMIN_PASSWORD"))
+    _ensure_platform_servers()
     if result.generated_password:
         print(f"admin: {result.admin_email}\npassword: {result.generated_password}")
     else:
@@ -110,7 +140,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("sim", help="run the Evolution API simulator")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=8081)
-    p.add_argument("--api-key", default="mirage-sim-key")
+    p.add_argument("--api-key", default="mirage-sim-key", help="server 1's apikey; server i's is <key>-i")
+    p.add_argument("--servers", type=int, default=1, help="simulated servers on consecutive ports from --port")
+    p.add_argument("--ports", help="explicit comma-separated ports, e.g. 8081,8082 (wins over --servers)")
+    p.add_argument("--capacity", type=int, help="instances per server before it behaves overloaded")
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("db", help="database migrations")
@@ -129,6 +162,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("health", help="print the health report as JSON")
     p.set_defaults(func=cmd_health)
+
+    add_evolution_parser(sub)
     return parser
 
 

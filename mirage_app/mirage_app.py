@@ -1,5 +1,8 @@
 """The Reflex application: pages, theme, and the `/api` FastAPI app in front of Reflex's own routes."""
 
+import asyncio
+import logging
+
 import reflex as rx
 
 import mirage_app.pages  # noqa: F401  (registers every route)
@@ -20,3 +23,16 @@ async def _freeze_startup_heap() -> None:
 
 
 app.register_lifespan_task(_freeze_startup_heap)
+
+
+async def _register_evolution_servers() -> None:
+    """EVOLUTION_URL becomes (or updates) the platform's default server, so numbers can be placed at once."""
+    from mirage_app.services.evolution_servers import ensure_platform_servers
+
+    try:
+        await asyncio.to_thread(ensure_platform_servers)
+    except Exception:
+        logging.getLogger("mirage").exception("could not register the platform's Evolution server")
+
+
+app.register_lifespan_task(_register_evolution_servers)

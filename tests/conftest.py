@@ -139,6 +139,44 @@ def api_server(services):
     server.stop()
 
 
+def use_as_default_server(url: str, api_key: str):
+    """Make a simulator Mirage's default Evolution server, as EVOLUTION_URL does at start (room for every test)."""
+    from sqlalchemy import text
+
+    from mirage_app.core.db import admin_engine
+    from mirage_app.engine.evolution_gateway import reset_evolution_client
+    from mirage_app.services.evolution_servers import ensure_default_server
+
+    os.environ.update(EVOLUTION_URL=url, EVOLUTION_API_KEY=api_key, EVOLUTION_CAPACITY="100000", MIRAGE_DEMO="1")
+    _reset_caches()
+    reset_evolution_client()
+    server_id = ensure_default_server()
+    with admin_engine().begin() as conn:  # the only platform server new numbers go to
+        conn.execute(
+            text(
+                "UPDATE evolution_servers SET state = CASE WHEN id = :id THEN 'active' ELSE 'draining' END "
+                "WHERE tenant_id IS NULL"
+            ),
+            {"id": server_id},
+        )
+    return server_id
+
+
+def retire_server(server_id) -> None:
+    """A test's simulator is gone for good: its server is disabled (those on it keep their history)."""
+    from sqlalchemy import text
+
+    from mirage_app.core.db import admin_engine
+
+    with admin_engine().begin() as conn:
+        conn.execute(
+            text("UPDATE evolution_servers SET state = 'disabled', is_default = false WHERE id = :id"),
+            {"id": server_id},
+        )
+    for key in ("EVOLUTION_URL", "EVOLUTION_API_KEY", "EVOLUTION_CAPACITY", "MIRAGE_DEMO"):
+        os.environ.pop(key, None)
+
+
 @pytest.fixture(scope="session")
 def simulator(api_server):
     """The Evolution simulator over real HTTP, configured as Mirage's Evolution server."""
@@ -148,13 +186,10 @@ def simulator(api_server):
 
     sim = SimulatorServer(config=SimConfig(webhook_backoff_s=0.05, webhook_backoff_cap_s=0.2, seed=7))
     sim.start()
-    os.environ.update(EVOLUTION_URL=sim.url, EVOLUTION_API_KEY=sim.api_key, MIRAGE_DEMO="1")
-    _reset_caches()
-    reset_evolution_client()
+    server_id = use_as_default_server(sim.url, sim.api_key)
     yield sim
     sim.stop()
-    for key in ("EVOLUTION_URL", "EVOLUTION_API_KEY", "MIRAGE_DEMO"):
-        os.environ.pop(key, None)
+    retire_server(server_id)
     _reset_caches()
     reset_evolution_client()
 

@@ -20,6 +20,13 @@ def conversation_tick() -> dict:
     return tick().as_dict()
 
 
+def probe_evolution_servers() -> dict:
+    """Health of every Evolution server (every 30 s): unreachable ones hold their numbers' sends."""
+    from mirage_app.engine.server_health import probe_all
+
+    return probe_all().as_dict()
+
+
 def start_round(tenant_id: str, round_id: str) -> str:
     from mirage_app.engine.rounds import start_round as start
 

@@ -37,6 +37,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("refresh-metrics", 300, "workers.jobs.refresh_metrics", "low"),
     PeriodicJob("conversation-tick", 60, "workers.jobs.conversation_tick", "default"),
     PeriodicJob("outreach-tick", 60, "workers.jobs.outreach_tick", "default"),
+    PeriodicJob("evolution-probe", 30, "workers.jobs.probe_evolution_servers", "default"),
 ]
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from mirage_app.api import contacts, health, instances, me, outreach, webhooks
+from mirage_app.api import contacts, evolution_servers, health, instances, me, metrics, outreach, webhooks
 from mirage_app.api.errors import ApiError, install_error_handlers
 from mirage_app.api.webhooks import WebhookFastPath
 
@@ -23,6 +23,8 @@ def create_api() -> FastAPI:
     api.include_router(webhooks.router)
     api.include_router(me.router)
     api.include_router(instances.router)
+    api.include_router(evolution_servers.router)
+    api.include_router(metrics.router)
     api.include_router(contacts.router)
     api.include_router(outreach.router)
 

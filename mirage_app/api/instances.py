@@ -19,11 +19,11 @@ _404 = not_found("instances.not_found")
     "",
     status_code=201,
     response_model=InstanceQr,
-    responses=errors(*AUTH, 404, 422, 502, examples={404: field_error("personas.not_found", "persona_id")}),
+    responses=errors(*AUTH, 404, 409, 422, 502, examples={404: field_error("personas.not_found", "persona_id")}),
     summary="Create an Evolution instance and return its QR code",
 )
 async def create_instance(body: CreateInstance, actor: Actor = Depends(api_actor)) -> InstanceQr:
-    view = await run_in_threadpool(instances.create_instance, actor, body.label, body.persona_id)
+    view = await run_in_threadpool(instances.create_instance, actor, body.label, body.persona_id, body.server_id)
     return InstanceQr.model_validate(view)
 
 
@@ -35,7 +35,7 @@ async def create_instance(body: CreateInstance, actor: Actor = Depends(api_actor
 )
 async def list_instances(actor: Actor = Depends(api_actor)) -> InstanceList:
     views = await run_in_threadpool(instances.list_instances, actor)
-    return InstanceList(instances=[Instance.model_validate(v) for v in views])
+    return InstanceList(instances=[Instance.of(v) for v in views])
 
 
 @router.get(

@@ -22,6 +22,7 @@ from mirage_app.api.errors import ApiError
 from mirage_app.api.schemas.common import errors
 from mirage_app.api.schemas.system import WebhookAck
 from mirage_app.core.config import get_settings
+from mirage_app.core.telemetry import WEBHOOK_EVENTS
 from mirage_app.engine import inbox, ingest, optout
 from mirage_app.evolution.webhook import MalformedEvent, event_suffix
 
@@ -75,6 +76,7 @@ async def receive_delivery(body: bytes, secret: str | None, suffix: str | None) 
             await run_in_threadpool(optout.check_optout_safely, auth.tenant_id, result.message_id)
         # After the commit: hand the reply decision to the engine's inbox (one Redis round trip, never raises).
         await inbox.push_async(inbox.InboxItem(auth.tenant_id, result.message_id, result.inbound_from_contact))
+    WEBHOOK_EVENTS.labels("duplicate" if result.duplicate else "stored").inc()
     return {"ok": True, "duplicate": result.duplicate}
 
 

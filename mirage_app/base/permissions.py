@@ -35,6 +35,8 @@ class Action(StrEnum):
     api_keys_read = "api_keys.read"
     api_keys_manage = "api_keys.manage"
     audit_read = "audit.read"
+    servers_manage = "servers.manage"  # the tenant's own Evolution servers: capacity, drain, disable, remove
+    servers_credentials = "servers.credentials"  # add an Evolution server or change its API key
 
 
 _VIEWER = frozenset({Action.data_read, Action.account_self})
@@ -54,7 +56,13 @@ ROLE_PERMISSIONS: dict[UserRole, frozenset[Action]] = {
 }
 
 SENSITIVE_ACTIONS: frozenset[Action] = frozenset(
-    {Action.users_manage, Action.api_keys_manage, Action.contacts_export, Action.settings_safety_limits_raise}
+    {
+        Action.users_manage,
+        Action.api_keys_manage,
+        Action.contacts_export,
+        Action.settings_safety_limits_raise,
+        Action.servers_credentials,
+    }
 )
 
 # Acting on "my account" only makes sense for a person.

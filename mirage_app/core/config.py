@@ -26,6 +26,12 @@ class Settings(BaseSettings):
     redis_url: str | None = Field(default=None, alias="REDIS_URL")
     evolution_url: str | None = Field(default=None, alias="EVOLUTION_URL")
     evolution_api_key: str | None = Field(default=None, alias="EVOLUTION_API_KEY")
+    # Instances the default server (EVOLUTION_URL) may hold; unset keeps what is stored (70 for a new server).
+    evolution_capacity: int | None = Field(default=None, alias="EVOLUTION_CAPACITY", ge=1)
+    # The embedded demo's simulated Evolution servers (comma-separated URLs; server i's key is <key>-i for i >= 2).
+    sim_servers: str | None = Field(default=None, alias="MIRAGE_SIM_SERVERS")
+    # Prometheus exposition at /api/metrics: a bearer token, or (unset) only clients on this machine.
+    metrics_token: str | None = Field(default=None, alias="MIRAGE_METRICS_TOKEN")
     openai_api_key: str | None = Field(default=None, alias="OPENAI_API_KEY")
     openai_base_url: str | None = Field(default=None, alias="OPENAI_BASE_URL")
     llm_timeout_s: float = Field(default=20.0, alias="MIRAGE_LLM_TIMEOUT")

@@ -13,6 +13,7 @@ import fcntl
 import json
 import logging
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -27,6 +28,7 @@ from mirage_app.core.embedded import EmbeddedPostgres, EmbeddedRedis, free_port
 
 log = logging.getLogger("mirage.supervisor")
 SIMULATOR_KEY = "mirage-sim-key"
+SIMULATED_SERVERS = 2
 RUNTIME_FILE = "runtime.json"
 
 
@@ -99,10 +101,23 @@ class Supervisor:
             self.redis = EmbeddedRedis(self.data_dir / "redis").start()
             env["REDIS_URL"] = self.redis.url
         if not settings.evolution_url:
-            port = free_port()
-            env["EVOLUTION_URL"] = f"http://127.0.0.1:{port}"
+            # Two simulated Evolution servers in one process, so the server pool is visible from the first run.
+            ports: list[int] = []
+            while len(ports) < SIMULATED_SERVERS:
+                port = free_port()
+                if port not in ports:
+                    ports.append(port)
+            urls = [f"http://127.0.0.1:{port}" for port in ports]
+            env["EVOLUTION_URL"] = urls[0]
             env["EVOLUTION_API_KEY"] = SIMULATOR_KEY
-            self._spawn("simulator", ["sim", "--port", str(port), "--api-key", SIMULATOR_KEY], env)
+            env["MIRAGE_SIM_SERVERS"] = ",".join(urls)
+            ports_arg = ",".join(str(p) for p in ports)
+            self._spawn("simulator", ["sim", "--ports", ports_arg, "--api-key", SIMULATOR_KEY], env)
+        # Every process of this machine writes its Prometheus counters here; /api/metrics adds them up.
+        metrics_dir = self.data_dir / "prometheus"
+        shutil.rmtree(metrics_dir, ignore_errors=True)
+        metrics_dir.mkdir(parents=True)
+        env["PROMETHEUS_MULTIPROC_DIR"] = str(metrics_dir)
         os.environ.update(env)
         reset_settings_cache()
 

@@ -6,7 +6,8 @@ Public entry points (what services, API routes and pages may import; import-lint
 - `inbox`: hand received messages to the drain jobs
 - `optout`: the inbound opt-out check the webhook route runs at once
 - `suppression`: the tenant's suppression list (one path for inbound opt-outs and operators)
-- `evolution_gateway`: the Evolution client and its failures, for instance commands
+- `evolution_gateway`: the Evolution client of each server and its failures, for instance commands
+- `server_health`: probing an Evolution server (saving one, the settings page's "probe now", the periodic tick)
 - `effective_settings`: tenant defaults merged with a conversation's overrides
 - `outreach_sends`: what counts as an outreach send, and the counts shown beside a policy
 - `round_state`: aborting a round (a conversation switched off) and the pairing order

@@ -21,6 +21,7 @@ import heapq
 import itertools
 import logging
 import threading
+import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -31,7 +32,7 @@ from rq.exceptions import DuplicateJobError
 
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.redis import queue as rq_queue
-from mirage_app.engine.evolution_gateway import evolution_client
+from mirage_app.engine.evolution_gateway import client_for, evolution_client
 from mirage_app.engine.llm_client import default_client
 
 log = logging.getLogger("mirage.engine")
@@ -65,6 +66,7 @@ class EngineSettings:
     tick_limit: int = 500  # due conversations per tick
     inline_sends: bool = True  # a turn due now is sent inside the job that created it (one job per reply)
     job_timeout_s: int = 180
+    server_hold_s: float = 30.0  # a send held for its Evolution server (down, unlicensed) is tried again after this
 
 
 class Deferrer(Protocol):
@@ -210,10 +212,13 @@ class EngineRuntime:
     def jobs(self) -> Deferrer:
         return self.deferrer if self.deferrer is not None else RqDeferrer(self.clock, self.settings.job_timeout_s)
 
-    def evolution_client(self):
+    def evolution_client(self, tenant_id: uuid.UUID | str | None = None, server_id: uuid.UUID | None = None):
+        """The client of the Evolution server that holds a number (the default server for `server_id` None)."""
         if self.evolution is not None:
             return self.evolution()
-        return evolution_client()
+        if tenant_id is None or server_id is None:
+            return evolution_client()
+        return client_for(tenant_id, server_id)
 
     def llm_client(self):
         """The configured LLM client, or None for the offline generator."""

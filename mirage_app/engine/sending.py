@@ -16,10 +16,13 @@ per-number transaction advisory lock (rolling-hour burst, warm-up daily cap in t
 quiet hours; a block defers the row to `retry_at`) → for replies, the read receipt, then the reading delay →
 `sendText` with `delay` = typing time → store `wa_msg_id` (merging the webhook's row if it got there first).
 
-Failures: provably unsent (Evolution unreachable), Evolution-reported (5xx, closed connection) and "number not
-connected" are retried with exponential backoff up to `max_send_attempts`; a read timeout is ambiguous and ends
-`failed/unknown_delivery`; a 4xx (e.g. not on WhatsApp) is final. Every failed attempt counts towards the
-number's failure streak (auto-pause, see number_health); a success resets it.
+Failures: the number's Evolution server unreachable (no connection: provably unsent), licence-gated or refusing its
+key holds the send (`server_hold_s`) without using an attempt or touching the number's failure streak; the probe
+(engine.server_health) marks the server so further sends wait without calling it. Evolution-reported failures
+(5xx, closed connection) and "number not connected" are retried with exponential backoff up to
+`max_send_attempts`; a read timeout is ambiguous and ends `failed/unknown_delivery`; a 4xx (e.g. not on WhatsApp)
+is final. Every failed attempt of those counts towards the number's failure streak (auto-pause, see
+number_health); a success resets it.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import logging
 import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,26 +41,24 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from mirage_app.core.db import app_engine, tenant_connection, tenant_session
+from mirage_app.core.telemetry import SEND_LAG, SENDS
 from mirage_app.engine import contact_guard, inbox, number_health, round_state
-from mirage_app.engine.effective_settings import (
-    CONVERSATION_SETTINGS,
-    TENANT_SETTINGS,
-    EffectiveSettings,
-    settings_joins,
-    settings_of,
-)
+from mirage_app.engine.effective_settings import EffectiveSettings
 from mirage_app.engine.runtime import SEND_JOB, SEND_QUEUE, EngineRuntime, job_id, runtime
+from mirage_app.engine.send_context import CONTEXT, COUNTS, EVIDENCE, SendContext
 from mirage_app.evolution.errors import (
     ConnectionClosed,
     EvolutionError,
     EvolutionServerError,
     EvolutionTimeout,
+    EvolutionUnauthorized,
     EvolutionUnavailable,
 )
 from mirage_app.evolution.jids import phone_digits, user_jid
 from mirage_app.logic import warmup
 from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
 from mirage_app.logic.dayparts import schedule_status, slots_from_day_rows
+from mirage_app.models.servers import HELD_HEALTH, ServerHealth, ServerState
 
 log = logging.getLogger("mirage.sending")
 
@@ -131,7 +132,9 @@ def process(
     try:
         # The lock is taken inside the attempt's first transaction (it is session-level: it outlives it) and, on
         # success, released inside the last one; any other way out releases it here.
-        return attempt.run(prepare)
+        outcome = attempt.run(prepare)
+        SENDS.labels(outcome.state).inc()
+        return outcome
     finally:
         if attempt.locked:
             try:
@@ -140,99 +143,6 @@ def process(
                 conn.commit()
             except Exception:  # a broken connection released the lock already; never return it to the pool
                 conn.invalidate()
-
-
-CONTEXT = text(
-    f"""
-    SELECT m.id, m.status::text AS status, m.body, m.meta, m.round_id, m.conversation_id, m.from_number_id,
-           m.to_number_id, m.contact_id, m.send_after, m.attempts, m.dispatched_at, m.created_at,
-           n.session_id, n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
-           tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
-           {TENANT_SETTINGS}, {CONVERSATION_SETTINGS},
-           cv.active AS conversation_active,
-           r.state::text AS round_state, r.window_key,
-           to_jsonb(cs) AS schedule_row
-    FROM messages m
-    JOIN numbers n ON n.id = m.from_number_id
-    JOIN tenants t ON t.id = m.tenant_id
-    {settings_joins("m.tenant_id", "m.conversation_id")}
-    LEFT JOIN numbers tn ON tn.id = m.to_number_id
-    LEFT JOIN contacts c ON c.id = m.contact_id
-    LEFT JOIN conversations cv ON cv.id = m.conversation_id
-    LEFT JOIN rounds r ON r.id = m.round_id
-    LEFT JOIN conversation_schedule cs ON m.round_id IS NOT NULL AND cs.conversation_id = m.conversation_id
-         AND cs.day = CAST(lower(to_char(CAST(:now AS timestamptz) AT TIME ZONE t.timezone, 'Dy')) AS weekday)
-    WHERE m.id = :id AND m.direction = 'out'
-    FOR UPDATE OF m
-    """
-)
-
-COUNTS = text(
-    """
-    SELECT count(*) FILTER (WHERE sent_at >= :hour_start) AS last_hour,
-           min(sent_at) FILTER (WHERE sent_at >= :hour_start) AS oldest_in_hour,
-           count(*) FILTER (WHERE sent_at >= :day_start) AS today,
-           max(sent_at) AS last_sent,
-           (SELECT max(sent_at) FROM messages p WHERE p.from_number_id = :n AND p.direction = 'out'
-              AND p.sent_at < :day_start AND p.status <> 'failed') AS last_before_today
-    FROM messages
-    WHERE from_number_id = :n AND direction = 'out' AND sent_at >= :since AND sent_at <= :now
-      AND (status <> 'failed' OR error = 'unknown_delivery') AND id <> :self
-    """
-)
-
-EVIDENCE = text(
-    """
-    SELECT id, wa_msg_id, status::text AS status FROM messages
-    WHERE from_number_id = :n AND id <> :self AND round_id IS NULL AND wa_msg_id IS NOT NULL AND body = :body
-      AND (to_number_id IS NOT DISTINCT FROM :to) AND created_at >= :since
-    ORDER BY created_at LIMIT 1
-    """
-)
-
-
-@dataclass(frozen=True, slots=True)
-class SendContext:
-    """The queued message with everything one attempt needs (one CONTEXT row)."""
-
-    id: uuid.UUID
-    status: str
-    body: str
-    meta: dict[str, Any]
-    round_id: uuid.UUID | None
-    conversation_id: uuid.UUID | None
-    from_number_id: uuid.UUID
-    to_number_id: uuid.UUID | None
-    contact_id: uuid.UUID | None
-    send_after: datetime | None
-    attempts: int
-    dispatched_at: datetime | None
-    created_at: datetime
-    session_id: str
-    number_status: str
-    paired_at: datetime | None
-    active_days: int
-    failure_streak: int
-    to_wa: str | None
-    contact_wa: str | None
-    timezone: str
-    conversation_active: bool | None
-    round_state: str | None
-    window_key: str | None
-    schedule_row: dict[str, Any] | None
-    settings: EffectiveSettings
-
-    @classmethod
-    def of(cls, row: Any) -> SendContext:
-        columns = {name: getattr(row, name) for name in _CONTEXT_COLUMNS}
-        columns["meta"] = columns["meta"] or {}
-        return cls(**columns, settings=settings_of(row))
-
-    def guarded(self) -> contact_guard.GuardedSend:
-        return contact_guard.GuardedSend(self.id, self.meta, self.contact_id, self.from_number_id, self.timezone)
-
-
-_CONTEXT_COLUMNS = tuple(f.name for f in fields(SendContext) if f.name != "settings")
 
 
 def _patch(s, message_id: uuid.UUID, **columns: Any) -> None:
@@ -308,6 +218,10 @@ class _Attempt:
             return self._fail(s, ctx, "conversation_inactive", count=False)
         if ctx.number_status == "paused":
             return self._fail(s, ctx, "number_paused", count=False)
+        if ctx.server_state == ServerState.disabled:
+            return self._fail(s, ctx, "server_disabled", count=False)
+        if ctx.server_health in HELD_HEALTH:
+            return self._hold(s, ctx, f"server_{ctx.server_health}")
         if ctx.number_status != "connected":
             return self._retry(s, ctx, f"number_{ctx.number_status}", count=False)
         if not (ctx.to_wa or ctx.contact_wa):
@@ -388,9 +302,15 @@ class _Attempt:
                     return self._fail(s, ctx, decision.reason or "capped", count=False)
             return self._defer(s, ctx, decision.reason or "capped", retry_at)
         # Claim: the reserved slot (sent_at) counts for every other sender of this number from now on.
-        meta = {"warm_day": day, "first_of_day": first_of_day, "daily_cap": daily}
+        meta = {"warm_day": day, "first_of_day": first_of_day, "daily_cap": daily, "lag_ms": self._lag_ms(ctx)}
         _patch(s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta)
         return None
+
+    def _lag_ms(self, ctx: SendContext) -> int:
+        """How late this send goes out against its plan (the last `send_after`, or its creation): send lag."""
+        lag_s = max(0.0, (self.now - (ctx.send_after or ctx.created_at)).total_seconds())
+        SEND_LAG.observe(lag_s)
+        return round(lag_s * 1000)
 
     # -- phases -----------------------------------------------------------------------------------------------
 
@@ -398,7 +318,8 @@ class _Attempt:
         """Blue ticks for the message we answer; an error is returned, not raised (receipts are cosmetic)."""
         peer = ctx.to_wa or ctx.contact_wa
         try:
-            self.rt.evolution_client().mark_read(ctx.session_id, user_jid(phone_digits(peer)), reply_to["wa_msg_id"])
+            client = self.rt.evolution_client(self.tenant_id, ctx.server_id)
+            client.mark_read(ctx.session_id, user_jid(phone_digits(peer)), reply_to["wa_msg_id"])
         except EvolutionError as exc:
             return exc.reason
         return None
@@ -425,7 +346,8 @@ class _Attempt:
         typing = int((meta.get("plan") or {}).get("typing_ms") or 0)
         peer = phone_digits(ctx.to_wa or ctx.contact_wa)
         try:
-            sent = self.rt.evolution_client().send_text(ctx.session_id, peer, ctx.body, delay_ms=typing or None)
+            client = self.rt.evolution_client(self.tenant_id, ctx.server_id)
+            sent = client.send_text(ctx.session_id, peer, ctx.body, delay_ms=typing or None)
         except EvolutionError as exc:
             return self._failed_send(ctx, exc)
         return self._record_sent(ctx, sent.key_id)
@@ -487,7 +409,10 @@ class _Attempt:
 
     def _failed_send(self, ctx: SendContext, exc: EvolutionError) -> SendOutcome:
         with self.session() as s:
-            if isinstance(exc, EvolutionTimeout):
+            fault = _server_fault(exc)
+            if fault is not None:
+                outcome = self._hold(s, ctx, f"server_{fault}")
+            elif isinstance(exc, EvolutionTimeout):
                 # Maybe sent: never resend. A webhook may still prove it (see rounds.on_message reconciling).
                 outcome = self._fail(s, ctx, "unknown_delivery", count=True, keep_slot=True)
             elif isinstance(exc, EvolutionUnavailable | ConnectionClosed | EvolutionServerError) and exc.retryable:
@@ -527,6 +452,14 @@ class _Attempt:
         s.commit()
         schedule(self.rt, self.tenant_id, ctx.id, when)
         return SendOutcome(DEFERRED, reason, when)
+
+    def _hold(self, s, ctx: SendContext, reason: str) -> SendOutcome:
+        """The number's Evolution server is down, unlicensed or refusing the key: the send provably did not go out.
+        Try again after a while without using up an attempt, holding a cap slot or adding to the number's failure
+        streak (the server's fault is not the number's); the probe shows the operator why."""
+        when = self.now + timedelta(seconds=self.cfg.server_hold_s * random.uniform(0.8, 1.2))
+        _patch(s, ctx.id, sent_at=None, attempts=ctx.attempts)  # undo the claim, if it happened
+        return self._defer(s, ctx, reason, when)
 
     def _retry(self, s, ctx: SendContext, reason: str, *, count: bool, check_evidence: bool = False) -> SendOutcome:
         """Try again later with exponential backoff. `count`: Evolution failed (adds to the failure streak);
@@ -583,6 +516,18 @@ class _Attempt:
         s.commit()
         log.info("message %s failed: %s", ctx.id, reason)
         return SendOutcome(FAILED, reason)
+
+
+def _server_fault(exc: EvolutionError) -> str | None:
+    """The server's health this failure shows, if it is the server's fault and provably unsent: no connection at
+    all, a licence gate, or the server's key refused."""
+    if exc.reason == "license_required":
+        return ServerHealth.license_required
+    if isinstance(exc, EvolutionUnauthorized):
+        return ServerHealth.unauthorized
+    if isinstance(exc, EvolutionUnavailable) and exc.status is None:
+        return ServerHealth.unreachable
+    return None
 
 
 _RANKS = {"queued": 0, "sent": 1, "failed": 2, "server_ack": 3, "delivered": 4, "read": 5}

@@ -98,6 +98,13 @@ class EvolutionClient:
             body["webhook"] = _webhook_body(webhook_url, webhook_headers, webhook_events, by_events, True)
         return CreatedInstance.from_body(self._call("POST", "/instance/create", "write", None, json=body))
 
+    def welcome(self) -> dict[str, Any]:
+        """`GET /`: Evolution's greeting with its version; open without a key and without a licence."""
+        body = self._call("GET", "/", "read", None)
+        if not isinstance(body, dict):
+            raise unexpected_response("GET / must return Evolution's welcome object", body)
+        return body
+
     def connect(self, name: str, number: str | None = None, *, token: str | None = None) -> QrCode | InstanceState:
         """Start pairing: a `QrCode` (with a pairing code when `number` is given) or, if open, the state."""
         params = {"number": number} if number else None

@@ -25,6 +25,7 @@ from mirage_app.models.enums import (
 from mirage_app.models.messaging import Message, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
+from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
 from mirage_app.models.tenancy import (
     ApiKey,
     AuditLog,
@@ -47,6 +48,8 @@ TENANT_TABLES = [
         Persona,
         Number,
         EvolutionSession,
+        EvolutionServer,
+        EvolutionServerKey,
         Conversation,
         ConversationParticipant,
         Pairing,
@@ -74,6 +77,8 @@ __all__ = [
     "ConversationParticipant",
     "ConversationSchedule",
     "ConversationSettings",
+    "EvolutionServer",
+    "EvolutionServerKey",
     "EvolutionSession",
     "Invitation",
     "Message",
@@ -88,6 +93,8 @@ __all__ = [
     "Persona",
     "Round",
     "RoundState",
+    "ServerHealth",
+    "ServerState",
     "Suppression",
     "TargetStatus",
     "Tenant",

@@ -54,6 +54,8 @@ class Number(SQLModel, table=True):
     failure_streak: int = Field(default=0)
     paused_reason: str | None = Field(default=None, max_length=200)
     active_days: int = Field(default=0)
+    # The Evolution server that holds this number's session: every call for it goes there (sticky placement).
+    server_id: uuid.UUID | None = fk_field("evolution_servers.id", ondelete="RESTRICT")
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
 
@@ -65,7 +67,6 @@ class EvolutionSession(SQLModel, table=True):
     number_id: uuid.UUID = Field(
         sa_column=sa.Column(sa.Uuid, sa.ForeignKey("numbers.id", ondelete="CASCADE"), nullable=False, unique=True)
     )
-    base_url: str = Field(max_length=500)
     token_enc: str | None = Field(default=None)
     last_qr: str | None = Field(default=None)
     last_qr_at: datetime | None = ts_field()

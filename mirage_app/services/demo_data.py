@@ -20,7 +20,6 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import tenant_session
-from mirage_app.engine.evolution_gateway import simulator_scan
 from mirage_app.logic.offline_generator import OfflineGenerator
 from mirage_app.logic.prompts import PersonaSpec, TopicSpec, round_phases
 from mirage_app.models import (
@@ -92,7 +91,7 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
     number_ids = []
     for i, persona_id in enumerate(persona_ids):
         view = instances.create_instance(actor, f"Demo {PERSONAS[i][0].split()[0]}", persona_id)
-        simulator_scan(view.session_id)
+        instances.simulate_scan(actor, view.id)  # the simulated phone of whichever server it was placed on
         number_ids.append(view.id)
         report(15 + 10 * (i + 1), "numbers")
     report(50, "conversation")

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import httpx
 from rq import Worker
 from sqlalchemy import text
 
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import system_session
 from mirage_app.core.redis import SCHEDULER_HEARTBEAT_KEY, get_redis
+from mirage_app.models.servers import HELD_HEALTH, ServerState
 
 
 def _timed(check) -> dict[str, Any]:
@@ -49,12 +49,21 @@ def _workers() -> dict[str, Any]:
 
 
 def _evolution() -> dict[str, Any]:
+    """The platform's server pool: degraded while a platform server that is not disabled is unreachable, unlicensed
+    or refusing its key, or when none can take numbers. Tenants' own servers show on their own pages."""
     settings = get_settings()
-    if not settings.evolution_url:
-        raise RuntimeError("EVOLUTION_URL is not set")
-    response = httpx.get(settings.evolution_url.rstrip("/") + "/", timeout=2.0)
-    response.raise_for_status()
-    return {"version": response.json().get("version"), "simulator": settings.is_demo}
+    with system_session() as s:
+        rows = s.execute(
+            text("SELECT name, state, health FROM mirage_evolution_server_stats() WHERE owner = 'platform'")
+        ).all()
+    if not rows:
+        raise RuntimeError("no Evolution server is configured (EVOLUTION_URL, or Settings → Evolution servers)")
+    held = [f"{r.name}: {r.health}" for r in rows if r.state != ServerState.disabled and r.health in HELD_HEALTH]
+    if held:
+        raise RuntimeError("Evolution server(s) not working: " + ", ".join(held))
+    if not any(r.state == ServerState.active for r in rows):
+        raise RuntimeError("no Evolution server takes new numbers (all draining or disabled)")
+    return {"servers": len(rows), "simulator": settings.is_demo}
 
 
 def check_health() -> dict[str, Any]:

@@ -19,17 +19,18 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from mirage_app.base import audit
-from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import encrypt, hash_token, new_token
-from mirage_app.engine.evolution_gateway import as_failure, evolution_client, simulator_scan
+from mirage_app.engine.evolution_gateway import as_failure, client_for, simulator_scan
 from mirage_app.engine.ingest import SECRET_HEADER, directory
 from mirage_app.evolution.errors import EvolutionError
 from mirage_app.evolution.models import InstanceState
 from mirage_app.models import EvolutionSession, Message, Number, NumberStatus, Persona, Tenant
+from mirage_app.models.servers import HELD_HEALTH
 
 WEBHOOK_EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE"]
 
@@ -53,6 +54,9 @@ class InstanceView:
     qr_code: str | None
     active_days: int = 0
     reply_latency_s: float | None = None  # average over the last 7 days
+    server_id: uuid.UUID | None = None
+    server_name: str | None = None
+    server_health: str | None = None  # the Evolution server's, e.g. "unreachable" (not a WhatsApp disconnect)
 
 
 @dataclass(frozen=True)
@@ -90,58 +94,102 @@ def _get_number(s, number_id: uuid.UUID | str) -> Number:
     return number
 
 
-def create_instance(actor: Actor, label: str, persona_id: uuid.UUID | str | None = None) -> QrView:
+def _place(s, only: uuid.UUID | None = None, exclude: uuid.UUID | None = None) -> uuid.UUID:
+    """The server a number goes to: `only` if it is eligible, else the least loaded eligible one with room (the
+    tenant's own servers first). Atomic with the caller's INSERT: the function holds the placement lock until the
+    transaction ends, so concurrent creations never overfill a server."""
+    server_id = s.execute(
+        text("SELECT mirage_evolution_place(:only, :exclude)"), {"only": only, "exclude": exclude}
+    ).scalar()
+    if server_id is None:
+        if only is not None:
+            raise Conflict("servers.unavailable", field="server_id")
+        raise Conflict("servers.pool_full")
+    return server_id
+
+
+def _server_uuid(server_id: uuid.UUID | str | None) -> uuid.UUID | None:
+    if not server_id:
+        return None
+    try:
+        return uuid.UUID(str(server_id))
+    except ValueError as exc:
+        raise NotFound("servers.not_found", field="server_id") from exc
+
+
+def _register_at(client, name: str, secret: str, token: str):
+    """Create the Evolution instance with Mirage's webhook on it."""
+    return client.create_instance(
+        name,
+        token=token,
+        qrcode=True,
+        webhook_url=get_settings().public_url.rstrip("/") + "/api/webhooks/evolution",
+        webhook_headers={SECRET_HEADER: secret, "Content-Type": "application/json"},
+        webhook_events=WEBHOOK_EVENTS,
+    )
+
+
+def create_instance(
+    actor: Actor, label: str, persona_id: uuid.UUID | str | None = None, server_id: uuid.UUID | str | None = None
+) -> QrView:
+    """Place a new number on a server (reserving its slot), create its Evolution instance there, then store the
+    session. If Evolution fails, the reserved row goes again: no half-created number."""
     authorize(actor, Action.numbers_manage)
     label = _clean_label(label)
     persona_uuid = uuid.UUID(str(persona_id)) if persona_id else None
+    wanted = _server_uuid(server_id)
+    name, secret, token = _instance_name(label), new_token(), new_token(24)
     with tenant_session(actor.tenant_id) as s:
         _check_persona(s, persona_uuid)
-    name, secret, token = _instance_name(label), new_token(), new_token(24)
-    settings = get_settings()
-    client = evolution_client()
-    try:
-        created = client.create_instance(
-            name,
-            token=token,
-            qrcode=True,
-            webhook_url=settings.public_url.rstrip("/") + "/api/webhooks/evolution",
-            webhook_headers={SECRET_HEADER: secret, "Content-Type": "application/json"},
-            webhook_events=WEBHOOK_EVENTS,
+        placed_on = _place(s, only=wanted)
+        number = Number(
+            tenant_id=actor.tenant_id,
+            session_id=name,
+            label=label,
+            persona_id=persona_uuid,
+            status=NumberStatus.connecting,
+            server_id=placed_on,
         )
-    except EvolutionError as exc:
-        raise as_failure(exc) from exc
+        s.add(number)
+        s.flush()
+        s.add(EvolutionSession(tenant_id=actor.tenant_id, number_id=number.id, webhook_secret_hash=hash_token(secret)))
+        s.commit()
+        number_id = number.id
+    client = client_for(actor.tenant_id, placed_on)
+    try:
+        created = _register_at(client, name, secret, token)
+    except BaseException as exc:
+        _forget_reserved(actor.tenant_id, number_id)
+        if isinstance(exc, EvolutionError):
+            raise as_failure(exc) from exc
+        raise
     qr = created.qr.base64 if created.qr else None
     try:
         with tenant_session(actor.tenant_id) as s:
-            number = Number(
-                tenant_id=actor.tenant_id,
-                session_id=name,
-                label=label,
-                persona_id=persona_uuid,
-                status=NumberStatus.connecting if created.status != "open" else NumberStatus.connected,
-            )
-            s.add(number)
-            s.flush()
-            s.add(
-                EvolutionSession(
-                    tenant_id=actor.tenant_id,
-                    number_id=number.id,
-                    base_url=settings.evolution_url or "",
-                    token_enc=encrypt(created.token),
-                    webhook_secret_hash=hash_token(secret),
-                    last_qr=qr,
-                    last_qr_at=system_clock.now() if qr else None,
-                )
-            )
-            audit.record(s, actor, "instance.create", "number", number.id, after={"label": label, "session": name})
+            number = _get_number(s, number_id)
+            if created.status == "open":
+                number.status = NumberStatus.connected
+            session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
+            session.token_enc = encrypt(created.token)
+            session.last_qr, session.last_qr_at = qr, system_clock.now() if qr else None
+            s.add_all([number, session])
+            after = {"label": label, "session": name, "server_id": str(placed_on)}
+            audit.record(s, actor, "instance.create", "number", number.id, after=after)
             s.commit()
             view = QrView(number.id, name, number.status.value, qr)
     except Exception:
         with contextlib.suppress(EvolutionError):
             client.delete(name)  # compensate: no Evolution instance without its Mirage row
+        _forget_reserved(actor.tenant_id, number_id)
         raise
     directory.forget(name)
     return view
+
+
+def _forget_reserved(tenant_id: uuid.UUID, number_id: uuid.UUID) -> None:
+    with tenant_session(tenant_id) as s:
+        s.execute(text("DELETE FROM numbers WHERE id = :id"), {"id": number_id})
+        s.commit()
 
 
 def get_qr(actor: Actor, number_id: uuid.UUID | str) -> QrView:
@@ -152,9 +200,9 @@ def get_qr(actor: Actor, number_id: uuid.UUID | str) -> QrView:
         session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
         if number.status == NumberStatus.connected:
             return QrView(number.id, number.session_id, number.status.value, None)
-        name = number.session_id
+        name, server = number.session_id, number.server_id
     try:
-        result = evolution_client().connect(name)
+        result = client_for(actor.tenant_id, server).connect(name)
     except EvolutionError as exc:
         raise as_failure(exc) from exc
     with tenant_session(actor.tenant_id) as s:
@@ -175,11 +223,22 @@ def get_qr(actor: Actor, number_id: uuid.UUID | str) -> QrView:
         return QrView(number.id, number.session_id, number.status.value, qr)
 
 
-def reconnect(actor: Actor, number_id: uuid.UUID | str) -> QrView:
-    """Pair an existing number again (after logout or ban review) without losing its history."""
+def reconnect(actor: Actor, number_id: uuid.UUID | str, server_id: uuid.UUID | str | None = None) -> QrView:
+    """Pair an existing number again (after logout or ban review) without losing its history. If its server is
+    draining, disabled or down, or another server is asked for, the number moves: its instance is made on the new
+    server and the same row (history, persona, conversations) points there."""
     authorize(actor, Action.numbers_manage)
+    wanted = _server_uuid(server_id)
     with tenant_session(actor.tenant_id) as s:
         number = _get_number(s, number_id)
+        server = s.execute(
+            text("SELECT state, health FROM evolution_servers WHERE id = :id"), {"id": number.server_id}
+        ).first()
+        server_gone = server is None or server.state != "active" or server.health in HELD_HEALTH
+        # A number still connected where it is stays there unless another server is asked for explicitly.
+        must_move = (wanted is not None and wanted != number.server_id) or (
+            server_gone and number.status != NumberStatus.connected
+        )
         before = number.status.value
         if number.status != NumberStatus.connected:
             number.status = NumberStatus.connecting
@@ -188,7 +247,48 @@ def reconnect(actor: Actor, number_id: uuid.UUID | str) -> QrView:
         s.add(number)
         audit.record(s, actor, "instance.reconnect", "number", number.id, before={"status": before})
         s.commit()
+    if must_move:
+        _move(actor, number_id, wanted)
     return get_qr(actor, number_id)
+
+
+def _move(actor: Actor, number_id: uuid.UUID | str, wanted: uuid.UUID | None) -> None:
+    """Re-pair a number on another server (same instance name, new webhook secret and token)."""
+    secret, token = new_token(), new_token(24)
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        old_server, name = number.server_id, number.session_id
+        new_server = _place(s, only=wanted, exclude=None if wanted else old_server)
+        if new_server == old_server:
+            return
+        number.server_id = new_server
+        number.status = NumberStatus.connecting
+        s.add(number)
+        s.commit()  # the slot is ours; the placement lock is released
+    new_client = client_for(actor.tenant_id, new_server)
+    try:
+        created = _register_at(new_client, name, secret, token)
+    except EvolutionError as exc:
+        with tenant_session(actor.tenant_id) as s:
+            s.execute(text("UPDATE numbers SET server_id = :old WHERE id = :id"), {"old": old_server, "id": number_id})
+            s.commit()
+        raise as_failure(exc) from exc
+    with contextlib.suppress(Exception):
+        client_for(actor.tenant_id, old_server).delete(name)  # best effort: the old server may be down for good
+    with tenant_session(actor.tenant_id) as s:
+        number = _get_number(s, number_id)
+        session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
+        session.token_enc = encrypt(created.token)
+        session.webhook_secret_hash = hash_token(secret)
+        qr = created.qr.base64 if created.qr else None
+        session.last_qr, session.last_qr_at = qr, system_clock.now() if qr else None
+        s.add(session)
+        audit.record(
+            s, actor, "instance.move", "number", number.id,
+            before={"server_id": str(old_server) if old_server else None}, after={"server_id": str(new_server)},
+        )  # fmt: skip
+        s.commit()
+    directory.forget(name)
 
 
 def stop(actor: Actor, number_id: uuid.UUID | str) -> QrView:
@@ -196,9 +296,9 @@ def stop(actor: Actor, number_id: uuid.UUID | str) -> QrView:
     authorize(actor, Action.numbers_manage)
     with tenant_session(actor.tenant_id) as s:
         number = _get_number(s, number_id)
-        name = number.session_id
+        name, server = number.session_id, number.server_id
     try:
-        evolution_client().logout(name)
+        client_for(actor.tenant_id, server).logout(name)
     except EvolutionError as exc:
         if exc.status != 400:  # 400 = "not connected": already where we want it
             raise as_failure(exc) from exc
@@ -237,8 +337,11 @@ def update_instance(
 def simulate_scan(actor: Actor, number_id: uuid.UUID | str) -> None:
     authorize(actor, Action.numbers_manage)
     with tenant_session(actor.tenant_id) as s:
-        name = _get_number(s, number_id).session_id
-    simulator_scan(name)
+        number = _get_number(s, number_id)
+        base_url = s.execute(
+            text("SELECT base_url FROM evolution_servers WHERE id = :id"), {"id": number.server_id}
+        ).scalar()
+    simulator_scan(base_url or get_settings().evolution_url or "", number.session_id)
 
 
 def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceView]:
@@ -253,6 +356,7 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
                 SELECT n.id, n.label, n.session_id, n.wa_number, n.status::text AS status, n.persona_id,
                        p.name AS persona_name, n.last_seen_at, n.disconnect_reason, n.paused_reason,
                        n.failure_streak, n.paired_at, se.last_qr, n.active_days,
+                       n.server_id, es.name AS server_name, es.health AS server_health,
                        (SELECT avg((m.meta->>'reply_latency_s')::float) FROM messages m
                           WHERE m.from_number_id = n.id AND m.created_at >= :week
                             AND m.meta ? 'reply_latency_s') AS latency,
@@ -263,6 +367,7 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
                 FROM numbers n
                 LEFT JOIN personas p ON p.id = n.persona_id
                 LEFT JOIN sessions se ON se.number_id = n.id
+                LEFT JOIN evolution_servers es ON es.id = n.server_id
                 ORDER BY n.created_at
                 """
             ),
@@ -287,6 +392,9 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
             r.last_qr if r.status != "connected" else None,
             r.active_days,
             round(r.latency, 1) if r.latency is not None else None,
+            r.server_id,
+            r.server_name,
+            r.server_health,
         )
         for r in rows
     ]

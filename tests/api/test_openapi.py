@@ -144,9 +144,10 @@ def test_response_models_write_the_json_the_api_always_answered():
     local = datetime(2025, 1, 2, 3, 4, 5, tzinfo=timezone(timedelta(hours=-3)))
     instance = InstanceView(ids[0], "Sales", "mrg-sales", None, "connected", ids[1], "Bia", 3, 9, at, None, None, 0,
                             None, None)  # fmt: skip
-    assert Instance.model_validate(instance).model_dump_json() == (
+    assert Instance.of(instance).model_dump_json() == (
         f'{{"id":"{ids[0]}","label":"Sales","session_id":"mrg-sales","wa_number":null,"status":"connected",'
-        f'"persona_id":"{ids[1]}","messages_today":3,"messages_7d":9,"last_seen":"2025-01-02T03:04:05.123456+00:00"}}'
+        f'"persona_id":"{ids[1]}","messages_today":3,"messages_7d":9,"last_seen":"2025-01-02T03:04:05.123456+00:00",'
+        '"server":null}'
     )
     contact = ContactView(ids[0], "+5511987651111", "Ana", ["vip"], "", "granted", "consent", "site", local, None,
                           False, None, at, None)  # fmt: skip

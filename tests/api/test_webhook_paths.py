@@ -33,7 +33,7 @@ def _setup(tenant: uuid.UUID, *, with_contact: bool = True) -> dict[str, str]:
             s.flush()
             s.add(
                 EvolutionSession(
-                    tenant_id=tenant, number_id=number.id, base_url="http://sim", webhook_secret_hash=hash_token("s3")
+                    tenant_id=tenant, number_id=number.id, webhook_secret_hash=hash_token("s3")
                 )
             )
             names[label] = name

@@ -33,7 +33,7 @@ def instance(tenant_a):
         s.flush()
         s.add(
             EvolutionSession(
-                tenant_id=tenant_a, number_id=number.id, base_url="http://sim", webhook_secret_hash=hash_token(secret)
+                tenant_id=tenant_a, number_id=number.id, webhook_secret_hash=hash_token(secret)
             )
         )
         s.commit()

@@ -44,24 +44,26 @@ def warp_sim(api_server, warp_clock) -> Iterator[SimulatorServer]:
     """A simulator whose timestamps follow the warped clock, configured as Mirage's Evolution server."""
     from mirage_app.core.config import reset_settings_cache
     from mirage_app.engine.evolution_gateway import reset_evolution_client
+    from tests.conftest import retire_server, use_as_default_server
 
     config = SimConfig(webhook_backoff_s=0.05, webhook_backoff_cap_s=0.2, seed=11)
     sim = SimulatorServer(SimulatorState(config, clock=warp_clock))
     sim.start()
-    keys = ("EVOLUTION_URL", "EVOLUTION_API_KEY", "MIRAGE_DEMO")
+    keys = ("EVOLUTION_URL", "EVOLUTION_API_KEY", "EVOLUTION_CAPACITY", "MIRAGE_DEMO")
     saved = {k: os.environ.get(k) for k in keys}
-    os.environ.update(EVOLUTION_URL=sim.url, EVOLUTION_API_KEY=sim.api_key, MIRAGE_DEMO="1")
-    reset_settings_cache()
-    reset_evolution_client()
+    server_id = use_as_default_server(sim.url, sim.api_key)
     try:
         yield sim
     finally:
         sim.stop()
+        retire_server(server_id)
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+        if saved["EVOLUTION_URL"] and saved["EVOLUTION_API_KEY"]:
+            use_as_default_server(saved["EVOLUTION_URL"], saved["EVOLUTION_API_KEY"])
         reset_settings_cache()
         reset_evolution_client()
 

@@ -51,6 +51,8 @@ EXPECTED: dict[Action, set[str]] = {
     Action.api_keys_read: ADMINS,
     Action.api_keys_manage: {"admin_mfa"},
     Action.audit_read: ADMINS,
+    Action.servers_manage: ADMINS,
+    Action.servers_credentials: {"admin_mfa"},
 }
 
 

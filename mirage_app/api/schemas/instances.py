@@ -20,6 +20,7 @@ _INSTANCE = {
     "messages_today": 12,
     "messages_7d": 80,
     "last_seen": "2025-01-15T13:45:00+00:00",
+    "server": {"id": "5d1e1f0a-3a43-4a52-8d8f-0f6f2f1b7c11", "name": "Evolution 1", "health": "ok"},
 }
 
 
@@ -28,6 +29,17 @@ class CreateInstance(BaseModel):
 
     label: str = Field(min_length=1, max_length=120, description="Name shown in Mirage", examples=["Sales 1"])
     persona_id: uuid.UUID | None = Field(default=None, description="Voice of this number's replies (default: none)")
+    server_id: uuid.UUID | None = Field(
+        default=None, description="Evolution server to place it on (default: the least loaded one with room)"
+    )
+
+
+class InstanceServer(BaseModel):
+    """The Evolution server that holds a number's session (every call for the number goes there)."""
+
+    id: uuid.UUID
+    name: str
+    health: str = Field(description="ok, unknown, unreachable, license_required, unauthorized or not_evolution")
 
 
 class Instance(BaseModel):
@@ -47,6 +59,17 @@ class Instance(BaseModel):
     messages_today: int = Field(description="Messages sent and received today (tenant's time zone)")
     messages_7d: int = Field(description="Messages over the last 7 days")
     last_seen: IsoDatetime | None = Field(description="Last activity seen from WhatsApp")
+    server: InstanceServer | None = Field(description="Where its WhatsApp session lives")
+
+    @classmethod
+    def of(cls, view) -> Instance:
+        server = (
+            InstanceServer(id=view.server_id, name=view.server_name or "", health=view.server_health or "unknown")
+            if view.server_id
+            else None
+        )
+        fields = {name: getattr(view, name) for name in cls.model_fields if name != "server"}
+        return cls.model_validate({**fields, "server": server})
 
 
 class InstanceList(BaseModel):

@@ -12,7 +12,7 @@ from typing import Any, Literal
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Route
 
 from mirage_app.evolution.simulator import envelope
 from mirage_app.evolution.simulator.control import control_routes
@@ -99,13 +99,25 @@ async def _find_webhook(state: SimulatorState, call: Call) -> tuple[int, Any]:
 async def _send_text(state: SimulatorState, call: Call) -> tuple[int, Any]:
     outgoing = state.messaging.prepare_text(call.name, call.body)
     await _typing(state, outgoing.delay_ms)
+    _before_commit(state)
     return 201, state.messaging.commit_text(outgoing)
 
 
 async def _send_presence(state: SimulatorState, call: Call) -> tuple[int, Any]:
     record = state.messaging.prepare_presence(call.name, call.body)
     await _typing(state, record["delay"])
+    _before_commit(state)
     return 201, state.messaging.commit_presence(record)
+
+
+def _before_commit(state: SimulatorState) -> None:
+    """A server that crashed during the typing delay sends nothing; an overloaded one drops a share of sends
+    (see the `config` module docstring)."""
+    if state.core.down:
+        raise envelope.connection_closed()  # nobody hears this answer: the connection was aborted
+    _, failure_rate = state.core.overload()
+    if state.core.chance(failure_rate):
+        raise envelope.connection_closed()
 
 
 async def _mark_read(state: SimulatorState, call: Call) -> tuple[int, Any]:
@@ -141,8 +153,10 @@ ROUTES: list[tuple[str, str, Handler, Guard]] = [
 ]
 
 
-def create_app(state: SimulatorState) -> Starlette:
-    """The simulator as an ASGI app; its lifespan stops the webhook worker on shutdown."""
+def create_app(state: SimulatorState, extra_routes: list[BaseRoute] | None = None) -> Starlette:
+    """The simulator as an ASGI app; its lifespan stops the webhook worker on shutdown.
+
+    `extra_routes` adds control routes that need more than the state (the pool's `/_sim/pool`)."""
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
@@ -153,7 +167,7 @@ def create_app(state: SimulatorState) -> Starlette:
         Route(path, _endpoint(state, handler, guard), methods=[method]) for method, path, handler, guard in ROUTES
     ]
     return Starlette(
-        routes=routes + control_routes(state),
+        routes=routes + control_routes(state) + (extra_routes or []),
         exception_handlers={404: _no_route, 405: _no_route, Exception: _crash},
         lifespan=lifespan,
     )
@@ -162,8 +176,9 @@ def create_app(state: SimulatorState) -> Starlette:
 def _endpoint(state: SimulatorState, handler: Handler, guard: Guard) -> Callable[[Request], Awaitable[Response]]:
     async def endpoint(request: Request) -> Response:
         faults = state.faults
-        if faults.latency_ms:
-            await asyncio.sleep(faults.latency_ms / 1000)
+        overload_s, _ = state.core.overload()
+        if faults.latency_ms or overload_s:
+            await asyncio.sleep(faults.latency_ms / 1000 + overload_s)
         if state.core.chance(faults.error_5xx_rate):
             return _json(500, envelope.envelope(500, "Simulated internal error"))
         try:

@@ -1,4 +1,18 @@
-"""Simulator settings: fixed pacing in `SimConfig`, runtime-tunable misbehaviour in `Faults`."""
+"""Simulator settings: fixed pacing in `SimConfig`, runtime-tunable misbehaviour in `Faults`.
+
+Capacity and overload. Evolution never refuses `instance/create`: a server holding more WhatsApp sessions than
+its machine can carry just gets slow, then its Baileys sockets start dropping. With `SimConfig.capacity` set
+(a number of instances; None = unlimited, the default, and nothing below applies) a server with `n` instances
+and `over = n - capacity > 0` behaves like that:
+
+- every Evolution route (not `/_sim/*`) answers `overload_latency_ms × over` later, at most
+  `overload_latency_cap_ms` (on top of `Faults.latency_ms`);
+- beyond 1.25 × capacity, sendText and sendPresence fail with 500 "Connection Closed" (what a dropped Baileys
+  socket answers; the client raises `ConnectionClosed`) at a rate of 0.1 just past the threshold, growing by
+  1.6 per unit of `n / capacity` up to `overload_max_failure_rate` (0.5, reached at 1.5 × capacity).
+
+Failures are drawn from the server's seeded RNG, so a run with a `seed` is reproducible.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +21,9 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 ALL_INSTANCES = "*"
+OVERLOAD_FAILURE_THRESHOLD = 1.25  # × capacity: sends start failing past this load
+OVERLOAD_FAILURE_FLOOR = 0.1  # failure rate just past the threshold
+OVERLOAD_FAILURE_SLOPE = 1.6  # failure rate added per unit of instances / capacity past the threshold
 
 
 @dataclass
@@ -78,7 +95,23 @@ class SimConfig:
     webhook_backoff_s: float = 5.0  # first retry delay, doubled each attempt, ±20 % jitter
     webhook_backoff_cap_s: float = 300.0
     seed: int | None = None
+    capacity: int | None = None  # instances this server carries comfortably; past it, it slows and fails
+    overload_latency_ms: int = 25  # added per instance over capacity
+    overload_latency_cap_ms: int = 3000
+    overload_max_failure_rate: float = 0.5
     faults: Faults = field(default_factory=Faults)
+
+    def overload(self, instances: int) -> tuple[float, float]:
+        """(extra latency in seconds, send failure rate) of a server holding `instances` (module docstring)."""
+        if self.capacity is None or instances <= self.capacity:
+            return 0.0, 0.0
+        latency_ms = min(self.overload_latency_cap_ms, self.overload_latency_ms * (instances - self.capacity))
+        load = instances / max(self.capacity, 1)
+        failure = 0.0
+        if load > OVERLOAD_FAILURE_THRESHOLD:
+            ramp = OVERLOAD_FAILURE_FLOOR + OVERLOAD_FAILURE_SLOPE * (load - OVERLOAD_FAILURE_THRESHOLD)
+            failure = min(self.overload_max_failure_rate, ramp)
+        return latency_ms / 1000, failure
 
     @classmethod
     def demo(cls, **overrides: Any) -> SimConfig:

@@ -52,18 +52,20 @@ def control_routes(state: SimulatorState) -> list[Route]:
         return {"idle": state.wait_idle(float(data.get("timeout", 5.0)))}
 
     return [
-        Route("/_sim/instances/{name}/scan", _control(scan), methods=["POST"]),
-        Route("/_sim/instances/{name}/rotate_qr", _control(rotate_qr), methods=["POST"]),
-        Route("/_sim/instances/{name}/drop", _control(drop), methods=["POST"]),
-        Route("/_sim/humans", _control(add_human), methods=["POST"]),
-        Route("/_sim/inbound", _control(inbound), methods=["POST"]),
-        Route("/_sim/faults", _control(faults), methods=["GET", "POST"]),
-        Route("/_sim/state", _control(snapshot), methods=["GET"]),
-        Route("/_sim/wait_idle", _control(wait_idle, blocking=True), methods=["POST"]),
+        Route("/_sim/instances/{name}/scan", control_endpoint(scan), methods=["POST"]),
+        Route("/_sim/instances/{name}/rotate_qr", control_endpoint(rotate_qr), methods=["POST"]),
+        Route("/_sim/instances/{name}/drop", control_endpoint(drop), methods=["POST"]),
+        Route("/_sim/humans", control_endpoint(add_human), methods=["POST"]),
+        Route("/_sim/inbound", control_endpoint(inbound), methods=["POST"]),
+        Route("/_sim/faults", control_endpoint(faults), methods=["GET", "POST"]),
+        Route("/_sim/state", control_endpoint(snapshot), methods=["GET"]),
+        Route("/_sim/wait_idle", control_endpoint(wait_idle, blocking=True), methods=["POST"]),
     ]
 
 
-def _control(action: Action, *, blocking: bool = False) -> Callable[[Request], Awaitable[Response]]:
+def control_endpoint(action: Action, *, blocking: bool = False) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap `action(request, json_body)` as an endpoint; `blocking` runs it in a worker thread."""
+
     async def endpoint(request: Request) -> Response:
         try:
             data = await request.json() if await request.body() else {}

@@ -1,13 +1,16 @@
 """The simulator's shared world: registries, the clock and RNG, and webhook emission.
 
-Every mutation happens under `lock` (an RLock: request handlers, the control API and the delivery worker all
-touch the world). Emission only queues deliveries, so holding the lock never waits on the network.
+Every mutation happens under `lock`, the RLock of the `SimNetwork` the core belongs to (request handlers, the
+control API and the delivery workers of every server of the network touch the world). Emission only queues
+deliveries, so holding the lock never waits on the network.
+
+A core can be `down` (its server crashed, see `pool.py`): its delivery worker pauses and receptions wait in
+`pending`, as for an offline phone, until it comes back up; nothing is lost and nothing runs twice.
 """
 
 from __future__ import annotations
 
 import random
-import threading
 from collections import deque
 from collections.abc import Callable
 from datetime import datetime
@@ -19,26 +22,36 @@ from mirage_app.evolution.simulator.config import SimConfig
 from mirage_app.evolution.simulator.delivery import Delivery, WebhookDispatcher
 from mirage_app.evolution.simulator.ids import IdFactory
 from mirage_app.evolution.simulator.models import SimHuman, SimInstance, SimMessage
+from mirage_app.evolution.simulator.network import SimNetwork
 from mirage_app.evolution.webhook import event_suffix, normalise_event_name
 
 
 class SimCore:
-    def __init__(self, config: SimConfig, rng: random.Random, clock: Clock) -> None:
+    def __init__(
+        self, config: SimConfig, rng: random.Random, clock: Clock, network: SimNetwork[SimCore] | None = None
+    ) -> None:
         self.config = config
         self.rng = rng
         self.clock = clock
         self.ids = IdFactory(rng)
-        self.lock = threading.RLock()
+        self.network: SimNetwork[SimCore] = network or SimNetwork()
+        self.lock = self.network.lock
+        self.down = False
         self.instances: dict[str, SimInstance] = {}
-        self.phones: dict[str, str] = {}  # linked phone digits → instance name
-        self.humans: dict[str, SimHuman] = {}
-        self.lids: dict[str, str] = {}  # phone digits → stable @lid user part
         self.messages: list[SimMessage] = []
         self.presences: list[dict[str, Any]] = []
         self.reads: list[dict[str, Any]] = []
         self.pending: dict[str, list[Callable[[], None]]] = {}  # instance → receptions waiting for `open`
         self.emitted: deque[dict[str, Any]] = deque(maxlen=2000)  # every event, even those no webhook wants
         self.dispatcher = WebhookDispatcher(config, random.Random(rng.getrandbits(64)))
+
+    @property
+    def humans(self) -> dict[str, SimHuman]:
+        return self.network.humans
+
+    @property
+    def lids(self) -> dict[str, str]:
+        return self.network.lids
 
     def now(self) -> datetime:
         return self.clock.now()
@@ -63,8 +76,8 @@ class SimCore:
         """The pushName a message from `phone` carries."""
         if phone in self.humans:
             return self.humans[phone].name
-        owner = self.instances.get(self.phones.get(phone, ""))
-        return (owner.profile_name if owner else None) or phone
+        owner = self.network.owner_instance(phone)
+        return (owner[1].profile_name if owner else None) or phone
 
     def emit(self, inst: SimInstance, event: str, data: Any) -> None:
         """Queue `event` for the instance webhook, honouring enabled/events/byEvents like `WebhookController`."""
@@ -89,13 +102,40 @@ class SimCore:
         url = f"{wh.url}/{event_suffix(event)}" if wh.by_events else wh.url
         self.dispatcher.submit(Delivery(url=url, headers=dict(wh.headers), body=body))
 
+    def overload(self) -> tuple[float, float]:
+        """(extra latency in seconds, send failure rate) for the current instance count (see `SimConfig`)."""
+        with self.lock:
+            return self.config.overload(len(self.instances))
+
     def when_open(self, inst: SimInstance, action: Callable[[], None]) -> None:
-        """Run `action` now if the instance is online, else when it next opens (a phone gets offline mail)."""
-        if inst.status == "open":
-            action()
-        else:
-            self.pending.setdefault(inst.name, []).append(action)
+        """Run `action` now if the instance is online, else when it next opens (a phone gets offline mail).
+
+        A down server counts as offline: the action waits for `set_down(False)`."""
+        with self.lock:
+            if inst.status == "open" and not self.down:
+                action()
+            else:
+                self.pending.setdefault(inst.name, []).append(action)
 
     def flush_pending(self, inst: SimInstance) -> None:
-        for action in self.pending.pop(inst.name, []):
-            action()
+        with self.lock:
+            if self.down:
+                return
+            for action in self.pending.pop(inst.name, []):
+                action()
+
+    def set_down(self, down: bool) -> None:
+        """Crash (True) or restart (False) this server's world: the worker pauses, receptions wait.
+
+        On restart the queued receptions of every open instance arrive, then the worker resumes."""
+        with self.lock:
+            if down == self.down:
+                return
+            self.down = down
+            if down:
+                self.dispatcher.pause()
+                return
+            for inst in list(self.instances.values()):
+                if inst.status == "open":
+                    self.flush_pending(inst)
+        self.dispatcher.resume()

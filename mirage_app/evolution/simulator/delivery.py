@@ -112,6 +112,7 @@ class WebhookDispatcher:
         self._held_until = 0.0
         self._busy = False
         self._closed = False
+        self._paused = False
         self._thread: threading.Thread | None = None
         self.attempts: deque[AttemptRecord] = deque(maxlen=1000)
 
@@ -128,6 +129,17 @@ class WebhookDispatcher:
             return self._cond.wait_for(
                 lambda: not self._heap and not self._busy and self._held is None, timeout=timeout
             )
+
+    def pause(self) -> None:
+        """Hold every queued job (the server is down); a job already running finishes."""
+        with self._cond:
+            self._paused = True
+
+    def resume(self) -> None:
+        """Run what was held, in due-time order (overdue jobs at once)."""
+        with self._cond:
+            self._paused = False
+            self._cond.notify_all()
 
     def close(self) -> None:
         with self._cond:
@@ -168,6 +180,9 @@ class WebhookDispatcher:
         """Wait for the next due job; a held (reordered) delivery goes out right after the one behind it."""
         with self._cond:
             while not self._closed:
+                if self._paused:
+                    self._cond.wait()
+                    continue
                 now = time.monotonic()
                 if self._held is not None and self._held_until <= now:
                     job: Job = self._held

@@ -151,8 +151,8 @@ class Lifecycle:
             core.emit(inst, "remove.instance", None)
             del core.instances[name]
             core.pending.pop(name, None)
-            if inst.phone and core.phones.get(inst.phone) == name:
-                del core.phones[inst.phone]
+            if inst.phone:
+                core.network.unlink(inst.phone, core, name)
             return payloads.success("Instance deleted")
 
     def restart(self, name: str) -> dict[str, Any]:
@@ -199,15 +199,17 @@ class Lifecycle:
             phone = canonical_phone(phone_number) if phone_number else inst.phone or self._free_phone()
             if not phone:
                 raise ValueError("phone_number has no digits")
-            owner = core.phones.get(phone, name)
-            if owner != name or phone in core.humans:
-                raise ValueError(f"{phone} already belongs to {owner if owner != name else 'a human'}")
+            owner = core.network.owner(phone)
+            if owner is not None and owner != (core, name):
+                raise ValueError(f"{phone} already belongs to {owner[1]}")
+            if phone in core.humans:
+                raise ValueError(f"{phone} already belongs to a human")
             if inst.status == "close":
                 self._start_connecting(inst)
-            if inst.phone and core.phones.get(inst.phone) == name:
-                del core.phones[inst.phone]
+            if inst.phone:
+                core.network.unlink(inst.phone, core, name)
             inst.phone = phone
-            core.phones[phone] = name
+            core.network.link(phone, core, name)
             inst.profile_name = profile_name or inst.profile_name or f"Sim {phone[-4:]}"
             # Baileys closes with 515 (restart required) after pairing and reconnects silently.
             core.emit(inst, "connection.update", payloads.connection_data(inst, "connecting", 200))
@@ -336,7 +338,7 @@ class Lifecycle:
         core = self._core
         while True:
             phone = core.ids.br_mobile()
-            if phone not in core.phones and phone not in core.humans:
+            if not core.network.is_taken(phone):
                 return phone
 
     def _counts(self, inst: SimInstance) -> dict[str, int]:

@@ -2,7 +2,8 @@
 
 A send from instance A emits `send.message` at A at once, then (after `ack_delays_s`) `messages.update`
 SERVER_ACK → DELIVERY_ACK → READ at A. If the target is instance B, B gets `messages.upsert` with the same
-message id when it is (or next comes) online; if it is a human, the human may answer or opt out.
+message id when it is (or next comes) online, on whichever server of the network B lives (a down server counts
+as offline); if it is a human, the human may answer or opt out.
 """
 
 from __future__ import annotations
@@ -126,7 +127,7 @@ class Messaging:
                 raise ValueError(f"{label} must be between 0 and 1")
         digits = canonical_phone(phone)
         with self._core.lock:
-            if not digits or digits in self._core.phones:
+            if not digits or self._core.network.is_instance_phone(digits):
                 raise ValueError(f"{phone!r} is empty or linked to a simulated instance")
             human = SimHuman(digits, name, reply_probability, optout_probability, optout_text=optout_text)
             if reply_texts:
@@ -145,7 +146,7 @@ class Messaging:
         with core.lock:
             inst = core.instance(instance)
             key_id = core.ids.phone_message_id()
-            core.when_open(inst, lambda: self._receive(inst, digits, key_id, text, lid, push_name))
+            core.when_open(inst, lambda: receive(core, inst, digits, key_id, text, lid, push_name))
             return key_id
 
     # -- internals ------------------------------------------------------------------------------------------
@@ -169,13 +170,13 @@ class Messaging:
         if server not in ("", "s.whatsapp.net", "c.us"):
             return None
         phone = canonical_phone(user)
-        unknown = phone and phone not in core.phones and phone not in core.humans
+        unknown = phone and not core.network.is_taken(phone)
         if unknown and core.config.auto_humans and phone.isdigit() and 10 <= len(phone) <= 15:
             cfg = core.config
             core.humans[phone] = SimHuman(
                 phone, f"Contato {phone[-4:]}", cfg.auto_human_reply_probability, cfg.auto_human_optout_probability
             )
-        return phone if phone in core.phones or phone in core.humans else None
+        return phone if core.network.is_taken(phone) else None
 
     def _recipient(self, number: str) -> tuple[str, str]:
         phone = self._resolve(number)
@@ -214,17 +215,18 @@ class Messaging:
 
         def hand_over() -> None:
             with core.lock:
-                target = core.instances.get(core.phones.get(out.phone, ""))
-                if target is None:
+                owner = core.network.owner_instance(out.phone)
+                if owner is None:
                     delivered_and_read()
                     return
+                target_core, target = owner  # maybe another server of the network
                 lid = core.chance(core.config.lid_probability)
 
                 def arrive() -> None:
-                    self._receive(target, sender_phone, key_id, out.text, lid)
+                    receive(target_core, target, sender_phone, key_id, out.text, lid)
                     delivered_and_read()
 
-                core.when_open(target, arrive)
+                target_core.when_open(target, arrive)
 
         core.dispatcher.call_later(server_ack_s, lambda: receipt("SERVER_ACK"))
         core.dispatcher.call_later(max(server_ack_s, delivered_s), hand_over)
@@ -253,27 +255,27 @@ class Messaging:
             inst = core.instances.get(instance)
             if inst is not None:
                 key_id = core.ids.phone_message_id()
-                core.when_open(inst, lambda: self._receive(inst, phone, key_id, text, lid))
+                core.when_open(inst, lambda: receive(core, inst, phone, key_id, text, lid))
 
-    def _receive(
-        self, inst: SimInstance, phone: str, key_id: str, text: str, lid: bool, push_name: str | None = None
-    ) -> None:
-        """Emit `messages.upsert` (+ `contacts.upsert`) at `inst` for a text from `phone`."""
-        core = self._core
-        with core.lock:
-            jid = user_jid(phone)
-            key: dict[str, Any] = {"remoteJid": jid, "fromMe": False, "id": key_id}
-            if lid:
-                key = {
-                    "remoteJid": f"{core.lid_for(phone)}@lid",
-                    "remoteJidAlt": jid,
-                    "addressingMode": "lid",
-                    "fromMe": False,
-                    "id": key_id,
-                }
-            name = push_name or core.display_name(phone)
-            now = core.now()
-            core.messages.append(SimMessage(inst.name, key_id, False, phone, text, now, lid=lid))
-            core.emit(inst, "messages.upsert", payloads.upsert_data(inst, key, name, text, now, device_of(key_id)))
-            contact = {"remoteJid": key["remoteJid"], "pushName": name, "profilePicUrl": None}
-            core.emit(inst, "contacts.upsert", contact | {"instanceId": inst.instance_id})
+
+def receive(
+    core: SimCore, inst: SimInstance, phone: str, key_id: str, text: str, lid: bool, push_name: str | None = None
+) -> None:
+    """Emit `messages.upsert` (+ `contacts.upsert`) at `inst` of `core` for a text from `phone`."""
+    with core.lock:
+        jid = user_jid(phone)
+        key: dict[str, Any] = {"remoteJid": jid, "fromMe": False, "id": key_id}
+        if lid:
+            key = {
+                "remoteJid": f"{core.lid_for(phone)}@lid",
+                "remoteJidAlt": jid,
+                "addressingMode": "lid",
+                "fromMe": False,
+                "id": key_id,
+            }
+        name = push_name or core.display_name(phone)
+        now = core.now()
+        core.messages.append(SimMessage(inst.name, key_id, False, phone, text, now, lid=lid))
+        core.emit(inst, "messages.upsert", payloads.upsert_data(inst, key, name, text, now, device_of(key_id)))
+        contact = {"remoteJid": key["remoteJid"], "pushName": name, "profilePicUrl": None}
+        core.emit(inst, "contacts.upsert", contact | {"instanceId": inst.instance_id})

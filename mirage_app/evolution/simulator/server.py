@@ -1,4 +1,5 @@
-"""Serving the simulator: in a background thread for tests (`SimulatorServer`) or in the foreground (`run`)."""
+"""Serving the simulator: in a background thread for tests (`SimulatorServer`) or in the foreground (`run`,
+`run_pool` for several servers on one network)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import socket
 import threading
 import time
+from collections.abc import Sequence
 from types import TracebackType
 from typing import Any
 
@@ -14,6 +16,7 @@ from starlette.types import ASGIApp
 
 from mirage_app.evolution.simulator.app import create_app
 from mirage_app.evolution.simulator.config import SimConfig
+from mirage_app.evolution.simulator.pool import SimulatorPool
 from mirage_app.evolution.simulator.state import SimulatorState, forward
 
 
@@ -106,18 +109,59 @@ def run(host: str = "127.0.0.1", port: int = 8081, config: SimConfig | None = No
     uvicorn.run(create_app(SimulatorState(config)), host=host, port=port, **uvicorn_options)
 
 
+def run_pool(
+    host: str = "127.0.0.1",
+    ports: Sequence[int] = (8081, 8082),
+    config: SimConfig | None = None,
+    capacity: int | None = None,
+    log_level: str = "info",
+) -> None:
+    """Serve one simulated server per port, on one WhatsApp network, in the foreground until interrupted."""
+    pool = SimulatorPool(
+        len(ports), config=config or SimConfig.demo(), capacity=capacity, host=host, ports=ports, log_level=log_level
+    )
+    for server in pool.servers:
+        print(f"Evolution simulator {server.index}: {server.url} apikey={server.api_key}", flush=True)
+    pool.serve()
+
+
 def main(argv: list[str] | None = None) -> int:
-    """Command line: `python -m mirage_app.evolution.simulator --port 8081` (also `mirage sim`)."""
+    """Command line: `python -m mirage_app.evolution.simulator --port 8081` (also `mirage sim`).
+
+    `--servers N` or `--ports 8081,8082` run a pool (`pool.py`): server i's apikey is `<api-key>-i` (i ≥ 2)."""
     parser = argparse.ArgumentParser(prog="mirage sim", description="Run the Evolution API simulator.")
     parser.add_argument("--host", default="127.0.0.1")
-    parser.add_argument("--port", type=int, default=8081)
+    parser.add_argument("--port", type=int, default=8081, help="the (first) port (default: %(default)s)")
+    parser.add_argument("--servers", type=int, default=1, help="servers on consecutive ports from --port")
+    parser.add_argument("--ports", type=_port_list, help="explicit comma-separated ports (wins over --servers)")
+    parser.add_argument("--capacity", type=int, help="instances per server before it behaves overloaded")
     parser.add_argument("--api-key", default=SimConfig.global_key, help="global apikey (default: %(default)s)")
-    parser.add_argument("--server-url", help="server_url sent in webhooks (default: the listen address)")
+    parser.add_argument(
+        "--server-url",
+        help="server_url sent in webhooks (default: the listen address; a pool always uses each server's own)",
+    )
     parser.add_argument("--seed", type=int, help="seed every random choice for a reproducible run")
     parser.add_argument("--fast", action="store_true", help="test pacing: no waits, immediate receipts")
     parser.add_argument("--log-level", default="info")
     args = parser.parse_args(argv)
+    if args.servers < 1 or (args.capacity is not None and args.capacity < 0):
+        parser.error("--servers must be at least 1 and --capacity not negative")
+    ports = args.ports or [args.port + i for i in range(args.servers)]
     settings: dict[str, Any] = {"global_key": args.api_key, "server_url": args.server_url, "seed": args.seed}
+    settings["capacity"] = args.capacity
     config = SimConfig(**settings) if args.fast else SimConfig.demo(**settings)
-    run(args.host, args.port, config, log_level=args.log_level)
+    if len(ports) == 1:
+        run(args.host, ports[0], config, log_level=args.log_level)
+    else:
+        run_pool(args.host, ports, config, args.capacity, log_level=args.log_level)
     return 0
+
+
+def _port_list(text: str) -> list[int]:
+    try:
+        ports = [int(part) for part in text.split(",") if part.strip()]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not a comma-separated list of ports: {text!r}") from exc
+    if not ports or len(set(ports)) != len(ports):
+        raise argparse.ArgumentTypeError("--ports needs distinct ports")
+    return ports

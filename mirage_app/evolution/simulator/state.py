@@ -15,6 +15,7 @@ from mirage_app.evolution.simulator.core import SimCore
 from mirage_app.evolution.simulator.lifecycle import Lifecycle
 from mirage_app.evolution.simulator.messaging import Messaging
 from mirage_app.evolution.simulator.models import SimMessage
+from mirage_app.evolution.simulator.network import SimNetwork
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -31,13 +32,21 @@ def forward(attribute: str, method: Callable[Concatenate[Any, P], R]) -> Callabl
 
 
 class SimulatorState:
-    """Thread-safe and in-memory. `rng` (default `Random(config.seed)`) drives every random choice."""
+    """Thread-safe and in-memory. `rng` (default `Random(config.seed)`) drives every random choice.
+
+    States built on one `network` are servers of one WhatsApp network: their numbers reach each other."""
 
     def __init__(
-        self, config: SimConfig | None = None, *, rng: random.Random | None = None, clock: Clock | None = None
+        self,
+        config: SimConfig | None = None,
+        *,
+        rng: random.Random | None = None,
+        clock: Clock | None = None,
+        network: SimNetwork[SimCore] | None = None,
     ) -> None:
         self.config = config or SimConfig()
-        self.core = SimCore(self.config, rng or random.Random(self.config.seed), clock or system_clock)
+        rng = rng or random.Random(self.config.seed)
+        self.core = SimCore(self.config, rng, clock or system_clock, network)
         self.lifecycle = Lifecycle(self.core)
         self.messaging = Messaging(self.core)
 
@@ -50,6 +59,14 @@ class SimulatorState:
     @property
     def faults(self) -> Faults:
         return self.config.faults
+
+    @property
+    def network(self) -> SimNetwork[SimCore]:
+        return self.core.network
+
+    @property
+    def is_down(self) -> bool:
+        return self.core.down
 
     def set_faults(self, **changes: Any) -> Faults:
         """Change fault knobs at runtime (see `Faults`); unknown names or bad values raise ValueError."""
@@ -86,6 +103,7 @@ class SimulatorState:
             return {
                 "config": {k: v for k, v in asdict(self.config).items() if k != "faults"},
                 "faults": asdict(self.config.faults),
+                "down": core.down,
                 "instances": [
                     {
                         "name": inst.name,

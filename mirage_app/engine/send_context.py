@@ -1,0 +1,118 @@
+"""What one attempt of the send pipeline reads: the queued message with its number, server, settings, round and
+schedule in one row (CONTEXT), the number's recent sends for the caps (COUNTS), and a webhook's proof that an
+uncertain send went out (EVIDENCE)."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, fields
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from mirage_app.engine import contact_guard
+from mirage_app.engine.effective_settings import (
+    CONVERSATION_SETTINGS,
+    TENANT_SETTINGS,
+    EffectiveSettings,
+    settings_joins,
+    settings_of,
+)
+
+CONTEXT = text(
+    f"""
+    SELECT m.id, m.status::text AS status, m.body, m.meta, m.round_id, m.conversation_id, m.from_number_id,
+           m.to_number_id, m.contact_id, m.send_after, m.attempts, m.dispatched_at, m.created_at,
+           n.session_id, n.server_id, es.health AS server_health, es.state AS server_state,
+           n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
+           tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
+           {TENANT_SETTINGS}, {CONVERSATION_SETTINGS},
+           cv.active AS conversation_active,
+           r.state::text AS round_state, r.window_key,
+           to_jsonb(cs) AS schedule_row
+    FROM messages m
+    JOIN numbers n ON n.id = m.from_number_id
+    LEFT JOIN evolution_servers es ON es.id = n.server_id
+    JOIN tenants t ON t.id = m.tenant_id
+    {settings_joins("m.tenant_id", "m.conversation_id")}
+    LEFT JOIN numbers tn ON tn.id = m.to_number_id
+    LEFT JOIN contacts c ON c.id = m.contact_id
+    LEFT JOIN conversations cv ON cv.id = m.conversation_id
+    LEFT JOIN rounds r ON r.id = m.round_id
+    LEFT JOIN conversation_schedule cs ON m.round_id IS NOT NULL AND cs.conversation_id = m.conversation_id
+         AND cs.day = CAST(lower(to_char(CAST(:now AS timestamptz) AT TIME ZONE t.timezone, 'Dy')) AS weekday)
+    WHERE m.id = :id AND m.direction = 'out'
+    FOR UPDATE OF m
+    """
+)
+
+COUNTS = text(
+    """
+    SELECT count(*) FILTER (WHERE sent_at >= :hour_start) AS last_hour,
+           min(sent_at) FILTER (WHERE sent_at >= :hour_start) AS oldest_in_hour,
+           count(*) FILTER (WHERE sent_at >= :day_start) AS today,
+           max(sent_at) AS last_sent,
+           (SELECT max(sent_at) FROM messages p WHERE p.from_number_id = :n AND p.direction = 'out'
+              AND p.sent_at < :day_start AND p.status <> 'failed') AS last_before_today
+    FROM messages
+    WHERE from_number_id = :n AND direction = 'out' AND sent_at >= :since AND sent_at <= :now
+      AND (status <> 'failed' OR error = 'unknown_delivery') AND id <> :self
+    """
+)
+
+EVIDENCE = text(
+    """
+    SELECT id, wa_msg_id, status::text AS status FROM messages
+    WHERE from_number_id = :n AND id <> :self AND round_id IS NULL AND wa_msg_id IS NOT NULL AND body = :body
+      AND (to_number_id IS NOT DISTINCT FROM :to) AND created_at >= :since
+    ORDER BY created_at LIMIT 1
+    """
+)
+
+
+@dataclass(frozen=True, slots=True)
+class SendContext:
+    """The queued message with everything one attempt needs (one CONTEXT row)."""
+
+    id: uuid.UUID
+    status: str
+    body: str
+    meta: dict[str, Any]
+    round_id: uuid.UUID | None
+    conversation_id: uuid.UUID | None
+    from_number_id: uuid.UUID
+    to_number_id: uuid.UUID | None
+    contact_id: uuid.UUID | None
+    send_after: datetime | None
+    attempts: int
+    dispatched_at: datetime | None
+    created_at: datetime
+    session_id: str
+    server_id: uuid.UUID | None
+    server_health: str | None
+    server_state: str | None
+    number_status: str
+    paired_at: datetime | None
+    active_days: int
+    failure_streak: int
+    to_wa: str | None
+    contact_wa: str | None
+    timezone: str
+    conversation_active: bool | None
+    round_state: str | None
+    window_key: str | None
+    schedule_row: dict[str, Any] | None
+    settings: EffectiveSettings
+
+    @classmethod
+    def of(cls, row: Any) -> SendContext:
+        columns = {name: getattr(row, name) for name in _CONTEXT_COLUMNS}
+        columns["meta"] = columns["meta"] or {}
+        return cls(**columns, settings=settings_of(row))
+
+    def guarded(self) -> contact_guard.GuardedSend:
+        return contact_guard.GuardedSend(self.id, self.meta, self.contact_id, self.from_number_id, self.timezone)
+
+
+_CONTEXT_COLUMNS = tuple(f.name for f in fields(SendContext) if f.name != "settings")
