@@ -32,3 +32,31 @@ def stat(label_key: str, value: rx.Var) -> rx.Component:
         rx.text(value, size="4", weight="bold"),
         spacing="0",
     )
+
+
+def server_line(row: rx.Var) -> rx.Component:
+    """The Evolution server a number lives on, and — when that server is down, unlicensed or refuses the key —
+    a badge that says so: the number is fine, its sends wait for the server (not a WhatsApp disconnect or ban)."""
+    return rx.cond(
+        row.server_name != "",
+        rx.hstack(
+            rx.icon("server", size=14),
+            rx.text(row.server_name, size="1", color_scheme="gray", class_name="instance-server"),
+            rx.cond(
+                row.server_held,
+                rx.tooltip(
+                    rx.badge(
+                        rx.icon("server-off", size=12),
+                        row.server_health_label,
+                        color_scheme=rx.cond(row.server_health == "license_required", "orange", "red"),
+                        variant="outline",
+                        class_name="server-held-badge",
+                    ),
+                    content=t("instances.server_held_hint"),
+                ),
+            ),
+            align="center",
+            spacing="2",
+            wrap="wrap",
+        ),
+    )

@@ -80,9 +80,25 @@ def sidebar() -> rx.Component:
         rx.spacer(),
         user_box(),
         language_select(),
+        credit(),
         spacing="5",
         class_name="sidebar",
         id="sidebar",
+    )
+
+
+EVOLUTION_API_URL = "https://github.com/EvolutionAPI/evolution-api"
+
+
+def credit() -> rx.Component:
+    """Evolution API's licence asks integrators to say they use it: one quiet line under the sidebar."""
+    return rx.text(
+        t("app.credit"),
+        " ",
+        rx.link("Evolution API", href=EVOLUTION_API_URL, is_external=True, color_scheme="gray", weight="medium"),
+        size="1",
+        color_scheme="gray",
+        id="evolution-credit",
     )
 
 

@@ -60,6 +60,7 @@ from mirage_app.logic.dayparts import (
     to_local,
     within_active_hours,
 )
+from mirage_app.models.servers import HELD_SQL
 
 log = logging.getLogger("mirage.scheduler.conversations")
 
@@ -100,6 +101,8 @@ DUE_CONVERSATIONS = text(
                       'label', COALESCE(n.label, ct.display_name), 'number_status', n.status,
                       'wa_number', n.wa_number, 'paired_at', n.paired_at, 'active_days', n.active_days,
                       'failure_streak', n.failure_streak, 'contact_wa', ct.wa_number,
+                      'server_held', (SELECT es.state = 'disabled' OR es.health IN {HELD_SQL}
+                                        FROM evolution_servers es WHERE es.id = n.server_id),
                       'active_hours', (SELECT pe.active_hours FROM personas pe WHERE pe.id = n.persona_id),
                       'consent', ct.consent_status, 'opted_out_at', ct.opted_out_at,
                       'suppressed', EXISTS (SELECT 1 FROM suppression x WHERE x.wa_number = ct.wa_number),
@@ -383,11 +386,13 @@ class _TenantTick:
 
     def _person(self, p: dict, local_time: time_of_day) -> dict:
         """A participant (from the due-conversations query) with its eligibility for a round now: a number must be
-        connected, settled after pairing, and inside its persona's active hours."""
+        connected, on an Evolution server that works, settled after pairing, and inside its persona's active
+        hours (a round started on a server that is down would only wait for it and lose its window)."""
         if p["kind"] == "bot":
             paired = datetime.fromisoformat(p["paired_at"]) if p.get("paired_at") else None
             eligible = (
                 p.get("number_status") == "connected"
+                and not p.get("server_held")
                 and bool(p.get("wa_number"))
                 and warmup.settled(paired, self.now, self._warmup_policy)
                 and within_active_hours(p.get("active_hours"), local_time)

@@ -35,6 +35,7 @@ class ServerHealth(StrEnum):
 
 # Health in which a server can neither take new numbers nor send: its sends are held, not failed.
 HELD_HEALTH = frozenset({ServerHealth.unreachable, ServerHealth.license_required, ServerHealth.unauthorized})
+HELD_SQL = "(" + ", ".join(f"'{health.value}'" for health in sorted(HELD_HEALTH)) + ")"  # for `health IN ...`
 
 
 class EvolutionServer(SQLModel, table=True):

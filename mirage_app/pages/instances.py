@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.instances import stat, status_badge
+from mirage_app.components.instances import server_line, stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.states.auth import AuthState
 from mirage_app.states.instances import InstanceRow, InstancesState
@@ -20,18 +20,45 @@ def live_refresh() -> rx.Component:
     return rx.moment(interval=LIVE_REFRESH_MS, on_change=InstancesState.refresh, display="none")
 
 
+def server_picker() -> rx.Component:
+    """Where the number goes: automatic (least loaded with room; for a reconnect, where it is) or a chosen server."""
+    return rx.fragment(
+        rx.text(t("instances.server"), size="2", weight="medium"),
+        rx.el.select(
+            rx.cond(
+                InstancesState.reconnect_id == "",
+                rx.el.option(t("instances.server_auto"), value=""),
+                # a paired number stays where it is unless a server is chosen: moving it means choosing one
+                rx.cond(~InstancesState.reconnect_connected, rx.el.option(t("instances.server_keep"), value="")),
+            ),
+            rx.foreach(InstancesState.server_options, lambda option: rx.el.option(option.label, value=option.value)),
+            name="server_id",
+            class_name="native-select",
+            id="instance-server",
+        ),
+    )
+
+
 def connect_dialog() -> rx.Component:
+    new_fields = rx.fragment(
+        rx.text(t("instances.label"), size="2", weight="medium"),
+        rx.input(name="label", id="instance-label", placeholder=t("instances.label_placeholder"), width="100%"),
+        rx.text(t("instances.persona"), size="2", weight="medium"),
+        rx.el.select(
+            rx.el.option(t("instances.no_persona"), value=""),
+            rx.foreach(InstancesState.personas, lambda option: rx.el.option(option.label, value=option.value)),
+            name="persona_id",
+            class_name="native-select",
+        ),
+    )
     create_form = rx.form(
         rx.vstack(
-            rx.text(t("instances.label"), size="2", weight="medium"),
-            rx.input(name="label", id="instance-label", placeholder=t("instances.label_placeholder"), width="100%"),
-            rx.text(t("instances.persona"), size="2", weight="medium"),
-            rx.el.select(
-                rx.el.option(t("instances.no_persona"), value=""),
-                rx.foreach(InstancesState.personas, lambda option: rx.el.option(option.label, value=option.value)),
-                name="persona_id",
-                class_name="native-select",
+            rx.cond(
+                InstancesState.reconnect_id != "",
+                rx.heading(InstancesState.reconnect_label, size="3"),
+                new_fields,
             ),
+            server_picker(),
             field_error(InstancesState.dialog_error, "connect-error"),
             rx.button(
                 rx.cond(InstancesState.creating, rx.spinner(size="2"), rx.icon("qr-code", size=16)),
@@ -74,8 +101,18 @@ def connect_dialog() -> rx.Component:
     )
     return rx.dialog.root(
         rx.dialog.content(
-            rx.dialog.title(t("instances.connect_title")),
-            rx.dialog.description(t("instances.connect_hint"), size="2", color_scheme="gray"),
+            rx.dialog.title(
+                rx.cond(
+                    InstancesState.reconnect_id != "",
+                    rx.cond(InstancesState.reconnect_connected, t("instances.move"), t("instances.reconnect_title")),
+                    t("instances.connect_title"),
+                )
+            ),
+            rx.dialog.description(
+                rx.cond(InstancesState.reconnect_id != "", t("instances.reconnect_hint"), t("instances.connect_hint")),
+                size="2",
+                color_scheme="gray",
+            ),
             rx.box(rx.cond(InstancesState.dialog_number_id == "", create_form, qr_view), padding_top="1em"),
             rx.dialog.close(rx.button(t("common.close"), variant="ghost", margin_top="1em")),
             max_width="420px",
@@ -160,20 +197,33 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
             AuthState.can_manage,
             rx.cond(
                 row.status == "connected",
-                rx.button(
-                    rx.icon("power", size=14),
-                    t("instances.stop"),
-                    size="1",
-                    variant="soft",
-                    color_scheme="red",
-                    on_click=InstancesState.stop(row.id),
+                rx.fragment(
+                    rx.button(
+                        rx.icon("power", size=14),
+                        t("instances.stop"),
+                        size="1",
+                        variant="soft",
+                        color_scheme="red",
+                        on_click=InstancesState.stop(row.id),
+                    ),
+                    rx.cond(  # still paired, but its server cannot keep it: pair it on another one
+                        row.server_leaving,
+                        rx.button(
+                            rx.icon("arrow-right-left", size=14),
+                            t("instances.move"),
+                            size="1",
+                            variant="soft",
+                            on_click=InstancesState.reconnect(row.id, row.label),
+                            class_name="instance-move",
+                        ),
+                    ),
                 ),
                 rx.button(
                     rx.icon("refresh-cw", size=14),
                     t("instances.reconnect"),
                     size="1",
                     variant="soft",
-                    on_click=InstancesState.reconnect(row.id),
+                    on_click=InstancesState.reconnect(row.id, row.label),
                 ),
             ),
         ),
@@ -210,6 +260,7 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
                 align="center",
                 width="100%",
             ),
+            server_line(row),
             rx.hstack(
                 stat("instances.today", row.messages_today),
                 stat("instances.week", row.messages_7d),

@@ -27,11 +27,33 @@ def _kpi(label_key: str, value: rx.Var, icon: str, test_id: str) -> rx.Component
     )
 
 
+def _server_alert(alert) -> rx.Component:
+    """An Evolution server that cannot carry its numbers now: which one, what, since when, and where to look."""
+    return notice(
+        "server-off",
+        rx.hstack(
+            rx.text.strong(alert.name),
+            rx.text(alert.text),
+            rx.link(t("overview.open_servers"), href="/settings?tab=servers", weight="medium"),
+            spacing="2",
+            wrap="wrap",
+            align="baseline",
+        ),
+        color=rx.cond(alert.health == "license_required", "orange", "red"),
+        size="1",
+        width="100%",
+        class_name="server-alert",
+    )
+
+
 def _alerts() -> rx.Component:
     return rx.cond(
-        (InstancesState.alerts.length() > 0) | (InstancesState.optouts_24h > 0),
+        (InstancesState.alerts.length() > 0)
+        | (InstancesState.optouts_24h > 0)
+        | (InstancesState.server_alerts.length() > 0),
         rx.vstack(
             rx.heading(t("overview.alerts"), size="4"),
+            rx.foreach(InstancesState.server_alerts, _server_alert),
             rx.cond(
                 InstancesState.optouts_24h > 0,
                 notice(

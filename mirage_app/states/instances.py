@@ -8,9 +8,10 @@ import reflex as rx
 
 from mirage_app.core.clock import system_clock
 from mirage_app.logic.warmup import stage_label
-from mirage_app.services import instances, metrics
+from mirage_app.models.servers import HELD_HEALTH, ServerState
+from mirage_app.services import evolution_servers, instances, metrics, tenant_settings
 from mirage_app.states.auth import AuthState
-from mirage_app.states.rows import SelectOption
+from mirage_app.states.rows import SelectOption, local_stamp
 
 ALERT_STATUSES = ("error", "paused", "disconnected")
 
@@ -43,6 +44,20 @@ class InstanceRow:
     reason: str  # why it is paused or disconnected; "" when nothing is wrong
     warmup: str
     latency: str
+    server_name: str  # the Evolution server it lives on; "" before placement
+    server_health: str
+    server_health_label: str
+    server_held: bool  # its server is unreachable, unlicensed or refuses the key: sends wait (not a WhatsApp issue)
+    server_leaving: bool  # its server cannot keep it (held, draining or disabled): offer to move it
+
+
+@dataclass(frozen=True)
+class ServerAlert:
+    """An Evolution server visible to the tenant whose numbers cannot send right now."""
+
+    name: str
+    health: str
+    text: str  # "<health> since <when>", in the tenant's time zone
 
 
 @dataclass(frozen=True)
@@ -57,9 +72,14 @@ class InstancesState(AuthState):
     rows: list[InstanceRow] = []
     optouts_24h: int = 0
     personas: list[SelectOption] = []
+    server_options: list[SelectOption] = []  # servers that can take a number now: "name (numbers/capacity)"
+    server_alerts: list[ServerAlert] = []
     loaded: bool = False
-    # connect dialog
+    # connect dialog (a new number, or `reconnect_id` paired again, on a server picked or automatic)
     dialog_open: bool = False
+    reconnect_id: str = ""
+    reconnect_label: str = ""
+    reconnect_connected: bool = False  # still paired (its server is down): only a chosen server moves it
     dialog_number_id: str = ""
     dialog_qr: str = ""
     dialog_error: str = ""
@@ -93,13 +113,20 @@ class InstancesState(AuthState):
 
     def _load(self):
         def read(actor):
-            return instances.list_instances(actor), instances.persona_choices(actor), metrics.recent_optouts(actor)
+            return (
+                instances.list_instances(actor),
+                instances.persona_choices(actor),
+                metrics.recent_optouts(actor),
+                evolution_servers.list_servers(actor),
+                tenant_settings.get_settings(actor).timezone,
+            )
 
         loaded = self._call(read)
         if not loaded.ok:
             return None  # check_login (the first on_load step) already sends the visitor to /login
-        views, persona_pairs, self.optouts_24h = loaded.value
+        views, persona_pairs, self.optouts_24h, servers, tz = loaded.value
         now = system_clock.now()
+        server_states = {v.id: v.state for v in servers}
         self.rows = [
             InstanceRow(
                 id=str(v.id),
@@ -115,10 +142,17 @@ class InstancesState(AuthState):
                 reason=v.paused_reason or v.disconnect_reason or "",
                 warmup=stage_label(v.active_days, locale=self.lang) if v.paired_at else "—",
                 latency=f"{v.reply_latency_s:.0f}s" if v.reply_latency_s is not None else "—",
+                server_name=v.server_name or "",
+                server_health=v.server_health or "",
+                server_health_label=self.tr.get(f"server_health.{v.server_health}", v.server_health or ""),
+                server_held=v.server_health in HELD_HEALTH,
+                server_leaving=v.server_id is not None
+                and (v.server_health in HELD_HEALTH or server_states.get(v.server_id) != ServerState.active),
             )
             for v in views
         ]
         self.personas = SelectOption.from_pairs(persona_pairs)
+        self._servers(servers, tz)
         self.loaded = True
         if self.dialog_open and self.dialog_number_id:
             current = next((r for r in self.rows if r.id == self.dialog_number_id), None)
@@ -127,10 +161,30 @@ class InstancesState(AuthState):
                 return rx.toast.success(self.tr["instances.connected_toast"].format(label=current.label))
         return None
 
+    def _servers(self, servers: list[evolution_servers.ServerView], tz: str) -> None:
+        self.server_options = [
+            SelectOption(str(v.id), f"{v.name} ({v.placed}/{v.capacity})")
+            for v in servers
+            if v.state == ServerState.active and v.free > 0 and not v.held
+        ]
+        alert = self.tr["overview.server_alert"]
+        self.server_alerts = [
+            ServerAlert(
+                name=v.name,
+                health=v.health,
+                text=alert.format(
+                    health=self.tr.get(f"server_health.{v.health}", v.health), since=local_stamp(v.health_since, tz)
+                ),
+            )
+            for v in servers
+            if v.held
+        ]
+
     # -- connect dialog ------------------------------------------------------------------------------
     @rx.event
     def open_new(self):
         self.dialog_open, self.dialog_number_id, self.dialog_qr, self.dialog_error = True, "", "", ""
+        self.reconnect_id = ""
 
     @rx.event
     def set_dialog_open(self, is_open: bool):
@@ -142,9 +196,21 @@ class InstancesState(AuthState):
             if self.creating:
                 return None
             self.creating = True
-        created = await self._call_in_thread(
-            instances.create_instance, form.get("label", ""), form.get("persona_id") or None, error_to="dialog_error"
-        )
+            reconnect_id = self.reconnect_id
+            if reconnect_id and self.reconnect_connected and not form.get("server_id"):
+                self.creating, self.dialog_error = False, self.tr["servers.pool_full"]
+                return None
+        server_id = form.get("server_id") or None
+        if reconnect_id:
+            created = await self._call_in_thread(instances.reconnect, reconnect_id, server_id, error_to="dialog_error")
+        else:
+            created = await self._call_in_thread(
+                instances.create_instance,
+                form.get("label", ""),
+                form.get("persona_id") or None,
+                server_id,
+                error_to="dialog_error",
+            )
         async with self:
             self.creating = False
             if not created.ok:
@@ -173,16 +239,13 @@ class InstancesState(AuthState):
                 return rx.toast.success(self.tr["instances.connected_toast"].format(label=""))
         return None
 
-    @rx.event(background=True)
-    async def reconnect(self, number_id: str):
-        async with self:
-            self.dialog_open, self.dialog_number_id, self.dialog_qr = True, number_id, ""
-        reconnected = await self._call_in_thread(instances.reconnect, number_id, error_to="dialog_error")
-        if not reconnected.ok:
-            return reconnected.feedback
-        async with self:
-            self.dialog_qr = reconnected.value.qr_code or ""
-        return None
+    @rx.event
+    def reconnect(self, number_id: str, label: str):
+        """Opens the dialog on its server step: keep the number where it is (it moves by itself when that server
+        cannot take it), or move it to another; the QR follows."""
+        self.dialog_open, self.dialog_number_id, self.dialog_qr, self.dialog_error = True, "", "", ""
+        self.reconnect_id, self.reconnect_label = number_id, label
+        self.reconnect_connected = any(r.id == number_id and r.status == "connected" for r in self.rows)
 
     @rx.event
     def simulate_scan(self):

@@ -7,6 +7,22 @@ their real types.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
+
+from mirage_app.logic.dayparts import zone
+
+STAMP = "%Y-%m-%d %H:%M"
+
+
+def local_stamp(when: datetime | None, tz_name: str) -> str:
+    """A moment as the tenant reads it: in the tenant's time zone ("—" when there is none)."""
+    if when is None:
+        return "—"
+    try:
+        tz = zone(tz_name)
+    except ValueError:
+        return when.strftime(STAMP + " UTC")
+    return when.astimezone(tz).strftime(STAMP)
 
 
 @dataclass(frozen=True)

@@ -16,12 +16,13 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
 import psutil
+import pyotp
 import pytest
 
 from mirage_app.core.config import PROJECT_ROOT
@@ -183,6 +184,31 @@ class Credentials:
     password: str
     totp_secret: str | None = None
     recovery_codes: list[str] | None = None
+    used_steps: set[int] = field(default_factory=set)
+
+    def second_factor(self) -> str | None:
+        """A code for the next sign-in: a recovery code while there are some, then a TOTP code of a 30 s step not
+        used yet (each step works once; the server accepts the steps either side of now), waiting for a new step
+        when all three are spent."""
+        if not self.totp_secret:
+            return None
+        if self.recovery_codes:
+            return self.recovery_codes.pop()
+        totp = pyotp.TOTP(self.totp_secret)
+        while True:
+            now = totp.timecode(datetime.now(UTC))
+            free = [step for step in (now, now + 1, now - 1) if step not in self.used_steps]
+            if free:
+                self.used_steps.add(free[0])
+                return totp.generate_otp(free[0])
+            time.sleep(1)
+
+    def totp_at(self, offset_steps: int = 0) -> str:
+        """The TOTP code `offset_steps` from now, remembered as used (a test that types one must say so)."""
+        totp = pyotp.TOTP(self.totp_secret)
+        step = totp.timecode(datetime.now(UTC)) + offset_steps
+        self.used_steps.add(step)
+        return totp.generate_otp(step)
 
 
 @pytest.fixture(scope="session")
@@ -205,10 +231,9 @@ def sign_in(page, app: RunningApp, email: str, password: str, code: str | None =
 
 @pytest.fixture
 def admin_page(page, running_app, admin):
-    """A page signed in as the admin. Once MFA is on, each sign-in spends one recovery code: TOTP codes are
-    single-use per 30 s step, and tests sign in faster than that."""
-    code = admin.recovery_codes.pop() if admin.totp_secret and admin.recovery_codes else None
-    sign_in(page, running_app, admin.email, admin.password, code)
+    """A page signed in as the admin. Once MFA is on, each sign-in spends a recovery code, then TOTP steps (see
+    `Credentials.second_factor`): TOTP codes are single-use per 30 s step, and tests sign in faster than that."""
+    sign_in(page, running_app, admin.email, admin.password, admin.second_factor())
     if "first=1" in page.url:  # nobody chose the first-run password yet (this test runs without test_auth before it)
         choose_first_password(page, admin)
     return page

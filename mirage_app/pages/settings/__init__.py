@@ -1,4 +1,5 @@
-"""`/settings`: one tab per module — security, users, API keys, tenant defaults; `?tab=` opens one directly."""
+"""`/settings`: one tab per module — security, users, API keys, tenant defaults, Evolution servers; `?tab=` opens
+one directly."""
 
 from __future__ import annotations
 
@@ -8,13 +9,15 @@ from mirage_app.components.layout import app_page, page_layout
 from mirage_app.pages.settings.api_keys import api_keys_card
 from mirage_app.pages.settings.cards import admin_only
 from mirage_app.pages.settings.security import mfa_card, password_card
+from mirage_app.pages.settings.servers import servers_card
 from mirage_app.pages.settings.tenant import tenant_card
 from mirage_app.pages.settings.users import users_card
+from mirage_app.states.servers import ServersState
 from mirage_app.states.settings import SettingsState
 from mirage_app.states.ui import t
 
 
-@app_page("/settings", "Settings", on_load=SettingsState.on_load)
+@app_page("/settings", "Settings", on_load=[SettingsState.on_load, ServersState.refresh])
 def settings_page() -> rx.Component:
     return page_layout(
         "page.settings.title",
@@ -25,11 +28,14 @@ def settings_page() -> rx.Component:
                 rx.tabs.trigger(t("settings.tab.users"), value="users", id="tab-users"),
                 rx.tabs.trigger(t("settings.tab.api_keys"), value="api_keys", id="tab-api-keys"),
                 rx.tabs.trigger(t("settings.tab.tenant"), value="tenant", id="tab-tenant"),
+                rx.tabs.trigger(t("settings.tab.servers"), value="servers", id="tab-servers"),
+                flex_wrap="wrap",  # at phone width every tab stays in sight (two rows) rather than scrolled away
             ),
             rx.tabs.content(rx.vstack(password_card(), mfa_card(), spacing="4", padding_top="1em"), value="security"),
             rx.tabs.content(rx.box(admin_only(users_card()), padding_top="1em"), value="users"),
             rx.tabs.content(rx.box(admin_only(api_keys_card()), padding_top="1em"), value="api_keys"),
             rx.tabs.content(rx.box(tenant_card(), padding_top="1em"), value="tenant"),
+            rx.tabs.content(rx.box(servers_card(), padding_top="1em"), value="servers"),
             value=SettingsState.tab,
             on_change=SettingsState.set_tab,
         ),

@@ -1,0 +1,287 @@
+"""Settings → Evolution servers: the pool the tenant's numbers live on, live, with the admin's controls.
+
+Every signed-in person sees the list; the controls are shown to admins, and the services check the role (and MFA
+for keys) on every call. Server errors land under the field they name (`ServiceError.field`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from dataclasses import dataclass, replace
+from typing import Any
+
+import reflex as rx
+
+from mirage_app.base.errors import ServiceError
+from mirage_app.models.servers import HELD_HEALTH, ServerState
+from mirage_app.services import evolution_servers, tenant_settings
+from mirage_app.states.auth import AuthState, Outcome, error_text
+from mirage_app.states.rows import local_stamp
+
+FULL_AT = 0.9  # the capacity bar turns amber from 90 % used
+
+
+@dataclass(frozen=True)
+class ServerNumberRow:
+    """A number still on a (draining) server."""
+
+    id: str
+    label: str
+    wa_number: str
+    status: str
+    status_label: str
+
+
+@dataclass(frozen=True)
+class ServerRow:
+    id: str
+    name: str
+    base_url: str
+    own: bool  # the tenant's own server (platform servers are read-only here)
+    placed: int
+    capacity: int
+    load_pct: int  # 0–100, for the capacity bar
+    load_color: str  # grass / amber / red
+    state: str  # active / draining / disabled
+    state_label: str
+    health: str  # ok / unknown / unreachable / license_required / unauthorized / not_evolution
+    health_label: str
+    held: bool  # its numbers' sends are held: unreachable, licence required or key refused
+    latency: str
+    version: str
+    last_probe: str  # tenant time zone
+    health_since: str
+    last_error: str
+    is_default: bool
+    numbers: list[ServerNumberRow]
+
+
+@dataclass(frozen=True)
+class AddErrors:
+    """Inline errors of the add form, by the field the service named; `form` for the rest (e.g. MFA)."""
+
+    name: str = ""
+    base_url: str = ""
+    api_key: str = ""
+    capacity: str = ""
+    form: str = ""
+
+
+def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], tz: str) -> ServerRow:
+    used = view.placed / view.capacity if view.capacity else 1.0
+    return ServerRow(
+        id=str(view.id),
+        name=view.name,
+        base_url=view.base_url,
+        own=view.owner == "tenant",
+        placed=view.placed,
+        capacity=view.capacity,
+        load_pct=min(100, round(used * 100)),
+        load_color="red" if used >= 1 else "amber" if used >= FULL_AT else "grass",
+        state=view.state,
+        state_label=tr.get(f"server_state.{view.state}", view.state),
+        health=view.health,
+        health_label=tr.get(f"server_health.{view.health}", view.health),
+        held=view.health in HELD_HEALTH,
+        latency=f"{view.latency_ms} ms" if view.latency_ms is not None else "—",
+        version=view.version or "—",
+        last_probe=local_stamp(view.last_probe_at, tz),
+        health_since=local_stamp(view.health_since, tz),
+        last_error=view.last_error or "",
+        is_default=view.is_default,
+        numbers=[
+            ServerNumberRow(
+                id=str(n.id),
+                label=n.label,
+                wa_number=n.wa_number or "—",
+                status=n.status,
+                status_label=tr.get(f"status.{n.status}", n.status),
+            )
+            for n in numbers
+        ],
+    )
+
+
+class ServersState(AuthState):
+    server_rows: list[ServerRow] = []
+    servers_loaded: bool = False
+    tz: str = ""
+    # add form
+    add_errors: AddErrors = AddErrors()
+    adding: bool = False
+    add_form_version: int = 0  # bumped after a save: the form is drawn again, empty (the key is never kept)
+    # per-server editors
+    capacity_edit_id: str = ""
+    capacity_error: str = ""
+    key_edit_id: str = ""
+    key_error: str = ""
+    saving_key: bool = False
+    probing_id: str = ""
+    # delete confirmation
+    delete_id: str = ""
+    delete_name: str = ""
+    delete_error: str = ""
+
+    @rx.var
+    def delete_open(self) -> bool:
+        return self.delete_id != ""
+
+    @rx.var
+    def delete_prompt(self) -> str:
+        return self.tr["settings.server_delete_hint"].format(name=self.delete_name)
+
+    # -- reading -------------------------------------------------------------------------------------
+    @rx.event
+    def refresh(self, _tick=None):
+        """on_load of /settings and every few seconds while the servers tab is open."""
+        return self._load()
+
+    def _load(self):
+        def read(actor):
+            views = evolution_servers.list_servers(actor)
+            numbers = {v.id: evolution_servers.numbers_on(actor, v.id) for v in views if v.state != ServerState.active}
+            return views, numbers, tenant_settings.get_settings(actor).timezone
+
+        loaded = self._call(read)
+        if not loaded.ok:
+            return None  # check_login (the first on_load step) already sends the visitor to /login
+        views, numbers, self.tz = loaded.value
+        self.server_rows = [_row(v, numbers.get(v.id, []), self.tr, self.tz) for v in views]
+        self.servers_loaded = True
+        return None
+
+    async def _form_call(
+        self, fn: Callable[..., Any], *args: Any, on_error: Callable[[ServiceError, str], None], **kwargs: Any
+    ) -> Outcome:
+        """A service call in a worker thread whose error goes where `on_error(exc, translated)` puts it."""
+        async with self:
+            actor = self._actor()
+            if actor is None:
+                return Outcome(ok=False, feedback=self._to_login())
+        try:
+            value = await asyncio.to_thread(fn, actor, *args, **kwargs)
+        except ServiceError as exc:
+            async with self:
+                on_error(exc, error_text(exc, self.lang))
+            return Outcome(ok=False, error_code=exc.code)
+        return Outcome(ok=True, value=value)
+
+    # -- adding a server -----------------------------------------------------------------------------
+    @rx.event(background=True)
+    async def add_server(self, form: dict):
+        async with self:
+            if self.adding:
+                return None
+            self.adding, self.add_errors = True, AddErrors()
+
+        def put(exc: ServiceError, message: str) -> None:
+            field = exc.field if exc.field in ("name", "base_url", "api_key", "capacity") else "form"
+            self.add_errors = replace(AddErrors(), **{field: message})
+
+        added = await self._form_call(
+            evolution_servers.add_server,
+            form.get("name", ""),
+            form.get("base_url", ""),
+            form.get("api_key", ""),
+            form.get("capacity") or None,
+            on_error=put,
+        )
+        async with self:
+            self.adding = False
+            if not added.ok:
+                return added.feedback
+            self.add_form_version += 1
+            self._load()
+            return rx.toast.success(self.tr["settings.server_added"], id="service-ok")
+
+    # -- per-server actions --------------------------------------------------------------------------
+    @rx.event(background=True)
+    async def probe(self, server_id: str):
+        async with self:
+            if self.probing_id:
+                return None
+            self.probing_id = server_id
+        probed = await self._call_in_thread(evolution_servers.probe_now, server_id, success="settings.server_probed")
+        async with self:
+            self.probing_id = ""
+            self._load()
+        return probed.feedback
+
+    @rx.event
+    def set_state(self, server_id: str, state: str):
+        changed = self._call(evolution_servers.set_state, server_id, state, success="settings.server_state_changed")
+        self._load()
+        return changed.feedback
+
+    @rx.event
+    def edit_capacity(self, server_id: str):
+        self.capacity_edit_id, self.capacity_error = server_id, ""
+        self.key_edit_id = ""
+
+    @rx.event
+    def edit_key(self, server_id: str):
+        self.key_edit_id, self.key_error = server_id, ""
+        self.capacity_edit_id = ""
+
+    @rx.event
+    def cancel_edit(self):
+        self.capacity_edit_id = self.key_edit_id = self.capacity_error = self.key_error = ""
+
+    @rx.event
+    def save_capacity(self, form: dict):
+        saved = self._call(
+            evolution_servers.update_server,
+            self.capacity_edit_id,
+            capacity=form.get("capacity", ""),
+            error_to="capacity_error",
+            success="settings.server_capacity_saved",
+        )
+        if saved.ok:
+            self.capacity_edit_id = ""
+            self._load()
+        return saved.feedback
+
+    @rx.event(background=True)
+    async def save_key(self, form: dict):
+        async with self:
+            if self.saving_key or not self.key_edit_id:
+                return None
+            self.saving_key, server_id = True, self.key_edit_id
+        api_key = (form.get("api_key") or "").strip()
+        if not api_key:  # an empty box would only rename nothing: ask for the key
+            async with self:
+                self.saving_key, self.key_error = False, self.tr["servers.key_required"]
+            return None
+        saved = await self._call_in_thread(
+            evolution_servers.update_server,
+            server_id,
+            api_key=api_key,
+            error_to="key_error",
+            success="settings.server_key_saved",
+        )
+        async with self:
+            self.saving_key = False
+            if saved.ok:
+                self.key_edit_id = ""
+                self._load()
+        return saved.feedback
+
+    @rx.event
+    def ask_delete(self, server_id: str, name: str):
+        self.delete_id, self.delete_name, self.delete_error = server_id, name, ""
+
+    @rx.event
+    def set_delete_open(self, is_open: bool):
+        if not is_open:
+            self.delete_id = self.delete_name = self.delete_error = ""
+
+    @rx.event
+    def confirm_delete(self):
+        deleted = self._call(
+            evolution_servers.delete_server, self.delete_id, error_to="delete_error", success="settings.server_deleted"
+        )
+        if deleted.ok:
+            self.delete_id = self.delete_name = ""
+            self._load()
+        return deleted.feedback
