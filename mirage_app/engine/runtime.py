@@ -20,11 +20,12 @@ import contextlib
 import heapq
 import itertools
 import logging
+import math
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from rq import Queue, Retry
@@ -125,7 +126,10 @@ class RqDeferrer:
         if when <= self._clock.now():
             self.enqueue(func, *args, job_id=job_id, queue=queue)
             return
-        rq_queue(queue).enqueue_at(when, func, *args, **self._options(job_id))
+        # RQ scores scheduled jobs in whole seconds, rounded down, and would release this one up to a second early
+        # (the send pipeline then finds its message not due yet). The next whole second is never early.
+        due = datetime.fromtimestamp(math.ceil(when.timestamp()), tz=when.tzinfo or UTC)
+        rq_queue(queue).enqueue_at(due, func, *args, **self._options(job_id))
 
 
 @dataclass(order=True)
