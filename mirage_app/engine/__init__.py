@@ -13,7 +13,7 @@ Public entry points (what services, API routes and pages may import; import-lint
 - `round_state`: aborting a round (a conversation switched off) and the pairing order
 - `replies`, `llm`, `runtime`: the reply generator a persona preview uses, its label, the engine's runtime
 
-Private: `dispatch` (routes an inbound message by kind), `rounds`, `sending` and `contact_guard` (the send
-guard), `number_health`, `inbox_drain`, `outreach_exchange`, `outreach_sender`, `llm_client`, and the two ticks
-`conversation_scheduler` and `outreach_scheduler`. Jobs reach them through `workers/jobs.py`.
+Private: `dispatch` (routes an inbound message by kind), `rounds`, `sending` (with `send_context`, what one
+attempt reads) and `contact_guard` (the send guard), `number_health`, `inbox_drain`, `outreach_exchange`,
+`outreach_sender`, `llm_client`, and the two ticks `conversation_scheduler` and `outreach_scheduler`. Jobs reach them through `workers/jobs.py`.
 """
