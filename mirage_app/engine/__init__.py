@@ -15,5 +15,6 @@ Public entry points (what services, API routes and pages may import; import-lint
 
 Private: `dispatch` (routes an inbound message by kind), `rounds`, `sending` (with `send_context`, what one
 attempt reads) and `contact_guard` (the send guard), `number_health`, `inbox_drain`, `outreach_exchange`,
-`outreach_sender`, `llm_client`, and the two ticks `conversation_scheduler` and `outreach_scheduler`. Jobs reach them through `workers/jobs.py`.
+`outreach_sender`, `llm_client`, and the two ticks `conversation_scheduler` and `outreach_scheduler`. Jobs reach
+them through `workers/jobs.py`.
 """

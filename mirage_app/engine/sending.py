@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import random
 import uuid
 from collections.abc import Callable
@@ -123,9 +124,17 @@ def process(
     holds a connection (no transaction open on it) may lend it with `conn`. `prepare(session)` runs first inside
     the attempt's first transaction (e.g. the INSERT of a brand-new message, saving a transaction).
     """
-    if conn is None:
+    if conn is None:  # a send job
         with app_engine().connect() as own:
-            return process(tenant_id, message_id, own, prepare)
+            outcome = process(tenant_id, message_id, own, prepare)
+        if outcome.state == EARLY and outcome.retry_at is not None:
+            # Released before its time (a worker whose clock runs behind): run again then, not at the overdue sweep.
+            when = datetime.fromtimestamp(math.ceil(outcome.retry_at.timestamp()), UTC)
+            runtime().jobs().enqueue_at(
+                when, SEND_JOB, str(tenant_id), str(message_id), queue=SEND_QUEUE,
+                job_id=job_id("send", message_id, "early", int(when.timestamp())),
+            )  # fmt: skip
+        return outcome
     rt = runtime()
     tenant, message = uuid.UUID(str(tenant_id)), uuid.UUID(str(message_id))
     attempt = _Attempt(rt, tenant, message, conn)

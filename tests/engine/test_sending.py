@@ -180,3 +180,20 @@ def test_gates(admin_actor, clock, jobs, fake):
     assert sending.process(tenant, m2).state == sending.SENT
     assert sending.process(tenant, m2).state == sending.NOOP
     assert len(fake.sent) == 1
+
+
+def test_a_send_job_released_before_its_time_runs_again_at_that_time(admin_actor, clock, jobs, fake):
+    """A worker whose clock runs behind may start the job early: the message is not due yet, nothing is sent, and
+    the job is queued again for the message's time (not left to the tick's overdue sweep, minutes later)."""
+    a, b = _setup(admin_actor, clock)
+    [message] = _queue(admin_actor.tenant_id, a, b, 1, clock)
+    due = clock.now() + timedelta(seconds=7, milliseconds=300)
+    with tenant_session(admin_actor.tenant_id) as s:
+        s.execute(text("UPDATE messages SET send_after = :t WHERE id = :id"), {"t": due, "id": message})
+        s.commit()
+    outcome = sending.process(admin_actor.tenant_id, message)
+    assert outcome.state == sending.EARLY and fake.sent == []
+    [(when, func, args, job)] = jobs.later
+    assert when == due.replace(microsecond=0) + timedelta(seconds=1)
+    assert args == (str(admin_actor.tenant_id), str(message))
+    assert func == "workers.jobs.send_message" and "early" in job
