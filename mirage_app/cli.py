@@ -69,12 +69,7 @@ def cmd_scheduler(args: argparse.Namespace) -> int:
 def cmd_sim(args: argparse.Namespace) -> int:
     from mirage_app.evolution.simulator import main as sim_main
 
-    argv = ["--host", args.host, "--port", str(args.port), "--api-key", args.api_key, "--servers", str(args.servers)]
-    if args.ports:
-        argv += ["--ports", args.ports]
-    if args.capacity is not None:
-        argv += ["--capacity", str(args.capacity)]
-    return sim_main(argv) or 0
+    return sim_main(args.sim_args) or 0
 
 
 def cmd_db(args: argparse.Namespace) -> int:
@@ -137,13 +132,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--interval", type=float, default=5.0)
     p.set_defaults(func=cmd_scheduler)
 
-    p = sub.add_parser("sim", help="run the Evolution API simulator")
-    p.add_argument("--host", default="127.0.0.1")
-    p.add_argument("--port", type=int, default=8081)
-    p.add_argument("--api-key", default="mirage-sim-key", help="server 1's apikey; server i's is <key>-i")
-    p.add_argument("--servers", type=int, default=1, help="simulated servers on consecutive ports from --port")
-    p.add_argument("--ports", help="explicit comma-separated ports, e.g. 8081,8082 (wins over --servers)")
-    p.add_argument("--capacity", type=int, help="instances per server before it behaves overloaded")
+    # The simulator's own parser reads the rest (`mirage sim --help`): one definition of its options.
+    p = sub.add_parser("sim", help="run the Evolution API simulator (--servers N, --ports a,b, --fast…)",
+                       add_help=False)
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("db", help="database migrations")
@@ -169,7 +160,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(Path.cwd()))
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if args.command == "sim":
+        args.sim_args = extra  # the simulator's own parser reads them
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     _setup_logging()
     return args.func(args)
 
