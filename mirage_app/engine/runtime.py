@@ -64,7 +64,8 @@ class EngineSettings:
     no_echo_last_n: int = 10  # guard_no_echo compares with this many of the speaker's last bodies
     history_limit: int = 12  # turns of context for the LLM
     offline_history_limit: int = 500  # the offline generator never repeats anything in this many bodies
-    tick_limit: int = 500  # due conversations per tick
+    tick_limit: int = 500  # due conversations per batch of a tick (and overdue sends recovered per tick)
+    tick_budget_s: float = 30.0  # a tick takes further batches until this much time is used (it runs every 60 s)
     inline_sends: bool = True  # a turn due now is sent inside the job that created it (one job per reply)
     job_timeout_s: int = 180
     server_hold_s: float = 30.0  # a send held for its Evolution server (down, unlicensed) is tried again after this

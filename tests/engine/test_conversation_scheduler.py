@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.config import PROJECT_ROOT
-from mirage_app.core.db import tenant_session
+from mirage_app.core.db import admin_engine, tenant_session
 from mirage_app.core.redis import get_redis
 from mirage_app.engine import conversation_scheduler
 from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
@@ -50,6 +50,23 @@ def local(y, m, d, hh, mm=0) -> datetime:
 @pytest.fixture
 def clock():
     return FrozenClock(local(2030, 6, 3, 9, 0))  # a Monday, 09:00 in São Paulo
+
+
+@pytest.fixture
+def pool_server():
+    """A platform Evolution server whose probe found it unreachable (nothing listens at its address)."""
+    with admin_engine().begin() as conn:
+        server_id = conn.execute(
+            text(
+                "INSERT INTO evolution_servers (name, base_url, capacity, state, health) "
+                "VALUES ('Down', :url, 10, 'draining', 'unreachable') RETURNING id"
+            ),
+            {"url": f"http://127.0.0.1:9/{uuid.uuid4().hex}"},
+        ).scalar()
+    yield server_id
+    with admin_engine().begin() as conn:
+        conn.execute(text("UPDATE numbers SET server_id = NULL WHERE server_id = :id"), {"id": server_id})
+        conn.execute(text("DELETE FROM evolution_servers WHERE id = :id"), {"id": server_id})
 
 
 @pytest.fixture
@@ -189,6 +206,34 @@ def test_only_connected_settled_numbers_take_part(admin_actor, clock, jobs):
     cid2 = _conversation(admin_actor, clock, [fresh[0], paused[0]], mode="random")
     report = conversation_scheduler.tick()
     assert report.skipped["no_eligible_participants"] == 1 and not _rounds(tenant, cid2)
+
+
+def test_a_number_on_a_server_that_is_down_takes_no_part(admin_actor, clock, jobs, pool_server):
+    """A round on a server that does not answer would only wait for it and lose its window."""
+    tenant = admin_actor.tenant_id
+    a, b = _numbers(tenant, 2, clock)
+    with tenant_session(tenant) as s:
+        s.execute(text("UPDATE numbers SET server_id = :srv WHERE id = :a"), {"srv": pool_server, "a": a})
+        s.commit()
+    cid = _conversation(admin_actor, clock, [a, b])
+    assert conversation_scheduler.tick().rounds_started == 0
+    assert _rounds(tenant, cid) == []
+    with admin_engine().begin() as conn:
+        conn.execute(text("UPDATE evolution_servers SET health = 'ok' WHERE id = :id"), {"id": pool_server})
+    with tenant_session(tenant) as s:
+        s.execute(text("UPDATE conversations SET next_due_at = :t WHERE id = :c"), {"t": clock.now(), "c": cid})
+        s.commit()
+    assert conversation_scheduler.tick().rounds_started == 1
+
+
+def test_a_tick_takes_every_due_conversation_in_batches(admin_actor, clock, jobs):
+    """The work per tick follows the fleet: more due conversations than one batch are all planned in one tick."""
+    tenant = admin_actor.tenant_id
+    ids = [_conversation(admin_actor, clock, _numbers(tenant, 2, clock)) for _ in range(7)]
+    report = conversation_scheduler.tick(limit=3)
+    assert report.due == 7 and report.rounds_started == 7
+    assert all(len(_rounds(tenant, cid)) == 1 for cid in ids)
+    assert conversation_scheduler.tick(limit=3).due == 0
 
 
 def test_a_number_rests_outside_its_personas_active_hours(admin_actor, clock, jobs):
