@@ -4,6 +4,7 @@ demo-data loader (demo mode) with its progress bar."""
 from __future__ import annotations
 
 import asyncio
+import html
 from dataclasses import dataclass
 
 import plotly.graph_objects as go
@@ -21,6 +22,12 @@ WEEKDAYS = {
     "pt-BR": ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
     "en": ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
 }
+
+
+def chart_text(values: list[str]) -> list[str]:
+    """Operator-written labels (number names, topics) as plain text: plotly renders a subset of HTML in labels and
+    hover text (<b>, <a href>…); escaped, `<b>x</b>` is shown as typed."""
+    return [html.escape(str(value), quote=False) for value in values]
 
 
 def _layout(fig: go.Figure, height: int = 300) -> go.Figure:
@@ -87,6 +94,7 @@ class MetricsState(AuthState):
         if not built.ok:
             return built.feedback
         data, tr, lang = built.value, self.tr, self.lang
+        numbers, topics = chart_text(data.numbers), chart_text([seed for seed, _ in data.topics])
         self.totals = MetricsTotals(
             **{k: data.totals[k] for k in ("sent", "received", "failure_rate", "avg_latency", "optouts")}
         )
@@ -103,10 +111,8 @@ class MetricsState(AuthState):
         self.fig_per_number = _layout(
             go.Figure(
                 [
-                    go.Bar(x=data.numbers, y=data.sent_per_number, name=tr["metrics.sent"], marker_color=CYAN),
-                    go.Bar(
-                        x=data.numbers, y=data.received_per_number, name=tr["metrics.received"], marker_color=VIOLET
-                    ),
+                    go.Bar(x=numbers, y=data.sent_per_number, name=tr["metrics.sent"], marker_color=CYAN),
+                    go.Bar(x=numbers, y=data.received_per_number, name=tr["metrics.received"], marker_color=VIOLET),
                 ],
                 layout={"barmode": "group"},
             )
@@ -127,7 +133,7 @@ class MetricsState(AuthState):
             go.Figure(
                 go.Bar(
                     x=[n for _, n in data.topics][::-1],
-                    y=[s for s, _ in data.topics][::-1],
+                    y=topics[::-1],
                     orientation="h",
                     marker_color=CYAN,
                 )
@@ -137,7 +143,7 @@ class MetricsState(AuthState):
         self.fig_latency = _layout(
             go.Figure(
                 go.Bar(
-                    x=data.numbers,
+                    x=numbers,
                     y=[v or 0 for v in data.latency_per_number],
                     marker_color=AMBER,
                     hovertemplate="%{x}: %{y}s<extra></extra>",
