@@ -1,7 +1,7 @@
 """Errors raised by services and shown to people by both the Reflex UI and the API.
 
 Each error carries an i18n key (`code`) plus `params`, so the UI can translate it; `message` is the English text
-from the English catalog (`mirage_app/i18n/en.py`), which the API returns as-is. `field` names the form field at
+from the English catalog (`mirage_app/i18n/en/`), which the API returns as-is. `field` names the form field at
 fault, for inline validation.
 """
 
