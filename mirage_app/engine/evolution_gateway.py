@@ -61,13 +61,10 @@ class ServerClients:
             hit = self._clients.get(server_id)
         if hit and hit[0] > time.monotonic():
             return hit[2]
-        with tenant_session(tenant_id) as s:
-            row = s.execute(
-                text("SELECT base_url, api_key_enc FROM mirage_evolution_credentials(:id)"), {"id": server_id}
-            ).first()
-        if row is None:
+        found = credentials(tenant_id, server_id)
+        if found is None:
             raise EvolutionFailure("evolution.server_missing")
-        return self.put(server_id, row.base_url, decrypt(row.api_key_enc))
+        return self.put(server_id, *found)
 
     def put(self, server_id: uuid.UUID, base_url: str, api_key: str) -> EvolutionClient:
         with self._lock:
@@ -89,6 +86,15 @@ class ServerClients:
             self._clients.clear()
         for entry in dropped:
             entry[2].close()
+
+
+def credentials(tenant_id: uuid.UUID | str, server_id: uuid.UUID) -> tuple[str, str] | None:
+    """(base URL, decrypted global key) of a platform server or one of the tenant's own; None for any other."""
+    with tenant_session(tenant_id) as s:
+        row = s.execute(
+            text("SELECT base_url, api_key_enc FROM mirage_evolution_credentials(:id)"), {"id": server_id}
+        ).first()
+    return (row.base_url, decrypt(row.api_key_enc)) if row else None
 
 
 server_clients = ServerClients()

@@ -26,10 +26,11 @@ from mirage_app.core.config import get_settings
 from mirage_app.core.db import admin_engine, tenant_session
 from mirage_app.core.security import encrypt
 from mirage_app.engine import server_health
-from mirage_app.engine.evolution_gateway import server_clients
+from mirage_app.engine.evolution_gateway import credentials, server_clients
 from mirage_app.models.servers import HELD_HEALTH, ServerHealth, ServerState
 
 MAX_CAPACITY = 100_000
+PLACEMENT_LOCK = 7_300_420  # the transaction advisory lock `mirage_evolution_place` takes (migration 0008)
 DEFAULT_CAPACITY = 70
 
 
@@ -252,7 +253,7 @@ def update_server(
     with tenant_session(actor.tenant_id) as s:
         row = _own(s, server_id)
         if "capacity" in changes:  # placed may have grown meanwhile; the placement lock makes this exact
-            s.execute(text("SELECT pg_advisory_xact_lock(7300420)"))
+            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PLACEMENT_LOCK})
             placed = _visible(s, row.id).placed
             if changes["capacity"] < placed:
                 raise ValidationFailed("servers.capacity_below_placed", field="capacity", placed=placed)
@@ -317,12 +318,8 @@ def probe_now(actor: Actor, server_id: uuid.UUID | str) -> ServerView:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         row = _visible(s, server_id)
-        creds = s.execute(
-            text("SELECT base_url, api_key_enc FROM mirage_evolution_credentials(:id)"), {"id": row.id}
-        ).first()
-    from mirage_app.core.security import decrypt
-
-    result = server_health.probe(row.base_url, decrypt(creds.api_key_enc) if creds else None)
+    found = credentials(actor.tenant_id, row.id)
+    result = server_health.probe(row.base_url, found[1] if found else None)
     with tenant_session(actor.tenant_id) as s:
         server_health.record(s, row.id, result)
         s.commit()

@@ -25,7 +25,7 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import tenant_session
 from mirage_app.core.security import encrypt, hash_token, new_token
-from mirage_app.engine.evolution_gateway import as_failure, client_for, simulator_scan
+from mirage_app.engine.evolution_gateway import EvolutionFailure, as_failure, client_for, simulator_scan
 from mirage_app.engine.ingest import SECRET_HEADER, directory
 from mirage_app.evolution.errors import EvolutionError
 from mirage_app.evolution.models import InstanceState
@@ -273,7 +273,7 @@ def _move(actor: Actor, number_id: uuid.UUID | str, wanted: uuid.UUID | None) ->
             s.execute(text("UPDATE numbers SET server_id = :old WHERE id = :id"), {"old": old_server, "id": number_id})
             s.commit()
         raise as_failure(exc) from exc
-    with contextlib.suppress(Exception):
+    with contextlib.suppress(EvolutionError, EvolutionFailure):
         client_for(actor.tenant_id, old_server).delete(name)  # best effort: the old server may be down for good
     with tenant_session(actor.tenant_id) as s:
         number = _get_number(s, number_id)

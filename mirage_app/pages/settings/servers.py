@@ -144,20 +144,14 @@ def _numbers_left(row: rx.Var[ServerRow]) -> rx.Component:
     )
 
 
-def _capacity_editor(row: rx.Var[ServerRow]) -> rx.Component:
+def _inline_editor(label_key: str, field: rx.Component, save: rx.Component, error, error_id: str, on_submit):
+    """A one-field form inside a server card: label, field, Save / Cancel, the server's error under it."""
     return rx.form(
         rx.vstack(
-            rx.text(t("settings.server_capacity"), size="2", weight="medium"),
+            rx.text(t(label_key), size="2", weight="medium"),
             rx.hstack(
-                rx.input(
-                    name="capacity",
-                    type="number",
-                    default_value=row.capacity.to_string(),
-                    width="8em",
-                    id="server-capacity-input",
-                    auto_focus=True,
-                ),
-                rx.button(t("common.save"), type="submit", size="2", id="server-capacity-save"),
+                field,
+                save,
                 rx.button(
                     t("common.cancel"),
                     type="button",
@@ -167,51 +161,55 @@ def _capacity_editor(row: rx.Var[ServerRow]) -> rx.Component:
                 ),
                 wrap="wrap",
             ),
-            field_error(ServersState.capacity_error, "server-capacity-error"),
+            field_error(error, error_id),
             spacing="1",
             width="100%",
         ),
-        on_submit=ServersState.save_capacity,
+        on_submit=on_submit,
         width="100%",
     )
 
 
-def _key_editor() -> rx.Component:
-    return rx.form(
-        rx.vstack(
-            rx.text(t("settings.server_new_key"), size="2", weight="medium"),
-            rx.hstack(
-                rx.input(
-                    name="api_key",
-                    type="password",
-                    auto_complete="off",
-                    width="16em",
-                    max_width="100%",
-                    id="server-key-input",
-                    auto_focus=True,
-                ),
-                rx.button(
-                    rx.cond(ServersState.saving_key, rx.spinner(size="1")),
-                    t("common.save"),
-                    type="submit",
-                    disabled=ServersState.saving_key,
-                    id="server-key-save",
-                ),
-                rx.button(
-                    t("common.cancel"),
-                    type="button",
-                    variant="soft",
-                    color_scheme="gray",
-                    on_click=ServersState.cancel_edit,
-                ),
-                wrap="wrap",
-            ),
-            field_error(ServersState.key_error, "server-key-error"),
-            spacing="1",
-            width="100%",
+def _capacity_editor(row: rx.Var[ServerRow]) -> rx.Component:
+    return _inline_editor(
+        "settings.server_capacity",
+        rx.input(
+            name="capacity",
+            type="number",
+            default_value=row.capacity.to_string(),
+            width="8em",
+            id="server-capacity-input",
+            auto_focus=True,
         ),
-        on_submit=ServersState.save_key,
-        width="100%",
+        rx.button(t("common.save"), type="submit", size="2", id="server-capacity-save"),
+        ServersState.capacity_error,
+        "server-capacity-error",
+        ServersState.save_capacity,
+    )
+
+
+def _key_editor() -> rx.Component:
+    return _inline_editor(
+        "settings.server_new_key",
+        rx.input(
+            name="api_key",
+            type="password",
+            auto_complete="off",
+            width="16em",
+            max_width="100%",
+            id="server-key-input",
+            auto_focus=True,
+        ),
+        rx.button(
+            rx.cond(ServersState.saving_key, rx.spinner(size="1")),
+            t("common.save"),
+            type="submit",
+            disabled=ServersState.saving_key,
+            id="server-key-save",
+        ),
+        ServersState.key_error,
+        "server-key-error",
+        ServersState.save_key,
     )
 
 
