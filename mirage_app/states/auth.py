@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
 from urllib.parse import quote
 
@@ -19,8 +20,8 @@ from reflex.event import EventSpec
 from mirage_app.base.errors import ServiceError
 from mirage_app.base.permissions import Action, Actor, allowed_actions
 from mirage_app.core.db import tenant_session
-from mirage_app.i18n import translate
-from mirage_app.models import User
+from mirage_app.i18n import formats, translate
+from mirage_app.models import Tenant, User
 from mirage_app.services import auth
 from mirage_app.states.ui import UiState
 
@@ -45,10 +46,13 @@ class Outcome(Generic[T]):
     feedback: EventSpec | None = None
 
 
-def _password_change_pending(actor: Actor) -> bool:
-    """The first-run admin signed in with a generated password must choose their own before anything else."""
+def _signed_in_facts(actor: Actor) -> tuple[bool, str]:
+    """Whether the first-run admin must still choose their own password (before anything else), and the tenant's
+    time zone (every time on screen is in it)."""
     with tenant_session(actor.tenant_id) as s:
-        return s.get(User, actor.user_id).password_changed_at is None
+        zone = s.get(Tenant, actor.tenant_id).timezone
+        user = s.get(User, actor.user_id) if actor.user_id is not None else None
+        return user is not None and user.password_changed_at is None, zone
 
 
 class AuthState(UiState):
@@ -58,6 +62,7 @@ class AuthState(UiState):
     user_role: str = ""
     mfa_enabled: bool = False
     permissions: list[str] = []
+    tenant_tz: str = "UTC"  # the tenant's IANA zone: every time a page shows is in it
 
     # -- the one way page states call a service -----------------------------------------------------
     def _actor(self) -> Actor | None:
@@ -135,6 +140,15 @@ class AuthState(UiState):
         return self.tr.get(f"role.{self.user_role}", self.user_role)
 
     @rx.var
+    def zone_label(self) -> str:
+        """"America/Sao_Paulo (UTC−03:00)", shown in the header so that every time on screen says its zone."""
+        return formats.zone_label(self.tenant_tz, datetime.now(UTC))
+
+    def stamp(self, when: datetime | None, **kwargs: Any) -> str:
+        """A moment in the tenant's zone and the page's language (see `i18n.formats.stamp`)."""
+        return formats.stamp(when, self.tenant_tz, self.lang, **kwargs)
+
+    @rx.var
     def is_admin(self) -> bool:
         return self.user_role == "admin"
 
@@ -146,7 +160,8 @@ class AuthState(UiState):
         if actor is None:
             self.user_email = ""
             return self._to_login()
-        if actor.user_id is not None and _password_change_pending(actor) and self.router.url.path != "/settings":
+        password_pending, self.tenant_tz = _signed_in_facts(actor)
+        if password_pending and self.router.url.path != "/settings":
             return rx.redirect("/settings?tab=security&first=1")
         self.user_email = actor.label
         self.user_name = actor.display_name or actor.label.split("@")[0]

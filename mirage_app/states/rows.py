@@ -9,20 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from mirage_app.logic.dayparts import zone
-
-STAMP = "%Y-%m-%d %H:%M"
+from mirage_app.i18n import formats
 
 
-def local_stamp(when: datetime | None, tz_name: str) -> str:
-    """A moment as the tenant reads it: in the tenant's time zone ("—" when there is none)."""
-    if when is None:
-        return "—"
-    try:
-        tz = zone(tz_name)
-    except ValueError:
-        return when.strftime(STAMP + " UTC")
-    return when.astimezone(tz).strftime(STAMP)
+def local_stamp(when: datetime | None, tz_name: str, locale: str = "pt-BR", **kwargs) -> str:
+    """A moment as the tenant reads it: in the tenant's time zone and the page's language ("—" when there is none).
+    See `i18n.formats.stamp` for the options."""
+    return formats.stamp(when, tz_name, locale, **kwargs)
 
 
 @dataclass(frozen=True)

@@ -74,7 +74,7 @@ ERRORS: dict[str, str] = {
     "contacts.consent_at_future": "The consent date cannot be in the future.",
     "contacts.consent_invalid": "Choose granted, revoked or unknown.",
     "contacts.suppressed": "This number asked not to be contacted (suppression list). Consent cannot be "
-        "recorded again unless an admin lifts the suppression.",
+    "recorded again unless an admin lifts the suppression.",
     "contacts.filter_invalid": "Unknown filter value.",
     "contacts.reason_too_long": "Use at most 200 characters for the reason.",
     "contacts.suppression_not_found": "This number is not on the suppression list.",

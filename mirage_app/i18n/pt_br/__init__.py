@@ -1,6 +1,10 @@
-"""Português (Brasil): the default language of the interface. One catalog, kept in two modules by concern: screens and service errors."""
+"""Português (Brasil). One catalog, kept in modules by area (shell, numbers, conversations, outreach, settings) and service errors."""
 
+from mirage_app.i18n.pt_br.conversations import CONVERSATIONS
 from mirage_app.i18n.pt_br.errors import ERRORS
-from mirage_app.i18n.pt_br.screens import SCREENS
+from mirage_app.i18n.pt_br.numbers import NUMBERS
+from mirage_app.i18n.pt_br.outreach import OUTREACH
+from mirage_app.i18n.pt_br.settings import SETTINGS
+from mirage_app.i18n.pt_br.shell import SHELL
 
-CATALOG: dict[str, str] = {**SCREENS, **ERRORS}
+CATALOG: dict[str, str] = {**SHELL, **NUMBERS, **CONVERSATIONS, **OUTREACH, **SETTINGS, **ERRORS}
