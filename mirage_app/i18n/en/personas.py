@@ -1,0 +1,27 @@
+"""English — personas."""
+
+PERSONAS: dict[str, str] = {
+    "personas.age": "Age",
+    "personas.deleted": "Persona deleted.",
+    "personas.edit": "Edit persona",
+    "personas.emoji_use": "Emoji use",
+    "personas.empty_title": "No personas yet",
+    "personas.empty_hint": "Create the voice of each number: style, greetings and traits.",
+    "personas.greeting_morning": "Morning greeting",
+    "personas.greeting_afternoon": "Afternoon greeting",
+    "personas.greeting_evening": "Evening greeting",
+    "personas.hours_start": "Active from",
+    "personas.hours_end": "until",
+    "personas.locale": "Language",
+    "personas.name": "Name",
+    "personas.new": "New persona",
+    "personas.numbers_using": "numbers use this persona",
+    "personas.occupation": "Occupation",
+    "personas.preview": "Preview",
+    "personas.preview_button": "Generate preview",
+    "personas.saved": "Persona saved.",
+    "personas.style": "Style",
+    "personas.style_placeholder": "How this person writes, what they like to talk about…",
+    "personas.typical_length": "Typical length",
+    "personas.writing_style": "Writing style",
+}

@@ -1,0 +1,27 @@
+"""Português (Brasil) — personas."""
+
+PERSONAS: dict[str, str] = {
+    "personas.age": "Idade",
+    "personas.deleted": "Persona excluída.",
+    "personas.edit": "Editar persona",
+    "personas.emoji_use": "Emojis",
+    "personas.empty_title": "Nenhuma persona ainda",
+    "personas.empty_hint": "Crie a voz de cada número: estilo, saudações e traços.",
+    "personas.greeting_morning": "Saudação da manhã",
+    "personas.greeting_afternoon": "Saudação da tarde",
+    "personas.greeting_evening": "Saudação da noite",
+    "personas.hours_start": "Ativa de",
+    "personas.hours_end": "até",
+    "personas.locale": "Idioma",
+    "personas.name": "Nome",
+    "personas.new": "Nova persona",
+    "personas.numbers_using": "números usam esta persona",
+    "personas.occupation": "Ocupação",
+    "personas.preview": "Prévia",
+    "personas.preview_button": "Gerar prévia",
+    "personas.saved": "Persona salva.",
+    "personas.style": "Estilo",
+    "personas.style_placeholder": "Como essa pessoa escreve, do que gosta de falar…",
+    "personas.typical_length": "Tamanho típico",
+    "personas.writing_style": "Jeito de escrever",
+}
