@@ -1,11 +1,11 @@
 """English. One catalog, kept in modules by area (shell, numbers, conversations, personas, metrics, outreach, settings) and service errors."""
 
 from mirage_app.i18n.en.conversations import CONVERSATIONS
-from mirage_app.i18n.en.metrics import METRICS
-from mirage_app.i18n.en.personas import PERSONAS
 from mirage_app.i18n.en.errors import ERRORS
+from mirage_app.i18n.en.metrics import METRICS
 from mirage_app.i18n.en.numbers import NUMBERS
 from mirage_app.i18n.en.outreach import OUTREACH
+from mirage_app.i18n.en.personas import PERSONAS
 from mirage_app.i18n.en.settings import SETTINGS
 from mirage_app.i18n.en.shell import SHELL
 

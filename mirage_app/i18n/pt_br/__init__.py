@@ -1,11 +1,11 @@
 """Português (Brasil). One catalog, kept in modules by area (shell, numbers, conversations, personas, metrics, outreach, settings) and service errors."""
 
 from mirage_app.i18n.pt_br.conversations import CONVERSATIONS
-from mirage_app.i18n.pt_br.metrics import METRICS
-from mirage_app.i18n.pt_br.personas import PERSONAS
 from mirage_app.i18n.pt_br.errors import ERRORS
+from mirage_app.i18n.pt_br.metrics import METRICS
 from mirage_app.i18n.pt_br.numbers import NUMBERS
 from mirage_app.i18n.pt_br.outreach import OUTREACH
+from mirage_app.i18n.pt_br.personas import PERSONAS
 from mirage_app.i18n.pt_br.settings import SETTINGS
 from mirage_app.i18n.pt_br.shell import SHELL
 
