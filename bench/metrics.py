@@ -188,11 +188,12 @@ def main() -> int:
         worst = 0.0
         with tenant_session(tenant) as s:
             for label, flt in variants.items():
-                since = metrics.period_start(s, actor, flt, system_clock)[1][0]
+                tz, days = metrics.period_start(s, actor, flt, system_clock)
+                since, live = days[0], metrics.live_params(tz, system_clock.now())
                 for name in metrics.QUERIES:
                     sql, params = metrics.chart_query(name, flt)
                     raw_sql, _ = metrics.chart_query(name, flt, facts=raw, topic_facts=raw_topics)
-                    params["since"] = since
+                    params.update(live, since=since)
                     mv = timed(lambda sql=sql, params=params: s.execute(text(sql), params).all(), args.runs)
                     straight = timed(
                         lambda sql=raw_sql, params=params: s.execute(text(sql), params).all(), args.raw_runs

@@ -265,7 +265,7 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     day = {"morning_enabled": True, "morning_start": "00:00", "morning_end": "08:00",
            "afternoon_enabled": True, "afternoon_start": "08:00", "afternoon_end": "16:00",
            "evening_enabled": True, "evening_start": "16:00", "evening_end": "24:00",
-           "max_rounds_per_window": 50, "pause_min": 0, "pause_max": 0}  # fmt: skip
+           "max_rounds_per_window": 50, "pause_min": 1, "pause_max": 1}  # fmt: skip
     warm_ids, bench_ids = [], []
     for i in range(n_conv + 10):
         c = conversations.create_conversation(admin, f"C{i}", "pair")
@@ -275,6 +275,10 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
         conversations.set_schedule(admin, c.id, [{"day": d, **day} for d in ("sun", "mon", "tue", "wed", "thu",
                                                                             "fri", "sat")])  # fmt: skip
         (warm_ids if i < 10 else bench_ids).append(c.id)
+    with tenant_session(tenant) as s:
+        # Rounds back to back measure the pipeline, not the pacing; the schedule form refuses a 0-minute pause.
+        s.execute(text("UPDATE conversation_schedule SET pause_between_rounds_min = 0, pause_between_rounds_max = 0"))
+        s.commit()
     ready = time.perf_counter() - t0
     print(f"{len(numbers)} numbers and {n_conv + 10} conversations ready in {ready:.1f} s", flush=True)
 

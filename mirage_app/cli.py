@@ -133,8 +133,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_scheduler)
 
     # The simulator's own parser reads the rest (`mirage sim --help`): one definition of its options.
-    p = sub.add_parser("sim", help="run the Evolution API simulator (--servers N, --ports a,b, --fast…)",
-                       add_help=False)
+    p = sub.add_parser(
+        "sim", help="run the Evolution API simulator (--servers N, --ports a,b, --fast…)", add_help=False
+    )
     p.set_defaults(func=cmd_sim)
 
     p = sub.add_parser("db", help="database migrations")

@@ -120,7 +120,7 @@ async def deactivate_policy(policy_id: str, actor: Actor = Depends(api_actor)) -
     status_code=204,
     response_class=Response,
     responses=errors(*AUTH, 404, examples=_POLICY_404),
-    summary="Delete a policy and its targets",
+    summary="Delete a policy and its targets (archived instead, with them, once it has sent messages)",
 )
 async def delete_policy(policy_id: str, actor: Actor = Depends(api_actor)) -> Response:
     await run_in_threadpool(outreach.delete_policy, actor, policy_id)

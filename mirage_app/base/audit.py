@@ -57,12 +57,15 @@ def record(
     after: dict | None = None,
     *,
     tenant_id: uuid.UUID | None = None,
+    by: str | None = None,
+    ip: str | None = None,
     clock: Clock = system_clock,
 ) -> None:
     """Write an entry in the caller's transaction, so it commits (or rolls back) with the change it describes.
     `session`: anything with `execute(text, params)` (a Session, or the engine's TenantConnection).
 
-    `actor` None means the system (e.g. an account locked by throttling); then `tenant_id` is required.
+    `actor` None means nobody signed in: the system (e.g. an account locked by throttling), or `by` (the email
+    tried at a failed sign-in) from `ip`; then `tenant_id` is required.
     """
     tenant = actor.tenant_id if actor is not None else tenant_id
     if tenant is None:
@@ -75,13 +78,13 @@ def record(
         {
             "tenant": tenant,
             "user": actor.user_id if actor is not None else None,
-            "actor": (actor.label if actor is not None else "system")[:254],
+            "actor": (actor.label if actor is not None else by or "system")[:254],
             "action": action[:80],
             "entity": entity[:80],
             "entity_id": None if entity_id is None else str(entity_id)[:80],
             "before": json.dumps(redact(before or {})),
             "after": json.dumps(redact(after or {})),
-            "ip": actor.ip if actor is not None else None,
+            "ip": actor.ip if actor is not None else ip,
             "at": clock.now(),
         },
     )

@@ -22,6 +22,7 @@ class ConfirmView:
     title: str = ""
     lines: list[str] = field(default_factory=list)  # one sentence per dependent, translated
     blocked: bool = False  # the action is refused until the blocking dependents are cleared
+    archive: bool = False  # history is kept: "cannot be undone" would not be true
     confirm_label: str = ""  # "Excluir" / "Arquivar"
 
 
@@ -29,10 +30,11 @@ def confirm_view(tr: dict[str, str], impact: Impact, target_id: str, verb: str =
     """The dialog's text for an impact, in the page's language. `verb` is "delete" (archive when history exists)
     or any `confirm.verb.<verb>` key (disconnect, remove...)."""
     verb = "archive" if impact.archive and verb == "delete" else verb
+    # A kind may word an effect its own way ("impact.target.deleted": "{name} contacts leave the queue.").
     lines = [
-        tr.get(f"impact.effect.{d.effect.value}", "{kind}: {name}").format(
-            kind=formats.label(tr, "impact.kind", d.kind), name=d.name
-        )
+        (
+            tr.get(f"impact.{d.kind}.{d.effect.value}") or tr.get(f"impact.effect.{d.effect.value}", "{kind}: {name}")
+        ).format(kind=formats.label(tr, "impact.kind", d.kind), name=d.name)
         for d in impact.dependents
     ]
     title = tr.get(f"confirm.title.{verb}", "{name}").format(name=impact.name)
@@ -42,6 +44,7 @@ def confirm_view(tr: dict[str, str], impact: Impact, target_id: str, verb: str =
         title=title,
         lines=lines,
         blocked=impact.blocked,
+        archive=impact.archive,
         confirm_label=tr.get(f"confirm.verb.{verb}", verb),
     )
 
@@ -52,7 +55,11 @@ def confirm_dialog(view: rx.Var, on_confirm, on_cancel, id_prefix: str) -> rx.Co
         rx.alert_dialog.content(
             rx.alert_dialog.title(view.title),
             rx.alert_dialog.description(
-                rx.cond(view.blocked, t("confirm.blocked"), t("confirm.irreversible")),
+                rx.cond(
+                    view.blocked,
+                    t("confirm.blocked"),
+                    rx.cond(view.archive, t("confirm.archive_note"), t("confirm.irreversible")),
+                ),
                 size="2",
             ),
             rx.cond(

@@ -1,10 +1,16 @@
-"""Header, tabs and live feed shared by the four `/conversations/[id]/…` pages."""
+"""Header, tabs and live feed shared by the four `/conversations/[id]/…` pages, and what their forms share: the
+confirmation text of this area's deletes, the viewers' read-only notice, inputs marked when an error names them."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import reflex as rx
 
+from mirage_app.base.impact import Impact
+from mirage_app.components.confirm import ConfirmView, confirm_view
 from mirage_app.components.layout import page_layout
+from mirage_app.i18n import formats
 from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.ui import t
@@ -15,6 +21,34 @@ TABS = [
     ("participants", "conversations.tab.participants", "users"),
     ("topics", "conversations.tab.topics", "lightbulb"),
 ]
+ROUND_COLOURS = (("running", "cyan"), ("done", "grass"), ("aborted", "red"), "gray")
+MESSAGE_COLOURS = (("failed", "red"), ("read", "grass"), ("delivered", "grass"), ("queued", "amber"), "gray")
+
+
+def impact_view(tr: dict[str, str], impact: Impact, target_id: str, verb: str = "delete") -> ConfirmView:
+    """The shared dialog, with this area's sentences for its dependents (counts read "38 messages stay…")."""
+    lines = [tr["conversations.impact.archive"]] if impact.archive else []
+    for d in impact.dependents:
+        key = f"conversations.impact.{d.kind}.{d.effect.value}"
+        text = formats.count(tr, key, int(d.name)) if d.name.isdigit() else tr.get(key, "{name}").format(name=d.name)
+        lines.append(text)
+    return replace(confirm_view(tr, impact, target_id, verb), lines=lines or [tr["conversations.impact.nothing"]])
+
+
+def marked(is_invalid: rx.Var) -> dict:
+    """Props of an input an error names: red tint and aria-invalid, so the eye and a screen reader find it."""
+    return {
+        "aria_invalid": rx.cond(is_invalid, "true", "false"),
+        "color_scheme": rx.cond(is_invalid, "red", "gray"),
+        "variant": rx.cond(is_invalid, "soft", "surface"),
+    }
+
+
+def readonly_notice() -> rx.Component:
+    return rx.cond(
+        ~AuthState.can_manage,
+        rx.callout(t("conversations.readonly"), icon="eye", color_scheme="gray", size="1", id="readonly-notice"),
+    )
 
 
 def _tabs(current: str) -> rx.Component:
@@ -37,35 +71,54 @@ def live_feed() -> rx.Component:
     message = lambda m: rx.hstack(  # noqa: E731
         rx.text(m.at, size="1", color_scheme="gray", class_name="mono", white_space="nowrap"),
         rx.vstack(
-            rx.text(rx.text.strong(m.sender), " → ", m.recipient, " · ", m.phase, size="1", color_scheme="gray"),
+            rx.text(
+                rx.text.strong(m.sender),
+                " → ",
+                m.recipient,
+                rx.cond(m.phase != "", rx.fragment(" · ", m.phase)),
+                size="1",
+                color_scheme="gray",
+            ),
             rx.text(m.body, size="2"),
+            rx.cond(m.wait != "", rx.text(m.wait, size="1", color_scheme="amber", class_name="wait-reason")),
             spacing="0",
+            min_width="0",
         ),
         rx.spacer(),
-        rx.badge(m.status, size="1", variant="soft"),
+        rx.badge(m.status_label, size="1", variant="soft", color_scheme=rx.match(m.status, *MESSAGE_COLOURS)),
         width="100%",
         align="start",
     )
     round_row = lambda r: rx.hstack(  # noqa: E731
-        rx.badge(
-            r.state,
-            size="1",
-            color_scheme=rx.match(r.state, ("running", "cyan"), ("done", "grass"), ("aborted", "red"), "gray"),
-        ),
+        rx.badge(r.state_label, size="1", color_scheme=rx.match(r.state, *ROUND_COLOURS)),
         rx.text(r.speakers, size="1"),
         rx.spacer(),
         rx.text(r.turns, size="1", class_name="mono"),
-        rx.text(r.started, size="1", color_scheme="gray"),
+        rx.text(r.started, size="1", color_scheme="gray", white_space="nowrap"),
         width="100%",
+        class_name="round-row",
     )
     return rx.card(
         rx.vstack(
             rx.hstack(
-                rx.box(class_name="dot dot-ok"), rx.text(t("conversations.live"), weight="medium"), align="center"
+                rx.box(class_name="dot dot-ok"),
+                rx.text(t("conversations.live"), weight="medium"),
+                rx.spacer(),
+                rx.text(
+                    t("conversations.times_in"),
+                    " ",
+                    AuthState.zone_label,
+                    size="1",
+                    color_scheme="gray",
+                    id="live-zone",
+                ),
+                align="center",
+                width="100%",
+                wrap="wrap",
             ),
             rx.cond(
                 ConversationState.rounds.length() > 0,
-                rx.vstack(rx.foreach(ConversationState.rounds, round_row), width="100%", spacing="1"),
+                rx.vstack(rx.foreach(ConversationState.rounds, round_row), width="100%", spacing="1", id="live-rounds"),
                 rx.text(t("conversations.no_rounds"), size="2", color_scheme="gray"),
             ),
             rx.separator(),
@@ -83,10 +136,12 @@ def live_feed() -> rx.Component:
             width="100%",
         ),
         width="100%",
+        id="live-panel",
     )
 
 
-def conversation_page(current: str, title_key: str, *body: rx.Component) -> rx.Component:
+def conversation_page(current: str, title_key: str, *body: rx.Component, wide: bool = False) -> rx.Component:
+    """`wide` pages (the schedule grid) put the live panel under the body: side by side, both were squeezed."""
     header = rx.hstack(
         rx.link(
             rx.hstack(rx.icon("arrow-left", size=14), rx.text(t("nav.conversations"), size="2")),
@@ -94,19 +149,21 @@ def conversation_page(current: str, title_key: str, *body: rx.Component) -> rx.C
             underline="none",
         ),
         rx.heading(ConversationState.name, size="5", id="conversation-name"),
-        rx.badge(ConversationState.mode, variant="outline"),
+        rx.badge(ConversationState.mode_label, variant="outline", id="conversation-mode-badge"),
+        rx.cond(ConversationState.archived, rx.badge(t("conversations.archived_badge"), color_scheme="gray")),
         rx.spacer(),
         rx.text(t("conversations.active"), size="2"),
         rx.switch(
             checked=ConversationState.active,
             on_change=ConversationState.toggle_active,
-            disabled=~AuthState.can_manage,
+            disabled=~AuthState.can_manage | ConversationState.archived,
             id="conversation-active",
         ),
         align="center",
         width="100%",
         wrap="wrap",
     )
+    columns = rx.breakpoints(initial="1", lg="minmax(0, 3fr) minmax(0, 2fr)") if not wide else "1"
     return page_layout(
         title_key,
         None,
@@ -115,10 +172,11 @@ def conversation_page(current: str, title_key: str, *body: rx.Component) -> rx.C
             rx.vstack(
                 header,
                 _tabs(current),
+                readonly_notice(),
                 rx.grid(
-                    rx.box(*body, width="100%"),
+                    rx.box(*body, width="100%", min_width="0"),
                     live_feed(),
-                    columns=rx.breakpoints(initial="1", lg="3fr 2fr"),
+                    columns=columns,
                     spacing="4",
                     width="100%",
                 ),

@@ -53,6 +53,50 @@ def _nav_item(label_key: str, href: str, icon: str) -> rx.Component:
     return rx.cond(AuthState.is_admin, link) if href in ADMIN_ONLY else link
 
 
+def brand() -> rx.Component:
+    return rx.hstack(
+        rx.box(class_name="brand-mark"),
+        rx.vstack(
+            rx.heading(t("app.name"), size="5", weight="bold"),
+            rx.text(t("app.tagline"), size="1", color_scheme="gray"),
+            spacing="0",
+        ),
+        align="center",
+        spacing="3",
+    )
+
+
+NAV_CHECK = "nav-open"
+
+
+def nav_check() -> rx.Component:
+    """Whether the drawer is open at phone width, kept in the browser alone (a checkbox that the CSS follows), so
+    the menu answers at once even while the server is busy with the page's loaders. Each page mounts a fresh,
+    unchecked one: navigating closes the drawer."""
+    return rx.el.input(
+        type="checkbox", id=NAV_CHECK, class_name="nav-check", aria_label=t("nav.menu"), aria_controls="sidebar"
+    )
+
+
+def top_bar() -> rx.Component:
+    """Phone width only (CSS): the brand and the menu button that opens the sidebar over the page."""
+    return rx.hstack(
+        brand(),
+        rx.spacer(),
+        rx.el.label(
+            rx.icon("menu", size=20, class_name="nav-icon-closed"),
+            rx.icon("x", size=20, class_name="nav-icon-open"),
+            html_for=NAV_CHECK,
+            class_name="nav-toggle",
+            id="nav-toggle",
+            aria_hidden="true",  # the checkbox itself is the control assistive technology sees
+        ),
+        align="center",
+        class_name="topbar",
+        id="topbar",
+    )
+
+
 def sidebar() -> rx.Component:
     sections = []
     for section_key, items in NAV_SECTIONS:
@@ -65,17 +109,7 @@ def sidebar() -> rx.Component:
             )
         )
     return rx.vstack(
-        rx.hstack(
-            rx.box(class_name="brand-mark"),
-            rx.vstack(
-                rx.heading(t("app.name"), size="5", weight="bold"),
-                rx.text(t("app.tagline"), size="1", color_scheme="gray"),
-                spacing="0",
-            ),
-            align="center",
-            spacing="3",
-            padding_bottom="1em",
-        ),
+        rx.box(brand(), padding_bottom="1em", class_name="sidebar-brand"),
         *sections,
         rx.spacer(),
         user_box(),
@@ -188,14 +222,30 @@ def status_badges() -> rx.Component:
     )
 
 
+def zone_note() -> rx.Component:
+    """The tenant's time zone, under every page title: each time on screen is in it."""
+    return rx.hstack(
+        rx.icon("clock", size=13),
+        rx.text(t("app.zone"), " ", AuthState.zone_label, size="1"),
+        align="center",
+        spacing="1",
+        color="var(--slate-10)",
+        id="zone-label",
+    )
+
+
 def page_layout(title_key: str, subtitle_key: str | None, *children: rx.Component) -> rx.Component:
     return rx.box(
+        nav_check(),  # before its followers: the CSS reads it with `~`
+        top_bar(),
+        rx.el.label(html_for=NAV_CHECK, class_name="nav-backdrop", aria_hidden="true"),
         sidebar(),
         rx.box(
             rx.hstack(
                 rx.vstack(
                     rx.heading(t(title_key), size="7", weight="bold", id="page-title"),
                     rx.cond(subtitle_key is not None, rx.text(t(subtitle_key or "app.tagline"), color_scheme="gray")),
+                    zone_note(),
                     spacing="1",
                 ),
                 rx.spacer(),
@@ -210,6 +260,40 @@ def page_layout(title_key: str, subtitle_key: str | None, *children: rx.Componen
         class_name="shell",
         on_mount=UiState.load_health,
     )
+
+
+def not_allowed(required_role_key: str = "role.admin") -> rx.Component:
+    """In place of a page the signed-in role may not open: what it needs, what they have, and a way back."""
+    return rx.center(
+        rx.vstack(
+            rx.box(rx.icon("lock", size=28), class_name="empty-icon"),
+            rx.heading(t("not_allowed.title"), size="5"),
+            rx.text(
+                t("not_allowed.needs"),
+                " ",
+                rx.text.strong(t(required_role_key)),
+                ". ",
+                t("not_allowed.yours"),
+                " ",
+                rx.text.strong(AuthState.role_label),
+                ".",
+                size="2",
+                text_align="center",
+            ),
+            rx.text(t("not_allowed.ask"), color_scheme="gray", size="2", text_align="center"),
+            rx.link(rx.button(rx.icon("house", size=16), t("common.go_home"), variant="soft"), href="/"),
+            align="center",
+            spacing="3",
+            max_width="32rem",
+        ),
+        class_name="empty-state",
+        id="not-allowed",
+    )
+
+
+def allowed_or_not(allowed: rx.Var, content: rx.Component, required_role_key: str = "role.admin") -> rx.Component:
+    """A whole page behind a permission: the page when `allowed`, otherwise `not_allowed`."""
+    return rx.cond(allowed, content, not_allowed(required_role_key))
 
 
 def empty_state(icon: str, title_key: str = "empty.title", hint_key: str = "empty.coming") -> rx.Component:

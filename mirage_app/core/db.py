@@ -186,4 +186,3 @@ def system_session(*, engine: Engine | None = None) -> Iterator[Session]:
         yield session
     finally:
         session.close()
-

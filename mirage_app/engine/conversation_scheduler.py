@@ -371,13 +371,8 @@ class _TenantTick:
             number_id = p.get("number_id")
             if not number_id or number_id in out:
                 continue
-            active_days = p.get("active_days") or 0
-            if p.get("today"):
-                day = max(1, active_days)
-            else:
-                last = datetime.fromisoformat(p["last_before"]) if p.get("last_before") else None
-                idle_h = (self.now - last).total_seconds() / 3600 if last is not None else None
-                day = 1 if idle_h is None or idle_h >= policy.idle_reset_hours else active_days + 1
+            last = datetime.fromisoformat(p["last_before"]) if p.get("last_before") else None
+            day = warmup.day_today(policy, p.get("active_days") or 0, bool(p.get("today")), last, self.now)
             cap = warmup.daily_cap(policy, day, 0.0, health_ok=(p.get("failure_streak") or 0) < 2)
             out[number_id] = {"today": p.get("today") or 0, "hour": p.get("hour") or 0, "daily_cap": cap}
         return out

@@ -482,9 +482,13 @@ def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
             params["reason"] = "logged_out" if event.logged_out else (event.state or "close")
             status = "disconnected"
         params["status"] = status
+        # The close that follows an operator's logout (stop, a cancelled or expired QR attempt, an archive) keeps
+        # the operator's reason: it says why better than "logged_out".
         s.execute(
             text(
-                "UPDATE numbers SET status = CAST(:status AS number_status), disconnect_reason = :reason, "
+                "UPDATE numbers SET disconnect_reason = CASE WHEN status = 'disconnected' AND :status = 'disconnected' "
+                "AND disconnect_reason IN ('stopped', 'qr_cancelled', 'qr_expired', 'archived') "
+                "THEN disconnect_reason ELSE :reason END, status = CAST(:status AS number_status), "
                 "updated_at = now() WHERE id = :n"
             ),
             params,

@@ -40,8 +40,10 @@ from mirage_app.engine import contact_guard, sending
 from mirage_app.engine.optout import optout_keywords
 from mirage_app.engine.outreach_exchange import NO_REPLY_AFTER, compose, outreach_meta
 from mirage_app.engine.outreach_sender import load_sender
-from mirage_app.engine.outreach_sends import QUEUED_FROM_NUMBER, PolicyCaps, check_caps
+from mirage_app.engine.outreach_sends import QUEUED_FROM_NUMBER, PolicyCaps, sent_state
 from mirage_app.engine.runtime import ON_MESSAGE_JOB, SEND_QUEUE, EngineRuntime, job_id, runtime
+from mirage_app.logic import waits
+from mirage_app.logic.caps import check_send
 from mirage_app.logic.dayparts import daypart_at, to_local
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import OPENER, ContactOptedOut
@@ -217,6 +219,14 @@ CLAIM = text(
 )
 
 
+RECORD_WAIT = text(
+    """
+    UPDATE outreach_policies SET wait_reason = :r, wait_until = :u, wait_checked_at = :now
+    WHERE id = :p AND (wait_reason IS DISTINCT FROM :r OR wait_until IS DISTINCT FROM :u)
+    """
+)
+
+
 class PolicyTick:
     """One policy's turn in a tick; `run()` returns "opener" or why nothing was sent."""
 
@@ -226,28 +236,44 @@ class PolicyTick:
         self.tenant_id = tenant_id
         self.policy_id = policy_id
 
-    def _blocked(self, s, policy: Policy) -> str | None:
+    def _blocked(self, s, policy: Policy) -> waits.Wait | None:
         """Why the policy's number may not send an opener now (one still queued, or the caps), else None."""
         if s.execute(QUEUED_FROM_NUMBER, {"n": policy.number_id}).scalar():
-            return "in_flight"
-        decision = check_caps(s, policy.number_id, policy.caps, self.now, policy.timezone)
-        return None if decision.allowed else (decision.reason or "capped")
+            return waits.Wait("in_flight")
+        caps = policy.caps
+        state = sent_state(s, policy.number_id, caps, self.now, policy.timezone)
+        decision = check_send(
+            self.now, state, hourly_limit=caps.hourly_limit, daily_limit=caps.daily_limit,
+            min_gap=timedelta(minutes=caps.min_gap_minutes), quiet_hours=None, tz_name=policy.timezone,
+        )  # fmt: skip
+        return None if decision.allowed else waits.cap_wait(decision, state, caps.hourly_limit, caps.daily_limit)
+
+    def _waiting(self, s, policy: Policy) -> waits.Wait | None:
+        if policy.number_status != "connected":
+            return waits.Wait("number_offline")
+        allowed_at = contact_guard.next_allowed(policy.dayparts, policy.allow_days, self.now, policy.timezone)
+        if allowed_at != self.now:
+            return waits.Wait("outside_window", allowed_at)
+        return self._blocked(s, policy)
+
+    def _record_wait(self, s, wait: waits.Wait | None) -> None:
+        """What the policy's waiting targets wait for, written only when it changed (most ticks change nothing)."""
+        stored, until = (wait.stored(), wait.until) if wait is not None else (None, None)
+        s.execute(RECORD_WAIT, {"p": self.policy_id, "r": stored, "u": until, "now": self.now})
 
     def run(self) -> str:
         with tenant_session(self.tenant_id) as s:
             policy = Policy.load(s, self.policy_id)
             if policy is None or not policy.active:
                 return "inactive"
-            if policy.number_status != "connected":
-                return "number_offline"
-            if contact_guard.next_allowed(policy.dayparts, policy.allow_days, self.now, policy.timezone) != self.now:
-                return "outside_window"
-            blocked = self._blocked(s, policy)
-            if blocked is not None:
-                return blocked
-            candidate = s.execute(CANDIDATE, {"p": self.policy_id}).first()
-            if candidate is None:
-                return "no_target"
+            wait = self._waiting(s, policy)
+            candidate = s.execute(CANDIDATE, {"p": self.policy_id}).first() if wait is None else None
+            if wait is None and candidate is None:
+                wait = waits.Wait("no_target")
+            self._record_wait(s, wait)
+            if wait is not None:
+                s.commit()
+                return wait.reason
             sender = load_sender(s, policy.number_id, policy.persona_id)
             keywords = optout_keywords(s)
             s.commit()
@@ -276,7 +302,7 @@ class PolicyTick:
                 return "inactive"
             blocked = self._blocked(s, fresh)
             if blocked is not None:
-                return blocked
+                return blocked.reason
             if s.execute(CLAIM, {"t": candidate.id}).first() is None:
                 return "raced"
             s.execute(

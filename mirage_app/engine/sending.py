@@ -56,7 +56,7 @@ from mirage_app.evolution.errors import (
     EvolutionUnavailable,
 )
 from mirage_app.evolution.jids import phone_digits, user_jid
-from mirage_app.logic import warmup
+from mirage_app.logic import waits, warmup
 from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
 from mirage_app.logic.dayparts import schedule_status, slots_from_day_rows
 from mirage_app.models.servers import HELD_HEALTH, ServerHealth, ServerState
@@ -281,12 +281,7 @@ class _Attempt:
         ).one()
         policy = settings.warmup
         first_of_day = counts.today == 0
-        if not first_of_day:
-            day = max(1, ctx.active_days)
-        else:
-            last = counts.last_before_today
-            idle_h = (self.now - last).total_seconds() / 3600 if last is not None else None
-            day = 1 if idle_h is None or idle_h >= policy.idle_reset_hours else ctx.active_days + 1
+        day = warmup.day_today(policy, ctx.active_days, not first_of_day, counts.last_before_today, self.now)
         daily = warmup.daily_cap(policy, day, 0.0, health_ok=ctx.failure_streak < 2)
         state = CapState(
             sent_last_hour=counts.last_hour,
@@ -309,10 +304,15 @@ class _Attempt:
                 window = self._open_window(s, ctx)
                 if window is None or retry_at >= window.end.astimezone(UTC):
                     return self._fail(s, ctx, decision.reason or "capped", count=False)
-            return self._defer(s, ctx, decision.reason or "capped", retry_at)
+            wait = waits.cap_wait(decision, state, settings.hourly_burst_limit, daily, warmup=True)
+            return self._defer(s, ctx, decision.reason or "capped", retry_at, wait=wait)
         # Claim: the reserved slot (sent_at) counts for every other sender of this number from now on.
         meta = {"warm_day": day, "first_of_day": first_of_day, "daily_cap": daily, "lag_ms": self._lag_ms(ctx)}
-        _patch(s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta)
+        typing = timedelta(milliseconds=int((ctx.meta.get("plan") or {}).get("typing_ms") or 0))
+        _patch(
+            s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta,
+            wait_reason=waits.TYPING, wait_until=self.now + typing,
+        )  # fmt: skip
         return None
 
     def _lag_ms(self, ctx: SendContext) -> int:
@@ -343,7 +343,10 @@ class _Attempt:
         if read_error:
             patch["read_error"] = read_error
         with self.session() as s:
-            _patch(s, ctx.id, send_after=send_at, updated_at=self.now, meta=patch)
+            _patch(
+                s, ctx.id, send_after=send_at, updated_at=self.now, meta=patch, wait_reason=waits.READING,
+                wait_until=send_at,
+            )  # fmt: skip
             s.commit()
         if read_ms <= 0:
             return self.run()
@@ -391,7 +394,8 @@ class _Attempt:
             text(
                 "UPDATE messages SET wa_msg_id = :wa, "
                 "status = GREATEST(status, CAST(:floor AS message_status), CAST(:stray AS message_status)), "
-                "error = NULL, send_after = NULL, updated_at = :now, meta = meta - 'check_evidence' "
+                "error = NULL, send_after = NULL, wait_reason = NULL, wait_until = NULL, updated_at = :now, "
+                "meta = meta - 'check_evidence' "
                 "WHERE id = :id RETURNING status::text AS status, meta"
             ),
             {
@@ -453,8 +457,25 @@ class _Attempt:
             return self._defer(s, ctx, "awaiting_evidence", wait_until, keep_dispatch=True)
         return self._fail(s, ctx, "unknown_delivery", count=True, keep_slot=True)
 
-    def _defer(self, s, ctx: SendContext, reason: str, when: datetime, keep_dispatch: bool = False) -> SendOutcome:
-        columns: dict[str, Any] = {"send_after": when, "updated_at": self.now, "meta": {"blocked": reason}}
+    def _defer(
+        self,
+        s,
+        ctx: SendContext,
+        reason: str,
+        when: datetime,
+        keep_dispatch: bool = False,
+        wait: waits.Wait | None = None,
+    ) -> SendOutcome:
+        if not keep_dispatch and waits.expired(ctx.created_at, self.now):
+            # It has waited long enough: whatever it was for has passed. End it with a reason, not one more wait.
+            return self._fail(s, ctx, waits.EXPIRED, count=False)
+        columns: dict[str, Any] = {
+            "send_after": when,
+            "updated_at": self.now,
+            "meta": {"blocked": reason},
+            "wait_reason": (wait.stored() if wait is not None else reason)[:60],
+            "wait_until": when,
+        }
         if not keep_dispatch:
             columns["dispatched_at"] = None
         _patch(s, ctx.id, **columns)
@@ -492,6 +513,8 @@ class _Attempt:
             error=reason[:500],
             updated_at=self.now,
             meta=meta,
+            wait_reason=(reason if reason in waits.KNOWN else waits.SEND_RETRY)[:60],
+            wait_until=when,
         )
         if count:
             number_health.record_failure(
@@ -508,6 +531,8 @@ class _Attempt:
             "status": "failed",
             "error": reason[:500],
             "send_after": None,
+            "wait_reason": None,
+            "wait_until": None,
             "updated_at": self.now,
         }
         if not keep_slot:

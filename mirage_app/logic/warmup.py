@@ -9,7 +9,7 @@ warm-up at day 1; while health is not ok the stage is held at the previous day's
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
@@ -99,13 +99,38 @@ def daily_cap(policy: WarmupPolicy, active_days: int, hours_idle: float, health_
     return _ramp(policy, min(day, warm_day(policy)))
 
 
-def stage_label(active_days: int, policy: WarmupPolicy = DEFAULT_POLICY, locale: str = "en") -> str:
-    """Short status for the instance card: "day 3 of warm-up" / "warm" (pt-BR: "dia 3 de aquecimento")."""
-    day = max(1, active_days)
-    portuguese = locale.lower().startswith("pt")
-    if day >= warm_day(policy):
-        return "aquecido" if portuguese else "warm"
-    return f"dia {day} de aquecimento" if portuguese else f"day {day} of warm-up"
+def day_today(
+    policy: WarmupPolicy, active_days: int, sent_today: bool, last_before_today: datetime | None, now: datetime
+) -> int:
+    """The warm-up day a number is on now: the one rule behind the send caps, the round planner and the card.
+
+    `active_days` counts the days it sent on in its current streak (today included once it sent today); a first
+    send today opens the next day, unless the number was idle for `idle_reset_hours`, which starts again at day 1.
+    """
+    if sent_today:
+        return max(1, active_days)
+    if last_before_today is None:
+        return 1
+    return effective_day(policy, active_days + 1, (now - last_before_today).total_seconds() / 3600)
+
+
+def streak_days(spans: Sequence[tuple[datetime, datetime]], policy: WarmupPolicy = DEFAULT_POLICY) -> int:
+    """Active days in the current streak, from the real sends: `spans` holds each active (tenant-local) day's first
+    and last send, oldest first. A gap of `idle_reset_hours` between two active days ends a streak, as it does
+    for the caps; so a number with a week of history is on day 8, not day 1."""
+    if not spans:
+        return 0
+    days = 1
+    for earlier, later in zip(reversed(spans[:-1]), reversed(spans[1:]), strict=True):
+        if (later[0] - earlier[1]).total_seconds() / 3600 >= policy.idle_reset_hours:
+            break
+        days += 1
+    return days
+
+
+def warmed_up(day: int, policy: WarmupPolicy = DEFAULT_POLICY) -> bool:
+    """Past the ramp: the number is at its final daily cap."""
+    return day >= warm_day(policy)
 
 
 def settle_ends_at(paired_at: datetime, policy: WarmupPolicy = DEFAULT_POLICY, repaired: bool = False) -> datetime:

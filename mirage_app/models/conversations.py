@@ -40,6 +40,7 @@ class Conversation(SQLModel, table=True):
     round_cursor: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
+    archived_at: datetime | None = ts_field()  # deleted with history: kept inactive with it, not listed by default
 
 
 class ConversationParticipant(SQLModel, table=True):

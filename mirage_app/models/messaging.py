@@ -81,6 +81,9 @@ class Message(SQLModel, table=True):
     send_after: datetime | None = ts_field()
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     dispatched_at: datetime | None = ts_field()
+    # Why a queued message has not gone out yet and until when (a logic.waits reason), set where it is deferred.
+    wait_reason: str | None = Field(default=None, max_length=60)
+    wait_until: datetime | None = ts_field()
     # Copies of two `meta` keys that look-ups compare with `=` (alembic 0007): under row-level security an index on
     # `meta->>'...'` cannot serve such a look-up, as jsonb's operators are not leakproof.
     send_key: str | None = Field(

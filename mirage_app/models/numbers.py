@@ -56,6 +56,8 @@ class Number(SQLModel, table=True):
     active_days: int = Field(default=0)
     # The Evolution server that holds this number's session: every call for it goes there (sticky placement).
     server_id: uuid.UUID | None = fk_field("evolution_servers.id", ondelete="RESTRICT")
+    # Deleted after it had history: kept for that history, out of every list, never sends, holds no server slot.
+    archived_at: datetime | None = ts_field()
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
 

@@ -62,6 +62,11 @@ class OutreachPolicy(SQLModel, table=True):
     active: bool = Field(default=False, index=True)
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
+    archived_at: datetime | None = ts_field()  # deleted after it wrote to contacts: kept, inactive, not listed
+    # Why its last tick sent no opener (a logic.waits reason) and until when: what its waiting targets wait for.
+    wait_reason: str | None = Field(default=None, max_length=60)
+    wait_until: datetime | None = ts_field()
+    wait_checked_at: datetime | None = ts_field()
 
 
 class OutreachTarget(SQLModel, table=True):

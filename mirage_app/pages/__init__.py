@@ -12,6 +12,7 @@ from mirage_app.pages import (  # noqa: F401
     invite,
     login,
     metrics,
+    not_found,
     outreach_policies,
     outreach_targets,
     overview,

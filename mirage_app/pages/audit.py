@@ -8,8 +8,9 @@ from dataclasses import dataclass
 import reflex as rx
 
 from mirage_app.base import audit
+from mirage_app.base.permissions import Action
 from mirage_app.components.controls import pager
-from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.components.layout import allowed_or_not, app_page, empty_state, page_layout
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 
@@ -18,10 +19,12 @@ PAGE_SIZE = 50
 
 @dataclass(frozen=True)
 class AuditRow:
-    at: str
+    at: str  # in the tenant's zone and the page's language
     actor: str
-    action: str
+    action: str  # in words; `action_id` (what the filter matches) is its tooltip
+    action_id: str
     entity: str
+    entity_id: str
     change: str  # "field: before → after; …"
     ip: str
 
@@ -36,6 +39,9 @@ class AuditState(AuthState):
     @rx.event
     def on_load(self):
         self.page = 0
+        if Action.audit_read.value not in self.permissions:  # the page says "not allowed"; no refusal toast
+            self.rows, self.total = [], 0
+            return None
         return self.load()
 
     @rx.event
@@ -51,12 +57,15 @@ class AuditState(AuthState):
             self.rows, self.total = [], 0
             return listed.feedback
         self.total = listed.value.total
+        tr = self.tr
         self.rows = [
             AuditRow(
-                at=e.at.strftime("%Y-%m-%d %H:%M:%S"),
-                actor=e.actor,
-                action=e.action,
-                entity=f"{e.entity} {e.entity_id or ''}".strip(),
+                at=self.stamp(e.at, seconds=True, year=True),
+                actor=tr["audit.actor_system"] if e.actor == "system" else e.actor,
+                action=tr.get(f"audit.action.{e.action}", e.action),
+                action_id=e.action,
+                entity=tr.get(f"audit.entity.{e.entity}", e.entity),
+                entity_id=e.entity_id or "",
                 change=_change(e.before, e.after),
                 ip=e.ip or "—",
             )
@@ -120,8 +129,16 @@ def audit_page() -> rx.Component:
                 lambda r: rx.table.row(
                     rx.table.cell(r.at, white_space="nowrap"),
                     rx.table.cell(r.actor),
-                    rx.table.cell(rx.badge(r.action, variant="soft")),
-                    rx.table.cell(r.entity),
+                    rx.table.cell(rx.tooltip(rx.badge(r.action, variant="soft"), content=r.action_id)),
+                    rx.table.cell(
+                        rx.vstack(
+                            rx.text(r.entity, size="2"),
+                            rx.text(
+                                r.entity_id[:8], size="1", color_scheme="gray", class_name="mono", title=r.entity_id
+                            ),
+                            spacing="0",
+                        )
+                    ),
                     rx.table.cell(rx.text(r.change, size="1", color_scheme="gray")),
                     rx.table.cell(r.ip),
                 ),
@@ -134,10 +151,13 @@ def audit_page() -> rx.Component:
     return page_layout(
         "page.audit.title",
         "page.audit.subtitle",
-        rx.vstack(
-            _filters(),
-            rx.cond(AuditState.total > 0, rx.vstack(table, paging, width="100%"), empty_state("scroll-text")),
-            spacing="4",
-            width="100%",
+        allowed_or_not(
+            AuthState.is_admin,
+            rx.vstack(
+                _filters(),
+                rx.cond(AuditState.total > 0, rx.vstack(table, paging, width="100%"), empty_state("scroll-text")),
+                spacing="4",
+                width="100%",
+            ),
         ),
     )

@@ -10,14 +10,28 @@ import reflex as rx
 
 from mirage_app.base.permissions import Action
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.controls import dialog_actions, pager
+from mirage_app.components.confirm import ConfirmView, confirm_dialog, confirm_view
+from mirage_app.components.controls import dialog_actions
+from mirage_app.components.field_errors import field_message, labelled, outline
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.i18n import formats
 from mirage_app.services import contacts
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 
 PAGE_SIZE = 50
 CONSENT_FILTERS = ["", "granted", "unknown", "revoked", "suppressed", "contactable"]
+# The form field each service field is shown beside, and its label.
+FIELD_OF = {"consent_status": "consent", "consent_basis": "basis", "consent_source": "source"}
+LABELS = {
+    "wa_number": "contacts.number",
+    "display_name": "contacts.name",
+    "tags": "contacts.tags",
+    "notes": "contacts.notes",
+    "consent": "contacts.consent",
+    "basis": "contacts.basis",
+    "source": "contacts.source",
+}
 
 
 @dataclass(frozen=True)
@@ -28,9 +42,7 @@ class ContactRow:
     tags: str  # comma-separated, for display
     consent: str  # granted | unknown | revoked | suppressed
     consent_label: str
-    basis: str
-    source: str
-    consented_on: str  # "" when there is no consent record
+    record: str  # "Consentimento · formulário do site · desde 29 nov" ("" when there is no consent record)
 
 
 @dataclass(frozen=True)
@@ -45,6 +57,7 @@ class ContactForm:
     consent: str = "unknown"
     basis: str = "consent"
     source: str = ""
+    recorded: str = ""  # consent, basis and source as saved: consent is recorded again only when they change
 
     @classmethod
     def of(cls, view: contacts.ContactView) -> ContactForm:
@@ -57,7 +70,12 @@ class ContactForm:
             consent=view.consent_status,
             basis=view.consent_basis or "consent",
             source=view.consent_source or "",
+            recorded=f"{view.consent_status}|{view.consent_basis or 'consent'}|{view.consent_source or ''}",
         )
+
+    @property
+    def consent_changed(self) -> bool:
+        return f"{self.consent}|{self.basis}|{self.source}" != self.recorded
 
 
 @dataclass(frozen=True)
@@ -65,6 +83,20 @@ class ImportErrorRow:
     line: int
     reason: str
     raw: str
+
+
+def import_reason(tr: dict[str, str], error: contacts.ImportRowError) -> str:
+    """A bad row's reason in the page's language, its placeholders filled (the phone's fault in words too)."""
+    params = dict(error.params)
+    if "detail" in params and error.reason == "invalid_phone":
+        params["detail"] = tr.get(f"phone.reason.{params['detail']}", formats.DASH)
+    text = tr.get(f"contacts.import.{error.reason}")
+    if text is None:
+        return error.message
+    try:
+        return text.format(**params)
+    except (KeyError, IndexError):
+        return error.message
 
 
 class ContactsState(AuthState):
@@ -78,11 +110,17 @@ class ContactsState(AuthState):
     editing: bool = False
     form: ContactForm = ContactForm()
     form_error: str = ""
+    error_field: str = ""  # the form field the last save failure named ("" for none)
+    confirm: ConfirmView = ConfirmView()
     # import
     importing: bool = False
     import_progress: int = 0
     import_summary: str = ""
     import_errors: list[ImportErrorRow] = []
+
+    @rx.var
+    def count_text(self) -> str:
+        return formats.count(self.tr, "contacts.count", self.total)
 
     @rx.var
     def can_export(self) -> bool:
@@ -105,16 +143,21 @@ class ContactsState(AuthState):
 
     def _contact_row(self, c: contacts.ContactView) -> ContactRow:
         consent = "suppressed" if c.suppressed else c.consent_status
+        record = [
+            formats.label(self.tr, "basis", c.consent_basis) if c.consent_basis else "",
+            c.consent_source or "",
+            self.tr["contacts.consented_on"].format(day=formats.day(c.consent_at, self.lang, self.tenant_tz, year=True))
+            if c.consent_at
+            else "",
+        ]
         return ContactRow(
             id=str(c.id),
             name=c.display_name or "—",
             number=c.wa_number,
             tags=", ".join(c.tags),
             consent=consent,
-            consent_label=self.tr.get(f"consent.{consent}", ""),
-            basis=c.consent_basis or "",
-            source=c.consent_source or "",
-            consented_on=c.consent_at.strftime("%d/%m/%Y") if c.consent_at else "",
+            consent_label=formats.label(self.tr, "consent", consent),
+            record=" · ".join(part for part in record if part),
         )
 
     @rx.event
@@ -141,14 +184,14 @@ class ContactsState(AuthState):
     # -- editor --------------------------------------------------------------------------------------
     @rx.event
     def new(self):
-        self.form, self.form_error, self.editing = ContactForm(), "", True
+        self.form, self.form_error, self.error_field, self.editing = ContactForm(), "", "", True
 
     @rx.event
     def edit(self, contact_id: str):
         found = self._call(contacts.get_contact, contact_id)
         if not found.ok:
             return found.feedback
-        self.form, self.form_error, self.editing = ContactForm.of(found.value), "", True
+        self.form, self.form_error, self.error_field, self.editing = ContactForm.of(found.value), "", "", True
         return None
 
     @rx.event
@@ -162,7 +205,7 @@ class ContactsState(AuthState):
     @rx.event
     def save(self):
         form = self.form
-        granted = form.consent == "granted"
+        recorded = form.consent != "unknown"  # granted or revoked: basis and source as in a CSV row
 
         def write(actor):
             if not form.id:
@@ -172,25 +215,45 @@ class ContactsState(AuthState):
                     form.display_name,
                     tags=form.tags,
                     notes=form.notes,
-                    consent_status=form.consent if form.consent != "unknown" else None,
-                    consent_basis=form.basis if granted else None,
-                    consent_source=form.source if granted else None,
+                    consent_status=form.consent if recorded else None,
+                    consent_basis=form.basis if recorded else None,
+                    consent_source=form.source if recorded else None,
                 )
                 return
             contacts.update_contact(actor, form.id, display_name=form.display_name, tags=form.tags, notes=form.notes)
-            if granted:
+            if not form.consent_changed:
+                return
+            if form.consent == "granted":
                 contacts.set_consent(actor, form.id, basis=form.basis, source=form.source)
             elif form.consent == "revoked":
-                contacts.revoke_consent(actor, form.id)
+                contacts.revoke_consent(actor, form.id, source=form.source or None)
 
         saved = self._call(write, error_to="form_error", success="contacts.saved")
+        named = FIELD_OF.get(saved.error_field or "", saved.error_field or "")
+        self.error_field = named if named in LABELS else ""
+        if self.error_field:
+            self.form_error = labelled(self.form_error, self.tr[LABELS[self.error_field]])
         if saved.ok:
             self.editing = False
             self.load()
         return saved.feedback
 
     @rx.event
-    def delete(self, contact_id: str):
+    def ask_delete(self, contact_id: str):
+        """What deleting would do (an active conversation blocks it; messages stay), before anything happens."""
+        impact = self._call(contacts.contact_impact, contact_id)
+        if not impact.ok:
+            return impact.feedback
+        self.confirm = confirm_view(self.tr, impact.value, contact_id)
+        return None
+
+    @rx.event
+    def cancel_delete(self):
+        self.confirm = ConfirmView()
+
+    @rx.event
+    def delete(self):
+        contact_id, self.confirm = self.confirm.target_id, ConfirmView()
         deleted = self._call(contacts.delete_contact, contact_id, success="contacts.deleted")
         self.load()
         return deleted.feedback
@@ -235,10 +298,7 @@ class ContactsState(AuthState):
             self.import_summary = self.tr["contacts.import_summary"].format(
                 imported=report.imported, updated=report.updated, duplicates=report.duplicates, failed=report.failed
             )
-            self.import_errors = [
-                ImportErrorRow(e.line, self.tr.get(f"contacts.import.{e.reason}", e.message), e.raw)
-                for e in report.errors
-            ]
+            self.import_errors = [ImportErrorRow(e.line, import_reason(self.tr, e), e.raw) for e in report.errors]
             self.load()
             return rx.toast.success(self.import_summary)
 
@@ -258,8 +318,10 @@ def _field(label_key: str, name: str, **props) -> rx.Component:
             on_change=lambda v: ContactsState.set_field(name, v),
             id=f"contact-{name}",
             width="100%",
+            **outline(ContactsState.error_field, name),
             **props,
         ),
+        field_message(ContactsState.error_field, ContactsState.form_error, name, f"contact-{name}-error"),
         spacing="1",
         width="100%",
     )
@@ -278,7 +340,7 @@ def _editor() -> rx.Component:
                         placeholder="+55 11 98765-4321",
                     ),
                     _field("contacts.name", "display_name"),
-                    columns="2",
+                    columns=rx.breakpoints(initial="1", sm="2"),
                     spacing="3",
                     width="100%",
                 ),
@@ -293,25 +355,37 @@ def _editor() -> rx.Component:
                     on_change=lambda v: ContactsState.set_field("consent", v),
                     id="contact-consent",
                 ),
-                rx.cond(
-                    ContactsState.form.consent == "granted",
-                    rx.grid(
-                        rx.vstack(
-                            rx.text(t("contacts.basis"), size="1", weight="medium"),
-                            rx.select(
-                                ["consent", "legitimate_interest", "contract", "legal_obligation"],
-                                value=ContactsState.form.basis,
-                                on_change=lambda v: ContactsState.set_field("basis", v),
+                field_message(ContactsState.error_field, ContactsState.form_error, "consent", "contact-consent-error"),
+                rx.grid(
+                    rx.vstack(
+                        rx.text(t("contacts.basis"), size="1", weight="medium"),
+                        rx.select.root(
+                            rx.select.trigger(width="100%", id="contact-basis"),
+                            rx.select.content(
+                                *[rx.select.item(t(f"basis.{b}"), value=b) for b in contacts.CONSENT_BASES]
                             ),
-                            spacing="1",
+                            value=ContactsState.form.basis,
+                            on_change=lambda v: ContactsState.set_field("basis", v),
+                            disabled=ContactsState.form.consent == "unknown",
                         ),
-                        _field("contacts.source", "source", placeholder=t("contacts.source_placeholder")),
-                        columns="2",
-                        spacing="3",
+                        field_message(
+                            ContactsState.error_field, ContactsState.form_error, "basis", "contact-basis-error"
+                        ),
+                        spacing="1",
                         width="100%",
                     ),
+                    _field(
+                        "contacts.source",
+                        "source",
+                        placeholder=t("contacts.source_placeholder"),
+                        disabled=ContactsState.form.consent == "unknown",
+                    ),
+                    columns=rx.breakpoints(initial="1", sm="2"),
+                    spacing="3",
+                    width="100%",
                 ),
-                field_error(ContactsState.form_error, "contact-error"),
+                rx.text(t("contacts.basis_hint"), size="1", color_scheme="gray"),
+                rx.cond(ContactsState.error_field == "", field_error(ContactsState.form_error, "contact-error")),
                 dialog_actions(ContactsState.save, "contact-save"),
                 spacing="3",
                 width="100%",
@@ -403,7 +477,7 @@ def _row(r: rx.Var[ContactRow]) -> rx.Component:
                 variant="soft",
             )
         ),
-        rx.table.cell(rx.text(r.basis, " ", r.source, " ", r.consented_on, size="1", color_scheme="gray")),
+        rx.table.cell(rx.text(r.record, size="1", color_scheme="gray"), min_width="200px"),  # phones scroll
         rx.table.cell(
             rx.cond(
                 AuthState.can_manage,
@@ -413,15 +487,16 @@ def _row(r: rx.Var[ContactRow]) -> rx.Component:
                         size="1",
                         variant="ghost",
                         on_click=ContactsState.edit(r.id),
-                        aria_label="edit",
+                        aria_label=t("common.edit"),
                     ),
                     rx.icon_button(
                         rx.icon("trash-2", size=14),
                         size="1",
                         variant="ghost",
                         color_scheme="red",
-                        on_click=ContactsState.delete(r.id),
-                        aria_label="delete",
+                        on_click=ContactsState.ask_delete(r.id),
+                        aria_label=t("common.delete"),
+                        class_name="contact-delete",
                     ),
                 ),
             )
@@ -445,7 +520,7 @@ def contacts_page() -> rx.Component:
             value=ContactsState.consent_filter,
             on_change=ContactsState.set_consent_filter,
             class_name="native-select native-select-sm",
-            aria_label="consent",
+            aria_label=t("contacts.consent"),
         ),
         rx.spacer(),
         rx.cond(
@@ -478,7 +553,13 @@ def contacts_page() -> rx.Component:
         width="100%",
         id="contacts-table",
     )
-    paging = pager(ContactsState.total, "contacts.count", ContactsState.previous_page, ContactsState.next_page)
+    paging = rx.hstack(
+        rx.text(ContactsState.count_text, size="2", color_scheme="gray", id="contacts-count"),
+        rx.spacer(),
+        rx.button(rx.icon("chevron-left", size=16), on_click=ContactsState.previous_page, variant="soft", size="1"),
+        rx.button(rx.icon("chevron-right", size=16), on_click=ContactsState.next_page, variant="soft", size="1"),
+        width="100%",
+    )
     return page_layout(
         "page.contacts.title",
         "page.contacts.subtitle",
@@ -494,4 +575,5 @@ def contacts_page() -> rx.Component:
             width="100%",
         ),
         _editor(),
+        confirm_dialog(ContactsState.confirm, ContactsState.delete, ContactsState.cancel_delete, "contact-delete"),
     )

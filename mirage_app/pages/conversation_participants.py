@@ -6,8 +6,10 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from mirage_app.components.conversation import conversation_page
+from mirage_app.components.confirm import ConfirmView, confirm_dialog
+from mirage_app.components.conversation import conversation_page, impact_view
 from mirage_app.components.layout import app_page
+from mirage_app.i18n import formats
 from mirage_app.services import conversations, instances
 from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
@@ -21,8 +23,9 @@ class ParticipantRow:
     is_bot: bool  # a number of ours; otherwise a consenting human contact
     label: str
     wa_number: str
-    status: str
-    order: int
+    status: str  # in words: the number's connection, or the contact's consent
+    connected: bool  # a human, or a number that can speak now
+    order: int  # 1 = speaks first
     number_id: str  # "" for a human
 
 
@@ -39,6 +42,10 @@ class ParticipantsState(ConversationState):
     available_numbers: list[SelectOption] = []
     pair_a: str = ""
     pair_b: str = ""
+    confirm: ConfirmView = ConfirmView()
+
+    def _status_words(self, kind: str, status: str) -> str:
+        return formats.label(self.tr, "status" if kind == "bot" else "conversations.consent", status)
 
     @rx.event
     def load(self):
@@ -61,20 +68,28 @@ class ParticipantsState(ConversationState):
                 is_bot=p.kind == "bot",
                 label=p.label,
                 wa_number=p.wa_number or "—",
-                status=p.status,
-                order=p.start_order,
+                status=self._status_words(p.kind, p.status),
+                connected=p.kind != "bot" or p.status == "connected",
+                order=i + 1,
                 number_id=str(p.number_id or ""),
             )
-            for p in participants
+            for i, p in enumerate(participants)
         ]
         self.pairings = [
             PairingRow(str(p.number_a_id), str(p.number_b_id), f"{p.label_a} ↔ {p.label_b}") for p in pairings
         ]
         used = {p.number_id for p in self.participants}
         self.available_numbers = [
-            SelectOption(str(n.id), f"{n.label} ({n.status})") for n in numbers if str(n.id) not in used
+            SelectOption(str(n.id), self._option_label(n.label, str(n.status)))
+            for n in numbers
+            if str(n.id) not in used
         ]
         return None
+
+    def _option_label(self, label: str, status: str) -> str:
+        """ "Conv A (Conectado)"; a number that is not connected says it won't speak until it is."""
+        words = f"{label} ({formats.label(self.tr, 'status', status)})"
+        return words if status == "connected" else f"{words} — {self.tr['conversations.picker_offline']}"
 
     @rx.event
     def add_number(self, form: dict):
@@ -87,13 +102,37 @@ class ParticipantsState(ConversationState):
             success="conversations.participant_added",
         )
         self.load()
+        if added.ok and added.value.status != "connected":
+            # it joins, but a number that is not connected cannot speak: say so now, not when nothing happens
+            status = self._status_words("bot", added.value.status).lower()
+            warning = self.tr["conversations.participant_offline"].format(name=added.value.label, status=status)
+            return rx.toast.warning(warning, id="participant-offline", duration=10_000)
         return added.feedback
 
     @rx.event
-    def remove(self, participant_id: str):
-        removed = self._call(conversations.remove_participant, self._id_from_url(), participant_id)
+    def ask_remove(self, participant_id: str):
+        impact = self._call(conversations.participant_impact, self._id_from_url(), participant_id)
+        if not impact.ok:
+            return impact.feedback
+        self.confirm = impact_view(self.tr, impact.value, participant_id, verb="remove")
+        return None
+
+    @rx.event
+    def cancel_remove(self):
+        self.confirm = ConfirmView()
+
+    @rx.event
+    def remove(self):
+        target, self.confirm = self.confirm.target_id, ConfirmView()
+        removed = self._call(conversations.remove_participant, self._id_from_url(), target)
         self.load()
-        return removed.feedback
+        if not removed.ok:
+            return removed.feedback
+        paused = any(d.kind == "conversation" for d in removed.value.dependents)
+        if paused:
+            self.active = False
+        key = "conversations.participant_removed_paused" if paused else "conversations.participant_removed"
+        return rx.toast.success(self.tr[key], id="service-ok")
 
     @rx.event
     def move(self, participant_id: str, delta: int):
@@ -138,7 +177,7 @@ def _participant(p: rx.Var[ParticipantRow]) -> rx.Component:
             rx.text(p.wa_number, size="1", color_scheme="gray", class_name="mono"),
             spacing="0",
         ),
-        rx.badge(p.status, variant="soft"),
+        rx.badge(p.status, variant="soft", color_scheme=rx.cond(p.connected, "grass", "amber")),
         rx.spacer(),
         rx.cond(
             AuthState.can_manage,
@@ -148,22 +187,23 @@ def _participant(p: rx.Var[ParticipantRow]) -> rx.Component:
                     size="1",
                     variant="ghost",
                     on_click=ParticipantsState.move(p.id, -1),
-                    aria_label="up",
+                    aria_label=t("conversations.move_up"),
                 ),
                 rx.icon_button(
                     rx.icon("arrow-down", size=14),
                     size="1",
                     variant="ghost",
                     on_click=ParticipantsState.move(p.id, 1),
-                    aria_label="down",
+                    aria_label=t("conversations.move_down"),
                 ),
                 rx.icon_button(
                     rx.icon("x", size=14),
                     size="1",
                     variant="ghost",
                     color_scheme="red",
-                    on_click=ParticipantsState.remove(p.id),
-                    aria_label="remove",
+                    on_click=ParticipantsState.ask_remove(p.id),
+                    aria_label=t("confirm.verb.remove"),
+                    class_name="participant-remove",
                 ),
             ),
         ),
@@ -215,12 +255,16 @@ def conversation_participants_page() -> rx.Component:
             lambda p: rx.hstack(
                 rx.text(p.label),
                 rx.spacer(),
-                rx.icon_button(
-                    rx.icon("x", size=14),
-                    size="1",
-                    variant="ghost",
-                    color_scheme="red",
-                    on_click=ParticipantsState.remove_pair(p.number_a_id, p.number_b_id),
+                rx.cond(
+                    AuthState.can_manage,
+                    rx.icon_button(
+                        rx.icon("x", size=14),
+                        size="1",
+                        variant="ghost",
+                        color_scheme="red",
+                        on_click=ParticipantsState.remove_pair(p.number_a_id, p.number_b_id),
+                        aria_label=t("confirm.verb.remove"),
+                    ),
                 ),
                 width="100%",
             ),
@@ -251,6 +295,9 @@ def conversation_participants_page() -> rx.Component:
                     id="participants",
                 ),
                 rx.cond(ParticipantsState.mode == "pair", rx.box(rx.separator(), pairs, width="100%")),
+                confirm_dialog(
+                    ParticipantsState.confirm, ParticipantsState.remove, ParticipantsState.cancel_remove, "participant"
+                ),
                 spacing="3",
                 width="100%",
             ),

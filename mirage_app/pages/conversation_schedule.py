@@ -7,13 +7,19 @@ from dataclasses import dataclass, replace
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.conversation import conversation_page
+from mirage_app.components.conversation import conversation_page, marked
 from mirage_app.components.layout import app_page
 from mirage_app.services import conversations
+from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.ui import t
 
 PARTS = ("morning", "afternoon", "evening")
+WHOLE_NUMBERS = ("max_rounds_per_window", "pause_min", "pause_max")
+
+
+class NotANumber(ValueError):
+    """A number cell holds something else; `args[0]` is the cell's field ("sat.pause_min")."""
 
 
 @dataclass(frozen=True)
@@ -36,26 +42,44 @@ class ScheduleDay:
     pause_max: str
 
     def as_payload(self) -> dict:
-        """The service's day dict; raises ValueError when a number field is not a number."""
+        """The service's day dict; raises `NotANumber` naming the first number cell that is not one."""
+        numbers = {}
+        for key in WHOLE_NUMBERS:
+            try:
+                numbers[key] = int(getattr(self, key))
+            except ValueError:
+                raise NotANumber(f"{self.day}.{key}") from None
         return {
             "day": self.day,
             **{f"{p}_{k}": getattr(self, f"{p}_{k}") for p in PARTS for k in ("enabled", "start", "end")},
-            "max_rounds_per_window": int(self.max_rounds_per_window),
-            "pause_min": int(self.pause_min),
-            "pause_max": int(self.pause_max),
+            **numbers,
         }
 
 
-def _window_text(window: dict | None, tr: dict[str, str]) -> str:
+def _window_text(window: dict | None, tr: dict[str, str], none_key: str) -> str:
     if not window:
-        return "—"
+        return tr[none_key]
     start, end = (v.strftime("%H:%M") if hasattr(v, "strftime") else str(v) for v in (window["start"], window["end"]))
     return f"{tr['weekday.' + window['day']]} {start}–{end}"
+
+
+def cell_name(field: str, tr: dict[str, str]) -> str:
+    """Where an error is, in words: "sat.evening_end" → "Saturday · Evening (end)"; "" for a field not in the grid."""
+    day, _, cell = field.partition(".")
+    if f"weekday.{day}" not in tr:
+        return ""
+    part, _, edge = cell.partition("_")
+    if part in PARTS:
+        where = f"{tr[f'daypart.{part}']} ({tr.get(f'conversations.cell.{edge}', '')})"
+    else:
+        where = tr.get(f"conversations.cell.{cell}", "")
+    return f"{tr[f'weekday.{day}']} · {where}" if where else tr[f"weekday.{day}"]
 
 
 class ScheduleState(ConversationState):
     days: list[ScheduleDay] = []
     error: str = ""
+    window_open: bool = False
     window_now: str = ""
     window_next: str = ""
 
@@ -83,8 +107,10 @@ class ScheduleState(ConversationState):
             )
             for d in days
         ]
-        self.window_now, self.window_next = _window_text(window["open"], self.tr), _window_text(window["next"], self.tr)
-        self.error = ""
+        self.window_open = window["open"] is not None
+        self.window_now = _window_text(window["open"], self.tr, "conversations.window_closed")
+        self.window_next = _window_text(window["next"], self.tr, "conversations.window_none")
+        self.error, self.error_field = "", ""
         return None
 
     @rx.event
@@ -100,10 +126,11 @@ class ScheduleState(ConversationState):
     def save(self):
         try:
             payload = [d.as_payload() for d in self.days]
-        except ValueError:
-            self.error = self.tr["conversations.numbers_only"]
+        except NotANumber as exc:
+            self.error_field = exc.args[0]
+            self.error = self.tr["conversations.field_numbers_only"].format(field=cell_name(exc.args[0], self.tr))
             return None
-        saved = self._call(
+        saved = self._call_marking(
             conversations.set_schedule,
             self._id_from_url(),
             payload,
@@ -112,33 +139,51 @@ class ScheduleState(ConversationState):
         )
         if saved.ok:
             self.load()
+        elif where := cell_name(self.error_field, self.tr):
+            self.error = f"{where}: {self.error}"
         return saved.feedback
+
+
+def _number_input(index: rx.Var, day: rx.Var[ScheduleDay], key: str) -> rx.Component:
+    return rx.input(
+        type="number",
+        value=getattr(day, key),
+        size="1",
+        width="64px",
+        on_change=lambda v: ScheduleState.set_cell(index, key, v),
+        disabled=~AuthState.can_manage,
+        aria_label=t(f"conversations.cell.{key}"),
+        class_name=f"schedule-{key}",
+        **marked(ScheduleState.error_field == day.day + f".{key}"),
+    )
+
+
+def _time_input(index: rx.Var, day: rx.Var[ScheduleDay], part: str, edge: str) -> rx.Component:
+    key = f"{part}_{edge}"
+    return rx.input(
+        type="time",
+        value=getattr(day, key),
+        size="1",
+        width="92px",
+        on_change=lambda v: ScheduleState.set_cell(index, key, v),
+        disabled=~AuthState.can_manage,
+        class_name=f"schedule-{key}",
+        **marked(ScheduleState.error_field == day.day + f".{key}"),
+    )
 
 
 def _cell(index: rx.Var, day: rx.Var[ScheduleDay], part: str) -> rx.Component:
     enabled = getattr(day, f"{part}_enabled")
     return rx.table.cell(
         rx.vstack(
-            rx.checkbox(checked=enabled, on_change=lambda _v: ScheduleState.toggle(index, part)),
+            rx.checkbox(
+                checked=enabled,
+                on_change=lambda _v: ScheduleState.toggle(index, part),
+                disabled=~AuthState.can_manage,
+            ),
             rx.cond(
                 enabled,
-                rx.hstack(
-                    rx.input(
-                        type="time",
-                        value=getattr(day, f"{part}_start"),
-                        size="1",
-                        width="92px",
-                        on_change=lambda v: ScheduleState.set_cell(index, f"{part}_start", v),
-                    ),
-                    rx.input(
-                        type="time",
-                        value=getattr(day, f"{part}_end"),
-                        size="1",
-                        width="92px",
-                        on_change=lambda v: ScheduleState.set_cell(index, f"{part}_end", v),
-                    ),
-                    spacing="1",
-                ),
+                rx.hstack(_time_input(index, day, part, "start"), _time_input(index, day, part, "end"), spacing="1"),
             ),
             spacing="1",
         ),
@@ -150,32 +195,12 @@ def _row(day: rx.Var[ScheduleDay], index: rx.Var) -> rx.Component:
     return rx.table.row(
         rx.table.row_header_cell(rx.text(day.label, weight="medium")),
         *[_cell(index, day, p) for p in PARTS],
-        rx.table.cell(
-            rx.input(
-                type="number",
-                value=day.max_rounds_per_window,
-                size="1",
-                width="64px",
-                on_change=lambda v: ScheduleState.set_cell(index, "max_rounds_per_window", v),
-            )
-        ),
+        rx.table.cell(_number_input(index, day, "max_rounds_per_window")),
         rx.table.cell(
             rx.hstack(
-                rx.input(
-                    type="number",
-                    value=day.pause_min,
-                    size="1",
-                    width="64px",
-                    on_change=lambda v: ScheduleState.set_cell(index, "pause_min", v),
-                ),
+                _number_input(index, day, "pause_min"),
                 rx.text("–"),
-                rx.input(
-                    type="number",
-                    value=day.pause_max,
-                    size="1",
-                    width="64px",
-                    on_change=lambda v: ScheduleState.set_cell(index, "pause_max", v),
-                ),
+                _number_input(index, day, "pause_max"),
                 align="center",
                 spacing="1",
             )
@@ -207,16 +232,40 @@ def conversation_schedule_page() -> rx.Component:
         rx.card(
             rx.vstack(
                 rx.hstack(
-                    rx.badge(t("conversations.window_now"), ": ", ScheduleState.window_now, color_scheme="grass"),
-                    rx.badge(t("conversations.window_next"), ": ", ScheduleState.window_next, variant="outline"),
+                    rx.cond(
+                        ScheduleState.window_open,
+                        rx.badge(t("conversations.window_now"), ": ", ScheduleState.window_now, color_scheme="grass"),
+                        rx.badge(ScheduleState.window_now, color_scheme="gray", variant="soft"),
+                    ),
+                    rx.badge(
+                        t("conversations.window_next"),
+                        ": ",
+                        ScheduleState.window_next,
+                        color_scheme="gray",
+                        variant="outline",
+                    ),
                     wrap="wrap",
+                    id="schedule-window",
+                ),
+                rx.text(
+                    t("conversations.schedule_zone"),
+                    " ",
+                    rx.text.strong(AuthState.zone_label),
+                    ". ",
+                    t("conversations.schedule_hint"),
+                    size="1",
+                    color_scheme="gray",
+                    id="schedule-zone",
                 ),
                 rx.scroll_area(grid, type="auto", scrollbars="horizontal"),
-                rx.text(t("conversations.schedule_hint"), size="1", color_scheme="gray"),
                 field_error(ScheduleState.error, "schedule-error"),
-                rx.button(t("common.save"), on_click=ScheduleState.save, id="schedule-save"),
+                rx.cond(
+                    AuthState.can_manage,
+                    rx.button(t("common.save"), on_click=ScheduleState.save, id="schedule-save"),
+                ),
                 spacing="3",
                 width="100%",
             ),
         ),
+        wide=True,
     )

@@ -7,16 +7,23 @@ from dataclasses import dataclass, replace
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.conversation import conversation_page
+from mirage_app.components.conversation import conversation_page, marked
 from mirage_app.components.layout import app_page
 from mirage_app.services import conversations
+from mirage_app.services.conversations import OVERRIDE_FIELDS
+from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.ui import t
 
 NUMERIC = ("min_delay_s", "max_delay_s", "hourly_burst_limit")
+OVERRIDE_HELP = {k: f"conversations.invalid.{k}" for k in NUMERIC}
 SWITCHES = ("humanize", "allow_bot_to_bot")
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TEMPERATURE = 0.8
+
+
+class NotANumber(ValueError):
+    """A number field holds something else; `args[0]` is the field."""
 
 
 @dataclass(frozen=True)
@@ -43,13 +50,23 @@ class ConversationOverrides:
         )
 
     def changes(self) -> dict:
-        """What `conversations.set_settings` takes; raises ValueError when a number field is not a number."""
+        """What `conversations.set_settings` takes; raises `NotANumber` naming the first field that is not one."""
+        numbers = {}
+        for key in NUMERIC:
+            try:
+                numbers[key] = int(getattr(self, key)) if getattr(self, key) != "" else None
+            except ValueError:
+                raise NotANumber(key) from None
+        try:
+            temperature = float(self.temperature or DEFAULT_TEMPERATURE)
+        except ValueError:
+            raise NotANumber("temperature") from None
         return {
-            **{k: int(getattr(self, k)) if getattr(self, k) != "" else None for k in NUMERIC},
+            **numbers,
             **{k: getattr(self, k) for k in SWITCHES},
             "guard_no_echo": self.guard_no_echo,
             "openai_model": self.openai_model or DEFAULT_MODEL,
-            "temperature": float(self.temperature or DEFAULT_TEMPERATURE),
+            "temperature": temperature,
         }
 
 
@@ -76,8 +93,13 @@ class ConversationSettingsState(ConversationState):
         view = loaded.value
         self.overrides = ConversationOverrides.from_service(view.overrides)
         self.tenant_pacing = TenantPacing(**{k: view.effective[k] for k in NUMERIC})
-        self.reply_source, self.error = view.reply_source, ""
+        self.reply_source, self.error, self.error_field = self._source_words(view.reply_source), "", ""
         return None
+
+    def _source_words(self, source: str) -> str:
+        """ "offline" → "Gerador offline"; "openai:api.openai.com" → "OpenAI (api.openai.com)"."""
+        kind, _, host = source.partition(":")
+        return f"OpenAI ({host})" if kind == "openai" else self.tr["app.llm_offline"]
 
     @rx.event
     def set_text(self, name: str, value: str):
@@ -93,14 +115,20 @@ class ConversationSettingsState(ConversationState):
     def set_guard_no_echo(self, value: bool):
         self.overrides = replace(self.overrides, guard_no_echo=value)
 
+    def _field_name(self, key: str) -> str:
+        return self.tr[f"conversations.field.{key}"]
+
     @rx.event
     def save(self):
         try:
             changes = self.overrides.changes()
-        except ValueError:
-            self.error = self.tr["conversations.numbers_only"]
+        except NotANumber as exc:
+            key = exc.args[0]
+            self.error_field = key
+            text = "conversations.field_number_only" if key == "temperature" else "conversations.field_numbers_only"
+            self.error = self.tr[text].format(field=self._field_name(key))
             return None
-        saved = self._call(
+        saved = self._call_marking(
             conversations.set_settings,
             self.conversation_id or self._id_from_url(),
             error_to="error",
@@ -109,6 +137,11 @@ class ConversationSettingsState(ConversationState):
         )
         if saved.ok:
             self.load()
+        elif saved.error_code == "conversations.override_invalid" and self.error_field in OVERRIDE_HELP:
+            # the service's text names the raw key ("min_delay_s"): say it in words, with the range
+            self.error = f"{self._field_name(self.error_field)}: {self.tr[OVERRIDE_HELP[self.error_field]]}"
+        elif self.error_field in OVERRIDE_FIELDS:
+            self.error = f"{self._field_name(self.error_field)}: {self.error}"
         return saved.feedback
 
 
@@ -120,6 +153,8 @@ def _numeric(key: str) -> rx.Component:
             type="number",
             id=f"setting-{key}",
             on_change=lambda v: ConversationSettingsState.set_text(key, v),
+            disabled=~AuthState.can_manage,
+            **marked(ConversationSettingsState.error_field == key),
             placeholder=t("conversations.default")
             + ": "
             + getattr(ConversationSettingsState.tenant_pacing, key).to_string(),
@@ -143,6 +178,8 @@ def _tristate(key: str) -> rx.Component:
             value=_switch_choice(getattr(ConversationSettingsState.overrides, key)),
             on_change=lambda v: ConversationSettingsState.set_switch(key, v),
             size="1",
+            disabled=~AuthState.can_manage,
+            id=f"setting-{key}",
         ),
         spacing="1",
     )
@@ -166,6 +203,8 @@ def conversation_settings_page() -> rx.Component:
                     rx.switch(
                         checked=ConversationSettingsState.overrides.guard_no_echo,
                         on_change=ConversationSettingsState.set_guard_no_echo,
+                        disabled=~AuthState.can_manage,
+                        id="setting-guard_no_echo",
                     ),
                     rx.text(t("conversations.field.guard_no_echo"), size="2"),
                     align="center",
@@ -176,6 +215,9 @@ def conversation_settings_page() -> rx.Component:
                         rx.input(
                             value=ConversationSettingsState.overrides.openai_model,
                             on_change=lambda v: ConversationSettingsState.set_text("openai_model", v),
+                            disabled=~AuthState.can_manage,
+                            id="setting-openai_model",
+                            **marked(ConversationSettingsState.error_field == "openai_model"),
                         ),
                         spacing="1",
                     ),
@@ -186,10 +228,13 @@ def conversation_settings_page() -> rx.Component:
                             type="number",
                             step="0.1",
                             on_change=lambda v: ConversationSettingsState.set_text("temperature", v),
+                            disabled=~AuthState.can_manage,
+                            id="setting-temperature",
+                            **marked(ConversationSettingsState.error_field == "temperature"),
                         ),
                         spacing="1",
                     ),
-                    columns="2",
+                    columns=rx.breakpoints(initial="1", sm="2"),
                     spacing="4",
                 ),
                 rx.text(
@@ -200,7 +245,10 @@ def conversation_settings_page() -> rx.Component:
                     color_scheme="gray",
                 ),
                 field_error(ConversationSettingsState.error, "settings-error"),
-                rx.button(t("common.save"), on_click=ConversationSettingsState.save, id="settings-save"),
+                rx.cond(
+                    AuthState.can_manage,
+                    rx.button(t("common.save"), on_click=ConversationSettingsState.save, id="settings-save"),
+                ),
                 spacing="4",
                 width="100%",
             ),

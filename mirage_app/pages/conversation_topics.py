@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.conversation import conversation_page
+from mirage_app.components.confirm import ConfirmView, confirm_dialog
+from mirage_app.components.conversation import conversation_page, impact_view, marked
 from mirage_app.components.layout import app_page
+from mirage_app.i18n import formats
 from mirage_app.services import conversations
 from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.ui import t
 
 
-def _when(value: str) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
+def period_bound(value: str, tz_name: str, days_after: int = 0) -> datetime | None:
+    """Midnight of a typed date (YYYY-MM-DD) in the tenant's zone; the "to" day counts whole (`days_after=1`)."""
+    if not value:
+        return None
+    day = date.fromisoformat(value) + timedelta(days=days_after)
+    return datetime.combine(day, time(0), tzinfo=formats.tz_of(tz_name))
 
 
 @dataclass(frozen=True)
@@ -25,9 +31,9 @@ class TopicRow:
     id: str
     seed: str
     prompt: str
-    active_from: str  # "" when open-ended
+    active_from: str  # "29 nov 2026", "" when open-ended
     active_to: str
-    active_now: bool
+    state: str  # "active" (the one talked about now), "rotation" (in its period) or "outside"
 
 
 class TopicsState(ConversationState):
@@ -36,6 +42,7 @@ class TopicsState(ConversationState):
     strategy: str = "rotate"  # how the next topic is chosen: rotate (in order) or random
     refresh_minutes: str = "120"  # how long a topic lasts, as typed
     rotation_error: str = ""
+    confirm: ConfirmView = ConfirmView()
 
     @rx.event
     def load(self):
@@ -57,27 +64,35 @@ class TopicsState(ConversationState):
                 id=str(tp.id),
                 seed=tp.seed,
                 prompt=tp.system_prompt,
-                active_from=tp.active_from.strftime("%d/%m/%Y") if tp.active_from else "",
-                active_to=tp.active_to.strftime("%d/%m/%Y") if tp.active_to else "",
-                active_now=tp.active_now,
+                active_from=self._date(tp.active_from),
+                active_to=self._date(tp.active_to, last_day=True),
+                state="active" if tp.active_now else "rotation" if tp.in_period else "outside",
             )
             for tp in topics
         ]
         return None
 
+    def _date(self, when: datetime | None, last_day: bool = False) -> str:
+        """The period's bound as a day; "to" is stored as the next midnight, shown as the last day it covers."""
+        if when is None:
+            return ""
+        return formats.day(when - timedelta(seconds=1) if last_day else when, self.lang, self.tenant_tz, year=True)
+
     @rx.event
     def create(self, form: dict):
         try:
-            period = _when(form.get("from", "")), _when(form.get("to", ""))
+            starts = period_bound(form.get("from", ""), self.tenant_tz)
+            ends = period_bound(form.get("to", ""), self.tenant_tz, days_after=1)
         except ValueError:
             self.error = self.tr["conversations.date_invalid"]
             return None
-        created = self._call(
+        created = self._call_marking(
             conversations.create_topic,
             self._id_from_url(),
             form.get("seed", ""),
             form.get("prompt", ""),
-            *period,
+            starts,
+            ends,
             error_to="error",
             success="conversations.topic_added",
         )
@@ -110,8 +125,21 @@ class TopicsState(ConversationState):
         ).feedback
 
     @rx.event
-    def delete(self, topic_id: str):
-        deleted = self._call(conversations.delete_topic, topic_id)
+    def ask_delete(self, topic_id: str):
+        impact = self._call(conversations.topic_impact, topic_id)
+        if not impact.ok:
+            return impact.feedback
+        self.confirm = impact_view(self.tr, impact.value, topic_id)
+        return None
+
+    @rx.event
+    def cancel_delete(self):
+        self.confirm = ConfirmView()
+
+    @rx.event
+    def delete(self):
+        target, self.confirm = self.confirm.target_id, ConfirmView()
+        deleted = self._call(conversations.delete_topic, target, success="conversations.topic_deleted")
         self.load()
         return deleted.feedback
 
@@ -122,11 +150,13 @@ def _topic(tp: rx.Var[TopicRow]) -> rx.Component:
             rx.vstack(
                 rx.hstack(
                     rx.text(tp.seed, weight="medium"),
-                    rx.cond(
-                        tp.active_now,
-                        rx.badge(t("conversations.topic_active"), color_scheme="grass"),
-                        rx.badge(t("conversations.topic_inactive"), color_scheme="gray"),
+                    rx.match(
+                        tp.state,
+                        ("active", rx.badge(t("conversations.topic_active"), color_scheme="grass")),
+                        ("rotation", rx.badge(t("conversations.topic_in_rotation"), color_scheme="gray")),
+                        rx.badge(t("conversations.topic_inactive"), color_scheme="gray", variant="outline"),
                     ),
+                    wrap="wrap",
                 ),
                 rx.text(tp.prompt, size="1", color_scheme="gray"),
                 rx.cond(
@@ -143,7 +173,9 @@ def _topic(tp: rx.Var[TopicRow]) -> rx.Component:
                     size="1",
                     variant="ghost",
                     color_scheme="red",
-                    on_click=TopicsState.delete(tp.id),
+                    on_click=TopicsState.ask_delete(tp.id),
+                    aria_label=t("confirm.verb.delete"),
+                    class_name="topic-delete",
                 ),
             ),
             width="100%",
@@ -161,8 +193,8 @@ def conversation_topics_page() -> rx.Component:
             rx.text_area(name="prompt", placeholder=t("conversations.topic_prompt"), width="100%"),
             rx.hstack(
                 rx.text(t("conversations.topic_period"), size="1"),
-                rx.input(name="from", type="date", size="1"),
-                rx.input(name="to", type="date", size="1"),
+                rx.input(name="from", type="date", size="1", **marked(TopicsState.error_field == "active_from")),
+                rx.input(name="to", type="date", size="1", **marked(TopicsState.error_field == "active_to")),
                 align="center",
                 wrap="wrap",
             ),
@@ -183,6 +215,7 @@ def conversation_topics_page() -> rx.Component:
                     value=TopicsState.strategy,
                     on_change=TopicsState.set_strategy,
                     size="1",
+                    disabled=~AuthState.can_manage,
                     id="topic-strategy",
                 ),
                 rx.text(t("conversations.refresh_every"), size="2"),
@@ -194,6 +227,7 @@ def conversation_topics_page() -> rx.Component:
                     max="10080",
                     width="6em",
                     size="1",
+                    disabled=~AuthState.can_manage,
                     id="topic-refresh",
                 ),
                 rx.text(t("conversations.minutes"), size="2"),
@@ -215,7 +249,12 @@ def conversation_topics_page() -> rx.Component:
         rx.vstack(
             rotation,
             rx.cond(AuthState.can_manage, rx.card(form, width="100%")),
+            rx.cond(
+                ~TopicsState.active & (TopicsState.topics.length() > 0),
+                rx.text(t("conversations.topics_paused"), size="1", color_scheme="gray", id="topics-paused"),
+            ),
             rx.vstack(rx.foreach(TopicsState.topics, _topic), width="100%", id="topics"),
+            confirm_dialog(TopicsState.confirm, TopicsState.delete, TopicsState.cancel_delete, "topic"),
             width="100%",
         ),
     )

@@ -1,18 +1,50 @@
-"""`/instances`: connect numbers by QR, watch them live, rename, assign personas, stop, reconnect, read messages."""
+"""`/instances`: connect numbers by QR, watch them live, rename, assign personas, stop, reconnect, read messages,
+delete (archive when it has history)."""
 
 from __future__ import annotations
 
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.confirm import ConfirmView, confirm_dialog, confirm_view
 from mirage_app.components.instances import server_line, stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.services import number_lifecycle
 from mirage_app.states.auth import AuthState
-from mirage_app.states.instances import InstanceRow, InstancesState
+from mirage_app.states.instances import ArchivedRow, InstanceRow, InstancesState
 from mirage_app.states.ui import UiState, t
 
 LIVE_REFRESH_MS = 3000
 QR_REFRESH_MS = 5000
+
+
+class NumberDeleteState(InstancesState):
+    """Deleting a number: what it would do first (`number_impact`), then the delete, which archives when the number
+    has history and applies the same rule again on the server."""
+
+    confirm: ConfirmView = ConfirmView()
+
+    @rx.event
+    def ask_delete(self, number_id: str):
+        impact = self._call(number_lifecycle.number_impact, number_id)
+        if not impact.ok:
+            return impact.feedback
+        self.confirm = confirm_view(self.tr, impact.value, number_id)
+        return None
+
+    @rx.event
+    def cancel_delete(self):
+        self.confirm = ConfirmView()
+
+    @rx.event
+    def confirm_delete(self):
+        number_id, self.confirm = self.confirm.target_id, ConfirmView()
+        done = self._call(number_lifecycle.delete_number, number_id)
+        self._load()
+        if not done.ok:
+            return done.feedback
+        key = "instances.archived_toast" if done.value.archive else "instances.deleted_toast"
+        return rx.toast.success(self.tr[key].format(label=done.value.name), id="service-ok")
 
 
 def live_refresh() -> rx.Component:
@@ -127,6 +159,7 @@ def messages_dialog() -> rx.Component:
     bubble = lambda m: rx.box(  # noqa: E731
         rx.text(m.body, size="2"),
         rx.hstack(rx.text(m.at, size="1", color_scheme="gray"), rx.text(m.status, size="1", color_scheme="gray")),
+        rx.cond(m.wait != "", rx.text(m.wait, size="1", color_scheme="amber", class_name="wait-reason")),
         class_name=rx.cond(m.outgoing, "bubble bubble-out", "bubble bubble-in"),
     )
     return rx.dialog.root(
@@ -220,11 +253,24 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
                 ),
                 rx.button(
                     rx.icon("refresh-cw", size=14),
-                    t("instances.reconnect"),
+                    rx.cond(row.paired, t("instances.reconnect"), t("instances.connect_again")),
                     size="1",
                     variant="soft",
                     on_click=InstancesState.reconnect(row.id, row.label),
+                    class_name="instance-connect",
                 ),
+            ),
+        ),
+        rx.cond(
+            AuthState.can_manage & full,
+            rx.button(
+                rx.icon("trash-2", size=14),
+                t("instances.delete"),
+                size="1",
+                variant="ghost",
+                color_scheme="red",
+                on_click=NumberDeleteState.ask_delete(row.id),
+                class_name="instance-delete",
             ),
         ),
         wrap="wrap",
@@ -237,8 +283,8 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
             rx.foreach(InstancesState.personas, lambda option: rx.el.option(option.label, value=option.value)),
             value=row.persona_id,
             on_change=lambda v: InstancesState.set_persona(row.id, v),
-            class_name="native-select native-select-sm",
-            aria_label="persona",
+            class_name="native-select native-select-sm instance-persona",
+            aria_label=t("instances.persona"),
         ),
         rx.text(row.persona, size="2"),
     )
@@ -251,34 +297,48 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
                 width="100%",
                 align="center",
             ),
-            rx.hstack(
-                rx.icon("phone", size=14),
-                rx.text(row.wa_number, size="2", class_name="mono"),
-                rx.spacer(),
-                rx.icon("drama", size=14),
-                persona,
+            rx.flex(  # wraps at phone width: the persona picker goes under the number instead of overflowing
+                rx.hstack(
+                    rx.icon("phone", size=14), rx.text(row.wa_number, size="2", class_name="mono"), align="center"
+                ),
+                rx.hstack(rx.icon("drama", size=14), persona, align="center", min_width="0", max_width="100%"),
                 align="center",
+                justify="between",
+                wrap="wrap",
+                gap="2",
                 width="100%",
             ),
             server_line(row),
             rx.hstack(
-                stat("instances.today", row.messages_today),
-                stat("instances.week", row.messages_7d),
+                stat("totals.card_today", row.messages_today),
+                stat("totals.card_week", row.messages_7d),
                 stat("instances.latency", row.latency),
                 stat("instances.last_seen", row.last_seen),
                 spacing="5",
                 wrap="wrap",
             ),
-            rx.hstack(rx.icon("flame", size=14), rx.text(row.warmup, size="1", color_scheme="gray"), align="center"),
+            rx.hstack(
+                rx.icon("flame", size=14),
+                rx.text(row.warmup, size="1", color_scheme="gray", class_name="instance-warmup"),
+                align="center",
+            ),
             rx.cond(
                 row.reason != "",
-                rx.callout(row.reason, icon="triangle-alert", color_scheme="amber", size="1", width="100%"),
+                rx.callout(
+                    row.reason,
+                    icon="triangle-alert",
+                    color_scheme="amber",
+                    size="1",
+                    width="100%",
+                    class_name="instance-reason",
+                ),
             ),
             actions,
             spacing="3",
             width="100%",
         ),
         class_name="instance-card",
+        min_width="0",
         data_status=row.status,
         id="instance-" + row.id,
     )
@@ -315,13 +375,76 @@ def connect_button() -> rx.Component:
     )
 
 
+def _archived_row(row: rx.Var[ArchivedRow]) -> rx.Component:
+    return rx.hstack(
+        rx.icon("archive", size=14),
+        rx.text(row.label, size="2", weight="medium"),
+        rx.text(row.wa_number, size="2", class_name="mono", color_scheme="gray"),
+        rx.text(t("instances.archived_on"), " ", row.archived_at, size="1", color_scheme="gray"),
+        rx.text(row.messages, size="1", color_scheme="gray"),
+        rx.button(
+            rx.icon("message-square-text", size=14),
+            t("instances.messages"),
+            size="1",
+            variant="ghost",
+            on_click=InstancesState.show_messages(row.id, row.label),
+        ),
+        align="center",
+        spacing="3",
+        wrap="wrap",
+        class_name="archived-number",
+    )
+
+
+def archived_section() -> rx.Component:
+    """Archived numbers stay readable (their history) but out of the live list."""
+    return rx.cond(
+        InstancesState.archived.length() > 0,
+        rx.vstack(
+            rx.button(
+                rx.icon(rx.cond(InstancesState.show_archived, "chevron-down", "chevron-right"), size=14),
+                t("instances.archived_title"),
+                " (",
+                InstancesState.archived.length(),
+                ")",
+                variant="ghost",
+                size="2",
+                on_click=InstancesState.toggle_archived,
+                id="archived-toggle",
+            ),
+            rx.cond(
+                InstancesState.show_archived,
+                rx.card(
+                    rx.vstack(rx.foreach(InstancesState.archived, _archived_row), spacing="2", width="100%"),
+                    width="100%",
+                    id="archived-list",
+                ),
+            ),
+            spacing="2",
+            width="100%",
+        ),
+    )
+
+
 @app_page("/instances", "Instances", on_load=InstancesState.refresh)
 def instances_page() -> rx.Component:
     return page_layout(
         "page.instances.title",
         "page.instances.subtitle",
-        rx.vstack(rx.hstack(rx.spacer(), connect_button(), width="100%"), instances_grid(), spacing="4", width="100%"),
+        rx.vstack(
+            rx.hstack(rx.spacer(), connect_button(), width="100%"),
+            instances_grid(),
+            archived_section(),
+            spacing="4",
+            width="100%",
+        ),
         connect_dialog(),
         messages_dialog(),
+        confirm_dialog(
+            NumberDeleteState.confirm,
+            NumberDeleteState.confirm_delete,
+            NumberDeleteState.cancel_delete,
+            "number-delete",
+        ),
         live_refresh(),
     )

@@ -32,6 +32,10 @@ class InviteState(AuthState):
             self.invite_email, self.invite_role, self.tenant_name = preview.email, preview.role, preview.tenant_name
             self.chosen_locale = normalise_locale(self.locale or preview.locale)
 
+    @rx.var
+    def invite_role_label(self) -> str:
+        return self.tr.get(f"role.{self.invite_role}", "—")
+
     @rx.event
     def pick_locale(self, locale: str):
         self.chosen_locale = normalise_locale(locale)
@@ -40,7 +44,7 @@ class InviteState(AuthState):
     @rx.event
     def accept(self, form: dict):
         if form.get("password") != form.get("confirm"):
-            self.error = self.tr.get("invite.mismatch", "")
+            self.error = f"{self.tr['invite.confirm']}: {self.tr['invite.mismatch']}"
             return None
         accepted = self._call(
             users.accept_invitation,
@@ -54,6 +58,9 @@ class InviteState(AuthState):
             error_to="error",
         )
         if not accepted.ok:
+            field = {"password": "login.password", "display_name": "invite.name"}.get(accepted.error_field or "")
+            if field:  # the message names the field it is about
+                self.error = f"{self.tr[field]}: {self.error}"
             return accepted.feedback
         self.session_token = accepted.value.session_token
         self.locale = self.chosen_locale
@@ -72,7 +79,7 @@ def _form() -> rx.Component:
                     " · ",
                     InviteState.tenant_name,
                     " · ",
-                    InviteState.invite_role,
+                    InviteState.invite_role_label,
                 ),
                 width="100%",
             ),

@@ -6,11 +6,13 @@ from __future__ import annotations
 import asyncio
 import html
 from dataclasses import dataclass
+from datetime import date
 
 import plotly.graph_objects as go
 import reflex as rx
 
 from mirage_app.components.layout import app_page, page_layout
+from mirage_app.i18n import formats
 from mirage_app.services import metrics
 from mirage_app.services.demo_data import load_demo_data
 from mirage_app.states.auth import AuthState
@@ -62,6 +64,7 @@ class MetricsState(AuthState):
     has_data: bool = False
     loading_demo: bool = False
     demo_progress: int = 0
+    demo_summary: list[str] = []  # what the last demo load created and which settings it changed
     fig_per_day: go.Figure = go.Figure()
     fig_per_number: go.Figure = go.Figure()
     fig_heatmap: go.Figure = go.Figure()
@@ -95,6 +98,8 @@ class MetricsState(AuthState):
             return built.feedback
         data, tr, lang = built.value, self.tr, self.lang
         numbers, topics = chart_text(data.numbers), chart_text([seed for seed, _ in data.topics])
+        # Days as the page's language writes them ("29 nov" / "Nov 29"), as categories: plotly would reparse dates.
+        days = [formats.day(date.fromisoformat(d), lang) for d in data.days]
         self.totals = MetricsTotals(
             **{k: data.totals[k] for k in ("sent", "received", "failure_rate", "avg_latency", "optouts")}
         )
@@ -102,10 +107,10 @@ class MetricsState(AuthState):
         self.fig_per_day = _layout(
             go.Figure(
                 [
-                    go.Bar(x=data.days, y=data.sent_per_day, name=tr["metrics.sent"], marker_color=CYAN),
-                    go.Bar(x=data.days, y=data.received_per_day, name=tr["metrics.received"], marker_color=VIOLET),
+                    go.Bar(x=days, y=data.sent_per_day, name=tr["metrics.sent"], marker_color=CYAN),
+                    go.Bar(x=days, y=data.received_per_day, name=tr["metrics.received"], marker_color=VIOLET),
                 ],
-                layout={"barmode": "stack"},
+                layout={"barmode": "group", "xaxis": {"type": "category"}},
             )
         )
         self.fig_per_number = _layout(
@@ -155,20 +160,21 @@ class MetricsState(AuthState):
             go.Figure(
                 [
                     go.Scatter(
-                        x=data.days,
+                        x=days,
                         y=data.failed_per_day,
                         name=tr["metrics.failures"],
                         mode="lines+markers",
                         line={"color": RED},
                     ),
                     go.Scatter(
-                        x=data.days,
+                        x=days,
                         y=data.optouts_per_day,
                         name=tr["metrics.optouts"],
                         mode="lines+markers",
                         line={"color": AMBER},
                     ),
-                ]
+                ],
+                layout={"xaxis": {"type": "category"}},
             ),
             height=280,
         )
@@ -198,15 +204,26 @@ class MetricsState(AuthState):
         async with self:
             self.loading_demo = False
             if loaded.ok:
+                self.demo_summary = self._demo_summary(loaded.value)
                 self._load_choices()
                 self._build()
         return loaded.feedback
+
+    def _demo_summary(self, summary) -> list[str]:
+        tr = self.tr
+        created = tr["metrics.demo_created"].format(
+            numbers=summary.numbers, personas=summary.personas, messages=summary.messages
+        )
+        changed = [tr[key] for key in summary.changed_settings if key in tr]
+        return [created, *changed] if changed else [created, tr["metrics.demo_unchanged"]]
 
 
 def _kpi(label_key: str, value: rx.Var, suffix: str = "") -> rx.Component:
     return rx.card(
         rx.vstack(
-            rx.text(t(label_key), size="1", color_scheme="gray"), rx.heading(value, suffix, size="6"), spacing="1"
+            rx.text(t(label_key), size="1", color_scheme="gray"),
+            rx.heading(value, suffix, size="6", id="metric-" + label_key.split(".")[-1]),
+            spacing="1",
         ),
         class_name="kpi",
     )
@@ -270,6 +287,20 @@ def _filters() -> rx.Component:
     )
 
 
+def _demo_summary() -> rx.Component:
+    return rx.cond(
+        MetricsState.demo_summary.length() > 0,
+        rx.callout.root(
+            rx.callout.icon(rx.icon("info")),
+            rx.vstack(rx.foreach(MetricsState.demo_summary, lambda line: rx.text(line, size="2")), spacing="1"),
+            color_scheme="cyan",
+            size="1",
+            width="100%",
+            id="demo-summary",
+        ),
+    )
+
+
 @app_page("/metrics", "Metrics", on_load=MetricsState.on_load)
 def metrics_page() -> rx.Component:
     progress = rx.cond(
@@ -310,6 +341,7 @@ def metrics_page() -> rx.Component:
         rx.vstack(
             _filters(),
             progress,
+            _demo_summary(),
             kpis,
             rx.cond(
                 MetricsState.has_data,

@@ -8,8 +8,11 @@ from dataclasses import dataclass, replace
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.confirm import ConfirmView, confirm_dialog, confirm_view
 from mirage_app.components.controls import dialog_actions
+from mirage_app.components.field_errors import field_message, labelled, outline
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.i18n import formats
 from mirage_app.services import instances, outreach
 from mirage_app.states.auth import AuthState
 from mirage_app.states.rows import SelectOption
@@ -18,6 +21,17 @@ from mirage_app.states.ui import t
 DAYPARTS = ["morning", "afternoon", "evening"]
 DAYS = ["sun", "mon", "tue", "wed", "thu", "fri", "sat"]
 LIMITS = ("daily_limit", "hourly_limit", "max_rounds_per_contact", "min_gap_minutes")
+LABELS = {
+    "number_id": "outreach.number",
+    "persona_id": "outreach.persona",
+    "daily_limit": "outreach.daily_limit",
+    "hourly_limit": "outreach.hourly_limit",
+    "max_rounds_per_contact": "outreach.max_rounds",
+    "min_gap_minutes": "outreach.min_gap",
+    "dayparts": "outreach.dayparts",
+    "allow_days": "outreach.days",
+    "optout_keywords": "outreach.keywords",
+}
 
 
 @dataclass(frozen=True)
@@ -25,17 +39,17 @@ class PolicyCard:
     id: str
     number: str
     wa_number: str
-    persona: str
-    usage: str  # "sent today/daily limit · sent last hour/hourly limit"
-    min_gap_minutes: int
-    max_rounds_per_contact: int
+    persona: str  # the policy's persona, else who writes instead (never a bare "—")
+    usage: str  # "Hoje 3 de 20 · última hora 1 de 5"
+    gap: str
+    rounds: str
     dayparts: str
     days: str
     keywords: str
     active: bool
-    pending: int
-    done: int
-    optout: int
+    pending: str  # "3 pendentes"
+    done: str
+    optout: str
 
 
 @dataclass(frozen=True)
@@ -72,6 +86,8 @@ class PoliciesState(AuthState):
     parts: list[str] = []
     days: list[str] = []
     form_error: str = ""
+    error_field: str = ""  # the form field the last save failure named ("" for none)
+    confirm: ConfirmView = ConfirmView()
 
     @rx.event
     def load(self, _tick=None):
@@ -90,27 +106,36 @@ class PoliciesState(AuthState):
 
     def _card(self, p: outreach.PolicyView) -> PolicyCard:
         tr = self.tr
+        if p.persona_name:
+            persona = p.persona_name
+        elif p.number_persona_name:
+            persona = tr["outreach.number_persona"].format(name=p.number_persona_name)
+        else:
+            persona = tr["outreach.number_label"].format(name=p.number_label)
         return PolicyCard(
             id=str(p.id),
             number=p.number_label,
             wa_number=p.number_wa or "—",
-            persona=p.persona_name or "—",
-            usage=f"{p.sent_today}/{p.daily_limit} · {p.sent_last_hour}/{p.hourly_limit}",
-            min_gap_minutes=p.min_gap_minutes,
-            max_rounds_per_contact=p.max_rounds_per_contact,
-            dayparts=", ".join(tr.get(f"daypart.{d}", d) for d in p.dayparts) or "—",
-            days=", ".join(tr.get(f"weekday.{d}", d)[:3] for d in p.allow_days) or tr["outreach.every_day"],
+            persona=persona,
+            usage=tr["outreach.usage"].format(
+                today=p.sent_today, daily=p.daily_limit, hour=p.sent_last_hour, hourly=p.hourly_limit
+            ),
+            gap=tr["outreach.gap"].format(n=p.min_gap_minutes),
+            rounds=formats.count(tr, "outreach.rounds", p.max_rounds_per_contact),
+            dayparts=", ".join(formats.label(tr, "daypart", d) for d in p.dayparts) or "—",
+            days=", ".join(formats.label(tr, "weekday", d)[:3] for d in p.allow_days) or tr["outreach.every_day"],
             keywords=", ".join(p.optout_keywords),
             active=p.active,
-            pending=p.targets.get("pending", 0),
-            done=p.targets.get("done", 0),
-            optout=p.targets.get("optout", 0),
+            pending=formats.count(tr, "outreach.count.pending", p.targets.get("pending", 0)),
+            done=formats.count(tr, "outreach.count.done", p.targets.get("done", 0)),
+            optout=formats.count(tr, "outreach.count.optout", p.targets.get("optout", 0)),
         )
 
     @rx.event
     def new(self):
         self.form = PolicyForm(number_id=self.numbers[0].value if self.numbers else "")
-        self.parts, self.days, self.form_error, self.editing = ["morning", "afternoon"], [], "", True
+        self.parts, self.days, self.form_error, self.error_field = ["morning", "afternoon"], [], "", ""
+        self.editing = True
 
     @rx.event
     def edit(self, policy_id: str):
@@ -119,7 +144,8 @@ class PoliciesState(AuthState):
             return found.feedback
         p = found.value
         self.form = PolicyForm.of(p)
-        self.parts, self.days, self.form_error, self.editing = list(p.dayparts), list(p.allow_days), "", True
+        self.parts, self.days, self.form_error, self.error_field = list(p.dayparts), list(p.allow_days), "", ""
+        self.editing = True
         return None
 
     @rx.event
@@ -141,11 +167,14 @@ class PoliciesState(AuthState):
     @rx.event
     def save(self):
         f = self.form
-        try:
-            fields = {k: int(getattr(f, k)) for k in LIMITS}
-        except ValueError:
-            self.form_error = self.tr["conversations.numbers_only"]
-            return None
+        fields: dict = {}
+        for key in LIMITS:
+            try:
+                fields[key] = int(getattr(f, key))
+            except ValueError:
+                self.error_field = key
+                self.form_error = labelled(self.tr["conversations.numbers_only"], self.tr[LABELS[key]])
+                return None
         fields |= {
             "persona_id": f.persona_id or None,
             "dayparts": self.parts,
@@ -159,6 +188,9 @@ class PoliciesState(AuthState):
             return outreach.create_policy(actor, number_id=f.number_id, **fields)
 
         saved = self._call(write, error_to="form_error", success="outreach.policy_saved")
+        self.error_field = saved.error_field if saved.error_field in LABELS else ""
+        if self.error_field:
+            self.form_error = labelled(self.form_error, self.tr[LABELS[self.error_field]])
         if saved.ok:
             self.editing = False
             self.load()
@@ -172,10 +204,27 @@ class PoliciesState(AuthState):
         return toggled.feedback
 
     @rx.event
-    def delete(self, policy_id: str):
+    def ask_delete(self, policy_id: str):
+        """What deleting would do (archive when it already wrote to contacts), shown before anything happens."""
+        impact = self._call(outreach.policy_impact, policy_id)
+        if not impact.ok:
+            return impact.feedback
+        self.confirm = confirm_view(self.tr, impact.value, policy_id)
+        return None
+
+    @rx.event
+    def cancel_delete(self):
+        self.confirm = ConfirmView()
+
+    @rx.event
+    def delete(self):
+        policy_id, self.confirm = self.confirm.target_id, ConfirmView()
         deleted = self._call(outreach.delete_policy, policy_id)
         self.load()
-        return deleted.feedback
+        if not deleted.ok:
+            return deleted.feedback
+        done = "outreach.archived" if deleted.value.archive else "outreach.deleted"
+        return rx.toast.success(self.tr[done], id="service-ok")
 
 
 def _num(label_key: str, name: str) -> rx.Component:
@@ -186,7 +235,9 @@ def _num(label_key: str, name: str) -> rx.Component:
             value=getattr(PoliciesState.form, name),
             on_change=lambda v: PoliciesState.set_field(name, v),
             id=f"policy-{name}",
+            **outline(PoliciesState.error_field, name),
         ),
+        field_message(PoliciesState.error_field, PoliciesState.form_error, name, f"policy-{name}-error"),
         spacing="1",
     )
 
@@ -231,7 +282,7 @@ def _editor() -> rx.Component:
                     rx.vstack(
                         rx.text(t("outreach.persona"), size="1", weight="medium"),
                         rx.el.select(
-                            rx.el.option(t("instances.no_persona"), value=""),
+                            rx.el.option(t("outreach.persona_of_number"), value=""),
                             rx.foreach(
                                 PoliciesState.personas, lambda option: rx.el.option(option.label, value=option.value)
                             ),
@@ -256,20 +307,28 @@ def _editor() -> rx.Component:
                 ),
                 rx.text(t("outreach.dayparts"), size="1", weight="medium"),
                 _chips(DAYPARTS, PoliciesState.parts, PoliciesState.toggle_part, "daypart"),
+                field_message(PoliciesState.error_field, PoliciesState.form_error, "dayparts", "policy-dayparts-error"),
                 rx.text(t("outreach.days"), size="1", weight="medium"),
                 _chips(DAYS, PoliciesState.days, PoliciesState.toggle_day, "weekday"),
                 rx.text(t("outreach.days_hint"), size="1", color_scheme="gray"),
+                field_message(PoliciesState.error_field, PoliciesState.form_error, "allow_days", "policy-days-error"),
                 rx.vstack(
                     rx.text(t("outreach.keywords"), size="1", weight="medium"),
                     rx.input(
                         value=PoliciesState.form.optout_keywords,
                         width="100%",
                         on_change=lambda v: PoliciesState.set_field("optout_keywords", v),
+                        id="policy-optout_keywords",
+                        **outline(PoliciesState.error_field, "optout_keywords"),
+                    ),
+                    rx.text(t("outreach.keywords_hint"), size="1", color_scheme="gray"),
+                    field_message(
+                        PoliciesState.error_field, PoliciesState.form_error, "optout_keywords", "policy-keywords-error"
                     ),
                     spacing="1",
                     width="100%",
                 ),
-                field_error(PoliciesState.form_error, "policy-error"),
+                rx.cond(PoliciesState.error_field == "", field_error(PoliciesState.form_error, "policy-error")),
                 dialog_actions(PoliciesState.save, "policy-save"),
                 spacing="3",
                 width="100%",
@@ -297,19 +356,19 @@ def _card(p: rx.Var[PolicyCard]) -> rx.Component:
                 width="100%",
                 align="center",
             ),
-            rx.text(t("outreach.persona"), ": ", p.persona, size="2"),
+            rx.text(t("outreach.persona"), ": ", p.persona, size="2", class_name="policy-persona"),
             rx.hstack(
-                rx.badge(t("outreach.today_hour"), " ", p.usage, variant="soft"),
-                rx.badge(t("outreach.gap_short"), " ", p.min_gap_minutes, " min", variant="outline"),
-                rx.badge(t("outreach.rounds_short"), " ", p.max_rounds_per_contact, variant="outline"),
+                rx.badge(p.usage, variant="soft"),
+                rx.badge(p.gap, variant="outline"),
+                rx.badge(p.rounds, variant="outline"),
                 wrap="wrap",
             ),
             rx.text(p.dayparts, " · ", p.days, size="1", color_scheme="gray"),
             rx.text(t("outreach.keywords"), ": ", p.keywords, size="1", color_scheme="gray"),
             rx.hstack(
-                rx.badge(p.pending, " ", t("target.pending"), color_scheme="cyan"),
-                rx.badge(p.done, " ", t("target.done"), color_scheme="grass"),
-                rx.badge(p.optout, " ", t("target.optout"), color_scheme="orange"),
+                rx.badge(p.pending, color_scheme="cyan"),
+                rx.badge(p.done, color_scheme="grass"),
+                rx.badge(p.optout, color_scheme="orange"),
                 rx.spacer(),
                 rx.cond(
                     AuthState.can_manage,
@@ -320,7 +379,9 @@ def _card(p: rx.Var[PolicyCard]) -> rx.Component:
                             size="1",
                             variant="ghost",
                             color_scheme="red",
-                            on_click=PoliciesState.delete(p.id),
+                            on_click=PoliciesState.ask_delete(p.id),
+                            aria_label="delete",
+                            class_name="policy-delete",
                         ),
                     ),
                 ),
@@ -370,4 +431,5 @@ def outreach_policies_page() -> rx.Component:
             width="100%",
         ),
         _editor(),
+        confirm_dialog(PoliciesState.confirm, PoliciesState.delete, PoliciesState.cancel_delete, "policy-delete"),
     )

@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import reflex as rx
 
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.i18n import formats
+from mirage_app.logic import waits
 from mirage_app.services import contacts, outreach
 from mirage_app.states.auth import AuthState
 from mirage_app.states.rows import SelectOption
@@ -35,6 +38,7 @@ class TargetRow:
     policy: str
     last_contact: str
     error: str  # the last failure; "" when none
+    wait: str = ""  # why it waits and until when (logic.waits.target_wait); "" when it is not waiting
 
 
 class TargetsState(AuthState):
@@ -65,6 +69,7 @@ class TargetsState(AuthState):
         if not loaded.ok:
             return loaded.feedback
         policies, page, self.tags = loaded.value
+        now = datetime.now(UTC)
         self.policies = [SelectOption(str(p.id), p.number_label) for p in policies]
         self.total, self.counts, self.loaded = page.total, page.counts, True
         self.rows = [
@@ -73,12 +78,15 @@ class TargetsState(AuthState):
                 name=x.display_name or "—",
                 number=x.wa_number,
                 status=x.status,
-                status_label=self.tr.get(f"target.{x.status}", x.status),
+                status_label=formats.label(self.tr, "target", x.status),
                 priority=x.priority,
                 rounds=f"{x.rounds_done}/{x.max_rounds}",
                 policy=x.number_label,
-                last_contact=x.last_contact_at.strftime("%d/%m %H:%M") if x.last_contact_at else "—",
+                last_contact=self.stamp(x.last_contact_at, now=now),
                 error=x.last_error or "",
+                wait=waits.explain(
+                    self.tr, x.wait, self.stamp(x.wait.until, now=now) if x.wait and x.wait.until else ""
+                ),
             )
             for x in page.items
         ]
@@ -105,7 +113,7 @@ class TargetsState(AuthState):
         self.load()
         if not changed.ok:
             return changed.feedback
-        return rx.toast.success(self.tr["targets.bulk_done"].format(n=changed.value.changed))
+        return rx.toast.success(formats.count(self.tr, "targets.bulk_done", changed.value.changed))
 
     @rx.event
     def add_by_tag(self, form: dict):
@@ -122,7 +130,11 @@ class TargetsState(AuthState):
 def _row(r: rx.Var[TargetRow]) -> rx.Component:
     return rx.table.row(
         rx.table.cell(
-            rx.checkbox(checked=TargetsState.selected.contains(r.id), on_change=lambda _v: TargetsState.toggle(r.id))
+            rx.checkbox(
+                checked=TargetsState.selected.contains(r.id),
+                on_change=lambda _v: TargetsState.toggle(r.id),
+                disabled=~AuthState.can_manage,
+            )
         ),
         rx.table.cell(
             rx.vstack(
@@ -132,7 +144,14 @@ def _row(r: rx.Var[TargetRow]) -> rx.Component:
             )
         ),
         rx.table.cell(
-            rx.badge(r.status_label, color_scheme=rx.match(r.status, *STATUS_COLORS, "gray"), variant="soft")
+            rx.vstack(
+                rx.badge(r.status_label, color_scheme=rx.match(r.status, *STATUS_COLORS, "gray"), variant="soft"),
+                rx.cond(
+                    r.wait != "",
+                    rx.text(t("wait.column"), ": ", r.wait, size="1", color_scheme="amber", class_name="wait-reason"),
+                ),
+                spacing="1",
+            )
         ),
         rx.table.cell(r.priority),
         rx.table.cell(r.rounds),
@@ -179,7 +198,7 @@ def outreach_targets_page() -> rx.Component:
         on_submit=TargetsState.add_by_tag,
     )
     bulk = rx.hstack(
-        rx.text(TargetsState.selected.length(), " ", t("targets.selected"), size="1", color_scheme="gray"),
+        rx.text(t("targets.selected"), " ", TargetsState.selected.length(), size="1", color_scheme="gray"),
         *[
             rx.button(t(f"targets.bulk.{a}"), size="1", variant="soft", on_click=TargetsState.bulk(a))
             for a in ("pause", "resume", "reset", "remove")

@@ -11,13 +11,25 @@ from mirage_app.states.instances import InstancesState
 from mirage_app.states.ui import t
 
 
-def _kpi(label_key: str, value: rx.Var, icon: str, test_id: str) -> rx.Component:
+def _received(n: rx.Var, test_id: str) -> rx.Component:
+    """ "and 8 received" under a sent total."""
+    return rx.text(
+        rx.el.span(n, id=test_id),
+        " ",
+        rx.cond(n == 1, t("totals.received.one"), t("totals.received.other")),
+        size="1",
+        color_scheme="gray",
+    )
+
+
+def _kpi(label_key: str, value: rx.Var, icon: str, test_id: str, detail: rx.Component | None = None) -> rx.Component:
     return rx.card(
         rx.hstack(
             rx.box(rx.icon(icon, size=20), class_name="kpi-icon"),
             rx.vstack(
                 rx.text(t(label_key), size="1", color_scheme="gray"),
                 rx.heading(value, size="6", id=test_id),
+                *([detail] if detail is not None else []),
                 spacing="0",
             ),
             align="center",
@@ -95,8 +107,21 @@ def overview_page() -> rx.Component:
             rx.grid(
                 _kpi("overview.connected", InstancesState.connected_count, "wifi", "kpi-connected"),
                 _kpi("overview.numbers", InstancesState.rows.length(), "smartphone", "kpi-numbers"),
-                _kpi("overview.today", InstancesState.today_total, "send", "kpi-today"),
-                _kpi("overview.week", InstancesState.week_total, "calendar-days", "kpi-week"),
+                # The same definition and days as /metrics: sent by our numbers, received by them.
+                _kpi(
+                    "totals.sent_today",
+                    InstancesState.sent_today,
+                    "send",
+                    "kpi-today",
+                    _received(InstancesState.received_today, "kpi-today-received"),
+                ),
+                _kpi(
+                    "totals.sent_week",
+                    InstancesState.sent_week,
+                    "calendar-days",
+                    "kpi-week",
+                    _received(InstancesState.received_week, "kpi-week-received"),
+                ),
                 columns=rx.breakpoints(initial="2", md="4"),
                 spacing="4",
                 width="100%",

@@ -7,13 +7,32 @@ from dataclasses import dataclass, replace
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.confirm import ConfirmView, confirm_dialog, confirm_view
 from mirage_app.components.controls import dialog_actions
+from mirage_app.components.field_errors import field_message, labelled, outline
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.i18n import formats
 from mirage_app.services import personas
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 
 TRAITS = ("age", "occupation", "writing_style", "emoji_use", "typical_length")
+# The form field each service field is shown beside, and its label.
+FIELD_OF = {f"traits.{k}": k for k in TRAITS} | {"active_hours": "hours_start"}
+LABELS = {
+    "name": "personas.name",
+    "style": "personas.style",
+    "greeting_morning": "personas.greeting_morning",
+    "greeting_afternoon": "personas.greeting_afternoon",
+    "greeting_evening": "personas.greeting_evening",
+    "age": "personas.age",
+    "occupation": "personas.occupation",
+    "writing_style": "personas.writing_style",
+    "emoji_use": "personas.emoji_use",
+    "typical_length": "personas.typical_length",
+    "hours_start": "personas.hours",
+    "locale": "personas.locale",
+}
 
 
 @dataclass(frozen=True)
@@ -24,9 +43,9 @@ class PersonaCard:
     greeting_morning: str
     greeting_afternoon: str
     greeting_evening: str
-    numbers: int  # how many numbers speak with this persona
+    numbers: str  # "2 números usam esta persona"
     occupation: str
-    locale: str
+    locale: str  # the language in words
 
 
 @dataclass(frozen=True)
@@ -85,6 +104,8 @@ class PersonasState(AuthState):
     editing: bool = False
     form: PersonaForm = PersonaForm()
     form_error: str = ""
+    error_field: str = ""  # the form field the last save failure named ("" for none)
+    confirm: ConfirmView = ConfirmView()
     preview_text: str = ""
     preview_source: str = ""
     preview_daypart: str = "morning"
@@ -103,9 +124,9 @@ class PersonasState(AuthState):
                 greeting_morning=p.greeting_morning,
                 greeting_afternoon=p.greeting_afternoon,
                 greeting_evening=p.greeting_evening,
-                numbers=p.numbers,
+                numbers=formats.count(self.tr, "personas.numbers", p.numbers),
                 occupation=str(p.traits.get("occupation", "")),
-                locale=p.locale,
+                locale=formats.label(self.tr, "personas.locale", p.locale),
             )
             for p in listed.value
         ]
@@ -114,14 +135,15 @@ class PersonasState(AuthState):
 
     @rx.event
     def new(self):
-        self.form, self.form_error, self.preview_text, self.editing = PersonaForm(), "", "", True
+        self.form, self.form_error, self.error_field, self.preview_text, self.editing = PersonaForm(), "", "", "", True
 
     @rx.event
     def edit(self, persona_id: str):
         found = self._call(personas.get_persona, persona_id)
         if not found.ok:
             return found.feedback
-        self.form, self.form_error, self.preview_text, self.editing = PersonaForm.of(found.value), "", "", True
+        self.form, self.form_error, self.error_field, self.preview_text = PersonaForm.of(found.value), "", "", ""
+        self.editing = True
         return None
 
     @rx.event
@@ -146,13 +168,31 @@ class PersonasState(AuthState):
             return personas.create_persona(actor, **form.fields())
 
         saved = self._call(write, error_to="form_error", success="personas.saved")
+        named = FIELD_OF.get(saved.error_field or "", saved.error_field or "")
+        self.error_field = named if named in LABELS else ""
+        if self.error_field:
+            self.form_error = labelled(self.form_error, self.tr[LABELS[self.error_field]])
         if saved.ok:
             self.editing = False
             self.load()
         return saved.feedback
 
     @rx.event
-    def delete(self, persona_id: str):
+    def ask_delete(self, persona_id: str):
+        """What deleting would do (active policies using it block it), shown before anything happens."""
+        impact = self._call(personas.persona_impact, persona_id)
+        if not impact.ok:
+            return impact.feedback
+        self.confirm = confirm_view(self.tr, impact.value, persona_id)
+        return None
+
+    @rx.event
+    def cancel_delete(self):
+        self.confirm = ConfirmView()
+
+    @rx.event
+    def delete(self):
+        persona_id, self.confirm = self.confirm.target_id, ConfirmView()
         deleted = self._call(personas.delete_persona, persona_id, success="personas.deleted")
         self.load()
         return deleted.feedback
@@ -182,22 +222,26 @@ def _input(label_key: str, name: str, **props) -> rx.Component:
             on_change=lambda v: PersonasState.set_field(name, v),
             id=f"persona-{name}",
             width="100%",
+            **outline(PersonasState.error_field, name),
             **props,
         ),
+        field_message(PersonasState.error_field, PersonasState.form_error, name, f"persona-{name}-error"),
         spacing="1",
         width="100%",
     )
 
 
-def _choice(label_key: str, name: str, options: list[str]) -> rx.Component:
+def _choice(label_key: str, name: str, options: list[str], option_key: str) -> rx.Component:
+    """A select whose options read as words (`option_key.<value>`), the value staying the code."""
     return rx.vstack(
         rx.text(t(label_key), size="1", weight="medium"),
-        rx.select(
-            options,
+        rx.select.root(
+            rx.select.trigger(width="100%", id=f"persona-{name}"),
+            rx.select.content(*[rx.select.item(t(f"{option_key}.{o}"), value=o) for o in options]),
             value=getattr(PersonasState.form, name),
             on_change=lambda v: PersonasState.set_field(name, v),
-            width="100%",
         ),
+        field_message(PersonasState.error_field, PersonasState.form_error, name, f"persona-{name}-error"),
         spacing="1",
         width="100%",
     )
@@ -228,6 +272,7 @@ def editor() -> rx.Component:
                 ),
                 width="100%",
                 align="center",
+                wrap="wrap",  # a phone-wide dialog keeps its width
             ),
             rx.cond(
                 PersonasState.preview_text != "",
@@ -247,8 +292,8 @@ def editor() -> rx.Component:
             rx.vstack(
                 rx.grid(
                     _input("personas.name", "name"),
-                    _choice("personas.locale", "locale", ["pt-BR", "en"]),
-                    columns="2",
+                    _choice("personas.locale", "locale", ["pt-BR", "en"], "personas.locale"),
+                    columns=rx.breakpoints(initial="1", sm="2"),
                     spacing="3",
                     width="100%",
                 ),
@@ -268,16 +313,18 @@ def editor() -> rx.Component:
                     _input("personas.greeting_morning", "greeting_morning"),
                     _input("personas.greeting_afternoon", "greeting_afternoon"),
                     _input("personas.greeting_evening", "greeting_evening"),
-                    columns="3",
+                    columns=rx.breakpoints(initial="1", sm="3"),
                     spacing="3",
                     width="100%",
                 ),
                 rx.grid(
                     _input("personas.age", "age", type="number"),
                     _input("personas.occupation", "occupation"),
-                    _choice("personas.emoji_use", "emoji_use", ["none", "low", "medium", "high"]),
-                    _choice("personas.typical_length", "typical_length", ["short", "medium", "long"]),
-                    columns="4",
+                    _choice("personas.emoji_use", "emoji_use", ["none", "low", "medium", "high"], "personas.emoji"),
+                    _choice(
+                        "personas.typical_length", "typical_length", ["short", "medium", "long"], "personas.length"
+                    ),
+                    columns=rx.breakpoints(initial="2", sm="4"),
                     spacing="3",
                     width="100%",
                 ),
@@ -285,12 +332,12 @@ def editor() -> rx.Component:
                     _input("personas.writing_style", "writing_style"),
                     _input("personas.hours_start", "hours_start", type="time"),
                     _input("personas.hours_end", "hours_end", type="time"),
-                    columns="3",
+                    columns=rx.breakpoints(initial="1", sm="3"),
                     spacing="3",
                     width="100%",
                 ),
                 preview,
-                field_error(PersonasState.form_error, "persona-error"),
+                rx.cond(PersonasState.error_field == "", field_error(PersonasState.form_error, "persona-error")),
                 dialog_actions(PersonasState.save, "persona-save"),
                 spacing="3",
                 width="100%",
@@ -319,13 +366,14 @@ def _card(row: rx.Var[PersonaCard]) -> rx.Component:
             ),
             rx.text(row.style, size="2", color_scheme="gray", class_name="clamp-2"),
             rx.hstack(
-                rx.badge("☀ ", row.greeting_morning, variant="soft"),
-                rx.badge("◐ ", row.greeting_afternoon, variant="soft"),
-                rx.badge("☾ ", row.greeting_evening, variant="soft"),
+                # An unset greeting is left out rather than shown as an empty badge.
+                rx.cond(row.greeting_morning != "", rx.badge("☀ ", row.greeting_morning, variant="soft")),
+                rx.cond(row.greeting_afternoon != "", rx.badge("◐ ", row.greeting_afternoon, variant="soft")),
+                rx.cond(row.greeting_evening != "", rx.badge("☾ ", row.greeting_evening, variant="soft")),
                 wrap="wrap",
             ),
             rx.hstack(
-                rx.text(row.numbers, " ", t("personas.numbers_using"), size="1", color_scheme="gray"),
+                rx.text(row.numbers, size="1", color_scheme="gray"),
                 rx.spacer(),
                 rx.cond(
                     AuthState.can_manage,
@@ -342,8 +390,9 @@ def _card(row: rx.Var[PersonaCard]) -> rx.Component:
                             size="1",
                             variant="soft",
                             color_scheme="red",
-                            on_click=PersonasState.delete(row.id),
+                            on_click=PersonasState.ask_delete(row.id),
                             aria_label="delete",
+                            class_name="persona-delete",
                         ),
                     ),
                 ),
@@ -388,4 +437,5 @@ def personas_page() -> rx.Component:
             width="100%",
         ),
         editor(),
+        confirm_dialog(PersonasState.confirm, PersonasState.delete, PersonasState.cancel_delete, "persona-delete"),
     )

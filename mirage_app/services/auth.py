@@ -110,15 +110,24 @@ def _failure_error(outcome: FailureOutcome, code: str = "auth.invalid_credential
     return AuthFailed(code, retry_after=outcome.retry_after)
 
 
-def _count_failure(s: Session, user: User, ip: str | None, throttle: LoginThrottle, clock: Clock) -> FailureOutcome:
-    """Record a failed attempt on a known account, in the caller's transaction (which must then commit)."""
+def _count_failure(
+    s: Session, user: User, ip: str | None, throttle: LoginThrottle, clock: Clock, step: str
+) -> FailureOutcome:
+    """Record a failed attempt on a known account, in the caller's transaction (which must then commit), and in
+    its tenant's audit log. `step`: what was wrong — "password", "mfa" or "current_password" (a password change).
+    An unknown email has no tenant to log it in: only the throttle counts those."""
     outcome = throttle.failure(user.email, ip, now=clock.now(), db_failures=user.failed_logins)
     user.failed_logins = 0 if outcome.locked_until else outcome.failures
+    failed = {"email": user.email, "ip": ip, "step": step, "failures": outcome.failures}
+    audit.record(
+        s, None, "auth.login_failed", "user", user.id, None, failed,
+        tenant_id=user.tenant_id, by=user.email, ip=ip, clock=clock,
+    )  # fmt: skip
     if outcome.locked_until is not None:
         user.locked_until = outcome.locked_until
         after = {"email": user.email, "ip": ip, "locked_until": outcome.locked_until}
         audit.record(
-            s, None, "auth.account_locked", "user", user.id, None, after, tenant_id=user.tenant_id, clock=clock
+            s, None, "auth.account_locked", "user", user.id, None, after, tenant_id=user.tenant_id, ip=ip, clock=clock
         )
     return outcome
 
@@ -178,7 +187,7 @@ def login(
             raise AuthFailed()
         throttle.check(address, ip, now=clock.now(), db_locked_until=user.locked_until)
         if not verify_password(user.password_hash, password or ""):
-            outcome = _count_failure(s, user, ip, throttle, clock)
+            outcome = _count_failure(s, user, ip, throttle, clock, "password")
             s.commit()
             raise _failure_error(outcome)
         if needs_rehash(user.password_hash):
@@ -236,7 +245,7 @@ def complete_mfa(
         throttle.check(user.email, ip, now=now, db_locked_until=user.locked_until)
         method = verify_second_factor(user, code, clock=clock)
         if method is None:
-            outcome = _count_failure(s, user, ip, throttle, clock)
+            outcome = _count_failure(s, user, ip, throttle, clock, "mfa")
             if outcome.locked_until is not None:
                 row.revoked_at = now
             s.commit()
@@ -319,7 +328,7 @@ def change_password(
         user = own_user(s, actor)
         throttle.check(user.email, actor.ip, now=clock.now(), db_locked_until=user.locked_until)
         if not verify_password(user.password_hash, current_password or ""):
-            outcome = _count_failure(s, user, actor.ip, throttle, clock)
+            outcome = _count_failure(s, user, actor.ip, throttle, clock, "current_password")
             s.commit()
             if outcome.locked_until is not None:
                 raise _failure_error(outcome)

@@ -8,6 +8,7 @@ import json
 import random
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -21,6 +22,7 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import tenant_session
 from mirage_app.logic.offline_generator import OfflineGenerator
+from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS
 from mirage_app.logic.prompts import PersonaSpec, TopicSpec, round_phases
 from mirage_app.models import (
     ConsentStatus,
@@ -38,7 +40,7 @@ from mirage_app.models import (
     Topic,
     Weekday,
 )
-from mirage_app.services import instances
+from mirage_app.services import instances, number_activity
 from mirage_app.services.metrics import refresh_materialized_views
 
 Progress = Callable[[int, str], None]
@@ -71,10 +73,25 @@ PERSONAS = [
     ),
 ]
 TOPICS = ["planos para o fim de semana", "uma receita nova", "a série do momento", "o trânsito de hoje"]
+# Simulated numbers need no settle time after pairing; a real tenant's settings are never touched.
+DEMO_WARMUP = {"settle_hours_after_pairing": 0, "settle_hours_after_repair": 0}
+
+
+@dataclass(frozen=True)
+class DemoSummary:
+    """What loading the demo created, and which of the tenant's settings it changed: catalog keys
+    ("demo.changed.<setting>", both languages) for the loader to show."""
+
+    personas: int
+    numbers: int
+    messages: int
+    changed_settings: list[str] = field(default_factory=list)
+
+
 CONTACTS = ["Mariana", "João", "Patrícia", "Rafael", "Beatriz", "Lucas", "Fernanda", "Gustavo", "Juliana", "Diego"]
 
 
-def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock = system_clock) -> dict[str, int]:
+def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock = system_clock) -> DemoSummary:
     authorize(actor, Action.conversations_manage)
     if not get_settings().is_demo:
         raise ValidationFailed("demo.only_in_demo")
@@ -84,7 +101,7 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
             raise Conflict("demo.already_loaded")
         tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
 
-    _demo_pacing(actor)
+    changed = _demo_pacing(actor)
     report(5, "personas")
     persona_ids = _personas(actor)
     report(15, "numbers")
@@ -103,18 +120,26 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
     report(95, "metrics")
     refresh_materialized_views()
     with tenant_session(actor.tenant_id) as s:
+        # The history went in behind the send pipeline's back: the warm-up counters follow it (day 15, not day 1).
+        number_activity.sync_active_days(s, tz.key, clock.now(), number_activity.policy_of(s))
         audit.record(s, actor, "demo.loaded", "tenant", actor.tenant_id, after={"messages": messages})
         s.commit()
     report(100, "done")
-    return {"personas": len(persona_ids), "numbers": len(number_ids), "messages": messages}
+    return DemoSummary(len(persona_ids), len(number_ids), messages, changed)
 
 
-def _demo_pacing(actor: Actor) -> None:
-    """Simulated numbers need no settle time after pairing: the demo can start its rounds at once."""
+def _demo_pacing(actor: Actor) -> list[str]:
+    """Simulated numbers need no settle time after pairing: the demo can start its rounds at once. Only in demo
+    mode (the built-in simulator is the only backend); returns the catalog keys of the settings it changed."""
+    if not get_settings().is_demo:
+        return []
     with tenant_session(actor.tenant_id) as s:
         row = s.exec(select(TenantSettings)).first()
         before = dict(row.warmup or {})
-        row.warmup = {**before, "settle_hours_after_pairing": 0, "settle_hours_after_repair": 0}
+        changed = [key for key, value in DEMO_WARMUP.items() if before.get(key) != value]
+        if not changed:
+            return []
+        row.warmup = {**before, **DEMO_WARMUP}
         s.add(row)
         audit.record(
             s,
@@ -126,6 +151,7 @@ def _demo_pacing(actor: Actor) -> None:
             after={"warmup": row.warmup},
         )
         s.commit()
+    return [f"demo.changed.{key}" for key in changed]
 
 
 def _personas(actor: Actor) -> list[uuid.UUID]:
@@ -205,6 +231,7 @@ def _contacts_and_policy(actor: Actor, number_id: uuid.UUID, persona_id: uuid.UU
             daily_limit=20,
             hourly_limit=4,
             dayparts=["morning", "afternoon"],
+            optout_keywords=list(DEFAULT_OPTOUT_KEYWORDS),
             active=False,
         )
         s.add(policy)

@@ -404,9 +404,7 @@ def ensure_platform_servers() -> list[uuid.UUID]:
         return [default] if default else []
     key = settings.evolution_api_key or ""
     return [
-        register_platform_server(
-            f"Simulator {i}", url, key if i == 1 else f"{key}-{i}", default=i == 1, probe=False
-        )
+        register_platform_server(f"Simulator {i}", url, key if i == 1 else f"{key}-{i}", default=i == 1, probe=False)
         for i, url in enumerate(urls, start=1)
     ]
 

@@ -11,7 +11,7 @@ import contextlib
 import re
 import secrets
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -29,8 +29,10 @@ from mirage_app.engine.evolution_gateway import EvolutionFailure, as_failure, cl
 from mirage_app.engine.ingest import SECRET_HEADER, directory
 from mirage_app.evolution.errors import EvolutionError
 from mirage_app.evolution.models import InstanceState
+from mirage_app.logic import warmup
 from mirage_app.models import EvolutionSession, Message, Number, NumberStatus, Persona, Tenant
 from mirage_app.models.servers import HELD_HEALTH
+from mirage_app.services import metrics, number_activity
 
 WEBHOOK_EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE"]
 
@@ -57,6 +59,10 @@ class InstanceView:
     server_id: uuid.UUID | None = None
     server_name: str | None = None
     server_health: str | None = None  # the Evolution server's, e.g. "unreachable" (not a WhatsApp disconnect)
+    warm_day: int = 1  # the warm-up day it is on now (logic.warmup.day_today, as the send caps read it)
+    warmed_up: bool = False
+    # Sent and received as every total counts them (services.metrics.number_activity); messages_* are their sums.
+    activity: metrics.Activity = field(default_factory=metrics.Activity)
 
 
 @dataclass(frozen=True)
@@ -84,13 +90,16 @@ def _check_persona(s, persona_id: uuid.UUID | None) -> None:
         raise NotFound("personas.not_found", field="persona_id")
 
 
-def _get_number(s, number_id: uuid.UUID | str) -> Number:
+def get_number(s, number_id: uuid.UUID | str, *, archived_ok: bool = False) -> Number:
+    """The tenant's number; an archived one only where its history is read (`archived_ok`)."""
     try:
         number = s.get(Number, uuid.UUID(str(number_id)))
     except ValueError:
         number = None
     if number is None:  # another tenant's id looks exactly like a missing one (RLS)
         raise NotFound("instances.not_found")
+    if number.archived_at is not None and not archived_ok:
+        raise Conflict("instances.archived")
     return number
 
 
@@ -166,7 +175,7 @@ def create_instance(
     qr = created.qr.base64 if created.qr else None
     try:
         with tenant_session(actor.tenant_id) as s:
-            number = _get_number(s, number_id)
+            number = get_number(s, number_id)
             if created.status == "open":
                 number.status = NumberStatus.connected
             session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
@@ -193,10 +202,11 @@ def _forget_reserved(tenant_id: uuid.UUID, number_id: uuid.UUID) -> None:
 
 
 def get_qr(actor: Actor, number_id: uuid.UUID | str) -> QrView:
-    """A fresh QR while the number is not connected (asking Evolution, which rotates codes)."""
-    authorize(actor, Action.data_read)
+    """A fresh QR while the number is not connected (asking Evolution, which rotates codes). It (re)starts a
+    connection attempt, so only those who manage numbers may ask."""
+    authorize(actor, Action.numbers_manage)
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
         if number.status == NumberStatus.connected:
             return QrView(number.id, number.session_id, number.status.value, None)
@@ -206,7 +216,7 @@ def get_qr(actor: Actor, number_id: uuid.UUID | str) -> QrView:
     except EvolutionError as exc:
         raise as_failure(exc) from exc
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
         if isinstance(result, InstanceState):
             if result.state == "open" and number.status != NumberStatus.paused:
@@ -230,7 +240,7 @@ def reconnect(actor: Actor, number_id: uuid.UUID | str, server_id: uuid.UUID | s
     authorize(actor, Action.numbers_manage)
     wanted = _server_uuid(server_id)
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         server = s.execute(
             text("SELECT state, health FROM evolution_servers WHERE id = :id"), {"id": number.server_id}
         ).first()
@@ -256,7 +266,7 @@ def _move(actor: Actor, number_id: uuid.UUID | str, wanted: uuid.UUID | None) ->
     """Re-pair a number on another server (same instance name, new webhook secret and token)."""
     secret, token = new_token(), new_token(24)
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         old_server, name = number.server_id, number.session_id
         new_server = _place(s, only=wanted, exclude=None if wanted else old_server)
         if new_server == old_server:
@@ -276,7 +286,7 @@ def _move(actor: Actor, number_id: uuid.UUID | str, wanted: uuid.UUID | None) ->
     with contextlib.suppress(EvolutionError, EvolutionFailure):
         client_for(actor.tenant_id, old_server).delete(name)  # best effort: the old server may be down for good
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
         session.token_enc = encrypt(created.token)
         session.webhook_secret_hash = hash_token(secret)
@@ -295,7 +305,7 @@ def stop(actor: Actor, number_id: uuid.UUID | str) -> QrView:
     """Log the number out at Evolution; the row (and its history) stays for a later reconnect."""
     authorize(actor, Action.numbers_manage)
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         name, server = number.session_id, number.server_id
     try:
         client_for(actor.tenant_id, server).logout(name)
@@ -303,7 +313,7 @@ def stop(actor: Actor, number_id: uuid.UUID | str) -> QrView:
         if exc.status != 400:  # 400 = "not connected": already where we want it
             raise as_failure(exc) from exc
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         before = number.status.value
         number.status = NumberStatus.disconnected
         number.disconnect_reason = "stopped"
@@ -319,7 +329,7 @@ def update_instance(
     """Rename and/or assign a persona (`persona_id=None` clears it; "" leaves it unchanged)."""
     authorize(actor, Action.numbers_manage)
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         before = {"label": number.label, "persona_id": str(number.persona_id) if number.persona_id else None}
         if label is not None:
             number.label = _clean_label(label)
@@ -337,7 +347,7 @@ def update_instance(
 def simulate_scan(actor: Actor, number_id: uuid.UUID | str) -> None:
     authorize(actor, Action.numbers_manage)
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id)
         base_url = s.execute(
             text("SELECT base_url FROM evolution_servers WHERE id = :id"), {"id": number.server_id}
         ).scalar()
@@ -347,9 +357,13 @@ def simulate_scan(actor: Actor, number_id: uuid.UUID | str) -> None:
 def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceView]:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
-        local_now = clock.now().astimezone(tz)
+        tz_name = s.get(Tenant, actor.tenant_id).timezone
+        now = clock.now()
+        local_now = now.astimezone(ZoneInfo(tz_name))
         day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
+        policy = number_activity.policy_of(s)
+        active_days = number_activity.sync_active_days(s, tz_name, now, policy)
+        s.commit()
         rows = s.execute(
             text(
                 """
@@ -360,19 +374,26 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
                        (SELECT avg((m.meta->>'reply_latency_s')::float) FROM messages m
                           WHERE m.from_number_id = n.id AND m.created_at >= :week
                             AND m.meta ? 'reply_latency_s') AS latency,
-                       (SELECT count(*) FROM messages m WHERE (m.from_number_id = n.id OR m.to_number_id = n.id)
-                          AND m.created_at >= :today) AS today,
-                       (SELECT count(*) FROM messages m WHERE (m.from_number_id = n.id OR m.to_number_id = n.id)
-                          AND m.created_at >= :week) AS week
+                       (SELECT count(*) FROM messages m WHERE m.from_number_id = n.id AND m.direction = 'out'
+                          AND m.sent_at >= :today AND m.status <> 'failed') AS sent_today,
+                       (SELECT max(m.sent_at) FROM messages m WHERE m.from_number_id = n.id AND m.direction = 'out'
+                          AND m.sent_at < :today AND m.status <> 'failed') AS last_before_today
                 FROM numbers n
                 LEFT JOIN personas p ON p.id = n.persona_id
                 LEFT JOIN sessions se ON se.number_id = n.id
                 LEFT JOIN evolution_servers es ON es.id = n.server_id
+                WHERE n.archived_at IS NULL
                 ORDER BY n.created_at
                 """
             ),
             {"today": day_start, "week": day_start - timedelta(days=6)},
         ).all()
+        activity = metrics.number_activity(s, ZoneInfo(tz_name), now)
+    activity = {r.id: activity.get(r.id, metrics.Activity()) for r in rows}
+    days = {
+        r.id: warmup.day_today(policy, active_days.get(r.id, r.active_days), r.sent_today > 0, r.last_before_today, now)
+        for r in rows
+    }
     return [
         InstanceView(
             r.id,
@@ -382,8 +403,8 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
             r.status,
             r.persona_id,
             r.persona_name,
-            r.today,
-            r.week,
+            activity[r.id].today,
+            activity[r.id].week,
             r.last_seen_at,
             r.disconnect_reason,
             r.paused_reason,
@@ -395,6 +416,9 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
             r.server_id,
             r.server_name,
             r.server_health,
+            days[r.id],
+            warmup.warmed_up(days[r.id], policy),
+            activity[r.id],
         )
         for r in rows
     ]
@@ -403,7 +427,7 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
 def recent_messages(actor: Actor, number_id: uuid.UUID | str, limit: int = 100) -> list[Message]:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        number = _get_number(s, number_id)
+        number = get_number(s, number_id, archived_ok=True)
         return list(
             s.exec(
                 select(Message)
@@ -412,6 +436,29 @@ def recent_messages(actor: Actor, number_id: uuid.UUID | str, limit: int = 100) 
                 .limit(min(max(limit, 1), 100))
             )
         )
+
+
+@dataclass(frozen=True)
+class ArchivedView:
+    id: uuid.UUID
+    label: str
+    wa_number: str | None
+    archived_at: datetime
+    messages: int
+
+
+def list_archived(actor: Actor) -> list[ArchivedView]:
+    """Numbers deleted after they had history: kept for that history, shown apart from the live list."""
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        rows = s.execute(
+            text(
+                "SELECT n.id, n.label, n.wa_number, n.archived_at, (SELECT count(*) FROM messages m "
+                "WHERE m.from_number_id = n.id OR m.to_number_id = n.id) AS messages "
+                "FROM numbers n WHERE n.archived_at IS NOT NULL ORDER BY n.archived_at DESC"
+            )
+        ).all()
+    return [ArchivedView(r.id, r.label, r.wa_number, r.archived_at, r.messages) for r in rows]
 
 
 def persona_choices(actor: Actor) -> list[tuple[str, str]]:

@@ -1,15 +1,20 @@
-"""Statistics for /metrics and the dashboards.
+"""Statistics for /metrics, the overview and the number cards: one definition of each total.
 
-Every query reads the tenant-filtered `message_facts` view over `mv_message_facts` (and `number_stats` over
-`mv_number_stats`), refreshed concurrently by a periodic job, so the cost follows the size of the chart, not
-of the `messages` table.
+A message that left one of the tenant's numbers is *sent* for that number; a message that reached one of its numbers
+(from a contact, or a warming message from another of its numbers) is *received* for it. Queued messages count
+nowhere, failed sends only as failures. Days are the tenant's calendar days.
+
+Every figure reads FACTS: the days before today from the tenant-filtered `message_facts` view over
+`mv_message_facts` (refreshed concurrently by a periodic job, so the cost follows the size of the chart, not of
+the `messages` table), and today live from `messages` (LIVE_ROWS, the same rows alembic 0009 defines). The
+overview, the cards and /metrics therefore agree at every moment, whenever the views were last refreshed.
 """
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -53,10 +58,36 @@ def refresh_materialized_views(concurrently: bool = True) -> None:
         s.commit()
 
 
-# The chart queries, by name. `{facts}` / `{topic_facts}` are the source relations: tenant-filtered views over the
-# materialized views in production; `bench/metrics.py` substitutes the same rows computed straight from `messages`.
-FACTS = "message_facts"
-TOPIC_FACTS = "topic_facts"
+# Today's fact rows, straight from `messages` (under row-level security): the same rows as alembic 0009's FACT_ROWS.
+LIVE_ROWS = """
+    SELECT m.created_at AT TIME ZONE :tz AS local_at, COALESCE(m.from_number_id, :none) AS number_id,
+           COALESCE(m.conversation_id, :none) AS conversation_id, m.round_id, 'out' AS direction,
+           m.status = 'failed' AS failed, (m.meta->>'reply_latency_s')::float AS latency
+    FROM messages m WHERE m.direction = 'out' AND m.status <> 'queued' AND m.created_at >= :today_start
+    UNION ALL
+    SELECT m.created_at AT TIME ZONE :tz, m.to_number_id, COALESCE(m.conversation_id, :none), m.round_id, 'in',
+           false, NULL
+    FROM messages m WHERE m.to_number_id IS NOT NULL AND m.status IN ('sent', 'server_ack', 'delivered', 'read')
+      AND m.created_at >= :today_start
+"""
+# The source relations of every query: the materialized days before today, then today live. `bench/metrics.py`
+# substitutes the same rows computed straight from `messages` for every day.
+FACTS = f"""(
+    SELECT day, hour, number_id, conversation_id, direction, messages, failed, latency_sum, latency_n
+    FROM message_facts WHERE day < :today
+    UNION ALL
+    SELECT f.local_at::date, extract(hour FROM f.local_at)::int, f.number_id, f.conversation_id, f.direction,
+           count(*) FILTER (WHERE NOT f.failed), count(*) FILTER (WHERE f.failed), COALESCE(sum(f.latency), 0),
+           count(f.latency)
+    FROM ({LIVE_ROWS}) f GROUP BY 1, 2, 3, 4, 5
+)"""
+TOPIC_FACTS = f"""(
+    SELECT day, number_id, conversation_id, topic_id, messages FROM topic_facts WHERE day < :today
+    UNION ALL
+    SELECT f.local_at::date, f.number_id, f.conversation_id, r.topic_id, count(*)
+    FROM ({LIVE_ROWS}) f JOIN rounds r ON r.id = f.round_id
+    WHERE f.direction = 'out' AND NOT f.failed AND r.topic_id IS NOT NULL GROUP BY 1, 2, 3, 4
+)"""
 QUERIES: dict[str, str] = {
     "per_day": "SELECT f.day, f.direction, sum(f.messages) AS messages, sum(f.failed) AS failed "
     "FROM {facts} f WHERE {where} GROUP BY f.day, f.direction",
@@ -66,8 +97,9 @@ QUERIES: dict[str, str] = {
     "sum(f.latency_sum) / NULLIF(sum(f.latency_n), 0) AS latency "
     "FROM {facts} f LEFT JOIN numbers n ON n.id = f.number_id WHERE {where} AND f.number_id <> :none "
     "GROUP BY n.label ORDER BY sent DESC NULLS LAST LIMIT 30",
+    # Sent only: a warming message is also received by another of the tenant's numbers and would count twice.
     "heatmap": "SELECT extract(dow FROM f.day)::int AS dow, f.hour, sum(f.messages) AS n "
-    "FROM {facts} f WHERE {where} GROUP BY 1, 2",
+    "FROM {facts} f WHERE {where} AND f.direction = 'out' GROUP BY 1, 2",
     "topics": "SELECT t.seed, sum(f.messages) AS n FROM {topic_facts} f JOIN topics t ON t.id = f.topic_id "
     "WHERE {where} GROUP BY t.seed ORDER BY n DESC LIMIT 10",
 }
@@ -97,6 +129,68 @@ def period_start(s, actor: Actor, flt: MetricsFilter, clock: Clock) -> tuple[Zon
     return tz, [today - timedelta(days=flt.period_days - 1 - i) for i in range(flt.period_days)]
 
 
+def live_params(tz: ZoneInfo, now: datetime) -> dict:
+    """FACTS' parameters: the tenant's today and the instant it began."""
+    local = now.astimezone(tz)
+    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
+    return {"tz": str(tz), "today": local.date(), "today_start": start, "none": NONE}
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Messages of one number (or of the whole tenant) today and over the last 7 tenant days, today included."""
+
+    sent_today: int = 0
+    received_today: int = 0
+    sent_week: int = 0
+    received_week: int = 0
+
+    @property
+    def today(self) -> int:
+        return self.sent_today + self.received_today
+
+    @property
+    def week(self) -> int:
+        return self.sent_week + self.received_week
+
+    def __add__(self, other: Activity) -> Activity:
+        return Activity(
+            self.sent_today + other.sent_today,
+            self.received_today + other.received_today,
+            self.sent_week + other.sent_week,
+            self.received_week + other.received_week,
+        )
+
+
+ACTIVITY = f"""
+    SELECT f.number_id,
+           COALESCE(sum(f.messages) FILTER (WHERE f.direction = 'out' AND f.day = :today), 0) AS sent_today,
+           COALESCE(sum(f.messages) FILTER (WHERE f.direction = 'in' AND f.day = :today), 0) AS received_today,
+           COALESCE(sum(f.messages) FILTER (WHERE f.direction = 'out'), 0) AS sent_week,
+           COALESCE(sum(f.messages) FILTER (WHERE f.direction = 'in'), 0) AS received_week
+    FROM {FACTS} f WHERE f.day >= :since GROUP BY f.number_id
+"""
+
+
+def number_activity(s, tz: ZoneInfo, now: datetime) -> dict[uuid.UUID, Activity]:
+    """Activity per number (NONE: messages of numbers since removed), in the caller's tenant session. The number
+    cards show it; its sum is the overview's totals and equals /metrics' 7-day totals."""
+    params = live_params(tz, now)
+    params["since"] = params["today"] - timedelta(days=6)
+    return {
+        r.number_id: Activity(int(r.sent_today), int(r.received_today), int(r.sent_week), int(r.received_week))
+        for r in s.execute(text(ACTIVITY), params)
+    }
+
+
+def tenant_activity(actor: Actor, clock: Clock = system_clock) -> Activity:
+    """The overview's totals: every number's activity added up."""
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
+        return sum(number_activity(s, tz, clock.now()).values(), Activity())
+
+
 def dashboard(actor: Actor, flt: MetricsFilter, clock: Clock = system_clock) -> MetricsData:
     authorize(actor, Action.data_read)
     if flt.period_days not in PERIODS:
@@ -106,10 +200,11 @@ def dashboard(actor: Actor, flt: MetricsFilter, clock: Clock = system_clock) -> 
         tz, day_list = period_start(s, actor, flt, clock)
         since = day_list[0]
         data.days = [d.isoformat() for d in day_list]
+        live = live_params(tz, clock.now())
 
         def run(name: str):
             sql, params = chart_query(name, flt)
-            return s.execute(text(sql), {**params, "since": since}).all()
+            return s.execute(text(sql), {**params, **live, "since": since}).all()
 
         per_day = {(r.day, r.direction): (int(r.messages), int(r.failed)) for r in run("per_day")}
         data.sent_per_day = [per_day.get((d, "out"), (0, 0))[0] for d in day_list]
@@ -135,7 +230,7 @@ def dashboard(actor: Actor, flt: MetricsFilter, clock: Clock = system_clock) -> 
         "sent": sent,
         "received": received,
         "failed": failed,
-        "failure_rate": round(100 * failed / sent, 1) if sent else 0.0,
+        "failure_rate": round(100 * failed / (sent + failed), 1) if sent + failed else 0.0,
         "optouts": sum(data.optouts_per_day),
         "avg_latency": round(sum(latencies) / len(latencies), 1) if latencies else 0.0,
     }

@@ -53,8 +53,8 @@ def alerts(actor: Actor) -> list[Alert]:
         rows = s.execute(
             text(
                 "SELECT id, label, status::text AS status, paused_reason, disconnect_reason, failure_streak, "
-                "updated_at FROM numbers WHERE status IN ('paused', 'error') OR failure_streak > 0 "
-                "OR (status = 'disconnected' AND disconnect_reason IS DISTINCT FROM 'stopped') "
+                "updated_at FROM numbers WHERE archived_at IS NULL AND (status IN ('paused', 'error') "
+                "OR failure_streak > 0 OR (status = 'disconnected' AND disconnect_reason IS DISTINCT FROM 'stopped')) "
                 "ORDER BY updated_at DESC NULLS LAST"
             )
         ).all()

@@ -16,7 +16,8 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from mirage_app.base import audit
-from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
@@ -25,7 +26,7 @@ from mirage_app.engine.runtime import runtime
 from mirage_app.i18n import LOCALES
 from mirage_app.logic.dayparts import DAYPARTS
 from mirage_app.logic.prompts import PHASES, PersonaSpec
-from mirage_app.models import Number, Persona, Tenant
+from mirage_app.models import Number, OutreachPolicy, Persona, Tenant
 
 TRAITS = {
     "age": None,
@@ -139,13 +140,13 @@ def _clean_traits(traits: Any) -> dict[str, Any]:
             try:
                 value = int(value)
             except (TypeError, ValueError):
-                raise ValidationFailed("personas.trait_invalid", field="traits.age", name="age") from None
+                raise ValidationFailed("personas.age_invalid", field="traits.age") from None
             if not 13 <= value <= 120:
-                raise ValidationFailed("personas.trait_invalid", field="traits.age", name="age")
+                raise ValidationFailed("personas.age_invalid", field="traits.age")
         elif allowed is not None:
             value = str(value).strip().lower()
             if value not in allowed:
-                raise ValidationFailed("personas.trait_invalid", field=f"traits.{key}", name=key)
+                raise ValidationFailed(f"personas.{key}_invalid", field=f"traits.{key}")
         else:
             value = str(value).strip()[:200]
         out[key] = value
@@ -235,15 +236,49 @@ def update_persona(
         return PersonaView.of(persona, n)
 
 
-def delete_persona(actor: Actor, persona_id: uuid.UUID | str) -> None:
-    """Numbers using it keep working with no persona (their label is used as the name)."""
+def _impact(s, persona: Persona) -> Impact:
+    """An active outreach policy writing as this persona blocks the delete (it would go on under another voice
+    without anyone choosing it); inactive policies and numbers keep working without it (the number's own persona,
+    else its label)."""
+    dependents = []
+    policies = s.exec(
+        select(OutreachPolicy, Number.label)
+        .join(Number, col(Number.id) == OutreachPolicy.number_id)
+        .where(OutreachPolicy.persona_id == persona.id, col(OutreachPolicy.archived_at).is_(None))
+        .order_by(col(Number.label))
+    ).all()
+    for policy, label in policies:
+        dependents.append(Dependent("policy", label, Effect.blocks if policy.active else Effect.detached))
+    numbers = s.exec(
+        select(Number.label)
+        .where(Number.persona_id == persona.id, col(Number.archived_at).is_(None))
+        .order_by(col(Number.label))
+    ).all()
+    dependents.extend(Dependent("number", label, Effect.detached) for label in numbers)
+    return Impact(persona.name, tuple(dependents))
+
+
+def persona_impact(actor: Actor, persona_id: uuid.UUID | str) -> Impact:
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        return _impact(s, _get(s, persona_id))
+
+
+def delete_persona(actor: Actor, persona_id: uuid.UUID | str) -> Impact:
+    """Refused while an active outreach policy writes as it (`personas.in_use`, naming the policies); numbers and
+    inactive policies using it are detached (they write as the number's own persona, else its label)."""
     authorize(actor, Action.personas_manage)
     with tenant_session(actor.tenant_id) as s:
         persona = _get(s, persona_id)
+        impact = _impact(s, persona)
+        if impact.blocked:
+            names = ", ".join(d.name for d in impact.dependents if d.effect is Effect.blocks)
+            raise Conflict("personas.in_use", field="persona_id", names=names)
         before = _snapshot(persona)
-        s.delete(persona)
+        s.delete(persona)  # numbers.persona_id and outreach_policies.persona_id are SET NULL
         audit.record(s, actor, "persona.delete", "persona", persona.id, before=before)
         s.commit()
+    return impact
 
 
 def preview(

@@ -38,12 +38,14 @@ def error_text(exc: ServiceError, locale: str) -> str:
 @dataclass(frozen=True)
 class Outcome(Generic[T]):
     """What `AuthState._call` did: `value` is the service's result when `ok`, `error_code` the catalog key of the
-    `ServiceError` when not; `feedback` (a toast, or the redirect to /login) is what the event handler returns."""
+    `ServiceError` when not, `error_field` the form field it names (if any); `feedback` (a toast, or the redirect to
+    /login) is what the event handler returns."""
 
     ok: bool
     value: T | None = None
     error_code: str | None = None
     feedback: EventSpec | None = None
+    error_field: str | None = None
 
 
 def _signed_in_facts(actor: Actor) -> tuple[bool, str]:
@@ -123,8 +125,9 @@ class AuthState(UiState):
         message = error_text(exc, self.lang)
         if error_to:
             setattr(self, error_to, message)
-            return Outcome(ok=False, error_code=exc.code)
-        return Outcome(ok=False, error_code=exc.code, feedback=rx.toast.error(message, id="service-error"))
+            return Outcome(ok=False, error_code=exc.code, error_field=exc.field)
+        toast = rx.toast.error(message, id="service-error")
+        return Outcome(ok=False, error_code=exc.code, feedback=toast, error_field=exc.field)
 
     def _succeeded(self, value: T, success: str | None) -> Outcome[T]:
         feedback = rx.toast.success(translate(success, self.lang), id="service-ok") if success else None
@@ -141,7 +144,7 @@ class AuthState(UiState):
 
     @rx.var
     def zone_label(self) -> str:
-        """"America/Sao_Paulo (UTC−03:00)", shown in the header so that every time on screen says its zone."""
+        """ "America/Sao_Paulo (UTC−03:00)", shown in the header so that every time on screen says its zone."""
         return formats.zone_label(self.tenant_tz, datetime.now(UTC))
 
     def stamp(self, when: datetime | None, **kwargs: Any) -> str:
@@ -163,12 +166,25 @@ class AuthState(UiState):
         password_pending, self.tenant_tz = _signed_in_facts(actor)
         if password_pending and self.router.url.path != "/settings":
             return rx.redirect("/settings?tab=security&first=1")
+        self._remember(actor)
+        return None
+
+    @rx.event
+    def identify(self):
+        """on_load of pages anyone may see (the 404): who is signed in, if anyone, without sending them away."""
+        actor = self._actor()
+        if actor is None:
+            self.user_email, self.permissions = "", []
+            return
+        _, self.tenant_tz = _signed_in_facts(actor)
+        self._remember(actor)
+
+    def _remember(self, actor: Actor) -> None:
         self.user_email = actor.label
         self.user_name = actor.display_name or actor.label.split("@")[0]
         self.user_role = str(actor.role.value if hasattr(actor.role, "value") else actor.role)
         self.mfa_enabled = actor.mfa_enabled
         self.permissions = allowed_actions(actor)
-        return None
 
     @rx.event
     def logout(self):

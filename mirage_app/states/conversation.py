@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
 
 import reflex as rx
 
+from mirage_app.base.errors import ServiceError
+from mirage_app.i18n import formats
+from mirage_app.logic import waits
 from mirage_app.services import conversations
-from mirage_app.states.auth import AuthState
+from mirage_app.states.auth import AuthState, Outcome
 
 
 @dataclass(frozen=True)
@@ -16,13 +21,16 @@ class FeedMessage:
     sender: str
     recipient: str
     body: str
-    status: str
+    status: str  # raw value, picks the badge colour
+    status_label: str
     phase: str
+    wait: str = ""  # why a queued message waits and until when (logic.waits.message_line); "" otherwise
 
 
 @dataclass(frozen=True)
 class RoundRow:
-    state: str
+    state: str  # raw value, picks the badge colour
+    state_label: str
     turns: str  # "done/planned"
     speakers: str
     started: str
@@ -33,13 +41,32 @@ class ConversationState(AuthState):
     name: str = ""
     mode: str = ""
     active: bool = False
+    archived: bool = False  # kept for its history: read-only, cannot be switched on
     found: bool = True
     feed: list[FeedMessage] = []
     rounds: list[RoundRow] = []
+    error_field: str = ""  # the input a service error is about ("sat.evening_end", "min_delay_s"), marked red
+
+    @rx.var
+    def mode_label(self) -> str:
+        return formats.label(self.tr, "conversations.mode", self.mode)
 
     def _id_from_url(self) -> str:
         parts = self.router.url.path.strip("/").split("/")
         return parts[1] if len(parts) >= 2 else ""
+
+    def _call_marking(self, fn, *args: Any, **kwargs: Any) -> Outcome:
+        """`_call` that also remembers which field a validation error names (`error_field`)."""
+        self.error_field = ""
+
+        def run(actor, *a, **kw):
+            try:
+                return fn(actor, *a, **kw)
+            except ServiceError as exc:
+                self.error_field = exc.field or ""
+                raise
+
+        return self._call(run, *args, **kwargs)
 
     @rx.event
     def load_header(self):
@@ -49,7 +76,7 @@ class ConversationState(AuthState):
         if not loaded.ok:
             return loaded.feedback
         view = loaded.value
-        self.name, self.mode, self.active = view.name, view.mode, view.active
+        self.name, self.mode, self.active, self.archived = view.name, view.mode, view.active, view.archived
         return self._load_live()
 
     def _load_live(self):
@@ -67,23 +94,36 @@ class ConversationState(AuthState):
         if not loaded.ok:
             return None  # deleted or signed out meanwhile: the next page load says so
         messages, rounds = loaded.value
+        now = datetime.now(UTC)
         self.feed = [
             FeedMessage(
-                at=m["created_at"].strftime("%d/%m %H:%M:%S"),
+                at=self.stamp(m["created_at"], seconds=True, now=now),
                 sender=m["from_label"] or "—",
                 recipient=m["to_label"] or "—",
                 body=m["body"] or "…",
                 status=m["status"],
-                phase=m["phase"] or "",
+                status_label=formats.label(self.tr, "conversations.msg", m["status"]),
+                phase=formats.label(self.tr, "conversations.phase", m["phase"]) if m["phase"] else "",
+                wait=waits.message_line(
+                    self.tr,
+                    m["status"],
+                    m["wait_reason"],
+                    m["wait_until"],
+                    m["send_after"],
+                    m["error"],
+                    now,
+                    lambda when: self.stamp(when, now=now),
+                ),
             )
             for m in messages
         ]
         self.rounds = [
             RoundRow(
                 state=r.state,
+                state_label=formats.label(self.tr, "conversations.round", r.state),
                 turns=f"{r.turns_done}/{r.planned_turns}",
                 speakers=" ↔ ".join(r.speakers),
-                started=r.started_at.strftime("%d/%m %H:%M") if r.started_at else "—",
+                started=self.stamp(r.started_at, now=now),
             )
             for r in rounds
         ]

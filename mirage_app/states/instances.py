@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 import reflex as rx
 
 from mirage_app.core.clock import system_clock
-from mirage_app.logic.warmup import stage_label
+from mirage_app.i18n import formats
+from mirage_app.logic import waits
 from mirage_app.models.servers import HELD_HEALTH, ServerState
-from mirage_app.services import evolution_servers, instances, metrics, tenant_settings
+from mirage_app.services import evolution_servers, instances, metrics, number_lifecycle
 from mirage_app.states.auth import AuthState
-from mirage_app.states.rows import SelectOption, local_stamp
+from mirage_app.states.rows import SelectOption
 
 ALERT_STATUSES = ("error", "paused", "disconnected")
 
@@ -29,6 +31,17 @@ def _ago(when, now) -> str:
     return f"{seconds // 86400} d"
 
 
+def reason_text(tr: dict[str, str], paused_reason: str | None, disconnect_reason: str | None) -> str:
+    """Why a number is paused or disconnected, in words: the stored reasons are codes ("stopped", "qr_limit",
+    "banned (401)", "failure_streak:<last error>"), and an unknown one reads as a plain "disconnected"."""
+    raw = paused_reason or disconnect_reason or ""
+    if not raw:
+        return ""
+    code, detail = re.match(r"([a-z_]*)[:\s(]*(.*?)\)?$", raw).groups()
+    text = tr.get(f"instances.reason.{code}", tr["instances.reason.other"])
+    return text.format(detail=detail or "—")
+
+
 @dataclass(frozen=True)
 class InstanceRow:
     id: str
@@ -38,10 +51,11 @@ class InstanceRow:
     status_label: str
     persona_id: str  # "" when no persona is assigned
     persona: str
-    messages_today: int
-    messages_7d: int
+    messages_today: str  # "sent / received" (services.metrics.number_activity)
+    messages_7d: str
     last_seen: str
-    reason: str  # why it is paused or disconnected; "" when nothing is wrong
+    reason: str  # why it is paused or disconnected, in words; "" when nothing is wrong
+    paired: bool  # it was paired once: "Reconnect" rather than "Connect"
     warmup: str
     latency: str
     server_name: str  # the Evolution server it lives on; "" before placement
@@ -66,6 +80,18 @@ class MessageBubble:
     outgoing: bool
     body: str
     status: str
+    wait: str = ""  # why a queued message waits and until when (logic.waits.message_line); "" otherwise
+
+
+@dataclass(frozen=True)
+class ArchivedRow:
+    """A number deleted after it had history: shown apart, with its history still readable."""
+
+    id: str
+    label: str
+    wa_number: str
+    archived_at: str
+    messages: str  # "38 mensagens"
 
 
 class InstancesState(AuthState):
@@ -90,6 +116,9 @@ class InstancesState(AuthState):
     message_rows: list[MessageBubble] = []
     # rename dialog
     rename_id: str = ""
+    # numbers deleted after they had history (the delete's confirmation lives on the page: NumberDeleteState)
+    archived: list[ArchivedRow] = []
+    show_archived: bool = False
 
     @rx.var
     def alerts(self) -> list[InstanceRow]:
@@ -99,13 +128,11 @@ class InstancesState(AuthState):
     def connected_count(self) -> int:
         return sum(1 for r in self.rows if r.status == "connected")
 
-    @rx.var
-    def today_total(self) -> int:
-        return sum(r.messages_today for r in self.rows)
-
-    @rx.var
-    def week_total(self) -> int:
-        return sum(r.messages_7d for r in self.rows)
+    # The overview's totals: the same figures as /metrics (services.metrics.tenant_activity).
+    sent_today: int = 0
+    received_today: int = 0
+    sent_week: int = 0
+    received_week: int = 0
 
     @rx.event
     def refresh(self, _tick=None):
@@ -113,18 +140,22 @@ class InstancesState(AuthState):
 
     def _load(self):
         def read(actor):
+            number_lifecycle.expire_attempts(actor)  # an attempt nobody scanned reads "disconnected" again
             return (
                 instances.list_instances(actor),
                 instances.persona_choices(actor),
                 metrics.recent_optouts(actor),
+                metrics.tenant_activity(actor),
                 evolution_servers.list_servers(actor),
-                tenant_settings.get_settings(actor).timezone,
+                instances.list_archived(actor),
             )
 
         loaded = self._call(read)
         if not loaded.ok:
             return None  # check_login (the first on_load step) already sends the visitor to /login
-        views, persona_pairs, self.optouts_24h, servers, tz = loaded.value
+        views, persona_pairs, self.optouts_24h, totals, servers, archived = loaded.value
+        self.sent_today, self.received_today = totals.sent_today, totals.received_today
+        self.sent_week, self.received_week = totals.sent_week, totals.received_week
         now = system_clock.now()
         server_states = {v.id: v.state for v in servers}
         self.rows = [
@@ -133,18 +164,19 @@ class InstancesState(AuthState):
                 label=v.label,
                 wa_number=v.wa_number or "—",
                 status=v.status,
-                status_label=self.tr.get(f"status.{v.status}", v.status),
+                status_label=formats.label(self.tr, "status", v.status),
                 persona_id=str(v.persona_id) if v.persona_id else "",
                 persona=v.persona_name or self.tr["instances.no_persona"],
-                messages_today=v.messages_today,
-                messages_7d=v.messages_7d,
+                messages_today=f"{v.activity.sent_today} / {v.activity.received_today}",
+                messages_7d=f"{v.activity.sent_week} / {v.activity.received_week}",
                 last_seen=_ago(v.last_seen, now),
-                reason=v.paused_reason or v.disconnect_reason or "",
-                warmup=stage_label(v.active_days, locale=self.lang) if v.paired_at else "—",
+                reason=reason_text(self.tr, v.paused_reason, v.disconnect_reason),
+                paired=v.paired_at is not None,
+                warmup=self._warmup(v),
                 latency=f"{v.reply_latency_s:.0f}s" if v.reply_latency_s is not None else "—",
                 server_name=v.server_name or "",
                 server_health=v.server_health or "",
-                server_health_label=self.tr.get(f"server_health.{v.server_health}", v.server_health or ""),
+                server_health_label=formats.label(self.tr, "server_health", v.server_health),
                 server_held=v.server_health in HELD_HEALTH,
                 server_leaving=v.server_id is not None
                 and (v.server_health in HELD_HEALTH or server_states.get(v.server_id) != ServerState.active),
@@ -152,7 +184,8 @@ class InstancesState(AuthState):
             for v in views
         ]
         self.personas = SelectOption.from_pairs(persona_pairs)
-        self._servers(servers, tz)
+        self._servers(servers)
+        self._archived(archived)
         self.loaded = True
         if self.dialog_open and self.dialog_number_id:
             current = next((r for r in self.rows if r.id == self.dialog_number_id), None)
@@ -161,7 +194,7 @@ class InstancesState(AuthState):
                 return rx.toast.success(self.tr["instances.connected_toast"].format(label=current.label))
         return None
 
-    def _servers(self, servers: list[evolution_servers.ServerView], tz: str) -> None:
+    def _servers(self, servers: list[evolution_servers.ServerView]) -> None:
         self.server_options = [
             SelectOption(str(v.id), f"{v.name} ({v.placed}/{v.capacity})")
             for v in servers
@@ -173,11 +206,31 @@ class InstancesState(AuthState):
                 name=v.name,
                 health=v.health,
                 text=alert.format(
-                    health=self.tr.get(f"server_health.{v.health}", v.health), since=local_stamp(v.health_since, tz)
+                    health=formats.label(self.tr, "server_health", v.health), since=self.stamp(v.health_since)
                 ),
             )
             for v in servers
             if v.held
+        ]
+
+    def _warmup(self, v: instances.InstanceView) -> str:
+        """ "Dia 3 de aquecimento" / "Aquecido": the day the send caps use (logic.warmup.day_today)."""
+        if v.paired_at is None:
+            return self.tr["instances.warmup_unpaired"]
+        if v.warmed_up:
+            return self.tr["instances.warmup_done"]
+        return self.tr["instances.warmup_day"].format(n=v.warm_day)
+
+    def _archived(self, views: list[instances.ArchivedView]) -> None:
+        self.archived = [
+            ArchivedRow(
+                id=str(v.id),
+                label=v.label,
+                wa_number=v.wa_number or "—",
+                archived_at=self.stamp(v.archived_at),
+                messages=formats.count(self.tr, "instances.messages_count", v.messages),
+            )
+            for v in views
         ]
 
     # -- connect dialog ------------------------------------------------------------------------------
@@ -188,7 +241,16 @@ class InstancesState(AuthState):
 
     @rx.event
     def set_dialog_open(self, is_open: bool):
+        """Closing the dialog before the scan ends the attempt: the card reads "Desconectado" with Connect again."""
         self.dialog_open = is_open
+        if is_open or not self.dialog_number_id:
+            return None
+        number_id, self.dialog_number_id, self.dialog_qr = self.dialog_number_id, "", ""
+        if any(r.id == number_id and r.status == "connected" for r in self.rows):
+            return None
+        cancelled = self._call(number_lifecycle.cancel_attempt, number_id)
+        self._load()
+        return cancelled.feedback
 
     @rx.event(background=True)
     async def create(self, form: dict):
@@ -234,9 +296,7 @@ class InstancesState(AuthState):
             view = renewed.value
             self.dialog_qr = view.qr_code or ""
             if view.status == "connected":
-                self.dialog_open = False
-                self._load()
-                return rx.toast.success(self.tr["instances.connected_toast"].format(label=""))
+                return self._load()  # closes the dialog and says which number connected
         return None
 
     @rx.event
@@ -291,12 +351,23 @@ class InstancesState(AuthState):
         if not listed.ok:
             return listed.feedback
         self.messages_title, self.messages_open = label, True
+        now = system_clock.now()
         self.message_rows = [
             MessageBubble(
-                at=m.created_at.strftime("%d/%m %H:%M"),
+                at=self.stamp(m.created_at, now=now),
                 outgoing=str(m.from_number_id) == number_id,
                 body=m.body or "…",
-                status=str(m.status.value if hasattr(m.status, "value") else m.status),
+                status=formats.label(self.tr, "message_status", m.status),
+                wait=waits.message_line(
+                    self.tr,
+                    m.status,
+                    m.wait_reason,
+                    m.wait_until,
+                    m.send_after,
+                    m.error,
+                    now,
+                    lambda when: self.stamp(when, now=now),
+                ),
             )
             for m in listed.value
         ]
@@ -305,3 +376,7 @@ class InstancesState(AuthState):
     @rx.event
     def set_messages_open(self, is_open: bool):
         self.messages_open = is_open
+
+    @rx.event
+    def toggle_archived(self):
+        self.show_archived = not self.show_archived

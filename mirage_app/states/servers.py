@@ -14,6 +14,7 @@ from typing import Any
 import reflex as rx
 
 from mirage_app.base.errors import ServiceError
+from mirage_app.i18n import formats
 from mirage_app.models.servers import HELD_HEALTH, ServerState
 from mirage_app.services import evolution_servers, tenant_settings
 from mirage_app.states.auth import AuthState, Outcome, error_text
@@ -68,7 +69,7 @@ class AddErrors:
     form: str = ""
 
 
-def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], tz: str) -> ServerRow:
+def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], tz: str, locale: str) -> ServerRow:
     used = view.placed / view.capacity if view.capacity else 1.0
     return ServerRow(
         id=str(view.id),
@@ -80,14 +81,14 @@ def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], 
         load_pct=min(100, round(used * 100)),
         load_color="red" if used >= 1 else "amber" if used >= FULL_AT else "grass",
         state=view.state,
-        state_label=tr.get(f"server_state.{view.state}", view.state),
+        state_label=formats.label(tr, "server_state", view.state),
         health=view.health,
-        health_label=tr.get(f"server_health.{view.health}", view.health),
+        health_label=formats.label(tr, "server_health", view.health),
         held=view.health in HELD_HEALTH,
         latency=f"{view.latency_ms} ms" if view.latency_ms is not None else "—",
         version=view.version or "—",
-        last_probe=local_stamp(view.last_probe_at, tz),
-        health_since=local_stamp(view.health_since, tz),
+        last_probe=local_stamp(view.last_probe_at, tz, locale),
+        health_since=local_stamp(view.health_since, tz, locale),
         last_error=view.last_error or "",
         is_default=view.is_default,
         numbers=[
@@ -96,7 +97,7 @@ def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], 
                 label=n.label,
                 wa_number=n.wa_number or "—",
                 status=n.status,
-                status_label=tr.get(f"status.{n.status}", n.status),
+                status_label=formats.label(tr, "status", n.status),
             )
             for n in numbers
         ],
@@ -147,7 +148,7 @@ class ServersState(AuthState):
         if not loaded.ok:
             return None  # check_login (the first on_load step) already sends the visitor to /login
         views, numbers, self.tz = loaded.value
-        self.server_rows = [_row(v, numbers.get(v.id, []), self.tr, self.tz) for v in views]
+        self.server_rows = [_row(v, numbers.get(v.id, []), self.tr, self.tz, self.lang) for v in views]
         self.servers_loaded = True
         return None
 

@@ -8,14 +8,34 @@ import reflex as rx
 
 from mirage_app.base.permissions import Action, can
 from mirage_app.core.config import get_settings
+from mirage_app.i18n import formats
 from mirage_app.services import api_keys, auth, mfa, tenant_settings, users
-from mirage_app.states.auth import AuthState
+from mirage_app.states.auth import AuthState, Outcome
 
 WARMUP = ("day1", "growth", "first_week_cap", "max_daily", "settle_hours_after_pairing")
-
-
-def _stamp(when) -> str:
-    return when.strftime("%Y-%m-%d %H:%M") if when else "—"
+PASSWORD_INPUTS = ("current-password", "new-password", "confirm-password")
+NUMBER_FIELDS: dict[str, type] = {
+    "min_delay_s": int,
+    "max_delay_s": int,
+    "hourly_burst_limit": int,
+    "day1": int,
+    "growth": float,
+    "first_week_cap": int,
+    "max_daily": int,
+    "settle_hours_after_pairing": float,
+}
+# The words for the field a service error names: the message starts with them and the input is marked.
+FIELD_LABELS = {
+    "current_password": "settings.current_password",
+    "new_password": "settings.new_password",
+    "confirm": "invite.confirm",
+    "email": "settings.email",
+    "role": "settings.role",
+    "name": "settings.key_name",
+    "warmup": "tenant.warmup",
+    **{f: f"tenant.{f}" for f in tenant_settings.FIELDS if f != "warmup"},
+    **{f: f"tenant.{f}" for f in WARMUP},
+}
 
 
 @dataclass(frozen=True)
@@ -26,15 +46,16 @@ class UserRow:
     role: str
     mfa_enabled: bool
     active: bool
-    last_login: str
+    last_login: str  # in the tenant's zone and the page's language, like every time below
 
 
 @dataclass(frozen=True)
 class InvitationRow:
     id: str
     email: str
-    role: str
+    role: str  # in words
     status: str  # pending / accepted / revoked / expired
+    status_label: str
     expires: str
 
 
@@ -84,24 +105,26 @@ class TenantDefaults:
             **{k: str(view.warmup.get(k, "")) for k in WARMUP},
         )
 
+    def bad_number(self) -> str | None:
+        """The first number field that is not a number, or None."""
+        for name, parse in NUMBER_FIELDS.items():
+            try:
+                parse(getattr(self, name))
+            except ValueError:
+                return name
+        return None
+
     def changes(self) -> dict:
         """What `tenant_settings.update_settings` takes; raises ValueError when a number field is not a number."""
+        numbers = {name: parse(getattr(self, name)) for name, parse in NUMBER_FIELDS.items()}
         changes = {
             "timezone": self.timezone,
             "locale": self.locale,
-            "min_delay_s": int(self.min_delay_s),
-            "max_delay_s": int(self.max_delay_s),
-            "hourly_burst_limit": int(self.hourly_burst_limit),
             "quiet_hours_enabled": self.quiet_hours_enabled,
             "humanize": self.humanize,
             "allow_bot_to_bot": self.allow_bot_to_bot,
-            "warmup": {
-                "day1": int(self.day1),
-                "growth": float(self.growth),
-                "first_week_cap": int(self.first_week_cap),
-                "max_daily": int(self.max_daily),
-                "settle_hours_after_pairing": float(self.settle_hours_after_pairing),
-            },
+            "warmup": {k: numbers.pop(k) for k in WARMUP},
+            **numbers,
         }
         if self.quiet_hours_enabled:
             changes |= {"quiet_start": self.quiet_start, "quiet_end": self.quiet_end}
@@ -111,7 +134,9 @@ class TenantDefaults:
 class SettingsState(AuthState):
     tab: str = "security"
     first_run: bool = False
+    first_password_chosen: bool = False  # the first-run admin chose a password: show the next step
     password_error: str = ""
+    invalid_field: str = ""  # the input the last error is about, marked on screen
     # MFA
     mfa_qr: str = ""
     mfa_secret: str = ""
@@ -136,7 +161,8 @@ class SettingsState(AuthState):
         params = self.router.url.query_parameters
         self.tab = params.get("tab", self.tab or "security")
         self.first_run = params.get("first") == "1"
-        self.mfa_qr = self.mfa_secret = self.mfa_error = self.password_error = ""
+        self.first_password_chosen = False
+        self.mfa_qr = self.mfa_secret = self.mfa_error = self.password_error = self.invalid_field = ""
         self.invite_link = self.new_key = self.invite_error = self.key_error = ""
         self.recovery_codes = []
         return self._reload()
@@ -158,6 +184,8 @@ class SettingsState(AuthState):
             return loaded.feedback
         tenant, self.recovery_left, user_views, invitations, keys = loaded.value
         self.tenant = TenantDefaults.of(tenant)
+        self.tenant_tz = tenant.timezone  # a saved zone applies to every time on screen at once
+        tr, stamp = self.tr, self.stamp
         self.user_rows = [
             UserRow(
                 id=str(u.id),
@@ -166,20 +194,28 @@ class SettingsState(AuthState):
                 role=u.role,
                 mfa_enabled=u.mfa_enabled,
                 active=u.is_active,
-                last_login=_stamp(u.last_login_at),
+                last_login=stamp(u.last_login_at),
             )
             for u in user_views
         ]
         self.invitation_rows = [
-            InvitationRow(str(i.id), i.email, i.role, i.status, _stamp(i.expires_at)) for i in invitations
+            InvitationRow(
+                id=str(i.id),
+                email=i.email,
+                role=formats.label(tr, "role", i.role),
+                status=i.status,
+                status_label=formats.label(tr, "invitation_status", i.status),
+                expires=stamp(i.expires_at),
+            )
+            for i in invitations
         ]
         self.key_rows = [
             ApiKeyRow(
                 id=str(k.id),
                 name=k.name,
                 display=k.display,
-                created=_stamp(k.created_at),
-                last_used=_stamp(k.last_used_at),
+                created=stamp(k.created_at),
+                last_used=stamp(k.last_used_at),
                 revoked=k.revoked_at is not None,
             )
             for k in keys
@@ -190,11 +226,22 @@ class SettingsState(AuthState):
     def set_tab(self, tab: str):
         self.tab = tab
 
+    def _name_the_field(self, outcome: Outcome, error_to: str) -> None:
+        """After a refused form: the message starts with the field's name, and that input is marked."""
+        self.invalid_field = outcome.error_field or ""
+        label = FIELD_LABELS.get(self.invalid_field)
+        message = getattr(self, error_to)
+        if label and message:
+            setattr(self, error_to, f"{self.tr[label]}: {message}")
+
     # -- security ------------------------------------------------------------------------------------
     @rx.event
     def change_password(self, form: dict):
+        """The form keeps what was typed when it is refused (nothing to type again); it empties once changed."""
+        self.invalid_field = ""
         if form.get("new_password") != form.get("confirm"):
-            self.password_error = self.tr["invite.mismatch"]
+            self.invalid_field = "confirm"
+            self.password_error = f"{self.tr['invite.confirm']}: {self.tr['invite.mismatch']}"
             return None
         changed = self._call(
             auth.change_password,
@@ -203,9 +250,11 @@ class SettingsState(AuthState):
             error_to="password_error",
             success="settings.password_changed",
         )
-        if changed.ok:
-            self.first_run = False
-        return changed.feedback
+        if not changed.ok:
+            self._name_the_field(changed, "password_error")
+            return changed.feedback
+        self.first_password_chosen, self.first_run = self.first_run, False
+        return [changed.feedback, *[rx.set_value(input_id, "") for input_id in PASSWORD_INPUTS]]
 
     @rx.event
     def start_mfa(self):
@@ -250,16 +299,22 @@ class SettingsState(AuthState):
 
     @rx.event
     def save_tenant(self):
-        try:
-            changes = self.tenant.changes()
-        except ValueError:
-            self.tenant_error = self.tr["conversations.numbers_only"]
+        self.invalid_field = ""
+        bad = self.tenant.bad_number()
+        if bad is not None:
+            self.invalid_field = bad
+            self.tenant_error = f"{self.tr[FIELD_LABELS[bad]]}: {self.tr['conversations.numbers_only']}"
             return None
         saved = self._call(
-            tenant_settings.update_settings, error_to="tenant_error", success="instances.saved", **changes
+            tenant_settings.update_settings,
+            error_to="tenant_error",
+            success="instances.saved",
+            **self.tenant.changes(),
         )
-        if saved.ok:
-            self._reload()
+        if not saved.ok:
+            self._name_the_field(saved, "tenant_error")
+            return saved.feedback
+        self._reload()
         return saved.feedback
 
     # -- users ---------------------------------------------------------------------------------------
@@ -274,11 +329,12 @@ class SettingsState(AuthState):
             success="settings.invited",
         )
         if not invited.ok:
+            self._name_the_field(invited, "invite_error")
             return invited.feedback
         base = self.router.url.origin or get_settings().public_url
         self.invite_link = base.rstrip("/") + invited.value.accept_path
         self._reload()
-        return invited.feedback
+        return [invited.feedback, rx.set_value("invite-email", "")]  # a refused address stays, to be corrected
 
     def _change_and_reload(self, fn, *args, success: str):
         changed = self._call(fn, *args, success=success)
@@ -305,10 +361,11 @@ class SettingsState(AuthState):
             api_keys.create_key, form.get("name", ""), error_to="key_error", success="settings.key_created"
         )
         if not created.ok:
+            self._name_the_field(created, "key_error")
             return created.feedback
         _, self.new_key = created.value
         self._reload()
-        return created.feedback
+        return [created.feedback, rx.set_value("key-name", "")]
 
     @rx.event
     def revoke_key(self, key_id: str):

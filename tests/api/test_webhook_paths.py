@@ -31,11 +31,7 @@ def _setup(tenant: uuid.UUID, *, with_contact: bool = True) -> dict[str, str]:
             )
             s.add(number)
             s.flush()
-            s.add(
-                EvolutionSession(
-                    tenant_id=tenant, number_id=number.id, webhook_secret_hash=hash_token("s3")
-                )
-            )
+            s.add(EvolutionSession(tenant_id=tenant, number_id=number.id, webhook_secret_hash=hash_token("s3")))
             names[label] = name
         if with_contact:
             s.add(Contact(tenant_id=tenant, wa_number="+" + CONTACT, display_name="C"))

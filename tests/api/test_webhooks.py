@@ -31,11 +31,7 @@ def instance(tenant_a):
         )
         s.add(number)
         s.flush()
-        s.add(
-            EvolutionSession(
-                tenant_id=tenant_a, number_id=number.id, webhook_secret_hash=hash_token(secret)
-            )
-        )
+        s.add(EvolutionSession(tenant_id=tenant_a, number_id=number.id, webhook_secret_hash=hash_token(secret)))
         s.commit()
     return {"tenant": tenant_a, "name": name, "secret": secret, "number_id": number.id}
 

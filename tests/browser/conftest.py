@@ -216,6 +216,37 @@ def admin(running_app) -> Credentials:
     return Credentials(running_app.admin_email, running_app.admin_password)
 
 
+@pytest.fixture(scope="session")
+def admin_settled(running_app, admin, browser) -> Credentials:
+    """The admin after the first-run password is chosen (once per run), so that data seeded as them is theirs."""
+    context = browser.new_context()
+    page = context.new_page()
+    sign_in(page, running_app, admin.email, admin.password, admin.second_factor())
+    if "first=1" in page.url:
+        choose_first_password(page, admin)
+    context.close()
+    return admin
+
+
+def run_beside_app(app: RunningApp, *args: str, **env: str) -> dict:
+    """`python *args` in a process of its own against the running app's database, Redis and simulator (tests seed
+    data through the app's own services this way). Returns its last stdout line when that is a JSON object."""
+    base = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "REDIS_URL", "MIRAGE_APP_DATABASE_URL")}
+    base.update({k: str(v) for k, v in app.runtime().items()})
+    base.update(
+        MIRAGE_SECRET_KEY="browser-test-secret",
+        MIRAGE_DATA_DIR=str(app.data_dir),
+        MIRAGE_PUBLIC_URL=app.api_url,  # where the simulator sends a scanned number's webhooks
+        **env,
+    )
+    done = subprocess.run(
+        [sys.executable, *args], cwd=PROJECT_ROOT, env=base, capture_output=True, text=True, timeout=300, check=False
+    )
+    assert done.returncode == 0, done.stderr[-4000:]
+    lines = done.stdout.strip().splitlines()
+    return json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
+
+
 def sign_in(page, app: RunningApp, email: str, password: str, code: str | None = None) -> None:
     from playwright.sync_api import expect
 

@@ -59,11 +59,11 @@ def test_conversation_runs_live(running_app, admin_page: Page, admin):
     page.locator("#conversation-new").click()
     page.locator("#conversation-name-input").fill("Ao vivo")
     page.locator("#conversation-mode").click()
-    page.get_by_role("option", name="round_robin").click()
+    page.get_by_role("option", name="Rodízio").click()
     page.locator("#conversation-create").click()
     expect(page).to_have_url(re.compile(r"/participants$"), timeout=30_000)
     for label in labels:
-        page.locator("#participant-number").select_option(label=f"{label} (connected)")
+        page.locator("#participant-number").select_option(label=f"{label} (Conectado)")
         page.locator("#participant-add").click()
         expect(page.locator("#participants")).to_contain_text(label)
 

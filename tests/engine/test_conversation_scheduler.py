@@ -253,7 +253,7 @@ def test_a_number_rests_outside_its_personas_active_hours(admin_actor, clock, jo
 
 def test_a_topic_lasts_its_refresh_period_then_rotates(admin_actor, clock, jobs):
     tenant = admin_actor.tenant_id
-    cid = _conversation(admin_actor, clock, _numbers(tenant, 2, clock), day={"pause_min": 0, "pause_max": 0,
+    cid = _conversation(admin_actor, clock, _numbers(tenant, 2, clock), day={"pause_min": 1, "pause_max": 1,
                                                                              "max_rounds_per_window": 10})  # fmt: skip
     conversations.update_conversation(admin_actor, cid, topic_refresh_minutes=60)
     seeds = ["futebol", "receitas", "viagens"]
@@ -290,7 +290,7 @@ def test_modes_pick_participants(admin_actor, clock, jobs):
     a, b, c, d = _numbers(tenant, 4, clock)
     pair = _conversation(admin_actor, clock, [a, b, c, d], mode="pair")
     conversations.set_pairings(admin_actor, pair, [(c, d), (a, b)])
-    rr = _conversation(admin_actor, clock, [a, b, c], mode="round_robin", day={"pause_min": 0, "pause_max": 0,
+    rr = _conversation(admin_actor, clock, [a, b, c], mode="round_robin", day={"pause_min": 1, "pause_max": 1,
                                                                              "max_rounds_per_window": 50})  # fmt: skip
     seen_pair, seen_rr = [], []
     for _ in range(3):

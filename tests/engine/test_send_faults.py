@@ -151,7 +151,7 @@ def test_closed_connection_is_retried_until_it_reopens(engine, admin_actor):
 
 def test_duplicate_and_reordered_webhooks_change_nothing(engine, admin_actor):
     tenant = admin_actor.tenant_id
-    sc = scenario.build(admin_actor, engine, PHONES, mode="pair", max_rounds=2, pause=(0, 0))
+    sc = scenario.build(admin_actor, engine, PHONES, mode="pair", max_rounds=2, pause=(1, 1))
     engine.sim.set_faults(duplicate_rate=0.5, reorder_rate=0.5, reorder_hold_s=0.05)
     engine.driver.advance(timedelta(minutes=30))
     rows = scenario.rounds(tenant, sc.conversation_id)

@@ -9,11 +9,13 @@ from hypothesis import strategies as st
 from mirage_app.logic.warmup import (
     WarmupPolicy,
     daily_cap,
+    day_today,
     effective_day,
     settle_ends_at,
     settled,
-    stage_label,
+    streak_days,
     warm_day,
+    warmed_up,
 )
 
 DEFAULT = WarmupPolicy()
@@ -84,12 +86,65 @@ def test_absurd_policies_do_not_overflow() -> None:
     assert daily_cap(WarmupPolicy(growth=1000.0, max_daily=10**12), 10_000, 0) == 10**12
 
 
-def test_stage_labels() -> None:
-    assert stage_label(3) == "day 3 of warm-up"
-    assert stage_label(0) == "day 1 of warm-up"
-    assert stage_label(11) == "warm"
-    assert stage_label(3, locale="pt-BR") == "dia 3 de aquecimento"
-    assert stage_label(30, locale="pt-BR") == "aquecido"
+def test_warmed_up_from_the_last_ramp_day() -> None:
+    assert not warmed_up(10) and warmed_up(11) and warmed_up(30)
+
+
+NOW = datetime(2026, 12, 6, 15, tzinfo=UTC)
+
+
+def test_day_today() -> None:
+    yesterday = NOW - timedelta(days=1)
+    assert day_today(DEFAULT, 0, False, None, NOW) == 1  # never sent
+    assert day_today(DEFAULT, 4, True, yesterday, NOW) == 4  # today already counted
+    assert day_today(DEFAULT, 0, True, None, NOW) == 1
+    assert day_today(DEFAULT, 4, False, yesterday, NOW) == 5  # the first send today opens day 5
+    assert day_today(DEFAULT, 4, False, NOW - timedelta(hours=72), NOW) == 1  # idle too long: again
+
+
+def _engine_rule(policy, active_days, sent_today, last_before_today, now):
+    """The rule the send pipeline and the round planner each wrote inline before `day_today`."""
+    if sent_today:
+        return max(1, active_days)
+    idle_h = (now - last_before_today).total_seconds() / 3600 if last_before_today is not None else None
+    return 1 if idle_h is None or idle_h >= policy.idle_reset_hours else active_days + 1
+
+
+@given(
+    policies,
+    st.integers(0, 400),
+    st.booleans(),
+    st.one_of(st.none(), st.floats(0, 500).map(lambda h: NOW - timedelta(hours=h))),
+)
+def test_day_today_is_the_engine_rule(policy, active_days, sent_today, last) -> None:
+    assert day_today(policy, active_days, sent_today, last, NOW) == _engine_rule(
+        policy, active_days, sent_today, last, NOW
+    )
+
+
+def _days(*offsets: int) -> list[tuple[datetime, datetime]]:
+    """One send a day at 10:00 and 18:00, `offsets` days before NOW (oldest first)."""
+    base = NOW.replace(hour=10)
+    return [(base - timedelta(days=d), base - timedelta(days=d) + timedelta(hours=8)) for d in offsets]
+
+
+def test_streak_days_counts_the_current_streak() -> None:
+    assert streak_days([]) == 0
+    assert streak_days(_days(1)) == 1
+    assert streak_days(_days(7, 6, 5, 4, 3, 2, 1)) == 7  # a week of history: day 8 with the next send
+    assert streak_days(_days(7, 6, 5, 2, 1)) == 5  # a 2-day gap stays under 72 h of idleness
+    assert streak_days(_days(12, 11, 10, 3, 2, 1)) == 3  # a week off started the ramp again
+
+
+@given(st.lists(st.integers(0, 60), unique=True, max_size=40), policies)
+def test_streak_days_is_bounded_by_the_active_days(offsets, policy) -> None:
+    spans = _days(*sorted(offsets, reverse=True))
+    n = streak_days(spans, policy)
+    assert (n == 0) == (not spans)
+    assert n <= len(spans)
+    if spans and policy.idle_reset_hours > 16:  # a send the next day (16 h after the last) continues the streak
+        first, last = spans[-1]
+        assert streak_days([*spans, (first + timedelta(days=1), last + timedelta(days=1))], policy) == n + 1
 
 
 def test_settle_time() -> None:

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import ast
 from datetime import timedelta
 
 import pytest
 
 from mirage_app.base import audit
 from mirage_app.base.errors import PermissionDenied
+from mirage_app.core.config import PROJECT_ROOT
 from mirage_app.core.db import tenant_session
+from mirage_app.i18n import EN, PT_BR
 from mirage_app.models import UserRole
 from mirage_app.services import api_keys, users
+from mirage_app.services.outreach.targets import BULK_ACTIONS
 from tests.services.conftest import unique_email
 
 
@@ -80,3 +84,30 @@ def test_browse_and_filter(tenant_a, tenant_b, make_user, clock):
 def test_only_admins_read_the_audit_log(tenant_a, make_user, role):
     with pytest.raises(PermissionDenied):
         audit.list_entries(make_user(tenant_a, role).actor())
+
+
+def _recorded_actions() -> set[str]:
+    """Every action identifier the code writes with a literal (`audit.record(s, actor, "users.invited", ...)`)."""
+    found: set[str] = set()
+    for path in (PROJECT_ROOT / "mirage_app").rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "record"):
+                continue
+            if len(node.args) < 3 or getattr(node.func.value, "id", None) != "audit":
+                continue
+            arg = node.args[2]
+            for value in (arg.body, arg.orelse) if isinstance(arg, ast.IfExp) else (arg,):
+                if isinstance(value, ast.Constant):
+                    found.add(value.value)
+    return found
+
+
+def test_every_audit_action_reads_as_words_in_both_languages():
+    built = {f"outreach.targets_{a}" for a in BULK_ACTIONS} | {
+        f"outreach.policy_{a}" for a in ("update", "activate", "deactivate")
+    }
+    actions = _recorded_actions() | built
+    assert "auth.login_failed" in actions and len(actions) > 50
+    for catalog in (EN, PT_BR):
+        missing = sorted(a for a in actions if f"audit.action.{a}" not in catalog)
+        assert not missing, f"audit actions without words: {missing}"

@@ -234,3 +234,41 @@ def test_first_run_admin_from_the_seed(services, clock):
     assert replacement != password
     assert auth.resolve_session(first.session_token, clock=clock) is None
     assert auth.login(DEFAULT_ADMIN_EMAIL, replacement, clock=clock).session_token
+
+
+def _failed_sign_ins(tenant_id) -> list[AuditLog]:
+    with tenant_session(tenant_id) as s:
+        return list(s.exec(select(AuditLog).where(AuditLog.action == "auth.login_failed").order_by(AuditLog.at)))
+
+
+def test_failed_sign_ins_are_in_the_tenants_audit_log(tenant_a, make_user, clock, new_ip):
+    user = make_user(tenant_a, UserRole.operator)
+    ip = new_ip()
+    with pytest.raises(AuthFailed):
+        auth.login(user.email, "Wrong-Password-123", ip=ip, clock=clock)
+    (entry,) = _failed_sign_ins(tenant_a)
+    assert (entry.actor, entry.actor_user_id, entry.ip, entry.entity_id) == (user.email, None, ip, str(user.id))
+    assert entry.after == {"email": user.email, "ip": ip, "step": "password", "failures": 1}
+    assert "Wrong-Password-123" not in str(entry.before) + str(entry.after)
+
+    with pytest.raises(AuthFailed):  # an unknown email has no tenant: only the throttle counts it
+        auth.login(unique_email("nobody"), "Wrong-Password-123", ip=ip, clock=clock)
+    assert len(_failed_sign_ins(tenant_a)) == 1
+
+
+def test_a_wrong_second_factor_is_a_failed_sign_in(tenant_a, make_user, clock, new_ip):
+    user = make_user(tenant_a, UserRole.admin, mfa_on=True)
+    ip = new_ip()
+    pending = auth.login(user.email, user.password, ip=ip, clock=clock).pending_token
+    with pytest.raises(AuthFailed):
+        auth.complete_mfa(pending, "000000", ip=ip, clock=clock)
+    (entry,) = _failed_sign_ins(tenant_a)
+    assert entry.after["step"] == "mfa" and entry.ip == ip and entry.actor == user.email
+
+
+def test_a_wrong_current_password_at_a_change_is_logged(tenant_a, make_user, clock):
+    user = make_user(tenant_a, UserRole.viewer)
+    with pytest.raises(ValidationFailed):
+        auth.change_password(user.actor(), "Not-The-Password-1", "Another-Good-One-42", clock=clock)
+    (entry,) = _failed_sign_ins(tenant_a)
+    assert entry.after["step"] == "current_password" and entry.ip == user.actor().ip

@@ -235,3 +235,32 @@ def test_bulk_tags(operator):
     assert contacts.remove_tags(operator, ids[:2], ["promo"]) == 2
     assert [c.tags for c in contacts.list_contacts(operator, tag="promo").items] == [["promo"]]
     assert contacts.add_tags(operator, [uuid.uuid4()], ["x"]) == 0
+
+
+def test_export_times_are_in_the_tenants_zone_and_say_it(admin):
+    with tenant_session(admin.tenant_id) as s:
+        s.execute(text("UPDATE tenants SET timezone = 'America/Sao_Paulo'"))
+        s.commit()
+    contacts.create_contact(admin, "+5511955552222", "Rui", consent_status="granted", consent_source="site")
+    header, row = contacts.export_csv(admin).strip().splitlines()
+    values = dict(zip(header.split(","), row.split(","), strict=True))
+    assert values["timezone"] == "America/Sao_Paulo"
+    assert values["created_at"].endswith("-03:00") and values["consent_at"].endswith("-03:00")
+
+
+def test_the_form_and_the_csv_share_one_rule_for_basis_and_source(operator):
+    typed = contacts.create_contact(operator, "+5511955551111", "Eva", consent_status="granted",
+                                    consent_basis="Legítimo interesse", consent_source="  feira   2026 ")  # fmt: skip
+    assert (typed.consent_basis, typed.consent_source) == ("legitimate_interest", "feira 2026")
+    with pytest.raises(ValidationFailed) as bad:
+        contacts.create_contact(operator, "+5511955551112", "Ivo", consent_status="granted",
+                                consent_basis="achismo", consent_source="site")  # fmt: skip
+    assert bad.value.field == "consent_basis"
+    report = contacts.import_csv(operator, "telefone;consentimento;base legal;origem\n11955551113;sim;achismo;x\n"
+                                           f"11955551114;sim;contrato;{'y' * 201}\n11955551115;talvez;;\n")  # fmt: skip
+    assert [(e.reason, e.params) for e in report.errors] == [
+        ("basis_invalid", {"value": "achismo"}),
+        ("source_too_long", {}),
+        ("consent_invalid", {"value": "talvez"}),
+    ]
+    assert "{" not in report.errors[0].message and "achismo" in report.errors[0].message

@@ -213,9 +213,12 @@ def test_topics(admin_actor):
     c = conv.create_conversation(admin_actor, "Topics")
     t1 = conv.create_topic(admin_actor, c.id, "futebol", system_prompt="Fale do Brasileirão.", clock=clock)
     t2 = conv.create_topic(admin_actor, c.id, "natal", active_from=clock.now() + timedelta(days=30), clock=clock)
-    assert [t.active_now for t in conv.list_topics(admin_actor, c.id, clock=clock)] == [True, False]
+    assert {t.seed: t.in_period for t in conv.list_topics(admin_actor, c.id, clock=clock)} == {
+        "futebol": True,
+        "natal": False,
+    }
     conv.update_topic(admin_actor, t2.id, active_from=None, active_to=clock.now() + timedelta(days=1), clock=clock)
-    assert all(t.active_now for t in conv.list_topics(admin_actor, c.id, clock=clock))
+    assert all(t.in_period for t in conv.list_topics(admin_actor, c.id, clock=clock))
     for bad in ({"seed": ""}, {"system_prompt": "x" * 4001},
                 {"active_from": clock.now(), "active_to": clock.now() - timedelta(hours=1)},
                 {"active_from": datetime(2030, 1, 1)}):  # fmt: skip

@@ -320,9 +320,7 @@ def test_optout_is_tenant_wide_confirmed_once_and_audited(op, number, frozen_run
     outreach.add_targets(op, p2.id, [person.id])
     elsewhere = _consented(_actor(tenant_b), "+5511955550001", "Joana em outro tenant")
 
-    assert (
-        optout.check_optout(op.tenant_id, _inbound(op.tenant_id, number, person.id, "oi!", person.wa_number)) is None
-    )
+    assert optout.check_optout(op.tenant_id, _inbound(op.tenant_id, number, person.id, "oi!", person.wa_number)) is None
     mid = _inbound(op.tenant_id, number, person.id, "  Páre!! por favor", person.wa_number)
     result = optout.check_optout(op.tenant_id, mid)
     assert result.keyword == "PARE" and result.new and result.confirmation_id is not None

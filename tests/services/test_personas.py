@@ -10,6 +10,7 @@ from sqlalchemy import text
 from mirage_app.base.errors import NotFound, PermissionDenied, ValidationFailed
 from mirage_app.base.permissions import Actor
 from mirage_app.core.db import tenant_session
+from mirage_app.i18n import translate
 from mirage_app.models import UserRole
 from mirage_app.services import personas
 
@@ -96,3 +97,21 @@ def test_preview_offline_is_persona_and_daypart_aware(admin_actor):
         personas.preview(admin_actor, p.id, daypart="night")
     with pytest.raises(ValidationFailed):
         personas.preview(admin_actor, p.id, phase="rant")
+
+
+@pytest.mark.parametrize(
+    ("traits", "code", "field"),
+    [
+        ({"age": "abc"}, "personas.age_invalid", "traits.age"),
+        ({"age": 7}, "personas.age_invalid", "traits.age"),
+        ({"emoji_use": "lots"}, "personas.emoji_use_invalid", "traits.emoji_use"),
+        ({"typical_length": "epic"}, "personas.typical_length_invalid", "traits.typical_length"),
+    ],
+)
+def test_a_bad_trait_is_named_in_words(admin_actor, traits, code, field):
+    with pytest.raises(ValidationFailed) as bad:
+        personas.create_persona(admin_actor, name="Ana", traits=traits)
+    assert (bad.value.code, bad.value.field) == (code, field)
+    for locale in ("pt-BR", "en"):
+        text = translate(code, locale)
+        assert text != code and "{" not in text and field.split(".")[1] not in text

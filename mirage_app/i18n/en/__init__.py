@@ -6,7 +6,18 @@ from mirage_app.i18n.en.metrics import METRICS
 from mirage_app.i18n.en.numbers import NUMBERS
 from mirage_app.i18n.en.outreach import OUTREACH
 from mirage_app.i18n.en.personas import PERSONAS
+from mirage_app.i18n.en.reasons import REASONS
 from mirage_app.i18n.en.settings import SETTINGS
 from mirage_app.i18n.en.shell import SHELL
 
-CATALOG: dict[str, str] = {**SHELL, **NUMBERS, **CONVERSATIONS, **PERSONAS, **METRICS, **OUTREACH, **SETTINGS, **ERRORS}
+CATALOG: dict[str, str] = {
+    **SHELL,
+    **NUMBERS,
+    **CONVERSATIONS,
+    **PERSONAS,
+    **METRICS,
+    **OUTREACH,
+    **SETTINGS,
+    **REASONS,
+    **ERRORS,
+}

@@ -113,4 +113,15 @@ SETTINGS: dict[str, str] = {
     "settings.server_key": "Global API key",
     "settings.server_added": "Server added.",
     "tenant.settle_hours_after_pairing": "Settle after pairing (h)",
+    # Security guidance, the MFA gate, read-only defaults, invitation statuses
+    "settings.password_rules": "At least 10 characters; not a common password, not your email's name, and not the current one.",
+    "settings.first_run_done": "Your password is set. Next step: connect your first WhatsApp number, or look around the overview.",
+    "settings.first_run_connect": "Connect a number",
+    "settings.mfa_needed": "Inviting users, changing roles and creating API keys need two-factor authentication on your account. The lists below stay readable.",
+    "settings.admins_only": "Only admins see and manage users and API keys.",
+    "settings.tenant_read_only": "Only admins change the tenant defaults: you can read them here.",
+    "invitation_status.pending": "Pending",
+    "invitation_status.accepted": "Accepted",
+    "invitation_status.revoked": "Revoked",
+    "invitation_status.expired": "Expired",
 }

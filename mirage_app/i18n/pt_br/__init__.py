@@ -6,7 +6,18 @@ from mirage_app.i18n.pt_br.metrics import METRICS
 from mirage_app.i18n.pt_br.numbers import NUMBERS
 from mirage_app.i18n.pt_br.outreach import OUTREACH
 from mirage_app.i18n.pt_br.personas import PERSONAS
+from mirage_app.i18n.pt_br.reasons import REASONS
 from mirage_app.i18n.pt_br.settings import SETTINGS
 from mirage_app.i18n.pt_br.shell import SHELL
 
-CATALOG: dict[str, str] = {**SHELL, **NUMBERS, **CONVERSATIONS, **PERSONAS, **METRICS, **OUTREACH, **SETTINGS, **ERRORS}
+CATALOG: dict[str, str] = {
+    **SHELL,
+    **NUMBERS,
+    **CONVERSATIONS,
+    **PERSONAS,
+    **METRICS,
+    **OUTREACH,
+    **SETTINGS,
+    **REASONS,
+    **ERRORS,
+}

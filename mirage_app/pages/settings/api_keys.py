@@ -6,22 +6,32 @@ import reflex as rx
 
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.notice import notice
-from mirage_app.pages.settings.cards import settings_card
+from mirage_app.pages.settings.cards import marked, settings_card
+from mirage_app.states.auth import AuthState
 from mirage_app.states.settings import SettingsState
 from mirage_app.states.ui import t
 
 
 def api_keys_card() -> rx.Component:
+    locked = ~AuthState.mfa_enabled  # creating or revoking a key needs two-factor; the list stays readable
     return settings_card(
         "settings.api_keys",
         rx.text(t("settings.api_keys_hint"), size="2", color_scheme="gray"),
         rx.form(
             rx.hstack(
-                rx.input(name="name", placeholder=t("settings.key_name"), id="key-name"),
-                rx.button(rx.icon("key-round", size=16), t("settings.create_key"), type="submit", id="key-create"),
+                rx.input(
+                    name="name", placeholder=t("settings.key_name"), id="key-name", disabled=locked, **marked("name")
+                ),
+                rx.button(
+                    rx.icon("key-round", size=16),
+                    t("settings.create_key"),
+                    type="submit",
+                    id="key-create",
+                    disabled=locked,
+                ),
+                wrap="wrap",
             ),
             on_submit=SettingsState.create_key,
-            reset_on_submit=True,
         ),
         field_error(SettingsState.key_error, "key-error"),
         rx.cond(
@@ -32,40 +42,44 @@ def api_keys_card() -> rx.Component:
                 color="amber",
             ),
         ),
-        rx.table.root(
-            rx.table.header(
-                rx.table.row(
-                    *[
-                        rx.table.column_header_cell(t(k))
-                        for k in ("settings.key_name", "settings.key", "settings.created", "settings.last_used", "")
-                    ]
-                )
-            ),
-            rx.table.body(
-                rx.foreach(
-                    SettingsState.key_rows,
-                    lambda k: rx.table.row(
-                        rx.table.cell(k.name),
-                        rx.table.cell(rx.code(k.display)),
-                        rx.table.cell(k.created),
-                        rx.table.cell(k.last_used),
-                        rx.table.cell(
-                            rx.cond(
-                                ~k.revoked,
-                                rx.button(
-                                    t("settings.revoke"),
-                                    size="1",
-                                    variant="soft",
-                                    color_scheme="red",
-                                    on_click=SettingsState.revoke_key(k.id),
-                                ),
-                                rx.badge(t("settings.revoked"), color_scheme="gray"),
-                            )
+        rx.box(
+            rx.table.root(
+                rx.table.header(
+                    rx.table.row(
+                        *[
+                            rx.table.column_header_cell(t(k))
+                            for k in ("settings.key_name", "settings.key", "settings.created", "settings.last_used", "")
+                        ]
+                    )
+                ),
+                rx.table.body(
+                    rx.foreach(
+                        SettingsState.key_rows,
+                        lambda k: rx.table.row(
+                            rx.table.cell(k.name),
+                            rx.table.cell(rx.code(k.display)),
+                            rx.table.cell(k.created),
+                            rx.table.cell(k.last_used),
+                            rx.table.cell(
+                                rx.cond(
+                                    ~k.revoked,
+                                    rx.button(
+                                        t("settings.revoke"),
+                                        size="1",
+                                        variant="soft",
+                                        color_scheme="red",
+                                        on_click=SettingsState.revoke_key(k.id),
+                                        disabled=locked,
+                                    ),
+                                    rx.badge(t("settings.revoked"), color_scheme="gray"),
+                                )
+                            ),
                         ),
-                    ),
-                )
+                    )
+                ),
+                width="100%",
+                id="keys-table",
             ),
-            width="100%",
-            id="keys-table",
+            class_name="table-scroll",
         ),
     )

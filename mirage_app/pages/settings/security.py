@@ -6,42 +6,65 @@ import reflex as rx
 
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.notice import notice
-from mirage_app.pages.settings.cards import settings_card
+from mirage_app.pages.settings.cards import marked, settings_card
 from mirage_app.states.auth import AuthState
 from mirage_app.states.settings import SettingsState
 from mirage_app.states.ui import t
+
+
+def _first_run_next_step() -> rx.Component:
+    """The first-run admin has chosen a password: what to do next, rather than staying on Settings."""
+    return notice(
+        "circle-check",
+        rx.vstack(
+            rx.text(t("settings.first_run_done"), weight="medium"),
+            rx.hstack(
+                rx.link(
+                    rx.button(rx.icon("smartphone", size=16), t("settings.first_run_connect")),
+                    href="/instances",
+                    id="first-run-connect",
+                ),
+                rx.link(
+                    rx.button(rx.icon("layout-dashboard", size=16), t("common.go_home"), variant="soft"),
+                    href="/",
+                    id="first-run-overview",
+                ),
+                spacing="2",
+                wrap="wrap",
+            ),
+            spacing="2",
+        ),
+        color="grass",
+        id="first-run-next",
+    )
+
+
+def _password_input(name: str, placeholder_key: str, input_id: str, auto_complete: str) -> rx.Component:
+    return rx.input(
+        name=name,
+        type="password",
+        placeholder=t(placeholder_key),
+        aria_label=t(placeholder_key),
+        id=input_id,
+        width="100%",
+        auto_complete=auto_complete,
+        **marked(name),
+    )
 
 
 def password_card() -> rx.Component:
     return settings_card(
         "settings.password",
         rx.cond(SettingsState.first_run, rx.callout(t("settings.first_run"), icon="key-round", color_scheme="amber")),
+        rx.cond(SettingsState.first_password_chosen, _first_run_next_step()),
         rx.form(
             rx.vstack(
-                rx.input(
-                    name="current_password",
-                    type="password",
-                    placeholder=t("settings.current_password"),
-                    id="current-password",
-                    width="100%",
-                    auto_complete="current-password",
+                _password_input(
+                    "current_password", "settings.current_password", "current-password", "current-password"
                 ),
-                rx.input(
-                    name="new_password",
-                    type="password",
-                    placeholder=t("settings.new_password"),
-                    id="new-password",
-                    width="100%",
-                    auto_complete="new-password",
-                ),
-                rx.input(
-                    name="confirm",
-                    type="password",
-                    placeholder=t("invite.confirm"),
-                    id="confirm-password",
-                    width="100%",
-                    auto_complete="new-password",
-                ),
+                _password_input("new_password", "settings.new_password", "new-password", "new-password"),
+                rx.text(t("settings.password_rules"), size="1", color_scheme="gray", id="password-rules"),
+                _password_input("confirm", "invite.confirm", "confirm-password", "new-password"),
                 field_error(SettingsState.password_error, "password-error"),
                 rx.button(t("settings.change_password"), type="submit", id="change-password"),
                 spacing="2",
@@ -49,7 +72,6 @@ def password_card() -> rx.Component:
                 max_width="420px",
             ),
             on_submit=SettingsState.change_password,
-            reset_on_submit=True,
         ),
     )
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.pages.settings.cards import settings_card
+from mirage_app.pages.settings.cards import marked, settings_card
 from mirage_app.states.auth import AuthState
 from mirage_app.states.settings import SettingsState
 from mirage_app.states.ui import t
@@ -18,6 +18,9 @@ def _tenant_input(key: str, **props) -> rx.Component:
             value=getattr(SettingsState.tenant, key),
             on_change=lambda v: SettingsState.set_tenant_field(key, v),
             id=f"tenant-{key}",
+            disabled=~AuthState.is_admin,  # only admins change the tenant's defaults; the others read them
+            aria_label=t(f"tenant.{key}"),
+            **marked(key),
             **props,
         ),
         spacing="1",
@@ -30,6 +33,7 @@ def _tenant_switch(key: str) -> rx.Component:
             checked=getattr(SettingsState.tenant, key),
             id=f"tenant-{key}",
             on_change=lambda v: SettingsState.set_tenant_field(key, v),
+            disabled=~AuthState.is_admin,
         ),
         rx.text(t(f"tenant.{key}"), size="2"),
         align="center",
@@ -40,7 +44,19 @@ def tenant_card() -> rx.Component:
     return settings_card(
         "settings.tab.tenant",
         rx.text(t("settings.tenant_hint"), size="2", color_scheme="gray"),
-        rx.grid(_tenant_input("timezone"), _tenant_input("locale"), columns="2", spacing="4", width="100%"),
+        rx.cond(
+            ~AuthState.is_admin,
+            rx.callout(
+                t("settings.tenant_read_only"), icon="eye", color_scheme="gray", size="1", id="tenant-read-only"
+            ),
+        ),
+        rx.grid(
+            _tenant_input("timezone"),
+            _tenant_input("locale"),
+            columns=rx.breakpoints(initial="1", sm="2"),
+            spacing="4",
+            width="100%",
+        ),
         rx.heading(t("tenant.pacing"), size="3"),
         rx.grid(
             _tenant_input("min_delay_s", type="number"),
@@ -81,5 +97,5 @@ def tenant_card() -> rx.Component:
         ),
         rx.callout(t("tenant.safety_hint"), icon="shield", color_scheme="gray", size="1"),
         field_error(SettingsState.tenant_error, "tenant-error"),
-        rx.button(t("common.save"), on_click=SettingsState.save_tenant, id="tenant-save", disabled=~AuthState.is_admin),
+        rx.cond(AuthState.is_admin, rx.button(t("common.save"), on_click=SettingsState.save_tenant, id="tenant-save")),
     )

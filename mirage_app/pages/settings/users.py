@@ -6,35 +6,53 @@ import reflex as rx
 
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.notice import notice
-from mirage_app.pages.settings.cards import settings_card
+from mirage_app.pages.settings.cards import marked, settings_card
+from mirage_app.states.auth import AuthState
 from mirage_app.states.settings import SettingsState, UserRow
 from mirage_app.states.ui import t
 
 ROLES = ["admin", "operator", "viewer"]
 
 
+def _role_items() -> list[rx.Component]:
+    return [rx.select.item(t(f"role.{role}"), value=role) for role in ROLES]
+
+
 def _role_select(row: rx.Var[UserRow]) -> rx.Component:
-    return rx.select(
-        ROLES,
+    return rx.select.root(
+        rx.select.trigger(aria_label=t("settings.role")),
+        rx.select.content(*_role_items()),
         value=row.role,
         on_change=lambda role: SettingsState.change_role(row.id, role),
         size="1",
-        disabled=~row.active,
+        disabled=~row.active | ~AuthState.mfa_enabled,
     )
 
 
 def users_card() -> rx.Component:
+    locked = ~AuthState.mfa_enabled  # changing users needs two-factor; the lists stay readable
     invite_form = rx.form(
         rx.hstack(
             rx.input(
-                name="email", input_mode="email", placeholder="pessoa@empresa.com", id="invite-email", width="260px"
+                name="email",
+                input_mode="email",
+                placeholder="pessoa@empresa.com",
+                id="invite-email",
+                width="min(260px, 100%)",
+                disabled=locked,
+                **marked("email"),
             ),
-            rx.select(ROLES, name="role", default_value="operator", id="invite-role"),
-            rx.button(rx.icon("send", size=16), t("settings.invite"), type="submit", id="invite-send"),
+            rx.select.root(
+                rx.select.trigger(id="invite-role", aria_label=t("settings.role")),
+                rx.select.content(*_role_items()),
+                name="role",
+                default_value="operator",
+                disabled=locked,
+            ),
+            rx.button(rx.icon("send", size=16), t("settings.invite"), type="submit", id="invite-send", disabled=locked),
             wrap="wrap",
         ),
         on_submit=SettingsState.invite,
-        reset_on_submit=True,
     )
     link = rx.cond(
         SettingsState.invite_link != "",
@@ -70,6 +88,7 @@ def users_card() -> rx.Component:
                                 variant="soft",
                                 color_scheme="red",
                                 on_click=SettingsState.deactivate(u.id),
+                                disabled=locked,
                             ),
                             rx.badge(t("settings.inactive"), color_scheme="gray"),
                         )
@@ -89,7 +108,7 @@ def users_card() -> rx.Component:
                 lambda i: rx.hstack(
                     rx.text(i.email),
                     rx.badge(i.role),
-                    rx.badge(i.status, variant="outline"),
+                    rx.badge(i.status_label, variant="outline"),
                     rx.text(i.expires, size="1", color_scheme="gray"),
                     rx.spacer(),
                     rx.cond(
@@ -100,10 +119,12 @@ def users_card() -> rx.Component:
                             variant="ghost",
                             color_scheme="red",
                             on_click=SettingsState.revoke_invitation(i.id),
+                            disabled=locked,
                         ),
                     ),
                     width="100%",
                     align="center",
+                    wrap="wrap",
                 ),
             ),
             width="100%",
@@ -114,6 +135,6 @@ def users_card() -> rx.Component:
         invite_form,
         field_error(SettingsState.invite_error, "invite-error"),
         link,
-        users_table,
+        rx.box(users_table, class_name="table-scroll"),
         invitations,
     )

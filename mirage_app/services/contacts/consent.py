@@ -70,7 +70,7 @@ def revoke_consent(
         contact = get_row(s, contact_id, lock=True)
         before = audit_snapshot(contact)
         contact.consent_status = ConsentStatus.revoked
-        contact.consent_source = source_value or "revoked by operator"
+        contact.consent_source = source_value  # how it was withdrawn, if the operator said; the status says the rest
         contact.consent_at = now
         contact.updated_at = now
         s.add(contact)

@@ -1,5 +1,6 @@
 """Every contact of the tenant as a CSV file (admin with MFA), in a form that imports back as is; text cells are
-neutralised against spreadsheet formula injection.
+neutralised against spreadsheet formula injection. Times are ISO 8601 in the tenant's zone (with its offset), and
+the last column names that zone.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from mirage_app.base import audit
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.i18n.formats import iso_local
+from mirage_app.models import Tenant
 from mirage_app.services.contacts.records import VIEW_SQL, view_from_row
 
 EXPORT_COLUMNS = (
@@ -28,6 +31,7 @@ EXPORT_COLUMNS = (
     "opted_out_at",
     "suppressed",
     "created_at",
+    "timezone",
 )
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -50,6 +54,7 @@ def export_csv(actor: Actor, *, delimiter: str = ",", clock: Clock = system_cloc
     writer.writerow(EXPORT_COLUMNS)
     count = 0
     with tenant_session(actor.tenant_id) as s:
+        tz = s.get(Tenant, actor.tenant_id).timezone
         rows = s.execute(text(VIEW_SQL + " ORDER BY c.created_at, c.id"))
         for r in rows:
             v = view_from_row(r)
@@ -61,11 +66,12 @@ def export_csv(actor: Actor, *, delimiter: str = ",", clock: Clock = system_cloc
                     v.consent_status,
                     v.consent_basis or "",
                     _cell(v.consent_source or ""),
-                    v.consent_at.isoformat() if v.consent_at else "",
+                    iso_local(v.consent_at, tz),
                     _cell(v.notes),
-                    v.opted_out_at.isoformat() if v.opted_out_at else "",
+                    iso_local(v.opted_out_at, tz),
                     "yes" if v.suppressed else "no",
-                    v.created_at.isoformat(),
+                    iso_local(v.created_at, tz),
+                    tz,
                 ]
             )
             count += 1

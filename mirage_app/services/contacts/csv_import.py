@@ -30,9 +30,10 @@ from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.models import ConsentStatus, Contact, Tenant
 from mirage_app.services.contacts.validation import (
     CONSENT_CLOCK_SKEW,
-    MAX_NAME,
-    MAX_NOTES,
-    MAX_SOURCE,
+    clean_basis,
+    clean_name,
+    clean_notes,
+    clean_source,
     clean_tags,
     split_tags,
 )
@@ -48,6 +49,7 @@ class ImportRowError:
     reason: str  # short code; "contacts.import.<reason>" is its i18n key
     raw: str  # the row as it was in the file (trimmed to 500 characters)
     message: str = ""  # English text of the reason
+    params: dict[str, str] = field(default_factory=dict)  # what fills the reason's text (value, detail)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -104,13 +106,6 @@ _YES = {"sim", "s", "yes", "y", "true", "1", "x", "granted", "concedido", "conce
 _NO = {"nao", "n", "no", "false", "0", "revoked", "revogado", "revogada", "negado", "recusou", "opt out", "optout",
        "falso", "f"}  # fmt: skip
 _UNKNOWN = {"unknown", "desconhecido", "?", "pendente", "pending"}
-_BASES = {
-    "consent": "consent", "consentimento": "consent",
-    "legitimate interest": "legitimate_interest", "legitimate_interest": "legitimate_interest",
-    "interesse legitimo": "legitimate_interest", "legitimo interesse": "legitimate_interest",
-    "contract": "contract", "contrato": "contract", "execucao de contrato": "contract",
-    "legal obligation": "legal_obligation", "obrigacao legal": "legal_obligation",
-}  # fmt: skip
 
 
 def _header_key(name: str) -> str:
@@ -179,13 +174,21 @@ def _parse_consent(value: str) -> ConsentStatus | None:
 
 
 def _parse_basis(value: str) -> str | None:
-    key = fold(value).replace("_", " ")
-    if not key:
+    """The same rule as a contact typed in the form (`validation.clean_basis`)."""
+    if not fold(value):
         return None
-    basis = _BASES.get(key) or _BASES.get(key.replace(" ", "_"))
-    if basis is None:
-        raise _RowError("basis_invalid", value=value)
-    return basis
+    try:
+        return clean_basis(value)
+    except ValidationFailed:
+        raise _RowError("basis_invalid", value=value) from None
+
+
+def _checked(clean, value: str, reason: str):
+    """A field through the form's own cleaner; its failure becomes the row's `reason`."""
+    try:
+        return clean(value)
+    except ValidationFailed:
+        raise _RowError(reason) from None
 
 
 _DATE_FORMATS = ("%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y", "%d-%m-%Y", "%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M")
@@ -239,31 +242,23 @@ def _parse_row(
         raise _RowError("invalid_phone", detail=exc.reason) from None
     row = _Row(line=line, raw=raw, phone=phone)
     if data.get("name"):
-        name = " ".join(data["name"].split())
-        if len(name) > MAX_NAME:
-            raise _RowError("name_too_long")
-        row.name = name
+        row.name = _checked(clean_name, data["name"], "name_too_long")
     if data.get("tags"):
         try:
             row.tags = clean_tags(split_tags(data["tags"]))
         except ValidationFailed as exc:
             raise _RowError("too_many_tags" if exc.code == "contacts.too_many_tags" else "tag_invalid") from None
     if data.get("notes"):
-        if len(data["notes"]) > MAX_NOTES:
-            raise _RowError("notes_too_long")
-        row.notes = data["notes"]
+        row.notes = _checked(clean_notes, data["notes"], "notes_too_long")
     row.consent = _parse_consent(data.get("consent", ""))
     row.basis = _parse_basis(data.get("basis", ""))
-    source = " ".join(data.get("source", "").split())
-    if len(source) > MAX_SOURCE:
-        raise _RowError("source_too_long")
-    row.source = source or None
+    row.source = _checked(lambda v: clean_source(v, required=False), data.get("source", ""), "source_too_long")
     row.consent_at = _parse_at(data.get("consent_at", ""), tz, now)
     return row
 
 
 def _row_error(line: int, raw: str, reason: str, **params: Any) -> ImportRowError:
-    return ImportRowError(line, reason, raw, message_for(f"contacts.import.{reason}", params))
+    return ImportRowError(line, reason, raw, message_for(f"contacts.import.{reason}", params), params)
 
 
 def read_csv(data: bytes | str) -> tuple[str, list[str], list[tuple[int, list[str]]]]:

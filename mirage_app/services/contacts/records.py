@@ -18,6 +18,7 @@ from sqlmodel import col, select
 
 from mirage_app.base import audit
 from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
@@ -356,13 +357,56 @@ def _retag(actor: Actor, contact_ids: Iterable[uuid.UUID | str], tags: list[str]
     return changed
 
 
-def delete_contact(actor: Actor, contact_id: uuid.UUID | str) -> None:
-    """Delete a contact (and its outreach targets). A suppression of its number stays: deleting a contact never
-    makes an opted-out number reachable again."""
+_DEPENDENTS_SQL = text(
+    """
+    SELECT 'conversation' AS kind, cv.name AS name, cv.active AS active, 1 AS n
+    FROM conversation_participants cp JOIN conversations cv ON cv.id = cp.conversation_id
+    WHERE cp.contact_id = :c
+    UNION ALL
+    SELECT 'target', n.label, p.active AND p.archived_at IS NULL, 1
+    FROM outreach_targets t JOIN outreach_policies p ON p.id = t.policy_id JOIN numbers n ON n.id = p.number_id
+    WHERE t.contact_id = :c
+    UNION ALL
+    SELECT 'message', '', false, count(*) FROM messages m WHERE m.contact_id = :c HAVING count(*) > 0
+    ORDER BY 1, 2
+    """
+)
+
+
+def _impact(s, contact: Contact) -> Impact:
+    """An active conversation the contact takes part in blocks the delete (it would lose a participant
+    mid-round). Its outreach targets go with it; messages already exchanged stay in the history and the metrics,
+    no longer linked to a name. A suppression of the number always stays (an opt-out is never undone)."""
+    dependents = []
+    for row in s.execute(_DEPENDENTS_SQL, {"c": contact.id}):
+        if row.kind == "conversation":
+            dependents.append(Dependent("conversation", row.name, Effect.blocks if row.active else Effect.detached))
+        elif row.kind == "target":
+            dependents.append(Dependent("target", row.name, Effect.deleted))
+        else:
+            dependents.append(Dependent("message", str(row.n), Effect.kept))
+    return Impact(contact.display_name or contact.wa_number, tuple(dependents))
+
+
+def contact_impact(actor: Actor, contact_id: uuid.UUID | str) -> Impact:
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        return _impact(s, get_row(s, contact_id))
+
+
+def delete_contact(actor: Actor, contact_id: uuid.UUID | str) -> Impact:
+    """Delete a contact and its outreach targets; refused while an active conversation includes it
+    (`contacts.in_active_conversation`). Messages stay, unlinked; a suppression of its number stays: deleting a
+    contact never makes an opted-out number reachable again."""
     authorize(actor, Action.contacts_manage)
     with tenant_session(actor.tenant_id) as s:
         contact = get_row(s, contact_id, lock=True)
+        impact = _impact(s, contact)
+        if impact.blocked:
+            names = ", ".join(d.name for d in impact.dependents if d.effect is Effect.blocks)
+            raise Conflict("contacts.in_active_conversation", field="contact_id", names=names)
         before = audit_snapshot(contact)
         s.delete(contact)
         audit.record(s, actor, "contact.delete", "contact", contact.id, before=before)
         s.commit()
+    return impact

@@ -12,10 +12,19 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from mirage_app.base.errors import ValidationFailed
+from mirage_app.logic.optout import fold
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.models import ConsentStatus
 
 CONSENT_BASES: tuple[str, ...] = ("consent", "legitimate_interest", "contract", "legal_obligation")
+# How a legal basis may be written (folded: lower case, no accents, "_" as a space), in a form or a CSV column.
+BASIS_SPELLINGS = {
+    "consent": "consent", "consentimento": "consent",
+    "legitimate interest": "legitimate_interest", "interesse legitimo": "legitimate_interest",
+    "legitimo interesse": "legitimate_interest",
+    "contract": "contract", "contrato": "contract", "execucao de contrato": "contract",
+    "legal obligation": "legal_obligation", "obrigacao legal": "legal_obligation",
+}  # fmt: skip
 CONSENT_FILTERS: tuple[str, ...] = ("granted", "revoked", "unknown", "suppressed", "contactable")
 MAX_TAGS = 20
 MAX_TAG_LENGTH = 40
@@ -94,8 +103,9 @@ def clean_status(value: str | None) -> ConsentStatus | None:
 
 
 def clean_basis(value: Any) -> str:
-    basis = str(value or "").strip().lower()
-    if basis not in CONSENT_BASES:
+    """The stored code of a legal basis, from its code or its name in either language ("Legítimo interesse")."""
+    basis = BASIS_SPELLINGS.get(fold(str(value or "")))
+    if basis is None:
         raise ValidationFailed("contacts.basis_invalid", field="consent_basis")
     return basis
 

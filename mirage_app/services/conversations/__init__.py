@@ -14,6 +14,7 @@ from mirage_app.services.conversations.participants import (
     add_participant,
     list_pairings,
     list_participants,
+    participant_impact,
     remove_participant,
     reorder_participants,
     set_pairings,
@@ -22,6 +23,7 @@ from mirage_app.services.conversations.records import (
     TOPIC_STRATEGIES,
     ConversationView,
     activate,
+    conversation_impact,
     create_conversation,
     deactivate,
     delete_conversation,
@@ -37,7 +39,14 @@ from mirage_app.services.conversations.settings import (
     get_settings,
     set_settings,
 )
-from mirage_app.services.conversations.topics import TopicView, create_topic, delete_topic, list_topics, update_topic
+from mirage_app.services.conversations.topics import (
+    TopicView,
+    create_topic,
+    delete_topic,
+    list_topics,
+    topic_impact,
+    update_topic,
+)
 
 __all__ = [
     "OVERRIDE_FIELDS",
@@ -51,6 +60,7 @@ __all__ = [
     "TopicView",
     "activate",
     "add_participant",
+    "conversation_impact",
     "create_conversation",
     "create_topic",
     "deactivate",
@@ -65,12 +75,14 @@ __all__ = [
     "list_rounds",
     "list_topics",
     "next_window",
+    "participant_impact",
     "recent_messages",
     "remove_participant",
     "reorder_participants",
     "set_pairings",
     "set_schedule",
     "set_settings",
+    "topic_impact",
     "update_conversation",
     "update_topic",
 ]

@@ -13,12 +13,13 @@ from sqlmodel import col, select
 
 from mirage_app.base import audit
 from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine.round_state import PAIRING_ORDER  # pages list pairings in the scheduler's order
-from mirage_app.models import Contact, ConversationParticipant, Number, Pairing, ParticipantKind
-from mirage_app.services.conversations.records import load_conversation, mark_changed, parse_uuid
+from mirage_app.models import Contact, Conversation, ConversationParticipant, Number, Pairing, ParticipantKind
+from mirage_app.services.conversations.records import is_ready, load_conversation, mark_changed, parse_uuid, stop
 
 
 @dataclass(frozen=True)
@@ -133,30 +134,63 @@ def add_participant(
         return next(v for v in _participants(s, conv.id) if v.id == p.id)
 
 
-def remove_participant(actor: Actor, conversation_id: Any, participant_id: Any, clock: Clock = system_clock) -> None:
-    """Remove a participant (and any pairing of that number in this conversation)."""
+def _participant(s, conv: Conversation, participant_id: Any) -> ConversationParticipant:
+    key = parse_uuid(participant_id)
+    p = s.get(ConversationParticipant, key) if key else None
+    if p is None or p.conversation_id != conv.id:
+        raise NotFound("participants.not_found")
+    return p
+
+
+def _take_out(s, conv: Conversation, p: ConversationParticipant) -> Impact:
+    """Remove the participant and its number's pairings (flushed, not committed) and say what that did: an active
+    conversation left unable to run (fewer than two people, no pairs...) is paused rather than left broken."""
+    pairings = []
+    if p.number_id is not None:
+        pairings = s.exec(
+            select(Pairing).where(
+                Pairing.conversation_id == conv.id,
+                (Pairing.number_a_id == p.number_id) | (Pairing.number_b_id == p.number_id),
+            )
+        ).all()
+    label = next((v.label for v in _participants(s, conv.id) if v.id == p.id), "")
+    for pairing in pairings:
+        s.delete(pairing)
+    s.delete(p)
+    s.flush()
+    dependents = [Dependent("pairing", str(len(pairings)), Effect.deleted)] if pairings else []
+    if conv.active and not is_ready(s, conv):
+        dependents.append(Dependent("conversation", conv.name, Effect.deactivated))
+    return Impact(label, tuple(dependents))
+
+
+def participant_impact(actor: Actor, conversation_id: Any, participant_id: Any) -> Impact:
+    """What removing the participant would do: tried in a transaction that is rolled back."""
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        conv = load_conversation(s, conversation_id)
+        impact = _take_out(s, conv, _participant(s, conv, participant_id))
+        s.rollback()
+        return impact
+
+
+def remove_participant(actor: Actor, conversation_id: Any, participant_id: Any, clock: Clock = system_clock) -> Impact:
+    """Remove a participant (and any pairing of that number in this conversation); an active conversation that
+    can no longer run without it is paused. Returns what was done."""
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
-        key = parse_uuid(participant_id)
-        p = s.get(ConversationParticipant, key) if key else None
-        if p is None or p.conversation_id != conv.id:
-            raise NotFound("participants.not_found")
-        if p.number_id is not None:
-            for pairing in s.exec(
-                select(Pairing).where(
-                    Pairing.conversation_id == conv.id,
-                    (Pairing.number_a_id == p.number_id) | (Pairing.number_b_id == p.number_id),
-                )
-            ).all():
-                s.delete(pairing)
-        s.delete(p)
+        p = _participant(s, conv, participant_id)
+        impact = _take_out(s, conv, p)
+        if any(d.effect is Effect.deactivated for d in impact.dependents):
+            stop(s, conv, clock)
         mark_changed(conv, clock)
         s.add(conv)
         audit.record(
             s, actor, "conversation.participant_remove", "conversation", conv.id, before={"participant": str(p.id)}
         )
         s.commit()
+        return impact
 
 
 def reorder_participants(actor: Actor, conversation_id: Any, participant_ids: list[Any], clock: Clock = system_clock):

@@ -15,7 +15,8 @@ from sqlalchemy import func, text
 from sqlmodel import col, select
 
 from mirage_app.base import audit
-from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
@@ -55,6 +56,7 @@ class ConversationView:
     last_round_at: datetime | None
     next_due_at: datetime | None
     created_at: datetime
+    archived: bool = False
 
 
 def parse_uuid(value: Any) -> uuid.UUID | None:
@@ -165,6 +167,7 @@ def _conversation_views(s, convs: list[Conversation], clock: Clock) -> list[Conv
                 r.last_round,
                 c.next_due_at,
                 c.created_at,
+                c.archived_at is not None,
             )
         )
     return out
@@ -173,10 +176,13 @@ def _conversation_views(s, convs: list[Conversation], clock: Clock) -> list[Conv
 # -- conversations ----------------------------------------------------------------------------------------------
 
 
-def list_conversations(actor: Actor, clock: Clock = system_clock) -> list[ConversationView]:
+def list_conversations(actor: Actor, clock: Clock = system_clock, archived: bool = False) -> list[ConversationView]:
+    """The tenant's conversations; the archived ones instead with `archived=True`."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        convs = list(s.exec(select(Conversation).order_by(col(Conversation.created_at))).all())
+        archived_at = col(Conversation.archived_at)
+        query = select(Conversation).where(archived_at.is_not(None) if archived else archived_at.is_(None))
+        convs = list(s.exec(query.order_by(col(Conversation.created_at))).all())
         return _conversation_views(s, convs, clock)
 
 
@@ -280,11 +286,30 @@ def _check_ready(s, conv: Conversation) -> None:
         raise ValidationFailed("conversations.needs_schedule")
 
 
+def stop(s, conv: Conversation, clock: Clock) -> None:
+    """Switch scheduling off: a running round is aborted and its unsent turns are dropped."""
+    conv.active, conv.next_due_at, conv.updated_at = False, None, clock.now()
+    s.add(conv)
+    s.flush()
+    for rid in s.exec(select(Round.id).where(Round.conversation_id == conv.id, Round.state == "running")).all():
+        round_state.abort(s, rid, "deactivated", clock.now())
+
+
+def is_ready(s, conv: Conversation) -> bool:
+    try:
+        _check_ready(s, conv)
+    except ValidationFailed:
+        return False
+    return True
+
+
 def activate(actor: Actor, conversation_id: Any, clock: Clock = system_clock) -> ConversationView:
     """Start scheduling: the next tick plans the first round if a window is open."""
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
+        if conv.archived_at is not None:
+            raise Conflict("conversations.archived", field="active")
         _check_ready(s, conv)
         conv.active = True
         mark_changed(conv, clock)
@@ -299,22 +324,53 @@ def deactivate(actor: Actor, conversation_id: Any, clock: Clock = system_clock) 
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
-        conv.active, conv.next_due_at, conv.updated_at = False, None, clock.now()
-        s.add(conv)
-        s.flush()
-        for rid in s.exec(select(Round.id).where(Round.conversation_id == conv.id, Round.state == "running")).all():
-            round_state.abort(s, rid, "deactivated", clock.now())
+        stop(s, conv, clock)
         audit.record(s, actor, "conversation.deactivate", "conversation", conv.id, after={"active": False})
         s.commit()
         return _conversation_views(s, [conv], clock)[0]
 
 
-def delete_conversation(actor: Actor, conversation_id: Any) -> None:
-    """Delete it with its schedule, participants, topics and rounds; its messages stay (unlinked)."""
+def _impact(s, conv: Conversation) -> Impact:
+    """A conversation with rounds or messages is archived, not erased: it stops (an active one is switched off),
+    leaves the main list, and its rounds and messages stay readable. One without history is deleted with its
+    schedule, participants and topics (active or not: nothing else depends on it)."""
+    rounds, messages = s.execute(
+        text(
+            "SELECT (SELECT count(*) FROM rounds WHERE conversation_id = :c), "
+            "(SELECT count(*) FROM messages WHERE conversation_id = :c)"
+        ),
+        {"c": conv.id},
+    ).one()
+    dependents = []
+    if rounds:
+        dependents.append(Dependent("round", str(rounds), Effect.kept))
+    if messages:
+        dependents.append(Dependent("message", str(messages), Effect.kept))
+    return Impact(conv.name, tuple(dependents), archive=bool(rounds or messages))
+
+
+def conversation_impact(actor: Actor, conversation_id: Any) -> Impact:
+    """What deleting the conversation would do (see `_impact`), for the confirmation dialog."""
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        return _impact(s, load_conversation(s, conversation_id))
+
+
+def delete_conversation(actor: Actor, conversation_id: Any, clock: Clock = system_clock) -> Impact:
+    """Delete it, or archive it when it has history (the rule of `_impact`, applied again here); returns what was
+    done."""
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
+        impact = _impact(s, conv)
         before = _snapshot(conv)
-        s.delete(conv)
-        audit.record(s, actor, "conversation.delete", "conversation", conv.id, before=before)
+        if impact.archive:
+            stop(s, conv, clock)
+            conv.archived_at = conv.archived_at or clock.now()
+            s.add(conv)
+            audit.record(s, actor, "conversation.archive", "conversation", conv.id, before=before)
+        else:
+            s.delete(conv)
+            audit.record(s, actor, "conversation.delete", "conversation", conv.id, before=before)
         s.commit()
+        return impact

@@ -58,13 +58,15 @@ def list_rounds(actor: Actor, conversation_id: Any, limit: int = 50) -> list[Rou
 
 
 def recent_messages(actor: Actor, conversation_id: Any, limit: int = 100) -> list[dict[str, Any]]:
-    """Newest first: body, status, who to whom, phase, how the text was made (source, tokens), error."""
+    """Newest first: body, status, who to whom, phase, how the text was made (source, tokens), error, and why a
+    queued one waits (wait_reason, wait_until, send_after: logic.waits.message_line)."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
         rows = s.execute(
             text(
                 "SELECT m.id, m.body, m.status::text AS status, m.error, m.created_at, m.sent_at, m.round_id, "
+                "m.wait_reason, m.wait_until, m.send_after, "
                 "m.meta->>'phase' AS phase, m.meta->'llm' AS llm, a.label AS from_label, "
                 "COALESCE(b.label, c.display_name, c.wa_number) AS to_label "
                 "FROM messages m LEFT JOIN numbers a ON a.id = m.from_number_id "

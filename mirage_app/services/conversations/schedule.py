@@ -129,7 +129,7 @@ def set_schedule(
 ) -> list[DayScheduleView]:
     """Update the days given (each a DayScheduleView-shaped dict, or with nested dayparts); other days keep their
     values. Times are HH:MM from 00:00 to 24:00 (an end of 24:00 = midnight); start < end; the enabled windows of
-    a day must not overlap; rounds per window 0–50; pauses 0–1440 minutes with min ≤ max. All or nothing."""
+    a day must not overlap; rounds per window 0–50; pauses up to 1440 minutes with 1 ≤ min ≤ max. All or nothing."""
     authorize(actor, Action.conversations_manage)
     cleaned: dict[str, dict[str, Any]] = {}
     for raw in days:
@@ -190,6 +190,8 @@ def _apply_day(row: ConversationSchedule, day: str, item: dict[str, Any]) -> Non
         row.pause_between_rounds_min = _whole(item["pause_min"], f"{day}.pause_min", 0, 1440, "schedule.pause_invalid")
     if "pause_max" in item:
         row.pause_between_rounds_max = _whole(item["pause_max"], f"{day}.pause_max", 0, 1440, "schedule.pause_invalid")
+    if row.pause_between_rounds_min < 1:  # 0–0 would start rounds back to back
+        raise ValidationFailed("schedule.pause_zero", field=f"{day}.pause_min")
     if row.pause_between_rounds_min > row.pause_between_rounds_max:
         raise ValidationFailed("schedule.pause_order", field=f"{day}.pause_min")
 

@@ -7,14 +7,17 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import func
 from sqlmodel import col, select
 
 from mirage_app.base import audit
 from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
-from mirage_app.models import Topic
+from mirage_app.logic.rounds import pick_topic
+from mirage_app.models import Conversation, Round, Topic
 from mirage_app.services.conversations.records import load_conversation, parse_uuid
 
 
@@ -25,12 +28,40 @@ class TopicView:
     system_prompt: str
     active_from: datetime | None
     active_to: datetime | None
-    active_now: bool
+    in_period: bool  # within its active period: the rotation may pick it
+    active_now: bool  # the one a round starting now would talk about (none while the conversation is paused)
 
 
-def _topic_view(t: Topic, now: datetime) -> TopicView:
-    active = (t.active_from is None or t.active_from <= now) and (t.active_to is None or t.active_to > now)
-    return TopicView(t.id, t.seed, t.system_prompt, t.active_from, t.active_to, active)
+def _in_period(t: Topic, now: datetime) -> bool:
+    return (t.active_from is None or t.active_from <= now) and (t.active_to is None or t.active_to > now)
+
+
+def _topic_views(conv: Conversation, topics: list[Topic], now: datetime) -> list[TopicView]:
+    """The scheduler's own choice (same order, same `pick_topic`) marks the topic active now."""
+    candidates = [t.id for t in topics if _in_period(t, now)]
+    current = pick_topic(candidates, conv.topic_strategy, conv.topic_refresh_minutes, now, conv.id)
+    return [
+        TopicView(
+            t.id,
+            t.seed,
+            t.system_prompt,
+            t.active_from,
+            t.active_to,
+            in_period=t.id in candidates,
+            active_now=conv.active and t.id == current,
+        )
+        for t in topics
+    ]
+
+
+def _conversation_topics(s, conv: Conversation) -> list[Topic]:
+    order = (col(Topic.created_at), col(Topic.id))
+    return list(s.exec(select(Topic).where(Topic.conversation_id == conv.id).order_by(*order)).all())
+
+
+def _view_of(s, topic: Topic, now: datetime) -> TopicView:
+    conv = load_conversation(s, topic.conversation_id)
+    return next(v for v in _topic_views(conv, _conversation_topics(s, conv), now) if v.id == topic.id)
 
 
 def _clean_topic(data: dict[str, Any], partial: bool, current: Topic | None = None) -> dict[str, Any]:
@@ -62,8 +93,7 @@ def list_topics(actor: Actor, conversation_id: Any, clock: Clock = system_clock)
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
-        rows = s.exec(select(Topic).where(Topic.conversation_id == conv.id).order_by(col(Topic.created_at))).all()
-        return [_topic_view(t, clock.now()) for t in rows]
+        return _topic_views(conv, _conversation_topics(s, conv), clock.now())
 
 
 def create_topic(
@@ -86,7 +116,7 @@ def create_topic(
         s.flush()
         audit.record(s, actor, "topic.create", "topic", topic.id, after={"seed": topic.seed})
         s.commit()
-        return _topic_view(topic, clock.now())
+        return _view_of(s, topic, clock.now())
 
 
 def _topic(s, topic_id: Any) -> Topic:
@@ -109,10 +139,23 @@ def update_topic(actor: Actor, topic_id: Any, clock: Clock = system_clock, **cha
         s.add(topic)
         audit.record(s, actor, "topic.update", "topic", topic.id, before=before, after={"seed": topic.seed})
         s.commit()
-        return _topic_view(topic, clock.now())
+        return _view_of(s, topic, clock.now())
+
+
+def _impact(s, topic: Topic) -> Impact:
+    """Rounds that talked about the topic keep their history without it (the database unlinks them)."""
+    rounds = s.exec(select(func.count()).select_from(Round).where(Round.topic_id == topic.id)).one()
+    return Impact(topic.seed, (Dependent("round", str(rounds), Effect.detached),) if rounds else ())
+
+
+def topic_impact(actor: Actor, topic_id: Any) -> Impact:
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        return _impact(s, _topic(s, topic_id))
 
 
 def delete_topic(actor: Actor, topic_id: Any) -> None:
+    """Delete the topic; the rounds that used it stay, unlinked (see `topic_impact`)."""
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         topic = _topic(s, topic_id)

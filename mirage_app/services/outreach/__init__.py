@@ -22,6 +22,7 @@ from mirage_app.services.outreach.policies import (
     delete_policy,
     get_policy,
     list_policies,
+    policy_impact,
     update_policy,
     validate_policy,
 )
@@ -77,6 +78,7 @@ __all__ = [
     "get_target",
     "list_policies",
     "list_targets",
+    "policy_impact",
     "update_policy",
     "update_target",
     "validate_policy",

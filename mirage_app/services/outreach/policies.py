@@ -15,10 +15,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mirage_app.base import audit
 from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
@@ -84,6 +85,7 @@ class PolicyView:
     targets: dict[str, int]  # status → count
     sent_today: int
     sent_last_hour: int
+    number_persona_name: str | None = None  # who writes when the policy names no persona (the number's own)
 
 
 # -- validation -------------------------------------------------------------------------------------------------
@@ -200,18 +202,20 @@ def _check_refs(s, data: dict[str, Any]) -> None:
 
 _POLICY_VIEW_SQL = """
     SELECT p.*, n.label AS number_label, n.wa_number AS number_wa, n.status::text AS number_status,
-           pe.name AS persona_name,
+           pe.name AS persona_name, np.name AS number_persona_name,
            (SELECT json_object_agg(x.status, x.n) FROM (
                 SELECT t.status::text AS status, count(*) AS n FROM outreach_targets t WHERE t.policy_id = p.id
                 GROUP BY t.status) x) AS target_counts
     FROM outreach_policies p
     JOIN numbers n ON n.id = p.number_id
     LEFT JOIN personas pe ON pe.id = p.persona_id
+    LEFT JOIN personas np ON np.id = n.persona_id
+    WHERE p.archived_at IS NULL
 """
 
 
-def _policy_views(s, where: str = "", params: dict[str, Any] | None = None, clock: Clock = system_clock):
-    rows = s.execute(text(f"{_POLICY_VIEW_SQL} {where} ORDER BY p.created_at, p.id"), params or {}).all()
+def _policy_views(s, condition: str = "", params: dict[str, Any] | None = None, clock: Clock = system_clock):
+    rows = s.execute(text(f"{_POLICY_VIEW_SQL} {condition} ORDER BY p.created_at, p.id"), params or {}).all()
     if not rows:
         return []
     tz = s.execute(text("SELECT timezone FROM tenants")).scalar() or "America/Sao_Paulo"
@@ -230,6 +234,7 @@ def _policy_views(s, where: str = "", params: dict[str, Any] | None = None, cloc
                 number_status=r.number_status,
                 persona_id=r.persona_id,
                 persona_name=r.persona_name,
+                number_persona_name=r.number_persona_name,
                 daily_limit=r.daily_limit,
                 hourly_limit=r.hourly_limit,
                 max_rounds_per_contact=r.max_rounds_per_contact,
@@ -250,7 +255,7 @@ def _policy_views(s, where: str = "", params: dict[str, Any] | None = None, cloc
 
 def find_policy(s, policy_id: uuid.UUID | str, *, lock: bool = False) -> OutreachPolicy:
     pid = parse_id(policy_id, "outreach.policy_not_found")
-    statement = select(OutreachPolicy).where(OutreachPolicy.id == pid)
+    statement = select(OutreachPolicy).where(OutreachPolicy.id == pid, col(OutreachPolicy.archived_at).is_(None))
     if lock:
         statement = statement.with_for_update()
     policy = s.exec(statement).first()
@@ -273,7 +278,7 @@ def get_policy(actor: Actor, policy_id: uuid.UUID | str, *, clock: Clock = syste
     authorize(actor, Action.data_read)
     pid = parse_id(policy_id, "outreach.policy_not_found")
     with tenant_session(actor.tenant_id) as s:
-        views = _policy_views(s, "WHERE p.id = :id", {"id": pid}, clock=clock)
+        views = _policy_views(s, "AND p.id = :id", {"id": pid}, clock=clock)
     if not views:
         raise NotFound("outreach.policy_not_found")
     return views[0]
@@ -342,12 +347,54 @@ def deactivate_policy(actor: Actor, policy_id: uuid.UUID | str, *, clock: Clock 
     return update_policy(actor, policy_id, active=False, clock=clock)
 
 
-def delete_policy(actor: Actor, policy_id: uuid.UUID | str) -> None:
-    """Delete a policy and its targets (queued sends under it are refused by the send guard)."""
+def _history(s, policy: OutreachPolicy) -> tuple[int, int]:
+    """(targets, messages already written under the policy)."""
+    row = s.execute(
+        text(
+            "SELECT (SELECT count(*) FROM outreach_targets WHERE policy_id = :p) AS targets, "
+            "(SELECT count(*) FROM messages m WHERE m.outreach_target_id IN "
+            " (SELECT id FROM outreach_targets WHERE policy_id = :p)) AS messages"
+        ),
+        {"p": policy.id},
+    ).one()
+    return int(row.targets), int(row.messages)
+
+
+def _policy_impact(s, policy: OutreachPolicy) -> Impact:
+    """Outreach stops at once. A policy that already wrote to contacts is archived (its targets and messages stay
+    readable); one that never did is deleted with its queue."""
+    label = s.get(Number, policy.number_id).label
+    targets, messages = _history(s, policy)
+    if messages:
+        return Impact(
+            label,
+            (Dependent("queue", str(targets), Effect.kept), Dependent("message", str(messages), Effect.kept)),
+            archive=True,
+        )
+    return Impact(label, (Dependent("queue", str(targets), Effect.deleted),) if targets else ())
+
+
+def policy_impact(actor: Actor, policy_id: uuid.UUID | str) -> Impact:
+    authorize(actor, Action.data_read)
+    with tenant_session(actor.tenant_id) as s:
+        return _policy_impact(s, find_policy(s, policy_id))
+
+
+def delete_policy(actor: Actor, policy_id: uuid.UUID | str, *, clock: Clock = system_clock) -> Impact:
+    """Stop a policy and remove it from the lists: archived (kept, inactive) when it already wrote to contacts,
+    else deleted with its targets (queued sends under it are refused by the send guard). Returns what was done."""
     authorize(actor, Action.outreach_manage)
     with tenant_session(actor.tenant_id) as s:
         policy = find_policy(s, policy_id, lock=True)
+        impact = _policy_impact(s, policy)
         before = _policy_snapshot(policy)
-        s.delete(policy)
-        audit.record(s, actor, "outreach.policy_delete", "outreach_policy", policy.id, before=before)
+        if impact.archive:
+            policy.active, policy.archived_at = False, clock.now()
+            s.add(policy)
+            audit.record(s, actor, "outreach.policy_archive", "outreach_policy", policy.id, before,
+                         _policy_snapshot(policy), clock=clock)  # fmt: skip
+        else:
+            s.delete(policy)
+            audit.record(s, actor, "outreach.policy_delete", "outreach_policy", policy.id, before=before, clock=clock)
         s.commit()
+    return impact

@@ -17,6 +17,7 @@ from mirage_app.base.errors import NotFound, ValidationFailed
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.logic import waits
 from mirage_app.models import ConsentStatus, OutreachTarget, TargetStatus
 from mirage_app.services.outreach.common import TARGET_STATUSES, parse_id
 from mirage_app.services.outreach.policies import find_policy
@@ -46,6 +47,7 @@ class TargetView:
     number_label: str
     created_at: datetime
     updated_at: datetime | None
+    wait: waits.Wait | None = None  # why a pending / in-progress target waits, and until when (logic.waits)
 
 
 @dataclass(frozen=True)
@@ -78,11 +80,21 @@ _TARGET_VIEW_SQL = """
            (c.opted_out_at IS NOT NULL OR EXISTS (SELECT 1 FROM suppression su WHERE su.wa_number = c.wa_number))
                AS suppressed,
            t.priority, t.status::text AS status, t.last_contact_at, t.rounds_done, p.max_rounds_per_contact,
-           t.last_error, n.label AS number_label, t.created_at, t.updated_at
+           t.last_error, n.label AS number_label, t.created_at, t.updated_at,
+           p.active AS policy_active, p.wait_reason AS policy_wait, p.wait_until AS policy_wait_until,
+           EXISTS (SELECT 1 FROM outreach_targets o WHERE o.contact_id = t.contact_id AND o.status = 'in_progress'
+                   AND o.id <> t.id) AS other_exchange,
+           q.id IS NOT NULL AS queued, q.wait_reason AS queued_reason, q.wait_until AS queued_until,
+           q.send_after AS queued_send_after
     FROM outreach_targets t
     JOIN contacts c ON c.id = t.contact_id
     JOIN outreach_policies p ON p.id = t.policy_id
     JOIN numbers n ON n.id = p.number_id
+    LEFT JOIN LATERAL (
+        SELECT m.id, m.wait_reason, m.wait_until, m.send_after FROM messages m
+        WHERE t.status = 'in_progress' AND m.outreach_target_id = t.id AND m.status = 'queued'
+        ORDER BY m.created_at DESC LIMIT 1
+    ) q ON true
 """
 
 _TARGET_SORTS = {
@@ -113,7 +125,14 @@ def _target_view(r: Any) -> TargetView:
         number_label=r.number_label,
         created_at=r.created_at,
         updated_at=r.updated_at,
-    )
+        wait=waits.target_wait(
+            waits.TargetFacts(
+                r.status, r.consent_status, bool(r.suppressed), r.other_exchange, r.policy_active, r.policy_wait,
+                r.policy_wait_until, r.queued, r.queued_reason, r.queued_until, r.queued_send_after,
+            ),
+            system_clock.now(),
+        ),
+    )  # fmt: skip
 
 
 def _priority(value: Any) -> int:
@@ -157,7 +176,9 @@ def list_targets(
     comma-separated), or None; `search` matches name or number. `counts` gives every status's total under the
     same policy/search filter, for the page's tabs."""
     authorize(actor, Action.data_read)
-    where, params = ["true"], {}
+    # An archived policy's targets are history, no longer a queue.
+    where = ["NOT EXISTS (SELECT 1 FROM outreach_policies ap WHERE ap.id = t.policy_id AND ap.archived_at IS NOT NULL)"]
+    params: dict[str, Any] = {}
     if policy_id:
         params["policy"] = parse_id(policy_id, "outreach.policy_not_found", "policy_id")
         where.append("t.policy_id = :policy")

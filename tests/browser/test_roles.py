@@ -1,0 +1,181 @@
+"""Issue 13, roles: a viewer reads settings without being offered changes and is told plainly that /audit is not
+for them; admins without two-factor are sent to turn it on; failed sign-ins are in the audit log, in words.
+Screenshots go to screenshots/shell/."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.browser.conftest import sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SHOTS = Path(__file__).resolve().parent / "screenshots" / "shell"
+VIEWER_EMAIL = "leitora@example.com"
+VIEWER_PASSWORD = "Cajueiro-Florido-71"
+SIZES = ({"width": 1440, "height": 900}, {"width": 390, "height": 844})
+NOT_ALLOWED = (("Português (Brasil)", "pt-BR", "Você não pode abrir"), ("English", "en", "You cannot open"))
+FAILED_SIGN_IN = (("Português (Brasil)", "pt-BR", "Tentativa de entrada falhou"), ("English", "en", "Failed sign-in"))
+RAW_ACTION = re.compile(r"\b(?:auth|users|mfa|settings|api_keys)\.[a-z_]+\b")
+
+
+def _shots(page: Page, name: str, code: str) -> None:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    for size in SIZES:
+        page.set_viewport_size(size)
+        page.wait_for_timeout(700)
+        page.screenshot(path=str(SHOTS / f"{name}-{size['width']}-{code}.png"), full_page=True)
+    page.set_viewport_size(SIZES[0])
+
+
+def _switch_language(page: Page, name: str) -> None:
+    page.locator("#language-select").click()
+    page.get_by_role("option", name=name).click()
+
+
+@pytest.fixture(scope="module")
+def viewer(running_app, browser, admin) -> str:
+    """An admin turns two-factor on (the users tab first sends them there), invites a viewer, who accepts."""
+    context = browser.new_context(viewport=SIZES[0])
+    page = context.new_page()
+    sign_in(page, running_app, admin.email, admin.password, admin.second_factor())
+    if "first=1" in page.url:
+        _first_password(page, admin)
+    page.goto(running_app.url + "/settings?tab=users")
+    expect(page.locator("#users-table")).to_contain_text(admin.email, timeout=30_000)  # the list stays readable
+    expect(page.locator("#invite-send")).to_be_disabled()
+    _shots(page, "settings-users-no-mfa", "pt-BR")
+    page.locator(".mfa-link").click()  # "turn on two-factor" leads to the security tab
+    page.locator("#mfa-start").click()
+    secret = page.locator("#mfa-secret").inner_text(timeout=15_000).strip()
+    admin.totp_secret = secret
+    page.locator("#mfa-code").fill(admin.totp_at())
+    page.locator("#mfa-confirm").click()
+    codes = page.locator("#recovery-codes code")
+    expect(codes).to_have_count(10)
+    admin.recovery_codes = [c.strip() for c in codes.all_inner_texts()]
+
+    page.goto(running_app.url + "/settings?tab=users")
+    page.locator("#invite-email").fill(VIEWER_EMAIL)
+    page.locator("#invite-role").click()
+    page.get_by_role("option", name="Leitor").click()
+    page.locator("#invite-send").click()
+    link = page.locator("#invite-link").inner_text(timeout=15_000).strip()
+    expect(page.get_by_text("Pendente")).to_be_visible()  # the invitation's status in words
+    context.close()
+
+    guest_context = browser.new_context()
+    guest = guest_context.new_page()
+    guest.goto(link)
+    expect(guest.locator("#invite-submit")).to_be_visible(timeout=30_000)
+    expect(guest.locator("body")).to_contain_text("· Leitor")  # the role in words, not "viewer"
+    guest.locator("#invite-password").fill(VIEWER_PASSWORD)
+    guest.locator("#invite-confirm").fill(VIEWER_PASSWORD + "x")
+    guest.locator("#invite-submit").click()
+    expect(guest.locator("#invite-error")).to_contain_text("Confirme a senha")
+    expect(guest.locator("#invite-password")).to_have_value(VIEWER_PASSWORD)
+    guest.locator("#invite-confirm").fill(VIEWER_PASSWORD)
+    guest.locator("#invite-submit").click()
+    expect(guest.locator("#user-role")).to_have_text("Leitor", timeout=30_000)
+    guest_context.close()
+    return VIEWER_EMAIL
+
+
+def _first_password(page: Page, admin) -> None:
+    from tests.browser.conftest import choose_first_password
+
+    choose_first_password(page, admin)
+
+
+@pytest.fixture
+def viewer_page(page: Page, running_app, viewer) -> Page:
+    sign_in(page, running_app, viewer, VIEWER_PASSWORD)
+    return page
+
+
+def test_a_viewer_opening_audit_sees_not_allowed(running_app, viewer_page: Page, console_errors):
+    page = viewer_page
+    expect(page.locator('#sidebar a[href="/audit"]')).to_have_count(0)
+    for language, code, title in NOT_ALLOWED:
+        page.goto(running_app.url + "/")
+        expect(page.locator("#page-title")).to_be_visible(timeout=30_000)
+        _switch_language(page, language)
+        page.goto(running_app.url + "/audit")
+        not_allowed = page.locator("#not-allowed")
+        expect(not_allowed).to_contain_text(title, timeout=30_000)
+        expect(not_allowed).to_contain_text("Admin")
+        expect(not_allowed).to_contain_text("Leitor" if code == "pt-BR" else "Viewer")
+        expect(page.locator("#audit-table")).to_have_count(0)
+        page.wait_for_timeout(1000)
+        expect(page.locator("#service-error")).to_have_count(0)  # no refusal toast on top
+        _shots(page, "not-allowed", code)
+    _switch_language(page, "Português (Brasil)")
+    assert console_errors == []
+
+
+def test_a_viewer_reads_settings_without_editing(running_app, viewer_page: Page):
+    page = viewer_page
+    page.goto(running_app.url + "/settings?tab=tenant")
+    expect(page.locator("#tenant-read-only")).to_be_visible(timeout=30_000)
+    expect(page.locator("#tenant-timezone")).to_be_disabled()
+    expect(page.locator("#tenant-timezone")).to_have_value("America/Sao_Paulo")
+    expect(page.locator("#tenant-min_delay_s")).to_be_disabled()
+    expect(page.locator("#tenant-humanize")).to_be_disabled()
+    expect(page.locator("#tenant-save")).to_have_count(0)
+    _shots(page, "settings-tenant-viewer", "pt-BR")
+
+    page.locator("#tab-users").click()
+    expect(page.locator(".admins-only")).to_contain_text("Leitor")
+    page.locator("#tab-security").click()
+    expect(page.locator("#password-rules")).to_be_visible()  # the rules come before any failure
+    page.locator("#current-password").fill(VIEWER_PASSWORD)
+    page.locator("#new-password").fill("Outra-Senha-Boa-2026")
+    page.locator("#confirm-password").fill("Outra-Senha-Boa-2027")
+    page.locator("#change-password").click()
+    expect(page.locator("#password-error")).to_contain_text("Confirme a senha")
+    expect(page.locator("#current-password")).to_have_value(VIEWER_PASSWORD)  # nothing to type again
+    expect(page.locator("#new-password")).to_have_value("Outra-Senha-Boa-2026")
+    page.locator("#new-password").fill("curta")
+    page.locator("#confirm-password").fill("curta")
+    page.locator("#change-password").click()
+    expect(page.locator("#password-error")).to_contain_text("Nova senha:")
+    _shots(page, "settings-security-viewer", "pt-BR")
+
+
+def test_a_failed_sign_in_is_in_the_audit_log(running_app, viewer, browser, admin_page: Page):
+    with browser.new_context() as context:
+        intruder = context.new_page()
+        intruder.goto(running_app.url + "/login")
+        intruder.locator("#login-email").fill(viewer)
+        intruder.locator("#login-password").fill("not-her-password")
+        intruder.locator("#login-submit").click()
+        expect(intruder.locator("#login-error")).to_be_visible(timeout=30_000)
+
+    page = admin_page
+    for language, code, words in FAILED_SIGN_IN:
+        page.goto(running_app.url + "/")
+        expect(page.locator("#page-title")).to_be_visible(timeout=30_000)
+        _switch_language(page, language)
+        page.goto(running_app.url + "/audit")
+        table = page.locator("#audit-table")
+        expect(table).to_contain_text(words, timeout=30_000)
+        row = table.locator("tr", has_text=words).first
+        expect(row).to_contain_text(viewer)
+        text = table.inner_text()
+        assert "not-her-password" not in text
+        assert not RAW_ACTION.findall(text), f"the audit log shows action identifiers: {RAW_ACTION.findall(text)[:5]}"
+        assert not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", text)  # times read "6 dez 21:28:05", not ISO/UTC
+        _shots(page, "audit", code)
+    _switch_language(page, "Português (Brasil)")
+    page.goto(running_app.url + "/settings?tab=users")
+    expect(page.locator("#users-table")).to_contain_text(viewer, timeout=30_000)
+    page.set_viewport_size(SIZES[1])  # the wide table scrolls inside its card, not the page
+    page.wait_for_timeout(500)
+    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 2
+    _shots(page, "settings-users", "pt-BR")
+    page.locator("#tab-api-keys").click()
+    _shots(page, "settings-api-keys", "pt-BR")
