@@ -1,4 +1,4 @@
-"""`/api/instances`: create (QR), list, fetch a fresh QR, stop. Thin: every rule lives in services.instances."""
+"""`/api/instances`: create (QR), list, fetch a fresh QR, stop, delete (archive). Thin: every rule lives in services."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from fastapi import APIRouter, Depends
 from fastapi.concurrency import run_in_threadpool
 
 from mirage_app.api.deps import api_actor
-from mirage_app.api.schemas.common import AUTH, errors, field_error, not_found
+from mirage_app.api.schemas.common import AUTH, ImpactBody, errors, field_error, not_found
 from mirage_app.api.schemas.instances import CreateInstance, Instance, InstanceList, InstanceQr
 from mirage_app.base.permissions import Actor
-from mirage_app.services import instances
+from mirage_app.services import instances, number_lifecycle
 
 router = APIRouter(prefix="/api/instances", tags=["instances"])
 _404 = not_found("instances.not_found")
@@ -56,3 +56,23 @@ async def instance_qr(instance_id: str, actor: Actor = Depends(api_actor)) -> In
 )
 async def stop_instance(instance_id: str, actor: Actor = Depends(api_actor)) -> InstanceQr:
     return InstanceQr.model_validate(await run_in_threadpool(instances.stop, actor, instance_id))
+
+
+@router.get(
+    "/{instance_id}/impact",
+    response_model=ImpactBody,
+    responses=errors(*AUTH, 404, examples=_404),
+    summary="What deleting the number would do: conversations it leaves, policies stopped, history archived",
+)
+async def instance_impact(instance_id: str, actor: Actor = Depends(api_actor)) -> ImpactBody:
+    return ImpactBody.of(await run_in_threadpool(number_lifecycle.number_impact, actor, instance_id))
+
+
+@router.delete(
+    "/{instance_id}",
+    response_model=ImpactBody,
+    responses=errors(*AUTH, 404, 409, examples=_404),
+    summary="Delete the number (archived instead when it has history); answers with what was done",
+)
+async def delete_instance(instance_id: str, actor: Actor = Depends(api_actor)) -> ImpactBody:
+    return ImpactBody.of(await run_in_threadpool(number_lifecycle.delete_number, actor, instance_id))

@@ -101,3 +101,43 @@ def not_found(code: str) -> dict[int, dict[str, Any]]:
 
 
 AUTH = (401, 403)  # every operation behind an API key
+
+
+class ImpactDependent(BaseModel):
+    kind: str = Field(description="What depends on it: `conversation_seat`, `sending_policy`, `number_history`…")
+    name: str = Field(description="Its name, or a count")
+    effect: str = Field(description="`blocks`, `deactivated`, `detached`, `deleted` or `kept`")
+
+
+class ImpactBody(BaseModel):
+    """What destroying something does (or did): the same answer before (`…/impact`) and after the DELETE."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "name": "Vendas SP 01",
+                    "archive": True,
+                    "blocked": False,
+                    "dependents": [
+                        {"kind": "conversation_seat", "name": "Aquecimento A", "effect": "detached"},
+                        {"kind": "number_history", "name": "412", "effect": "kept"},
+                    ],
+                }
+            ]
+        }
+    )
+
+    name: str
+    archive: bool = Field(description="History exists: the thing is archived rather than erased")
+    blocked: bool = Field(description="Something active depends on it: the DELETE is refused until it is cleared")
+    dependents: list[ImpactDependent]
+
+    @classmethod
+    def of(cls, impact: Any) -> ImpactBody:
+        return cls(
+            name=impact.name,
+            archive=impact.archive,
+            blocked=impact.blocked,
+            dependents=[ImpactDependent(kind=d.kind, name=d.name, effect=d.effect.value) for d in impact.dependents],
+        )
