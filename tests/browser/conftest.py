@@ -270,6 +270,15 @@ def admin_page(page, running_app, admin):
     return page
 
 
+def switch_language(page, name: str) -> None:
+    """Choose the page's language in the sidebar (opening the navigation drawer first at phone width)."""
+    select = page.locator("#language-select")
+    if not select.is_visible():
+        page.locator("#nav-toggle").click()
+    select.click()
+    page.get_by_role("option", name=name).click()
+
+
 def choose_first_password(page, admin: Credentials, new_password: str = "Aurora-Borealis-2026!") -> None:
     from playwright.sync_api import expect
 

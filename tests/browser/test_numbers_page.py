@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from mirage_app.i18n import catalog, formats
-from tests.browser.conftest import run_beside_app, sign_in
+from tests.browser.conftest import run_beside_app, sign_in, switch_language
 from tests.browser.raw_text import leaks, page_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -59,8 +59,7 @@ def _load_demo(running_app, admin) -> None:
 
 
 def _language(page: Page, name: str, title: str) -> None:
-    page.locator("#language-select").click()
-    page.get_by_role("option", name=name).click()
+    switch_language(page, name)
     expect(page.locator("#page-title")).to_have_text(title, timeout=30_000)
 
 
@@ -75,7 +74,7 @@ def _shots(page: Page, code: str) -> None:
     page.set_viewport_size({"width": 1440, "height": 900})
 
 
-def test_numbers_page(running_app, admin, admin_page: Page, console_errors):
+def test_numbers_page(running_app, admin, admin_page: Page, browser, console_errors):
     page = admin_page
     _load_demo(running_app, admin)
 
@@ -159,18 +158,20 @@ def test_numbers_page(running_app, admin, admin_page: Page, console_errors):
     assert leaked == [], leaked
     _language(page, "Português (Brasil)", catalog("pt-BR")["page.instances.title"])
 
-    # A viewer reads the same page with no control that changes anything.
-    sign_in(page, running_app, VIEWER, VIEWER_PASSWORD)
-    page.goto(running_app.url + "/instances")
-    expect(page.locator(".instance-card").first).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(800)
-    for control in (
-        "#connect-number",
-        ".instance-delete",
-        ".instance-connect",
-        ".instance-persona",
-        "[aria-label=rename]",
-    ):
-        expect(page.locator(control)).to_have_count(0)
-    expect(page.locator(".instance-card").first.get_by_role("button", name="Desconectar")).to_have_count(0)
+    # A viewer, in a browser of their own, reads the same page with no control that changes anything.
+    with browser.new_context() as context:
+        viewer = context.new_page()
+        sign_in(viewer, running_app, VIEWER, VIEWER_PASSWORD)
+        viewer.goto(running_app.url + "/instances")
+        expect(viewer.locator(".instance-card").first).to_be_visible(timeout=30_000)
+        viewer.wait_for_timeout(800)
+        for control in (
+            "#connect-number",
+            ".instance-delete",
+            ".instance-connect",
+            ".instance-persona",
+            "[aria-label=rename]",
+        ):
+            expect(viewer.locator(control)).to_have_count(0)
+        expect(viewer.locator(".instance-card").first.get_by_role("button", name="Desconectar")).to_have_count(0)
     assert console_errors == []

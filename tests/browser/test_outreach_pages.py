@@ -54,7 +54,7 @@ def seed(admin_email: str) -> dict:
     with admin_engine().connect() as c:
         row = c.execute(text("SELECT id, tenant_id FROM users WHERE email = :e"), {"e": admin_email}).one()
     actor = Actor(tenant_id=row.tenant_id, role=UserRole.admin, label=admin_email, user_id=row.id, mfa_enabled=True)
-    ana = personas.create_persona(actor, name="Ana Souza", style="Animada", greeting_morning="Bom dia!",
+    ana = personas.create_persona(actor, name="Ana Prospecção", style="Animada", greeting_morning="Bom dia!",
                                   traits={"age": 29, "emoji_use": "medium", "typical_length": "short"})  # fmt: skip
     personas.create_persona(actor, name="Bruno Lima", locale="en", traits={"emoji_use": "low"})
     numbers = {}
@@ -147,7 +147,7 @@ def test_a_persona_an_active_policy_writes_as_is_refused_then_goes_once_the_poli
 ):
     page, url = admin_page, running_app.url
     page.goto(url + "/personas")
-    ana = page.locator(".persona-card", has_text="Ana Souza")
+    ana = page.locator(".persona-card", has_text="Ana Prospecção")
     expect(ana).to_contain_text("1 número usa esta persona", timeout=30_000)
     ana.locator(".persona-delete").click()
     impact = page.locator("#persona-delete-impact")
@@ -159,19 +159,19 @@ def test_a_persona_an_active_policy_writes_as_is_refused_then_goes_once_the_poli
 
     page.goto(url + "/outreach/policies")
     vendas = page.locator(".policy-card", has_text="Vendas")
-    expect(vendas.locator(".policy-persona")).to_contain_text("Ana Souza", timeout=30_000)
+    expect(vendas.locator(".policy-persona")).to_contain_text("Ana Prospecção", timeout=30_000)
     expect(page.locator(".policy-card", has_text="Suporte").locator(".policy-persona")).to_contain_text(
-        "persona do número (Ana Souza)"
+        "persona do número (Ana Prospecção)"
     )
     vendas.locator(".policy-active").click()
     expect(page.get_by_text("Política desativada.")).to_be_visible(timeout=30_000)
 
     page.goto(url + "/personas")
-    page.locator(".persona-card", has_text="Ana Souza").locator(".persona-delete").click()
+    page.locator(".persona-card", has_text="Ana Prospecção").locator(".persona-delete").click()
     expect(page.locator("#persona-delete-impact")).to_contain_text("(inativa) passa a escrever com a persona")
     page.locator("#persona-delete-confirm").click()
     expect(page.get_by_text("Persona excluída.")).to_be_visible(timeout=30_000)
-    expect(page.locator(".persona-card", has_text="Ana Souza")).to_have_count(0)
+    expect(page.locator(".persona-card", has_text="Ana Prospecção")).to_have_count(0)
 
     page.goto(url + "/outreach/policies")
     vendas = page.locator(".policy-card", has_text="Vendas")

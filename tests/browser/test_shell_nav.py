@@ -9,6 +9,8 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import switch_language
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 SHOTS = Path(__file__).resolve().parent / "screenshots" / "shell"
@@ -16,11 +18,6 @@ PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1440, "height": 900}
 NOT_FOUND = (("Português (Brasil)", "pt-BR", "Página não encontrada"), ("English", "en", "Page not found"))
 SHELL_ROUTES = ("/", "/instances", "/conversations", "/personas", "/contacts", "/settings", "/audit", "/schedule")
-
-
-def _switch_language(page: Page, name: str) -> None:
-    page.locator("#language-select").click()
-    page.get_by_role("option", name=name).click()
 
 
 def _shot(page: Page, name: str) -> None:
@@ -110,7 +107,7 @@ def test_unknown_route_is_a_404_inside_the_shell(running_app, admin_page: Page, 
             expect(page.locator("#page-title")).to_be_visible(timeout=30_000)
             if width == 390:
                 page.locator("#nav-toggle").click()
-            _switch_language(page, language)
+            switch_language(page, language)
             page.goto(running_app.url + "/schedule")
             expect(page.locator("#page-title")).to_have_text(title, timeout=30_000)
             expect(page.locator("#missing-path")).to_have_text("/schedule")
@@ -123,7 +120,7 @@ def test_unknown_route_is_a_404_inside_the_shell(running_app, admin_page: Page, 
     page.goto(running_app.url + "/schedule")
     page.locator("#not-found-home").click()
     expect(page).to_have_url(running_app.url + "/", timeout=30_000)
-    _switch_language(page, "Português (Brasil)")
+    switch_language(page, "Português (Brasil)")
 
     with browser.new_context(viewport=PHONE) as context:  # signed out: the sign-in card says it, in pt-BR
         visitor = context.new_page()
