@@ -273,7 +273,8 @@ def admin_page(page, running_app, admin):
 def switch_language(page, name: str) -> None:
     """Choose the page's language in the sidebar (opening the navigation drawer first at phone width)."""
     select = page.locator("#language-select")
-    if not select.is_visible():
+    narrow = (page.viewport_size or {}).get("width", 1440) <= 820  # the drawer's breakpoint (assets/styles.css)
+    if narrow and not select.is_visible():
         page.locator("#nav-toggle").click()
     select.click()
     page.get_by_role("option", name=name).click()
