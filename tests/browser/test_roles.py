@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
+from mirage_app.i18n import catalog
 from tests.browser.conftest import sign_in, switch_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -156,6 +157,8 @@ def test_a_failed_sign_in_is_in_the_audit_log(running_app, viewer, browser, admi
         page.goto(running_app.url + "/")
         expect(page.locator("#page-title")).to_be_visible(timeout=30_000)
         switch_language(page, language)
+        # The choice is a cookie the server sets: navigating before it lands would keep the old language.
+        expect(page.locator("#page-title")).to_have_text(catalog(code)["page.overview.title"], timeout=30_000)
         page.goto(running_app.url + "/audit")
         table = page.locator("#audit-table")
         expect(table).to_contain_text(words, timeout=30_000)
