@@ -10,9 +10,11 @@ database is used and flushed. Example against this machine's system services:
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import psycopg
 import pytest
@@ -200,3 +202,39 @@ def admin_actor(tenant_a):
     from mirage_app.models import UserRole
 
     return Actor(tenant_id=tenant_a, role=UserRole.admin, label="admin@test", mfa_enabled=True)
+
+
+def wait_for(predicate, timeout: float = 10.0) -> bool:
+    """Whether `predicate()` came true within `timeout` seconds (for what another thread or process does)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def make_number(tenant, label: str = "Vendas", status=None, wa: str | None = None, **fields) -> uuid.UUID:
+    """A number written straight to the database (no Evolution server): connected unless told, paired a month ago;
+    `fields` are more of its columns (`persona_id=`…)."""
+    from mirage_app.core.db import tenant_session
+    from mirage_app.models import Number, NumberStatus
+
+    with tenant_session(tenant) as s:
+        number = Number(
+            tenant_id=tenant,
+            session_id=f"test-{uuid.uuid4().hex[:12]}",
+            label=label,
+            status=status or NumberStatus.connected,
+            wa_number=wa or f"+55119{uuid.uuid4().int % 10**8:08d}",
+            paired_at=datetime.now(UTC) - timedelta(days=30),
+            **fields,
+        )
+        s.add(number)
+        s.commit()
+        return number.id
+
+
+def make_numbers(tenant, n: int, prefix: str = "N") -> list[uuid.UUID]:
+    """`n` connected numbers labelled `<prefix>0`, `<prefix>1`…"""
+    return [make_number(tenant, f"{prefix}{i}") for i in range(n)]

@@ -27,6 +27,14 @@ def probe_evolution_servers() -> dict:
     return probe_all().as_dict()
 
 
+def expire_qr_attempts() -> int:
+    """QR attempts nobody scanned go back to "disconnected", in every tenant (every minute)."""
+    from mirage_app.engine.runtime import runtime
+    from mirage_app.services.number_lifecycle import expire_all_attempts
+
+    return expire_all_attempts(runtime().clock)
+
+
 def start_round(tenant_id: str, round_id: str) -> str:
     from mirage_app.engine.rounds import start_round as start
 

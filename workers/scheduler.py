@@ -38,6 +38,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("conversation-tick", 60, "workers.jobs.conversation_tick", "default"),
     PeriodicJob("outreach-tick", 60, "workers.jobs.outreach_tick", "default"),
     PeriodicJob("evolution-probe", 30, "workers.jobs.probe_evolution_servers", "default"),
+    PeriodicJob("qr-expire", 60, "workers.jobs.expire_qr_attempts", "low"),
 ]
 
 

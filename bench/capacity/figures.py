@@ -143,7 +143,7 @@ def database_figures(dsn: str, r: Result, t_start: float, t_end: float) -> None:
         ).fetchone()
         policy = warmup.WarmupPolicy.from_mapping(warm or {})
         min_gap = timedelta(seconds=min_delay if humanize else 0)
-        caps = {d: warmup.daily_cap(policy, d, 0.0) for d in range(1, 9)}
+        caps = {d: warmup.daily_cap(policy, d) for d in range(1, 9)}
         rows = conn.execute(
             f"""
             WITH s AS (
@@ -172,7 +172,7 @@ def database_figures(dsn: str, r: Result, t_start: float, t_end: float) -> None:
     for day_index, hour_v, gap_v, max_hour, max_day, min_g, count, high_days in rows:
         v["hourly"] += hour_v
         v["min_gap"] += gap_v
-        cap = caps.get(day_index, warmup.daily_cap(policy, day_index, 0.0))
+        cap = caps.get(day_index, warmup.daily_cap(policy, day_index))
         v["daily"] += sum(1 for d in high_days or () if d > cap)
         head["max in an hour"] = max(head["max in an hour"], max_hour or 0)
         head["max in a day"] = max(head["max in a day"], max_day or 0)

@@ -7,12 +7,12 @@ from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.concurrency import run_in_threadpool
 
 from mirage_app.api.deps import api_actor
 from mirage_app.api.errors import ApiError
-from mirage_app.api.schemas.common import AUTH, errors, field_error, not_found
+from mirage_app.api.schemas.common import AUTH, ImpactBody, errors, field_error, not_found
 from mirage_app.api.schemas.contacts import (
     ConsentBody,
     Contact,
@@ -97,16 +97,25 @@ async def update_contact(contact_id: str, body: ContactPatch, actor: Actor = Dep
     return Contact.model_validate(view)
 
 
+@router.get(
+    "/{contact_id}/impact",
+    response_model=ImpactBody,
+    responses=errors(*AUTH, 404, examples=_404),
+    summary="What deleting the contact would do: conversations it leaves (stopped if they can no longer run), "
+    "outreach targets deleted, messages kept",
+)
+async def contact_impact(contact_id: str, actor: Actor = Depends(api_actor)) -> ImpactBody:
+    return ImpactBody.of(await run_in_threadpool(contacts.contact_impact, actor, contact_id))
+
+
 @router.delete(
     "/{contact_id}",
-    status_code=204,
-    response_class=Response,
+    response_model=ImpactBody,
     responses=errors(*AUTH, 404, examples=_404),
-    summary="Delete a contact (a suppression of its number stays)",
+    summary="Delete a contact (a suppression of its number stays); answers with what was done",
 )
-async def delete_contact(contact_id: str, actor: Actor = Depends(api_actor)) -> Response:
-    await run_in_threadpool(contacts.delete_contact, actor, contact_id)
-    return Response(status_code=204)
+async def delete_contact(contact_id: str, actor: Actor = Depends(api_actor)) -> ImpactBody:
+    return ImpactBody.of(await run_in_threadpool(contacts.delete_contact, actor, contact_id))
 
 
 @router.put(

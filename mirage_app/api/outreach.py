@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, Query, Response
 from fastapi.concurrency import run_in_threadpool
 
 from mirage_app.api.deps import api_actor
-from mirage_app.api.schemas.common import AUTH, errors, field_error, not_found
+from mirage_app.api.schemas.common import AUTH, ImpactBody, conflict, errors, field_error, not_found
 from mirage_app.api.schemas.outreach import (
     AddTargetsReport,
     BulkResult,
@@ -39,9 +39,11 @@ _NOT_NULL = ("number_id", "daily_limit", "hourly_limit", "dayparts", "max_rounds
              "allow_days", "active")  # fmt: skip
 _POLICY_404 = not_found("outreach.policy_not_found")
 _TARGET_404 = not_found("outreach.target_not_found")
+_ARCHIVED = conflict("outreach.policy_archived")  # the policy was deleted after it wrote to contacts: history
 _LIMITS = {
     403: {"error": "permission.role", "detail": "Your role does not allow this action."},
-    404: field_error("outreach.number_not_found", "number_id"),
+    404: field_error("instances.not_found", "number_id"),
+    409: field_error("instances.archived", "number_id"),
     422: field_error("outreach.hourly_above_daily", "hourly_limit"),
 }  # 403: limits above the safe defaults need an admin whose session passed MFA, never an API key
 
@@ -50,7 +52,7 @@ _LIMITS = {
     "/policies",
     status_code=201,
     response_model=Policy,
-    responses=errors(*AUTH, 404, 422, examples=_LIMITS),
+    responses=errors(*AUTH, 404, 409, 422, examples=_LIMITS),
     summary="Create an outreach policy",
 )
 async def create_policy(body: PolicyCreate, actor: Actor = Depends(api_actor)) -> Policy:
@@ -83,7 +85,7 @@ async def get_policy(policy_id: str, actor: Actor = Depends(api_actor)) -> Polic
 @router.patch(
     "/policies/{policy_id}",
     response_model=Policy,
-    responses=errors(*AUTH, 404, 422, examples=_LIMITS | _POLICY_404),
+    responses=errors(*AUTH, 404, 409, 422, examples=_LIMITS | _POLICY_404 | _ARCHIVED),
     summary="Change an outreach policy (only the fields sent)",
 )
 async def update_policy(policy_id: str, body: PolicyPatch, actor: Actor = Depends(api_actor)) -> Policy:
@@ -98,7 +100,7 @@ async def update_policy(policy_id: str, body: PolicyPatch, actor: Actor = Depend
 @router.post(
     "/policies/{policy_id}/activate",
     response_model=Policy,
-    responses=errors(*AUTH, 404, examples=_POLICY_404),
+    responses=errors(*AUTH, 404, 409, examples=_POLICY_404 | _ARCHIVED),
     summary="Start outreach under this policy",
 )
 async def activate_policy(policy_id: str, actor: Actor = Depends(api_actor)) -> Policy:
@@ -108,23 +110,32 @@ async def activate_policy(policy_id: str, actor: Actor = Depends(api_actor)) -> 
 @router.post(
     "/policies/{policy_id}/deactivate",
     response_model=Policy,
-    responses=errors(*AUTH, 404, examples=_POLICY_404),
+    responses=errors(*AUTH, 404, 409, examples=_POLICY_404 | _ARCHIVED),
     summary="Stop outreach under this policy now",
 )
 async def deactivate_policy(policy_id: str, actor: Actor = Depends(api_actor)) -> Policy:
     return Policy.model_validate(await run_in_threadpool(outreach.deactivate_policy, actor, policy_id))
 
 
+@router.get(
+    "/policies/{policy_id}/impact",
+    response_model=ImpactBody,
+    responses=errors(*AUTH, 404, 409, examples=_POLICY_404 | _ARCHIVED),
+    summary="What deleting the policy would do: its queue deleted, or kept with its messages when it is archived",
+)
+async def policy_impact(policy_id: str, actor: Actor = Depends(api_actor)) -> ImpactBody:
+    return ImpactBody.of(await run_in_threadpool(outreach.policy_impact, actor, policy_id))
+
+
 @router.delete(
     "/policies/{policy_id}",
-    status_code=204,
-    response_class=Response,
-    responses=errors(*AUTH, 404, examples=_POLICY_404),
-    summary="Delete a policy and its targets (archived instead, with them, once it has sent messages)",
+    response_model=ImpactBody,
+    responses=errors(*AUTH, 404, 409, examples=_POLICY_404 | _ARCHIVED),
+    summary="Delete a policy and its targets (archived instead, with them, once it has sent messages); answers with "
+    "what was done",
 )
-async def delete_policy(policy_id: str, actor: Actor = Depends(api_actor)) -> Response:
-    await run_in_threadpool(outreach.delete_policy, actor, policy_id)
-    return Response(status_code=204)
+async def delete_policy(policy_id: str, actor: Actor = Depends(api_actor)) -> ImpactBody:
+    return ImpactBody.of(await run_in_threadpool(outreach.delete_policy, actor, policy_id))
 
 
 @router.get(
@@ -160,7 +171,7 @@ async def list_targets(
     "/targets",
     status_code=201,
     response_model=AddTargetsReport,
-    responses=errors(*AUTH, 404, 422, examples=_POLICY_404),
+    responses=errors(*AUTH, 404, 409, 422, examples=_POLICY_404 | _ARCHIVED),
     summary="Queue consenting contacts for a policy",
 )
 async def add_targets(body: TargetsCreate, actor: Actor = Depends(api_actor)) -> AddTargetsReport:
@@ -196,7 +207,7 @@ async def get_target(target_id: str, actor: Actor = Depends(api_actor)) -> Targe
 @router.patch(
     "/targets/{target_id}",
     response_model=Target,
-    responses=errors(*AUTH, 404, 422, examples=_TARGET_404),
+    responses=errors(*AUTH, 404, 409, 422, examples=_TARGET_404 | _ARCHIVED),
     summary="Change a target's priority or status (pending, paused, done)",
 )
 async def update_target(target_id: str, body: TargetPatch, actor: Actor = Depends(api_actor)) -> Target:
@@ -210,7 +221,7 @@ async def update_target(target_id: str, body: TargetPatch, actor: Actor = Depend
     "/targets/{target_id}",
     status_code=204,
     response_class=Response,
-    responses=errors(*AUTH, 404, examples=_TARGET_404),
+    responses=errors(*AUTH, 404, 409, examples=_TARGET_404 | _ARCHIVED),
     summary="Remove a target from the queue",
 )
 async def delete_target(target_id: str, actor: Actor = Depends(api_actor)) -> Response:

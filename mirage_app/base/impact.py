@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from mirage_app.base.errors import Conflict
+
 
 class Effect(StrEnum):
     blocks = "blocks"  # the delete is refused while this exists (say how to clear it)
@@ -37,3 +39,9 @@ class Impact:
     @property
     def blocked(self) -> bool:
         return any(d.effect is Effect.blocks for d in self.dependents)
+
+    def refuse_if_blocked(self, code: str, field: str | None = None) -> None:
+        """The delete's own check: `Conflict(code)` naming what blocks it (`{names}` in the message)."""
+        if self.blocked:
+            names = ", ".join(d.name for d in self.dependents if d.effect is Effect.blocks)
+            raise Conflict(code, field=field, names=names)

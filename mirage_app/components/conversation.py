@@ -1,5 +1,5 @@
-"""Header, tabs and live feed shared by the four `/conversations/[id]/…` pages, and what their forms share: the
-confirmation text of this area's deletes, the viewers' read-only notice, inputs marked when an error names them."""
+"""Header, tabs and live feed shared by the four `/conversations/[id]/…` pages, and the confirmation text of this
+area's deletes."""
 
 from __future__ import annotations
 
@@ -8,10 +8,11 @@ from dataclasses import replace
 import reflex as rx
 
 from mirage_app.base.impact import Impact
-from mirage_app.components.confirm import ConfirmView, confirm_view
+from mirage_app.components.controls import read_only_notice
 from mirage_app.components.layout import page_layout
 from mirage_app.i18n import formats
 from mirage_app.states.auth import AuthState
+from mirage_app.states.confirming import ConfirmView, confirm_view
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.ui import t
 
@@ -33,22 +34,6 @@ def impact_view(tr: dict[str, str], impact: Impact, target_id: str, verb: str = 
         text = formats.count(tr, key, int(d.name)) if d.name.isdigit() else tr.get(key, "{name}").format(name=d.name)
         lines.append(text)
     return replace(confirm_view(tr, impact, target_id, verb), lines=lines or [tr["conversations.impact.nothing"]])
-
-
-def marked(is_invalid: rx.Var) -> dict:
-    """Props of an input an error names: red tint and aria-invalid, so the eye and a screen reader find it."""
-    return {
-        "aria_invalid": rx.cond(is_invalid, "true", "false"),
-        "color_scheme": rx.cond(is_invalid, "red", "gray"),
-        "variant": rx.cond(is_invalid, "soft", "surface"),
-    }
-
-
-def readonly_notice() -> rx.Component:
-    return rx.cond(
-        ~AuthState.can_manage,
-        rx.callout(t("conversations.readonly"), icon="eye", color_scheme="gray", size="1", id="readonly-notice"),
-    )
 
 
 def _tabs(current: str) -> rx.Component:
@@ -79,7 +64,7 @@ def live_feed() -> rx.Component:
                 size="1",
                 color_scheme="gray",
             ),
-            rx.text(m.body, size="2"),
+            rx.text(m.body, size="2", custom_attrs={"data-user-content": "message"}),  # the phones wrote it
             rx.cond(m.wait != "", rx.text(m.wait, size="1", color_scheme="amber", class_name="wait-reason")),
             spacing="0",
             min_width="0",
@@ -103,18 +88,8 @@ def live_feed() -> rx.Component:
             rx.hstack(
                 rx.box(class_name="dot dot-ok"),
                 rx.text(t("conversations.live"), weight="medium"),
-                rx.spacer(),
-                rx.text(
-                    t("conversations.times_in"),
-                    " ",
-                    AuthState.zone_label,
-                    size="1",
-                    color_scheme="gray",
-                    id="live-zone",
-                ),
                 align="center",
                 width="100%",
-                wrap="wrap",
             ),
             rx.cond(
                 ConversationState.rounds.length() > 0,
@@ -172,7 +147,7 @@ def conversation_page(current: str, title_key: str, *body: rx.Component, wide: b
             rx.vstack(
                 header,
                 _tabs(current),
-                readonly_notice(),
+                read_only_notice(AuthState.can_manage, "conversations.readonly", "readonly-notice"),
                 rx.grid(
                     rx.box(*body, width="100%", min_width="0"),
                     live_feed(),

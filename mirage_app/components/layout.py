@@ -37,7 +37,8 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
 ]
 
 
-ADMIN_ONLY = {"/audit"}
+# Links shown only to whom may open them (the page would say "not allowed").
+GATED = {"/audit": AuthState.can_read_audit}
 
 
 def _nav_item(label_key: str, href: str, icon: str) -> rx.Component:
@@ -50,7 +51,7 @@ def _nav_item(label_key: str, href: str, icon: str) -> rx.Component:
         class_name=rx.cond(active, "nav-item nav-item-active", "nav-item"),
         width="100%",
     )
-    return rx.cond(AuthState.is_admin, link) if href in ADMIN_ONLY else link
+    return rx.cond(GATED[href], link) if href in GATED else link
 
 
 def brand() -> rx.Component:
@@ -262,23 +263,19 @@ def page_layout(title_key: str, subtitle_key: str | None, *children: rx.Componen
     )
 
 
+def your_role(*lead: rx.Component | rx.Var, **props) -> rx.Component:
+    """Why something is closed to the signed-in person: `lead`, then "Seu papel é **Leitor**."."""
+    return rx.text(*lead, " ", t("not_allowed.yours"), " ", rx.text.strong(AuthState.role_label), ".", **props)
+
+
 def not_allowed(required_role_key: str = "role.admin") -> rx.Component:
     """In place of a page the signed-in role may not open: what it needs, what they have, and a way back."""
     return rx.center(
         rx.vstack(
             rx.box(rx.icon("lock", size=28), class_name="empty-icon"),
             rx.heading(t("not_allowed.title"), size="5"),
-            rx.text(
-                t("not_allowed.needs"),
-                " ",
-                rx.text.strong(t(required_role_key)),
-                ". ",
-                t("not_allowed.yours"),
-                " ",
-                rx.text.strong(AuthState.role_label),
-                ".",
-                size="2",
-                text_align="center",
+            your_role(
+                t("not_allowed.needs"), " ", rx.text.strong(t(required_role_key)), ".", size="2", text_align="center"
             ),
             rx.text(t("not_allowed.ask"), color_scheme="gray", size="2", text_align="center"),
             rx.link(rx.button(rx.icon("house", size=16), t("common.go_home"), variant="soft"), href="/"),

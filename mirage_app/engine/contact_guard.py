@@ -21,7 +21,7 @@ fail (permanently, with a reason) or defer (retry at `retry_at`).
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -31,9 +31,10 @@ from mirage_app.engine.outreach_sends import (
     OPTOUT_CONFIRMATION,
     OUTREACH,
     PolicyCaps,
-    check_caps,
+    cap_wait,
     is_optout_confirmation,
 )
+from mirage_app.logic import waits
 from mirage_app.logic.dayparts import schedule_status, slots_for
 
 SEND = "send"
@@ -47,7 +48,7 @@ CONTACT_SUPPRESSED = "contact_suppressed"
 CONTACT_NO_CONSENT = "contact_no_consent"
 POLICY_INACTIVE = "policy_inactive"
 TARGET_GONE = "target_gone"
-OUTSIDE_DAYPARTS = "outside_dayparts"
+OUTSIDE_DAYPARTS = waits.OUTSIDE_DAYPARTS  # also a wait: deferred to the next window
 
 
 @dataclass(frozen=True)
@@ -55,6 +56,7 @@ class Verdict:
     action: str
     reason: str | None = None
     retry_at: datetime | None = None
+    wait: waits.Wait | None = None  # a cap's deferral: which cap, its use and until when
 
 
 SEND_OK = Verdict(SEND)
@@ -160,9 +162,9 @@ def outreach_verdict(s, send: GuardedSend, now: datetime) -> Verdict:
         return Verdict(FAIL, OUTSIDE_DAYPARTS)
     if allowed_at > now:
         return Verdict(DEFER, OUTSIDE_DAYPARTS, allowed_at)
-    decision = check_caps(s, send.from_number_id, policy.caps, now, send.timezone, exclude=send.id)
-    if decision.allowed:
+    wait = cap_wait(s, send.from_number_id, policy.caps, now, send.timezone, exclude=send.id)
+    if wait is None:
         return SEND_OK
-    retry_at = decision.retry_at or (now + timedelta(hours=1))
-    window_at = next_allowed(policy.dayparts, policy.allow_days, retry_at, send.timezone)
-    return Verdict(DEFER, f"outreach_{decision.reason}", window_at or retry_at)
+    retry_at = wait.until or (now + timedelta(hours=1))
+    until = next_allowed(policy.dayparts, policy.allow_days, retry_at, send.timezone) or retry_at
+    return Verdict(DEFER, wait.reason, until, replace(wait, until=until))

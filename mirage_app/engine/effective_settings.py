@@ -63,10 +63,7 @@ def effective(tenant_settings: Any, conversation_settings: Any = None) -> Effect
 
     min_delay = int(pick("min_delay_s", 15))
     max_delay = max(min_delay, int(pick("max_delay_s", 180)))
-    try:
-        warmup = WarmupPolicy.from_mapping(_get(tenant_settings, "warmup") or {})
-    except (TypeError, ValueError):
-        warmup = WarmupPolicy()  # validated on save; a hand-edited bad value must not stop every send
+    warmup = WarmupPolicy.from_mapping_or_default(_get(tenant_settings, "warmup"))
     return EffectiveSettings(
         min_delay_s=min_delay,
         max_delay_s=max_delay,

@@ -31,6 +31,7 @@ from mirage_app.core.security import hash_token, tokens_equal
 from mirage_app.evolution.webhook import MalformedEvent, NormalisedEvent, normalise, normalise_event_name
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, matched_keyword
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
+from mirage_app.models.numbers import OPERATOR_DISCONNECTS
 
 log = logging.getLogger("mirage.webhooks")
 
@@ -482,12 +483,13 @@ def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
             params["reason"] = "logged_out" if event.logged_out else (event.state or "close")
             status = "disconnected"
         params["status"] = status
+        params["operator"] = list(OPERATOR_DISCONNECTS)
         # The close that follows an operator's logout (stop, a cancelled or expired QR attempt, an archive) keeps
         # the operator's reason: it says why better than "logged_out".
         s.execute(
             text(
                 "UPDATE numbers SET disconnect_reason = CASE WHEN status = 'disconnected' AND :status = 'disconnected' "
-                "AND disconnect_reason IN ('stopped', 'qr_cancelled', 'qr_expired', 'archived') "
+                "AND disconnect_reason = ANY(:operator) "
                 "THEN disconnect_reason ELSE :reason END, status = CAST(:status AS number_status), "
                 "updated_at = now() WHERE id = :n"
             ),

@@ -40,10 +40,9 @@ from mirage_app.engine import contact_guard, sending
 from mirage_app.engine.optout import optout_keywords
 from mirage_app.engine.outreach_exchange import NO_REPLY_AFTER, compose, outreach_meta
 from mirage_app.engine.outreach_sender import load_sender
-from mirage_app.engine.outreach_sends import QUEUED_FROM_NUMBER, PolicyCaps, sent_state
+from mirage_app.engine.outreach_sends import QUEUED_FROM_NUMBER, PolicyCaps, cap_wait
 from mirage_app.engine.runtime import ON_MESSAGE_JOB, SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.logic import waits
-from mirage_app.logic.caps import check_send
 from mirage_app.logic.dayparts import daypart_at, to_local
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import OPENER, ContactOptedOut
@@ -221,7 +220,7 @@ CLAIM = text(
 
 RECORD_WAIT = text(
     """
-    UPDATE outreach_policies SET wait_reason = :r, wait_until = :u, wait_checked_at = :now
+    UPDATE outreach_policies SET wait_reason = :r, wait_until = :u
     WHERE id = :p AND (wait_reason IS DISTINCT FROM :r OR wait_until IS DISTINCT FROM :u)
     """
 )
@@ -239,27 +238,21 @@ class PolicyTick:
     def _blocked(self, s, policy: Policy) -> waits.Wait | None:
         """Why the policy's number may not send an opener now (one still queued, or the caps), else None."""
         if s.execute(QUEUED_FROM_NUMBER, {"n": policy.number_id}).scalar():
-            return waits.Wait("in_flight")
-        caps = policy.caps
-        state = sent_state(s, policy.number_id, caps, self.now, policy.timezone)
-        decision = check_send(
-            self.now, state, hourly_limit=caps.hourly_limit, daily_limit=caps.daily_limit,
-            min_gap=timedelta(minutes=caps.min_gap_minutes), quiet_hours=None, tz_name=policy.timezone,
-        )  # fmt: skip
-        return None if decision.allowed else waits.cap_wait(decision, state, caps.hourly_limit, caps.daily_limit)
+            return waits.Wait(waits.IN_FLIGHT)
+        return cap_wait(s, policy.number_id, policy.caps, self.now, policy.timezone)
 
     def _waiting(self, s, policy: Policy) -> waits.Wait | None:
         if policy.number_status != "connected":
-            return waits.Wait("number_offline")
+            return waits.Wait(waits.NUMBER_OFFLINE)
         allowed_at = contact_guard.next_allowed(policy.dayparts, policy.allow_days, self.now, policy.timezone)
         if allowed_at != self.now:
-            return waits.Wait("outside_window", allowed_at)
+            return waits.Wait(waits.OUTSIDE_DAYPARTS, allowed_at)
         return self._blocked(s, policy)
 
     def _record_wait(self, s, wait: waits.Wait | None) -> None:
         """What the policy's waiting targets wait for, written only when it changed (most ticks change nothing)."""
         stored, until = (wait.stored(), wait.until) if wait is not None else (None, None)
-        s.execute(RECORD_WAIT, {"p": self.policy_id, "r": stored, "u": until, "now": self.now})
+        s.execute(RECORD_WAIT, {"p": self.policy_id, "r": stored, "u": until})
 
     def run(self) -> str:
         with tenant_session(self.tenant_id) as s:
@@ -269,7 +262,7 @@ class PolicyTick:
             wait = self._waiting(s, policy)
             candidate = s.execute(CANDIDATE, {"p": self.policy_id}).first() if wait is None else None
             if wait is None and candidate is None:
-                wait = waits.Wait("no_target")
+                wait = waits.Wait(waits.NO_TARGET)
             self._record_wait(s, wait)
             if wait is not None:
                 s.commit()

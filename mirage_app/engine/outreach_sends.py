@@ -14,7 +14,8 @@ from typing import Any
 
 from sqlalchemy import text
 
-from mirage_app.logic.caps import CapState, Decision, check_send, local_day_bounds, rolling_hour_start
+from mirage_app.logic import waits
+from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
 
 OUTREACH = "outreach"  # meta.app_origin of every message outreach writes
 OPTOUT_CONFIRMATION = "optout_confirmation"  # meta.kind of the one reply to an opt-out: not outreach volume
@@ -111,19 +112,19 @@ def sent_state(
     )
 
 
-def check_caps(
+def cap_wait(
     s, number_id: uuid.UUID, caps: PolicyCaps, now: datetime, tz: str, *, exclude: uuid.UUID | None = None
-) -> Decision:
-    """May `number_id` send one more outreach message under `caps` at `now`?"""
-    return check_send(
-        now,
-        sent_state(s, number_id, caps, now, tz, exclude=exclude),
-        hourly_limit=caps.hourly_limit,
-        daily_limit=caps.daily_limit,
-        min_gap=timedelta(minutes=caps.min_gap_minutes),
-        quiet_hours=None,
-        tz_name=tz,
-    )
+) -> waits.Wait | None:
+    """Why `number_id` may not send one more outreach message under `caps` at `now` (which cap, its use, until
+    when), None when it may. The tick and the send guard both ask this, so a cap has one code."""
+    state = sent_state(s, number_id, caps, now, tz, exclude=exclude)
+    decision = check_send(
+        now, state, hourly_limit=caps.hourly_limit, daily_limit=caps.daily_limit,
+        min_gap=timedelta(minutes=caps.min_gap_minutes), quiet_hours=None, tz_name=tz,
+    )  # fmt: skip
+    if decision.allowed:
+        return None
+    return waits.cap_wait(decision, state, caps.hourly_limit, caps.daily_limit, codes=waits.OUTREACH_CODES)
 
 
 def sent_counts(s, number_ids: list[uuid.UUID], now: datetime, tz: str) -> dict[uuid.UUID, SentCounts]:

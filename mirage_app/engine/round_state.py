@@ -54,7 +54,7 @@ def abort(s, round_id: uuid.UUID, reason: str, now: datetime, keep_message: uuid
     s.execute(
         text(
             "UPDATE messages SET status = 'failed', error = 'round_aborted', send_after = NULL, wait_reason = NULL, "
-            "wait_until = NULL, updated_at = :now WHERE round_id = :r AND status = 'queued' AND dispatched_at IS NULL "
+            "updated_at = :now WHERE round_id = :r AND status = 'queued' AND dispatched_at IS NULL "
             "AND id IS DISTINCT FROM :keep"
         ),
         {"r": round_id, "now": now, "keep": keep_message},

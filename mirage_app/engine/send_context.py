@@ -19,6 +19,7 @@ from mirage_app.engine.effective_settings import (
     settings_joins,
     settings_of,
 )
+from mirage_app.logic.pacing import planned_typing_ms
 
 CONTEXT = text(
     f"""
@@ -110,6 +111,11 @@ class SendContext:
         columns = {name: getattr(row, name) for name in _CONTEXT_COLUMNS}
         columns["meta"] = columns["meta"] or {}
         return cls(**columns, settings=settings_of(row))
+
+    @property
+    def typing_ms(self) -> int:
+        """How long Evolution shows "typing…" before it sends (the message's planned typing time)."""
+        return planned_typing_ms(self.meta)
 
     def guarded(self) -> contact_guard.GuardedSend:
         return contact_guard.GuardedSend(self.id, self.meta, self.contact_id, self.from_number_id, self.timezone)

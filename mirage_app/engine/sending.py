@@ -241,7 +241,7 @@ class _Attempt:
                 if ctx.paired_at is not None
                 else self.now + timedelta(hours=1)
             )
-            return self._defer(s, ctx, "settling", when)
+            return self._defer(s, ctx, waits.SETTLING, when)
         if ctx.round_id is not None:
             window = self._open_window(s, ctx)
             if window is None or window.key != ctx.window_key:
@@ -261,7 +261,8 @@ class _Attempt:
         if verdict.action == contact_guard.FAIL:
             return self._fail(s, ctx, verdict.reason or "blocked", count=False)
         if verdict.action == contact_guard.DEFER:
-            return self._defer(s, ctx, verdict.reason or "blocked", verdict.retry_at or self.now + timedelta(hours=1))
+            when = verdict.retry_at or self.now + timedelta(hours=1)
+            return self._defer(s, ctx, verdict.reason or "blocked", when, wait=verdict.wait)
         if verdict.action == contact_guard.BYPASS:  # the one opt-out confirmation: no caps
             meta = {"caps_bypassed": verdict.reason}
             _patch(s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta)
@@ -282,7 +283,7 @@ class _Attempt:
         policy = settings.warmup
         first_of_day = counts.today == 0
         day = warmup.day_today(policy, ctx.active_days, not first_of_day, counts.last_before_today, self.now)
-        daily = warmup.daily_cap(policy, day, 0.0, health_ok=ctx.failure_streak < 2)
+        daily = warmup.daily_cap(policy, day, health_ok=ctx.failure_streak < 2)
         state = CapState(
             sent_last_hour=counts.last_hour,
             sent_today=counts.today,
@@ -304,14 +305,13 @@ class _Attempt:
                 window = self._open_window(s, ctx)
                 if window is None or retry_at >= window.end.astimezone(UTC):
                     return self._fail(s, ctx, decision.reason or "capped", count=False)
-            wait = waits.cap_wait(decision, state, settings.hourly_burst_limit, daily, warmup=True)
+            wait = waits.cap_wait(decision, state, settings.hourly_burst_limit, daily, codes=waits.WARMUP_CODES)
             return self._defer(s, ctx, decision.reason or "capped", retry_at, wait=wait)
         # Claim: the reserved slot (sent_at) counts for every other sender of this number from now on.
         meta = {"warm_day": day, "first_of_day": first_of_day, "daily_cap": daily, "lag_ms": self._lag_ms(ctx)}
-        typing = timedelta(milliseconds=int((ctx.meta.get("plan") or {}).get("typing_ms") or 0))
         _patch(
             s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta,
-            wait_reason=waits.TYPING, wait_until=self.now + typing,
+            wait_reason=waits.TYPING,
         )  # fmt: skip
         return None
 
@@ -343,10 +343,7 @@ class _Attempt:
         if read_error:
             patch["read_error"] = read_error
         with self.session() as s:
-            _patch(
-                s, ctx.id, send_after=send_at, updated_at=self.now, meta=patch, wait_reason=waits.READING,
-                wait_until=send_at,
-            )  # fmt: skip
+            _patch(s, ctx.id, send_after=send_at, updated_at=self.now, meta=patch, wait_reason=waits.READING)
             s.commit()
         if read_ms <= 0:
             return self.run()
@@ -354,12 +351,10 @@ class _Attempt:
         return SendOutcome(READING, retry_at=send_at)
 
     def _send(self, ctx: SendContext) -> SendOutcome:
-        meta = ctx.meta
-        typing = int((meta.get("plan") or {}).get("typing_ms") or 0)
         peer = phone_digits(ctx.to_wa or ctx.contact_wa)
         try:
             client = self.rt.evolution_client(self.tenant_id, ctx.server_id)
-            sent = client.send_text(ctx.session_id, peer, ctx.body, delay_ms=typing or None)
+            sent = client.send_text(ctx.session_id, peer, ctx.body, delay_ms=ctx.typing_ms or None)
         except EvolutionError as exc:
             return self._failed_send(ctx, exc)
         return self._record_sent(ctx, sent.key_id)
@@ -394,7 +389,7 @@ class _Attempt:
             text(
                 "UPDATE messages SET wa_msg_id = :wa, "
                 "status = GREATEST(status, CAST(:floor AS message_status), CAST(:stray AS message_status)), "
-                "error = NULL, send_after = NULL, wait_reason = NULL, wait_until = NULL, updated_at = :now, "
+                "error = NULL, send_after = NULL, wait_reason = NULL, updated_at = :now, "
                 "meta = meta - 'check_evidence' "
                 "WHERE id = :id RETURNING status::text AS status, meta"
             ),
@@ -452,9 +447,9 @@ class _Attempt:
             # A reported failure (5xx) with no trace of a send: safe to try again.
             s.execute(text("UPDATE messages SET meta = meta - 'check_evidence' WHERE id = :id"), {"id": ctx.id})
             return None
-        wait_until = ctx.dispatched_at + EVIDENCE_WAIT
-        if self.now < wait_until:
-            return self._defer(s, ctx, "awaiting_evidence", wait_until, keep_dispatch=True)
+        proof_by = ctx.dispatched_at + EVIDENCE_WAIT
+        if self.now < proof_by:
+            return self._defer(s, ctx, waits.AWAITING_EVIDENCE, proof_by, keep_dispatch=True)
         return self._fail(s, ctx, "unknown_delivery", count=True, keep_slot=True)
 
     def _defer(
@@ -472,9 +467,7 @@ class _Attempt:
         columns: dict[str, Any] = {
             "send_after": when,
             "updated_at": self.now,
-            "meta": {"blocked": reason},
             "wait_reason": (wait.stored() if wait is not None else reason)[:60],
-            "wait_until": when,
         }
         if not keep_dispatch:
             columns["dispatched_at"] = None
@@ -513,8 +506,7 @@ class _Attempt:
             error=reason[:500],
             updated_at=self.now,
             meta=meta,
-            wait_reason=(reason if reason in waits.KNOWN else waits.SEND_RETRY)[:60],
-            wait_until=when,
+            wait_reason=reason[:60],  # an Evolution error's code: waits.parse reads it as a retry
         )
         if count:
             number_health.record_failure(
@@ -532,7 +524,6 @@ class _Attempt:
             "error": reason[:500],
             "send_after": None,
             "wait_reason": None,
-            "wait_until": None,
             "updated_at": self.now,
         }
         if not keep_slot:

@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import math
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from statistics import NormalDist
+from typing import Any
 
 CHARS_PER_WORD = 5
 MIN_WPM = 10.0  # floor for the Gaussian draw so a far-left sample cannot explode the typing time
@@ -125,3 +127,8 @@ def plan_send(
     typing = typing_ms(text, rng, cfg.wpm_mean, cfg.wpm_sd, cfg.typing_min_ms, cfg.typing_max_ms)
     gap = lognormal_delay_s(rng, cfg.min_delay_s, cfg.max_delay_s, cfg.long_pause_p)
     return SendPlan(read, typing, gap)
+
+
+def planned_typing_ms(meta: Mapping[str, Any] | None) -> int:
+    """The typing time stored with a queued message (`meta.plan.typing_ms`, the SendPlan's), 0 without one."""
+    return int(((meta or {}).get("plan") or {}).get("typing_ms") or 0)

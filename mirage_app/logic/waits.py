@@ -3,7 +3,8 @@
 message has waited too long to still go out.
 
 A stored reason is a code, optionally with the cap's use: "hourly_cap:10/10" (sent in the window / the limit).
-Screens turn codes into words with the `wait.<code>` catalog keys (i18n/*/reasons.py).
+Screens turn codes into words with the `wait.<code>` catalog keys (i18n/*/reasons.py). A message's wait lasts
+until its `send_after` (message_until); a policy's until is stored with it (`outreach_policies.wait_until`).
 """
 
 from __future__ import annotations
@@ -11,29 +12,51 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from mirage_app.logic.caps import DAILY_CAP, HOURLY_CAP, CapState, Decision
+from mirage_app.logic.caps import DAILY_CAP, HOURLY_CAP, MIN_GAP, QUIET_HOURS, CapState, Decision
+from mirage_app.logic.pacing import planned_typing_ms
 
 # A queued message older than this has missed whatever it was for (an outreach opener deferred past the next
 # day, a reply nobody is waiting for any more): it ends `failed` with EXPIRED instead of staying queued.
 MAX_QUEUED = timedelta(hours=24)
 EXPIRED = "expired"
 
-# Codes written by the engine besides the caps' (logic.caps) and contact_guard's ones.
+# The send pipeline's codes besides the caps' (logic.caps).
 PLANNED = "planned"  # the humanised delay before sending (reading, then typing)
 READING = "reading"  # the read receipt went out; the reading time runs before typing
 TYPING = "typing"  # claimed and handed to Evolution, which types for the planned time
 DUE = "due"  # its time has come: waiting for a send worker
 SEND_RETRY = "send_retry"  # Evolution failed the last attempt: backing off
+SETTLING = "settling"  # the number was paired too recently (warm-up settle time)
+AWAITING_EVIDENCE = "awaiting_evidence"  # the last attempt may have gone out: waiting for a webhook's proof
+WARMUP_CAP = "warmup_cap"  # the number's warm-up daily cap (the daily cap of the send pipeline)
+WARMUP_CODES = {DAILY_CAP: WARMUP_CAP}
+# Held by the number's Evolution server (`server_<health>`, models.servers.HELD_HEALTH) or by the number itself
+# (`number_<status>`, any status but connected and paused: a paused number fails its sends).
+SERVER_HOLDS = ("server_unreachable", "server_license_required", "server_unauthorized")
+NUMBER_HOLDS = ("number_disconnected", "number_connecting", "number_error")
+
+# Outreach: the policy's windows (dayparts x allowed days) and caps, checked by the tick and the send guard alike.
+OUTSIDE_DAYPARTS = "outside_dayparts"
+OUTREACH_CODES = {cap: f"outreach_{cap}" for cap in (DAILY_CAP, HOURLY_CAP, MIN_GAP)}
+IN_FLIGHT = "in_flight"  # another opener of the policy's number is still queued
+NUMBER_OFFLINE = "number_offline"  # the policy's number is not connected
+NO_TARGET = "no_target"  # nothing eligible to write to
+# A target's own wait (target_wait).
+INACTIVE = "inactive"
+QUEUE = "queue"
+EXCHANGE = "exchange"
+OPTED_OUT = "opted_out"
+NO_CONSENT = "no_consent"
+OTHER_POLICY = "other_policy"
+
 # Every code a screen has words for (`wait.<code>`); any other stored code (an Evolution error) reads as a retry.
 KNOWN = frozenset(
     {
-        "quiet_hours", "daily_cap", "hourly_cap", "min_gap", "warmup_cap", "settling", "awaiting_evidence",
-        "server_unreachable", "server_license_required", "server_unauthorized", "number_disconnected",
-        "number_connecting", "number_error", "number_paused", "outside_dayparts", "outreach_daily_cap",
-        "outreach_hourly_cap", "outreach_min_gap", "outreach_quiet_hours", "in_flight", "outside_window",
-        "number_offline", "inactive", "no_target", "queue", "exchange", "opted_out", "no_consent", "other_policy",
-        PLANNED, READING, TYPING, DUE, SEND_RETRY, EXPIRED,
+        QUIET_HOURS, DAILY_CAP, HOURLY_CAP, MIN_GAP, WARMUP_CAP, SETTLING, AWAITING_EVIDENCE, *SERVER_HOLDS,
+        *NUMBER_HOLDS, OUTSIDE_DAYPARTS, *OUTREACH_CODES.values(), IN_FLIGHT, NUMBER_OFFLINE, NO_TARGET, INACTIVE,
+        QUEUE, EXCHANGE, OPTED_OUT, NO_CONSENT, OTHER_POLICY, PLANNED, READING, TYPING, DUE, SEND_RETRY, EXPIRED,
     }
 )  # fmt: skip
 
@@ -66,16 +89,32 @@ def parse(stored: str | None, until: datetime | None = None) -> Wait | None:
 
 
 def cap_wait(
-    decision: Decision, state: CapState, hourly_limit: int | None, daily_limit: int | None, *, warmup: bool = False
+    decision: Decision,
+    state: CapState,
+    hourly_limit: int | None,
+    daily_limit: int | None,
+    *,
+    codes: Mapping[str, str] | None = None,
 ) -> Wait:
-    """The wait a blocked cap decision means, with the cap's use (x/y). `warmup`: the daily limit is the number's
-    warm-up cap (the send pipeline), not a policy's."""
+    """The wait a blocked cap decision means, with the cap's use (x/y). `codes` renames the caps' reasons for whose
+    caps they are (WARMUP_CODES: the send pipeline's daily cap is the warm-up's; OUTREACH_CODES: a policy's)."""
     reason = decision.reason or HOURLY_CAP
+    code = (codes or {}).get(reason, reason)
     if reason == HOURLY_CAP and hourly_limit is not None:
-        return Wait(reason, decision.retry_at, state.sent_last_hour, hourly_limit)
+        return Wait(code, decision.retry_at, state.sent_last_hour, hourly_limit)
     if reason == DAILY_CAP and daily_limit is not None:
-        return Wait("warmup_cap" if warmup else reason, decision.retry_at, state.sent_today, daily_limit)
-    return Wait(reason, decision.retry_at)
+        return Wait(code, decision.retry_at, state.sent_today, daily_limit)
+    return Wait(code, decision.retry_at)
+
+
+def message_until(
+    wait_reason: str | None, send_after: datetime | None, dispatched_at: datetime | None, meta: Mapping[str, Any] | None
+) -> datetime | None:
+    """Until when a queued message's stored wait lasts: its next attempt (`send_after`), except while Evolution
+    types it (handed over at `dispatched_at`, typing for the planned time)."""
+    if wait_reason == TYPING and dispatched_at is not None:
+        return dispatched_at + timedelta(milliseconds=planned_typing_ms(meta))
+    return send_after if wait_reason else None
 
 
 def of_queued(wait_reason: str | None, wait_until: datetime | None, send_after: datetime | None, now: datetime) -> Wait:
@@ -151,18 +190,18 @@ def target_wait(facts: TargetFacts, now: datetime) -> Wait | None:
     if facts.status == "in_progress":
         if facts.queued:
             return of_queued(facts.queued_reason, facts.queued_until, facts.queued_send_after, now)
-        return Wait("exchange")
+        return Wait(EXCHANGE)
     if facts.status != "pending":
         return None
     if facts.suppressed:
-        return Wait("opted_out")
+        return Wait(OPTED_OUT)
     if facts.consent != "granted":
-        return Wait("no_consent")
+        return Wait(NO_CONSENT)
     if not facts.policy_active:
-        return Wait("inactive")
+        return Wait(INACTIVE)
     if facts.other_exchange:
-        return Wait("other_policy")
+        return Wait(OTHER_POLICY)
     policy = parse(facts.policy_wait, facts.policy_wait_until)
-    if policy is not None and policy.reason != "no_target":
+    if policy is not None and policy.reason != NO_TARGET:
         return policy
-    return Wait("queue")
+    return Wait(QUEUE)

@@ -45,8 +45,22 @@ class WarmupPolicy:
             raise ValueError(f"unknown warm-up settings: {sorted(unknown)}")
         return cls(**{k: v for k, v in (data or {}).items() if v is not None})
 
+    @classmethod
+    def from_mapping_or_default(cls, data: Mapping[str, Any] | None) -> WarmupPolicy:
+        """As `from_mapping`, but the defaults for a value that does not read: settings are validated on save, and a
+        hand-edited bad value must not stop every send."""
+        try:
+            return cls.from_mapping(data)
+        except (TypeError, ValueError):
+            return cls()
+
 
 DEFAULT_POLICY = WarmupPolicy()
+
+
+def idle_reset(policy: WarmupPolicy, hours_idle: float) -> bool:
+    """Has a spell of `hours_idle` without sending been long enough to start the warm-up again at day 1?"""
+    return hours_idle >= policy.idle_reset_hours
 
 
 def effective_day(policy: WarmupPolicy, active_days: int, hours_idle: float) -> int:
@@ -54,7 +68,7 @@ def effective_day(policy: WarmupPolicy, active_days: int, hours_idle: float) -> 
 
     The caller should store this back as its active-day count, so a reset sticks once the number is active.
     """
-    if hours_idle >= policy.idle_reset_hours:
+    if idle_reset(policy, hours_idle):
         return 1
     return max(1, active_days)
 
@@ -87,13 +101,11 @@ def warm_day(policy: WarmupPolicy = DEFAULT_POLICY) -> int:
     return day
 
 
-def daily_cap(policy: WarmupPolicy, active_days: int, hours_idle: float, health_ok: bool = True) -> int:
-    """Outbound messages allowed today for a number on its `active_days`-th active day (1 = first day).
-
-    Only days the number was active count; `hours_idle` since its last activity can restart the ramp;
-    `health_ok=False` holds yesterday's stage instead of growing.
+def daily_cap(policy: WarmupPolicy, active_days: int, health_ok: bool = True) -> int:
+    """Outbound messages allowed today for a number on its `active_days`-th active day (1 = first day; an idle
+    spell's restart is already in it: day_today); `health_ok=False` holds yesterday's stage instead of growing.
     """
-    day = effective_day(policy, active_days, hours_idle)
+    day = max(1, active_days)
     if not health_ok:
         day = max(1, day - 1)
     return _ramp(policy, min(day, warm_day(policy)))
@@ -122,7 +134,7 @@ def streak_days(spans: Sequence[tuple[datetime, datetime]], policy: WarmupPolicy
         return 0
     days = 1
     for earlier, later in zip(reversed(spans[:-1]), reversed(spans[1:]), strict=True):
-        if (later[0] - earlier[1]).total_seconds() / 3600 >= policy.idle_reset_hours:
+        if idle_reset(policy, (later[0] - earlier[1]).total_seconds() / 3600):
             break
         days += 1
     return days

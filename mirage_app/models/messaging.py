@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
+from mirage_app.logic import waits
 from mirage_app.models.base import (
     created_field,
     enum_field,
@@ -81,9 +82,9 @@ class Message(SQLModel, table=True):
     send_after: datetime | None = ts_field()
     attempts: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     dispatched_at: datetime | None = ts_field()
-    # Why a queued message has not gone out yet and until when (a logic.waits reason), set where it is deferred.
+    # Why a queued message has not gone out yet (a logic.waits reason), set where it is deferred; until when is
+    # derived (`wait_until`).
     wait_reason: str | None = Field(default=None, max_length=60)
-    wait_until: datetime | None = ts_field()
     # Copies of two `meta` keys that look-ups compare with `=` (alembic 0007): under row-level security an index on
     # `meta->>'...'` cannot serve such a look-up, as jsonb's operators are not leakproof.
     send_key: str | None = Field(
@@ -95,6 +96,11 @@ class Message(SQLModel, table=True):
             UUID(as_uuid=True), sa.Computed("CAST(meta->>'outreach_target_id' AS uuid)", persisted=True)
         ),
     )
+
+    @property
+    def wait_until(self) -> datetime | None:
+        """Until when its stored wait lasts (logic.waits.message_until)."""
+        return waits.message_until(self.wait_reason, self.send_after, self.dispatched_at, self.meta)
 
 
 class WebhookEvent(SQLModel, table=True):

@@ -19,6 +19,15 @@ from mirage_app.models.base import (
 )
 from mirage_app.models.enums import NumberStatus, pg_enum
 
+# `numbers.disconnect_reason` of the disconnects Mirage itself causes (the operator stopped the number, a QR attempt
+# was cancelled or ran out, the number was archived): not a fault, so no alert, and the close webhook that follows
+# keeps this reason rather than "logged_out".
+STOPPED = "stopped"
+QR_CANCELLED = "qr_cancelled"
+QR_EXPIRED = "qr_expired"
+ARCHIVED = "archived"
+OPERATOR_DISCONNECTS = (STOPPED, QR_CANCELLED, QR_EXPIRED, ARCHIVED)
+
 
 class Persona(SQLModel, table=True):
     __tablename__ = "personas"

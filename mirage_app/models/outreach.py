@@ -66,7 +66,6 @@ class OutreachPolicy(SQLModel, table=True):
     # Why its last tick sent no opener (a logic.waits reason) and until when: what its waiting targets wait for.
     wait_reason: str | None = Field(default=None, max_length=60)
     wait_until: datetime | None = ts_field()
-    wait_checked_at: datetime | None = ts_field()
 
 
 class OutreachTarget(SQLModel, table=True):

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 import reflex as rx
 
 from mirage_app.base import audit
-from mirage_app.base.permissions import Action
 from mirage_app.components.controls import pager
 from mirage_app.components.layout import allowed_or_not, app_page, empty_state, page_layout
+from mirage_app.i18n import formats
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
 
@@ -39,7 +39,7 @@ class AuditState(AuthState):
     @rx.event
     def on_load(self):
         self.page = 0
-        if Action.audit_read.value not in self.permissions:  # the page says "not allowed"; no refusal toast
+        if not self.can_read_audit:  # the page says "not allowed"; no refusal toast
             self.rows, self.total = [], 0
             return None
         return self.load()
@@ -62,9 +62,9 @@ class AuditState(AuthState):
             AuditRow(
                 at=self.stamp(e.at, seconds=True, year=True),
                 actor=tr["audit.actor_system"] if e.actor == "system" else e.actor,
-                action=tr.get(f"audit.action.{e.action}", e.action),
+                action=formats.label(tr, "audit.action", e.action),
                 action_id=e.action,
-                entity=tr.get(f"audit.entity.{e.entity}", e.entity),
+                entity=formats.label(tr, "audit.entity", e.entity),
                 entity_id=e.entity_id or "",
                 change=_change(e.before, e.after),
                 ip=e.ip or "—",
@@ -152,7 +152,7 @@ def audit_page() -> rx.Component:
         "page.audit.title",
         "page.audit.subtitle",
         allowed_or_not(
-            AuthState.is_admin,
+            AuthState.can_read_audit,
             rx.vstack(
                 _filters(),
                 rx.cond(AuditState.total > 0, rx.vstack(table, paging, width="100%"), empty_state("scroll-text")),

@@ -10,13 +10,15 @@ import reflex as rx
 
 from mirage_app.base.permissions import Action
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.confirm import ConfirmView, confirm_dialog, confirm_view
+from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.controls import dialog_actions
-from mirage_app.components.field_errors import field_message, labelled, outline
+from mirage_app.components.field_errors import field_message, outline
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.i18n import formats
+from mirage_app.logic.form_fields import named_error
 from mirage_app.services import contacts
 from mirage_app.states.auth import AuthState
+from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.ui import t
 
 PAGE_SIZE = 50
@@ -89,7 +91,7 @@ def import_reason(tr: dict[str, str], error: contacts.ImportRowError) -> str:
     """A bad row's reason in the page's language, its placeholders filled (the phone's fault in words too)."""
     params = dict(error.params)
     if "detail" in params and error.reason == "invalid_phone":
-        params["detail"] = tr.get(f"phone.reason.{params['detail']}", formats.DASH)
+        params["detail"] = formats.label(tr, "phone.reason", params["detail"])
     text = tr.get(f"contacts.import.{error.reason}")
     if text is None:
         return error.message
@@ -99,7 +101,7 @@ def import_reason(tr: dict[str, str], error: contacts.ImportRowError) -> str:
         return error.message
 
 
-class ContactsState(AuthState):
+class ContactsState(ConfirmDelete, AuthState):
     rows: list[ContactRow] = []
     total: int = 0
     page: int = 0
@@ -111,7 +113,6 @@ class ContactsState(AuthState):
     form: ContactForm = ContactForm()
     form_error: str = ""
     error_field: str = ""  # the form field the last save failure named ("" for none)
-    confirm: ConfirmView = ConfirmView()
     # import
     importing: bool = False
     import_progress: int = 0
@@ -229,32 +230,18 @@ class ContactsState(AuthState):
                 contacts.revoke_consent(actor, form.id, source=form.source or None)
 
         saved = self._call(write, error_to="form_error", success="contacts.saved")
-        named = FIELD_OF.get(saved.error_field or "", saved.error_field or "")
-        self.error_field = named if named in LABELS else ""
-        if self.error_field:
-            self.form_error = labelled(self.form_error, self.tr[LABELS[self.error_field]])
+        self.error_field, self.form_error = named_error(self.tr, LABELS, saved.error_field, self.form_error, FIELD_OF)
         if saved.ok:
             self.editing = False
             self.load()
         return saved.feedback
 
-    @rx.event
-    def ask_delete(self, contact_id: str):
-        """What deleting would do (an active conversation blocks it; messages stay), before anything happens."""
-        impact = self._call(contacts.contact_impact, contact_id)
-        if not impact.ok:
-            return impact.feedback
-        self.confirm = confirm_view(self.tr, impact.value, contact_id)
-        return None
+    def _impact(self, target_id: str):
+        """An active conversation blocks the delete; messages stay."""
+        return self._call(contacts.contact_impact, target_id)
 
-    @rx.event
-    def cancel_delete(self):
-        self.confirm = ConfirmView()
-
-    @rx.event
-    def delete(self):
-        contact_id, self.confirm = self.confirm.target_id, ConfirmView()
-        deleted = self._call(contacts.delete_contact, contact_id, success="contacts.deleted")
+    def _delete(self, target_id: str):
+        deleted = self._call(contacts.delete_contact, target_id, success="contacts.deleted")
         self.load()
         return deleted.feedback
 

@@ -6,12 +6,13 @@ from dataclasses import dataclass
 
 import reflex as rx
 
-from mirage_app.components.confirm import ConfirmView, confirm_dialog
+from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.conversation import conversation_page, impact_view
 from mirage_app.components.layout import app_page
 from mirage_app.i18n import formats
 from mirage_app.services import conversations, instances
 from mirage_app.states.auth import AuthState
+from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import t
@@ -36,13 +37,12 @@ class PairingRow:
     label: str
 
 
-class ParticipantsState(ConversationState):
+class ParticipantsState(ConfirmDelete, ConversationState):
     participants: list[ParticipantRow] = []
     pairings: list[PairingRow] = []
     available_numbers: list[SelectOption] = []
     pair_a: str = ""
     pair_b: str = ""
-    confirm: ConfirmView = ConfirmView()
 
     def _status_words(self, kind: str, status: str) -> str:
         return formats.label(self.tr, "status" if kind == "bot" else "conversations.consent", status)
@@ -109,22 +109,15 @@ class ParticipantsState(ConversationState):
             return rx.toast.warning(warning, id="participant-offline", duration=10_000)
         return added.feedback
 
-    @rx.event
-    def ask_remove(self, participant_id: str):
-        impact = self._call(conversations.participant_impact, self._id_from_url(), participant_id)
-        if not impact.ok:
-            return impact.feedback
-        self.confirm = impact_view(self.tr, impact.value, participant_id, verb="remove")
-        return None
+    def _impact(self, target_id: str):
+        return self._call(conversations.participant_impact, self._id_from_url(), target_id)
 
-    @rx.event
-    def cancel_remove(self):
-        self.confirm = ConfirmView()
+    def _view(self, impact, target_id: str):
+        return impact_view(self.tr, impact, target_id, verb="remove")
 
-    @rx.event
-    def remove(self):
-        target, self.confirm = self.confirm.target_id, ConfirmView()
-        removed = self._call(conversations.remove_participant, self._id_from_url(), target)
+    def _delete(self, target_id: str):
+        """Removes the participant from the conversation (the number itself stays)."""
+        removed = self._call(conversations.remove_participant, self._id_from_url(), target_id)
         self.load()
         if not removed.ok:
             return removed.feedback
@@ -201,7 +194,7 @@ def _participant(p: rx.Var[ParticipantRow]) -> rx.Component:
                     size="1",
                     variant="ghost",
                     color_scheme="red",
-                    on_click=ParticipantsState.ask_remove(p.id),
+                    on_click=ParticipantsState.ask_delete(p.id),
                     aria_label=t("confirm.verb.remove"),
                     class_name="participant-remove",
                 ),
@@ -296,7 +289,7 @@ def conversation_participants_page() -> rx.Component:
                 ),
                 rx.cond(ParticipantsState.mode == "pair", rx.box(rx.separator(), pairs, width="100%")),
                 confirm_dialog(
-                    ParticipantsState.confirm, ParticipantsState.remove, ParticipantsState.cancel_remove, "participant"
+                    ParticipantsState.confirm, ParticipantsState.delete, ParticipantsState.cancel_delete, "participant"
                 ),
                 spacing="3",
                 width="100%",

@@ -7,8 +7,10 @@ from dataclasses import dataclass, replace
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.conversation import conversation_page, marked
+from mirage_app.components.conversation import conversation_page
+from mirage_app.components.field_errors import outline
 from mirage_app.components.layout import app_page
+from mirage_app.logic.form_fields import NOT_A_NUMBER, NotANumber, labelled, numbers
 from mirage_app.services import conversations
 from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
@@ -16,10 +18,6 @@ from mirage_app.states.ui import t
 
 PARTS = ("morning", "afternoon", "evening")
 WHOLE_NUMBERS = ("max_rounds_per_window", "pause_min", "pause_max")
-
-
-class NotANumber(ValueError):
-    """A number cell holds something else; `args[0]` is the cell's field ("sat.pause_min")."""
 
 
 @dataclass(frozen=True)
@@ -43,16 +41,14 @@ class ScheduleDay:
 
     def as_payload(self) -> dict:
         """The service's day dict; raises `NotANumber` naming the first number cell that is not one."""
-        numbers = {}
-        for key in WHOLE_NUMBERS:
-            try:
-                numbers[key] = int(getattr(self, key))
-            except ValueError:
-                raise NotANumber(f"{self.day}.{key}") from None
+        try:
+            parsed = numbers({key: getattr(self, key) for key in WHOLE_NUMBERS})
+        except NotANumber as exc:
+            raise NotANumber(f"{self.day}.{exc.field}") from None
         return {
             "day": self.day,
             **{f"{p}_{k}": getattr(self, f"{p}_{k}") for p in PARTS for k in ("enabled", "start", "end")},
-            **numbers,
+            **parsed,
         }
 
 
@@ -127,20 +123,21 @@ class ScheduleState(ConversationState):
         try:
             payload = [d.as_payload() for d in self.days]
         except NotANumber as exc:
-            self.error_field = exc.args[0]
-            self.error = self.tr["conversations.field_numbers_only"].format(field=cell_name(exc.args[0], self.tr))
+            self.error_field = exc.field
+            self.error = labelled(self.tr[NOT_A_NUMBER], cell_name(exc.field, self.tr))
             return None
-        saved = self._call_marking(
+        saved = self._call(
             conversations.set_schedule,
             self._id_from_url(),
             payload,
             error_to="error",
             success="conversations.schedule_saved",
         )
+        self.error_field = saved.error_field or ""
         if saved.ok:
             self.load()
-        elif where := cell_name(self.error_field, self.tr):
-            self.error = f"{where}: {self.error}"
+        else:
+            self.error = labelled(self.error, cell_name(self.error_field, self.tr))
         return saved.feedback
 
 
@@ -154,7 +151,7 @@ def _number_input(index: rx.Var, day: rx.Var[ScheduleDay], key: str) -> rx.Compo
         disabled=~AuthState.can_manage,
         aria_label=t(f"conversations.cell.{key}"),
         class_name=f"schedule-{key}",
-        **marked(ScheduleState.error_field == day.day + f".{key}"),
+        **outline(ScheduleState.error_field, day.day + f".{key}"),
     )
 
 
@@ -168,7 +165,7 @@ def _time_input(index: rx.Var, day: rx.Var[ScheduleDay], part: str, edge: str) -
         on_change=lambda v: ScheduleState.set_cell(index, key, v),
         disabled=~AuthState.can_manage,
         class_name=f"schedule-{key}",
-        **marked(ScheduleState.error_field == day.day + f".{key}"),
+        **outline(ScheduleState.error_field, day.day + f".{key}"),
     )
 
 

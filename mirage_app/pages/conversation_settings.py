@@ -7,8 +7,10 @@ from dataclasses import dataclass, replace
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.conversation import conversation_page, marked
+from mirage_app.components.conversation import conversation_page
+from mirage_app.components.field_errors import outline
 from mirage_app.components.layout import app_page
+from mirage_app.logic.form_fields import NOT_A_NUMBER, NotANumber, named_error, numbers
 from mirage_app.services import conversations
 from mirage_app.services.conversations import OVERRIDE_FIELDS
 from mirage_app.states.auth import AuthState
@@ -17,13 +19,10 @@ from mirage_app.states.ui import t
 
 NUMERIC = ("min_delay_s", "max_delay_s", "hourly_burst_limit")
 OVERRIDE_HELP = {k: f"conversations.invalid.{k}" for k in NUMERIC}
+LABELS = {k: f"conversations.field.{k}" for k in OVERRIDE_FIELDS}
 SWITCHES = ("humanize", "allow_bot_to_bot")
 DEFAULT_MODEL = "gpt-4o-mini"
 DEFAULT_TEMPERATURE = 0.8
-
-
-class NotANumber(ValueError):
-    """A number field holds something else; `args[0]` is the field."""
 
 
 @dataclass(frozen=True)
@@ -51,22 +50,14 @@ class ConversationOverrides:
 
     def changes(self) -> dict:
         """What `conversations.set_settings` takes; raises `NotANumber` naming the first field that is not one."""
-        numbers = {}
-        for key in NUMERIC:
-            try:
-                numbers[key] = int(getattr(self, key)) if getattr(self, key) != "" else None
-            except ValueError:
-                raise NotANumber(key) from None
-        try:
-            temperature = float(self.temperature or DEFAULT_TEMPERATURE)
-        except ValueError:
-            raise NotANumber("temperature") from None
+        pacing = numbers({k: getattr(self, k) for k in NUMERIC}, blank_is_none=True)  # blank: the tenant's default
+        temperature = numbers({"temperature": self.temperature or str(DEFAULT_TEMPERATURE)}, {"temperature": float})
         return {
-            **numbers,
+            **pacing,
             **{k: getattr(self, k) for k in SWITCHES},
             "guard_no_echo": self.guard_no_echo,
             "openai_model": self.openai_model or DEFAULT_MODEL,
-            "temperature": temperature,
+            **temperature,
         }
 
 
@@ -115,20 +106,14 @@ class ConversationSettingsState(ConversationState):
     def set_guard_no_echo(self, value: bool):
         self.overrides = replace(self.overrides, guard_no_echo=value)
 
-    def _field_name(self, key: str) -> str:
-        return self.tr[f"conversations.field.{key}"]
-
     @rx.event
     def save(self):
         try:
             changes = self.overrides.changes()
         except NotANumber as exc:
-            key = exc.args[0]
-            self.error_field = key
-            text = "conversations.field_number_only" if key == "temperature" else "conversations.field_numbers_only"
-            self.error = self.tr[text].format(field=self._field_name(key))
+            self.error_field, self.error = named_error(self.tr, LABELS, exc.field, self.tr[NOT_A_NUMBER])
             return None
-        saved = self._call_marking(
+        saved = self._call(
             conversations.set_settings,
             self.conversation_id or self._id_from_url(),
             error_to="error",
@@ -137,11 +122,11 @@ class ConversationSettingsState(ConversationState):
         )
         if saved.ok:
             self.load()
-        elif saved.error_code == "conversations.override_invalid" and self.error_field in OVERRIDE_HELP:
-            # the service's text names the raw key ("min_delay_s"): say it in words, with the range
-            self.error = f"{self._field_name(self.error_field)}: {self.tr[OVERRIDE_HELP[self.error_field]]}"
-        elif self.error_field in OVERRIDE_FIELDS:
-            self.error = f"{self._field_name(self.error_field)}: {self.error}"
+            return saved.feedback
+        message = self.error
+        if saved.error_code == "conversations.override_invalid" and saved.error_field in OVERRIDE_HELP:
+            message = self.tr[OVERRIDE_HELP[saved.error_field]]  # the service's text names the raw key, no range
+        self.error_field, self.error = named_error(self.tr, LABELS, saved.error_field, message)
         return saved.feedback
 
 
@@ -154,7 +139,7 @@ def _numeric(key: str) -> rx.Component:
             id=f"setting-{key}",
             on_change=lambda v: ConversationSettingsState.set_text(key, v),
             disabled=~AuthState.can_manage,
-            **marked(ConversationSettingsState.error_field == key),
+            **outline(ConversationSettingsState.error_field, key),
             placeholder=t("conversations.default")
             + ": "
             + getattr(ConversationSettingsState.tenant_pacing, key).to_string(),
@@ -217,7 +202,7 @@ def conversation_settings_page() -> rx.Component:
                             on_change=lambda v: ConversationSettingsState.set_text("openai_model", v),
                             disabled=~AuthState.can_manage,
                             id="setting-openai_model",
-                            **marked(ConversationSettingsState.error_field == "openai_model"),
+                            **outline(ConversationSettingsState.error_field, "openai_model"),
                         ),
                         spacing="1",
                     ),
@@ -230,7 +215,7 @@ def conversation_settings_page() -> rx.Component:
                             on_change=lambda v: ConversationSettingsState.set_text("temperature", v),
                             disabled=~AuthState.can_manage,
                             id="setting-temperature",
-                            **marked(ConversationSettingsState.error_field == "temperature"),
+                            **outline(ConversationSettingsState.error_field, "temperature"),
                         ),
                         spacing="1",
                     ),

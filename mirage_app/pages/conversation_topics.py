@@ -8,12 +8,14 @@ from datetime import date, datetime, time, timedelta
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.confirm import ConfirmView, confirm_dialog
-from mirage_app.components.conversation import conversation_page, impact_view, marked
+from mirage_app.components.confirm import confirm_dialog
+from mirage_app.components.conversation import conversation_page, impact_view
+from mirage_app.components.field_errors import outline
 from mirage_app.components.layout import app_page
 from mirage_app.i18n import formats
 from mirage_app.services import conversations
 from mirage_app.states.auth import AuthState
+from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.ui import t
 
@@ -36,13 +38,12 @@ class TopicRow:
     state: str  # "active" (the one talked about now), "rotation" (in its period) or "outside"
 
 
-class TopicsState(ConversationState):
+class TopicsState(ConfirmDelete, ConversationState):
     topics: list[TopicRow] = []
     error: str = ""
     strategy: str = "rotate"  # how the next topic is chosen: rotate (in order) or random
     refresh_minutes: str = "120"  # how long a topic lasts, as typed
     rotation_error: str = ""
-    confirm: ConfirmView = ConfirmView()
 
     @rx.event
     def load(self):
@@ -86,7 +87,7 @@ class TopicsState(ConversationState):
         except ValueError:
             self.error = self.tr["conversations.date_invalid"]
             return None
-        created = self._call_marking(
+        created = self._call(
             conversations.create_topic,
             self._id_from_url(),
             form.get("seed", ""),
@@ -96,6 +97,7 @@ class TopicsState(ConversationState):
             error_to="error",
             success="conversations.topic_added",
         )
+        self.error_field = created.error_field or ""
         if created.ok:
             self.load()
         return created.feedback
@@ -124,22 +126,14 @@ class TopicsState(ConversationState):
             success="instances.saved",
         ).feedback
 
-    @rx.event
-    def ask_delete(self, topic_id: str):
-        impact = self._call(conversations.topic_impact, topic_id)
-        if not impact.ok:
-            return impact.feedback
-        self.confirm = impact_view(self.tr, impact.value, topic_id)
-        return None
+    def _impact(self, target_id: str):
+        return self._call(conversations.topic_impact, target_id)
 
-    @rx.event
-    def cancel_delete(self):
-        self.confirm = ConfirmView()
+    def _view(self, impact, target_id: str):
+        return impact_view(self.tr, impact, target_id)
 
-    @rx.event
-    def delete(self):
-        target, self.confirm = self.confirm.target_id, ConfirmView()
-        deleted = self._call(conversations.delete_topic, target, success="conversations.topic_deleted")
+    def _delete(self, target_id: str):
+        deleted = self._call(conversations.delete_topic, target_id, success="conversations.topic_deleted")
         self.load()
         return deleted.feedback
 
@@ -193,8 +187,8 @@ def conversation_topics_page() -> rx.Component:
             rx.text_area(name="prompt", placeholder=t("conversations.topic_prompt"), width="100%"),
             rx.hstack(
                 rx.text(t("conversations.topic_period"), size="1"),
-                rx.input(name="from", type="date", size="1", **marked(TopicsState.error_field == "active_from")),
-                rx.input(name="to", type="date", size="1", **marked(TopicsState.error_field == "active_to")),
+                rx.input(name="from", type="date", size="1", **outline(TopicsState.error_field, "active_from")),
+                rx.input(name="to", type="date", size="1", **outline(TopicsState.error_field, "active_to")),
                 align="center",
                 wrap="wrap",
             ),

@@ -8,12 +8,13 @@ from datetime import UTC, datetime
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.confirm import ConfirmView, confirm_dialog
+from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.conversation import impact_view
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.i18n import formats
 from mirage_app.services import conversations
 from mirage_app.states.auth import AuthState
+from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.ui import t
 
 MODES = ["pair", "round_robin", "random"]
@@ -34,12 +35,11 @@ class ConversationRow:
     archived: bool
 
 
-class ConversationsState(AuthState):
+class ConversationsState(ConfirmDelete, AuthState):
     rows: list[ConversationRow] = []
     loaded: bool = False
     creating: bool = False
     create_error: str = ""
-    confirm: ConfirmView = ConfirmView()
     show_archived: bool = False  # the archived conversations instead of the working ones
 
     @rx.event
@@ -91,23 +91,15 @@ class ConversationsState(AuthState):
         self.load()
         return toggled.feedback
 
-    @rx.event
-    def ask_delete(self, conversation_id: str):
-        """What deleting would do, before anything is done (an active conversation is refused: pause it first)."""
-        impact = self._call(conversations.conversation_impact, conversation_id)
-        if not impact.ok:
-            return impact.feedback
-        self.confirm = impact_view(self.tr, impact.value, conversation_id)
-        return None
+    def _impact(self, target_id: str):
+        """An active conversation is refused: pause it first."""
+        return self._call(conversations.conversation_impact, target_id)
 
-    @rx.event
-    def cancel_delete(self):
-        self.confirm = ConfirmView()
+    def _view(self, impact, target_id: str):
+        return impact_view(self.tr, impact, target_id)
 
-    @rx.event
-    def delete(self):
-        target, self.confirm = self.confirm.target_id, ConfirmView()
-        deleted = self._call(conversations.delete_conversation, target)
+    def _delete(self, target_id: str):
+        deleted = self._call(conversations.delete_conversation, target_id)
         self.load()
         if not deleted.ok:
             return deleted.feedback

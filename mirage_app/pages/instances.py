@@ -6,11 +6,12 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.confirm import ConfirmView, confirm_dialog, confirm_view
+from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.instances import server_line, stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.services import number_lifecycle
 from mirage_app.states.auth import AuthState
+from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.instances import ArchivedRow, InstanceRow, InstancesState
 from mirage_app.states.ui import UiState, t
 
@@ -18,28 +19,15 @@ LIVE_REFRESH_MS = 3000
 QR_REFRESH_MS = 5000
 
 
-class NumberDeleteState(InstancesState):
+class NumberDeleteState(ConfirmDelete, InstancesState):
     """Deleting a number: what it would do first (`number_impact`), then the delete, which archives when the number
     has history and applies the same rule again on the server."""
 
-    confirm: ConfirmView = ConfirmView()
+    def _impact(self, target_id: str):
+        return self._call(number_lifecycle.number_impact, target_id)
 
-    @rx.event
-    def ask_delete(self, number_id: str):
-        impact = self._call(number_lifecycle.number_impact, number_id)
-        if not impact.ok:
-            return impact.feedback
-        self.confirm = confirm_view(self.tr, impact.value, number_id)
-        return None
-
-    @rx.event
-    def cancel_delete(self):
-        self.confirm = ConfirmView()
-
-    @rx.event
-    def confirm_delete(self):
-        number_id, self.confirm = self.confirm.target_id, ConfirmView()
-        done = self._call(number_lifecycle.delete_number, number_id)
+    def _delete(self, target_id: str):
+        done = self._call(number_lifecycle.delete_number, target_id)
         self._load()
         if not done.ok:
             return done.feedback
@@ -157,7 +145,7 @@ def connect_dialog() -> rx.Component:
 
 def messages_dialog() -> rx.Component:
     bubble = lambda m: rx.box(  # noqa: E731
-        rx.text(m.body, size="2"),
+        rx.text(m.body, size="2", custom_attrs={"data-user-content": "message"}),  # the phones wrote it
         rx.hstack(rx.text(m.at, size="1", color_scheme="gray"), rx.text(m.status, size="1", color_scheme="gray")),
         rx.cond(m.wait != "", rx.text(m.wait, size="1", color_scheme="amber", class_name="wait-reason")),
         class_name=rx.cond(m.outgoing, "bubble bubble-out", "bubble bubble-in"),
@@ -442,7 +430,7 @@ def instances_page() -> rx.Component:
         messages_dialog(),
         confirm_dialog(
             NumberDeleteState.confirm,
-            NumberDeleteState.confirm_delete,
+            NumberDeleteState.delete,
             NumberDeleteState.cancel_delete,
             "number-delete",
         ),

@@ -6,10 +6,13 @@ import reflex as rx
 
 from mirage_app.components.auth_card import auth_card, field_error
 from mirage_app.components.notice import notice
-from mirage_app.i18n import LOCALE_NAMES, normalise_locale
+from mirage_app.i18n import LOCALE_NAMES, formats, normalise_locale
+from mirage_app.logic.form_fields import named_error
 from mirage_app.services import users
 from mirage_app.states.auth import AuthState
 from mirage_app.states.ui import t
+
+LABELS = {"password": "login.password", "display_name": "invite.name", "confirm": "invite.confirm"}
 
 
 class InviteState(AuthState):
@@ -34,7 +37,7 @@ class InviteState(AuthState):
 
     @rx.var
     def invite_role_label(self) -> str:
-        return self.tr.get(f"role.{self.invite_role}", "—")
+        return formats.label(self.tr, "role", self.invite_role)
 
     @rx.event
     def pick_locale(self, locale: str):
@@ -44,7 +47,7 @@ class InviteState(AuthState):
     @rx.event
     def accept(self, form: dict):
         if form.get("password") != form.get("confirm"):
-            self.error = f"{self.tr['invite.confirm']}: {self.tr['invite.mismatch']}"
+            _, self.error = named_error(self.tr, LABELS, "confirm", self.tr["invite.mismatch"])
             return None
         accepted = self._call(
             users.accept_invitation,
@@ -58,9 +61,7 @@ class InviteState(AuthState):
             error_to="error",
         )
         if not accepted.ok:
-            field = {"password": "login.password", "display_name": "invite.name"}.get(accepted.error_field or "")
-            if field:  # the message names the field it is about
-                self.error = f"{self.tr[field]}: {self.error}"
+            _, self.error = named_error(self.tr, LABELS, accepted.error_field, self.error)
             return accepted.feedback
         self.session_token = accepted.value.session_token
         self.locale = self.chosen_locale

@@ -8,13 +8,15 @@ from dataclasses import dataclass, replace
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.confirm import ConfirmView, confirm_dialog, confirm_view
+from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.controls import dialog_actions
-from mirage_app.components.field_errors import field_message, labelled, outline
+from mirage_app.components.field_errors import field_message, outline
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.i18n import formats
+from mirage_app.logic.form_fields import NOT_A_NUMBER, NotANumber, named_error, numbers
 from mirage_app.services import instances, outreach
 from mirage_app.states.auth import AuthState
+from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import t
 
@@ -76,7 +78,7 @@ class PolicyForm:
         )
 
 
-class PoliciesState(AuthState):
+class PoliciesState(ConfirmDelete, AuthState):
     rows: list[PolicyCard] = []
     numbers: list[SelectOption] = []
     personas: list[SelectOption] = []
@@ -87,7 +89,6 @@ class PoliciesState(AuthState):
     days: list[str] = []
     form_error: str = ""
     error_field: str = ""  # the form field the last save failure named ("" for none)
-    confirm: ConfirmView = ConfirmView()
 
     @rx.event
     def load(self, _tick=None):
@@ -167,14 +168,11 @@ class PoliciesState(AuthState):
     @rx.event
     def save(self):
         f = self.form
-        fields: dict = {}
-        for key in LIMITS:
-            try:
-                fields[key] = int(getattr(f, key))
-            except ValueError:
-                self.error_field = key
-                self.form_error = labelled(self.tr["conversations.numbers_only"], self.tr[LABELS[key]])
-                return None
+        try:
+            fields = numbers({key: getattr(f, key) for key in LIMITS})
+        except NotANumber as exc:
+            self.error_field, self.form_error = named_error(self.tr, LABELS, exc.field, self.tr[NOT_A_NUMBER])
+            return None
         fields |= {
             "persona_id": f.persona_id or None,
             "dayparts": self.parts,
@@ -188,9 +186,7 @@ class PoliciesState(AuthState):
             return outreach.create_policy(actor, number_id=f.number_id, **fields)
 
         saved = self._call(write, error_to="form_error", success="outreach.policy_saved")
-        self.error_field = saved.error_field if saved.error_field in LABELS else ""
-        if self.error_field:
-            self.form_error = labelled(self.form_error, self.tr[LABELS[self.error_field]])
+        self.error_field, self.form_error = named_error(self.tr, LABELS, saved.error_field, self.form_error)
         if saved.ok:
             self.editing = False
             self.load()
@@ -203,23 +199,12 @@ class PoliciesState(AuthState):
         self.load()
         return toggled.feedback
 
-    @rx.event
-    def ask_delete(self, policy_id: str):
-        """What deleting would do (archive when it already wrote to contacts), shown before anything happens."""
-        impact = self._call(outreach.policy_impact, policy_id)
-        if not impact.ok:
-            return impact.feedback
-        self.confirm = confirm_view(self.tr, impact.value, policy_id)
-        return None
+    def _impact(self, target_id: str):
+        """A policy that already wrote to contacts is archived, not erased."""
+        return self._call(outreach.policy_impact, target_id)
 
-    @rx.event
-    def cancel_delete(self):
-        self.confirm = ConfirmView()
-
-    @rx.event
-    def delete(self):
-        policy_id, self.confirm = self.confirm.target_id, ConfirmView()
-        deleted = self._call(outreach.delete_policy, policy_id)
+    def _delete(self, target_id: str):
+        deleted = self._call(outreach.delete_policy, target_id)
         self.load()
         if not deleted.ok:
             return deleted.feedback

@@ -11,15 +11,9 @@ from mirage_app.states.instances import InstancesState
 from mirage_app.states.ui import t
 
 
-def _received(n: rx.Var, test_id: str) -> rx.Component:
-    """ "and 8 received" under a sent total."""
-    return rx.text(
-        rx.el.span(n, id=test_id),
-        " ",
-        rx.cond(n == 1, t("totals.received.one"), t("totals.received.other")),
-        size="1",
-        color_scheme="gray",
-    )
+def _received(text: rx.Var, test_id: str) -> rx.Component:
+    """ "8 recebidas" under a sent total."""
+    return rx.text(text, size="1", color_scheme="gray", id=test_id)
 
 
 def _kpi(label_key: str, value: rx.Var, icon: str, test_id: str, detail: rx.Component | None = None) -> rx.Component:
@@ -113,14 +107,14 @@ def overview_page() -> rx.Component:
                     InstancesState.sent_today,
                     "send",
                     "kpi-today",
-                    _received(InstancesState.received_today, "kpi-today-received"),
+                    _received(InstancesState.received_today_text, "kpi-today-received"),
                 ),
                 _kpi(
                     "totals.sent_week",
                     InstancesState.sent_week,
                     "calendar-days",
                     "kpi-week",
-                    _received(InstancesState.received_week, "kpi-week-received"),
+                    _received(InstancesState.received_week_text, "kpi-week-received"),
                 ),
                 columns=rx.breakpoints(initial="2", md="4"),
                 spacing="4",

@@ -7,13 +7,15 @@ from dataclasses import dataclass, replace
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.components.confirm import ConfirmView, confirm_dialog, confirm_view
+from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.controls import dialog_actions
-from mirage_app.components.field_errors import field_message, labelled, outline
+from mirage_app.components.field_errors import field_message, outline
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.i18n import formats
+from mirage_app.logic.form_fields import named_error
 from mirage_app.services import personas
 from mirage_app.states.auth import AuthState
+from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.ui import t
 
 TRAITS = ("age", "occupation", "writing_style", "emoji_use", "typical_length")
@@ -98,14 +100,13 @@ class PersonaForm:
         }
 
 
-class PersonasState(AuthState):
+class PersonasState(ConfirmDelete, AuthState):
     rows: list[PersonaCard] = []
     loaded: bool = False
     editing: bool = False
     form: PersonaForm = PersonaForm()
     form_error: str = ""
     error_field: str = ""  # the form field the last save failure named ("" for none)
-    confirm: ConfirmView = ConfirmView()
     preview_text: str = ""
     preview_source: str = ""
     preview_daypart: str = "morning"
@@ -168,32 +169,18 @@ class PersonasState(AuthState):
             return personas.create_persona(actor, **form.fields())
 
         saved = self._call(write, error_to="form_error", success="personas.saved")
-        named = FIELD_OF.get(saved.error_field or "", saved.error_field or "")
-        self.error_field = named if named in LABELS else ""
-        if self.error_field:
-            self.form_error = labelled(self.form_error, self.tr[LABELS[self.error_field]])
+        self.error_field, self.form_error = named_error(self.tr, LABELS, saved.error_field, self.form_error, FIELD_OF)
         if saved.ok:
             self.editing = False
             self.load()
         return saved.feedback
 
-    @rx.event
-    def ask_delete(self, persona_id: str):
-        """What deleting would do (active policies using it block it), shown before anything happens."""
-        impact = self._call(personas.persona_impact, persona_id)
-        if not impact.ok:
-            return impact.feedback
-        self.confirm = confirm_view(self.tr, impact.value, persona_id)
-        return None
+    def _impact(self, target_id: str):
+        """Active policies using the persona block the delete."""
+        return self._call(personas.persona_impact, target_id)
 
-    @rx.event
-    def cancel_delete(self):
-        self.confirm = ConfirmView()
-
-    @rx.event
-    def delete(self):
-        persona_id, self.confirm = self.confirm.target_id, ConfirmView()
-        deleted = self._call(personas.delete_persona, persona_id, success="personas.deleted")
+    def _delete(self, target_id: str):
+        deleted = self._call(personas.delete_persona, target_id, success="personas.deleted")
         self.load()
         return deleted.feedback
 

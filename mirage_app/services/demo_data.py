@@ -130,9 +130,8 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
 
 def _demo_pacing(actor: Actor) -> list[str]:
     """Simulated numbers need no settle time after pairing: the demo can start its rounds at once. Only in demo
-    mode (the built-in simulator is the only backend); returns the catalog keys of the settings it changed."""
-    if not get_settings().is_demo:
-        return []
+    mode (the built-in simulator is the only backend, `load_demo_data` checks); returns the catalog keys of the
+    settings it changed."""
     with tenant_session(actor.tenant_id) as s:
         row = s.exec(select(TenantSettings)).first()
         before = dict(row.warmup or {})

@@ -31,9 +31,12 @@ from mirage_app.evolution.errors import EvolutionError
 from mirage_app.evolution.models import InstanceState
 from mirage_app.logic import warmup
 from mirage_app.models import EvolutionSession, Message, Number, NumberStatus, Persona, Tenant
+from mirage_app.models.numbers import STOPPED
 from mirage_app.models.servers import HELD_HEALTH
 from mirage_app.services import metrics, number_activity
 
+# A number's history: the messages it sent or received (a number with any is archived, not erased).
+NUMBER_MESSAGES = "(SELECT count(*) FROM messages m WHERE m.from_number_id = n.id OR m.to_number_id = n.id)"
 WEBHOOK_EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE"]
 
 
@@ -90,16 +93,19 @@ def _check_persona(s, persona_id: uuid.UUID | None) -> None:
         raise NotFound("personas.not_found", field="persona_id")
 
 
-def get_number(s, number_id: uuid.UUID | str, *, archived_ok: bool = False) -> Number:
-    """The tenant's number; an archived one only where its history is read (`archived_ok`)."""
+def get_number(
+    s, number_id: uuid.UUID | str, *, archived_ok: bool = False, lock: bool = False, field: str | None = None
+) -> Number:
+    """The tenant's number; an archived one only where its history is read (`archived_ok`). `lock`: the row is
+    locked until the transaction ends (FOR UPDATE); `field`: the form field the errors name."""
     try:
-        number = s.get(Number, uuid.UUID(str(number_id)))
+        number = s.get(Number, uuid.UUID(str(number_id)), with_for_update=lock)
     except ValueError:
         number = None
     if number is None:  # another tenant's id looks exactly like a missing one (RLS)
-        raise NotFound("instances.not_found")
+        raise NotFound("instances.not_found", field=field)
     if number.archived_at is not None and not archived_ok:
-        raise Conflict("instances.archived")
+        raise Conflict("instances.archived", field=field)
     return number
 
 
@@ -316,7 +322,7 @@ def stop(actor: Actor, number_id: uuid.UUID | str) -> QrView:
         number = get_number(s, number_id)
         before = number.status.value
         number.status = NumberStatus.disconnected
-        number.disconnect_reason = "stopped"
+        number.disconnect_reason = STOPPED
         s.add(number)
         audit.record(s, actor, "instance.stop", "number", number.id, before={"status": before})
         s.commit()
@@ -354,7 +360,21 @@ def simulate_scan(actor: Actor, number_id: uuid.UUID | str) -> None:
     simulator_scan(base_url or get_settings().evolution_url or "", number.session_id)
 
 
+@dataclass(frozen=True)
+class InstanceList:
+    instances: list[InstanceView]
+    # Every number's activity added up, archived and removed ones included: the overview's totals, equal to
+    # /metrics' (what `metrics.tenant_activity` answers, from the same single read).
+    totals: metrics.Activity
+
+
 def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceView]:
+    return list_instances_with_totals(actor, clock).instances
+
+
+def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> InstanceList:
+    """The live numbers with their activity and warm-up day, and the tenant's totals. A read: the warm-up counters
+    are kept by the send pipeline (and by whatever writes history behind it, e.g. the demo data)."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         tz_name = s.get(Tenant, actor.tenant_id).timezone
@@ -362,8 +382,6 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
         local_now = now.astimezone(ZoneInfo(tz_name))
         day_start = local_now.replace(hour=0, minute=0, second=0, microsecond=0)
         policy = number_activity.policy_of(s)
-        active_days = number_activity.sync_active_days(s, tz_name, now, policy)
-        s.commit()
         rows = s.execute(
             text(
                 """
@@ -374,8 +392,10 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
                        (SELECT avg((m.meta->>'reply_latency_s')::float) FROM messages m
                           WHERE m.from_number_id = n.id AND m.created_at >= :week
                             AND m.meta ? 'reply_latency_s') AS latency,
+                       -- as the send caps count them (engine.send_context COUNTS)
                        (SELECT count(*) FROM messages m WHERE m.from_number_id = n.id AND m.direction = 'out'
-                          AND m.sent_at >= :today AND m.status <> 'failed') AS sent_today,
+                          AND m.sent_at >= :today AND m.sent_at <= :now
+                          AND (m.status <> 'failed' OR m.error = 'unknown_delivery')) AS sent_today,
                        (SELECT max(m.sent_at) FROM messages m WHERE m.from_number_id = n.id AND m.direction = 'out'
                           AND m.sent_at < :today AND m.status <> 'failed') AS last_before_today
                 FROM numbers n
@@ -386,15 +406,12 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
                 ORDER BY n.created_at
                 """
             ),
-            {"today": day_start, "week": day_start - timedelta(days=6)},
+            {"today": day_start, "week": day_start - timedelta(days=6), "now": now},
         ).all()
-        activity = metrics.number_activity(s, ZoneInfo(tz_name), now)
-    activity = {r.id: activity.get(r.id, metrics.Activity()) for r in rows}
-    days = {
-        r.id: warmup.day_today(policy, active_days.get(r.id, r.active_days), r.sent_today > 0, r.last_before_today, now)
-        for r in rows
-    }
-    return [
+        every = metrics.number_activity(s, ZoneInfo(tz_name), now)
+    activity = {r.id: every.get(r.id, metrics.Activity()) for r in rows}
+    days = {r.id: warmup.day_today(policy, r.active_days, r.sent_today > 0, r.last_before_today, now) for r in rows}
+    views = [
         InstanceView(
             r.id,
             r.label,
@@ -422,6 +439,7 @@ def list_instances(actor: Actor, clock: Clock = system_clock) -> list[InstanceVi
         )
         for r in rows
     ]
+    return InstanceList(views, sum(every.values(), metrics.Activity()))
 
 
 def recent_messages(actor: Actor, number_id: uuid.UUID | str, limit: int = 100) -> list[Message]:
@@ -453,8 +471,7 @@ def list_archived(actor: Actor) -> list[ArchivedView]:
     with tenant_session(actor.tenant_id) as s:
         rows = s.execute(
             text(
-                "SELECT n.id, n.label, n.wa_number, n.archived_at, (SELECT count(*) FROM messages m "
-                "WHERE m.from_number_id = n.id OR m.to_number_id = n.id) AS messages "
+                f"SELECT n.id, n.label, n.wa_number, n.archived_at, {NUMBER_MESSAGES} AS messages "
                 "FROM numbers n WHERE n.archived_at IS NOT NULL ORDER BY n.archived_at DESC"
             )
         ).all()

@@ -7,7 +7,9 @@ nowhere, failed sends only as failures. Days are the tenant's calendar days.
 Every figure reads FACTS: the days before today from the tenant-filtered `message_facts` view over
 `mv_message_facts` (refreshed concurrently by a periodic job, so the cost follows the size of the chart, not of
 the `messages` table), and today live from `messages` (LIVE_ROWS, the same rows alembic 0009 defines). The
-overview, the cards and /metrics therefore agree at every moment, whenever the views were last refreshed.
+overview, the cards and /metrics read the same rows, so they agree with each other. The days before today are as
+of the views' last refresh (every 300 s, workers/scheduler.py): for up to ~5 minutes after midnight, yesterday's
+last minutes (and a message of yesterday whose status changed since the refresh) may be missing from the totals.
 """
 
 from __future__ import annotations
@@ -70,23 +72,28 @@ LIVE_ROWS = """
     FROM messages m WHERE m.to_number_id IS NOT NULL AND m.status IN ('sent', 'server_ack', 'delivered', 'read')
       AND m.created_at >= :today_start
 """
+# Those rows grouped as the views group them (since :today_start).
+LIVE_FACTS = f"""
+    SELECT f.local_at::date AS day, extract(hour FROM f.local_at)::int AS hour, f.number_id, f.conversation_id,
+           f.direction, count(*) FILTER (WHERE NOT f.failed) AS messages, count(*) FILTER (WHERE f.failed) AS failed,
+           COALESCE(sum(f.latency), 0) AS latency_sum, count(f.latency) AS latency_n
+    FROM ({LIVE_ROWS}) f GROUP BY 1, 2, 3, 4, 5
+"""
+LIVE_TOPIC_FACTS = f"""
+    SELECT f.local_at::date AS day, f.number_id, f.conversation_id, r.topic_id, count(*) AS messages
+    FROM ({LIVE_ROWS}) f JOIN rounds r ON r.id = f.round_id
+    WHERE f.direction = 'out' AND NOT f.failed AND r.topic_id IS NOT NULL GROUP BY 1, 2, 3, 4
+"""
 # The source relations of every query: the materialized days before today, then today live. `bench/metrics.py`
-# substitutes the same rows computed straight from `messages` for every day.
+# reads LIVE_FACTS over the whole period instead (the same rows straight from `messages`) as its baseline.
 FACTS = f"""(
     SELECT day, hour, number_id, conversation_id, direction, messages, failed, latency_sum, latency_n
     FROM message_facts WHERE day < :today
-    UNION ALL
-    SELECT f.local_at::date, extract(hour FROM f.local_at)::int, f.number_id, f.conversation_id, f.direction,
-           count(*) FILTER (WHERE NOT f.failed), count(*) FILTER (WHERE f.failed), COALESCE(sum(f.latency), 0),
-           count(f.latency)
-    FROM ({LIVE_ROWS}) f GROUP BY 1, 2, 3, 4, 5
+    UNION ALL {LIVE_FACTS}
 )"""
 TOPIC_FACTS = f"""(
     SELECT day, number_id, conversation_id, topic_id, messages FROM topic_facts WHERE day < :today
-    UNION ALL
-    SELECT f.local_at::date, f.number_id, f.conversation_id, r.topic_id, count(*)
-    FROM ({LIVE_ROWS}) f JOIN rounds r ON r.id = f.round_id
-    WHERE f.direction = 'out' AND NOT f.failed AND r.topic_id IS NOT NULL GROUP BY 1, 2, 3, 4
+    UNION ALL {LIVE_TOPIC_FACTS}
 )"""
 QUERIES: dict[str, str] = {
     "per_day": "SELECT f.day, f.direction, sum(f.messages) AS messages, sum(f.failed) AS failed "

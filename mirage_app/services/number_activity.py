@@ -1,6 +1,6 @@
 """A number's warm-up day from its real sends. The send pipeline keeps `numbers.active_days` as it sends; history
-written another way (demo data, an import, sends before a restore) would leave it behind, so a number with a week of
-history read "day 1 of warm-up". Reading the list brings the counter in line with the sends it has."""
+written another way (the demo data) would leave it behind, so a number with a week of history read "day 1 of
+warm-up": whatever writes history behind the pipeline's back calls `sync_active_days` after it."""
 
 from __future__ import annotations
 
@@ -40,8 +40,6 @@ def sync_active_days(s, tz_name: str, now: datetime, policy: warmup.WarmupPolicy
 
 def policy_of(s) -> warmup.WarmupPolicy:
     """The tenant's warm-up settings, as the engine reads them (defaults when unset or unreadable)."""
-    raw = s.execute(text("SELECT warmup FROM settings_tenant LIMIT 1")).scalar()
-    try:
-        return warmup.WarmupPolicy.from_mapping(raw or {})
-    except (TypeError, ValueError):
-        return warmup.DEFAULT_POLICY
+    return warmup.WarmupPolicy.from_mapping_or_default(
+        s.execute(text("SELECT warmup FROM settings_tenant LIMIT 1")).scalar()
+    )

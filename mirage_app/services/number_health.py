@@ -10,23 +10,20 @@ from datetime import datetime
 from sqlalchemy import text
 
 from mirage_app.base import audit
-from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.errors import ValidationFailed
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
-from mirage_app.models import Number, NumberStatus
+from mirage_app.models import NumberStatus
+from mirage_app.models.numbers import OPERATOR_DISCONNECTS
+from mirage_app.services.instances import get_number
 
 
 def resume(actor: Actor, number_id: uuid.UUID | str, clock: Clock = system_clock) -> None:
     """Lift a pause (automatic or manual): the number goes back to `connected` with a clean streak."""
     authorize(actor, Action.numbers_manage)
     with tenant_session(actor.tenant_id) as s:
-        try:
-            number = s.get(Number, uuid.UUID(str(number_id)))
-        except ValueError:
-            number = None
-        if number is None:
-            raise NotFound("instances.not_found")
+        number = get_number(s, number_id)
         if number.status != NumberStatus.paused:
             raise ValidationFailed("numbers.not_paused")
         before = {"status": number.status.value, "paused_reason": number.paused_reason}
@@ -47,16 +44,19 @@ class Alert:
 
 
 def alerts(actor: Actor) -> list[Alert]:
-    """Numbers that need an operator: paused (e.g. by the circuit breaker), failing, disconnected or in error."""
+    """Numbers that need an operator: paused (e.g. by the circuit breaker), failing, disconnected or in error. A
+    disconnect Mirage caused on the operator's word (stopped, a QR attempt cancelled or expired) is no alert."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         rows = s.execute(
             text(
                 "SELECT id, label, status::text AS status, paused_reason, disconnect_reason, failure_streak, "
                 "updated_at FROM numbers WHERE archived_at IS NULL AND (status IN ('paused', 'error') "
-                "OR failure_streak > 0 OR (status = 'disconnected' AND disconnect_reason IS DISTINCT FROM 'stopped')) "
+                "OR failure_streak > 0 "
+                "OR (status = 'disconnected' AND COALESCE(disconnect_reason, '') <> ALL(:operator))) "
                 "ORDER BY updated_at DESC NULLS LAST"
-            )
+            ),
+            {"operator": list(OPERATOR_DISCONNECTS)},
         ).all()
     out = []
     for r in rows:

@@ -1,11 +1,12 @@
 """The end of a number's life and of a connection attempt: delete (or archive) a number, cancel a QR attempt, and
 expire attempts nobody scanned.
 
-Deleting applies the rule of `base.impact`: a number with history (messages, or an outreach policy that sent through
-it) is archived, not erased. Archiving logs the number out and deletes its Evolution instance (best effort: a server
-that is down does not keep the number alive), takes it out of every conversation — deactivating a conversation
-left with fewer than two participants — deactivates the outreach policies that send through it, fails what it still
-had queued, frees its server slot and refuses its webhooks from then on (the session's secret is cleared).
+Deleting applies the rule of `base.impact`: a number with history (messages sent or received) is archived, not
+erased. Either way it is logged out and its Evolution instance deleted (best effort: a server that is down does not
+keep the number alive) and it leaves every conversation by the participants' own rule — a conversation that can no
+longer run is switched off, its running round aborted. Archiving also archives the outreach policies that send
+through it, fails what it still had queued, frees its server slot and refuses its webhooks from then on (the
+session's secret is cleared).
 """
 
 from __future__ import annotations
@@ -15,71 +16,63 @@ import uuid
 from datetime import timedelta
 
 from sqlalchemy import text
+from sqlmodel import col, select
 
 from mirage_app.base import audit
-from mirage_app.base.errors import Conflict
 from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
-from mirage_app.core.db import tenant_session
+from mirage_app.core.db import system_session, tenant_session
 from mirage_app.engine.evolution_gateway import EvolutionFailure, client_for
 from mirage_app.engine.ingest import directory
 from mirage_app.evolution.errors import EvolutionError
-from mirage_app.models import NumberStatus
-from mirage_app.services.instances import get_number
+from mirage_app.models import Conversation, ConversationParticipant, Number, NumberStatus
+from mirage_app.models.numbers import ARCHIVED, QR_CANCELLED, QR_EXPIRED
+from mirage_app.services.conversations import participants
+from mirage_app.services.conversations.records import mark_changed
+from mirage_app.services.instances import NUMBER_MESSAGES, get_number
 
 # A QR code lives about 45 s and the open dialog renews it every few seconds: an attempt whose last code is older
 # than this was abandoned (dialog closed, browser gone) and goes back to "disconnected".
 QR_ATTEMPT_TTL = timedelta(minutes=3)
-ARCHIVED = "archived"
-QR_CANCELLED = "qr_cancelled"
-QR_EXPIRED = "qr_expired"
 
-_CONVERSATIONS = text(
-    """
-    SELECT c.id, c.name, c.active,
-           (SELECT count(*) FROM conversation_participants o
-              WHERE o.conversation_id = c.id AND o.number_id IS DISTINCT FROM :n) AS others
-    FROM conversations c
-    WHERE EXISTS (SELECT 1 FROM conversation_participants p WHERE p.conversation_id = c.id AND p.number_id = :n)
-    ORDER BY c.name
-    """
+_SEATS = (
+    select(ConversationParticipant, Conversation)
+    .join(Conversation, col(Conversation.id) == ConversationParticipant.conversation_id)
+    .order_by(col(Conversation.name), col(Conversation.id))
 )
 _POLICIES = text(
     "SELECT id, active FROM outreach_policies WHERE number_id = :n AND archived_at IS NULL ORDER BY created_at"
 )
-_HISTORY = text("SELECT count(*) FROM messages WHERE from_number_id = :n OR to_number_id = :n")
-_ANY_POLICY = text("SELECT count(*) FROM outreach_policies WHERE number_id = :n")
+_HISTORY = text(f"SELECT {NUMBER_MESSAGES} FROM numbers n WHERE n.id = :n")
 
 
-def _stops(conversation) -> bool:
-    """A conversation needs two participants: one left alone stops instead of failing every round."""
-    return conversation.active and conversation.others < 2
+def _seats(s, number_id: uuid.UUID) -> list[tuple[ConversationParticipant, Conversation]]:
+    return list(s.exec(_SEATS.where(ConversationParticipant.number_id == number_id)).all())
 
 
-def _dependents(s, number_id: uuid.UUID, label: str) -> tuple[list[Dependent], bool, list, list]:
-    conversations = s.execute(_CONVERSATIONS, {"n": number_id}).all()
-    policies = s.execute(_POLICIES, {"n": number_id}).all()
-    messages = s.execute(_HISTORY, {"n": number_id}).scalar() or 0
-    out = [
-        Dependent("conversation_seat", c.name, Effect.deactivated if _stops(c) else Effect.detached)
-        for c in conversations
-    ]
-    for p in policies:
-        out.append(Dependent("sending_policy", label, Effect.deactivated if p.active else Effect.kept))
+def _impact(s, number: Number) -> Impact:
+    """Its seats leave their conversations by the participants' own rule (`participants.seat_impact`: a conversation
+    that can no longer run is switched off). With messages it is archived and its policies with it (an active one
+    is switched off); without, it is deleted and its policies go with it."""
+    messages = s.execute(_HISTORY, {"n": number.id}).scalar() or 0
+    dependents = []
+    for seat, conv in _seats(s, number.id):
+        stops = participants.stops_conversation(participants.seat_impact(s, conv, seat))
+        dependents.append(Dependent("conversation_seat", conv.name, Effect.deactivated if stops else Effect.detached))
+    for p in s.execute(_POLICIES, {"n": number.id}).all():
+        effect = Effect.deleted if not messages else Effect.deactivated if p.active else Effect.kept
+        dependents.append(Dependent("sending_policy", number.label, effect))
     if messages:
-        out.append(Dependent("number_history", str(messages), Effect.kept))
-    has_history = bool(messages) or bool(s.execute(_ANY_POLICY, {"n": number_id}).scalar())
-    return out, has_history, conversations, policies
+        dependents.append(Dependent("number_history", str(messages), Effect.kept))
+    return Impact(number.label, tuple(dependents), archive=bool(messages))
 
 
 def number_impact(actor: Actor, number_id: uuid.UUID | str) -> Impact:
     """What deleting this number would do (shown before asking; `delete_number` applies the same rule)."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        number = get_number(s, number_id)
-        dependents, has_history, _, _ = _dependents(s, number.id, number.label)
-        return Impact(number.label, tuple(dependents), archive=has_history)
+        return _impact(s, get_number(s, number_id))
 
 
 def delete_number(actor: Actor, number_id: uuid.UUID | str, clock: Clock = system_clock) -> Impact:
@@ -87,38 +80,24 @@ def delete_number(actor: Actor, number_id: uuid.UUID | str, clock: Clock = syste
     authorize(actor, Action.numbers_manage)
     with tenant_session(actor.tenant_id) as s:
         number = get_number(s, number_id)
-        if number.archived_at is not None:
-            raise Conflict("instances.archived")
         name, server = number.session_id, number.server_id
     _forget_at_evolution(actor.tenant_id, server, name)
     now = clock.now()
     with tenant_session(actor.tenant_id) as s:
-        number = get_number(s, number_id)
-        dependents, has_history, conversations, policies = _dependents(s, number.id, number.label)
+        # Locked: a concurrent delete waits here, then finds the number archived (409) or gone (404).
+        number = get_number(s, number_id, lock=True)
+        impact = _impact(s, number)
+        for seat, conv in _seats(s, number.id):
+            participants.take_out(s, conv, seat, clock)
+            mark_changed(conv, clock)
+            s.add(conv)
         params = {"n": number.id, "now": now}
-        stopped = [c.id for c in conversations if _stops(c)]
-        if stopped:
-            s.execute(
-                text(
-                    "UPDATE conversations SET active = false, next_due_at = NULL, updated_at = :now "
-                    "WHERE id = ANY(:ids)"
-                ),
-                {"ids": stopped, "now": now},
-            )
-        s.execute(text("DELETE FROM pairings WHERE number_a_id = :n OR number_b_id = :n"), params)
-        s.execute(text("DELETE FROM conversation_participants WHERE number_id = :n"), params)
-        if policies:
-            s.execute(
-                text("UPDATE outreach_policies SET active = false, updated_at = :now WHERE number_id = :n AND active"),
-                params,
-            )
-        impact = Impact(number.label, tuple(dependents), archive=has_history)
-        if has_history:
+        if impact.archive:
             _archive(s, params)
         else:
-            s.execute(text("DELETE FROM numbers WHERE id = :n"), params)
+            s.execute(text("DELETE FROM numbers WHERE id = :n"), params)  # its policies and targets cascade
         audit.record(
-            s, actor, "instance.archive" if has_history else "instance.delete", "number", number.id,
+            s, actor, "instance.archive" if impact.archive else "instance.delete", "number", number.id,
             before={"label": number.label, "status": number.status.value, "session": name},
         )  # fmt: skip
         s.commit()
@@ -127,10 +106,18 @@ def delete_number(actor: Actor, number_id: uuid.UUID | str, clock: Clock = syste
 
 
 def _archive(s, params: dict) -> None:
+    # As `round_state.abort` fails a round's turns: only what no worker has taken yet, with its wait cleared.
     s.execute(
         text(
-            "UPDATE messages SET status = 'failed', error = 'number_archived', updated_at = :now "
-            "WHERE from_number_id = :n AND status = 'queued'"
+            "UPDATE messages SET status = 'failed', error = 'number_archived', send_after = NULL, wait_reason = NULL, "
+            "updated_at = :now WHERE from_number_id = :n AND status = 'queued' AND dispatched_at IS NULL"
+        ),
+        params,
+    )
+    s.execute(
+        text(
+            "UPDATE outreach_policies SET active = false, archived_at = :now, updated_at = :now "
+            "WHERE number_id = :n AND archived_at IS NULL"
         ),
         params,
     )
@@ -181,15 +168,20 @@ _STALE_ATTEMPTS = text(
 )
 
 
-def expire_attempts(actor: Actor, clock: Clock = system_clock) -> int:
-    """QR attempts nobody scanned within `QR_ATTEMPT_TTL` end as "disconnected"; run whenever the numbers are read
-    (upkeep, so any reader may trigger it). Only attempts waiting for a QR: a paired number that Evolution is
-    reconnecting by itself has no QR and is left alone."""
-    authorize(actor, Action.data_read)
-    with tenant_session(actor.tenant_id) as s:
+def expire_attempts(tenant_id: uuid.UUID, clock: Clock = system_clock) -> int:
+    """The tenant's QR attempts nobody scanned within `QR_ATTEMPT_TTL` end as "disconnected". Only attempts waiting
+    for a QR: a paired number that Evolution is reconnecting by itself has no QR and is left alone."""
+    with tenant_session(tenant_id) as s:
         stale = s.execute(_STALE_ATTEMPTS, {"cutoff": clock.now() - QR_ATTEMPT_TTL}).all()
-    _end_attempts(actor.tenant_id, [(r.id, r.session_id, r.server_id) for r in stale], QR_EXPIRED, clock)
+    _end_attempts(tenant_id, [(r.id, r.session_id, r.server_id) for r in stale], QR_EXPIRED, clock)
     return len(stale)
+
+
+def expire_all_attempts(clock: Clock = system_clock) -> int:
+    """`expire_attempts` for every tenant: the periodic `qr-expire` job (upkeep stays off the pages' reads)."""
+    with system_session() as s:
+        tenants = s.execute(text("SELECT * FROM mirage_tenant_ids()")).scalars().all()
+    return sum(expire_attempts(tenant_id, clock) for tenant_id in tenants)
 
 
 def _end_attempts(tenant_id: uuid.UUID, attempts: list, reason: str, clock: Clock) -> None:

@@ -16,7 +16,7 @@ from sqlalchemy import func
 from sqlmodel import col, select
 
 from mirage_app.base import audit
-from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.errors import NotFound, ValidationFailed
 from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
@@ -186,13 +186,17 @@ def _snapshot(p: Persona) -> dict[str, Any]:
     return {k: getattr(p, k) for k in FIELDS}
 
 
+def _live_numbers(s, persona_id: uuid.UUID) -> int:
+    """Numbers writing as the persona (archived ones no longer write: `_impact` ignores them too)."""
+    live = (Number.persona_id == persona_id, col(Number.archived_at).is_(None))
+    return s.exec(select(func.count()).select_from(Number).where(*live)).one()
+
+
 def list_personas(actor: Actor) -> list[PersonaView]:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        counts = dict(
-            s.exec(select(Number.persona_id, func.count()).where(col(Number.persona_id).is_not(None)).group_by(
-                Number.persona_id)).all()
-        )  # fmt: skip
+        live = (col(Number.persona_id).is_not(None), col(Number.archived_at).is_(None))
+        counts = dict(s.exec(select(Number.persona_id, func.count()).where(*live).group_by(Number.persona_id)).all())
         rows = s.exec(select(Persona).order_by(col(Persona.name))).all()
         return [PersonaView.of(p, counts.get(p.id, 0)) for p in rows]
 
@@ -201,8 +205,7 @@ def get_persona(actor: Actor, persona_id: uuid.UUID | str) -> PersonaView:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         p = _get(s, persona_id)
-        n = s.exec(select(func.count()).select_from(Number).where(Number.persona_id == p.id)).one()
-        return PersonaView.of(p, n)
+        return PersonaView.of(p, _live_numbers(s, p.id))
 
 
 def create_persona(actor: Actor, clock: Clock = system_clock, **fields: Any) -> PersonaView:
@@ -232,8 +235,7 @@ def update_persona(
         s.add(persona)
         audit.record(s, actor, "persona.update", "persona", persona.id, before=before, after=_snapshot(persona))
         s.commit()
-        n = s.exec(select(func.count()).select_from(Number).where(Number.persona_id == persona.id)).one()
-        return PersonaView.of(persona, n)
+        return PersonaView.of(persona, _live_numbers(s, persona.id))
 
 
 def _impact(s, persona: Persona) -> Impact:
@@ -271,9 +273,7 @@ def delete_persona(actor: Actor, persona_id: uuid.UUID | str) -> Impact:
     with tenant_session(actor.tenant_id) as s:
         persona = _get(s, persona_id)
         impact = _impact(s, persona)
-        if impact.blocked:
-            names = ", ".join(d.name for d in impact.dependents if d.effect is Effect.blocks)
-            raise Conflict("personas.in_use", field="persona_id", names=names)
+        impact.refuse_if_blocked("personas.in_use", field="persona_id")
         before = _snapshot(persona)
         s.delete(persona)  # numbers.persona_id and outreach_policies.persona_id are SET NULL
         audit.record(s, actor, "persona.delete", "persona", persona.id, before=before)

@@ -139,8 +139,13 @@ class AuthState(UiState):
         return Action.numbers_manage.value in self.permissions
 
     @rx.var
+    def can_read_audit(self) -> bool:
+        """The audit page and its nav link: the same permission the service checks."""
+        return Action.audit_read.value in self.permissions
+
+    @rx.var
     def role_label(self) -> str:
-        return self.tr.get(f"role.{self.user_role}", self.user_role)
+        return formats.label(self.tr, "role", self.user_role)
 
     @rx.var
     def zone_label(self) -> str:
@@ -161,12 +166,11 @@ class AuthState(UiState):
         """on_load of every protected page: unknown or expired session → the sign-in page."""
         actor = self._actor()
         if actor is None:
-            self.user_email = ""
+            self._forget()
             return self._to_login()
-        password_pending, self.tenant_tz = _signed_in_facts(actor)
+        password_pending = self._remember(actor)
         if password_pending and self.router.url.path != "/settings":
             return rx.redirect("/settings?tab=security&first=1")
-        self._remember(actor)
         return None
 
     @rx.event
@@ -174,22 +178,31 @@ class AuthState(UiState):
         """on_load of pages anyone may see (the 404): who is signed in, if anyone, without sending them away."""
         actor = self._actor()
         if actor is None:
-            self.user_email, self.permissions = "", []
-            return
-        _, self.tenant_tz = _signed_in_facts(actor)
-        self._remember(actor)
+            self._forget()
+        else:
+            self._remember(actor)
 
-    def _remember(self, actor: Actor) -> None:
+    def _remember(self, actor: Actor) -> bool:
+        """Who is signed in and their tenant's zone; returns whether the first-run admin must still choose their
+        own password."""
+        password_pending, self.tenant_tz = _signed_in_facts(actor)
         self.user_email = actor.label
         self.user_name = actor.display_name or actor.label.split("@")[0]
         self.user_role = str(actor.role.value if hasattr(actor.role, "value") else actor.role)
         self.mfa_enabled = actor.mfa_enabled
         self.permissions = allowed_actions(actor)
+        return password_pending
+
+    def _forget(self) -> None:
+        """Signed out or expired: nothing of the last person stays on screen (name, role, zone, permissions)."""
+        self.user_email = self.user_name = self.user_role = ""
+        self.mfa_enabled = False
+        self.permissions = []
+        self.tenant_tz = "UTC"
 
     @rx.event
     def logout(self):
         auth.logout(self.session_token or None, ip=self.router.session.client_ip)
         self.session_token = ""
-        self.user_email = ""
-        self.permissions = []
+        self._forget()
         return rx.redirect("/login")

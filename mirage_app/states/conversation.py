@@ -4,15 +4,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 import reflex as rx
 
-from mirage_app.base.errors import ServiceError
 from mirage_app.i18n import formats
 from mirage_app.logic import waits
 from mirage_app.services import conversations
-from mirage_app.states.auth import AuthState, Outcome
+from mirage_app.states.auth import AuthState
 
 
 @dataclass(frozen=True)
@@ -54,19 +52,6 @@ class ConversationState(AuthState):
     def _id_from_url(self) -> str:
         parts = self.router.url.path.strip("/").split("/")
         return parts[1] if len(parts) >= 2 else ""
-
-    def _call_marking(self, fn, *args: Any, **kwargs: Any) -> Outcome:
-        """`_call` that also remembers which field a validation error names (`error_field`)."""
-        self.error_field = ""
-
-        def run(actor, *a, **kw):
-            try:
-                return fn(actor, *a, **kw)
-            except ServiceError as exc:
-                self.error_field = exc.field or ""
-                raise
-
-        return self._call(run, *args, **kwargs)
 
     @rx.event
     def load_header(self):

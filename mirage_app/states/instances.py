@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 import reflex as rx
@@ -37,9 +36,12 @@ def reason_text(tr: dict[str, str], paused_reason: str | None, disconnect_reason
     raw = paused_reason or disconnect_reason or ""
     if not raw:
         return ""
-    code, detail = re.match(r"([a-z_]*)[:\s(]*(.*?)\)?$", raw).groups()
-    text = tr.get(f"instances.reason.{code}", tr["instances.reason.other"])
-    return text.format(detail=detail or "—")
+    code, colon, detail = raw.partition(":")
+    if not colon:  # "banned (401)"
+        code, _, detail = raw.partition(" (")
+        detail = detail.removesuffix(")")
+    text = tr.get(f"instances.reason.{code.strip()}", tr["instances.reason.other"])
+    return text.format(detail=detail.strip() or "—")
 
 
 @dataclass(frozen=True)
@@ -134,18 +136,25 @@ class InstancesState(AuthState):
     sent_week: int = 0
     received_week: int = 0
 
+    @rx.var
+    def received_today_text(self) -> str:
+        """ "8 recebidas" under today's sent total."""
+        return formats.count(self.tr, "totals.received", self.received_today)
+
+    @rx.var
+    def received_week_text(self) -> str:
+        return formats.count(self.tr, "totals.received", self.received_week)
+
     @rx.event
     def refresh(self, _tick=None):
         return self._load()
 
     def _load(self):
         def read(actor):
-            number_lifecycle.expire_attempts(actor)  # an attempt nobody scanned reads "disconnected" again
             return (
-                instances.list_instances(actor),
+                instances.list_instances_with_totals(actor),
                 instances.persona_choices(actor),
                 metrics.recent_optouts(actor),
-                metrics.tenant_activity(actor),
                 evolution_servers.list_servers(actor),
                 instances.list_archived(actor),
             )
@@ -153,7 +162,8 @@ class InstancesState(AuthState):
         loaded = self._call(read)
         if not loaded.ok:
             return None  # check_login (the first on_load step) already sends the visitor to /login
-        views, persona_pairs, self.optouts_24h, totals, servers, archived = loaded.value
+        listed, persona_pairs, self.optouts_24h, servers, archived = loaded.value
+        views, totals = listed.instances, listed.totals
         self.sent_today, self.received_today = totals.sent_today, totals.received_today
         self.sent_week, self.received_week = totals.sent_week, totals.received_week
         now = system_clock.now()

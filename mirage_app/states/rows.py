@@ -7,15 +7,6 @@ their real types.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
-
-from mirage_app.i18n import formats
-
-
-def local_stamp(when: datetime | None, tz_name: str, locale: str = "pt-BR", **kwargs) -> str:
-    """A moment as the tenant reads it: in the tenant's time zone and the page's language ("—" when there is none).
-    See `i18n.formats.stamp` for the options."""
-    return formats.stamp(when, tz_name, locale, **kwargs)
 
 
 @dataclass(frozen=True)

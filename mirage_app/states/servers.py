@@ -16,9 +16,8 @@ import reflex as rx
 from mirage_app.base.errors import ServiceError
 from mirage_app.i18n import formats
 from mirage_app.models.servers import HELD_HEALTH, ServerState
-from mirage_app.services import evolution_servers, tenant_settings
+from mirage_app.services import evolution_servers
 from mirage_app.states.auth import AuthState, Outcome, error_text
-from mirage_app.states.rows import local_stamp
 
 FULL_AT = 0.9  # the capacity bar turns amber from 90 % used
 
@@ -69,7 +68,7 @@ class AddErrors:
     form: str = ""
 
 
-def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], tz: str, locale: str) -> ServerRow:
+def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], stamp: Callable) -> ServerRow:
     used = view.placed / view.capacity if view.capacity else 1.0
     return ServerRow(
         id=str(view.id),
@@ -87,8 +86,8 @@ def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], 
         held=view.health in HELD_HEALTH,
         latency=f"{view.latency_ms} ms" if view.latency_ms is not None else "—",
         version=view.version or "—",
-        last_probe=local_stamp(view.last_probe_at, tz, locale),
-        health_since=local_stamp(view.health_since, tz, locale),
+        last_probe=stamp(view.last_probe_at),
+        health_since=stamp(view.health_since),
         last_error=view.last_error or "",
         is_default=view.is_default,
         numbers=[
@@ -107,7 +106,6 @@ def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], 
 class ServersState(AuthState):
     server_rows: list[ServerRow] = []
     servers_loaded: bool = False
-    tz: str = ""
     # add form
     add_errors: AddErrors = AddErrors()
     adding: bool = False
@@ -142,13 +140,13 @@ class ServersState(AuthState):
         def read(actor):
             views = evolution_servers.list_servers(actor)
             numbers = {v.id: evolution_servers.numbers_on(actor, v.id) for v in views if v.state != ServerState.active}
-            return views, numbers, tenant_settings.get_settings(actor).timezone
+            return views, numbers
 
         loaded = self._call(read)
         if not loaded.ok:
             return None  # check_login (the first on_load step) already sends the visitor to /login
-        views, numbers, self.tz = loaded.value
-        self.server_rows = [_row(v, numbers.get(v.id, []), self.tr, self.tz, self.lang) for v in views]
+        views, numbers = loaded.value
+        self.server_rows = [_row(v, numbers.get(v.id, []), self.tr, self.stamp) for v in views]
         self.servers_loaded = True
         return None
 

@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import reflex as rx
 
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, can
 from mirage_app.core.config import get_settings
 from mirage_app.i18n import formats
+from mirage_app.logic.form_fields import NOT_A_NUMBER, NotANumber, named_error, numbers
 from mirage_app.services import api_keys, auth, mfa, tenant_settings, users
 from mirage_app.states.auth import AuthState, Outcome
+from mirage_app.states.confirming import ConfirmDelete, confirm_view
 
 WARMUP = ("day1", "growth", "first_week_cap", "max_daily", "settle_hours_after_pairing")
 PASSWORD_INPUTS = ("current-password", "new-password", "confirm-password")
@@ -35,6 +39,27 @@ FIELD_LABELS = {
     "warmup": "tenant.warmup",
     **{f: f"tenant.{f}" for f in tenant_settings.FIELDS if f != "warmup"},
     **{f: f"tenant.{f}" for f in WARMUP},
+}
+
+
+@dataclass(frozen=True)
+class Ending:
+    """Deactivating a user, revoking an invitation or a key: asked first, with what it ends."""
+
+    verb: str  # the dialog's `confirm.verb.<verb>`
+    ends: str  # what stops working, an `impact.<ends>.<effect>` sentence
+    effect: Effect
+    service: Callable[..., object]
+    toast: str
+
+
+# The dialog's target is "<kind>:<id>".
+ENDINGS = {
+    "user": Ending("deactivate", "user_sessions", Effect.deleted, users.deactivate_user, "settings.user_deactivated"),
+    "invitation": Ending(
+        "revoke", "invitation_link", Effect.deleted, users.revoke_invitation, "settings.invitation_revoked"
+    ),
+    "key": Ending("revoke", "api_key_clients", Effect.deactivated, api_keys.revoke_key, "settings.key_revoked"),
 }
 
 
@@ -105,38 +130,30 @@ class TenantDefaults:
             **{k: str(view.warmup.get(k, "")) for k in WARMUP},
         )
 
-    def bad_number(self) -> str | None:
-        """The first number field that is not a number, or None."""
-        for name, parse in NUMBER_FIELDS.items():
-            try:
-                parse(getattr(self, name))
-            except ValueError:
-                return name
-        return None
-
     def changes(self) -> dict:
-        """What `tenant_settings.update_settings` takes; raises ValueError when a number field is not a number."""
-        numbers = {name: parse(getattr(self, name)) for name, parse in NUMBER_FIELDS.items()}
+        """What `tenant_settings.update_settings` takes; raises `NotANumber` naming the first number field that is
+        not one."""
+        parsed = numbers({name: getattr(self, name) for name in NUMBER_FIELDS}, NUMBER_FIELDS)
         changes = {
             "timezone": self.timezone,
             "locale": self.locale,
             "quiet_hours_enabled": self.quiet_hours_enabled,
             "humanize": self.humanize,
             "allow_bot_to_bot": self.allow_bot_to_bot,
-            "warmup": {k: numbers.pop(k) for k in WARMUP},
-            **numbers,
+            "warmup": {k: parsed.pop(k) for k in WARMUP},
+            **parsed,
         }
         if self.quiet_hours_enabled:
             changes |= {"quiet_start": self.quiet_start, "quiet_end": self.quiet_end}
         return changes
 
 
-class SettingsState(AuthState):
+class SettingsState(ConfirmDelete, AuthState):
     tab: str = "security"
     first_run: bool = False
     first_password_chosen: bool = False  # the first-run admin chose a password: show the next step
     password_error: str = ""
-    invalid_field: str = ""  # the input the last error is about, marked on screen
+    error_field: str = ""  # the input the last error is about, marked on screen
     # MFA
     mfa_qr: str = ""
     mfa_secret: str = ""
@@ -162,7 +179,7 @@ class SettingsState(AuthState):
         self.tab = params.get("tab", self.tab or "security")
         self.first_run = params.get("first") == "1"
         self.first_password_chosen = False
-        self.mfa_qr = self.mfa_secret = self.mfa_error = self.password_error = self.invalid_field = ""
+        self.mfa_qr = self.mfa_secret = self.mfa_error = self.password_error = self.error_field = ""
         self.invite_link = self.new_key = self.invite_error = self.key_error = ""
         self.recovery_codes = []
         return self._reload()
@@ -228,20 +245,18 @@ class SettingsState(AuthState):
 
     def _name_the_field(self, outcome: Outcome, error_to: str) -> None:
         """After a refused form: the message starts with the field's name, and that input is marked."""
-        self.invalid_field = outcome.error_field or ""
-        label = FIELD_LABELS.get(self.invalid_field)
-        message = getattr(self, error_to)
-        if label and message:
-            setattr(self, error_to, f"{self.tr[label]}: {message}")
+        self.error_field, message = named_error(self.tr, FIELD_LABELS, outcome.error_field, getattr(self, error_to))
+        setattr(self, error_to, message)
 
     # -- security ------------------------------------------------------------------------------------
     @rx.event
     def change_password(self, form: dict):
         """The form keeps what was typed when it is refused (nothing to type again); it empties once changed."""
-        self.invalid_field = ""
+        self.error_field = ""
         if form.get("new_password") != form.get("confirm"):
-            self.invalid_field = "confirm"
-            self.password_error = f"{self.tr['invite.confirm']}: {self.tr['invite.mismatch']}"
+            self.error_field, self.password_error = named_error(
+                self.tr, FIELD_LABELS, "confirm", self.tr["invite.mismatch"]
+            )
             return None
         changed = self._call(
             auth.change_password,
@@ -299,17 +314,14 @@ class SettingsState(AuthState):
 
     @rx.event
     def save_tenant(self):
-        self.invalid_field = ""
-        bad = self.tenant.bad_number()
-        if bad is not None:
-            self.invalid_field = bad
-            self.tenant_error = f"{self.tr[FIELD_LABELS[bad]]}: {self.tr['conversations.numbers_only']}"
+        self.error_field = ""
+        try:
+            changes = self.tenant.changes()
+        except NotANumber as exc:
+            self.error_field, self.tenant_error = named_error(self.tr, FIELD_LABELS, exc.field, self.tr[NOT_A_NUMBER])
             return None
         saved = self._call(
-            tenant_settings.update_settings,
-            error_to="tenant_error",
-            success="instances.saved",
-            **self.tenant.changes(),
+            tenant_settings.update_settings, error_to="tenant_error", success="instances.saved", **changes
         )
         if not saved.ok:
             self._name_the_field(saved, "tenant_error")
@@ -342,16 +354,8 @@ class SettingsState(AuthState):
         return changed.feedback
 
     @rx.event
-    def revoke_invitation(self, invitation_id: str):
-        return self._change_and_reload(users.revoke_invitation, invitation_id, success="settings.invitation_revoked")
-
-    @rx.event
     def change_role(self, user_id: str, role: str):
         return self._change_and_reload(users.change_role, user_id, role, success="settings.role_changed")
-
-    @rx.event
-    def deactivate(self, user_id: str):
-        return self._change_and_reload(users.deactivate_user, user_id, success="settings.user_deactivated")
 
     # -- API keys ------------------------------------------------------------------------------------
     @rx.event
@@ -367,6 +371,19 @@ class SettingsState(AuthState):
         self._reload()
         return [created.feedback, rx.set_value("key-name", "")]
 
-    @rx.event
-    def revoke_key(self, key_id: str):
-        return self._change_and_reload(api_keys.revoke_key, key_id, success="settings.key_revoked")
+    # -- deactivating a user, revoking an invitation or a key: asked first (ConfirmDelete) ------------------
+    def _named(self, kind: str, row_id: str) -> str:
+        rows = {"user": self.user_rows, "invitation": self.invitation_rows, "key": self.key_rows}[kind]
+        return next((r.name if kind == "key" else r.email for r in rows if r.id == row_id), "")
+
+    def _impact(self, target_id: str) -> Outcome[Impact]:
+        kind, _, row_id = target_id.partition(":")
+        name, ending = self._named(kind, row_id), ENDINGS[kind]
+        return Outcome(ok=True, value=Impact(name, (Dependent(ending.ends, name, ending.effect),)))
+
+    def _view(self, impact: Impact, target_id: str):
+        return confirm_view(self.tr, impact, target_id, verb=ENDINGS[target_id.partition(":")[0]].verb)
+
+    def _delete(self, target_id: str):
+        kind, _, row_id = target_id.partition(":")
+        return self._change_and_reload(ENDINGS[kind].service, row_id, success=ENDINGS[kind].toast)

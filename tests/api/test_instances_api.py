@@ -6,12 +6,13 @@ import uuid
 
 from mirage_app.core.db import tenant_session
 from mirage_app.models import Message, MessageDirection, MessageStatus
-from tests.api.test_outreach_api import _client, _number
+from tests.api.conftest import api_client
+from tests.conftest import make_number
 
 
 def test_a_number_without_history_is_erased_and_one_with_history_archived(tenant_a):
-    http = _client(tenant_a)
-    fresh, used = _number(tenant_a), _number(tenant_a)
+    http = api_client(tenant_a)
+    fresh, used = make_number(tenant_a), make_number(tenant_a)
     with tenant_session(tenant_a) as s:
         s.add(Message(tenant_id=tenant_a, from_number_id=used, direction=MessageDirection.outbound,
                       status=MessageStatus.delivered, body="oi", wa_msg_id=f"api-{uuid.uuid4().hex}"))  # fmt: skip
@@ -34,8 +35,8 @@ def test_a_number_without_history_is_erased_and_one_with_history_archived(tenant
 
 
 def test_another_tenants_number_is_not_found(tenant_a, tenant_b):
-    theirs = _number(tenant_b)
-    http = _client(tenant_a)
+    theirs = make_number(tenant_b)
+    http = api_client(tenant_a)
     assert http.get(f"/api/instances/{theirs}/impact").status_code == 404
     gone = http.delete(f"/api/instances/{theirs}")
     assert gone.status_code == 404 and gone.json()["error"] == "instances.not_found"

@@ -2,36 +2,11 @@
 
 from __future__ import annotations
 
-import uuid
-
-import pytest
-from fastapi.testclient import TestClient
-
-from mirage_app.api.app import api
 from mirage_app.base.permissions import Actor
-from mirage_app.core.db import tenant_session
-from mirage_app.models import Number, NumberStatus, UserRole
-from mirage_app.services import api_keys, outreach
-
-
-def _number(tenant) -> uuid.UUID:
-    with tenant_session(tenant) as s:
-        number = Number(tenant_id=tenant, session_id=f"api-{uuid.uuid4().hex[:10]}", label="API",
-                        status=NumberStatus.connected)  # fmt: skip
-        s.add(number)
-        s.commit()
-        return number.id
-
-
-def _client(tenant) -> TestClient:
-    admin = Actor(tenant_id=tenant, role=UserRole.admin, label="admin@test", mfa_enabled=True)
-    _, key = api_keys.create_key(admin, f"script-{uuid.uuid4().hex[:6]}")
-    return TestClient(api, headers={"Authorization": f"Bearer {key}"})
-
-
-@pytest.fixture
-def http(tenant_a) -> TestClient:
-    return _client(tenant_a)
+from mirage_app.models import UserRole
+from mirage_app.services import outreach
+from tests.api.conftest import api_client
+from tests.conftest import make_number
 
 
 def _fields(response) -> list[str]:
@@ -40,7 +15,7 @@ def _fields(response) -> list[str]:
 
 
 def test_seed_example_body_creates_an_inactive_policy(http, tenant_a):
-    number_id = _number(tenant_a)
+    number_id = make_number(tenant_a, "API")
     body = {"number_id": str(number_id), "daily_limit": 50, "hourly_limit": 5, "dayparts": ["morning", "afternoon"]}
     created = http.post("/api/outreach/policies", json=body)
     assert created.status_code == 201, created.text
@@ -53,12 +28,18 @@ def test_seed_example_body_creates_an_inactive_policy(http, tenant_a):
     patched = http.patch(f"/api/outreach/policies/{policy['id']}", json={"allow_days": ["mon", "tue"], "active": True})
     assert patched.status_code == 200 and patched.json()["allow_days"] == ["mon", "tue"] and patched.json()["active"]
     assert http.post(f"/api/outreach/policies/{policy['id']}/deactivate").json()["active"] is False
-    assert http.delete(f"/api/outreach/policies/{policy['id']}").status_code == 204
+    impact = http.get(f"/api/outreach/policies/{policy['id']}/impact")
+    assert impact.status_code == 200 and impact.json() == {
+        "name": "API", "archive": False, "blocked": False, "dependents": []
+    }  # fmt: skip
+    deleted = http.delete(f"/api/outreach/policies/{policy['id']}")
+    assert deleted.status_code == 200 and deleted.json() == impact.json()  # what was done: what it said it would do
     assert http.get(f"/api/outreach/policies/{policy['id']}").status_code == 404
+    assert http.get(f"/api/outreach/policies/{policy['id']}/impact").status_code == 404
 
 
 def test_invalid_values_answer_422_naming_the_field(http, tenant_a):
-    number_id = str(_number(tenant_a))
+    number_id = str(make_number(tenant_a))
     base = {"number_id": number_id, "daily_limit": 50, "hourly_limit": 5, "dayparts": ["morning"]}
     cases = [
         ({"daily_limit": -1}, "daily_limit"),
@@ -88,9 +69,9 @@ def test_invalid_values_answer_422_naming_the_field(http, tenant_a):
 
 
 def test_other_tenants_ids_are_404_and_nothing_changes(http, tenant_a, tenant_b):
-    mine = _number(tenant_a)
-    theirs = _number(tenant_b)
-    other = _client(tenant_b)
+    mine = make_number(tenant_a)
+    theirs = make_number(tenant_b)
+    other = api_client(tenant_b)
     body = {"number_id": str(theirs), "daily_limit": 10, "hourly_limit": 2, "dayparts": ["evening"]}
     refused = http.post("/api/outreach/policies", json=body)
     assert refused.status_code == 404 and refused.json()["detail"][0]["field"] == "number_id"
@@ -128,7 +109,7 @@ def test_other_tenants_ids_are_404_and_nothing_changes(http, tenant_a, tenant_b)
 def test_targets_queue_filters_and_bulk_over_http(http, tenant_a):
     pid = http.post(
         "/api/outreach/policies",
-        json={"number_id": str(_number(tenant_a)), "daily_limit": 10, "hourly_limit": 2, "dayparts": ["morning"]},
+        json={"number_id": str(make_number(tenant_a)), "daily_limit": 10, "hourly_limit": 2, "dayparts": ["morning"]},
     ).json()["id"]
     ids = []
     for i in range(4):
@@ -183,4 +164,8 @@ def test_contacts_api_and_csv_import(http):
     bad = http.post("/api/contacts", json={"wa_number": "123"})
     assert bad.status_code == 422 and bad.json()["detail"][0]["field"] == "wa_number"
     assert http.patch(f"/api/contacts/{cid}", json={"tags": ["vip"]}).json()["tags"] == ["vip"]
-    assert http.delete(f"/api/contacts/{cid}").status_code == 204
+    impact = http.get(f"/api/contacts/{cid}/impact")
+    assert impact.status_code == 200 and impact.json()["dependents"] == [] and not impact.json()["blocked"]
+    deleted = http.delete(f"/api/contacts/{cid}")
+    assert deleted.status_code == 200 and deleted.json() == impact.json()
+    assert http.get(f"/api/contacts/{cid}/impact").status_code == 404

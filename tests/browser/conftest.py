@@ -24,12 +24,17 @@ import httpx
 import psutil
 import pyotp
 import pytest
+import sqlalchemy as sa
 
 from mirage_app.core.config import PROJECT_ROOT
 from mirage_app.core.embedded import free_port
+from mirage_app.i18n import catalog
 
 CHROMIUM = os.environ.get("PLAYWRIGHT_CHROMIUM_EXECUTABLE", "/usr/bin/chromium")
 PASSWORD_LINE = re.compile(rb"password:\s+(\S+)")
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"  # git-ignored, for a person to look at
+WIDTHS = (1440, 390)  # desktop and phone
+DRAWER_BELOW = 820  # the navigation becomes a drawer at this width and under (assets/styles.css)
 
 
 @dataclass
@@ -273,7 +278,7 @@ def admin_page(page, running_app, admin):
 def switch_language(page, name: str) -> None:
     """Choose the page's language in the sidebar (opening the navigation drawer first at phone width)."""
     select = page.locator("#language-select")
-    narrow = (page.viewport_size or {}).get("width", 1440) <= 820  # the drawer's breakpoint (assets/styles.css)
+    narrow = (page.viewport_size or {}).get("width", 1440) <= DRAWER_BELOW
     if narrow and not select.is_visible():
         page.locator("#nav-toggle").click()
     select.click()
@@ -321,3 +326,102 @@ def engine_friendly_tenant(page, app: RunningApp, zone: str, **fields: str) -> N
     expect(page.locator("#tenant-error")).to_have_count(0)
     page.reload()
     expect(page.locator("#tenant-timezone")).to_have_value(zone, timeout=30_000)
+
+
+def set_language_cookie(page, url: str, code: str) -> None:
+    """The page's language for the next navigation, as the sidebar's picker stores it (the `mirage_locale` cookie)."""
+    page.context.add_cookies([{"name": "mirage_locale", "value": code, "url": url}])
+
+
+def screenshot(page, folder: str, name: str, widths=WIDTHS, settle_ms: int = 600, part=None) -> dict[int, int]:
+    """A full-page screenshot at each width, `screenshots/<folder>/<name>-<width>.png` (and `<name>-<width>-section`
+    of the locator `part` when given); the viewport is put back after. Returns how many pixels the page scrolls
+    sideways at each width."""
+    target = SCREENSHOTS / folder
+    target.mkdir(parents=True, exist_ok=True)
+    before = page.viewport_size or {"width": WIDTHS[0], "height": 900}
+    sideways = {}
+    for width in widths:
+        page.set_viewport_size({"width": width, "height": 900 if width > DRAWER_BELOW else 844})
+        page.wait_for_timeout(settle_ms)  # the layout, fonts and transitions after a resize
+        page.screenshot(path=str(target / f"{name}-{width}.png"), full_page=True)
+        if part is not None:
+            part.screenshot(path=str(target / f"{name}-{width}-section.png"))
+        sideways[width] = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
+    page.set_viewport_size(before)
+    return sideways
+
+
+def app_db(app: RunningApp, sql: str, **params) -> list:
+    """`sql` on the running app's database as its owner (for what no screen shows: ids, stored times, archives);
+    the rows it returns, writes committed."""
+    engine = sa.create_engine(app.runtime()["DATABASE_URL"])
+    try:
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(sql), params)
+            return result.all() if result.returns_rows else []
+    finally:
+        engine.dispose()
+
+
+def enrol_mfa(page, app: RunningApp, admin: Credentials, wrong_code: str | None = None) -> None:
+    """Two-factor turned on from the security tab as a person does it: start, read the secret, type a code, keep the
+    ten recovery codes (in `admin`). `wrong_code` is typed first and must be refused."""
+    from playwright.sync_api import expect
+
+    page.goto(app.url + "/settings?tab=security")
+    expect(page.locator("#mfa-start")).to_be_visible(timeout=30_000)
+    page.locator("#mfa-start").click()
+    secret = page.locator("#mfa-secret").inner_text(timeout=30_000).strip()
+    if wrong_code is not None:
+        page.locator("#mfa-code").fill(wrong_code)
+        page.locator("#mfa-confirm").click()
+        expect(page.locator("#mfa-error")).to_be_visible(timeout=30_000)
+    admin.totp_secret = secret
+    page.locator("#mfa-code").fill(admin.totp_at())
+    page.locator("#mfa-confirm").click()
+    codes = page.locator("#recovery-codes code")
+    expect(codes).to_have_count(10, timeout=30_000)
+    admin.recovery_codes = [c.strip() for c in codes.all_inner_texts()]
+
+
+@pytest.fixture(scope="session")
+def admin_mfa(running_app, admin_settled, browser) -> Credentials:
+    """The admin with two-factor on, which sensitive actions and seeding as them need: turned on here unless a test
+    of the run already did (test_auth enrols on purpose). Session-scoped, so it runs before `admin_page` signs in."""
+    if not admin_settled.totp_secret:
+        context = browser.new_context()
+        page = context.new_page()
+        sign_in(page, running_app, admin_settled.email, admin_settled.password)
+        enrol_mfa(page, running_app, admin_settled)
+        context.close()
+    return admin_settled
+
+
+def demo_created_pattern(code: str) -> re.Pattern:
+    """The demo loader's summary line in a language, its counts as any number."""
+    text = catalog(code)["metrics.demo_created"]
+    return re.compile(re.sub(r"\\\{[a-z_]+\\\}", r"\\d+", re.escape(text)))
+
+
+@pytest.fixture(scope="session")
+def demo_loaded(running_app, admin_settled, browser) -> None:
+    """The demo data (numbers with two weeks of history, a running conversation, a policy), loaded once per run by
+    the /metrics button. Nothing else in the suite loads it, so this click is the run's first and its summary says
+    what it created."""
+    from playwright.sync_api import expect
+
+    context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
+    page = context.new_page()
+    set_language_cookie(page, running_app.url, "pt-BR")
+    sign_in(page, running_app, admin_settled.email, admin_settled.password, admin_settled.second_factor())
+    page.goto(running_app.url + "/metrics")
+    # A cold dev server bundles plotly on the first visit to /metrics: give it time.
+    expect(page.locator("#load-demo")).to_be_visible(timeout=180_000)
+    page.locator("#load-demo").click()
+    summary = page.locator("#demo-summary")
+    expect(summary).to_contain_text(demo_created_pattern("pt-BR"), timeout=120_000)
+    texts = catalog("pt-BR")
+    said = [t for key, t in texts.items() if key.startswith("demo.changed.") or key == "metrics.demo_unchanged"]
+    expect(summary).to_contain_text(re.compile("|".join(re.escape(t) for t in said)))  # which settings it changed
+    context.close()

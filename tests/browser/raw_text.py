@@ -23,8 +23,10 @@ from mirage_app.services.personas import TRAITS
 
 # A format field left in a text: "{detail}", "{value!r}", "{n:d}" (JSON such as {"a": 1} has quotes and spaces).
 PLACEHOLDER = re.compile(r"\{[A-Za-z_][A-Za-z0-9_]*(?:![rsa])?(?::[^{}\s]*)?\}|![rsa]\}")
-# Values a Python or JavaScript expression leaks when a page formats nothing.
-LEAKED_VALUES = re.compile(r"\b(?:undefined|NaN|null)\b|\[object Object\]|\bNone\b")
+# Values a Python or JavaScript expression leaks when a page formats nothing. Python's None only on pt-BR pages:
+# "None" is an English word the app writes ("None of your settings was changed").
+_JS_LEAKS = r"\b(?:undefined|NaN|null)\b|\[object Object\]"
+LEAKED_VALUES = {"en": re.compile(_JS_LEAKS), "pt-BR": re.compile(_JS_LEAKS + r"|\bNone\b")}
 WORD = r"(?<![\w.@/-]){}(?![\w@/-]|\.\w)"  # a whole word, not part of an address, a path or a dotted name
 
 
@@ -79,7 +81,7 @@ def leaks(text: str, locale: str) -> list[str]:
         ("raw key", raw_key_pattern()),
         ("raw value", raw_value_patterns()[locale]),
         ("placeholder", PLACEHOLDER),
-        ("leaked value", LEAKED_VALUES),
+        ("leaked value", LEAKED_VALUES[locale]),
     ):
         first: dict[str, int] = {}
         for match in pattern.finditer(text):
@@ -95,18 +97,22 @@ def _context(text: str, at: int, hit: str, width: int = 45) -> str:
 # Stored records shown as they were written, not screen text: the audit log's "field: before → after" column
 # (field names and stored values, by design; the action and entity columns are words and are checked).
 RECORDS = "#audit-table tbody td:nth-child(5)"
+# What people and phones wrote, shown as written: message bodies (the demo's phrasebook says "planos pro fim de
+# semana") and a persona's preview. Any word may be in them; the app's own labels around them are checked.
+USER_CONTENT = "[data-user-content], #preview-text"
+NOT_SCREEN_TEXT = f"script,style,noscript,{RECORDS},{USER_CONTENT}"
 
 
 def page_text(page: Page) -> str:
     """What a person reads, as the page wrote it (text nodes before CSS capitalisation, visible ones only), plus
-    the placeholders, titles and labels of controls."""
+    the placeholders, titles and labels of controls; stored records and user content left out."""
     return page.evaluate(
-        """(RECORDS) => {
+        """(skip) => {
             const out = [];
             const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
             for (let node = walker.nextNode(); node; node = walker.nextNode()) {
                 const parent = node.parentElement;
-                if (!parent || parent.closest('script,style,noscript,' + RECORDS)) continue;
+                if (!parent || parent.closest(skip)) continue;
                 if (parent.checkVisibility && !parent.checkVisibility({visibilityProperty: true})) continue;
                 if (node.nodeValue.trim()) out.push(node.nodeValue);
             }
@@ -117,5 +123,5 @@ def page_text(page: Page) -> str:
             }
             return out.join('\\n');
         }""",
-        RECORDS,
+        NOT_SCREEN_TEXT,
     )

@@ -2,10 +2,9 @@
 
 Run as `python -m tests.browser.seed_states` with the app's runtime environment (runtime.json: DATABASE_URL,
 REDIS_URL, EVOLUTION_URL…) and its MIRAGE_SECRET_KEY: it acts as the tenant's admin through the app's own
-services (first the demo loader behind the /metrics button), and forces with SQL only the states no command
-reaches on demand (a message's ack, a round's state, a target's outcome, a server's probe result), as the demo
-loader does. Prints one JSON line: the admin's new MFA secret and recovery codes (when it turned MFA on) and the
-ids the sweep opens.
+services (after the demo, which the sweep loads with the /metrics button), and forces with SQL only the states no
+command reaches on demand (a message's ack, a round's state, a target's outcome, a server's probe result), as the
+demo loader does. Prints one JSON line: the ids the sweep opens.
 
 Every enum value of the models, every persona trait option, every consent basis and every round phase ends up on
 some page, so the sweep sees how each one is written.
@@ -13,16 +12,13 @@ some page, so the sweep sees how each one is written.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import sys
 import uuid
 from datetime import timedelta
 
-import pyotp
 from sqlalchemy import text
 
-from mirage_app.base.errors import Conflict
 from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import system_clock
 from mirage_app.core.db import admin_engine, tenant_session
@@ -36,7 +32,7 @@ from mirage_app.models import (
     UserRole,
 )
 from mirage_app.models.servers import HELD_HEALTH, ServerHealth, ServerState
-from mirage_app.services import api_keys, demo_data, instances, mfa, personas, users
+from mirage_app.services import api_keys, instances, personas, users
 from mirage_app.services import contacts as contacts_service
 from mirage_app.services import conversations as conv_service
 from mirage_app.services.contacts.validation import CONSENT_BASES
@@ -52,19 +48,11 @@ PERSONA_TRAITS = (
 )
 
 
-def _admin(email: str) -> tuple[Actor, bool]:
+def admin_actor(email: str) -> Actor:
+    """The user with this email as the services see them once signed in with two-factor (for seeding as them)."""
     with admin_engine().connect() as c:
-        row = c.execute(text("SELECT id, tenant_id, role, mfa_enabled FROM users WHERE email = :e"), {"e": email}).one()
-    actor = Actor(tenant_id=row.tenant_id, role=UserRole(row.role), label=email, user_id=row.id, mfa_enabled=True)
-    return actor, row.mfa_enabled
-
-
-def _turn_on_mfa(actor: Actor) -> dict:
-    secret = mfa.begin_enrolment(actor).secret
-    totp = pyotp.TOTP(secret)
-    step = totp.timecode(system_clock.now())
-    codes = mfa.confirm_enrolment(actor, totp.generate_otp(step))
-    return {"totp_secret": secret, "recovery_codes": codes, "used_step": step}
+        row = c.execute(text("SELECT id, tenant_id, role FROM users WHERE email = :e"), {"e": email}).one()
+    return Actor(tenant_id=row.tenant_id, role=UserRole(row.role), label=email, user_id=row.id, mfa_enabled=True)
 
 
 def _sql(actor: Actor, sql: str, **params) -> None:
@@ -282,10 +270,7 @@ def _servers(actor: Actor) -> None:
 
 
 def main(admin_email: str) -> dict:
-    actor, had_mfa = _admin(admin_email)
-    with contextlib.suppress(Conflict):  # an earlier test of the run may have loaded it (the /metrics button)
-        demo_data.load_demo_data(actor)
-    result: dict = {} if had_mfa else _turn_on_mfa(actor)
+    actor = admin_actor(admin_email)
     persona_ids = _personas(actor)
     numbers = _numbers(actor, persona_ids)
     conversations = _conversations(actor, numbers)
@@ -294,7 +279,6 @@ def main(admin_email: str) -> dict:
     _people(actor)
     _servers(actor)
     return {
-        **result,
         "conversations": {mode: str(cid) for mode, cid in conversations.items()},
         "numbers": {status: str(nid) for status, nid in numbers.items()},
     }

@@ -7,7 +7,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import choose_first_password, sign_in
+from tests.browser.conftest import choose_first_password, enrol_mfa, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -35,18 +35,7 @@ def test_first_run_admin_must_choose_a_password(running_app, page: Page, admin):
 
 def test_enrol_mfa_then_sign_in_with_totp_and_recovery_code(running_app, admin_page: Page, admin, browser):
     page = admin_page
-    page.goto(running_app.url + "/settings")
-    page.locator("#mfa-start").click()
-    secret = page.locator("#mfa-secret").inner_text(timeout=15_000).strip()
-    page.locator("#mfa-code").fill("000000")
-    page.locator("#mfa-confirm").click()
-    expect(page.locator("#mfa-error")).to_be_visible()
-    admin.totp_secret = secret
-    page.locator("#mfa-code").fill(admin.totp_at())
-    page.locator("#mfa-confirm").click()
-    codes = page.locator("#recovery-codes code")
-    expect(codes).to_have_count(10)
-    admin.totp_secret, admin.recovery_codes = secret, [c.strip() for c in codes.all_inner_texts()]
+    enrol_mfa(page, running_app, admin, wrong_code="000000")
     expect(page.locator("#mfa-status")).to_be_visible()
 
     spent = admin.recovery_codes.pop(0)  # spent here: later sign-ins must not be handed it

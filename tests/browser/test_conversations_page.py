@@ -12,22 +12,18 @@ from __future__ import annotations
 import json
 import re
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import run_beside_app, sign_in
+from tests.browser.conftest import run_beside_app, screenshot, set_language_cookie, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SHOTS = Path(__file__).resolve().parent / "screenshots" / "conversations"  # git-ignored
 ZONE = "America/Sao_Paulo"
 VIEWER_EMAIL = "vera.conversas@mirage.local"
 VIEWER_PASSWORD = "Viewer-Conversas-2026!"
-WIDTHS = (1440, 390)
 
 
 # -- seed (runs in its own process with the app's runtime environment) --------------------------------------------
@@ -36,30 +32,19 @@ WIDTHS = (1440, 390)
 def seed(admin_email: str) -> dict:
     from sqlalchemy import text
 
-    from mirage_app.base.permissions import Actor
-    from mirage_app.core.db import admin_engine, tenant_session
-    from mirage_app.models import Number, NumberStatus, UserRole
+    from mirage_app.core.db import tenant_session
+    from mirage_app.models import NumberStatus, UserRole
     from mirage_app.services import conversations, users
+    from tests.browser.seed_states import admin_actor
+    from tests.conftest import make_number
 
-    with admin_engine().connect() as c:
-        row = c.execute(text("SELECT id, tenant_id FROM users WHERE email = :e"), {"e": admin_email}).one()
-    actor = Actor(tenant_id=row.tenant_id, role=UserRole.admin, label=admin_email, user_id=row.id, mfa_enabled=True)
-    numbers = {}
+    actor = admin_actor(admin_email)
     with tenant_session(actor.tenant_id) as s:
         s.execute(text("UPDATE tenants SET timezone = :z"), {"z": ZONE})
-        for label, status in (("Ana", NumberStatus.connected), ("Beto", NumberStatus.connected),
-                              ("Caio", NumberStatus.disconnected)):  # fmt: skip
-            number = Number(
-                tenant_id=actor.tenant_id,
-                session_id=f"conv-{uuid.uuid4().hex[:10]}",
-                label=label,
-                status=status,
-                wa_number=f"+55119{uuid.uuid4().int % 10**8:08d}",
-            )
-            s.add(number)
-            s.flush()
-            numbers[label] = number.id
         s.commit()
+    numbers = {label: make_number(actor.tenant_id, label, status)
+               for label, status in (("Ana", NumberStatus.connected), ("Beto", NumberStatus.connected),
+                                     ("Caio", NumberStatus.disconnected))}  # fmt: skip
     busy = conversations.create_conversation(actor, "Com histórico", "round_robin")
     for label in ("Ana", "Beto"):
         conversations.add_participant(actor, busy.id, number_id=numbers[label])
@@ -99,19 +84,6 @@ def seeded(running_app, admin_settled) -> dict:
 # -- helpers ---------------------------------------------------------------------------------------------------------
 
 
-def _language(page: Page, url: str, code: str) -> None:
-    page.context.add_cookies([{"name": "mirage_locale", "value": code, "url": url}])
-
-
-def _shoot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(400)
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
-
-
 def _row(page: Page, name: str):
     return page.locator("#conversations-table tbody tr", has_text=name)
 
@@ -135,7 +107,7 @@ def test_live_feed_topics_and_participants_in_the_tenant_zone(running_app, admin
     # An active conversation talks about one topic at a time.
     expect(page.locator("#topics")).to_contain_text("ativo agora")
     expect(page.locator("#topics").get_by_text("ativo agora")).to_have_count(1)
-    _shoot(page, "topics-pt")
+    screenshot(page, "conversations", "topics-pt")
 
     # A disconnected number may join, with a warning in the picker and after adding it.
     page.goto(base + "/participants")
@@ -150,7 +122,7 @@ def test_live_feed_topics_and_participants_in_the_tenant_zone(running_app, admin
     expect(page.locator("#participant-dialog")).to_contain_text("Remover “Caio”?")
     page.locator("#participant-confirm").click()
     expect(page.locator("#participants")).not_to_contain_text("Caio", timeout=30_000)
-    _shoot(page, "participants-pt")
+    screenshot(page, "conversations", "participants-pt")
 
 
 def test_schedule_errors_name_the_day_and_mark_the_input(running_app, admin_page: Page, seeded):
@@ -169,7 +141,7 @@ def test_schedule_errors_name_the_day_and_mark_the_input(running_app, admin_page
     expect(error).to_contain_text("A janela precisa terminar depois de começar")
     expect(saturday.locator(".schedule-evening_end input")).to_have_attribute("aria-invalid", "true")
     expect(saturday.locator(".schedule-evening_start input")).to_have_attribute("aria-invalid", "false")
-    _shoot(page, "schedule-error-pt")
+    screenshot(page, "conversations", "schedule-error-pt")
 
     saturday.locator(".schedule-evening_end input").fill("23:00")
     sunday = page.locator("#schedule-grid tbody tr", has_text="Domingo")
@@ -209,20 +181,20 @@ def test_screenshots_in_both_languages(running_app, admin_page: Page, seeded):
     """Before the delete test removes the conversation with history (tests run in file order)."""
     page, url = admin_page, running_app.url
     for code in ("pt-BR", "en"):
-        _language(page, url, code)
+        set_language_cookie(page, url, code)
         page.goto(url + "/conversations")
         expect(page.locator("#conversations-table")).to_be_visible(timeout=30_000)
-        _shoot(page, f"list-{code}")
+        screenshot(page, "conversations", f"list-{code}")
         page.locator("#conversation-new").click()
         expect(page.locator("#conversation-cancel")).to_be_visible()
-        _shoot(page, f"new-dialog-{code}")
+        screenshot(page, "conversations", f"new-dialog-{code}")
         page.locator("#conversation-cancel").click()
         expect(page.locator("#conversation-cancel")).to_have_count(0)
         for tab in ("settings", "schedule", "participants", "topics"):
             page.goto(f"{url}/conversations/{seeded['busy']}/{tab}")
             expect(page.locator("#conversation-name")).to_contain_text("Com histórico", timeout=30_000)
-            _shoot(page, f"{tab}-{code}")
-    _language(page, url, "pt-BR")
+            screenshot(page, "conversations", f"{tab}-{code}")
+    set_language_cookie(page, url, "pt-BR")
 
 
 def test_deletes_ask_first_and_a_conversation_with_history_is_archived(running_app, admin_page: Page, seeded):
@@ -251,7 +223,7 @@ def test_deletes_ask_first_and_a_conversation_with_history_is_archived(running_a
     expect(impact).to_contain_text("para de rodar")
     expect(impact).to_contain_text("1 rodada fica no histórico")
     expect(impact).to_contain_text("2 mensagens continuam no histórico dos números")
-    _shoot(page, "archive-dialog-pt")
+    screenshot(page, "conversations", "archive-dialog-pt")
     expect(page.locator("#conversation-confirm")).to_have_text("Arquivar")
     page.locator("#conversation-confirm").click()
     expect(page.get_by_text("Conversa arquivada: as rodadas e mensagens continuam.")).to_be_visible(timeout=30_000)
@@ -262,7 +234,7 @@ def test_deletes_ask_first_and_a_conversation_with_history_is_archived(running_a
     archived = _row(page, "Com histórico")
     expect(archived).to_contain_text("Arquivada", timeout=30_000)
     expect(archived.locator(".conversation-delete")).to_have_count(0)
-    _shoot(page, "archived-list-pt")
+    screenshot(page, "conversations", "archived-list-pt")
     page.goto(f"{url}/conversations/{seeded['busy']}/settings")
     expect(page.locator("#conversation-active")).to_be_disabled(timeout=30_000)
     expect(page.locator("#live-feed")).to_contain_text("Vi sim, que golaço")

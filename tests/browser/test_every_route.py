@@ -1,30 +1,35 @@
 """Every page, in both languages, with data in every state: no raw catalog key, no raw enum value and no unfilled
 placeholder on any screen; a full-page screenshot of each at desktop and phone width for a person to look at.
 
-The data: the demo loader (the service behind the /metrics button) plus `seed_states`, which puts every enum value
+The data: the demo (loaded with the /metrics button, `demo_loaded`) plus `seed_states`, which puts every enum value
 of the models somewhere on screen. The routes come from the pages' own declarations, so a new page is swept
 without editing this file; what counts as raw comes from `raw_text` (built from the catalogs and the models' enums)."""
 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from mirage_app.core.config import PROJECT_ROOT
-from tests.browser.conftest import run_beside_app, sign_in, switch_language
+from tests.browser.conftest import (
+    DRAWER_BELOW,
+    SCREENSHOTS,
+    WIDTHS,
+    run_beside_app,
+    set_language_cookie,
+    switch_language,
+)
 from tests.browser.raw_text import leaks, page_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parent / "screenshots" / "every-page"  # git-ignored
+SHOTS = SCREENSHOTS / "every-page"
 PAGES = PROJECT_ROOT / "mirage_app" / "pages"
 DECLARED = re.compile(r"""(?:app_page\(\s*|rx\.page\(\s*route=)["']([^"']+)["']""")
 SETTINGS_TABS = ("security", "users", "api_keys", "tenant", "servers")
 LANGUAGES = (("pt-BR", "Português (Brasil)", "Visão geral"), ("en", "English", "Overview"))
-WIDTHS = ((1440, 900), (390, 844))
 
 
 def declared_routes() -> list[str]:
@@ -57,11 +62,7 @@ def slug(route: str, conversations: dict[str, str]) -> str:
 
 def seed(running_app, admin) -> dict:
     """`seed_states` in its own process, against the running app's database and Redis."""
-    seeded = run_beside_app(running_app, "-m", "tests.browser.seed_states", admin.email, MIRAGE_DEMO="1")
-    if "totp_secret" in seeded:  # MFA is now on: the next sign-ins need a second factor
-        admin.totp_secret, admin.recovery_codes = seeded["totp_secret"], seeded["recovery_codes"]
-        admin.used_steps.add(seeded["used_step"])
-    return seeded
+    return run_beside_app(running_app, "-m", "tests.browser.seed_states", admin.email, MIRAGE_DEMO="1")
 
 
 def open_page(page: Page, url: str) -> bool:
@@ -80,21 +81,23 @@ def open_page(page: Page, url: str) -> bool:
 
 
 def sweep(page: Page, url: str, name: str, code: str, failures: list[str]) -> None:
-    for width, height in WIDTHS:
-        page.set_viewport_size({"width": width, "height": height})
+    for width in WIDTHS:
+        page.set_viewport_size({"width": width, "height": 900 if width > DRAWER_BELOW else 844})
         shown = open_page(page, url)
         page.screenshot(path=str(SHOTS / f"{code}-{width}-{name}.png"), full_page=True)
         if not shown:
             failures.append(f"{name} ({code}, {width}px): the page did not render")
             continue
-        failures += [f"{name} ({code}, {width}px): {leak}" for leak in leaks(page_text(page), code)]
+        text = page_text(page)
+        title = "".join((page.locator("#page-title").text_content() or "").split())
+        if not title or title not in "".join(text.split()):  # page_text reads what is on screen (text nodes apart)
+            failures.append(f"{name} ({code}, {width}px): the title {title!r} is not in the page's text")
+        failures += [f"{name} ({code}, {width}px): {leak}" for leak in leaks(text, code)]
 
 
-def test_every_page_in_both_languages(running_app, admin_page: Page, admin, browser, console_errors):
-    page = admin_page
+def test_every_page_in_both_languages(running_app, admin_mfa, demo_loaded, admin_page: Page, browser, console_errors):
+    page, admin = admin_page, admin_mfa
     seeded = seed(running_app, admin)
-    if "totp_secret" in seeded:  # the seed turned two-factor on (this test ran alone): sign in with it
-        sign_in(page, running_app, admin.email, admin.password, admin.second_factor())
     conversations = seeded["conversations"]
     routes = signed_in_routes(conversations)
 
@@ -109,8 +112,8 @@ def test_every_page_in_both_languages(running_app, admin_page: Page, admin, brow
             sweep(page, running_app.url + route, slug(route, conversations), code, failures)
 
         visitor = browser.new_context()  # signed out: the sign-in page and an invitation link that is not valid
-        visitor.add_cookies([{"name": "mirage_locale", "value": code, "url": running_app.url}])
         signed_out = visitor.new_page()
+        set_language_cookie(signed_out, running_app.url, code)
         for route, name in (("/login", "login"), ("/invite/not-a-real-token", "invite-bad-token")):
             sweep(signed_out, running_app.url + route, name, code, failures)
         visitor.close()

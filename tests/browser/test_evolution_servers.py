@@ -1,19 +1,18 @@
 """Evolution servers in a real browser: an admin adds a second (simulated) Evolution server — a wrong key is
 refused inline, the right one is saved — places a number on it from /instances, watches its capacity fill live on
 Settings, then drains it and sees the number listed under it. Screenshots of the section at desktop and phone
-width, in both languages, are kept under the pytest artifacts folder for a person to look at."""
+width, in both languages, go to tests/browser/screenshots/servers/ (git-ignored) for a person to look at."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from mirage_app.evolution.simulator import SimConfig, SimulatorServer
-from tests.browser.conftest import switch_language
+from tests.browser.conftest import WIDTHS, screenshot, switch_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -44,22 +43,6 @@ def doomed_server() -> Iterator[SimulatorServer]:
         sim.stop()
 
 
-def _ensure_mfa(page: Page, app, admin) -> None:
-    """Adding a server is a sensitive action (admin with MFA). test_auth turns MFA on earlier in the suite; run
-    alone, this test turns it on itself (which also marks the current session as verified)."""
-    if admin.totp_secret:
-        return
-    page.goto(app.url + "/settings")
-    page.locator("#mfa-start").click()
-    secret = page.locator("#mfa-secret").inner_text(timeout=30_000).strip()
-    admin.totp_secret = secret
-    page.locator("#mfa-code").fill(admin.totp_at())
-    page.locator("#mfa-confirm").click()
-    codes = page.locator("#recovery-codes code")
-    expect(codes).to_have_count(10, timeout=30_000)
-    admin.totp_secret, admin.recovery_codes = secret, [c.strip() for c in codes.all_inner_texts()]
-
-
 def _add_server(page: Page, name: str, sim: SimulatorServer, capacity: int, api_key: str | None = None) -> None:
     page.locator("#server-add-name").fill(name)
     page.locator("#server-add-base_url").fill(sim.url)
@@ -83,36 +66,32 @@ def _connect_on(page: Page, url: str, label: str, option: str) -> None:
     expect(page.locator("#connect-dialog")).to_be_hidden(timeout=30_000)
 
 
-def _shoot(page: Page, folder: Path, name: str, server: str = SERVER) -> None:
+def _shoot(page: Page, name: str, server: str = SERVER, widths=WIDTHS) -> dict[int, int]:
+    """The settings page and its servers section, once `server` shows and the toasts have faded."""
     card = page.locator("#servers-card")
     expect(card.locator(".server-card", has_text=server)).to_be_visible(timeout=30_000)
     expect(page.locator("[data-sonner-toast]")).to_have_count(0, timeout=30_000)  # toasts fade by themselves
-    page.wait_for_timeout(800)  # fonts and the progress bar settle
-    page.screenshot(path=str(folder / f"{name}-page.png"), full_page=True)
-    card.screenshot(path=str(folder / f"{name}-section.png"))
+    return screenshot(page, "servers", name, widths=widths, settle_ms=800, part=card)
 
 
 def test_evolution_servers(
     running_app,
+    admin_mfa,
     admin_page: Page,
-    admin,
     extra_server: SimulatorServer,
     doomed_server: SimulatorServer,
     console_errors,
-    output_path,
 ):
-    """One sign-in for both stories (each admin sign-in spends one of the suite's MFA recovery codes)."""
+    """One sign-in for both stories. Adding a server is a sensitive action: `admin_mfa` has two-factor on before
+    `admin_page` signs in with it."""
     page = admin_page
     page.set_viewport_size({"width": 1440, "height": 1000})
-    _ensure_mfa(page, running_app, admin)
-    shots = Path(output_path)
-    shots.mkdir(parents=True, exist_ok=True)
-    _add_place_and_drain(page, running_app.url, extra_server, shots)
-    _unreachable_server_and_its_number_moving_away(page, running_app.url, doomed_server, shots)
+    _add_place_and_drain(page, running_app.url, extra_server)
+    _unreachable_server_and_its_number_moving_away(page, running_app.url, doomed_server)
     assert console_errors == []
 
 
-def _add_place_and_drain(page: Page, url: str, extra_server: SimulatorServer, shots: Path) -> None:
+def _add_place_and_drain(page: Page, url: str, extra_server: SimulatorServer) -> None:
     # Add it: the wrong key is refused under the key field; the right one saves it, probed, empty.
     page.goto(url + "/settings?tab=servers")
     expect(page.locator("#servers-card")).to_be_visible(timeout=30_000)
@@ -166,26 +145,17 @@ def _add_place_and_drain(page: Page, url: str, extra_server: SimulatorServer, sh
     expect(card.locator(".server-set-active")).to_be_visible()
 
     # Screenshots for a person to look at: desktop and phone, pt-BR and English.
-    _shoot(page, shots, "servers-1440-pt-BR")
-    page.set_viewport_size({"width": 390, "height": 844})
-    _shoot(page, shots, "servers-390-pt-BR")
-    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")
-    assert overflow <= 2, f"the servers tab scrolls sideways by {overflow}px at phone width"
-    page.set_viewport_size({"width": 1440, "height": 1000})
+    sideways = _shoot(page, "servers-pt-BR")
+    assert sideways[390] <= 2, f"the servers tab scrolls sideways by {sideways[390]}px at phone width"
     switch_language(page, "English")
     expect(page.locator("#page-title")).to_have_text("Settings", timeout=30_000)
     expect(card.locator(".server-state")).to_have_text("Draining", timeout=30_000)
-    _shoot(page, shots, "servers-1440-en")
-    page.set_viewport_size({"width": 390, "height": 844})
-    _shoot(page, shots, "servers-390-en")
+    _shoot(page, "servers-en")
     switch_language(page, "Português (Brasil)")
     expect(page.locator("#page-title")).to_have_text("Configurações", timeout=30_000)
-    page.set_viewport_size({"width": 1440, "height": 1000})
 
 
-def _unreachable_server_and_its_number_moving_away(
-    page: Page, url: str, doomed_server: SimulatorServer, shots: Path
-) -> None:
+def _unreachable_server_and_its_number_moving_away(page: Page, url: str, doomed_server: SimulatorServer) -> None:
     page.goto(url + "/settings?tab=servers")
     expect(page.locator("#server-add-submit")).to_be_visible(timeout=30_000)
     _add_server(page, DOWN, doomed_server, 3)
@@ -199,7 +169,7 @@ def _unreachable_server_and_its_number_moving_away(
     card.locator(".server-probe").click()
     expect(card).to_have_attribute("data-health", "unreachable", timeout=60_000)
     expect(card.locator(".server-health")).to_have_text("Servidor Evolution inacessível")
-    _shoot(page, shots, "servers-unreachable-1440-pt-BR", server=DOWN)
+    _shoot(page, "servers-unreachable-pt-BR", server=DOWN, widths=(1440,))
 
     # The overview says so, names it, says since when, and links to the servers tab.
     page.goto(url + "/")
@@ -208,7 +178,7 @@ def _unreachable_server_and_its_number_moving_away(
         re.compile(r"Servidor Evolution inacessível desde (\d{1,2} [a-zç]{3} )?\d\d:\d\d"), timeout=30_000
     )
     expect(page.locator("[data-sonner-toast]")).to_have_count(0, timeout=30_000)
-    page.screenshot(path=str(shots / "overview-server-alert-1440-pt-BR.png"), full_page=True)
+    screenshot(page, "servers", "overview-server-alert-pt-BR", widths=(1440,))
     alert.get_by_role("link").click()
     expect(page).to_have_url(re.compile(r"/settings\?tab=servers"), timeout=30_000)
     expect(page.locator(".server-card", has_text=DOWN)).to_be_visible(timeout=30_000)
@@ -217,7 +187,7 @@ def _unreachable_server_and_its_number_moving_away(
     page.goto(url + "/instances")
     number_card = page.locator(".instance-card", has_text=DOWN_NUMBER)
     expect(number_card.locator(".server-held-badge")).to_have_text("Servidor Evolution inacessível", timeout=30_000)
-    number_card.screenshot(path=str(shots / "number-held-1440-pt-BR.png"))
+    screenshot(page, "servers", "number-held-pt-BR", widths=(1440,), part=number_card)
     drained = page.locator(".instance-card", has_text=NUMBER)  # on a draining server: may move, is not held
     expect(drained.locator(".instance-move")).to_be_visible()
     expect(drained.locator(".server-held-badge")).to_have_count(0)

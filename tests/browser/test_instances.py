@@ -5,6 +5,8 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.conftest import app_db
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 
@@ -12,8 +14,8 @@ def test_connect_two_numbers_by_qr_in_demo_mode(running_app, admin_page: Page, c
     page = admin_page
     page.goto(running_app.url + "/instances")
     expect(page.locator("#connect-number")).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(1500)
-    before = page.locator(".instance-card").count()
+    before = app_db(running_app, "SELECT count(*) AS n FROM numbers WHERE archived_at IS NULL")[0].n
+    expect(page.locator(".instance-card")).to_have_count(before, timeout=30_000)  # the list has loaded
     for label in ("Vendas SP 01", "Suporte RJ"):
         page.locator("#connect-number").click()
         page.locator("#instance-label").fill(label)

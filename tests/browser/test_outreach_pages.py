@@ -12,25 +12,20 @@ tests.browser.test_outreach_pages <admin email>`), the way `seed_states` does.
 from __future__ import annotations
 
 import json
-import re
 import sys
-import uuid
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from mirage_app.i18n import formats
-from tests.browser.conftest import run_beside_app, sign_in
+from tests.browser.conftest import run_beside_app, screenshot, set_language_cookie, sign_in
+from tests.browser.raw_text import leaks, page_text
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-SHOTS = Path(__file__).resolve().parent / "screenshots" / "outreach"  # git-ignored
 ZONE = "America/Sao_Paulo"
 VIEWER_EMAIL = "vivi.outreach@mirage.local"
 VIEWER_PASSWORD = "Viewer-Outreach-2026!"
-WIDTHS = (1440, 390)
-RAW = re.compile(r"\{[a-z_]+(?:![a-z])?\}|legitimate_interest|legal_obligation|in_progress|typical_length|emoji_use")
 CSV = (
     "telefone;nome;consentimento;base legal;origem\n"
     "11 96543-0001;Boa;sim;contrato;loja\n"
@@ -46,33 +41,21 @@ CSV = (
 def seed(admin_email: str) -> dict:
     from sqlalchemy import text
 
-    from mirage_app.base.permissions import Actor
-    from mirage_app.core.db import admin_engine, tenant_session
-    from mirage_app.models import Number, NumberStatus, UserRole
+    from mirage_app.core.db import tenant_session
+    from mirage_app.models import UserRole
     from mirage_app.services import contacts, outreach, personas, users
+    from tests.browser.seed_states import admin_actor
+    from tests.conftest import make_number
 
-    with admin_engine().connect() as c:
-        row = c.execute(text("SELECT id, tenant_id FROM users WHERE email = :e"), {"e": admin_email}).one()
-    actor = Actor(tenant_id=row.tenant_id, role=UserRole.admin, label=admin_email, user_id=row.id, mfa_enabled=True)
+    actor = admin_actor(admin_email)
     ana = personas.create_persona(actor, name="Ana Prospecção", style="Animada", greeting_morning="Bom dia!",
                                   traits={"age": 29, "emoji_use": "medium", "typical_length": "short"})  # fmt: skip
     personas.create_persona(actor, name="Bruno Lima", locale="en", traits={"emoji_use": "low"})
-    numbers = {}
     with tenant_session(actor.tenant_id) as s:
         s.execute(text("UPDATE tenants SET timezone = :z"), {"z": ZONE})
-        for label in ("Vendas", "Suporte"):
-            number = Number(
-                tenant_id=actor.tenant_id,
-                session_id=f"out-{uuid.uuid4().hex[:10]}",
-                label=label,
-                status=NumberStatus.connected,
-                wa_number=f"+55119{uuid.uuid4().int % 10**8:08d}",
-                persona_id=ana.id if label == "Suporte" else None,
-            )
-            s.add(number)
-            s.flush()
-            numbers[label] = number.id
         s.commit()
+    numbers = {"Vendas": make_number(actor.tenant_id, "Vendas"),
+               "Suporte": make_number(actor.tenant_id, "Suporte", persona_id=ana.id)}  # fmt: skip
     policy = outreach.create_policy(actor, number_id=str(numbers["Vendas"]), persona_id=str(ana.id))
     outreach.create_policy(actor, number_id=str(numbers["Suporte"]))  # no persona of its own: the number's
     carla = contacts.create_contact(actor, "+5511987650101", "Carla", consent_status="granted",
@@ -110,22 +93,9 @@ def seeded(running_app, admin_settled) -> dict:
 # -- helpers ---------------------------------------------------------------------------------------------------------
 
 
-def _language(page: Page, url: str, code: str) -> None:
-    page.context.add_cookies([{"name": "mirage_locale", "value": code, "url": url}])
-
-
-def _shoot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width in WIDTHS:
-        page.set_viewport_size({"width": width, "height": 900})
-        page.wait_for_timeout(400)
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
-
-
-def _no_raw_text(page: Page) -> None:
-    found = RAW.findall(page.locator("main, body").first.inner_text())
-    assert not found, found
+def _no_raw_text(page: Page, code: str = "pt-BR") -> None:
+    leaked = leaks(page_text(page), code)
+    assert leaked == [], leaked
 
 
 # -- tests -----------------------------------------------------------------------------------------------------------
@@ -154,7 +124,7 @@ def test_a_persona_an_active_policy_writes_as_is_refused_then_goes_once_the_poli
     expect(impact).to_contain_text("A política de prospecção de “Vendas” está ativa")
     expect(impact).to_contain_text("O número “Suporte” continua funcionando")
     expect(page.locator("#persona-delete-confirm")).to_have_count(0)  # refused: nothing to confirm
-    _shoot(page, "persona-delete-refused-pt")
+    screenshot(page, "outreach", "persona-delete-refused-pt")
     page.get_by_role("button", name="Cancelar").click()
 
     page.goto(url + "/outreach/policies")
@@ -195,7 +165,7 @@ def test_a_contact_typed_by_hand_has_a_legal_basis_and_a_source(running_app, adm
     expect(page.locator("#contact-source-error")).to_contain_text("Origem do consentimento", timeout=30_000)
     expect(page.locator("#contact-source")).to_have_attribute("aria-invalid", "true")
     expect(page.locator("#contact-error")).to_have_count(0)
-    _shoot(page, "contact-source-error-pt")
+    screenshot(page, "outreach", "contact-source-error-pt")
     page.locator("#contact-source").fill("feira de março")
     page.locator("#contact-save").click()
     expect(page.get_by_text("Contato salvo.")).to_be_visible(timeout=30_000)
@@ -214,7 +184,7 @@ def test_a_contact_is_deleted_after_a_confirmation_that_keeps_its_messages(runni
     expect(dialog).to_contain_text("Excluir “Carla”?")
     expect(dialog).to_contain_text("Mensagens trocadas (1) ficam no histórico")
     expect(dialog).to_contain_text("Sai da fila de prospecção de “Vendas”")
-    _shoot(page, "contact-delete-pt")
+    screenshot(page, "outreach", "contact-delete-pt")
     page.get_by_role("button", name="Cancelar").click()
     expect(carla).to_have_count(1)
     carla.locator(".contact-delete").click()
@@ -236,7 +206,7 @@ def test_a_bad_csv_row_reads_with_its_placeholders_filled(running_app, admin_pag
     expect(errors).to_contain_text("Base legal desconhecida: “achismo”.")
     assert "{" not in errors.inner_text() and "!r" not in errors.inner_text()
     expect(page.locator("#import-summary")).to_contain_text("Novos: 1")
-    _shoot(page, "csv-errors-pt")
+    screenshot(page, "outreach", "csv-errors-pt")
 
 
 def test_viewers_read_outreach_pages_without_controls(running_app, page: Page, seeded):
@@ -249,7 +219,7 @@ def test_viewers_read_outreach_pages_without_controls(running_app, page: Page, s
     expect(page.locator(".policy-card").get_by_role("button", name="Editar")).to_have_count(0)
     for switch in page.locator(".policy-active").all():
         expect(switch).to_be_disabled()
-    _shoot(page, "policies-viewer-pt")
+    screenshot(page, "outreach", "policies-viewer-pt")
     page.goto(url + "/personas")
     expect(page.locator(".persona-card").first).to_be_visible(timeout=30_000)
     expect(page.locator("#persona-new")).to_have_count(0)
@@ -266,7 +236,7 @@ def test_viewers_read_outreach_pages_without_controls(running_app, page: Page, s
 def test_screenshots_in_both_languages(running_app, admin_page: Page, seeded):
     page, url = admin_page, running_app.url
     for code in ("pt-BR", "en"):
-        _language(page, url, code)
+        set_language_cookie(page, url, code)
         for path, ready in (
             ("/personas", "#persona-grid"),
             ("/contacts", "#contacts-table"),
@@ -275,19 +245,19 @@ def test_screenshots_in_both_languages(running_app, admin_page: Page, seeded):
         ):
             page.goto(url + path)
             expect(page.locator(ready)).to_be_visible(timeout=30_000)
-            _no_raw_text(page)
-            _shoot(page, f"{path.strip('/').replace('/', '-')}-{code}")
+            _no_raw_text(page, code)
+            screenshot(page, "outreach", f"{path.strip('/').replace('/', '-')}-{code}")
         page.goto(url + "/personas")
         page.locator("#persona-new").click()
         expect(page.locator("#persona-name")).to_be_visible()
-        _shoot(page, f"persona-editor-{code}")
+        screenshot(page, "outreach", f"persona-editor-{code}")
         page.keyboard.press("Escape")
         page.goto(url + "/contacts")
         page.locator("#contact-new").click()
         expect(page.locator("#contact-wa_number")).to_be_visible()
-        _shoot(page, f"contact-editor-{code}")
+        screenshot(page, "outreach", f"contact-editor-{code}")
         page.keyboard.press("Escape")
-    _language(page, url, "pt-BR")
+    set_language_cookie(page, url, "pt-BR")
 
 
 if __name__ == "__main__":

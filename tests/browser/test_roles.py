@@ -5,57 +5,39 @@ Screenshots go to screenshots/shell/."""
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from mirage_app.i18n import catalog
-from tests.browser.conftest import sign_in, switch_language
+from tests.browser.conftest import run_beside_app, screenshot, sign_in, switch_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parent / "screenshots" / "shell"
 VIEWER_EMAIL = "leitora@example.com"
 VIEWER_PASSWORD = "Cajueiro-Florido-71"
-SIZES = ({"width": 1440, "height": 900}, {"width": 390, "height": 844})
-NOT_ALLOWED = (("Português (Brasil)", "pt-BR", "Você não pode abrir"), ("English", "en", "You cannot open"))
+PLAIN_ADMIN, PLAIN_ADMIN_PASSWORD = "admin.sem.2fa@mirage.local", "Segundo-Admin-Sem-2FA-2026"
+# Viewer pages switch to English first: each switch is a server event, so it also shows the page's load is done.
+NOT_ALLOWED = (("English", "en", "You cannot open"), ("Português (Brasil)", "pt-BR", "Você não pode abrir"))
 FAILED_SIGN_IN = (("Português (Brasil)", "pt-BR", "Tentativa de entrada falhou"), ("English", "en", "Failed sign-in"))
 RAW_ACTION = re.compile(r"\b(?:auth|users|mfa|settings|api_keys)\.[a-z_]+\b")
-
-
-def _shots(page: Page, name: str, code: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for size in SIZES:
-        page.set_viewport_size(size)
-        page.wait_for_timeout(700)
-        page.screenshot(path=str(SHOTS / f"{name}-{size['width']}-{code}.png"), full_page=True)
-    page.set_viewport_size(SIZES[0])
+# A second admin who never turned two-factor on, added through the app's own services in a process of its own.
+ADD_PLAIN_ADMIN = f"""
+import sys
+from mirage_app.models import UserRole
+from mirage_app.services import users
+from tests.browser.seed_states import admin_actor
+invitation = users.invite(admin_actor(sys.argv[1]), {PLAIN_ADMIN!r}, UserRole.admin)
+users.accept_invitation(invitation.token, {PLAIN_ADMIN_PASSWORD!r}, "pt-BR", "Segunda Admin")
+"""
 
 
 @pytest.fixture(scope="module")
-def viewer(running_app, browser, admin) -> str:
-    """An admin turns two-factor on (the users tab first sends them there), invites a viewer, who accepts."""
-    context = browser.new_context(viewport=SIZES[0])
+def viewer(running_app, browser, admin_mfa) -> str:
+    """An admin (two-factor on) invites a viewer from the users tab, who accepts."""
+    context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
-    sign_in(page, running_app, admin.email, admin.password, admin.second_factor())
-    if "first=1" in page.url:
-        _first_password(page, admin)
-    page.goto(running_app.url + "/settings?tab=users")
-    expect(page.locator("#users-table")).to_contain_text(admin.email, timeout=30_000)  # the list stays readable
-    if not admin.totp_secret:  # run alone: two-factor is still off (in the whole suite, test_auth turned it on)
-        expect(page.locator("#invite-send")).to_be_disabled()
-        _shots(page, "settings-users-no-mfa", "pt-BR")
-        page.locator(".mfa-link").click()  # "turn on two-factor" leads to the security tab
-        page.locator("#mfa-start").click()
-        secret = page.locator("#mfa-secret").inner_text(timeout=15_000).strip()
-        admin.totp_secret = secret
-        page.locator("#mfa-code").fill(admin.totp_at())
-        page.locator("#mfa-confirm").click()
-        codes = page.locator("#recovery-codes code")
-        expect(codes).to_have_count(10)
-        admin.recovery_codes = [c.strip() for c in codes.all_inner_texts()]
-
+    sign_in(page, running_app, admin_mfa.email, admin_mfa.password, admin_mfa.second_factor())
     page.goto(running_app.url + "/settings?tab=users")
     page.locator("#invite-email").fill(VIEWER_EMAIL)
     page.locator("#invite-role").click()
@@ -82,35 +64,39 @@ def viewer(running_app, browser, admin) -> str:
     return VIEWER_EMAIL
 
 
-def _first_password(page: Page, admin) -> None:
-    from tests.browser.conftest import choose_first_password
-
-    choose_first_password(page, admin)
-
-
 @pytest.fixture
 def viewer_page(page: Page, running_app, viewer) -> Page:
     sign_in(page, running_app, viewer, VIEWER_PASSWORD)
     return page
 
 
+def test_an_admin_without_two_factor_is_sent_to_turn_it_on(running_app, admin_settled, page: Page):
+    run_beside_app(running_app, "-c", ADD_PLAIN_ADMIN, admin_settled.email)
+    sign_in(page, running_app, PLAIN_ADMIN, PLAIN_ADMIN_PASSWORD)
+    page.goto(running_app.url + "/settings?tab=users")
+    expect(page.locator("#users-table")).to_contain_text(admin_settled.email, timeout=30_000)  # still readable
+    expect(page.locator("#invite-send")).to_be_disabled()
+    screenshot(page, "shell", "settings-users-no-mfa-pt-BR")
+    page.locator(".mfa-link").click()  # "turn on two-factor" leads to the security tab
+    expect(page).to_have_url(re.compile(r"/settings\?tab=security"), timeout=30_000)
+    expect(page.locator("#mfa-start")).to_be_visible(timeout=30_000)
+
+
 def test_a_viewer_opening_audit_sees_not_allowed(running_app, viewer_page: Page, console_errors):
     page = viewer_page
     expect(page.locator('#sidebar a[href="/audit"]')).to_have_count(0)
+    page.goto(running_app.url + "/audit")
+    expect(page.locator("#not-allowed")).to_be_visible(timeout=30_000)
     for language, code, title in NOT_ALLOWED:
-        page.goto(running_app.url + "/")
-        expect(page.locator("#page-title")).to_be_visible(timeout=30_000)
         switch_language(page, language)
-        page.goto(running_app.url + "/audit")
         not_allowed = page.locator("#not-allowed")
         expect(not_allowed).to_contain_text(title, timeout=30_000)
         expect(not_allowed).to_contain_text("Admin")
         expect(not_allowed).to_contain_text("Leitor" if code == "pt-BR" else "Viewer")
         expect(page.locator("#audit-table")).to_have_count(0)
-        page.wait_for_timeout(1000)
-        expect(page.locator("#service-error")).to_have_count(0)  # no refusal toast on top
-        _shots(page, "not-allowed", code)
-    switch_language(page, "Português (Brasil)")
+        # The switch was handled after the page's load: a refusal toast from that load would be on screen now.
+        expect(page.locator("#service-error")).to_have_count(0)
+        screenshot(page, "shell", f"not-allowed-{code}")
     assert console_errors == []
 
 
@@ -123,7 +109,7 @@ def test_a_viewer_reads_settings_without_editing(running_app, viewer_page: Page)
     expect(page.locator("#tenant-min_delay_s")).to_be_disabled()
     expect(page.locator("#tenant-humanize")).to_be_disabled()
     expect(page.locator("#tenant-save")).to_have_count(0)
-    _shots(page, "settings-tenant-viewer", "pt-BR")
+    screenshot(page, "shell", "settings-tenant-viewer-pt-BR")
 
     page.locator("#tab-users").click()
     expect(page.locator(".admins-only")).to_contain_text("Leitor")
@@ -140,7 +126,7 @@ def test_a_viewer_reads_settings_without_editing(running_app, viewer_page: Page)
     page.locator("#confirm-password").fill("curta")
     page.locator("#change-password").click()
     expect(page.locator("#password-error")).to_contain_text("Nova senha:")
-    _shots(page, "settings-security-viewer", "pt-BR")
+    screenshot(page, "shell", "settings-security-viewer-pt-BR")
 
 
 def test_a_failed_sign_in_is_in_the_audit_log(running_app, viewer, browser, admin_page: Page):
@@ -168,13 +154,11 @@ def test_a_failed_sign_in_is_in_the_audit_log(running_app, viewer, browser, admi
         assert "not-her-password" not in text
         assert not RAW_ACTION.findall(text), f"the audit log shows action identifiers: {RAW_ACTION.findall(text)[:5]}"
         assert not re.search(r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", text)  # times read "6 dez 21:28:05", not ISO/UTC
-        _shots(page, "audit", code)
+        screenshot(page, "shell", f"audit-{code}")
     switch_language(page, "Português (Brasil)")
     page.goto(running_app.url + "/settings?tab=users")
     expect(page.locator("#users-table")).to_contain_text(viewer, timeout=30_000)
-    page.set_viewport_size(SIZES[1])  # the wide table scrolls inside its card, not the page
-    page.wait_for_timeout(500)
-    assert page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth") <= 2
-    _shots(page, "settings-users", "pt-BR")
+    sideways = screenshot(page, "shell", "settings-users-pt-BR")
+    assert sideways[390] <= 2, "the wide table scrolls inside its card, not the page"
     page.locator("#tab-api-keys").click()
-    _shots(page, "settings-api-keys", "pt-BR")
+    screenshot(page, "shell", "settings-api-keys-pt-BR")

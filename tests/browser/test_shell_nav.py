@@ -4,16 +4,14 @@ routes answered inside the shell in the operator's language. Screenshots go to s
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import switch_language
+from tests.browser.conftest import screenshot, switch_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parent / "screenshots" / "shell"
 PHONE = {"width": 390, "height": 844}
 WIDE = {"width": 1440, "height": 900}
 NOT_FOUND = (("Português (Brasil)", "pt-BR", "Página não encontrada"), ("English", "en", "Page not found"))
@@ -21,9 +19,8 @@ SHELL_ROUTES = ("/", "/instances", "/conversations", "/personas", "/contacts", "
 
 
 def _shot(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    page.wait_for_timeout(800)  # the drawer's slide and the badges settle
-    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+    """At the page's current width only (the drawer's state belongs to it); the slide and the badges settle."""
+    screenshot(page, "shell", name, widths=(page.viewport_size["width"],), settle_ms=800)
 
 
 def _sideways_scroll(page: Page) -> int:
@@ -42,12 +39,12 @@ def test_phone_width_navigation_is_a_drawer(running_app, admin_page: Page, conso
     page.wait_for_load_state("networkidle")
     title_top = page.locator("#page-title").bounding_box()["y"]
     assert title_top < 200, f"the page title starts {title_top}px down at phone width"
-    _shot(page, "overview-390-pt-BR")
+    _shot(page, "overview-pt-BR")
 
     toggle.click()
     expect(sidebar).to_be_visible()
     expect(page.locator("#nav-open")).to_be_checked()
-    _shot(page, "nav-open-390-pt-BR")
+    _shot(page, "nav-open-pt-BR")
     page.locator('#sidebar a[href="/settings"]').click()  # navigating closes the drawer
     expect(page.locator("#page-title")).to_have_text("Configurações", timeout=30_000)
     expect(sidebar).to_be_hidden()
@@ -67,7 +64,7 @@ def test_phone_width_navigation_is_a_drawer(running_app, admin_page: Page, conso
     page.goto(running_app.url + "/")
     expect(sidebar).to_be_visible(timeout=30_000)
     expect(toggle).to_be_hidden()
-    _shot(page, "overview-1440-pt-BR")
+    _shot(page, "overview-pt-BR")
     assert console_errors == []
 
 
@@ -105,9 +102,7 @@ def test_unknown_route_is_a_404_inside_the_shell(running_app, admin_page: Page, 
         for language, code, title in NOT_FOUND:
             page.goto(running_app.url + "/")
             expect(page.locator("#page-title")).to_be_visible(timeout=30_000)
-            if width == 390:
-                page.locator("#nav-toggle").click()
-            switch_language(page, language)
+            switch_language(page, language)  # opens the drawer first at phone width
             page.goto(running_app.url + "/schedule")
             expect(page.locator("#page-title")).to_have_text(title, timeout=30_000)
             expect(page.locator("#missing-path")).to_have_text("/schedule")
@@ -115,7 +110,7 @@ def test_unknown_route_is_a_404_inside_the_shell(running_app, admin_page: Page, 
             expect(page.locator("#zone-label")).to_be_visible()
             expect(page.locator("#sidebar" if width == 1440 else "#nav-toggle")).to_be_visible()
             assert "404: Page not found" not in page.locator("body").inner_text()
-            _shot(page, f"404-{width}-{code}")
+            _shot(page, f"404-{code}")
     page.set_viewport_size(WIDE)
     page.goto(running_app.url + "/schedule")
     page.locator("#not-found-home").click()

@@ -6,61 +6,54 @@ queued message in a number's history says why it waits and until when. Screensho
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta
 
 import pytest
-import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
-from mirage_app.i18n import formats
-from tests.browser.conftest import run_beside_app, switch_language
+from mirage_app.i18n import catalog, formats
+from tests.browser.conftest import app_db, run_beside_app, screenshot, switch_language
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-SHOTS = Path(__file__).resolve().parent / "screenshots" / "totals"
 CARD_WEEK = re.compile(r"7 dias \(enviadas / recebidas\)\s*(\d+) / (\d+)")
-
-
-def _db(running_app, sql: str, **params):
-    engine = sa.create_engine(running_app.runtime()["DATABASE_URL"])
-    try:
-        with engine.begin() as conn:
-            result = conn.execute(sa.text(sql), params)
-            return result.all() if result.returns_rows else []
-    finally:
-        engine.dispose()
 
 
 def _number(locator) -> int:
     return int(locator.inner_text().strip())
 
 
-def _metrics(page: Page, url: str) -> tuple[int, int]:
-    page.goto(url + "/metrics")
-    expect(page.locator("#chart-per-day")).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(500)
-    return _number(page.locator("#metric-sent")), _number(page.locator("#metric-received"))
+@contextmanager
+def _fresh_tab(page: Page) -> Iterator[Page]:
+    """A new tab of the same signed-in browser: its page state starts empty (Reflex keeps state per tab), so what it
+    shows once filled comes from the page's own load, not from an earlier visit."""
+    tab = page.context.new_page()
+    try:
+        yield tab
+    finally:
+        tab.close()
+
+
+def _metrics(page: Page, url: str, today: date) -> tuple[int, int]:
+    with _fresh_tab(page) as tab:
+        tab.goto(url + "/metrics")
+        # The totals and the chart come from one load: today's bar label on the chart means the totals are in.
+        expect(tab.locator("#chart-per-day")).to_contain_text(formats.day(today, "pt-BR"), timeout=60_000)
+        return _number(tab.locator("#metric-sent")), _number(tab.locator("#metric-received"))
 
 
 def _overview(page: Page, url: str) -> tuple[tuple[int, int], tuple[int, int]]:
     """(the KPIs' 7-day sent and received, the same summed over the number cards)."""
-    page.goto(url + "/")
-    expect(page.locator(".instance-card").first).to_be_visible(timeout=30_000)
-    page.wait_for_timeout(500)
-    kpis = _number(page.locator("#kpi-week")), _number(page.locator("#kpi-week-received"))
-    cards = [CARD_WEEK.search(card.inner_text()) for card in page.locator(".instance-card").all()]
+    with _fresh_tab(page) as tab:
+        tab.goto(url + "/")
+        # The cards and the KPIs come from one load: in a fresh tab, a card means both are in.
+        expect(tab.locator(".instance-card").first).to_be_visible(timeout=30_000)
+        kpis = _number(tab.locator("#kpi-week")), _number(tab.locator("#kpi-week-received"))
+        cards = [CARD_WEEK.search(card.inner_text()) for card in tab.locator(".instance-card").all()]
     assert all(cards), "every card shows its 7-day sent / received"
     return kpis, (sum(int(m.group(1)) for m in cards), sum(int(m.group(2)) for m in cards))
-
-
-def _shots(page: Page, name: str) -> None:
-    SHOTS.mkdir(parents=True, exist_ok=True)
-    for width, height in ((1440, 900), (390, 844)):
-        page.set_viewport_size({"width": width, "height": height})
-        page.wait_for_timeout(800)
-        page.screenshot(path=str(SHOTS / f"{name}-{width}.png"), full_page=True)
-    page.set_viewport_size({"width": 1440, "height": 900})
 
 
 # The 7-day activity of numbers that have no card (archived or erased by earlier tests of the run), by the service's
@@ -72,8 +65,8 @@ from zoneinfo import ZoneInfo
 from mirage_app.core.db import tenant_session
 from mirage_app.models import Number, Tenant
 from mirage_app.services.metrics import number_activity
-from tests.browser.seed_states import _admin
-actor = _admin(sys.argv[1])[0]
+from tests.browser.seed_states import admin_actor
+actor = admin_actor(sys.argv[1])
 with tenant_session(actor.tenant_id) as s:
     tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
     live = {n.id for n in s.query(Number).filter(Number.archived_at.is_(None))}
@@ -87,47 +80,42 @@ def _without_card(running_app, email: str) -> tuple[int, int]:
     return hidden["sent"], hidden["received"]
 
 
-def test_totals_agree_and_waits_say_why(running_app, admin, admin_page: Page, console_errors):
+def test_totals_agree_and_waits_say_why(running_app, admin, demo_loaded, admin_page: Page, console_errors):
     page, url = admin_page, running_app.url
+    # `demo_loaded` clicked the button first and checked what it said; a second click is told it is already there.
     page.goto(url + "/metrics")
-    # A cold dev server bundles plotly on the first visit to /metrics: give it time.
-    expect(page.locator("#page-title")).to_be_visible(timeout=180_000)
-    expect(page.locator("#load-demo")).to_be_visible(timeout=60_000)  # the embedded default runs in demo mode
-    if not _db(running_app, "SELECT 1 FROM personas WHERE name = 'Ana Souza'"):  # an earlier test may have loaded it
-        page.locator("#load-demo").click()
-        expect(page.locator("#chart-per-day")).to_be_visible(timeout=120_000)
-        expect(page.locator("#demo-summary")).to_contain_text("Demonstração carregada", timeout=30_000)
-        expect(page.locator("#demo-summary")).to_contain_text(re.compile(r"Espera após parear|Nenhuma das suas"))
+    expect(page.locator("#load-demo")).to_be_visible(timeout=180_000)  # the embedded default runs in demo mode
+    page.locator("#load-demo").click()
+    expect(page.get_by_text(catalog("pt-BR")["demo.already_loaded"])).to_be_visible(timeout=60_000)
+
+    # Days in the page's language and the tenant's zone.
+    tz = app_db(running_app, "SELECT timezone FROM tenants ORDER BY created_at LIMIT 1")[0].timezone
+    today = datetime.now(UTC).astimezone(formats.tz_of(tz)).date()
+    expect(page.locator("#chart-per-day")).to_contain_text(formats.day(today, "pt-BR"), timeout=30_000)
 
     # The demo conversation keeps running: read both pages again until no message landed in between.
     hidden = _without_card(running_app, admin.email)
     for _ in range(6):
-        metrics = _metrics(page, url)
+        metrics = _metrics(page, url, today)
         kpis, on_cards = _overview(page, url)
         cards = (on_cards[0] + hidden[0], on_cards[1] + hidden[1])
-        if metrics == kpis == cards and metrics == _metrics(page, url):
+        if metrics == kpis == cards and metrics == _metrics(page, url, today):
             break
     assert metrics == kpis == cards, f"/metrics {metrics}, overview {kpis}, cards {on_cards} + without a card {hidden}"
     assert metrics[0] > 0 and metrics[1] > 0  # warming messages are received by the tenant's other numbers
 
-    # Days in the page's language and the tenant's zone.
-    tz = _db(running_app, "SELECT timezone FROM tenants ORDER BY created_at LIMIT 1")[0].timezone
-    today = datetime.now(UTC).astimezone(formats.tz_of(tz)).date()
-    page.goto(url + "/metrics")
-    expect(page.locator("#chart-per-day")).to_contain_text(formats.day(today, "pt-BR"), timeout=30_000)
-
     # A queued message says why it waits and until when.
-    number = _db(
+    number = app_db(
         running_app,
         "SELECT id, tenant_id, label FROM numbers WHERE label LIKE 'Demo%' AND archived_at IS NULL ORDER BY label",
     )
     sender, receiver = number[0], number[1]
     until = datetime.now(UTC) + timedelta(minutes=40)
-    _db(
+    app_db(
         running_app,
         "INSERT INTO messages (tenant_id, from_number_id, to_number_id, direction, body, status, meta, created_at, "
-        "send_after, wait_reason, wait_until) VALUES (:t, :a, :b, 'out', 'Mensagem retida', 'queued', '{}', now(), "
-        ":u, 'hourly_cap:10/10', :u)",
+        "send_after, wait_reason) VALUES (:t, :a, :b, 'out', 'Mensagem retida', 'queued', '{}', now(), "
+        ":u, 'hourly_cap:10/10')",
         t=sender.tenant_id,
         a=sender.id,
         b=receiver.id,
@@ -147,8 +135,8 @@ def test_totals_agree_and_waits_say_why(running_app, admin, admin_page: Page, co
         page.goto(url + "/")
         switch_language(page, language)
         expect(page.locator("#page-title")).to_have_text(title, timeout=30_000)
-        _shots(page, f"{code}-overview")
+        screenshot(page, "totals", f"{code}-overview", settle_ms=800)
         page.goto(url + "/metrics")
         expect(page.locator("#chart-per-day")).to_contain_text(formats.day(today, code), timeout=30_000)
-        _shots(page, f"{code}-metrics")
+        screenshot(page, "totals", f"{code}-metrics", settle_ms=800)
     assert console_errors == []

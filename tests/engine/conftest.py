@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,7 +20,8 @@ from mirage_app.evolution.client import EvolutionClient
 from mirage_app.evolution.simulator.config import SimConfig
 from mirage_app.evolution.simulator.server import SimulatorServer
 from mirage_app.evolution.simulator.state import SimulatorState
-from mirage_app.services import instances
+from mirage_app.services import contacts, instances, outreach, tenant_settings
+from tests.conftest import wait_for
 from tests.engine.driver import Driver
 
 TZ = "America/Sao_Paulo"
@@ -119,15 +119,6 @@ def engine(warp_clock, warp_sim, admin_actor, engine_settings) -> Iterator[Engin
     client.close()
 
 
-def wait_for(predicate, timeout: float = 10.0) -> bool:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def connect_numbers(actor, sim, phones: list[str], clock, *, paired_days_ago: float = 30) -> list[uuid.UUID]:
     """Create instances through the normal service, scan them on the simulator, wait for `connected`, and mark them
     paired long enough ago to be past the settle time (warm-up day counter at 0: brand-new senders)."""
@@ -152,3 +143,49 @@ def connect_numbers(actor, sim, phones: list[str], clock, *, paired_days_ago: fl
         )
         s.commit()
     return ids
+
+
+def queue_messages(tenant_id, a, b, n: int, clock) -> list[uuid.UUID]:
+    """`n` plain messages from number `a` to number `b`, queued and due now (no round: only the caps apply)."""
+    out = []
+    with tenant_session(tenant_id) as s:
+        for i in range(n):
+            out.append(s.execute(
+                text("INSERT INTO messages (tenant_id, from_number_id, to_number_id, direction, body, status, meta, "
+                     "created_at, send_after) VALUES (:t, :a, :b, 'out', :body, 'queued', '{}', :now, :now) "
+                     "RETURNING id"),
+                {"t": tenant_id, "a": a, "b": b, "body": f"mensagem {i} {uuid.uuid4().hex[:6]}", "now": clock.now()},
+            ).scalar())  # fmt: skip
+        s.commit()
+    return out
+
+
+# Outreach scenarios: quiet hours and humanising off, so only the policy's own rules decide.
+OUTREACH_FAST = {"quiet_hours_enabled": False, "humanize": False}
+
+
+def outreach_setup(actor, engine: Engine, phones: list[str]) -> list[uuid.UUID]:
+    tenant_settings.update_settings(actor, **OUTREACH_FAST)
+    numbers = connect_numbers(actor, engine.sim, phones, engine.clock)
+    engine.clock.advance(timedelta(hours=10))  # Monday 10:00 in São Paulo: inside the morning daypart
+    return numbers
+
+
+def new_policy(actor, number_id, **kw):
+    values = {"daily_limit": 20, "hourly_limit": 10, "dayparts": ["morning", "afternoon", "evening"],
+              "min_gap_minutes": 0, "active": True} | kw  # fmt: skip
+    return outreach.create_policy(actor, number_id=number_id, **values)
+
+
+def new_contact(actor, phone, name, consent="granted"):
+    return contacts.create_contact(actor, phone, name, consent_status=consent, consent_source="site")
+
+
+def tick_policies(engine: Engine, *policies) -> list[str]:
+    """Run the given (tenant id, policy) pairs' outreach tick, then everything it triggers."""
+    from mirage_app.engine import outreach_scheduler
+
+    rt = outreach_scheduler.runtime()
+    outcomes = [outreach_scheduler.PolicyTick(rt, engine.clock.now(), p_tenant, p.id).run() for p_tenant, p in policies]
+    engine.driver.settle()
+    return outcomes

@@ -89,7 +89,8 @@ def messages(tenant_id, conversation_id=None) -> list:
         return s.execute(
             text(
                 "SELECT id, round_id, from_number_id, to_number_id, body, status::text AS status, error, wa_msg_id, "
-                f"meta, sent_at, created_at, attempts, dispatched_at FROM messages {where} ORDER BY created_at, id"
+                "meta, sent_at, created_at, attempts, dispatched_at, wait_reason "
+                f"FROM messages {where} ORDER BY created_at, id"
             ),
             {"c": conversation_id},
         ).all()

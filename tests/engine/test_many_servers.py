@@ -167,7 +167,7 @@ def test_a_server_down_for_ten_minutes_holds_sends_then_they_go_out_once(pool, p
     engine.driver.tick()
     engine.driver.settle()
     [first] = scenario.messages(tenant, sc.conversation_id)
-    assert first.status == "queued" and first.attempts == 0 and first.meta["blocked"] == "server_unreachable"
+    assert first.status == "queued" and first.attempts == 0 and first.wait_reason == "server_unreachable"
     assert engine.sim.messages(from_me=True) == []
 
     probe_all(engine.clock)

@@ -11,35 +11,8 @@ from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
 from mirage_app.engine import outreach_scheduler, sending, suppression
-from mirage_app.services import contacts, outreach, tenant_settings
-from tests.engine.conftest import connect_numbers
-
-FAST = {"quiet_hours_enabled": False, "humanize": False}
-
-
-def _setup(actor, engine, phones: list[str]) -> list[uuid.UUID]:
-    tenant_settings.update_settings(actor, **FAST)
-    numbers = connect_numbers(actor, engine.sim, phones, engine.clock)
-    engine.clock.advance(timedelta(hours=10))  # Monday 10:00 in São Paulo: inside the morning daypart
-    return numbers
-
-
-def _policy(actor, number_id, **kw):
-    values = {"daily_limit": 20, "hourly_limit": 10, "dayparts": ["morning", "afternoon", "evening"],
-              "min_gap_minutes": 0, "active": True} | kw  # fmt: skip
-    return outreach.create_policy(actor, number_id=number_id, **values)
-
-
-def _contact(actor, phone, name, consent="granted"):
-    return contacts.create_contact(actor, phone, name, consent_status=consent, consent_source="site")
-
-
-def _tick(engine, *policies) -> list[str]:
-    """Run the given policies' tick (this tenant only), then everything it triggers."""
-    rt = outreach_scheduler.runtime()
-    outcomes = [outreach_scheduler.PolicyTick(rt, engine.clock.now(), p_tenant, p.id).run() for p_tenant, p in policies]
-    engine.driver.settle()
-    return outcomes
+from mirage_app.services import contacts, outreach
+from tests.engine.conftest import new_contact, new_policy, outreach_setup, tick_policies
 
 
 def _sent_to(engine, phone: str) -> list:
@@ -53,13 +26,13 @@ def _rows(tenant, sql, **params):
 
 
 def test_opener_then_replies_up_to_max_rounds_then_done(engine, admin_actor):
-    [number] = _setup(admin_actor, engine, ["5511900000101"])
+    [number] = outreach_setup(admin_actor, engine, ["5511900000101"])
     engine.sim.add_human("5511977770001", "Joana", reply_probability=1.0, optout_probability=0.0)
-    joana = _contact(admin_actor, "+5511977770001", "Joana Prado")
-    policy = _policy(admin_actor, number, max_rounds_per_contact=3)
+    joana = new_contact(admin_actor, "+5511977770001", "Joana Prado")
+    policy = new_policy(admin_actor, number, max_rounds_per_contact=3)
     outreach.add_targets(admin_actor, policy.id, [joana.id])
 
-    assert _tick(engine, (admin_actor.tenant_id, policy)) == ["opener"]
+    assert tick_policies(engine, (admin_actor.tenant_id, policy)) == ["opener"]
     sent = _sent_to(engine, joana.wa_number)
     assert len(sent) == 3, [m.text for m in sent]  # opener, follow-up, closing: the human answered each
     assert "SAIR" in sent[0].text and "Joana" in sent[0].text
@@ -70,25 +43,25 @@ def test_opener_then_replies_up_to_max_rounds_then_done(engine, admin_actor):
     assert [(r.k, r.st) for r in kinds] == [("opener", "read"), ("follow_up", "read"), ("closing", "read")]
     # Her answer to the closing message gets no reply, and nothing else goes out on later ticks.
     engine.clock.advance(timedelta(minutes=30))
-    assert _tick(engine, (admin_actor.tenant_id, policy)) == ["no_target"]
+    assert tick_policies(engine, (admin_actor.tenant_id, policy)) == ["no_target"]
     assert len(_sent_to(engine, joana.wa_number)) == 3
     assert engine.driver.failed_jobs() == []
 
 
 def test_an_optout_to_one_number_stops_every_number_at_once(engine, admin_actor):
-    a, b = _setup(admin_actor, engine, ["5511900000201", "5511900000202"])
+    a, b = outreach_setup(admin_actor, engine, ["5511900000201", "5511900000202"])
     engine.sim.add_human("5511977770002", "Rita", reply_probability=0.0, optout_probability=1.0, optout_text="Pare!")
     engine.sim.add_human("5511977770003", "Otto", reply_probability=0.0, optout_probability=0.0)
-    rita = _contact(admin_actor, "+5511977770002", "Rita")
-    otto = _contact(admin_actor, "+5511977770003", "Otto")
-    pa = _policy(admin_actor, a)
-    pb = _policy(admin_actor, b, active=False)
+    rita = new_contact(admin_actor, "+5511977770002", "Rita")
+    otto = new_contact(admin_actor, "+5511977770003", "Otto")
+    pa = new_policy(admin_actor, a)
+    pb = new_policy(admin_actor, b, active=False)
     outreach.add_targets(admin_actor, pa.id, [rita.id])
     outreach.add_targets(admin_actor, pb.id, [rita.id], priority=10)
     outreach.add_targets(admin_actor, pb.id, [otto.id], priority=1)
     engine.sim.set_faults(duplicate_rate=1.0)  # every webhook delivered twice
 
-    assert _tick(engine, (admin_actor.tenant_id, pa)) == ["opener"]
+    assert tick_policies(engine, (admin_actor.tenant_id, pa)) == ["opener"]
     to_rita = _sent_to(engine, rita.wa_number)
     assert len(to_rita) == 2, [m.text for m in to_rita]  # the opener, then ONE confirmation
     assert to_rita[1].text.startswith("Você não receberá mais mensagens")
@@ -102,7 +75,7 @@ def test_an_optout_to_one_number_stops_every_number_at_once(engine, admin_actor)
     # Number B: its policy now runs, Rita (top priority) is skipped for good, Otto is contacted.
     engine.sim.set_faults(duplicate_rate=0.0)
     outreach.activate_policy(admin_actor, pb.id)
-    assert _tick(engine, (admin_actor.tenant_id, pb)) == ["opener"]
+    assert tick_policies(engine, (admin_actor.tenant_id, pb)) == ["opener"]
     assert len(_sent_to(engine, otto.wa_number)) == 1
     # She writes "STOP" to number B too: no second confirmation.
     session_b = _rows(admin_actor.tenant_id, "SELECT session_id FROM numbers WHERE id = :b", b=b)[0].session_id
@@ -128,19 +101,19 @@ def test_an_optout_to_one_number_stops_every_number_at_once(engine, admin_actor)
 
 
 def test_contacts_without_consent_or_suppressed_are_never_contacted(engine, admin_actor):
-    [number] = _setup(admin_actor, engine, ["5511900000301"])
+    [number] = outreach_setup(admin_actor, engine, ["5511900000301"])
     phones = {"ok": "+5511977770010", "unknown": "+5511977770011", "revoked": "+5511977770012",
               "suppressed": "+5511977770013"}  # fmt: skip
     for key, phone in phones.items():
         engine.sim.add_human(phone, key, reply_probability=0.0, optout_probability=0.0)
     people = {
-        "ok": _contact(admin_actor, phones["ok"], "ok"),
-        "unknown": _contact(admin_actor, phones["unknown"], "unknown", consent=None),
-        "revoked": _contact(admin_actor, phones["revoked"], "revoked", consent="revoked"),
-        "suppressed": _contact(admin_actor, phones["suppressed"], "suppressed"),
+        "ok": new_contact(admin_actor, phones["ok"], "ok"),
+        "unknown": new_contact(admin_actor, phones["unknown"], "unknown", consent=None),
+        "revoked": new_contact(admin_actor, phones["revoked"], "revoked", consent="revoked"),
+        "suppressed": new_contact(admin_actor, phones["suppressed"], "suppressed"),
     }
     contacts.suppress(admin_actor, phones["suppressed"], "blocked by hand")
-    policy = _policy(admin_actor, number, max_rounds_per_contact=1)
+    policy = new_policy(admin_actor, number, max_rounds_per_contact=1)
     # Targets written straight into the table (bypassing add_targets' own check), highest priority first.
     with tenant_session(admin_actor.tenant_id) as s:
         for priority, key in enumerate(["ok", "unknown", "revoked", "suppressed"]):
@@ -168,17 +141,17 @@ def test_contacts_without_consent_or_suppressed_are_never_contacted(engine, admi
     assert reasons == {"forced ok": "target_gone", "forced unknown": "contact_no_consent",
                        "forced revoked": "contact_no_consent", "forced suppressed": "contact_suppressed"}  # fmt: skip
     for _ in range(6):
-        _tick(engine, (admin_actor.tenant_id, policy))
+        tick_policies(engine, (admin_actor.tenant_id, policy))
         engine.clock.advance(timedelta(minutes=15))
     reached = {m.peer_phone for m in engine.sim.messages(from_me=True)}
     assert reached == {phones["ok"].lstrip("+")}
 
 
 def test_deactivating_a_policy_stops_what_is_already_queued(engine, admin_actor):
-    [number] = _setup(admin_actor, engine, ["5511900000401"])
+    [number] = outreach_setup(admin_actor, engine, ["5511900000401"])
     engine.sim.add_human("5511977770020", "Lia", reply_probability=0.0, optout_probability=0.0)
-    lia = _contact(admin_actor, "+5511977770020", "Lia")
-    policy = _policy(admin_actor, number)
+    lia = new_contact(admin_actor, "+5511977770020", "Lia")
+    policy = new_policy(admin_actor, number)
     outreach.add_targets(admin_actor, policy.id, [lia.id])
     rt = outreach_scheduler.runtime()
     assert outreach_scheduler.PolicyTick(rt, engine.clock.now(), admin_actor.tenant_id, policy.id).run() == "opener"
@@ -191,5 +164,5 @@ def test_deactivating_a_policy_stops_what_is_already_queued(engine, admin_actor)
     outreach.activate_policy(admin_actor, policy.id)
     assert outreach.bulk_targets(admin_actor, "resume", [target.id]).changed == 1
     assert outreach.get_target(admin_actor, target.id).status == "pending"
-    _tick(engine, (admin_actor.tenant_id, policy))
+    tick_policies(engine, (admin_actor.tenant_id, policy))
     assert len(_sent_to(engine, lia.wa_number)) == 1

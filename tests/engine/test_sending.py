@@ -18,6 +18,7 @@ from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
 from mirage_app.evolution.models import SentMessage
 from mirage_app.models import Number, NumberStatus
 from mirage_app.services import tenant_settings
+from tests.engine.conftest import queue_messages
 from tests.engine.test_conversation_scheduler import Recorder
 
 SP = ZoneInfo("America/Sao_Paulo")
@@ -74,31 +75,17 @@ def _setup(actor, clock, **settings):
     return ids
 
 
-def _queue(tenant, a, b, n, clock) -> list[uuid.UUID]:
-    out = []
-    with tenant_session(tenant) as s:
-        for i in range(n):
-            out.append(s.execute(
-                text("INSERT INTO messages (tenant_id, from_number_id, to_number_id, direction, body, status, meta, "
-                     "created_at, send_after) VALUES (:t, :a, :b, 'out', :body, 'queued', '{}', :now, :now) "
-                     "RETURNING id"),
-                {"t": tenant, "a": a, "b": b, "body": f"mensagem {i} {uuid.uuid4().hex[:6]}", "now": clock.now()},
-            ).scalar())  # fmt: skip
-        s.commit()
-    return out
-
-
 def _rows(tenant, ids):
     with tenant_session(tenant) as s:
         return s.execute(
-            text("SELECT id, status::text AS status, error, send_after, meta->>'blocked' AS blocked, attempts "
+            text("SELECT id, status::text AS status, error, send_after, wait_reason, attempts "
                  "FROM messages WHERE id = ANY(:ids)"), {"ids": ids}
         ).all()  # fmt: skip
 
 
 def test_the_hourly_burst_holds_with_concurrent_workers(admin_actor, clock, jobs, fake):
     a, b = _setup(admin_actor, clock, hourly_burst_limit=5)
-    ids = _queue(admin_actor.tenant_id, a, b, 20, clock)
+    ids = queue_messages(admin_actor.tenant_id, a, b, 20, clock)
     barrier = threading.Barrier(8)
 
     def worker(chunk):
@@ -114,7 +101,7 @@ def test_the_hourly_burst_holds_with_concurrent_workers(admin_actor, clock, jobs
     rows = _rows(admin_actor.tenant_id, ids)
     assert len(fake.sent) == 5 and sum(r.status == "sent" for r in rows) == 5
     blocked = [r for r in rows if r.status == "queued"]
-    assert len(blocked) == 15 and {r.blocked for r in blocked} == {"hourly_cap"}
+    assert len(blocked) == 15 and {r.wait_reason for r in blocked} == {"hourly_cap:5/5"}
     assert {r.send_after for r in blocked} == {clock.now() + timedelta(hours=1)}  # when the oldest slot frees
     assert len(jobs.later) == 15
     # Processing them again before that changes nothing.
@@ -129,19 +116,19 @@ def test_warm_up_daily_cap_and_quiet_hours_defer_to_the_right_time(admin_actor, 
     with tenant_session(admin_actor.tenant_id) as s:
         s.execute(text("UPDATE numbers SET active_days = 0 WHERE id = :a"), {"a": a})  # a brand-new sender
         s.commit()
-    ids = _queue(admin_actor.tenant_id, a, b, 4, clock)
+    ids = queue_messages(admin_actor.tenant_id, a, b, 4, clock)
     for mid in ids:
         sending.process(admin_actor.tenant_id, mid)
     rows = {r.id: r for r in _rows(admin_actor.tenant_id, ids)}
     assert [rows[m].status for m in ids] == ["sent", "sent", "sent", "queued"]
     # the daily cap frees at local midnight, which is inside quiet hours: wait until 08:00
-    assert rows[ids[3]].blocked == "daily_cap"
+    assert rows[ids[3]].wait_reason == "warmup_cap:3/3"
     assert rows[ids[3]].send_after == datetime(2030, 6, 4, 8, 0, tzinfo=SP).astimezone(UTC)
     with tenant_session(admin_actor.tenant_id) as s:
         assert s.execute(text("SELECT active_days FROM numbers WHERE id = :a"), {"a": a}).scalar() == 1
     # 23:00 local: quiet hours
     clock.set(datetime(2030, 6, 3, 23, 0, tzinfo=SP).astimezone(UTC))
-    [late] = _queue(admin_actor.tenant_id, b, a, 1, clock)
+    [late] = queue_messages(admin_actor.tenant_id, b, a, 1, clock)
     outcome = sending.process(admin_actor.tenant_id, late)
     assert outcome.state == sending.DEFERRED and outcome.reason == "quiet_hours"
     assert outcome.retry_at == datetime(2030, 6, 4, 8, 0, tzinfo=SP).astimezone(UTC)
@@ -154,7 +141,7 @@ def test_gates(admin_actor, clock, jobs, fake):
         s.execute(text("UPDATE numbers SET paired_at = :t WHERE id = :a"), {"t": clock.now() - timedelta(hours=2),
                                                                           "a": a})  # fmt: skip
         s.commit()
-    [m1] = _queue(tenant, a, b, 1, clock)
+    [m1] = queue_messages(tenant, a, b, 1, clock)
     settling = sending.process(tenant, m1)
     assert settling.state == sending.DEFERRED and settling.reason == "settling"
     assert settling.retry_at == clock.now() + timedelta(hours=10)  # 12 h after pairing
@@ -168,7 +155,7 @@ def test_gates(admin_actor, clock, jobs, fake):
     with tenant_session(tenant) as s:
         s.execute(text("UPDATE numbers SET status = 'disconnected' WHERE id = :a"), {"a": a})
         s.commit()
-    [m2] = _queue(tenant, a, b, 1, clock)
+    [m2] = queue_messages(tenant, a, b, 1, clock)
     offline = sending.process(tenant, m2)
     assert offline.state == sending.RETRY and offline.reason == "number_disconnected"
     assert fake.sent == []
@@ -186,7 +173,7 @@ def test_a_send_job_released_before_its_time_runs_again_at_that_time(admin_actor
     """A worker whose clock runs behind may start the job early: the message is not due yet, nothing is sent, and
     the job is queued again for the message's time (not left to the tick's overdue sweep, minutes later)."""
     a, b = _setup(admin_actor, clock)
-    [message] = _queue(admin_actor.tenant_id, a, b, 1, clock)
+    [message] = queue_messages(admin_actor.tenant_id, a, b, 1, clock)
     due = clock.now() + timedelta(seconds=7, milliseconds=300)
     with tenant_session(admin_actor.tenant_id) as s:
         s.execute(text("UPDATE messages SET send_after = :t WHERE id = :id"), {"t": due, "id": message})

@@ -11,6 +11,7 @@ from mirage_app.logic.warmup import (
     daily_cap,
     day_today,
     effective_day,
+    idle_reset,
     settle_ends_at,
     settled,
     streak_days,
@@ -31,42 +32,43 @@ policies = st.builds(
 
 
 def test_default_ramp() -> None:
-    caps = [daily_cap(DEFAULT, day, hours_idle=0) for day in range(1, 15)]
+    caps = [daily_cap(DEFAULT, day) for day in range(1, 15)]
     assert caps == [20, 30, 45, 50, 50, 50, 50, 75, 112, 168, 200, 200, 200, 200]
-    assert daily_cap(DEFAULT, 0, 0) == 20  # not yet active counts as day 1
+    assert daily_cap(DEFAULT, 0) == 20  # not yet active counts as day 1
     assert warm_day(DEFAULT) == 11
 
 
 def test_idle_restarts_the_ramp() -> None:
-    assert daily_cap(DEFAULT, 30, hours_idle=71.9) == 200
-    assert daily_cap(DEFAULT, 30, hours_idle=72) == 20
+    assert not idle_reset(DEFAULT, 71.9) and idle_reset(DEFAULT, 72)
+    assert daily_cap(DEFAULT, effective_day(DEFAULT, 30, 71.9)) == 200
+    assert daily_cap(DEFAULT, effective_day(DEFAULT, 30, 72)) == 20
     assert effective_day(DEFAULT, 30, 72) == 1 and effective_day(DEFAULT, 30, 10) == 30
 
 
 def test_bad_health_holds_the_previous_stage() -> None:
-    assert daily_cap(DEFAULT, 3, 0, health_ok=False) == 30
-    assert daily_cap(DEFAULT, 1, 0, health_ok=False) == 20
-    assert daily_cap(DEFAULT, 40, 0, health_ok=False) == 200
+    assert daily_cap(DEFAULT, 3, health_ok=False) == 30
+    assert daily_cap(DEFAULT, 1, health_ok=False) == 20
+    assert daily_cap(DEFAULT, 40, health_ok=False) == 200
 
 
 @given(policies, st.integers(0, 60), st.floats(0, 500), st.booleans())
 def test_ramp_properties(policy: WarmupPolicy, day: int, idle: float, health: bool) -> None:
-    cap = daily_cap(policy, day, idle, health)
+    cap = daily_cap(policy, effective_day(policy, day, idle), health)
     assert 0 <= cap <= policy.max_daily
     if day <= 7:
         assert cap <= policy.first_week_cap
-    assert cap <= daily_cap(policy, day, idle, True)  # bad health never allows more
-    if idle < policy.idle_reset_hours:
-        assert cap <= daily_cap(policy, day + 1, idle, health)  # monotone in active days
+    assert cap <= daily_cap(policy, effective_day(policy, day, idle), True)  # bad health never allows more
+    if not idle_reset(policy, idle):
+        assert cap <= daily_cap(policy, day + 1, health)  # monotone in active days
     else:
-        assert cap == daily_cap(policy, 1, 0, True)
+        assert cap == daily_cap(policy, 1, True)
 
 
 @given(policies)
 def test_warm_day_is_the_plateau(policy: WarmupPolicy) -> None:
     day = warm_day(policy)
-    plateau = daily_cap(policy, day, 0)
-    assert all(daily_cap(policy, later, 0) == plateau for later in (day + 1, day + 10, day + 500))
+    plateau = daily_cap(policy, day)
+    assert all(daily_cap(policy, later) == plateau for later in (day + 1, day + 10, day + 500))
 
 
 def test_policy_validation_and_mapping() -> None:
@@ -78,12 +80,16 @@ def test_policy_validation_and_mapping() -> None:
     assert WarmupPolicy.from_mapping({"day1": 10, "growth": None}) == WarmupPolicy(day1=10)
     with pytest.raises(ValueError, match="unknown"):
         WarmupPolicy.from_mapping({"speed": 3})
+    # What the engine reads: a hand-edited value that does not read falls back to the defaults.
+    assert WarmupPolicy.from_mapping_or_default({"speed": 3}) == DEFAULT
+    assert WarmupPolicy.from_mapping_or_default({"growth": 0.5}) == DEFAULT
+    assert WarmupPolicy.from_mapping_or_default({"day1": 10}) == WarmupPolicy(day1=10)
 
 
 def test_absurd_policies_do_not_overflow() -> None:
     huge = WarmupPolicy(day1=0, growth=1000.0, max_daily=10**9)
-    assert daily_cap(huge, 10_000, 0) == 0
-    assert daily_cap(WarmupPolicy(growth=1000.0, max_daily=10**12), 10_000, 0) == 10**12
+    assert daily_cap(huge, 10_000) == 0
+    assert daily_cap(WarmupPolicy(growth=1000.0, max_daily=10**12), 10_000) == 10**12
 
 
 def test_warmed_up_from_the_last_ramp_day() -> None:

@@ -7,7 +7,8 @@ import pytest
 from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.components.conversation import impact_view
 from mirage_app.i18n import catalog
-from mirage_app.pages.conversation_schedule import NotANumber, ScheduleDay, cell_name
+from mirage_app.logic.form_fields import NotANumber
+from mirage_app.pages.conversation_schedule import ScheduleDay, cell_name
 from mirage_app.pages.conversation_topics import period_bound
 
 PT, EN = catalog("pt-BR"), catalog("en")
@@ -28,7 +29,7 @@ def test_a_number_cell_that_is_not_a_number_is_named():
     day = ScheduleDay(day="fri", label="Sexta", **times, max_rounds_per_window="2", pause_min="x", pause_max="5")
     with pytest.raises(NotANumber) as err:
         day.as_payload()
-    assert err.value.args[0] == "fri.pause_min"
+    assert err.value.field == "fri.pause_min"
 
 
 def test_the_delete_dialog_says_what_goes_and_what_stays():

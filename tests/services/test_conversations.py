@@ -12,26 +12,9 @@ from mirage_app.base.errors import Conflict, NotFound, PermissionDenied, Validat
 from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
-from mirage_app.models import ConsentStatus, Contact, Number, NumberStatus, UserRole
+from mirage_app.models import ConsentStatus, Contact, UserRole
 from mirage_app.services import conversations as conv
-
-
-def _numbers(tenant, n=3) -> list[uuid.UUID]:
-    ids = []
-    with tenant_session(tenant) as s:
-        for i in range(n):
-            number = Number(
-                tenant_id=tenant,
-                session_id=f"t-{uuid.uuid4().hex[:10]}",
-                label=f"N{i}",
-                status=NumberStatus.connected,
-                wa_number=f"+55119{uuid.uuid4().int % 10**8:08d}",
-            )
-            s.add(number)
-            s.flush()
-            ids.append(number.id)
-        s.commit()
-    return ids
+from tests.conftest import make_numbers
 
 
 def _contact(tenant, consent=ConsentStatus.granted) -> uuid.UUID:
@@ -114,7 +97,7 @@ def test_schedule_grid_validation_and_round_trip(admin_actor):
 
 def test_participants_pairings_and_activation(admin_actor):
     tenant = admin_actor.tenant_id
-    a, b, c3 = _numbers(tenant)
+    a, b, c3 = make_numbers(tenant, 3)
     c = conv.create_conversation(admin_actor, "Pairs", "pair")
     with pytest.raises(ValidationFailed) as err:
         conv.activate(admin_actor, c.id)
@@ -159,7 +142,7 @@ def test_participants_pairings_and_activation(admin_actor):
 
 def test_deactivate_aborts_the_running_round(admin_actor):
     tenant = admin_actor.tenant_id
-    a, b = _numbers(tenant, 2)
+    a, b = make_numbers(tenant, 2)
     c = conv.create_conversation(admin_actor, "Live", "pair")
     conv.add_participant(admin_actor, c.id, number_id=a)
     conv.add_participant(admin_actor, c.id, number_id=b)

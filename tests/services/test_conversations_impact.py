@@ -3,7 +3,6 @@ broken; topics say which one is talked about now; a 0–0 pause between rounds i
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime
 
 import pytest
@@ -14,30 +13,12 @@ from mirage_app.base.impact import Effect
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.logic.rounds import pick_topic
-from mirage_app.models import Number, NumberStatus
 from mirage_app.services import conversations as conv
-
-
-def _numbers(tenant, n=2) -> list[uuid.UUID]:
-    ids = []
-    with tenant_session(tenant) as s:
-        for i in range(n):
-            number = Number(
-                tenant_id=tenant,
-                session_id=f"i-{uuid.uuid4().hex[:10]}",
-                label=f"N{i}",
-                status=NumberStatus.connected,
-                wa_number=f"+55119{uuid.uuid4().int % 10**8:08d}",
-            )
-            s.add(number)
-            s.flush()
-            ids.append(number.id)
-        s.commit()
-    return ids
+from tests.conftest import make_numbers
 
 
 def _running_conversation(actor, n=2):
-    numbers = _numbers(actor.tenant_id, n)
+    numbers = make_numbers(actor.tenant_id, n)
     c = conv.create_conversation(actor, "Live", "round_robin")
     people = [conv.add_participant(actor, c.id, number_id=x) for x in numbers]
     conv.activate(actor, c.id)
@@ -82,9 +63,21 @@ def test_a_conversation_with_history_is_archived_and_one_without_is_deleted(admi
     assert conv.list_conversations(admin_actor) == []
     assert [x.id for x in conv.list_conversations(admin_actor, archived=True)] == [c.id]
     assert len(conv.list_rounds(admin_actor, c.id)) == 1 and len(conv.recent_messages(admin_actor, c.id)) == 2
-    with pytest.raises(Conflict) as err:
-        conv.activate(admin_actor, c.id)
-    assert err.value.code == "conversations.archived"
+    # its history reads; every change is refused the same way, deleting it again included
+    assert len(conv.list_participants(admin_actor, c.id)) == 2 and len(conv.get_schedule(admin_actor, c.id)) == 7
+    assert conv.get_settings(admin_actor, c.id) and conv.list_topics(admin_actor, c.id) == []
+    people = conv.list_participants(admin_actor, c.id)
+    for refused in (
+        lambda: conv.activate(admin_actor, c.id),
+        lambda: conv.update_conversation(admin_actor, c.id, name="Outro nome"),
+        lambda: conv.create_topic(admin_actor, c.id, "futebol"),
+        lambda: conv.remove_participant(admin_actor, c.id, people[0].id),
+        lambda: conv.conversation_impact(admin_actor, c.id),
+        lambda: conv.delete_conversation(admin_actor, c.id),
+    ):
+        with pytest.raises(Conflict) as err:
+            refused()
+        assert err.value.code == "conversations.archived"
 
     empty, _, _ = _running_conversation(admin_actor)  # active, but no history: nothing to keep
     impact = conv.conversation_impact(admin_actor, empty.id)
@@ -134,7 +127,7 @@ def test_only_the_topic_talked_about_now_is_active_and_none_while_paused(admin_a
         "futebol",
         [("round", "1", Effect.detached)],
     )
-    conv.delete_topic(admin_actor, topics[0].id)
+    assert conv.delete_topic(admin_actor, topics[0].id) == impact  # what was done, as every delete answers
     assert [r.state for r in conv.list_rounds(admin_actor, c.id)] == ["done"]  # the round stays, without the topic
     assert conv.topic_impact(admin_actor, topics[1].id).dependents == ()
 

@@ -14,8 +14,9 @@ from sqlalchemy import text
 from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
-from mirage_app.models import Contact, Number, NumberStatus, UserRole
+from mirage_app.models import Contact, UserRole
 from mirage_app.services import instances, metrics
+from tests.conftest import make_number
 
 TZ = ZoneInfo("America/Sao_Paulo")
 
@@ -31,19 +32,6 @@ def clock() -> FrozenClock:
 @pytest.fixture
 def actor(tenant_a) -> Actor:
     return Actor(tenant_id=tenant_a, role=UserRole.viewer, label="viewer@test")
-
-
-def _number(s, tenant, label) -> uuid.UUID:
-    number = Number(
-        tenant_id=tenant,
-        session_id=f"t-{uuid.uuid4().hex[:12]}",
-        label=label,
-        status=NumberStatus.connected,
-        wa_number=f"+55119{uuid.uuid4().int % 10**8:08d}",
-    )
-    s.add(number)
-    s.flush()
-    return number.id
 
 
 def _message(s, tenant, at, status, *, direction="out", frm=None, to=None, contact=None, meta=None) -> None:
@@ -62,8 +50,8 @@ def _message(s, tenant, at, status, *, direction="out", frm=None, to=None, conta
 def history(tenant_a, clock):
     """A and B warm each other; a contact talks to A. Returns (A, B)."""
     now = clock.now()
+    a, b = make_number(tenant_a, "A"), make_number(tenant_a, "B")
     with tenant_session(tenant_a) as s:
-        a, b = _number(s, tenant_a, "A"), _number(s, tenant_a, "B")
         contact = Contact(tenant_id=tenant_a, wa_number=f"+55219{uuid.uuid4().int % 10**8:08d}", display_name="C")
         s.add(contact)
         s.flush()

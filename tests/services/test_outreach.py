@@ -15,29 +15,15 @@ from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine import dispatch, optout, outreach_exchange, outreach_scheduler, suppression
 from mirage_app.engine.runtime import EngineRuntime, ManualDeferrer, use_runtime
-from mirage_app.models import Number, NumberStatus, UserRole
+from mirage_app.models import UserRole
 from mirage_app.services import contacts, outreach, personas
+from tests.conftest import make_number
 
 SEED_EXAMPLE = {"daily_limit": 50, "hourly_limit": 5, "dayparts": ["morning", "afternoon"]}
 
 
 def _actor(tenant, role=UserRole.operator, mfa=False) -> Actor:
     return Actor(tenant_id=tenant, role=role, label=f"{role.value}@test", mfa_enabled=mfa)
-
-
-def make_number(tenant, label="Vendas", status=NumberStatus.connected, wa=None) -> uuid.UUID:
-    with tenant_session(tenant) as s:
-        number = Number(
-            tenant_id=tenant,
-            session_id=f"test-{uuid.uuid4().hex[:12]}",
-            label=label,
-            status=status,
-            wa_number=wa or f"+55119{uuid.uuid4().int % 10**8:08d}",
-            paired_at=datetime.now(UTC) - timedelta(days=30),
-        )
-        s.add(number)
-        s.commit()
-        return number.id
 
 
 @pytest.fixture
@@ -273,7 +259,7 @@ def test_tick_respects_windows_days_and_caps(op, number, frozen_runtime):
                                dayparts=["evening"], allow_days=["mon"], active=True)  # fmt: skip
     people = [_consented(op, f"+55119444400{i:02d}", f"P{i}") for i in range(4)]
     outreach.add_targets(op, p.id, [c.id for c in people])
-    assert _run(p, op.tenant_id) == "outside_window"  # Monday 10:00: not evening
+    assert _run(p, op.tenant_id) == "outside_dayparts"  # Monday 10:00: not evening
     clock.set(datetime(2031, 3, 3, 21, 30, tzinfo=UTC))  # Monday 18:30 local
     assert _run(p, op.tenant_id) == "opener"
 
@@ -287,14 +273,14 @@ def test_tick_respects_windows_days_and_caps(op, number, frozen_runtime):
 
     mark_sent()
     clock.advance(timedelta(minutes=20))
-    assert _run(p, op.tenant_id) == "hourly_cap"
+    assert _run(p, op.tenant_id) == "outreach_hourly_cap"
     clock.advance(timedelta(minutes=45))
     assert _run(p, op.tenant_id) == "opener"
     mark_sent()
     clock.advance(timedelta(hours=1, minutes=1))  # 20:46 local: daily cap of 2 reached
-    assert _run(p, op.tenant_id) == "daily_cap"
+    assert _run(p, op.tenant_id) == "outreach_daily_cap"
     clock.set(datetime(2031, 3, 4, 22, 0, tzinfo=UTC))  # Tuesday evening: not an allowed day
-    assert _run(p, op.tenant_id) == "outside_window"
+    assert _run(p, op.tenant_id) == "outside_dayparts"
 
 
 def _inbound(tenant, number_id, contact_id, body, peer):

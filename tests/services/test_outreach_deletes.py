@@ -14,9 +14,9 @@ from mirage_app.base.errors import Conflict, NotFound, PermissionDenied
 from mirage_app.base.impact import Effect
 from mirage_app.base.permissions import Actor
 from mirage_app.core.db import tenant_session
-from mirage_app.models import Conversation, ConversationParticipant, Number, ParticipantKind, UserRole
-from mirage_app.services import contacts, outreach, personas
-from tests.services.test_outreach import make_number
+from mirage_app.models import Message, MessageDirection, MessageStatus, Number, Round, RoundState, UserRole
+from mirage_app.services import contacts, conversations, outreach, personas
+from tests.conftest import make_number
 
 
 def _actor(tenant, role=UserRole.operator) -> Actor:
@@ -95,8 +95,11 @@ def test_a_policy_that_wrote_to_contacts_is_archived_one_that_did_not_is_deleted
         assert row.active is False and row.archived_at is not None
         assert s.execute(text("SELECT count(*) FROM outreach_targets WHERE policy_id = :p"), {"p": policy.id}).scalar()
     assert outreach.list_policies(op) == [] and outreach.list_targets(op).total == 0
-    with pytest.raises(NotFound):
+    with pytest.raises(Conflict) as archived:
         outreach.activate_policy(op, policy.id)
+    assert archived.value.code == "outreach.policy_archived"
+    with pytest.raises(Conflict):  # its queue is history too
+        outreach.delete_target(op, target.id)
 
     fresh = outreach.create_policy(op, number_id=str(number))
     assert not outreach.delete_policy(op, fresh.id).archive
@@ -104,37 +107,49 @@ def test_a_policy_that_wrote_to_contacts_is_archived_one_that_did_not_is_deleted
         assert s.execute(text("SELECT count(*) FROM outreach_policies WHERE id = :p"), {"p": fresh.id}).scalar() == 0
 
 
-def test_a_contact_in_an_active_conversation_stays_and_its_messages_outlive_it(op, tenant_a):
-    number = make_number(tenant_a, "Vendas")
+def _conversation(op, name, number_ids, contact_id) -> uuid.UUID:
+    conv = conversations.create_conversation(op, name, mode="round_robin")
+    for n in number_ids:
+        conversations.add_participant(op, conv.id, number_id=n)
+    conversations.add_participant(op, conv.id, contact_id=contact_id)
+    conversations.activate(op, conv.id)
+    return conv.id
+
+
+def test_a_contact_leaves_its_conversations_by_the_participants_rule_and_its_messages_outlive_it(op, tenant_a):
+    number, other = make_number(tenant_a, "Vendas"), make_number(tenant_a, "Suporte")
     bia = contacts.create_contact(op, "+5511987650002", "Bia", consent_status="granted", consent_source="site")
     policy = outreach.create_policy(op, number_id=str(number))
     outreach.add_targets(op, policy.id, [bia.id])
     _message(tenant_a, number, bia.id)
+    duo = _conversation(op, "Dupla", [number], bia.id)  # one number and Bia: it cannot run without her
+    trio = _conversation(op, "Trio", [number, other], bia.id)  # two numbers stay: it goes on
     with tenant_session(tenant_a) as s:
-        conv = Conversation(tenant_id=tenant_a, name="Grupo", active=True, created_at=datetime.now(UTC))
-        s.add(conv)
+        r = Round(tenant_id=tenant_a, conversation_id=duo, state=RoundState.running, window_key="test",
+                  started_at=datetime.now(UTC))  # fmt: skip
+        s.add(r)
         s.flush()
-        s.add(ConversationParticipant(tenant_id=tenant_a, conversation_id=conv.id, kind=ParticipantKind.human,
-                                      contact_id=bia.id))  # fmt: skip
+        turn = Message(tenant_id=tenant_a, conversation_id=duo, round_id=r.id, from_number_id=number, body="vez",
+                       status=MessageStatus.queued, direction=MessageDirection.outbound)  # fmt: skip
+        s.add(turn)
         s.commit()
-        conv_id = conv.id
+        round_id, turn_id = r.id, turn.id
 
     impact = contacts.contact_impact(op, bia.id)
-    assert impact.blocked and _effects(impact) == [
-        ("conversation", "Grupo", Effect.blocks),
+    assert not impact.blocked and _effects(impact) == [
+        ("conversation", "Dupla", Effect.deactivated),
+        ("conversation", "Trio", Effect.detached),
         ("message", "1", Effect.kept),
         ("target", "Vendas", Effect.deleted),
     ]
-    with pytest.raises(Conflict) as refused:
-        contacts.delete_contact(op, bia.id)
-    assert refused.value.code == "contacts.in_active_conversation" and refused.value.params["names"] == "Grupo"
-
-    with tenant_session(tenant_a) as s:
-        s.get(Conversation, conv_id).active = False
-        s.commit()
-    assert ("conversation", "Grupo", Effect.detached) in _effects(contacts.delete_contact(op, bia.id))
-    with tenant_session(tenant_a) as s:
-        assert s.execute(text("SELECT count(*) FROM messages WHERE from_number_id = :n"), {"n": number}).scalar() == 1
+    assert contacts.delete_contact(op, bia.id) == impact
+    assert not conversations.get_conversation(op, duo).active and conversations.get_conversation(op, trio).active
+    with tenant_session(tenant_a) as s:  # stopped as a deactivated conversation is
+        assert s.get(Round, round_id).state == RoundState.aborted
+        assert s.get(Message, turn_id).status == MessageStatus.failed
+        assert s.execute(text("SELECT count(*) FROM messages WHERE contact_id IS NULL AND from_number_id = :n "
+                              "AND status = 'delivered'"), {"n": number}).scalar() == 1  # fmt: skip
+    assert [p.label for p in conversations.list_participants(op, trio)] == ["Vendas", "Suporte"]
     assert outreach.list_targets(op).total == 0
     with pytest.raises(NotFound):
         contacts.contact_impact(op, uuid.uuid4())

@@ -12,6 +12,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, PlainSerializer, WithJsonSchema
 
 from mirage_app.base.errors import message_for
+from mirage_app.base.impact import Impact
 
 # `datetime.isoformat()` ("+00:00"), as the API has always written timestamps; pydantic alone would write "Z".
 IsoDatetime = Annotated[
@@ -100,11 +101,19 @@ def not_found(code: str) -> dict[int, dict[str, Any]]:
     return {404: _example(code)}
 
 
+def conflict(code: str) -> dict[int, dict[str, Any]]:
+    """The 409 example of a route, e.g. `conflict("outreach.policy_archived")`."""
+    return {409: _example(code)}
+
+
 AUTH = (401, 403)  # every operation behind an API key
 
 
 class ImpactDependent(BaseModel):
-    kind: str = Field(description="What depends on it: `conversation_seat`, `sending_policy`, `number_history`…")
+    kind: str = Field(
+        description="What depends on it: `conversation_seat`, `sending_policy`, `number_history` (a number); "
+        "`conversation`, `target`, `message` (a contact); `queue`, `message` (a policy)…"
+    )
     name: str = Field(description="Its name, or a count")
     effect: str = Field(description="`blocks`, `deactivated`, `detached`, `deleted` or `kept`")
 
@@ -134,7 +143,7 @@ class ImpactBody(BaseModel):
     dependents: list[ImpactDependent]
 
     @classmethod
-    def of(cls, impact: Any) -> ImpactBody:
+    def of(cls, impact: Impact) -> ImpactBody:
         return cls(
             name=impact.name,
             archive=impact.archive,

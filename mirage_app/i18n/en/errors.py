@@ -140,8 +140,8 @@ ERRORS: dict[str, str] = {
     "numbers.not_paused": "This number is not paused.",
     # errors raised by services (outreach)
     "outreach.policy_not_found": "Outreach policy not found.",
+    "outreach.policy_archived": "This outreach policy is archived: its targets and messages stay readable, but it can no longer be changed.",
     "outreach.target_not_found": "Outreach target not found.",
-    "outreach.number_not_found": "Number not found.",
     "outreach.persona_not_found": "Persona not found.",
     "outreach.limit_invalid": "Enter a whole number from {min} to {max}.",
     "outreach.hourly_above_daily": "The hourly limit cannot be higher than the daily limit.",

@@ -88,7 +88,6 @@ OUTREACH: dict[str, str] = {
     "basis.legal_obligation": "Legal obligation",
     "contacts.consented_on": "since {day}",
     "contacts.basis_hint": "The same rule as the CSV import: with consent, the legal basis and the source are required.",
-    "contacts.in_active_conversation": "This contact takes part in an active conversation ({names}): deactivate the conversation before deleting it.",
     # Why a phone number was refused (logic.phone reasons), inside "Not a valid WhatsApp number (…)"
     "phone.reason.empty": "empty",
     "phone.reason.too_long": "too long",

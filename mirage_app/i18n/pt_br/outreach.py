@@ -88,7 +88,6 @@ OUTREACH: dict[str, str] = {
     "basis.legal_obligation": "Obrigação legal",
     "contacts.consented_on": "desde {day}",
     "contacts.basis_hint": "A mesma regra da importação por CSV: com consentimento, a base legal e a origem são obrigatórias.",
-    "contacts.in_active_conversation": "Este contato participa de uma conversa ativa ({names}): desative a conversa antes de excluí-lo.",
     # Why a phone number was refused (logic.phone reasons), inside "Não é um número de WhatsApp válido (…)"
     "phone.reason.empty": "vazio",
     "phone.reason.too_long": "longo demais",

@@ -7,7 +7,7 @@ import reflex as rx
 
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.pages.settings.api_keys import api_keys_card
-from mirage_app.pages.settings.cards import admin_only
+from mirage_app.pages.settings.cards import admin_only, ending_dialog
 from mirage_app.pages.settings.security import mfa_card, password_card
 from mirage_app.pages.settings.servers import servers_card
 from mirage_app.pages.settings.tenant import tenant_card
@@ -39,4 +39,5 @@ def settings_page() -> rx.Component:
             value=SettingsState.tab,
             on_change=SettingsState.set_tab,
         ),
+        ending_dialog(),
     )

@@ -1,10 +1,12 @@
-"""What every settings tab is built from: a titled card, the gate in front of admin-only tabs, and the mark on an
-input a refused form is about."""
+"""What every settings tab is built from: a titled card, the gate in front of admin-only tabs, and the red button
+that ends something (a user's access, an invitation, a key) after asking."""
 
 from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.components.confirm import confirm_dialog
+from mirage_app.components.layout import your_role
 from mirage_app.components.notice import notice
 from mirage_app.states.auth import AuthState
 from mirage_app.states.settings import SettingsState
@@ -13,6 +15,29 @@ from mirage_app.states.ui import t
 
 def settings_card(title_key: str, *children: rx.Component, **props) -> rx.Component:
     return rx.card(rx.vstack(rx.heading(t(title_key), size="4"), *children, spacing="3", width="100%"), **props)
+
+
+def locked() -> rx.Var:
+    """Changing users or API keys needs two-factor; the lists stay readable without it."""
+    return ~AuthState.mfa_enabled
+
+
+def danger_button(label_key: str, target: rx.Var, **props) -> rx.Component:
+    """Deactivate / Revoke on a row: asks first (`target` is "<kind>:<id>", see `states.settings.ENDINGS`)."""
+    return rx.button(
+        t(label_key),
+        size="1",
+        variant="soft",
+        color_scheme="red",
+        on_click=SettingsState.ask_delete(target),
+        disabled=locked(),
+        **props,
+    )
+
+
+def ending_dialog() -> rx.Component:
+    """The one confirmation of the users and API keys tabs."""
+    return confirm_dialog(SettingsState.confirm, SettingsState.delete, SettingsState.cancel_delete, "settings-end")
 
 
 def admin_only(component: rx.Component) -> rx.Component:
@@ -46,18 +71,5 @@ def admin_only(component: rx.Component) -> rx.Component:
             spacing="3",
             width="100%",
         ),
-        notice(
-            "lock",
-            rx.text(
-                t("settings.admins_only"), " ", t("not_allowed.yours"), " ", rx.text.strong(AuthState.role_label), "."
-            ),
-            color="gray",
-            class_name="admins-only",
-        ),
+        notice("lock", your_role(t("settings.admins_only")), color="gray", class_name="admins-only"),
     )
-
-
-def marked(field: str) -> dict:
-    """Props of the input for `field`: outlined in red, and `aria-invalid`, while the last error is about it."""
-    wrong = SettingsState.invalid_field == field
-    return {"class_name": rx.cond(wrong, "input-invalid", ""), "aria_invalid": wrong}

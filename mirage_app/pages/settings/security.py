@@ -5,8 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.field_errors import outline
 from mirage_app.components.notice import notice
-from mirage_app.pages.settings.cards import marked, settings_card
+from mirage_app.pages.settings.cards import settings_card
 from mirage_app.states.auth import AuthState
 from mirage_app.states.settings import SettingsState
 from mirage_app.states.ui import t
@@ -48,7 +49,7 @@ def _password_input(name: str, placeholder_key: str, input_id: str, auto_complet
         id=input_id,
         width="100%",
         auto_complete=auto_complete,
-        **marked(name),
+        **outline(SettingsState.error_field, name),
     )
 
 

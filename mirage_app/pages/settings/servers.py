@@ -428,10 +428,6 @@ def servers_card() -> rx.Component:
     return settings_card(
         "settings.servers",
         rx.text(t("settings.servers_hint"), size="2", color_scheme="gray"),
-        rx.cond(
-            ServersState.tz != "",
-            rx.text(t("settings.servers_times"), " ", ServersState.tz, size="1", color_scheme="gray"),
-        ),
         listing,
         rx.cond(AuthState.is_admin, add_server_form()),
         delete_dialog(),

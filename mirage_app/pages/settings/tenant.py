@@ -5,7 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
-from mirage_app.pages.settings.cards import marked, settings_card
+from mirage_app.components.controls import read_only_notice
+from mirage_app.components.field_errors import outline
+from mirage_app.pages.settings.cards import settings_card
 from mirage_app.states.auth import AuthState
 from mirage_app.states.settings import SettingsState
 from mirage_app.states.ui import t
@@ -20,7 +22,7 @@ def _tenant_input(key: str, **props) -> rx.Component:
             id=f"tenant-{key}",
             disabled=~AuthState.is_admin,  # only admins change the tenant's defaults; the others read them
             aria_label=t(f"tenant.{key}"),
-            **marked(key),
+            **outline(SettingsState.error_field, key),
             **props,
         ),
         spacing="1",
@@ -44,12 +46,7 @@ def tenant_card() -> rx.Component:
     return settings_card(
         "settings.tab.tenant",
         rx.text(t("settings.tenant_hint"), size="2", color_scheme="gray"),
-        rx.cond(
-            ~AuthState.is_admin,
-            rx.callout(
-                t("settings.tenant_read_only"), icon="eye", color_scheme="gray", size="1", id="tenant-read-only"
-            ),
-        ),
+        read_only_notice(AuthState.is_admin, "settings.tenant_read_only", "tenant-read-only"),
         rx.grid(
             _tenant_input("timezone"),
             _tenant_input("locale"),

@@ -5,9 +5,9 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.field_errors import outline
 from mirage_app.components.notice import notice
-from mirage_app.pages.settings.cards import marked, settings_card
-from mirage_app.states.auth import AuthState
+from mirage_app.pages.settings.cards import danger_button, locked, settings_card
 from mirage_app.states.settings import SettingsState, UserRow
 from mirage_app.states.ui import t
 
@@ -25,31 +25,32 @@ def _role_select(row: rx.Var[UserRow]) -> rx.Component:
         value=row.role,
         on_change=lambda role: SettingsState.change_role(row.id, role),
         size="1",
-        disabled=~row.active | ~AuthState.mfa_enabled,
+        disabled=~row.active | locked(),
     )
 
 
 def users_card() -> rx.Component:
-    locked = ~AuthState.mfa_enabled  # changing users needs two-factor; the lists stay readable
     invite_form = rx.form(
         rx.hstack(
             rx.input(
                 name="email",
                 input_mode="email",
-                placeholder="pessoa@empresa.com",
+                placeholder=t("settings.email_placeholder"),
                 id="invite-email",
                 width="min(260px, 100%)",
-                disabled=locked,
-                **marked("email"),
+                disabled=locked(),
+                **outline(SettingsState.error_field, "email"),
             ),
             rx.select.root(
                 rx.select.trigger(id="invite-role", aria_label=t("settings.role")),
                 rx.select.content(*_role_items()),
                 name="role",
                 default_value="operator",
-                disabled=locked,
+                disabled=locked(),
             ),
-            rx.button(rx.icon("send", size=16), t("settings.invite"), type="submit", id="invite-send", disabled=locked),
+            rx.button(
+                rx.icon("send", size=16), t("settings.invite"), type="submit", id="invite-send", disabled=locked()
+            ),
             wrap="wrap",
         ),
         on_submit=SettingsState.invite,
@@ -82,14 +83,7 @@ def users_card() -> rx.Component:
                     rx.table.cell(
                         rx.cond(
                             u.active,
-                            rx.button(
-                                t("settings.deactivate"),
-                                size="1",
-                                variant="soft",
-                                color_scheme="red",
-                                on_click=SettingsState.deactivate(u.id),
-                                disabled=locked,
-                            ),
+                            danger_button("settings.deactivate", "user:" + u.id, class_name="user-deactivate"),
                             rx.badge(t("settings.inactive"), color_scheme="gray"),
                         )
                     ),
@@ -113,14 +107,7 @@ def users_card() -> rx.Component:
                     rx.spacer(),
                     rx.cond(
                         i.status == "pending",
-                        rx.button(
-                            t("settings.revoke"),
-                            size="1",
-                            variant="ghost",
-                            color_scheme="red",
-                            on_click=SettingsState.revoke_invitation(i.id),
-                            disabled=locked,
-                        ),
+                        danger_button("settings.revoke", "invitation:" + i.id, class_name="invitation-revoke"),
                     ),
                     width="100%",
                     align="center",

@@ -24,7 +24,7 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine.suppression import suppressed_in
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
-from mirage_app.models import ConsentStatus, Contact
+from mirage_app.models import ConsentStatus, Contact, Conversation, ConversationParticipant
 from mirage_app.services.contacts.validation import (
     CONSENT_FILTERS,
     MAX_PAGE,
@@ -38,6 +38,8 @@ from mirage_app.services.contacts.validation import (
     clean_tags,
     normalise_phone,
 )
+from mirage_app.services.conversations import participants
+from mirage_app.services.conversations.records import mark_changed
 
 # -- views ------------------------------------------------------------------------------------------------------
 
@@ -359,29 +361,36 @@ def _retag(actor: Actor, contact_ids: Iterable[uuid.UUID | str], tags: list[str]
 
 _DEPENDENTS_SQL = text(
     """
-    SELECT 'conversation' AS kind, cv.name AS name, cv.active AS active, 1 AS n
-    FROM conversation_participants cp JOIN conversations cv ON cv.id = cp.conversation_id
-    WHERE cp.contact_id = :c
-    UNION ALL
-    SELECT 'target', n.label, p.active AND p.archived_at IS NULL, 1
+    SELECT 'target' AS kind, n.label AS name, 1 AS n
     FROM outreach_targets t JOIN outreach_policies p ON p.id = t.policy_id JOIN numbers n ON n.id = p.number_id
     WHERE t.contact_id = :c
     UNION ALL
-    SELECT 'message', '', false, count(*) FROM messages m WHERE m.contact_id = :c HAVING count(*) > 0
+    SELECT 'message', '', count(*) FROM messages m WHERE m.contact_id = :c HAVING count(*) > 0
     ORDER BY 1, 2
     """
 )
+_SEATS = (
+    select(ConversationParticipant, Conversation)
+    .join(Conversation, col(Conversation.id) == ConversationParticipant.conversation_id)
+    .order_by(col(Conversation.name), col(Conversation.id))
+)
+
+
+def _seats(s, contact: Contact) -> list[tuple[ConversationParticipant, Conversation]]:
+    return list(s.exec(_SEATS.where(ConversationParticipant.contact_id == contact.id)).all())
 
 
 def _impact(s, contact: Contact) -> Impact:
-    """An active conversation the contact takes part in blocks the delete (it would lose a participant
-    mid-round). Its outreach targets go with it; messages already exchanged stay in the history and the metrics,
-    no longer linked to a name. A suppression of the number always stays (an opt-out is never undone)."""
+    """The contact leaves its conversations by the participants' own rule (`participants.seat_impact`: one that
+    can no longer run without it is switched off). Its outreach targets go with it; messages already exchanged
+    stay in the history and the metrics, no longer linked to a name. A suppression of the number always stays (an
+    opt-out is never undone)."""
     dependents = []
+    for seat, conv in _seats(s, contact):
+        stops = participants.stops_conversation(participants.seat_impact(s, conv, seat))
+        dependents.append(Dependent("conversation", conv.name, Effect.deactivated if stops else Effect.detached))
     for row in s.execute(_DEPENDENTS_SQL, {"c": contact.id}):
-        if row.kind == "conversation":
-            dependents.append(Dependent("conversation", row.name, Effect.blocks if row.active else Effect.detached))
-        elif row.kind == "target":
+        if row.kind == "target":
             dependents.append(Dependent("target", row.name, Effect.deleted))
         else:
             dependents.append(Dependent("message", str(row.n), Effect.kept))
@@ -394,17 +403,18 @@ def contact_impact(actor: Actor, contact_id: uuid.UUID | str) -> Impact:
         return _impact(s, get_row(s, contact_id))
 
 
-def delete_contact(actor: Actor, contact_id: uuid.UUID | str) -> Impact:
-    """Delete a contact and its outreach targets; refused while an active conversation includes it
-    (`contacts.in_active_conversation`). Messages stay, unlinked; a suppression of its number stays: deleting a
-    contact never makes an opted-out number reachable again."""
+def delete_contact(actor: Actor, contact_id: uuid.UUID | str, clock: Clock = system_clock) -> Impact:
+    """Delete a contact and its outreach targets; it leaves its conversations first (`_impact`: one that can no
+    longer run stops, its running round aborted). Messages stay, unlinked; a suppression of its number stays:
+    deleting a contact never makes an opted-out number reachable again. Returns what was done."""
     authorize(actor, Action.contacts_manage)
     with tenant_session(actor.tenant_id) as s:
         contact = get_row(s, contact_id, lock=True)
         impact = _impact(s, contact)
-        if impact.blocked:
-            names = ", ".join(d.name for d in impact.dependents if d.effect is Effect.blocks)
-            raise Conflict("contacts.in_active_conversation", field="contact_id", names=names)
+        for seat, conv in _seats(s, contact):
+            participants.take_out(s, conv, seat, clock)
+            mark_changed(conv, clock)
+            s.add(conv)
         before = audit_snapshot(contact)
         s.delete(contact)
         audit.record(s, actor, "contact.delete", "contact", contact.id, before=before)

@@ -18,8 +18,9 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine.round_state import PAIRING_ORDER  # pages list pairings in the scheduler's order
-from mirage_app.models import Contact, Conversation, ConversationParticipant, Number, Pairing, ParticipantKind
+from mirage_app.models import Contact, Conversation, ConversationParticipant, Pairing, ParticipantKind
 from mirage_app.services.conversations.records import is_ready, load_conversation, mark_changed, parse_uuid, stop
+from mirage_app.services.instances import get_number
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class PairingView:
 def list_participants(actor: Actor, conversation_id: Any) -> list[ParticipantView]:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        conv = load_conversation(s, conversation_id)
+        conv = load_conversation(s, conversation_id, archived_ok=True)
         return _participants(s, conv.id)
 
 
@@ -86,9 +87,7 @@ def add_participant(
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
         if number_id is not None:
-            key = parse_uuid(number_id)
-            if key is None or s.get(Number, key) is None:
-                raise NotFound("instances.not_found", field="number_id")
+            key = get_number(s, number_id, field="number_id").id
             dup = ConversationParticipant.number_id == key
             kind = ParticipantKind.bot
         else:
@@ -142,48 +141,64 @@ def _participant(s, conv: Conversation, participant_id: Any) -> ConversationPart
     return p
 
 
-def _take_out(s, conv: Conversation, p: ConversationParticipant) -> Impact:
-    """Remove the participant and its number's pairings (flushed, not committed) and say what that did: an active
-    conversation left unable to run (fewer than two people, no pairs...) is paused rather than left broken."""
-    pairings = []
-    if p.number_id is not None:
-        pairings = s.exec(
+def _pairings_of(s, conv: Conversation, p: ConversationParticipant) -> list[Pairing]:
+    if p.number_id is None:
+        return []
+    return list(
+        s.exec(
             select(Pairing).where(
                 Pairing.conversation_id == conv.id,
                 (Pairing.number_a_id == p.number_id) | (Pairing.number_b_id == p.number_id),
             )
         ).all()
+    )
+
+
+def seat_impact(s, conv: Conversation, p: ConversationParticipant) -> Impact:
+    """What taking the participant out would do, read without changing anything: its number's pairings go, and an
+    active conversation left unable to run (fewer than two people, no pairs...) is switched off."""
+    pairings = _pairings_of(s, conv, p)
     label = next((v.label for v in _participants(s, conv.id) if v.id == p.id), "")
-    for pairing in pairings:
-        s.delete(pairing)
-    s.delete(p)
-    s.flush()
     dependents = [Dependent("pairing", str(len(pairings)), Effect.deleted)] if pairings else []
-    if conv.active and not is_ready(s, conv):
+    if conv.active and not is_ready(s, conv, leaving=p):
         dependents.append(Dependent("conversation", conv.name, Effect.deactivated))
     return Impact(label, tuple(dependents))
 
 
+def stops_conversation(impact: Impact) -> bool:
+    """The seat's impact says its conversation is switched off (see `seat_impact`)."""
+    return any(d.kind == "conversation" and d.effect is Effect.deactivated for d in impact.dependents)
+
+
+def take_out(s, conv: Conversation, p: ConversationParticipant, clock: Clock) -> Impact:
+    """Remove the participant and its number's pairings (flushed, not committed) and apply `seat_impact`: a
+    conversation that can no longer run stops like a deactivated one (its running round is aborted)."""
+    impact = seat_impact(s, conv, p)
+    for pairing in _pairings_of(s, conv, p):
+        s.delete(pairing)
+    s.delete(p)
+    s.flush()
+    if stops_conversation(impact):
+        stop(s, conv, clock)
+    return impact
+
+
 def participant_impact(actor: Actor, conversation_id: Any, participant_id: Any) -> Impact:
-    """What removing the participant would do: tried in a transaction that is rolled back."""
+    """What removing the participant would do (`seat_impact`)."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
-        impact = _take_out(s, conv, _participant(s, conv, participant_id))
-        s.rollback()
-        return impact
+        return seat_impact(s, conv, _participant(s, conv, participant_id))
 
 
 def remove_participant(actor: Actor, conversation_id: Any, participant_id: Any, clock: Clock = system_clock) -> Impact:
     """Remove a participant (and any pairing of that number in this conversation); an active conversation that
-    can no longer run without it is paused. Returns what was done."""
+    can no longer run without it is switched off. Returns what was done."""
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
         p = _participant(s, conv, participant_id)
-        impact = _take_out(s, conv, p)
-        if any(d.effect is Effect.deactivated for d in impact.dependents):
-            stop(s, conv, clock)
+        impact = take_out(s, conv, p, clock)
         mark_changed(conv, clock)
         s.add(conv)
         audit.record(
@@ -227,7 +242,7 @@ def reorder_participants(actor: Actor, conversation_id: Any, participant_ids: li
 def list_pairings(actor: Actor, conversation_id: Any) -> list[PairingView]:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        conv = load_conversation(s, conversation_id)
+        conv = load_conversation(s, conversation_id, archived_ok=True)
         return _pairings(s, conv.id)
 
 

@@ -67,12 +67,15 @@ def parse_uuid(value: Any) -> uuid.UUID | None:
         return None
 
 
-def load_conversation(s, conversation_id: Any) -> Conversation:
-    """The conversation, or `NotFound` (another tenant's id looks exactly like a missing one: RLS)."""
+def load_conversation(s, conversation_id: Any, *, archived_ok: bool = False) -> Conversation:
+    """The conversation, or `NotFound` (another tenant's id looks exactly like a missing one: RLS); an archived one
+    only where its history is read (`archived_ok`), else `Conflict("conversations.archived")`."""
     key = parse_uuid(conversation_id)
     conv = s.get(Conversation, key) if key else None
     if conv is None:
         raise NotFound("conversations.not_found")
+    if conv.archived_at is not None and not archived_ok:
+        raise Conflict("conversations.archived")
     return conv
 
 
@@ -189,7 +192,7 @@ def list_conversations(actor: Actor, clock: Clock = system_clock, archived: bool
 def get_conversation(actor: Actor, conversation_id: Any, clock: Clock = system_clock) -> ConversationView:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        return _conversation_views(s, [load_conversation(s, conversation_id)], clock)[0]
+        return _conversation_views(s, [load_conversation(s, conversation_id, archived_ok=True)], clock)[0]
 
 
 def _default_schedule(tenant_id: uuid.UUID, conversation_id: uuid.UUID) -> list[ConversationSchedule]:
@@ -272,13 +275,19 @@ def update_conversation(actor: Actor, conversation_id: Any, clock: Clock = syste
         return _conversation_views(s, [conv], clock)[0]
 
 
-def _check_ready(s, conv: Conversation) -> None:
+def _check_ready(s, conv: Conversation, leaving: ConversationParticipant | None = None) -> None:
+    """Whether the conversation can run; `leaving`: as it would be without that participant (and its pairings)."""
     people = s.exec(select(ConversationParticipant).where(ConversationParticipant.conversation_id == conv.id)).all()
+    if leaving is not None:
+        people = [p for p in people if p.id != leaving.id]
     bots = [p for p in people if p.kind == ParticipantKind.bot]
     if len(people) < 2 or not bots:
         raise ValidationFailed("conversations.needs_participants")
     if conv.mode == ConversationMode.pair:
-        pairs = s.exec(select(func.count()).select_from(Pairing).where(Pairing.conversation_id == conv.id)).one()
+        query = select(func.count()).select_from(Pairing).where(Pairing.conversation_id == conv.id)
+        if leaving is not None and leaving.number_id is not None:
+            query = query.where(Pairing.number_a_id != leaving.number_id, Pairing.number_b_id != leaving.number_id)
+        pairs = s.exec(query).one()
         if not pairs and len(people) % 2:
             raise ValidationFailed("conversations.pair_needs_pairs", field="mode")
     rows = s.exec(select(ConversationSchedule).where(ConversationSchedule.conversation_id == conv.id)).all()
@@ -295,9 +304,9 @@ def stop(s, conv: Conversation, clock: Clock) -> None:
         round_state.abort(s, rid, "deactivated", clock.now())
 
 
-def is_ready(s, conv: Conversation) -> bool:
+def is_ready(s, conv: Conversation, leaving: ConversationParticipant | None = None) -> bool:
     try:
-        _check_ready(s, conv)
+        _check_ready(s, conv, leaving)
     except ValidationFailed:
         return False
     return True
@@ -308,8 +317,6 @@ def activate(actor: Actor, conversation_id: Any, clock: Clock = system_clock) ->
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
-        if conv.archived_at is not None:
-            raise Conflict("conversations.archived", field="active")
         _check_ready(s, conv)
         conv.active = True
         mark_changed(conv, clock)
@@ -366,7 +373,7 @@ def delete_conversation(actor: Actor, conversation_id: Any, clock: Clock = syste
         before = _snapshot(conv)
         if impact.archive:
             stop(s, conv, clock)
-            conv.archived_at = conv.archived_at or clock.now()
+            conv.archived_at = clock.now()
             s.add(conv)
             audit.record(s, actor, "conversation.archive", "conversation", conv.id, before=before)
         else:

@@ -14,6 +14,7 @@ from sqlmodel import col, select
 
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.db import tenant_session
+from mirage_app.logic import waits
 from mirage_app.models import Round
 from mirage_app.services.conversations.records import load_conversation
 
@@ -34,7 +35,7 @@ class RoundView:
 def list_rounds(actor: Actor, conversation_id: Any, limit: int = 50) -> list[RoundView]:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        conv = load_conversation(s, conversation_id)
+        conv = load_conversation(s, conversation_id, archived_ok=True)
         rows = s.exec(
             select(Round)
             .where(Round.conversation_id == conv.id)
@@ -62,11 +63,11 @@ def recent_messages(actor: Actor, conversation_id: Any, limit: int = 100) -> lis
     queued one waits (wait_reason, wait_until, send_after: logic.waits.message_line)."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        conv = load_conversation(s, conversation_id)
+        conv = load_conversation(s, conversation_id, archived_ok=True)
         rows = s.execute(
             text(
                 "SELECT m.id, m.body, m.status::text AS status, m.error, m.created_at, m.sent_at, m.round_id, "
-                "m.wait_reason, m.wait_until, m.send_after, "
+                "m.wait_reason, m.send_after, m.dispatched_at, m.meta->'plan' AS plan, "
                 "m.meta->>'phase' AS phase, m.meta->'llm' AS llm, a.label AS from_label, "
                 "COALESCE(b.label, c.display_name, c.wa_number) AS to_label "
                 "FROM messages m LEFT JOIN numbers a ON a.id = m.from_number_id "
@@ -75,4 +76,7 @@ def recent_messages(actor: Actor, conversation_id: Any, limit: int = 100) -> lis
             ),
             {"c": conv.id, "lim": max(1, min(limit, 500))},
         ).mappings()
-        return [dict(r) for r in rows]
+        return [
+            dict(r, wait_until=waits.message_until(r["wait_reason"], r["send_after"], r["dispatched_at"], r))
+            for r in rows
+        ]

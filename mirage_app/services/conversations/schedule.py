@@ -71,7 +71,7 @@ def get_schedule(actor: Actor, conversation_id: Any) -> list[DayScheduleView]:
     """Seven rows, Sunday first (the grid's order)."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        conv = load_conversation(s, conversation_id)
+        conv = load_conversation(s, conversation_id, archived_ok=True)
         rows = _schedule_rows(s, conv)
         s.commit()
         return [_day_view(rows[d]) for d in WEEKDAYS]
@@ -186,12 +186,10 @@ def _apply_day(row: ConversationSchedule, day: str, item: dict[str, Any]) -> Non
         row.max_rounds_per_window = _whole(
             item["max_rounds_per_window"], f"{day}.max_rounds_per_window", 0, 50, "schedule.rounds_invalid"
         )
-    if "pause_min" in item:
-        row.pause_between_rounds_min = _whole(item["pause_min"], f"{day}.pause_min", 0, 1440, "schedule.pause_invalid")
+    if "pause_min" in item:  # 0 would start rounds back to back
+        row.pause_between_rounds_min = _whole(item["pause_min"], f"{day}.pause_min", 1, 1440, "schedule.pause_zero")
     if "pause_max" in item:
         row.pause_between_rounds_max = _whole(item["pause_max"], f"{day}.pause_max", 0, 1440, "schedule.pause_invalid")
-    if row.pause_between_rounds_min < 1:  # 0–0 would start rounds back to back
-        raise ValidationFailed("schedule.pause_zero", field=f"{day}.pause_min")
     if row.pause_between_rounds_min > row.pause_between_rounds_max:
         raise ValidationFailed("schedule.pause_order", field=f"{day}.pause_min")
 
@@ -200,7 +198,7 @@ def next_window(actor: Actor, conversation_id: Any, clock: Clock = system_clock)
     """For the schedule page: the window open now (if any) and the next one, in the tenant's timezone."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        conv = load_conversation(s, conversation_id)
+        conv = load_conversation(s, conversation_id, archived_ok=True)
         tz = s.get(Tenant, actor.tenant_id).timezone
         rows = [r.model_dump() for r in _schedule_rows(s, conv).values()]
         s.commit()

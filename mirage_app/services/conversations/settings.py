@@ -81,7 +81,7 @@ def _effective_dict(tenant_row: TenantSettings | None, row: ConversationSettings
 def get_settings(actor: Actor, conversation_id: Any) -> ConversationSettingsView:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        conv = load_conversation(s, conversation_id)
+        conv = load_conversation(s, conversation_id, archived_ok=True)
         row = _settings_row(s, conv)
         tenant_row = s.exec(select(TenantSettings)).first()
         eff = _effective_dict(tenant_row, row) | {"openai_model": conv.openai_model, "temperature": conv.temperature}

@@ -92,7 +92,7 @@ def _clean_topic(data: dict[str, Any], partial: bool, current: Topic | None = No
 def list_topics(actor: Actor, conversation_id: Any, clock: Clock = system_clock) -> list[TopicView]:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        conv = load_conversation(s, conversation_id)
+        conv = load_conversation(s, conversation_id, archived_ok=True)
         return _topic_views(conv, _conversation_topics(s, conv), clock.now())
 
 
@@ -120,10 +120,12 @@ def create_topic(
 
 
 def _topic(s, topic_id: Any) -> Topic:
+    """The topic, to change or delete: an archived conversation's topics are history (`conversations.archived`)."""
     key = parse_uuid(topic_id)
     topic = s.get(Topic, key) if key else None
     if topic is None:
         raise NotFound("topics.not_found")
+    load_conversation(s, topic.conversation_id)
     return topic
 
 
@@ -154,11 +156,13 @@ def topic_impact(actor: Actor, topic_id: Any) -> Impact:
         return _impact(s, _topic(s, topic_id))
 
 
-def delete_topic(actor: Actor, topic_id: Any) -> None:
-    """Delete the topic; the rounds that used it stay, unlinked (see `topic_impact`)."""
+def delete_topic(actor: Actor, topic_id: Any) -> Impact:
+    """Delete the topic; the rounds that used it stay, unlinked (see `topic_impact`). Returns what was done."""
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         topic = _topic(s, topic_id)
+        impact = _impact(s, topic)
         s.delete(topic)
         audit.record(s, actor, "topic.delete", "topic", topic.id, before={"seed": topic.seed})
         s.commit()
+    return impact

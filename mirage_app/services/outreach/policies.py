@@ -15,10 +15,10 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import col, select
+from sqlmodel import select
 
 from mirage_app.base import audit
-from mirage_app.base.errors import NotFound, ValidationFailed
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
 from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
@@ -27,6 +27,7 @@ from mirage_app.engine.outreach_sends import sent_counts
 from mirage_app.logic.dayparts import DAYPARTS, WEEKDAYS
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, fold
 from mirage_app.models import Number, OutreachPolicy, Persona
+from mirage_app.services.instances import get_number
 from mirage_app.services.outreach.common import TARGET_STATUSES, parse_id
 
 # Policy bounds. Above the "safe" limits (the first-week ceiling of peers-and-practices §5.2) only an admin with
@@ -187,10 +188,8 @@ def _check_safety(actor: Actor, before: dict[str, Any] | None, after: dict[str, 
 
 
 def _check_refs(s, data: dict[str, Any]) -> None:
-    number_id = parse_id(data.get("number_id"), "outreach.number_not_found", "number_id")
-    if s.get(Number, number_id) is None:  # another tenant's number is invisible (RLS): 404
-        raise NotFound("outreach.number_not_found", field="number_id")
-    data["number_id"] = number_id
+    # another tenant's number is invisible (RLS): 404; an archived one sends no more: 409
+    data["number_id"] = get_number(s, data.get("number_id"), field="number_id").id
     if data.get("persona_id") is not None:
         persona_id = parse_id(data["persona_id"], "outreach.persona_not_found", "persona_id")
         if s.get(Persona, persona_id) is None:
@@ -254,13 +253,16 @@ def _policy_views(s, condition: str = "", params: dict[str, Any] | None = None, 
 
 
 def find_policy(s, policy_id: uuid.UUID | str, *, lock: bool = False) -> OutreachPolicy:
+    """The policy to change (or whose queue changes); an archived one is history: `outreach.policy_archived`."""
     pid = parse_id(policy_id, "outreach.policy_not_found")
-    statement = select(OutreachPolicy).where(OutreachPolicy.id == pid, col(OutreachPolicy.archived_at).is_(None))
+    statement = select(OutreachPolicy).where(OutreachPolicy.id == pid)
     if lock:
         statement = statement.with_for_update()
     policy = s.exec(statement).first()
     if policy is None:
         raise NotFound("outreach.policy_not_found")
+    if policy.archived_at is not None:
+        raise Conflict("outreach.policy_archived")
     return policy
 
 

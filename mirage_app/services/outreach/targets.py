@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import text
-from sqlmodel import select
+from sqlmodel import col, select
 
 from mirage_app.base import audit
 from mirage_app.base.errors import NotFound, ValidationFailed
@@ -18,7 +18,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.logic import waits
-from mirage_app.models import ConsentStatus, OutreachTarget, TargetStatus
+from mirage_app.models import ConsentStatus, OutreachPolicy, OutreachTarget, TargetStatus
 from mirage_app.services.outreach.common import TARGET_STATUSES, parse_id
 from mirage_app.services.outreach.policies import find_policy
 
@@ -84,14 +84,14 @@ _TARGET_VIEW_SQL = """
            p.active AS policy_active, p.wait_reason AS policy_wait, p.wait_until AS policy_wait_until,
            EXISTS (SELECT 1 FROM outreach_targets o WHERE o.contact_id = t.contact_id AND o.status = 'in_progress'
                    AND o.id <> t.id) AS other_exchange,
-           q.id IS NOT NULL AS queued, q.wait_reason AS queued_reason, q.wait_until AS queued_until,
-           q.send_after AS queued_send_after
+           q.id IS NOT NULL AS queued, q.wait_reason AS queued_reason, q.dispatched_at AS queued_dispatched_at,
+           q.meta AS queued_meta, q.send_after AS queued_send_after
     FROM outreach_targets t
     JOIN contacts c ON c.id = t.contact_id
     JOIN outreach_policies p ON p.id = t.policy_id
     JOIN numbers n ON n.id = p.number_id
     LEFT JOIN LATERAL (
-        SELECT m.id, m.wait_reason, m.wait_until, m.send_after FROM messages m
+        SELECT m.id, m.wait_reason, m.dispatched_at, m.meta, m.send_after FROM messages m
         WHERE t.status = 'in_progress' AND m.outreach_target_id = t.id AND m.status = 'queued'
         ORDER BY m.created_at DESC LIMIT 1
     ) q ON true
@@ -128,7 +128,9 @@ def _target_view(r: Any) -> TargetView:
         wait=waits.target_wait(
             waits.TargetFacts(
                 r.status, r.consent_status, bool(r.suppressed), r.other_exchange, r.policy_active, r.policy_wait,
-                r.policy_wait_until, r.queued, r.queued_reason, r.queued_until, r.queued_send_after,
+                r.policy_wait_until, r.queued, r.queued_reason,
+                waits.message_until(r.queued_reason, r.queued_send_after, r.queued_dispatched_at, r.queued_meta),
+                r.queued_send_after,
             ),
             system_clock.now(),
         ),
@@ -359,10 +361,12 @@ def delete_target(actor: Actor, target_id: uuid.UUID | str) -> None:
 
 
 def _target_row(s, target_id: uuid.UUID | str) -> OutreachTarget:
+    """The target to change or delete: an archived policy's targets are history (`outreach.policy_archived`)."""
     tid = parse_id(target_id, "outreach.target_not_found")
     target = s.exec(select(OutreachTarget).where(OutreachTarget.id == tid).with_for_update()).first()
     if target is None:
         raise NotFound("outreach.target_not_found")
+    find_policy(s, target.policy_id)
     return target
 
 
@@ -398,7 +402,9 @@ def bulk_targets(
             result.skipped.append({"id": str(raw), "reason": "not_found"})
     now = clock.now()
     with tenant_session(actor.tenant_id) as s:
-        rows = {t.id: t for t in s.exec(select(OutreachTarget).where(OutreachTarget.id.in_(ids)).with_for_update())}
+        live = (OutreachTarget.id.in_(ids), col(OutreachPolicy.archived_at).is_(None))  # archived: history, unseen
+        query = select(OutreachTarget).join(OutreachPolicy, col(OutreachPolicy.id) == OutreachTarget.policy_id)
+        rows = {t.id: t for t in s.exec(query.where(*live).with_for_update(of=OutreachTarget))}
         for tid in ids:
             target = rows.get(tid)
             if target is None:
