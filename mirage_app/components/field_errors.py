@@ -17,11 +17,13 @@ def field_message(error_field: rx.Var, error: rx.Var, name: str, element_id: str
     )
 
 
-def outline(error_field: rx.Var, name: str | rx.Var) -> dict[str, Any]:
+def outline(error_field: rx.Var, name: str | rx.Var, class_name: str = "") -> dict[str, Any]:
     """Props that mark the input `name` (a Var where each row has its own, "sat." + "pause_min") while the last
-    failure names it: red tint and aria-invalid, so the eye and a screen reader find it."""
+    failure names it: red tint, red outline (`.input-invalid`, assets/styles.css) and aria-invalid, so the eye and
+    a screen reader find it. `class_name`: the input's own classes, kept beside the mark."""
     wrong = error_field == name
     return {
+        "class_name": rx.cond(wrong, f"{class_name} input-invalid".strip(), class_name),
         "color_scheme": rx.cond(wrong, "red", "gray"),
         "aria_invalid": rx.cond(wrong, "true", "false"),
         "variant": rx.cond(wrong, "soft", "surface"),

@@ -150,8 +150,7 @@ def _number_input(index: rx.Var, day: rx.Var[ScheduleDay], key: str) -> rx.Compo
         on_change=lambda v: ScheduleState.set_cell(index, key, v),
         disabled=~AuthState.can_manage,
         aria_label=t(f"conversations.cell.{key}"),
-        class_name=f"schedule-{key}",
-        **outline(ScheduleState.error_field, day.day + f".{key}"),
+        **outline(ScheduleState.error_field, day.day + f".{key}", f"schedule-{key}"),
     )
 
 
@@ -164,8 +163,7 @@ def _time_input(index: rx.Var, day: rx.Var[ScheduleDay], part: str, edge: str) -
         width="92px",
         on_change=lambda v: ScheduleState.set_cell(index, key, v),
         disabled=~AuthState.can_manage,
-        class_name=f"schedule-{key}",
-        **outline(ScheduleState.error_field, day.day + f".{key}"),
+        **outline(ScheduleState.error_field, day.day + f".{key}", f"schedule-{key}"),
     )
 
 

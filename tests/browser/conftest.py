@@ -15,7 +15,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -193,8 +193,9 @@ class Credentials:
 
     def second_factor(self) -> str | None:
         """A code for the next sign-in: a recovery code while there are some, then a TOTP code of a 30 s step not
-        used yet (each step works once; the server accepts the steps either side of now), waiting for a new step
-        when all three are spent."""
+        used yet (each step works once), waiting for a new step when both usable ones are spent. The server accepts
+        the steps either side of now, but only the current step and the next are taken: the previous one stops
+        working when this step ends, which can come before the server checks the code."""
         if not self.totp_secret:
             return None
         if self.recovery_codes:
@@ -202,7 +203,7 @@ class Credentials:
         totp = pyotp.TOTP(self.totp_secret)
         while True:
             now = totp.timecode(datetime.now(UTC))
-            free = [step for step in (now, now + 1, now - 1) if step not in self.used_steps]
+            free = [step for step in (now, now + 1) if step not in self.used_steps]
             if free:
                 self.used_steps.add(free[0])
                 return totp.generate_otp(free[0])
@@ -226,7 +227,7 @@ def admin_settled(running_app, admin, browser) -> Credentials:
     """The admin after the first-run password is chosen (once per run), so that data seeded as them is theirs."""
     context = browser.new_context()
     page = context.new_page()
-    sign_in(page, running_app, admin.email, admin.password, admin.second_factor())
+    sign_in(page, running_app, admin.email, admin.password, admin.second_factor)
     if "first=1" in page.url:
         choose_first_password(page, admin)
     context.close()
@@ -252,13 +253,21 @@ def run_beside_app(app: RunningApp, *args: str, **env: str) -> dict:
     return json.loads(lines[-1]) if lines and lines[-1].startswith("{") else {}
 
 
-def sign_in(page, app: RunningApp, email: str, password: str, code: str | None = None) -> None:
+def sign_in(
+    page, app: RunningApp, email: str, password: str, code: str | Callable[[], str | None] | None = None
+) -> None:
+    """Sign in; `code` is the second factor, or what makes it (`Credentials.second_factor`), called only once the
+    code field is on screen so that a TOTP code is as fresh as can be when the server checks it."""
     from playwright.sync_api import expect
 
     page.goto(app.url + "/login")
     page.locator("#login-email").fill(email)
     page.locator("#login-password").fill(password)
     page.locator("#login-submit").click()
+    if callable(code):  # made once the page asks for it (two-factor off: the shell opens instead)
+        field = page.locator("#login-code")
+        expect(field.or_(page.locator("#sidebar")).first).to_be_visible(timeout=30_000)
+        code = code() if field.is_visible() else None
     if code is not None:
         page.locator("#login-code").fill(code)
         page.locator("#login-verify").click()
@@ -269,7 +278,7 @@ def sign_in(page, app: RunningApp, email: str, password: str, code: str | None =
 def admin_page(page, running_app, admin):
     """A page signed in as the admin. Once MFA is on, each sign-in spends a recovery code, then TOTP steps (see
     `Credentials.second_factor`): TOTP codes are single-use per 30 s step, and tests sign in faster than that."""
-    sign_in(page, running_app, admin.email, admin.password, admin.second_factor())
+    sign_in(page, running_app, admin.email, admin.password, admin.second_factor)
     if "first=1" in page.url:  # nobody chose the first-run password yet (this test runs without test_auth before it)
         choose_first_password(page, admin)
     return page
@@ -414,7 +423,7 @@ def demo_loaded(running_app, admin_settled, browser) -> None:
     context = browser.new_context(viewport={"width": WIDTHS[0], "height": 900})
     page = context.new_page()
     set_language_cookie(page, running_app.url, "pt-BR")
-    sign_in(page, running_app, admin_settled.email, admin_settled.password, admin_settled.second_factor())
+    sign_in(page, running_app, admin_settled.email, admin_settled.password, admin_settled.second_factor)
     page.goto(running_app.url + "/metrics")
     # A cold dev server bundles plotly on the first visit to /metrics: give it time.
     expect(page.locator("#load-demo")).to_be_visible(timeout=180_000)

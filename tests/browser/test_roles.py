@@ -37,7 +37,7 @@ def viewer(running_app, browser, admin_mfa) -> str:
     """An admin (two-factor on) invites a viewer from the users tab, who accepts."""
     context = browser.new_context(viewport={"width": 1440, "height": 900})
     page = context.new_page()
-    sign_in(page, running_app, admin_mfa.email, admin_mfa.password, admin_mfa.second_factor())
+    sign_in(page, running_app, admin_mfa.email, admin_mfa.password, admin_mfa.second_factor)
     page.goto(running_app.url + "/settings?tab=users")
     page.locator("#invite-email").fill(VIEWER_EMAIL)
     page.locator("#invite-role").click()

@@ -115,6 +115,9 @@ def test_unknown_route_is_a_404_inside_the_shell(running_app, admin_page: Page, 
     page.goto(running_app.url + "/schedule")
     page.locator("#not-found-home").click()
     expect(page).to_have_url(running_app.url + "/", timeout=30_000)
+    # The overview is on screen (still in English, the loop's last language): a picker opened while the page was
+    # still being replaced can close under the click.
+    expect(page.locator("#page-title")).to_have_text("Overview", timeout=30_000)
     switch_language(page, "Português (Brasil)")
 
     with browser.new_context(viewport=PHONE) as context:  # signed out: the sign-in card says it, in pt-BR

@@ -22,7 +22,12 @@ CARD_WEEK = re.compile(r"7 dias \(enviadas / recebidas\)\s*(\d+) / (\d+)")
 
 
 def _number(locator) -> int:
-    return int(locator.inner_text().strip())
+    """The count a figure shows, with or without its noun ("337", "337 recebidas": counts read through
+    `formats.count`)."""
+    text = locator.inner_text().strip()
+    found = re.fullmatch(r"\D*?(\d+)\D*", text)
+    assert found, f"no single count in {text!r}"
+    return int(found.group(1))
 
 
 @contextmanager

@@ -56,7 +56,8 @@ def admin_only(component: rx.Component) -> rx.Component:
                             rx.icon("shield-plus", size=14),
                             t("settings.mfa_enable"),
                             size="1",
-                            on_click=SettingsState.set_tab("security"),
+                            # To the security tab's address (not only its tab): a reload or "back" keeps the place.
+                            on_click=rx.redirect("/settings?tab=security"),
                             class_name="mfa-link",
                         ),
                         align="center",
