@@ -10,14 +10,20 @@ from reflex_base.plugins.base import Plugin, PreCompileContext
 from typing_extensions import Unpack
 
 VITE_CONFIG = "vite.config.js"
+PLUGIN_NAME = "mirage-security-headers"
 
 
 def with_headers(vite_config: str, headers: dict[str, str]) -> str:
-    """`vite_config` with `server.headers` set (the first `server: {` block is Vite's dev server)."""
-    marker = "server: {"
-    if marker not in vite_config or '"Content-Security-Policy"' in vite_config:
+    """`vite_config` with a first plugin that sets `headers` on every response of the dev server (Vite's own
+    `server.headers` misses the pages, which React Router's dev middleware renders)."""
+    marker = "plugins: ["
+    if marker not in vite_config or PLUGIN_NAME in vite_config:
         return vite_config
-    return vite_config.replace(marker, f"{marker}\n    headers: {json.dumps(headers)},", 1)
+    plugin = (
+        f"{{name: {json.dumps(PLUGIN_NAME)}, configureServer(server) {{ server.middlewares.use((req, res, next) => "
+        f"{{ for (const [k, v] of Object.entries({json.dumps(headers)})) res.setHeader(k, v); next(); }}); }}}},"
+    )
+    return vite_config.replace(marker, f"{marker}\n    {plugin}", 1)
 
 
 class DevServerHeaders(Plugin):
