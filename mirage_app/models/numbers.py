@@ -49,6 +49,9 @@ class Persona(SQLModel, table=True):
 
 class Number(SQLModel, table=True):
     __tablename__ = "numbers"
+    __table_args__ = (
+        sa.Index("ix_numbers_creating_since", "creating_since", postgresql_where=sa.text("creating_since IS NOT NULL")),
+    )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     wa_number: str | None = Field(default=None, max_length=20, index=True)
