@@ -69,6 +69,13 @@ _DEFAULTS: dict[int, tuple[str, dict[str, Any]]] = {
         "WhatsApp (Evolution) was unreachable or refused; nothing was changed",
         _example("evolution.unavailable", message_for("evolution.unavailable", {"detail": "ConnectError"})),
     ),
+    504: (
+        "Evolution did not answer in time: the new number stays `creating` until the reconciliation job completes "
+        "or removes it",
+        _example(
+            "instances.creation_unconfirmed", message_for("instances.creation_unconfirmed", {"detail": "ReadTimeout"})
+        ),
+    ),
 }
 
 

@@ -39,6 +39,7 @@ ERRORS: dict[str, str] = {
     "api_keys.invalid": "The API key is missing, unknown or revoked.",
     # errors raised by services (evolution_gateway)
     "evolution.unavailable": "Evolution is unreachable ({detail}). Nothing was changed; try again shortly.",
+    "instances.creation_unconfirmed": 'Evolution did not confirm the new number ({detail}). It is listed as "Creating…" and is completed or removed by itself within a few minutes; no need to create it again.',
     "evolution.rejected": "Evolution refused the request: {detail}",
     "evolution.not_configured": "EVOLUTION_URL is not configured.",
     "evolution.demo_only": "Simulated scanning exists only in demo mode.",

@@ -90,6 +90,7 @@ SHELL: dict[str, str] = {
     "status.disconnected": "Disconnected",
     "status.error": "Error",
     "status.paused": "Paused",
+    "status.creating": "Creating…",
     "common.close": "Close",
     "overview.alerts": "Alerts",
     "overview.connected": "Connected",

@@ -37,6 +37,7 @@ ERRORS: dict[str, str] = {
     "api_keys.not_found": "Chave de API não encontrada.",
     "api_keys.invalid": "A chave de API está ausente, é desconhecida ou foi revogada.",
     "evolution.unavailable": "A Evolution está inacessível ({detail}). Nada foi alterado; tente de novo em instantes.",
+    "instances.creation_unconfirmed": 'A Evolution não confirmou o novo número ({detail}). Ele aparece como "Criando…" e é concluído ou removido sozinho em alguns minutos; não é preciso criá-lo de novo.',
     "evolution.rejected": "A Evolution recusou o pedido: {detail}",
     "evolution.not_configured": "EVOLUTION_URL não está configurada.",
     "evolution.demo_only": "O escaneamento simulado só existe no modo demo.",

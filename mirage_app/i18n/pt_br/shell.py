@@ -90,6 +90,7 @@ SHELL: dict[str, str] = {
     "status.disconnected": "Desconectado",
     "status.error": "Erro",
     "status.paused": "Pausado",
+    "status.creating": "Criando…",
     "common.close": "Fechar",
     "overview.alerts": "Alertas",
     "overview.connected": "Conectados",
