@@ -37,6 +37,7 @@ ERRORS: dict[str, str] = {
     "invitations.revoked": "This invitation was revoked. Ask an admin for a new one.",
     "api_keys.not_found": "API key not found.",
     "api_keys.invalid": "The API key is missing, unknown or revoked.",
+    "rate_limited": "Too many wrong API keys from this address. Try again in {retry_after} seconds.",
     # errors raised by services (evolution_gateway)
     "evolution.unavailable": "Evolution is unreachable ({detail}). Nothing was changed; try again shortly.",
     "evolution.rejected": "Evolution refused the request: {detail}",

@@ -36,6 +36,7 @@ ERRORS: dict[str, str] = {
     "invitations.revoked": "Este convite foi revogado. Peça um novo a um administrador.",
     "api_keys.not_found": "Chave de API não encontrada.",
     "api_keys.invalid": "A chave de API está ausente, é desconhecida ou foi revogada.",
+    "rate_limited": "Muitas chaves de API erradas deste endereço. Tente de novo em {retry_after} segundos.",
     "evolution.unavailable": "A Evolution está inacessível ({detail}). Nada foi alterado; tente de novo em instantes.",
     "evolution.rejected": "A Evolution recusou o pedido: {detail}",
     "evolution.not_configured": "EVOLUTION_URL não está configurada.",
