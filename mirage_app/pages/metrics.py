@@ -13,6 +13,7 @@ import reflex as rx
 
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.i18n import formats
+from mirage_app.logic import event_args
 from mirage_app.services import metrics
 from mirage_app.services.demo_data import load_demo_data
 from mirage_app.states.auth import AuthState
@@ -54,6 +55,14 @@ class MetricsTotals:
     optouts: int = 0
 
 
+PERIODS = ("7", "30")  # days, as the period control offers them
+FILTERS = {
+    "period": event_args.one_of(*PERIODS),
+    "number_id": event_args.uuid_or_empty,
+    "conversation_id": event_args.uuid_or_empty,
+}
+
+
 class MetricsState(AuthState):
     period: str = "7"
     number_id: str = ""
@@ -88,7 +97,10 @@ class MetricsState(AuthState):
 
     @rx.event
     def set_filter(self, name: str, value: str | list[str]):
-        setattr(self, name, value if isinstance(value, str) else value[0])
+        change = event_args.accepted(FILTERS, name, value)
+        if change is None:
+            return rx.toast.error(self.tr["error.generic"], id="service-error")
+        setattr(self, *change)  # one of FILTERS' names only
         return self._build()
 
     def _build(self):
