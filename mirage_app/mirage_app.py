@@ -9,12 +9,14 @@ import mirage_app.pages  # noqa: F401  (registers every route)
 from mirage_app.api.app import api
 from mirage_app.api.webhooks import WebhookFastPath
 from mirage_app.core.processes import freeze_startup_heap
+from mirage_app.states.ui import unexpected_error
 
 app = rx.App(
     stylesheets=["/styles.css"],
     # `api` first (Reflex mounts its own routes inside it), then Evolution's deliveries skip both (api/webhooks.py).
     api_transformer=[api, WebhookFastPath],
     head_components=[rx.el.meta(name="color-scheme", content="dark")],
+    backend_exception_handler=unexpected_error,
 )
 
 

@@ -162,3 +162,21 @@ def test_nesting_counts_brackets_outside_strings_only():
 def test_bad_text_paths_name_keys_and_items():
     assert list(bad_text_paths({"a": ["ok", "x\x00"], "b\ud800": 1, "c": {"d": "\udfff"}})) == ["a.1", "body", "c.d"]
     assert list(bad_text_paths({"a": "🙂", "b": [1, None, True]})) == []
+
+
+# -- the UI: an unexpected exception in an event handler never reaches a toast ---------------------------------------
+
+
+def test_an_unexpected_exception_shows_only_a_generic_message(caplog):
+    from mirage_app.states.ui import UiState, unexpected_error
+
+    try:
+        raise AttributeError("'AuthState' object has no attribute 'secret_thing'")
+    except AttributeError as exc:
+        spec = unexpected_error(exc)
+    assert spec.handler.fn.__name__ == "show_unexpected_error" and spec.args == ()
+    assert "secret_thing" in caplog.text  # the detail is logged, with its traceback
+    root = UiState.get_root_state()(_reflex_internal_init=True)
+    state = root.get_substate(UiState.get_full_name().split(".")[1:])
+    toast = str(UiState.event_handlers["show_unexpected_error"].fn(state).args)
+    assert "Algo deu errado." in toast and "secret_thing" not in toast and "AttributeError" not in toast
