@@ -29,6 +29,8 @@ ERRORS: dict[str, str] = {
     "permission.mfa_required": "Turn on two-factor authentication to do this.",
     "permission.user_required": "Only a signed-in person can do this, not an API key.",
     "users.not_found": "User not found.",
+    "sessions.not_found": "Session not found, or already ended.",
+    "sessions.current": "This is the session you are using: sign out to end it.",
     "users.email_taken": "A user with this email already exists.",
     "users.last_admin": "The tenant must keep at least one active admin.",
     "invitations.not_found": "This invitation link is not valid.",

@@ -28,6 +28,8 @@ ERRORS: dict[str, str] = {
     "permission.mfa_required": "Ative a autenticação em dois fatores para fazer isto.",
     "permission.user_required": "Só uma pessoa conectada pode fazer isto, não uma chave de API.",
     "users.not_found": "Usuário não encontrado.",
+    "sessions.not_found": "Sessão não encontrada, ou já encerrada.",
+    "sessions.current": "Esta é a sessão que você está usando: saia para encerrá-la.",
     "users.email_taken": "Já existe um usuário com este e-mail.",
     "users.last_admin": "O tenant precisa manter pelo menos um administrador ativo.",
     "invitations.not_found": "Este link de convite não é válido.",
