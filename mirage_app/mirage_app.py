@@ -12,6 +12,7 @@ from mirage_app.api.app import api
 from mirage_app.api.security_headers import with_security_headers
 from mirage_app.api.webhooks import WebhookFastPath
 from mirage_app.core.processes import freeze_startup_heap
+from mirage_app.states.ui import unexpected_error
 
 secured = functools.partial(
     with_security_headers, origins=list(rx.config.get_config().cors_allowed_origins), dev=not is_prod_mode()
@@ -22,6 +23,7 @@ app = rx.App(
     # and every response, the fast path's included, carries the security headers.
     api_transformer=[api, WebhookFastPath, secured],
     head_components=[rx.el.meta(name="color-scheme", content="dark")],
+    backend_exception_handler=unexpected_error,
 )
 
 

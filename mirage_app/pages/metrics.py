@@ -11,6 +11,7 @@ import reflex as rx
 
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.components.metrics_charts import build_figures
+from mirage_app.logic import event_args
 from mirage_app.services import metrics
 from mirage_app.services.demo_data import load_demo_data
 from mirage_app.states.auth import AuthState
@@ -25,6 +26,14 @@ class MetricsTotals:
     failure_rate: float = 0.0  # percent of sent
     avg_latency: float = 0.0  # seconds
     optouts: int = 0
+
+
+PERIODS = ("7", "30")  # days, as the period control offers them
+FILTERS = {
+    "period": event_args.one_of(*PERIODS),
+    "number_id": event_args.uuid_or_empty,
+    "conversation_id": event_args.uuid_or_empty,
+}
 
 
 class MetricsState(AuthState):
@@ -61,7 +70,10 @@ class MetricsState(AuthState):
 
     @rx.event
     def set_filter(self, name: str, value: str | list[str]):
-        setattr(self, name, value if isinstance(value, str) else value[0])
+        change = event_args.accepted(FILTERS, name, value)
+        if change is None:
+            return rx.toast.error(self.tr["error.generic"], id="service-error")
+        setattr(self, *change)  # one of FILTERS' names only
         return self._build()
 
     def _build(self):

@@ -17,6 +17,7 @@ from mirage_app.states.auth import AuthState, Outcome
 from mirage_app.states.confirming import ConfirmDelete, confirm_view
 
 WARMUP = ("day1", "growth", "first_week_cap", "max_daily", "settle_hours_after_pairing")
+TABS = ("security", "users", "api_keys", "tenant", "servers")
 PASSWORD_INPUTS = ("current-password", "new-password", "confirm-password")
 NUMBER_FIELDS: dict[str, type] = {
     "min_delay_s": int,
@@ -176,7 +177,8 @@ class SettingsState(ConfirmDelete, AuthState):
     @rx.event
     def on_load(self):
         params = self.router.url.query_parameters
-        self.tab = params.get("tab", self.tab or "security")
+        wanted = params.get("tab", self.tab or "security")
+        self.tab = wanted if wanted in TABS else "security"
         self.first_run = params.get("first") == "1"
         self.first_password_chosen = False
         self.mfa_qr = self.mfa_secret = self.mfa_error = self.password_error = self.error_field = ""
@@ -241,7 +243,8 @@ class SettingsState(ConfirmDelete, AuthState):
 
     @rx.event
     def set_tab(self, tab: str):
-        self.tab = tab
+        if tab in TABS:  # a tab the page has, nothing else
+            self.tab = tab
 
     def _name_the_field(self, outcome: Outcome, error_to: str) -> None:
         """After a refused form: the message starts with the field's name, and that input is marked."""

@@ -1,3 +1,3 @@
-"""The sign-in fixtures of the services' tests (users with passwords, a frozen clock, fast argon2)."""
+"""The services package's fixtures (a frozen clock, fresh client addresses, users with passwords and MFA)."""
 
-from tests.services.conftest import clock, fast_argon2, make_user, new_ip  # noqa: F401  (fixtures)
+from tests.services.conftest import clock, fast_argon2, make_user, new_ip  # noqa: F401

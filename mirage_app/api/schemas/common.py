@@ -38,7 +38,8 @@ class ErrorBody(BaseModel):
 
     error: str = Field(
         description="Stable machine-readable code: an i18n key such as `outreach.policy_not_found`, or a generic "
-        "one such as `validation_error`, `not_found`, `payload_too_large`, `internal_error`"
+        "one such as `validation_error`, `invalid_input` (a NUL or an unpaired surrogate), `not_found`, "
+        "`payload_too_large`, `internal_error`"
     )
     detail: str | list[FieldError] | None = Field(
         description="An English message, or the fields at fault (`[{field, message}]`) when the error is about input"

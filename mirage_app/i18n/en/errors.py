@@ -29,6 +29,8 @@ ERRORS: dict[str, str] = {
     "permission.mfa_required": "Turn on two-factor authentication to do this.",
     "permission.user_required": "Only a signed-in person can do this, not an API key.",
     "users.not_found": "User not found.",
+    "sessions.not_found": "Session not found, or already ended.",
+    "sessions.current": "This is the session you are using: sign out to end it.",
     "users.email_taken": "A user with this email already exists.",
     "users.last_admin": "The tenant must keep at least one active admin.",
     "invitations.not_found": "This invitation link is not valid.",
@@ -37,6 +39,7 @@ ERRORS: dict[str, str] = {
     "invitations.revoked": "This invitation was revoked. Ask an admin for a new one.",
     "api_keys.not_found": "API key not found.",
     "api_keys.invalid": "The API key is missing, unknown or revoked.",
+    "rate_limited": "Too many wrong API keys from this address. Try again in {retry_after} seconds.",
     # errors raised by services (evolution_gateway)
     "evolution.unavailable": "Evolution is unreachable ({detail}). Nothing was changed; try again shortly.",
     "instances.creation_unconfirmed": 'Evolution did not confirm the new number ({detail}). It is listed as "Creating…" and is completed or removed by itself within a few minutes; no need to create it again.',

@@ -150,6 +150,8 @@ SHELL: dict[str, str] = {
     "audit.action.auth.login": "Signed in",
     "audit.action.auth.login_failed": "Failed sign-in",
     "audit.action.auth.logout": "Signed out",
+    "audit.action.auth.session_revoked": "Ended another of their sessions",
+    "audit.action.auth.sessions_revoked": "Ended sessions",
     "audit.action.auth.password_changed": "Password changed",
     "audit.action.contact.consent_grant": "Consent recorded",
     "audit.action.contact.consent_revoke": "Consent withdrawn",

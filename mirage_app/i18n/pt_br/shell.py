@@ -150,6 +150,8 @@ SHELL: dict[str, str] = {
     "audit.action.auth.login": "Entrou",
     "audit.action.auth.login_failed": "Tentativa de entrada falhou",
     "audit.action.auth.logout": "Saiu",
+    "audit.action.auth.session_revoked": "Encerrou outra de suas sessões",
+    "audit.action.auth.sessions_revoked": "Encerrou sessões",
     "audit.action.auth.password_changed": "Senha alterada",
     "audit.action.contact.consent_grant": "Consentimento registrado",
     "audit.action.contact.consent_revoke": "Consentimento retirado",

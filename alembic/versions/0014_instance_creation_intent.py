@@ -7,7 +7,7 @@
   is archived. The job sweeps the platform's servers for instances Mirage made that have no live number; it learns
   only that a name is taken, no tenant data.
 
-Revision ID: 0015
+Revision ID: 0014
 Revises: 0013
 """
 
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0015"
+revision = "0014"
 down_revision = "0013"
 branch_labels = None
 depends_on = None
