@@ -62,7 +62,7 @@ def test_a_killed_worker_leaves_health_at_once_while_rq_still_lists_it(http, tmp
         assert _listed(worker.pid)  # RQ still lists the dead worker: its registry alone would have said "ok"
         check = _workers_check(http)
         if before == 0:
-            assert check["ok"] is False and "no RQ worker is running (1 listed" in check["error"]
+            assert check["ok"] is False and "no RQ worker is running" in check["error"]  # others may be listed too
         else:
             assert check["silent"] >= 1
     finally:
