@@ -11,7 +11,9 @@ from mirage_app.core.bootstrap import bun_path, prepare
 prepare()
 
 import mirage_app.models  # noqa: E402,F401  (Reflex's start-up schema check compares against these tables)
+from mirage_app.core import web_security  # noqa: E402
 from mirage_app.core.config import get_settings  # noqa: E402  (after prepare() filled the environment)
+from mirage_app.core.dev_server_headers import DevServerHeaders  # noqa: E402
 
 settings = get_settings()
 # `reflex run --env prod` forks min(2 x cores + 1, 8) Granian workers; Mirage's backend is asynchronous and waits on
@@ -22,6 +24,19 @@ os.environ.setdefault("GRANIAN_WORKERS", str(min((os.cpu_count() or 1) + 1, 8)))
 embedded = bool(os.environ.get("MIRAGE_EMBEDDED_OWNER"))
 reflex_redis = os.environ.get("MIRAGE_REFLEX_REDIS", "0" if embedded else "1") == "1"
 
+
+def own_origins() -> list[str]:
+    """Origins allowed on the websocket and for credentialed CORS (read when asked: `reflex run` sets the ports
+    after this file is loaded)."""
+    return web_security.allowed_origins(
+        settings.public_url, config.deploy_url, config.api_url, extra=settings.allowed_origins
+    )
+
+
+def dev_server_headers() -> dict[str, str]:
+    return web_security.security_headers(own_origins(), dev=True, https=web_security.is_https(settings.public_url))
+
+
 config = rx.Config(
     app_name="mirage_app",
     db_url=settings.resolved_app_database_url(),
@@ -29,10 +44,13 @@ config = rx.Config(
     telemetry_enabled=False,
     bun_path=bun_path() or "bun",
     show_built_with_reflex=False,
+    backend_host=settings.bind_host or ("127.0.0.1" if embedded else "0.0.0.0"),
     disable_plugins=[SitemapPlugin],
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(appearance="dark", accent_color="cyan", gray_color="slate", radius="medium")
-        )
+        ),
+        DevServerHeaders(dev_server_headers),
     ],
 )
+config.cors_allowed_origins = tuple(own_origins())

@@ -50,10 +50,11 @@ def cmd_embedded(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
+    from mirage_app.core.redis import WORKER_HEARTBEAT_S
     from workers.worker import run_worker
 
     _ensure_platform_servers()
-    run_worker(queues=args.queues, burst=args.burst, fork=args.fork)
+    run_worker(queues=args.queues, burst=args.burst, fork=args.fork, heartbeat_s=args.heartbeat or WORKER_HEARTBEAT_S)
     return 0
 
 
@@ -126,6 +127,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--queues", nargs="+", default=None)
     p.add_argument("--burst", action="store_true", help="exit when the queues are empty")
     p.add_argument("--fork", action="store_true", help="fork a work horse per job (isolation over throughput)")
+    p.add_argument("--heartbeat", type=float, default=None, help="seconds between liveness beats (default 10)")
     p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("scheduler", help="run the periodic-tick scheduler (one leader across processes)")

@@ -1,20 +1,29 @@
 """The Reflex application: pages, theme, and the `/api` FastAPI app in front of Reflex's own routes."""
 
 import asyncio
+import functools
 import logging
 
 import reflex as rx
+from reflex.utils.exec import is_prod_mode
 
 import mirage_app.pages  # noqa: F401  (registers every route)
 from mirage_app.api.app import api
+from mirage_app.api.security_headers import with_security_headers
 from mirage_app.api.webhooks import WebhookFastPath
 from mirage_app.core.processes import freeze_startup_heap
+from mirage_app.states.ui import unexpected_error
 
+secured = functools.partial(
+    with_security_headers, origins=list(rx.config.get_config().cors_allowed_origins), dev=not is_prod_mode()
+)
 app = rx.App(
     stylesheets=["/styles.css"],
-    # `api` first (Reflex mounts its own routes inside it), then Evolution's deliveries skip both (api/webhooks.py).
-    api_transformer=[api, WebhookFastPath],
+    # `api` first (Reflex mounts its own routes inside it), then Evolution's deliveries skip both (api/webhooks.py),
+    # and every response, the fast path's included, carries the security headers.
+    api_transformer=[api, WebhookFastPath, secured],
     head_components=[rx.el.meta(name="color-scheme", content="dark")],
+    backend_exception_handler=unexpected_error,
 )
 
 

@@ -35,6 +35,14 @@ def expire_qr_attempts() -> int:
     return expire_all_attempts(runtime().clock)
 
 
+def reconcile_instances() -> dict:
+    """Complete or remove numbers whose creation Evolution never confirmed; delete orphan instances (every minute)."""
+    from mirage_app.engine.runtime import runtime
+    from mirage_app.services.instance_reconcile import reconcile_all
+
+    return reconcile_all(runtime().clock).as_dict()
+
+
 def start_round(tenant_id: str, round_id: str) -> str:
     from mirage_app.engine.rounds import start_round as start
 

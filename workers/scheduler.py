@@ -39,6 +39,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("outreach-tick", 60, "workers.jobs.outreach_tick", "default"),
     PeriodicJob("evolution-probe", 30, "workers.jobs.probe_evolution_servers", "default"),
     PeriodicJob("qr-expire", 60, "workers.jobs.expire_qr_attempts", "low"),
+    PeriodicJob("instance-reconcile", 60, "workers.jobs.reconcile_instances", "low"),
 ]
 
 

@@ -1,9 +1,8 @@
 """Why things wait, and one definition of "sent" and "received" for every total.
 
-- `messages.wait_reason`: why a queued message has not gone out yet, written by the send pipeline in the same
-  UPDATE that defers it (engine/sending.py); until when is its `send_after` (while Evolution types:
-  `dispatched_at` + the planned typing time, logic.waits.message_until).
-- `outreach_policies.wait_reason` / `wait_until`: why the policy's last tick sent no opener and until when, so
+- `messages.wait_reason` / `messages.wait_until`: why a queued message has not gone out yet and until when, written
+  by the send pipeline in the same UPDATE that defers it (engine/sending.py).
+- `outreach_policies.wait_reason` / `wait_until` / `wait_checked_at`: why the policy's last tick sent no opener, so
   each waiting target can say why (engine/outreach_scheduler.py).
 - `mv_message_facts` / `mv_topic_facts` redefined: a message that left one of the tenant's numbers is *sent* for
   that number; a message that reached one of the tenant's numbers (from a contact, or from another of its numbers)
@@ -116,12 +115,17 @@ def _replace_facts(message_facts: str, topic_facts: str) -> None:
 
 
 def upgrade() -> None:
-    op.execute("ALTER TABLE messages ADD COLUMN wait_reason varchar(60)")
-    op.execute("ALTER TABLE outreach_policies ADD COLUMN wait_reason varchar(60), ADD COLUMN wait_until timestamptz")
+    op.execute("ALTER TABLE messages ADD COLUMN wait_reason varchar(60), ADD COLUMN wait_until timestamptz")
+    op.execute(
+        "ALTER TABLE outreach_policies ADD COLUMN wait_reason varchar(60), ADD COLUMN wait_until timestamptz, "
+        "ADD COLUMN wait_checked_at timestamptz"
+    )
     _replace_facts(MV_MESSAGE_FACTS, MV_TOPIC_FACTS)
 
 
 def downgrade() -> None:
     _replace_facts(OLD_MESSAGE_FACTS, OLD_TOPIC_FACTS)
-    op.execute("ALTER TABLE outreach_policies DROP COLUMN wait_reason, DROP COLUMN wait_until")
-    op.execute("ALTER TABLE messages DROP COLUMN wait_reason")
+    op.execute(
+        "ALTER TABLE outreach_policies DROP COLUMN wait_reason, DROP COLUMN wait_until, DROP COLUMN wait_checked_at"
+    )
+    op.execute("ALTER TABLE messages DROP COLUMN wait_reason, DROP COLUMN wait_until")

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 
-from mirage_app.api import contacts, evolution_servers, health, instances, me, metrics, outreach, webhooks
+from mirage_app.api import contacts, evolution_servers, health, instances, me, metrics, outreach, session, webhooks
+from mirage_app.api.deps import refuse_bad_text
 from mirage_app.api.errors import ApiError, install_error_handlers
+from mirage_app.api.security_headers import with_security_headers
 from mirage_app.api.webhooks import WebhookFastPath
+from mirage_app.core.config import get_settings
+from mirage_app.core.web_security import allowed_origins
 
 
 def create_api() -> FastAPI:
@@ -21,12 +25,9 @@ def create_api() -> FastAPI:
     install_error_handlers(api)
     api.include_router(health.router)
     api.include_router(webhooks.router)
-    api.include_router(me.router)
-    api.include_router(instances.router)
-    api.include_router(evolution_servers.router)
-    api.include_router(metrics.router)
-    api.include_router(contacts.router)
-    api.include_router(outreach.router)
+    # Not the webhook route: it reads its body itself, within its size limit, and guards its own parse.
+    for keyed in (me, session, instances, evolution_servers, metrics, contacts, outreach):
+        api.include_router(keyed.router, dependencies=[Depends(refuse_bad_text)])
 
     @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)
     async def unknown_route(path: str) -> None:
@@ -39,4 +40,4 @@ def create_api() -> FastAPI:
 api = create_api()
 # What Mirage serves: the FastAPI app behind the webhook fast path (see api/webhooks.py). Reflex mounts its own
 # app inside `api` and then applies the fast path (mirage_app.py); `asgi` is the same stack without Reflex.
-asgi = WebhookFastPath(api)
+asgi = with_security_headers(WebhookFastPath(api), origins=allowed_origins(get_settings().public_url), dev=False)

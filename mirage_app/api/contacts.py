@@ -22,6 +22,7 @@ from mirage_app.api.schemas.contacts import (
     ImportReport,
 )
 from mirage_app.base.permissions import Actor
+from mirage_app.logic.untrusted_input import MAX_OFFSET
 from mirage_app.services import contacts
 
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
@@ -42,7 +43,7 @@ async def list_contacts(
     tag: str | None = Query(default=None, max_length=40, description="Only contacts with this tag"),
     consent: Literal["granted", "revoked", "unknown", "suppressed", "contactable"] | None = None,
     limit: int = Query(default=50, ge=1, le=contacts.MAX_PAGE),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
 ) -> ContactPage:
     page = await run_in_threadpool(
         lambda: contacts.list_contacts(actor, search=search, tag=tag, consent=consent, limit=limit, offset=offset)

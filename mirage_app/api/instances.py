@@ -19,7 +19,7 @@ _404 = not_found("instances.not_found")
     "",
     status_code=201,
     response_model=InstanceQr,
-    responses=errors(*AUTH, 404, 409, 422, 502, examples={404: field_error("personas.not_found", "persona_id")}),
+    responses=errors(*AUTH, 404, 409, 422, 502, 504, examples={404: field_error("personas.not_found", "persona_id")}),
     summary="Create an Evolution instance and return its QR code",
 )
 async def create_instance(body: CreateInstance, actor: Actor = Depends(api_actor)) -> InstanceQr:

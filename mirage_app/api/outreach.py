@@ -31,6 +31,7 @@ from mirage_app.api.schemas.outreach import (
     TargetsCreate,
 )
 from mirage_app.base.permissions import Actor
+from mirage_app.logic.untrusted_input import MAX_OFFSET
 from mirage_app.services import outreach
 
 router = APIRouter(prefix="/api/outreach", tags=["outreach"])
@@ -150,7 +151,7 @@ async def list_targets(
     status: str | None = Query(default=None, description="One status or several, comma-separated"),
     search: str | None = Query(default=None, max_length=100, description="Part of the name or number"),
     limit: int = Query(default=50, ge=1, le=outreach.MAX_PAGE),
-    offset: int = Query(default=0, ge=0),
+    offset: int = Query(default=0, ge=0, le=MAX_OFFSET),
     sort: Literal["queue", "priority", "created_at", "last_contact_at", "name", "status"] = "queue",
 ) -> TargetPage:
     page = await run_in_threadpool(

@@ -25,6 +25,7 @@ from mirage_app.core.config import get_settings
 from mirage_app.core.telemetry import WEBHOOK_EVENTS
 from mirage_app.engine import inbox, ingest, optout
 from mirage_app.evolution.webhook import MalformedEvent, event_suffix
+from mirage_app.logic.untrusted_input import MAX_JSON_DEPTH, bad_text_paths, may_hold_surrogate, nesting_exceeds
 
 log = logging.getLogger("mirage.api")
 router = APIRouter(tags=["webhooks"])
@@ -41,10 +42,14 @@ def _too_large(limit: int) -> ApiError:
 async def receive_delivery(body: bytes, secret: str | None, suffix: str | None) -> dict:
     """Authenticate, store and apply one delivery, then hand a received message to the engine. ApiError on bad
     input (nothing is written then)."""
+    if nesting_exceeds(body):  # before any parse: the parser recurses once per level (before authentication, too)
+        raise ApiError(400, "malformed_json", f"JSON may nest at most {MAX_JSON_DEPTH} levels deep")
     try:
         payload = json.loads(body)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ApiError(400, "malformed_json", "the body is not valid JSON") from exc
+    if may_hold_surrogate(body) and any(bad_text_paths(payload)):
+        raise ApiError(400, "invalid_input", "the body holds an unpaired UTF-16 surrogate, which cannot be stored")
     if not isinstance(payload, dict) or not isinstance(payload.get("instance"), str) or not payload["instance"]:
         raise ApiError(400, "malformed_event", "expected a JSON object with `event`, `instance` and `data`")
     if suffix is not None:
@@ -60,9 +65,8 @@ async def receive_delivery(body: bytes, secret: str | None, suffix: str | None) 
         auth = ingest.authenticate_cached(instance, secret)
         if auth is None:
             auth = await run_in_threadpool(ingest.authenticate, instance, secret)
-    except ingest.UnknownInstance as exc:
-        raise ApiError(404, "unknown_instance", f"no instance named {instance!r}") from exc
-    except ingest.BadSecret as exc:
+    except (ingest.UnknownInstance, ingest.BadSecret) as exc:
+        # One answer for both, so that instance names cannot be probed.
         raise ApiError(401, "unauthorized", "missing or wrong webhook secret") from exc
     try:
         # Messages and statuses: one round trip on the event loop; other events: a worker thread.
@@ -98,11 +102,9 @@ _DOCS: dict[str, Any] = {
     "responses": errors(
         400,
         401,
-        404,
         413,
         examples={
-            401: {"error": "unauthorized", "detail": "missing or wrong webhook secret"},
-            404: {"error": "unknown_instance", "detail": "no instance named 'mrg-sales-1-3fa2b9c1'"},
+            401: {"error": "unauthorized", "detail": "missing or wrong webhook secret (or no such instance)"},
             413: {"error": "payload_too_large", "detail": "webhook bodies are limited to 262144 bytes"},
         },
     ),

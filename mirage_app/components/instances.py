@@ -9,6 +9,7 @@ from mirage_app.states.ui import t
 STATUS_COLORS = {
     "connected": "grass",
     "connecting": "amber",
+    "creating": "amber",
     "disconnected": "gray",
     "error": "red",
     "paused": "orange",

@@ -39,6 +39,11 @@ class Settings(BaseSettings):
     llm_max_retry_after_s: float = Field(default=30.0, alias="MIRAGE_LLM_MAX_RETRY_AFTER")
     secret_key: str = Field(default=DEV_SECRET_KEY, alias="MIRAGE_SECRET_KEY")
     public_url: str = Field(default="http://localhost:8000", alias="MIRAGE_PUBLIC_URL")
+    # More origins (comma-separated) whose pages may use the UI's websocket and credentialed API calls, besides
+    # MIRAGE_PUBLIC_URL and Reflex's frontend and backend URLs (core/web_security.allowed_origins).
+    allowed_origins: str | None = Field(default=None, alias="MIRAGE_ALLOWED_ORIGINS")
+    # The backend's listening address; the embedded default listens on this machine only.
+    bind_host: str | None = Field(default=None, alias="MIRAGE_BIND_HOST")
     data_dir: Path = Field(default=PROJECT_ROOT / ".mirage", alias="MIRAGE_DATA_DIR")
     demo_mode: bool | None = Field(default=None, alias="MIRAGE_DEMO")
     workers: int = Field(default=2, alias="MIRAGE_WORKERS")

@@ -11,6 +11,14 @@ from mirage_app.core.config import get_settings
 
 QUEUE_NAMES = ("high", "default", "low")
 SCHEDULER_HEARTBEAT_KEY = "mirage:scheduler:heartbeat"  # written by the leading scheduler, read by health checks
+# A running `mirage worker` refreshes its key every WORKER_HEARTBEAT_S; the key outlives WORKER_ALIVE_BEATS missed
+# beats, so a killed worker leaves the health check within 30 s (RQ itself lists it until its TTL, about 8 minutes).
+WORKER_HEARTBEAT_S = 10.0
+WORKER_ALIVE_BEATS = 3
+
+
+def worker_alive_key(worker_name: str) -> str:
+    return f"mirage:worker:alive:{worker_name}"
 
 
 @lru_cache

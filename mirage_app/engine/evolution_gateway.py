@@ -18,7 +18,7 @@ from sqlalchemy import text
 
 from mirage_app.base.errors import ServiceError
 from mirage_app.core.config import get_settings
-from mirage_app.core.db import tenant_session
+from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.security import decrypt
 from mirage_app.evolution.client import EvolutionClient
 from mirage_app.evolution.errors import EvolutionError
@@ -98,6 +98,17 @@ def credentials(tenant_id: uuid.UUID | str, server_id: uuid.UUID) -> tuple[str, 
 
 
 server_clients = ServerClients()
+
+
+def platform_client(server_id: uuid.UUID) -> EvolutionClient:
+    """A platform server's client outside any tenant, for the upkeep jobs (tenants' servers stay theirs)."""
+    with system_session() as s:
+        row = s.execute(
+            text("SELECT base_url, api_key_enc FROM mirage_evolution_credentials(:id)"), {"id": server_id}
+        ).first()
+    if row is None:
+        raise EvolutionFailure("evolution.server_missing")
+    return server_clients.put(server_id, row.base_url, decrypt(row.api_key_enc))
 
 
 def client_for(tenant_id: uuid.UUID | str, server_id: uuid.UUID | None) -> EvolutionClient:

@@ -440,16 +440,17 @@ def _apply_qr(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
             {"n": auth.number_id},
         )
         return
-    s.execute(
-        text("UPDATE sessions SET last_qr = :qr, last_qr_at = now() WHERE number_id = :n"),
-        {"qr": event.qr_base64 or event.qr_code, "n": auth.number_id},
-    )
+    # numbers before sessions, as every writer of both does (the other order deadlocks with instance creation)
     s.execute(
         text(
             "UPDATE numbers SET status = 'connecting', updated_at = now() "
             "WHERE id = :n AND status IN ('disconnected', 'error', 'connecting')"
         ),
         {"n": auth.number_id},
+    )
+    s.execute(
+        text("UPDATE sessions SET last_qr = :qr, last_qr_at = now() WHERE number_id = :n"),
+        {"qr": event.qr_base64 or event.qr_code, "n": auth.number_id},
     )
 
 

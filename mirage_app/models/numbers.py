@@ -49,6 +49,9 @@ class Persona(SQLModel, table=True):
 
 class Number(SQLModel, table=True):
     __tablename__ = "numbers"
+    __table_args__ = (
+        sa.Index("ix_numbers_creating_since", "creating_since", postgresql_where=sa.text("creating_since IS NOT NULL")),
+    )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     wa_number: str | None = Field(default=None, max_length=20, index=True)
@@ -67,6 +70,9 @@ class Number(SQLModel, table=True):
     server_id: uuid.UUID | None = fk_field("evolution_servers.id", ondelete="RESTRICT")
     # Deleted after it had history: kept for that history, out of every list, never sends, holds no server slot.
     archived_at: datetime | None = ts_field()
+    # Its Evolution instance was asked for and not confirmed yet ("creating…"): the reconciliation job
+    # (services.instance_reconcile) completes or removes a number whose creation failed with an unknown outcome.
+    creating_since: datetime | None = ts_field()
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
 

@@ -10,12 +10,15 @@ from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.conversation import conversation_page, impact_view
 from mirage_app.components.layout import app_page
 from mirage_app.i18n import formats
+from mirage_app.logic import event_args
 from mirage_app.services import conversations, instances
 from mirage_app.states.auth import AuthState
 from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import t
+
+PAIR_SIDES = {"pair_a": event_args.uuid_or_empty, "pair_b": event_args.uuid_or_empty}  # the two pickers of a new pair
 
 
 @dataclass(frozen=True)
@@ -139,7 +142,11 @@ class ParticipantsState(ConfirmDelete, ConversationState):
 
     @rx.event
     def set_pair(self, side: str, value: str):
-        setattr(self, f"pair_{side}", value)
+        change = event_args.accepted(PAIR_SIDES, f"pair_{side}" if isinstance(side, str) else None, value)
+        if change is None:
+            return rx.toast.error(self.tr["error.generic"], id="service-error")
+        setattr(self, *change)  # pair_a or pair_b only
+        return None
 
     def _save_pairs(self, pairs: list[tuple[str, str]], success: str | None = None):
         saved = self._call(conversations.set_pairings, self._id_from_url(), pairs, success=success)

@@ -63,9 +63,8 @@ class InviteState(AuthState):
         if not accepted.ok:
             _, self.error = named_error(self.tr, LABELS, accepted.error_field, self.error)
             return accepted.feedback
-        self.session_token = accepted.value.session_token
         self.locale = self.chosen_locale
-        return [rx.redirect("/"), rx.toast.success(self.tr.get("invite.welcome", ""))]
+        return [rx.toast.success(self.tr.get("invite.welcome", "")), self._enter(accepted.value.session_token, "/")]
 
 
 def _form() -> rx.Component:

@@ -13,7 +13,7 @@ from mirage_app.states.ui import t
 class LoginState(AuthState):
     step: str = "password"  # or "mfa"
     error: str = ""
-    pending_token: str = ""
+    _pending_token: str = ""  # backend-only: never sent to the page
 
     def _destination(self, password_change: bool = False) -> str:
         if password_change:
@@ -47,26 +47,24 @@ class LoginState(AuthState):
             return signed_in.feedback
         result = signed_in.value
         if result.mfa_required:
-            self.step, self.pending_token = "mfa", result.pending_token or ""
+            self.step, self._pending_token = "mfa", result.pending_token or ""
             return None
-        self.session_token = result.session_token or ""
-        return rx.redirect(self._destination(result.password_change_required))
+        return self._enter(result.session_token or "", self._destination(result.password_change_required))
 
     @rx.event
     def submit_code(self, form: dict):
-        signed_in = self._sign_in(auth.complete_mfa, self.pending_token, form.get("code", ""))
+        signed_in = self._sign_in(auth.complete_mfa, self._pending_token, form.get("code", ""))
         if not signed_in.ok:
             if signed_in.error_code == "mfa.pending_expired":
                 self.step = "password"
             return signed_in.feedback
         result = signed_in.value
-        self.session_token = result.session_token or ""
-        self.step, self.pending_token = "password", ""
-        return rx.redirect(self._destination(result.password_change_required))
+        self.step, self._pending_token = "password", ""
+        return self._enter(result.session_token or "", self._destination(result.password_change_required))
 
     @rx.event
     def back(self):
-        self.step, self.error, self.pending_token = "password", "", ""
+        self.step, self.error, self._pending_token = "password", "", ""
 
 
 def _password_form() -> rx.Component:

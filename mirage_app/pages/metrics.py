@@ -4,45 +4,19 @@ demo-data loader (demo mode) with its progress bar."""
 from __future__ import annotations
 
 import asyncio
-import html
 from dataclasses import dataclass
-from datetime import date
 
 import plotly.graph_objects as go
 import reflex as rx
 
 from mirage_app.components.layout import app_page, page_layout
-from mirage_app.i18n import formats
+from mirage_app.components.metrics_charts import build_figures
+from mirage_app.logic import event_args
 from mirage_app.services import metrics
 from mirage_app.services.demo_data import load_demo_data
 from mirage_app.states.auth import AuthState
 from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import UiState, t
-
-CYAN, VIOLET, RED, AMBER = "#22d3ee", "#a78bfa", "#f87171", "#fbbf24"
-WEEKDAYS = {
-    "pt-BR": ["dom", "seg", "ter", "qua", "qui", "sex", "sáb"],
-    "en": ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
-}
-
-
-def chart_text(values: list[str]) -> list[str]:
-    """Operator-written labels (number names, topics) as plain text: plotly renders a subset of HTML in labels and
-    hover text (<b>, <a href>…); escaped, `<b>x</b>` is shown as typed."""
-    return [html.escape(str(value), quote=False) for value in values]
-
-
-def _layout(fig: go.Figure, height: int = 300) -> go.Figure:
-    fig.update_layout(
-        template="plotly_dark",
-        height=height,
-        margin={"l": 40, "r": 10, "t": 10, "b": 40},
-        paper_bgcolor="rgba(0,0,0,0)",
-        plot_bgcolor="rgba(0,0,0,0)",
-        legend={"orientation": "h", "y": -0.2},
-        font={"size": 12},
-    )
-    return fig
 
 
 @dataclass(frozen=True)
@@ -52,6 +26,14 @@ class MetricsTotals:
     failure_rate: float = 0.0  # percent of sent
     avg_latency: float = 0.0  # seconds
     optouts: int = 0
+
+
+PERIODS = ("7", "30")  # days, as the period control offers them
+FILTERS = {
+    "period": event_args.one_of(*PERIODS),
+    "number_id": event_args.uuid_or_empty,
+    "conversation_id": event_args.uuid_or_empty,
+}
 
 
 class MetricsState(AuthState):
@@ -88,7 +70,10 @@ class MetricsState(AuthState):
 
     @rx.event
     def set_filter(self, name: str, value: str | list[str]):
-        setattr(self, name, value if isinstance(value, str) else value[0])
+        change = event_args.accepted(FILTERS, name, value)
+        if change is None:
+            return rx.toast.error(self.tr["error.generic"], id="service-error")
+        setattr(self, *change)  # one of FILTERS' names only
         return self._build()
 
     def _build(self):
@@ -96,88 +81,14 @@ class MetricsState(AuthState):
         built = self._call(metrics.dashboard, flt)
         if not built.ok:
             return built.feedback
-        data, tr, lang = built.value, self.tr, self.lang
-        numbers, topics = chart_text(data.numbers), chart_text([seed for seed, _ in data.topics])
-        # Days as the page's language writes them ("29 nov" / "Nov 29"), as categories: plotly would reparse dates.
-        days = [formats.day(date.fromisoformat(d), lang) for d in data.days]
+        data = built.value
         self.totals = MetricsTotals(
             **{k: data.totals[k] for k in ("sent", "received", "failure_rate", "avg_latency", "optouts")}
         )
         self.has_data = bool(self.totals.sent or self.totals.received)
-        self.fig_per_day = _layout(
-            go.Figure(
-                [
-                    go.Bar(x=days, y=data.sent_per_day, name=tr["metrics.sent"], marker_color=CYAN),
-                    go.Bar(x=days, y=data.received_per_day, name=tr["metrics.received"], marker_color=VIOLET),
-                ],
-                layout={"barmode": "group", "xaxis": {"type": "category"}},
-            )
-        )
-        self.fig_per_number = _layout(
-            go.Figure(
-                [
-                    go.Bar(x=numbers, y=data.sent_per_number, name=tr["metrics.sent"], marker_color=CYAN),
-                    go.Bar(x=numbers, y=data.received_per_number, name=tr["metrics.received"], marker_color=VIOLET),
-                ],
-                layout={"barmode": "group"},
-            )
-        )
-        self.fig_heatmap = _layout(
-            go.Figure(
-                go.Heatmap(
-                    z=data.heatmap,
-                    x=list(range(24)),
-                    y=WEEKDAYS[lang],
-                    colorscale=[[0, "#111827"], [0.5, "#0e7490"], [1, "#67e8f9"]],
-                    hovertemplate="%{y} %{x}h: %{z}<extra></extra>",
-                )
-            ),
-            height=280,
-        )
-        self.fig_topics = _layout(
-            go.Figure(
-                go.Bar(
-                    x=[n for _, n in data.topics][::-1],
-                    y=topics[::-1],
-                    orientation="h",
-                    marker_color=CYAN,
-                )
-            ),
-            height=280,
-        )
-        self.fig_latency = _layout(
-            go.Figure(
-                go.Bar(
-                    x=numbers,
-                    y=[v or 0 for v in data.latency_per_number],
-                    marker_color=AMBER,
-                    hovertemplate="%{x}: %{y}s<extra></extra>",
-                )
-            ),
-            height=280,
-        )
-        self.fig_failures = _layout(
-            go.Figure(
-                [
-                    go.Scatter(
-                        x=days,
-                        y=data.failed_per_day,
-                        name=tr["metrics.failures"],
-                        mode="lines+markers",
-                        line={"color": RED},
-                    ),
-                    go.Scatter(
-                        x=days,
-                        y=data.optouts_per_day,
-                        name=tr["metrics.optouts"],
-                        mode="lines+markers",
-                        line={"color": AMBER},
-                    ),
-                ],
-                layout={"xaxis": {"type": "category"}},
-            ),
-            height=280,
-        )
+        figures = build_figures(data, self.tr, self.lang)
+        self.fig_per_day, self.fig_per_number, self.fig_heatmap = figures.per_day, figures.per_number, figures.heatmap
+        self.fig_topics, self.fig_latency, self.fig_failures = figures.topics, figures.latency, figures.failures
         return None
 
     @rx.event(background=True)

@@ -9,13 +9,18 @@ import reflex as rx
 
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.i18n import formats
-from mirage_app.logic import waits
+from mirage_app.logic import event_args, waits
 from mirage_app.services import contacts, outreach
 from mirage_app.states.auth import AuthState
 from mirage_app.states.rows import SelectOption
 from mirage_app.states.ui import t
 
 STATUSES = ["", "pending", "in_progress", "paused", "done", "optout", "failed"]
+FILTERS = {
+    "status": event_args.one_of(*STATUSES),
+    "policy_id": event_args.uuid_or_empty,
+    "search": event_args.text_up_to(100),  # as the API's `search`
+}
 STATUS_COLORS = [
     ("pending", "cyan"),
     ("in_progress", "violet"),
@@ -94,7 +99,10 @@ class TargetsState(AuthState):
 
     @rx.event
     def set_filter(self, name: str, value: str | list[str]):
-        setattr(self, name, value if isinstance(value, str) else value[0])
+        change = event_args.accepted(FILTERS, name, value)
+        if change is None:
+            return rx.toast.error(self.tr["error.generic"], id="service-error")
+        setattr(self, *change)  # one of FILTERS' names only
         self.selected = []
         return self.load()
 

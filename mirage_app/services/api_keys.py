@@ -23,6 +23,7 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.security import hash_token, new_token
 from mirage_app.models import ApiKey
+from mirage_app.services.throttle import LoginThrottle, api_key_throttle
 
 KEY_SCHEME = "mrg"
 PREFIX_LENGTH = 8
@@ -111,8 +112,26 @@ def list_keys(actor: Actor, *, include_revoked: bool = True) -> list[ApiKeyView]
         return [ApiKeyView.of(k) for k in s.exec(query).all()]
 
 
-def authenticate(raw_key: str | None, ip: str | None = None, *, clock: Clock = system_clock) -> Actor:
-    """The actor for a raw key, or AuthFailed("api_keys.invalid") for a malformed, unknown, revoked or expired one."""
+def authenticate(
+    raw_key: str | None,
+    ip: str | None = None,
+    *,
+    clock: Clock = system_clock,
+    throttle: LoginThrottle = api_key_throttle,
+) -> Actor:
+    """The actor for a raw key, or AuthFailed("api_keys.invalid") for a malformed, unknown, revoked or expired one.
+
+    Wrong keys count against the caller's address; over its budget every attempt from it, even with a good key, is
+    Throttled("rate_limited") until the window moves on, so keys cannot be guessed at speed."""
+    throttle.check_ip(ip, now=clock.now())
+    try:
+        return _key_actor(raw_key, ip, clock)
+    except AuthFailed:
+        throttle.ip_failure(ip, now=clock.now())
+        raise
+
+
+def _key_actor(raw_key: str | None, ip: str | None, clock: Clock) -> Actor:
     key_text = (raw_key or "").strip()
     if not _KEY_RE.match(key_text):
         raise AuthFailed("api_keys.invalid")

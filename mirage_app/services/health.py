@@ -10,7 +10,7 @@ from sqlalchemy import text
 
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import system_session
-from mirage_app.core.redis import SCHEDULER_HEARTBEAT_KEY, get_redis
+from mirage_app.core.redis import SCHEDULER_HEARTBEAT_KEY, get_redis, worker_alive_key
 from mirage_app.models.servers import HELD_HEALTH, ServerState
 
 
@@ -40,12 +40,21 @@ def _redis() -> dict[str, Any]:
 
 
 def _workers() -> dict[str, Any]:
+    """Workers whose alive key is fresh (`workers/worker.py`): RQ keeps listing a killed one for minutes."""
     redis = get_redis()
-    workers = Worker.all(connection=redis)
+    listed = Worker.all(connection=redis)
+    with redis.pipeline(transaction=False) as pipe:
+        for worker in listed:
+            pipe.exists(worker_alive_key(worker.name))
+        alive = pipe.execute()
     scheduler = redis.get(SCHEDULER_HEARTBEAT_KEY)
-    if not workers:
-        raise RuntimeError("no RQ worker is running")
-    return {"count": len(workers), "scheduler": scheduler.decode() if scheduler else None}
+    live = sum(1 for beat in alive if beat)
+    silent = len(listed) - live
+    if not live:
+        raise RuntimeError(
+            "no RQ worker is running" + (f" ({silent} listed by RQ, without a heartbeat)" if silent else "")
+        )
+    return {"count": live, "silent": silent, "scheduler": scheduler.decode() if scheduler else None}
 
 
 def _evolution() -> dict[str, Any]:

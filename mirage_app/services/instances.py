@@ -1,8 +1,11 @@
 """WhatsApp numbers (Evolution instances): connect by QR, watch, rename, assign a persona, stop, reconnect.
 
-Shared by the Reflex pages and `/api/instances`. Evolution is called first and the database written after it
-succeeded; if the database write then fails, the new Evolution instance is deleted again, so neither side is
-left half-made. Reconnecting reuses the same number row, so a number keeps its history.
+Shared by the Reflex pages and `/api/instances`. A new number's row is written first, marked `creating_since`, and
+Evolution is called after it. If Evolution surely made nothing (unreachable, or it refused) the row goes again; if
+the outcome is unknown (a timeout or a 5xx: Evolution may have made the instance anyway) the row stays "creating…"
+and `services.instance_reconcile` completes or removes it, so no instance is ever left without its row. If the
+database write after a confirmed create fails, the new Evolution instance is deleted again. Reconnecting reuses the
+same number row, so a number keeps its history.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from mirage_app.core.db import tenant_session
 from mirage_app.core.security import encrypt, hash_token, new_token
 from mirage_app.engine.evolution_gateway import EvolutionFailure, as_failure, client_for, simulator_scan
 from mirage_app.engine.ingest import SECRET_HEADER, directory
-from mirage_app.evolution.errors import EvolutionError
+from mirage_app.evolution.errors import EvolutionError, EvolutionTimeout, EvolutionUnavailable
 from mirage_app.evolution.models import InstanceState
 from mirage_app.logic import warmup
 from mirage_app.models import EvolutionSession, Message, Number, NumberStatus, Persona, Tenant
@@ -83,7 +86,11 @@ def _clean_label(label: str) -> str:
     return label
 
 
-def _instance_name(label: str) -> str:
+# Every instance name Mirage makes, and only those: the reconciliation job deletes orphans matching it.
+INSTANCE_NAME = re.compile(r"mrg-[a-z0-9-]{1,24}-[0-9a-f]{8}")
+
+
+def instance_name(label: str) -> str:
     slug = re.sub(r"[^a-z0-9]+", "-", label.lower()).strip("-")[:24] or "number"
     return f"mrg-{slug}-{secrets.token_hex(4)}"
 
@@ -132,14 +139,22 @@ def _server_uuid(server_id: uuid.UUID | str | None) -> uuid.UUID | None:
         raise NotFound("servers.not_found", field="server_id") from exc
 
 
+def webhook_url() -> str:
+    return get_settings().public_url.rstrip("/") + "/api/webhooks/evolution"
+
+
+def webhook_headers(secret: str) -> dict[str, str]:
+    return {SECRET_HEADER: secret, "Content-Type": "application/json"}
+
+
 def _register_at(client, name: str, secret: str, token: str):
     """Create the Evolution instance with Mirage's webhook on it."""
     return client.create_instance(
         name,
         token=token,
         qrcode=True,
-        webhook_url=get_settings().public_url.rstrip("/") + "/api/webhooks/evolution",
-        webhook_headers={SECRET_HEADER: secret, "Content-Type": "application/json"},
+        webhook_url=webhook_url(),
+        webhook_headers=webhook_headers(secret),
         webhook_events=WEBHOOK_EVENTS,
     )
 
@@ -147,13 +162,13 @@ def _register_at(client, name: str, secret: str, token: str):
 def create_instance(
     actor: Actor, label: str, persona_id: uuid.UUID | str | None = None, server_id: uuid.UUID | str | None = None
 ) -> QrView:
-    """Place a new number on a server (reserving its slot), create its Evolution instance there, then store the
-    session. If Evolution fails, the reserved row goes again: no half-created number."""
+    """Place a new number on a server (reserving its slot), create its Evolution instance there, then complete the
+    row. The row is written first, "creating…", so an instance Evolution makes is never without it (module doc)."""
     authorize(actor, Action.numbers_manage)
     label = _clean_label(label)
     persona_uuid = uuid.UUID(str(persona_id)) if persona_id else None
     wanted = _server_uuid(server_id)
-    name, secret, token = _instance_name(label), new_token(), new_token(24)
+    name, secret, token = instance_name(label), new_token(), new_token(24)
     with tenant_session(actor.tenant_id) as s:
         _check_persona(s, persona_uuid)
         placed_on = _place(s, only=wanted)
@@ -164,24 +179,38 @@ def create_instance(
             persona_id=persona_uuid,
             status=NumberStatus.connecting,
             server_id=placed_on,
+            creating_since=system_clock.now(),
         )
         s.add(number)
         s.flush()
-        s.add(EvolutionSession(tenant_id=actor.tenant_id, number_id=number.id, webhook_secret_hash=hash_token(secret)))
+        # The token is ours (Evolution keeps the one it is given): stored now, a reconciled number needs nothing more.
+        s.add(
+            EvolutionSession(
+                tenant_id=actor.tenant_id,
+                number_id=number.id,
+                webhook_secret_hash=hash_token(secret),
+                token_enc=encrypt(token),
+            )
+        )
         s.commit()
         number_id = number.id
     client = client_for(actor.tenant_id, placed_on)
     try:
         created = _register_at(client, name, secret, token)
-    except BaseException as exc:
-        _forget_reserved(actor.tenant_id, number_id)
-        if isinstance(exc, EvolutionError):
+    except EvolutionError as exc:
+        if not maybe_created(exc):
+            _forget_reserved(actor.tenant_id, number_id)
             raise as_failure(exc) from exc
+        status = 504 if isinstance(exc, EvolutionTimeout) else 502
+        raise EvolutionFailure("instances.creation_unconfirmed", status=status, detail=str(exc)[:200]) from exc
+    except BaseException:
+        _forget_reserved(actor.tenant_id, number_id)
         raise
     qr = created.qr.base64 if created.qr else None
     try:
         with tenant_session(actor.tenant_id) as s:
             number = get_number(s, number_id)
+            number.creating_since = None
             if created.status == "open":
                 number.status = NumberStatus.connected
             session = s.exec(select(EvolutionSession).where(EvolutionSession.number_id == number.id)).one()
@@ -199,6 +228,14 @@ def create_instance(
         raise
     directory.forget(name)
     return view
+
+
+def maybe_created(exc: EvolutionError) -> bool:
+    """Whether a failed create may still have made the instance: not when the request never left (unreachable) or
+    Evolution refused it (4xx, an unlicensed server); after a timeout, a dropped connection or a 5xx it may have."""
+    if isinstance(exc, EvolutionUnavailable) or exc.reason == "license_required":
+        return False
+    return exc.status is None or exc.status >= 500 or exc.status < 400
 
 
 def _forget_reserved(tenant_id: uuid.UUID, number_id: uuid.UUID) -> None:
@@ -385,7 +422,8 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
         rows = s.execute(
             text(
                 """
-                SELECT n.id, n.label, n.session_id, n.wa_number, n.status::text AS status, n.persona_id,
+                SELECT n.id, n.label, n.session_id, n.wa_number, n.persona_id,
+                       CASE WHEN n.creating_since IS NULL THEN n.status::text ELSE 'creating' END AS status,
                        p.name AS persona_name, n.last_seen_at, n.disconnect_reason, n.paused_reason,
                        n.failure_streak, n.paired_at, se.last_qr, n.active_days,
                        n.server_id, es.name AS server_name, es.health AS server_health,

@@ -161,7 +161,7 @@ def cancel_attempt(actor: Actor, number_id: uuid.UUID | str, clock: Clock = syst
 _STALE_ATTEMPTS = text(
     """
     SELECT n.id, n.session_id, n.server_id FROM numbers n LEFT JOIN sessions se ON se.number_id = n.id
-    WHERE n.status = 'connecting' AND n.archived_at IS NULL
+    WHERE n.status = 'connecting' AND n.archived_at IS NULL AND n.creating_since IS NULL
       AND (se.last_qr IS NOT NULL OR n.paired_at IS NULL)
       AND COALESCE(se.last_qr_at, n.updated_at, n.created_at) < :cutoff
     """

@@ -4,6 +4,8 @@ Failures are kept in Redis sorted sets scored by the injected clock (a sliding w
 of sleeping), keyed by a keyed hash of the email, so unknown emails are throttled exactly like real ones and Redis
 holds no addresses. The account lock is also written to `users.failed_logins` / `locked_until` by the caller, so
 it survives a Redis restart; if Redis is down, login keeps working on those database counters alone.
+
+API keys reuse the per-IP budget alone (`api_key_throttle`: wrong keys per address per minute, its own keys).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ class ThrottlePolicy:
     account_window: timedelta = timedelta(minutes=15)
     ip_max_failures: int = 30
     ip_window: timedelta = timedelta(minutes=15)
+    ip_code: str = "auth.ip_throttled"  # what an address over its budget is told
 
     def delay_s(self, failures: int) -> int:
         if failures < self.free_failures:
@@ -60,18 +63,19 @@ def _seconds(delta: timedelta) -> int:
 
 
 class LoginThrottle:
-    def __init__(self, redis_factory: Callable[[], Redis] = get_redis, policy: ThrottlePolicy = POLICY) -> None:
+    def __init__(
+        self, redis_factory: Callable[[], Redis] = get_redis, policy: ThrottlePolicy = POLICY, prefix: str = _PREFIX
+    ) -> None:
         self._redis_factory = redis_factory
         self.policy = policy
+        self._prefix = prefix
 
     # -- keys ---------------------------------------------------------------------------------------------------
-    @staticmethod
-    def _account_key(account: str) -> str:
-        return f"{_PREFIX}acct:{hash_token('login:' + account.strip().lower())}"
+    def _account_key(self, account: str) -> str:
+        return f"{self._prefix}acct:{hash_token('login:' + account.strip().lower())}"
 
-    @staticmethod
-    def _ip_key(ip: str) -> str:
-        return f"{_PREFIX}ip:{ip}"
+    def _ip_key(self, ip: str) -> str:
+        return f"{self._prefix}ip:{ip}"
 
     def _redis(self) -> Redis | None:
         try:
@@ -93,14 +97,18 @@ class LoginThrottle:
         except RedisError as exc:
             log.warning("login throttle check skipped, Redis error: %s", exc)
 
-    def _check_redis(self, redis: Redis, account: str, ip: str | None, now: datetime) -> None:
-        p, ts = self.policy, now.timestamp()
+    def _check_ip_redis(self, redis: Redis, ip: str | None, ts: float) -> None:
+        p = self.policy
         if ip:
             window_start = f"({ts - p.ip_window.total_seconds()}"  # exclusive: a failure counts for exactly the window
             if redis.zcount(self._ip_key(ip), window_start, "+inf") >= p.ip_max_failures:
                 oldest = redis.zrangebyscore(self._ip_key(ip), window_start, "+inf", start=0, num=1, withscores=True)
                 wait = oldest[0][1] + p.ip_window.total_seconds() - ts if oldest else 1
-                raise Throttled("auth.ip_throttled", math.ceil(wait))
+                raise Throttled(p.ip_code, math.ceil(wait))
+
+    def _check_redis(self, redis: Redis, account: str, ip: str | None, now: datetime) -> None:
+        p, ts = self.policy, now.timestamp()
+        self._check_ip_redis(redis, ip, ts)
         key = self._account_key(account)
         locked = redis.get(key + ":lock")
         if locked is not None and float(locked) > ts:
@@ -130,15 +138,18 @@ class LoginThrottle:
             return FailureOutcome(failures, _seconds(self.policy.lock_for), locked_until)
         return FailureOutcome(failures, self.policy.delay_s(failures) or None, None)
 
+    def _add_ip_failure(self, pipe, ip: str | None, ts: float, member: str, ttl: int) -> None:
+        if ip:
+            pipe.zadd(self._ip_key(ip), {member: ts})
+            pipe.zremrangebyscore(self._ip_key(ip), "-inf", ts - self.policy.ip_window.total_seconds())
+            pipe.expire(self._ip_key(ip), ttl)
+
     def _failure_redis(self, redis: Redis, account: str, ip: str | None, now: datetime) -> int:
         p, ts, member = self.policy, now.timestamp(), f"{now.timestamp()}:{uuid.uuid4().hex}"
         ttl = int((p.account_window + p.lock_for + p.ip_window).total_seconds())
         key = self._account_key(account)
         pipe = redis.pipeline()
-        if ip:
-            pipe.zadd(self._ip_key(ip), {member: ts})
-            pipe.zremrangebyscore(self._ip_key(ip), "-inf", ts - p.ip_window.total_seconds())
-            pipe.expire(self._ip_key(ip), ttl)
+        self._add_ip_failure(pipe, ip, ts, member, ttl)
         pipe.zadd(key, {member: ts})
         pipe.zremrangebyscore(key, "-inf", ts - p.account_window.total_seconds())
         pipe.expire(key, ttl)
@@ -168,5 +179,33 @@ class LoginThrottle:
         except RedisError as exc:
             log.warning("login success not recorded in Redis: %s", exc)
 
+    # -- the per-address budget alone (API keys: there is no account to count against) ------------------------
+    def check_ip(self, ip: str | None, *, now: datetime) -> None:
+        """Raise Throttled if `ip` spent its failure budget within the window; a Redis outage lets it through."""
+        redis = self._redis()
+        if redis is None:
+            return
+        try:
+            self._check_ip_redis(redis, ip, now.timestamp())
+        except RedisError as exc:
+            log.warning("address throttle check skipped, Redis error: %s", exc)
+
+    def ip_failure(self, ip: str | None, *, now: datetime) -> None:
+        """Count a failed attempt against `ip` alone."""
+        redis = self._redis()
+        if redis is None or not ip:
+            return
+        try:
+            pipe = redis.pipeline()
+            self._add_ip_failure(
+                pipe, ip, now.timestamp(), f"{now.timestamp()}:{uuid.uuid4().hex}", _seconds(self.policy.ip_window)
+            )
+            pipe.execute()
+        except RedisError as exc:
+            log.warning("address failure not counted, Redis error: %s", exc)
+
 
 default_throttle = LoginThrottle()
+# Wrong API keys: 20 per address per minute, then 429 until the oldest failure leaves the window.
+API_KEY_POLICY = ThrottlePolicy(ip_max_failures=20, ip_window=timedelta(minutes=1), ip_code="rate_limited")
+api_key_throttle = LoginThrottle(policy=API_KEY_POLICY, prefix="mirage:apikey:")

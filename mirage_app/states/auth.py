@@ -3,16 +3,20 @@
 Authorization itself lives in the services (`permissions.authorize` runs inside every mutating service
 function), so an event sent straight to the websocket is refused exactly like a click. This state only finds the
 actor from the session cookie and turns service errors into translated toasts and inline messages.
+
+The session token never reaches page JavaScript or the state sent to the browser: it travels in an HttpOnly
+cookie, set over HTTP (api/session.py), and is read here from the cookie header of the websocket's handshake.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote
+from urllib.parse import quote, urlencode, urlsplit
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -20,13 +24,15 @@ from reflex.event import EventSpec
 from mirage_app.base.errors import ServiceError
 from mirage_app.base.permissions import Action, Actor, allowed_actions
 from mirage_app.core.db import tenant_session
+from mirage_app.core.web_security import cookie_value
 from mirage_app.i18n import formats, translate
 from mirage_app.models import Tenant, User
-from mirage_app.services import auth
+from mirage_app.services import auth, auth_sessions
 from mirage_app.states.ui import UiState
 
 T = TypeVar("T")
-SESSION_COOKIE = "mirage_session"
+# Backend hostnames that Reflex's frontend replaces with the page's own (reflex state.js, SAME_DOMAIN_HOSTNAMES).
+SAME_DOMAIN_HOSTNAMES = ("localhost", "0.0.0.0", "::")
 
 
 def error_text(exc: ServiceError, locale: str) -> str:
@@ -58,7 +64,6 @@ def _signed_in_facts(actor: Actor) -> tuple[bool, str]:
 
 
 class AuthState(UiState):
-    session_token: str = rx.Cookie("", name=SESSION_COOKIE, max_age=7 * 24 * 3600, same_site="strict")
     user_email: str = ""
     user_name: str = ""
     user_role: str = ""
@@ -67,8 +72,32 @@ class AuthState(UiState):
     tenant_tz: str = "UTC"  # the tenant's IANA zone: every time a page shows is in it
 
     # -- the one way page states call a service -----------------------------------------------------
+    def _session_token(self) -> str | None:
+        """The session cookie this browser's websocket was opened with."""
+        return cookie_value(self.router.headers.cookie)
+
     def _actor(self) -> Actor | None:
-        return auth.resolve_session(self.session_token or None, ip=self.router.session.client_ip)
+        return auth.resolve_session(self._session_token(), ip=self.router.session.client_ip)
+
+    def _backend_origin(self) -> str:
+        """Where this page's websocket goes: Reflex's api_url, under the page's hostname when it names this
+        machine (as Reflex's frontend does), so that the cookie set there travels with the socket."""
+        parts = urlsplit(rx.config.get_config().api_url)
+        page = urlsplit(self.router.url).hostname
+        host = page if parts.hostname in SAME_DOMAIN_HOSTNAMES and page else parts.hostname
+        port = f":{parts.port}" if parts.port else ""
+        return f"{parts.scheme}://{host}{port}"
+
+    def _navigate_to_backend(self, path: str, **query: str):
+        """A full navigation (not the router's) to one of the backend's session routes."""
+        url = f"{self._backend_origin()}{path}?{urlencode(query)}"
+        return rx.call_script(f"window.location.assign({json.dumps(url)})")
+
+    def _enter(self, session_token: str, destination: str):
+        """Signed in: the browser trades a one-time code for the HttpOnly cookie, then opens `destination`."""
+        origin = self.router.url.origin
+        code = auth_sessions.hand_off(session_token, origin + destination)
+        return self._navigate_to_backend("/api/session/claim", code=code, to=origin + "/login")
 
     def _call(
         self,
@@ -202,7 +231,6 @@ class AuthState(UiState):
 
     @rx.event
     def logout(self):
-        auth.logout(self.session_token or None, ip=self.router.session.client_ip)
-        self.session_token = ""
+        auth.logout(self._session_token(), ip=self.router.session.client_ip)
         self._forget()
-        return rx.redirect("/login")
+        return self._navigate_to_backend("/api/session/end", to=self.router.url.origin + "/login")

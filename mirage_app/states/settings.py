@@ -1,4 +1,4 @@
-"""`/settings`: security (password, MFA), users and invitations, API keys, tenant defaults."""
+"""`/settings`: security (password, MFA, sessions), users and invitations, API keys, tenant defaults."""
 
 from __future__ import annotations
 
@@ -12,11 +12,13 @@ from mirage_app.base.permissions import Action, can
 from mirage_app.core.config import get_settings
 from mirage_app.i18n import formats
 from mirage_app.logic.form_fields import NOT_A_NUMBER, NotANumber, named_error, numbers
-from mirage_app.services import api_keys, auth, mfa, tenant_settings, users
+from mirage_app.logic.user_agent import browser_name
+from mirage_app.services import api_keys, auth, auth_sessions, mfa, tenant_settings, users
 from mirage_app.states.auth import AuthState, Outcome
 from mirage_app.states.confirming import ConfirmDelete, confirm_view
 
 WARMUP = ("day1", "growth", "first_week_cap", "max_daily", "settle_hours_after_pairing")
+TABS = ("security", "users", "api_keys", "tenant", "servers")
 PASSWORD_INPUTS = ("current-password", "new-password", "confirm-password")
 NUMBER_FIELDS: dict[str, type] = {
     "min_delay_s": int,
@@ -44,22 +46,49 @@ FIELD_LABELS = {
 
 @dataclass(frozen=True)
 class Ending:
-    """Deactivating a user, revoking an invitation or a key: asked first, with what it ends."""
+    """Deactivating a user, revoking an invitation or a key, ending sessions: asked first, with what it ends."""
 
     verb: str  # the dialog's `confirm.verb.<verb>`
     ends: str  # what stops working, an `impact.<ends>.<effect>` sentence
     effect: Effect
     service: Callable[..., object]
     toast: str
+    takes_id: bool = True  # the service is called with the target's id (else with the actor alone)
 
 
-# The dialog's target is "<kind>:<id>".
+# The dialog's target is "<kind>:<id>" ("other_sessions:" has no id).
 ENDINGS = {
     "user": Ending("deactivate", "user_sessions", Effect.deleted, users.deactivate_user, "settings.user_deactivated"),
     "invitation": Ending(
         "revoke", "invitation_link", Effect.deleted, users.revoke_invitation, "settings.invitation_revoked"
     ),
     "key": Ending("revoke", "api_key_clients", Effect.deactivated, api_keys.revoke_key, "settings.key_revoked"),
+    "session": Ending(
+        "sign_out", "session_browser", Effect.deleted, auth_sessions.revoke_my_session, "settings.session_ended"
+    ),
+    "other_sessions": Ending(
+        "sign_out_others",
+        "other_sessions",
+        Effect.deleted,
+        auth_sessions.revoke_my_other_sessions,
+        "settings.other_sessions_ended",
+        takes_id=False,
+    ),
+    "sessions_of": Ending(
+        "end_sessions",
+        "user_signed_out",
+        Effect.deleted,
+        auth_sessions.revoke_sessions_of,
+        "settings.user_sessions_ended",
+    ),
+}
+# Which rows a target's id is looked up in, and the field the dialog names it by.
+NAMED_BY = {
+    "user": ("user_rows", "email"),
+    "sessions_of": ("user_rows", "email"),
+    "invitation": ("invitation_rows", "email"),
+    "key": ("key_rows", "name"),
+    "session": ("session_rows", "label"),
 }
 
 
@@ -92,6 +121,19 @@ class ApiKeyRow:
     created: str
     last_used: str
     revoked: bool
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    """One of the signed-in person's live sessions."""
+
+    id: str
+    browser: str  # "Firefox · Linux", or "unknown browser" in words
+    ip: str
+    label: str  # browser and address, as the confirmation names it
+    started: str
+    last_seen: str
+    current: bool  # the session this page runs in: it ends by signing out, not from the list
 
 
 @dataclass(frozen=True)
@@ -169,6 +211,8 @@ class SettingsState(ConfirmDelete, AuthState):
     key_rows: list[ApiKeyRow] = []
     key_error: str = ""
     new_key: str = ""
+    # the person's own sessions
+    session_rows: list[SessionRow] = []
     # tenant defaults
     tenant: TenantDefaults = TenantDefaults()
     tenant_error: str = ""
@@ -176,7 +220,8 @@ class SettingsState(ConfirmDelete, AuthState):
     @rx.event
     def on_load(self):
         params = self.router.url.query_parameters
-        self.tab = params.get("tab", self.tab or "security")
+        wanted = params.get("tab", self.tab or "security")
+        self.tab = wanted if wanted in TABS else "security"
         self.first_run = params.get("first") == "1"
         self.first_password_chosen = False
         self.mfa_qr = self.mfa_secret = self.mfa_error = self.password_error = self.error_field = ""
@@ -194,12 +239,13 @@ class SettingsState(ConfirmDelete, AuthState):
                 users.list_users(actor) if can(actor, Action.users_read) else [],
                 users.list_invitations(actor) if can(actor, Action.users_read) else [],
                 api_keys.list_keys(actor) if can(actor, Action.api_keys_read) else [],
+                auth_sessions.list_my_sessions(actor),
             )
 
         loaded = self._call(read)
         if not loaded.ok:
             return loaded.feedback
-        tenant, self.recovery_left, user_views, invitations, keys = loaded.value
+        tenant, self.recovery_left, user_views, invitations, keys, sessions = loaded.value
         self.tenant = TenantDefaults.of(tenant)
         self.tenant_tz = tenant.timezone  # a saved zone applies to every time on screen at once
         tr, stamp = self.tr, self.stamp
@@ -237,11 +283,25 @@ class SettingsState(ConfirmDelete, AuthState):
             )
             for k in keys
         ]
+        self.session_rows = [self._session_row(v) for v in sessions]
         return None
+
+    def _session_row(self, view: auth_sessions.SessionView) -> SessionRow:
+        browser = browser_name(view.user_agent) or self.tr["settings.session_unknown_browser"]
+        return SessionRow(
+            id=str(view.id),
+            browser=browser,
+            ip=view.ip or formats.DASH,
+            label=f"{browser} ({view.ip})" if view.ip else browser,
+            started=self.stamp(view.created_at),
+            last_seen=self.stamp(view.last_seen_at),
+            current=view.current,
+        )
 
     @rx.event
     def set_tab(self, tab: str):
-        self.tab = tab
+        if tab in TABS:  # a tab the page has, nothing else
+            self.tab = tab
 
     def _name_the_field(self, outcome: Outcome, error_to: str) -> None:
         """After a refused form: the message starts with the field's name, and that input is marked."""
@@ -371,10 +431,13 @@ class SettingsState(ConfirmDelete, AuthState):
         self._reload()
         return [created.feedback, rx.set_value("key-name", "")]
 
-    # -- deactivating a user, revoking an invitation or a key: asked first (ConfirmDelete) ------------------
+    # -- deactivating a user, revoking an invitation or a key, ending sessions: asked first (ConfirmDelete) -------
     def _named(self, kind: str, row_id: str) -> str:
-        rows = {"user": self.user_rows, "invitation": self.invitation_rows, "key": self.key_rows}[kind]
-        return next((r.name if kind == "key" else r.email for r in rows if r.id == row_id), "")
+        """What the dialog calls the thing ended; for "sign out everywhere else", how many sessions end."""
+        if kind == "other_sessions":
+            return str(sum(not r.current for r in self.session_rows))
+        rows, field = NAMED_BY[kind]
+        return next((getattr(r, field) for r in getattr(self, rows) if r.id == row_id), "")
 
     def _impact(self, target_id: str) -> Outcome[Impact]:
         kind, _, row_id = target_id.partition(":")
@@ -386,4 +449,5 @@ class SettingsState(ConfirmDelete, AuthState):
 
     def _delete(self, target_id: str):
         kind, _, row_id = target_id.partition(":")
-        return self._change_and_reload(ENDINGS[kind].service, row_id, success=ENDINGS[kind].toast)
+        ending = ENDINGS[kind]
+        return self._change_and_reload(ending.service, *([row_id] if ending.takes_id else []), success=ending.toast)

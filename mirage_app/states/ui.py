@@ -3,11 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 
 import reflex as rx
+from reflex.event import EventSpec
 
 from mirage_app.i18n import DEFAULT_LOCALE, catalog, normalise_locale
 from mirage_app.services.health import check_health
+
+log = logging.getLogger("mirage.ui")
+
+
+def unexpected_error(exception: Exception) -> EventSpec:
+    """The backend's exception handler (`rx.App(backend_exception_handler=...)`): an event handler that raised
+    something other than a ServiceError is logged with its traceback, and the page shows only a generic message in
+    its language (never the exception's text, which can name code and data)."""
+    log.error("unhandled error in an event handler", exc_info=exception)
+    return UiState.show_unexpected_error()
 
 
 class UiState(rx.State):
@@ -24,6 +36,10 @@ class UiState(rx.State):
     @rx.var
     def lang(self) -> str:
         return normalise_locale(self.locale)
+
+    @rx.event
+    def show_unexpected_error(self):
+        return rx.toast.error(self.tr["error.generic"], id="backend_error")
 
     @rx.event
     def set_locale(self, locale: str) -> None:

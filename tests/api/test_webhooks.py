@@ -126,7 +126,8 @@ def test_wrong_or_missing_secret_is_401_and_stores_nothing(client, instance):
 def test_bad_input_statuses(client, instance):
     assert _post(client, instance, b"{not json").status_code == 400
     assert _post(client, instance, b"[1, 2]").status_code == 400
-    assert _post(client, instance, {"event": "messages.upsert", "instance": "nope", "data": {}}).status_code == 404
+    unknown = _post(client, instance, {"event": "messages.upsert", "instance": "nope", "data": {}})
+    assert unknown.status_code == 401 and unknown.json()["error"] == "unauthorized"  # as a wrong secret: no probing
     big = {"event": "messages.upsert", "instance": instance["name"], "data": {"x": "a" * 400_000}}
     assert _post(client, instance, big).status_code == 413
     broken = {"event": "messages.upsert", "instance": instance["name"], "data": {"key": "not a dict"}}

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import time
 import uuid
+from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
 from sqlalchemy import text
 
+from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine.evolution_gateway import EvolutionFailure, evolution_client
 from mirage_app.models import Number, NumberStatus
-from mirage_app.services import api_keys, instances
+from mirage_app.services import api_keys, instance_reconcile, instances
 
 
 def _wait(predicate, timeout=10.0):
@@ -64,7 +66,7 @@ def test_connect_two_numbers_and_exchange_a_message(simulator, admin_actor):
     assert len(instances.recent_messages(admin_actor, a.id)) == 1
 
 
-def test_evolution_down_is_reported_and_nothing_is_written(simulator, admin_actor):
+def test_evolution_down_is_reported_and_nothing_is_left_behind(simulator, admin_actor):
     simulator.set_faults(error_5xx_rate=1.0)
     try:
         with pytest.raises(EvolutionFailure) as err:
@@ -72,8 +74,16 @@ def test_evolution_down_is_reported_and_nothing_is_written(simulator, admin_acto
         assert err.value.status == 502
     finally:
         simulator.set_faults(error_5xx_rate=0.0)
-    with tenant_session(admin_actor.tenant_id) as s:
-        assert s.execute(text("SELECT count(*) FROM numbers")).scalar() == 0
+
+    def creating() -> list[bool]:
+        with tenant_session(admin_actor.tenant_id) as s:
+            return list(s.execute(text("SELECT creating_since IS NOT NULL FROM numbers")).scalars())
+
+    # A 5xx leaves the outcome unknown: the number waits as "creating…" until Evolution is asked again.
+    assert creating() == [True]
+    later = FrozenClock(datetime.now(UTC) + instance_reconcile.CREATE_GRACE + timedelta(seconds=1))
+    instance_reconcile.reconcile_all(later)
+    assert creating() == []  # Evolution never made it: the row goes
 
 
 def test_instances_api(simulator, api_server, admin_actor, make_tenant):

@@ -100,12 +100,13 @@ def test_logout_revokes_the_session(tenant_a, make_user, clock):
 def test_sessions_slide_but_end_after_the_absolute_limit(tenant_a, make_user, clock):
     user = make_user(tenant_a)
     token = auth.login(user.email, user.password, clock=clock).session_token
-    # Used every 11 hours: stays alive, until the absolute limit.
-    steps = int(SESSION_ABSOLUTE / timedelta(hours=11))
+    # Used a little more often than the idle limit: stays alive, until the absolute limit.
+    step = SESSION_IDLE - timedelta(minutes=1)
+    steps = int(SESSION_ABSOLUTE / step)
     for _ in range(steps):
-        clock.advance(timedelta(hours=11))
+        clock.advance(step)
         assert auth.resolve_session(token, clock=clock) is not None
-    clock.advance(SESSION_ABSOLUTE - steps * timedelta(hours=11) + timedelta(seconds=1))
+    clock.advance(SESSION_ABSOLUTE - steps * step + timedelta(seconds=1))
     assert auth.resolve_session(token, clock=clock) is None
 
 

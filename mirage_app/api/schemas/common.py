@@ -38,7 +38,8 @@ class ErrorBody(BaseModel):
 
     error: str = Field(
         description="Stable machine-readable code: an i18n key such as `outreach.policy_not_found`, or a generic "
-        "one such as `validation_error`, `not_found`, `payload_too_large`, `internal_error`"
+        "one such as `validation_error`, `invalid_input` (a NUL or an unpaired surrogate), `not_found`, "
+        "`payload_too_large`, `internal_error`"
     )
     detail: str | list[FieldError] | None = Field(
         description="An English message, or the fields at fault (`[{field, message}]`) when the error is about input"
@@ -68,6 +69,13 @@ _DEFAULTS: dict[int, tuple[str, dict[str, Any]]] = {
     502: (
         "WhatsApp (Evolution) was unreachable or refused; nothing was changed",
         _example("evolution.unavailable", message_for("evolution.unavailable", {"detail": "ConnectError"})),
+    ),
+    504: (
+        "Evolution did not answer in time: the new number stays `creating` until the reconciliation job completes "
+        "or removes it",
+        _example(
+            "instances.creation_unconfirmed", message_for("instances.creation_unconfirmed", {"detail": "ReadTimeout"})
+        ),
     ),
 }
 

@@ -54,7 +54,9 @@ class Instance(BaseModel):
     label: str
     session_id: str = Field(description="The Evolution instance name")
     wa_number: str | None = Field(description="E.164 number once paired")
-    status: str = Field(description="disconnected, connecting, connected, error or paused")
+    status: str = Field(
+        description="disconnected, connecting, connected, error or paused; creating until Evolution confirms it"
+    )
     persona_id: uuid.UUID | None
     messages_today: int = Field(description="Messages sent and received today (tenant's time zone)")
     messages_7d: int = Field(description="Messages over the last 7 days")

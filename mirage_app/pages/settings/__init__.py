@@ -10,6 +10,7 @@ from mirage_app.pages.settings.api_keys import api_keys_card
 from mirage_app.pages.settings.cards import admin_only, ending_dialog
 from mirage_app.pages.settings.security import mfa_card, password_card
 from mirage_app.pages.settings.servers import servers_card
+from mirage_app.pages.settings.sessions import sessions_card
 from mirage_app.pages.settings.tenant import tenant_card
 from mirage_app.pages.settings.users import users_card
 from mirage_app.states.servers import ServersState
@@ -31,7 +32,10 @@ def settings_page() -> rx.Component:
                 rx.tabs.trigger(t("settings.tab.servers"), value="servers", id="tab-servers"),
                 flex_wrap="wrap",  # at phone width every tab stays in sight (two rows) rather than scrolled away
             ),
-            rx.tabs.content(rx.vstack(password_card(), mfa_card(), spacing="4", padding_top="1em"), value="security"),
+            rx.tabs.content(
+                rx.vstack(password_card(), mfa_card(), sessions_card(), spacing="4", padding_top="1em"),
+                value="security",
+            ),
             rx.tabs.content(rx.box(admin_only(users_card()), padding_top="1em"), value="users"),
             rx.tabs.content(rx.box(admin_only(api_keys_card()), padding_top="1em"), value="api_keys"),
             rx.tabs.content(rx.box(tenant_card(), padding_top="1em"), value="tenant"),

@@ -1,5 +1,5 @@
 """What every settings tab is built from: a titled card, the gate in front of admin-only tabs, and the red button
-that ends something (a user's access, an invitation, a key) after asking."""
+that ends something (a user's access or sessions, an invitation, a key, one's own sessions) after asking."""
 
 from __future__ import annotations
 
@@ -22,21 +22,22 @@ def locked() -> rx.Var:
     return ~AuthState.mfa_enabled
 
 
-def danger_button(label_key: str, target: rx.Var, **props) -> rx.Component:
-    """Deactivate / Revoke on a row: asks first (`target` is "<kind>:<id>", see `states.settings.ENDINGS`)."""
+def danger_button(label_key: str, target: rx.Var | str, *, needs_mfa: bool = True, **props) -> rx.Component:
+    """Deactivate / Revoke / Sign out on a row: asks first (`target` is "<kind>:<id>", see
+    `states.settings.ENDINGS`). Ending one's own sessions (`needs_mfa=False`) is open to everyone."""
     return rx.button(
         t(label_key),
         size="1",
         variant="soft",
         color_scheme="red",
         on_click=SettingsState.ask_delete(target),
-        disabled=locked(),
+        disabled=locked() if needs_mfa else False,
         **props,
     )
 
 
 def ending_dialog() -> rx.Component:
-    """The one confirmation of the users and API keys tabs."""
+    """The one confirmation of the users, API keys and sessions cards."""
     return confirm_dialog(SettingsState.confirm, SettingsState.delete, SettingsState.cancel_delete, "settings-end")
 
 

@@ -1,4 +1,4 @@
-"""The users tab: invite people, change roles, deactivate, revoke pending invitations."""
+"""The users tab: invite people, change roles, end a user's sessions, deactivate, revoke pending invitations."""
 
 from __future__ import annotations
 
@@ -83,7 +83,14 @@ def users_card() -> rx.Component:
                     rx.table.cell(
                         rx.cond(
                             u.active,
-                            danger_button("settings.deactivate", "user:" + u.id, class_name="user-deactivate"),
+                            rx.hstack(
+                                danger_button(
+                                    "settings.end_sessions", "sessions_of:" + u.id, class_name="user-end-sessions"
+                                ),
+                                danger_button("settings.deactivate", "user:" + u.id, class_name="user-deactivate"),
+                                spacing="2",
+                                wrap="wrap",
+                            ),
                             rx.badge(t("settings.inactive"), color_scheme="gray"),
                         )
                     ),

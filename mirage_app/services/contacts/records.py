@@ -24,6 +24,7 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine.suppression import suppressed_in
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
+from mirage_app.logic.untrusted_input import MAX_OFFSET
 from mirage_app.models import ConsentStatus, Contact, Conversation, ConversationParticipant
 from mirage_app.services.contacts.validation import (
     CONSENT_FILTERS,
@@ -187,7 +188,7 @@ def list_contacts(
     order = _SORTS.get(sort, "c.created_at")
     direction = "DESC" if descending else "ASC"
     limit = max(1, min(int(limit), MAX_PAGE))
-    offset = max(0, int(offset))
+    offset = max(0, min(int(offset), MAX_OFFSET))
     condition = " AND ".join(where)
     with tenant_session(actor.tenant_id) as s:
         total = s.execute(

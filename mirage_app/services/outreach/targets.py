@@ -18,6 +18,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.logic import waits
+from mirage_app.logic.untrusted_input import MAX_OFFSET
 from mirage_app.models import ConsentStatus, OutreachPolicy, OutreachTarget, TargetStatus
 from mirage_app.services.outreach.common import TARGET_STATUSES, parse_id
 from mirage_app.services.outreach.policies import find_policy
@@ -200,7 +201,7 @@ def list_targets(
         params["statuses"] = statuses
         condition += " AND t.status::text = ANY(:statuses)"
     limit = max(1, min(int(limit), MAX_PAGE))
-    offset = max(0, int(offset))
+    offset = max(0, min(int(offset), MAX_OFFSET))
     order = _TARGET_SORTS.get(sort, _TARGET_SORTS["queue"])
     with tenant_session(actor.tenant_id) as s:
         counts = {st: 0 for st in TARGET_STATUSES}
