@@ -27,7 +27,7 @@ def _session_cookies(page: Page) -> list[dict]:
 
 
 def test_the_session_cookie_is_out_of_javascripts_reach(running_app, admin_settled, page: Page):
-    sign_in(page, running_app, admin_settled.email, admin_settled.password, admin_settled.second_factor())
+    sign_in(page, running_app, admin_settled.email, admin_settled.password, admin_settled.second_factor)
     [cookie] = _session_cookies(page)
     assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]  # served over http here
     assert SESSION_COOKIE not in page.evaluate("document.cookie")

@@ -62,10 +62,10 @@ def test_a_second_browser_ends_the_first_ones_session(running_app, admin_settled
         spare, first, second = spare_context.new_page(), first_context.new_page(), second_context.new_page()
         for page in (spare, first, second):
             set_language_cookie(page, url, "pt-BR")
-        sign_in(spare, running_app, admin.email, admin.password, admin.second_factor())  # at least one other
+        sign_in(spare, running_app, admin.email, admin.password, admin.second_factor)  # at least one other
 
         # The first browser starts from a clean slate: every other session of the admin ends, the spare's included.
-        sign_in(first, running_app, admin.email, admin.password, admin.second_factor())
+        sign_in(first, running_app, admin.email, admin.password, admin.second_factor)
         _open_security(first, url)
         expect(first.locator("#sessions-table .session-current")).to_contain_text(TEXTS["settings.session_current"])
         first.locator("#sessions-revoke-others").click()
@@ -78,7 +78,7 @@ def test_a_second_browser_ends_the_first_ones_session(running_app, admin_settled
         _expect_sent_to_login(spare, url, "/")
 
         # The second browser sees both sessions: its own marked, the first one by its browser.
-        sign_in(second, running_app, admin.email, admin.password, admin.second_factor())
+        sign_in(second, running_app, admin.email, admin.password, admin.second_factor)
         _open_security(second, url)
         rows = second.locator("#sessions-table .session-row")
         expect(rows).to_have_count(2, timeout=30_000)
@@ -117,7 +117,7 @@ def test_an_admin_ends_every_session_of_a_user(running_app, admin_mfa, browser):
         _open_security(operator, url)  # an operator has the card too, with nothing else to end yet
         expect(operator.locator("#sessions-only-this")).to_be_visible()
 
-        sign_in(admin, running_app, admin_mfa.email, admin_mfa.password, admin_mfa.second_factor())
+        sign_in(admin, running_app, admin_mfa.email, admin_mfa.password, admin_mfa.second_factor)
         admin.goto(url + "/settings?tab=users")
         row = admin.locator("#users-table tr", has_text=OPERATOR)
         expect(row).to_have_count(1, timeout=30_000)
