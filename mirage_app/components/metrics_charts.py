@@ -23,6 +23,8 @@ WEEKDAYS = {
     "en": ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"],
 }
 
+CHART_HEIGHT = 300  # px, every chart: the page gives each plot a box this tall (pages/metrics.py)
+
 
 @dataclass(frozen=True)
 class MetricsFigures:
@@ -34,10 +36,10 @@ class MetricsFigures:
     failures: go.Figure
 
 
-def _layout(fig: go.Figure, height: int = 300) -> go.Figure:
+def _layout(fig: go.Figure) -> go.Figure:
     fig.update_layout(
         template="plotly_dark",
-        height=height,
+        height=CHART_HEIGHT,
         margin={"l": 40, "r": 10, "t": 10, "b": 40},
         paper_bgcolor="rgba(0,0,0,0)",
         plot_bgcolor="rgba(0,0,0,0)",
@@ -100,8 +102,8 @@ def build_figures(data: MetricsData, tr: Mapping[str, str], lang: str) -> Metric
     return MetricsFigures(
         _layout(per_day),
         _layout(per_number),
-        _layout(heatmap, height=280),
-        _layout(topic_bars, height=280),
-        _layout(latency, height=280),
-        _layout(failures, height=280),
+        _layout(heatmap),
+        _layout(topic_bars),
+        _layout(latency),
+        _layout(failures),
     )

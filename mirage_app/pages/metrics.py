@@ -10,7 +10,7 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from mirage_app.components.layout import app_page, page_layout
-from mirage_app.components.metrics_charts import build_figures
+from mirage_app.components.metrics_charts import CHART_HEIGHT, build_figures
 from mirage_app.logic import event_args
 from mirage_app.services import metrics
 from mirage_app.services.demo_data import load_demo_data
@@ -144,7 +144,14 @@ def _chart(title_key: str, figure: rx.Var, chart_id: str) -> rx.Component:
     return rx.card(
         rx.vstack(
             rx.text(t(title_key), weight="medium"),
-            rx.plotly(data=figure, config={"displayModeBar": False, "responsive": True}, width="100%", id=chart_id),
+            # A fixed height: a responsive plot measures its box on every resize, and an auto-height box is 0 tall.
+            rx.plotly(
+                data=figure,
+                config={"displayModeBar": False, "responsive": True},
+                width="100%",
+                height=f"{CHART_HEIGHT}px",
+                id=chart_id,
+            ),
             width="100%",
         ),
         width="100%",
