@@ -141,6 +141,25 @@ def api_server(services):
     server.stop()
 
 
+def free_server_urls(urls, *, tenants_only: bool = False) -> None:
+    """A simulator just started on these URLs, so any stored server with one of them is an earlier test's, whose
+    port the system gave out again: its URL is renamed out of the way (`base_url` is unique). `tenants_only` keeps
+    platform rows, which re-registering the same URL simply updates."""
+    from sqlalchemy import text
+
+    from mirage_app.core.db import admin_engine
+    from mirage_app.services.evolution_servers import clean_url
+
+    with admin_engine().begin() as conn:
+        conn.execute(
+            text(
+                "UPDATE evolution_servers SET base_url = base_url || '#gone-' || id::text "
+                "WHERE base_url = ANY(:urls) AND (tenant_id IS NOT NULL OR NOT :tenants_only)"
+            ),
+            {"urls": [clean_url(u) for u in urls], "tenants_only": tenants_only},
+        )
+
+
 def use_as_default_server(url: str, api_key: str):
     """Make a simulator Mirage's default Evolution server, as EVOLUTION_URL does at start (room for every test)."""
     from sqlalchemy import text
@@ -149,6 +168,7 @@ def use_as_default_server(url: str, api_key: str):
     from mirage_app.engine.evolution_gateway import reset_evolution_client
     from mirage_app.services.evolution_servers import ensure_default_server
 
+    free_server_urls([url], tenants_only=True)
     os.environ.update(EVOLUTION_URL=url, EVOLUTION_API_KEY=api_key, EVOLUTION_CAPACITY="100000", MIRAGE_DEMO="1")
     _reset_caches()
     reset_evolution_client()

@@ -7,11 +7,13 @@ import json
 from mirage_app.cli import main
 from mirage_app.evolution.simulator import SimConfig
 from mirage_app.evolution.simulator.pool import SimulatorPool
+from tests.conftest import free_server_urls
 
 
 def test_add_list_drain_probe_a_platform_server(services, capsys):
     with SimulatorPool(1, config=SimConfig(seed=3)) as pool:
         server = pool.servers[0]
+        free_server_urls([server.url])
         assert main(["evolution", "add", "Rack 7", server.url, "--api-key", "wrong", "--capacity", "80"]) == 2
         assert "refused this API key" in capsys.readouterr().err
         add = ["evolution", "--json", "add", "Rack 7", server.url, "--api-key", server.api_key, "--capacity", "80"]

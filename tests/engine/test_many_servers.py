@@ -30,6 +30,7 @@ from mirage_app.evolution.simulator.pool import SimulatorPool
 from mirage_app.models import UserRole
 from mirage_app.services import api_keys, instances
 from mirage_app.services import evolution_servers as servers
+from tests.conftest import free_server_urls
 from tests.engine import scenario
 from tests.engine.conftest import Engine, park_all_conversations, wait_for
 from tests.engine.driver import Driver
@@ -58,6 +59,7 @@ class PoolSim:
 def pool(api_server, warp_clock):
     config = SimConfig(webhook_backoff_s=0.05, webhook_backoff_cap_s=0.2, seed=13)
     with SimulatorPool(3, config=config, clock=warp_clock) as running:
+        free_server_urls([server.url for server in running.servers])
         yield running
 
 

@@ -62,6 +62,6 @@ def test_the_dev_server_config_gains_the_headers_once():
     config = "export default defineConfig({\n  plugins: [\n    reactRouter(),\n  ],\n});"
     headers = {"Content-Security-Policy": "default-src 'self'"}
     once = with_headers(config, headers)
-    assert "\"Content-Security-Policy\": \"default-src 'self'\"" in once and "res.setHeader(k, v)" in once
+    assert '"Content-Security-Policy": "default-src \'self\'"' in once and "res.setHeader(k, v)" in once
     assert once.index("mirage-security-headers") < once.index("reactRouter()")
     assert with_headers(once, headers) == once
