@@ -13,7 +13,7 @@ prepare()
 import mirage_app.models  # noqa: E402,F401  (Reflex's start-up schema check compares against these tables)
 from mirage_app.core import web_security  # noqa: E402
 from mirage_app.core.config import get_settings  # noqa: E402  (after prepare() filled the environment)
-from mirage_app.core.dev_server_headers import DevServerHeaders  # noqa: E402
+from mirage_app.core.dev_server import DevServerSecurity  # noqa: E402
 
 settings = get_settings()
 # `reflex run --env prod` forks min(2 x cores + 1, 8) Granian workers; Mirage's backend is asynchronous and waits on
@@ -23,6 +23,8 @@ os.environ.setdefault("GRANIAN_WORKERS", str(min((os.cpu_count() or 1) + 1, 8)))
 # A Redis the operator provides also holds Reflex's UI state, so several backend processes can share it.
 embedded = bool(os.environ.get("MIRAGE_EMBEDDED_OWNER"))
 reflex_redis = os.environ.get("MIRAGE_REFLEX_REDIS", "0" if embedded else "1") == "1"
+# The embedded default answers this machine only (backend and dev server); MIRAGE_BIND_HOST opens it.
+bind_host = settings.bind_host or ("127.0.0.1" if embedded else None)
 
 
 def own_origins() -> list[str]:
@@ -44,13 +46,13 @@ config = rx.Config(
     telemetry_enabled=False,
     bun_path=bun_path() or "bun",
     show_built_with_reflex=False,
-    backend_host=settings.bind_host or ("127.0.0.1" if embedded else "0.0.0.0"),
+    backend_host=bind_host or "0.0.0.0",
     disable_plugins=[SitemapPlugin],
     plugins=[
         rx.plugins.RadixThemesPlugin(
             theme=rx.theme(appearance="dark", accent_color="cyan", gray_color="slate", radius="medium")
         ),
-        DevServerHeaders(dev_server_headers),
+        DevServerSecurity(dev_server_headers, host=bind_host),
     ],
 )
 config.cors_allowed_origins = tuple(own_origins())

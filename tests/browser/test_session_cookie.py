@@ -81,3 +81,25 @@ def test_a_foreign_origin_gets_neither_the_websocket_nor_credentialed_cors(runni
         running_app.api_url + "/api/me", headers={**preflight, "Origin": running_app.url}, timeout=10
     )
     assert own_preflight.headers.get("access-control-allow-origin") == running_app.url
+
+
+def _this_machines_other_address() -> str | None:
+    """An address of this machine other than loopback (None on a machine that has none)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as probe:
+        try:
+            probe.connect(("192.0.2.1", 9))  # TEST-NET-1: nothing is sent, the kernel only picks a route
+            address = probe.getsockname()[0]
+        except OSError:
+            return None
+    return None if address.startswith("127.") else address
+
+
+def test_the_embedded_default_answers_this_machine_only(running_app):
+    address = _this_machines_other_address()
+    if address is None:
+        pytest.skip("this machine has no address besides loopback")
+    for url in (running_app.url, running_app.api_url):
+        port = urlsplit(url).port
+        with pytest.raises(OSError):
+            socket.create_connection((address, port), timeout=5).close()
+        socket.create_connection(("127.0.0.1", port), timeout=5).close()

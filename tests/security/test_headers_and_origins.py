@@ -7,7 +7,7 @@ import httpx
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mirage_app.core.dev_server_headers import with_headers
+from mirage_app.core.dev_server import with_security
 from mirage_app.core.web_security import allowed_origins, origin_of, security_headers
 
 EXPECTED = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
@@ -58,10 +58,11 @@ def test_origin_of_never_invents_a_wildcard(text):
     assert origin == "" or (origin.startswith(("http://", "https://")) and "*" not in origin.split("//", 1)[0])
 
 
-def test_the_dev_server_config_gains_the_headers_once():
+def test_the_dev_server_config_gains_the_headers_and_the_address_once():
     config = "export default defineConfig({\n  plugins: [\n    reactRouter(),\n  ],\n});"
     headers = {"Content-Security-Policy": "default-src 'self'"}
-    once = with_headers(config, headers)
+    once = with_security(config, headers, "127.0.0.1")
     assert '"Content-Security-Policy": "default-src \'self\'"' in once and "res.setHeader(k, v)" in once
-    assert once.index("mirage-security-headers") < once.index("reactRouter()")
-    assert with_headers(once, headers) == once
+    assert 'host: "127.0.0.1"' in once and "host" not in with_security(config, headers, None).split("configure")[0]
+    assert once.index("mirage-dev-server-security") < once.index("reactRouter()")
+    assert with_security(once, headers, "127.0.0.1") == once
