@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -15,15 +14,7 @@ from mirage_app.core.db import tenant_session
 from mirage_app.engine.evolution_gateway import EvolutionFailure, evolution_client
 from mirage_app.models import Number, NumberStatus
 from mirage_app.services import api_keys, instance_reconcile, instances
-
-
-def _wait(predicate, timeout=10.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
+from tests.conftest import wait_for
 
 
 def _status(tenant, number_id):
@@ -40,8 +31,8 @@ def test_connect_two_numbers_and_exchange_a_message(simulator, admin_actor):
 
     simulator.scan(a.session_id, "5511988881111")
     instances.simulate_scan(admin_actor, b.id)
-    assert _wait(lambda: _status(admin_actor.tenant_id, a.id) == NumberStatus.connected)
-    assert _wait(lambda: _status(admin_actor.tenant_id, b.id) == NumberStatus.connected)
+    assert wait_for(lambda: _status(admin_actor.tenant_id, a.id) == NumberStatus.connected)
+    assert wait_for(lambda: _status(admin_actor.tenant_id, b.id) == NumberStatus.connected)
     views = {v.id: v for v in instances.list_instances(admin_actor)}
     assert views[a.id].wa_number == "+5511988881111" and views[a.id].qr_code is None
 
@@ -56,7 +47,7 @@ def test_connect_two_numbers_and_exchange_a_message(simulator, admin_actor):
             ).all()
         return len(rows) == 1 and rows[0].status == "read" and rows[0].to_number_id == b.id
 
-    assert _wait(delivered)
+    assert wait_for(delivered)
     assert [m.body for m in instances.recent_messages(admin_actor, b.id)] == ["Oi, tudo bem?"]
 
     instances.stop(admin_actor, a.id)
