@@ -10,9 +10,10 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 SESSION_COOKIE = "mirage_session"
-# Hostnames Reflex's frontend swaps for the page's own hostname when it reaches the backend (state.js
-# getBackendURL), so a page opened as 127.0.0.1 talks to the backend as 127.0.0.1 too.
+# This machine's two names: an origin allowed under one is allowed under the other.
 LOOPBACK_HOSTS = ("localhost", "127.0.0.1")
+# Backend hostnames that Reflex's frontend replaces with the page's own (reflex state.js, SAME_DOMAIN_HOSTNAMES).
+SAME_DOMAIN_HOSTNAMES = ("localhost", "0.0.0.0", "::")
 
 
 def origin_of(url: str) -> str:
@@ -22,6 +23,15 @@ def origin_of(url: str) -> str:
         return ""
     port = f":{parts.port}" if parts.port else ""
     return f"{parts.scheme}://{parts.hostname.lower()}{port}"
+
+
+def backend_origin(api_url: str, page_url: str) -> str:
+    """Where a page's websocket goes: Reflex's `api_url`, under the page's hostname when it names this machine (as
+    Reflex's frontend does), so that a cookie set there travels with the socket."""
+    api, page = urlsplit(api_url), urlsplit(page_url).hostname
+    host = page if api.hostname in SAME_DOMAIN_HOSTNAMES and page else api.hostname
+    port = f":{api.port}" if api.port else ""
+    return f"{api.scheme}://{host}{port}"
 
 
 def allowed_origins(*urls: str | None, extra: str | None = None) -> list[str]:

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, TypeVar
-from urllib.parse import quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import reflex as rx
 from reflex.event import EventSpec
@@ -24,15 +24,13 @@ from reflex.event import EventSpec
 from mirage_app.base.errors import ServiceError
 from mirage_app.base.permissions import Action, Actor, allowed_actions
 from mirage_app.core.db import tenant_session
-from mirage_app.core.web_security import cookie_value
+from mirage_app.core.web_security import backend_origin, cookie_value
 from mirage_app.i18n import formats, translate
 from mirage_app.models import Tenant, User
 from mirage_app.services import auth, auth_sessions
 from mirage_app.states.ui import UiState
 
 T = TypeVar("T")
-# Backend hostnames that Reflex's frontend replaces with the page's own (reflex state.js, SAME_DOMAIN_HOSTNAMES).
-SAME_DOMAIN_HOSTNAMES = ("localhost", "0.0.0.0", "::")
 
 
 def error_text(exc: ServiceError, locale: str) -> str:
@@ -80,13 +78,7 @@ class AuthState(UiState):
         return auth.resolve_session(self._session_token(), ip=self.router.session.client_ip)
 
     def _backend_origin(self) -> str:
-        """Where this page's websocket goes: Reflex's api_url, under the page's hostname when it names this
-        machine (as Reflex's frontend does), so that the cookie set there travels with the socket."""
-        parts = urlsplit(rx.config.get_config().api_url)
-        page = urlsplit(self.router.url).hostname
-        host = page if parts.hostname in SAME_DOMAIN_HOSTNAMES and page else parts.hostname
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{host}{port}"
+        return backend_origin(rx.config.get_config().api_url, self.router.url)
 
     def _navigate_to_backend(self, path: str, **query: str):
         """A full navigation (not the router's) to one of the backend's session routes."""

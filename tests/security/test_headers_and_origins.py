@@ -8,7 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mirage_app.core.dev_server import with_security
-from mirage_app.core.web_security import allowed_origins, origin_of, security_headers
+from mirage_app.core.web_security import allowed_origins, backend_origin, origin_of, security_headers
 
 EXPECTED = {"x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "x-frame-options": "DENY"}
 
@@ -66,3 +66,9 @@ def test_the_dev_server_config_gains_the_headers_and_the_address_once():
     assert 'host: "127.0.0.1"' in once and "host" not in with_security(config, headers, None).split("configure")[0]
     assert once.index("mirage-dev-server-security") < once.index("reactRouter()")
     assert with_security(once, headers, "127.0.0.1") == once
+
+
+def test_the_backend_is_reached_under_the_pages_own_name_for_this_machine():
+    assert backend_origin("http://localhost:8000", "http://127.0.0.1:3000/login") == "http://127.0.0.1:8000"
+    assert backend_origin("http://0.0.0.0:8000", "http://localhost:3000/") == "http://localhost:8000"
+    assert backend_origin("https://api.mirage.example", "https://mirage.example/") == "https://api.mirage.example"
