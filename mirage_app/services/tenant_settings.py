@@ -21,7 +21,6 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.i18n import LOCALES
-from mirage_app.logic.actions import ActionRules
 from mirage_app.logic.dayparts import parse_time, zone
 from mirage_app.logic.warmup import WarmupPolicy
 from mirage_app.models import Tenant, TenantSettings
@@ -36,7 +35,6 @@ FIELDS = (
     "humanize",
     "allow_bot_to_bot",
     "warmup",
-    "actions",
     "timezone",
     "locale",
 )
@@ -58,7 +56,6 @@ class TenantSettingsView:
     humanize: bool
     allow_bot_to_bot: bool
     warmup: dict  # every WarmupPolicy field, defaults filled in
-    actions: dict  # logic.actions.ActionRules: {"min_day": {action: first warm-up day}, "off": [actions]}
     updated_at: datetime | None
 
     def as_dict(self) -> dict[str, Any]:
@@ -83,7 +80,6 @@ def _view(tenant: Tenant, row: TenantSettings) -> TenantSettingsView:
         humanize=row.humanize,
         allow_bot_to_bot=row.allow_bot_to_bot,
         warmup=asdict(policy),
-        actions=ActionRules.merged(row.actions, None).as_mapping(),
         updated_at=row.updated_at,
     )
 
@@ -132,10 +128,6 @@ def safety_raises(before: dict[str, Any], after: dict[str, Any]) -> list[str]:
         )
         if new < old:
             raised.append("quiet_hours")
-    old_a, new_a = before.get("actions") or {}, after.get("actions") or {}
-    for action, day in (new_a.get("min_day") or {}).items():  # an action allowed earlier in the warm-up
-        if day < (old_a.get("min_day") or {}).get(action, day):
-            raised.append(f"actions.{action}")
     old_w, new_w = before.get("warmup") or {}, after.get("warmup") or {}
     for key in _WARMUP_UP_IS_RISKIER:
         if key in new_w and key in old_w and new_w[key] > old_w[key]:
@@ -189,16 +181,6 @@ def validate_warmup(value: Any, current: dict[str, Any] | None = None) -> dict[s
     return {k: v for k, v in asdict(policy).items() if k in known}
 
 
-def validate_actions(value: Any, base: ActionRules | None = None) -> dict[str, Any]:
-    """The action rules as stored (every action's first day, the ones off), or ValidationFailed."""
-    if not isinstance(value, dict):
-        raise ValidationFailed("settings.actions_invalid", field="actions", detail="expected an object")
-    try:
-        return ActionRules.from_mapping(value, base).as_mapping()
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed("settings.actions_invalid", field="actions", detail=str(exc)) from None
-
-
 def update_settings(actor: Actor, clock: Clock = system_clock, **changes: Any) -> TenantSettingsView:
     """Change some tenant defaults (only the keys given). See the module docstring for the permissions."""
     authorize(actor, Action.settings_tenant)
@@ -232,8 +214,6 @@ def update_settings(actor: Actor, clock: Clock = system_clock, **changes: Any) -
                 new[key] = _bool(changes[key], key)
         if "warmup" in changes:
             new["warmup"] = validate_warmup(changes["warmup"], before["warmup"])
-        if "actions" in changes:
-            new["actions"] = validate_actions(changes["actions"])
         tenant_changes: dict[str, Any] = {}
         if "timezone" in changes:
             try:

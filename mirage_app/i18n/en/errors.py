@@ -181,7 +181,6 @@ ERRORS: dict[str, str] = {
     "settings.time_invalid": "Use a time of day as HH:MM.",
     "settings.bool_invalid": "Choose on or off.",
     "settings.warmup_invalid": "Invalid warm-up policy: {detail}",
-    "settings.actions_invalid": "Invalid action rules: {detail}",
     "settings.timezone_invalid": "Unknown timezone.",
     "settings.locale_invalid": "Choose pt-BR or en.",
     "settings.unknown_field": "Unknown setting: {name}.",

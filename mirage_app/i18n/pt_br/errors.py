@@ -115,7 +115,6 @@ ERRORS: dict[str, str] = {
     "settings.timezone_invalid": "Fuso horário desconhecido.",
     "settings.unknown_field": "Configuração desconhecida: {name}.",
     "settings.warmup_invalid": "Política de aquecimento inválida: {detail}",
-    "settings.actions_invalid": "Regras de ações inválidas: {detail}",
     "topics.not_found": "Tópico não encontrado.",
     "topics.period_invalid": "O tópico precisa terminar depois de começar.",
     "topics.prompt_too_long": "O prompt de sistema tem no máximo 4000 caracteres.",

@@ -16,7 +16,6 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine.effective_settings import effective
 from mirage_app.engine.llm import reply_source
-from mirage_app.logic.actions import ActionRules
 from mirage_app.models import Conversation, ConversationSettings, TenantSettings
 from mirage_app.services.conversations.records import (
     clean_model,
@@ -35,7 +34,6 @@ OVERRIDE_FIELDS = (
     "guard_no_echo",
     "openai_model",
     "temperature",
-    "actions",  # partial logic.actions.ActionRules over the tenant's ({} = the tenant's rules)
 )
 
 
@@ -65,7 +63,6 @@ def _overrides(conv: Conversation, row: ConversationSettings) -> dict[str, Any]:
         "guard_no_echo": row.guard_no_echo,
         "openai_model": conv.openai_model,
         "temperature": conv.temperature,
-        "actions": dict(row.actions or {}),
     }
 
 
@@ -78,7 +75,6 @@ def _effective_dict(tenant_row: TenantSettings | None, row: ConversationSettings
         "humanize": eff.humanize,
         "allow_bot_to_bot": eff.allow_bot_to_bot,
         "guard_no_echo": eff.guard_no_echo,
-        "actions": eff.actions.as_mapping(),
     }
 
 
@@ -95,8 +91,6 @@ def get_settings(actor: Actor, conversation_id: Any) -> ConversationSettingsView
 
 
 def _clean_override(key: str, value: Any) -> Any:
-    if key == "actions":
-        return _clean_actions(value)
     if value is None:
         if key in ("guard_no_echo", "openai_model", "temperature"):
             raise ValidationFailed("conversations.override_invalid", field=key, name=key)
@@ -114,24 +108,6 @@ def _clean_override(key: str, value: Any) -> Any:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise ValidationFailed("conversations.override_invalid", field=key, name=key)
     return value
-
-
-def _clean_actions(value: Any) -> dict[str, Any]:
-    """Only the keys the conversation overrides, each validated (None or {}: the tenant's rules)."""
-    if value is None:
-        return {}
-    if not isinstance(value, dict):
-        raise ValidationFailed("settings.actions_invalid", field="actions", detail="expected an object")
-    try:
-        ActionRules.from_mapping(value)
-    except (TypeError, ValueError) as exc:
-        raise ValidationFailed("settings.actions_invalid", field="actions", detail=str(exc)) from None
-    clean: dict[str, Any] = {}
-    if value.get("min_day"):
-        clean["min_day"] = {k: v for k, v in value["min_day"].items() if k != "text"}
-    if value.get("off") is not None:
-        clean["off"] = sorted(set(value["off"]) - {"text"})
-    return clean
 
 
 def set_settings(actor: Actor, conversation_id: Any, clock: Clock = system_clock, **changes: Any):
