@@ -7,6 +7,7 @@ from mirage_app.i18n.en.numbers import NUMBERS
 from mirage_app.i18n.en.outreach import OUTREACH
 from mirage_app.i18n.en.personas import PERSONAS
 from mirage_app.i18n.en.reasons import REASONS
+from mirage_app.i18n.en.rich_actions import RICH_ACTIONS
 from mirage_app.i18n.en.settings import SETTINGS
 from mirage_app.i18n.en.shell import SHELL
 
@@ -19,5 +20,6 @@ CATALOG: dict[str, str] = {
     **OUTREACH,
     **SETTINGS,
     **REASONS,
+    **RICH_ACTIONS,
     **ERRORS,
 }

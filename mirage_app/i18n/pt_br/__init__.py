@@ -7,6 +7,7 @@ from mirage_app.i18n.pt_br.numbers import NUMBERS
 from mirage_app.i18n.pt_br.outreach import OUTREACH
 from mirage_app.i18n.pt_br.personas import PERSONAS
 from mirage_app.i18n.pt_br.reasons import REASONS
+from mirage_app.i18n.pt_br.rich_actions import RICH_ACTIONS
 from mirage_app.i18n.pt_br.settings import SETTINGS
 from mirage_app.i18n.pt_br.shell import SHELL
 
@@ -19,5 +20,6 @@ CATALOG: dict[str, str] = {
     **OUTREACH,
     **SETTINGS,
     **REASONS,
+    **RICH_ACTIONS,
     **ERRORS,
 }
