@@ -213,3 +213,18 @@ def test_rich_sends_to_humans_can_be_answered_in_kind(name: str) -> None:
         assert kinds == {"voice", "reaction"}
         reaction = next(e for e in got if e.content_kind == "reaction")
         assert reaction.reaction_target_id == text.key_id and voice.key_id != text.key_id
+        assert next(e for e in got if e.content_kind == "voice").media_seconds == 1
+
+
+def test_humans_quote_what_they_answer(name: str) -> None:
+    config = fast_config(human_quote_probability=1.0)
+    with SimulatorServer(config=config) as server, make_client(server.url, server.api_key) as evolution:
+        evolution.create_instance(name, qrcode=False)
+        server.scan(name)
+        human = server.add_human("5511970000002", "Edu", reply_probability=1.0, optout_probability=0.0)
+        sent = evolution.send_text(name, human.phone, "tudo bem?")
+        assert server.wait_idle(5)
+        (data,) = [e["data"] for e in server.events(name, "messages.upsert")]
+        reply = normalise({"event": "messages.upsert", "instance": name, "data": data})
+        assert (reply.content_kind, reply.quoted_wa_msg_id, reply.quoted_text) == ("text", sent.key_id, "tudo bem?")
+        assert reply.text in human.reply_texts

@@ -176,7 +176,6 @@ class RichMessaging:
             else:
                 phone, chat = self._messaging.recipient(number)
             quote = inbound.quote_context(core, inst, body.get("quoted"), chat)
-            text = ""
             return RichSend(
                 name,
                 chat,
@@ -185,8 +184,7 @@ class RichMessaging:
                 message,
                 kind,
                 int(delay) if delay is not None else None,
-                text,
-                prepared,
+                media=prepared,
                 quote=quote,
             )
 
