@@ -13,6 +13,7 @@ from mirage_app.models.enums import (
     ConsentStatus,
     ConversationMode,
     MessageDirection,
+    MessageKind,
     MessageStatus,
     NumberStatus,
     ParticipantKind,
@@ -22,6 +23,7 @@ from mirage_app.models.enums import (
     UserRole,
     Weekday,
 )
+from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
 from mirage_app.models.messaging import Message, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
@@ -63,6 +65,9 @@ TENANT_TABLES = [
         OutreachPolicy,
         OutreachTarget,
         Suppression,
+        MediaAsset,
+        WarmingGroup,
+        WarmingGroupMember,
     )
 ]
 
@@ -80,9 +85,13 @@ __all__ = [
     "EvolutionServer",
     "EvolutionServerKey",
     "EvolutionSession",
+    "GroupState",
     "Invitation",
+    "MediaAsset",
+    "MediaKind",
     "Message",
     "MessageDirection",
+    "MessageKind",
     "MessageStatus",
     "Number",
     "NumberStatus",
@@ -104,6 +113,8 @@ __all__ = [
     "User",
     "UserRole",
     "UserSession",
+    "WarmingGroup",
+    "WarmingGroupMember",
     "WebhookEvent",
     "Weekday",
 ]

@@ -112,6 +112,8 @@ class ConversationSettings(SQLModel, table=True):
     humanize: bool | None = Field(default=None)
     allow_bot_to_bot: bool | None = Field(default=None)
     guard_no_echo: bool = Field(default=True)
+    # Overrides of the tenant's action rules (logic.actions.ActionRules keys); empty means "the tenant's".
+    actions: dict = json_field(dict)
 
 
 class Round(SQLModel, table=True):

@@ -31,6 +31,7 @@ class ConversationMode(StrEnum):
     pair = "pair"
     round_robin = "round_robin"
     random = "random"
+    group = "group"  # talks in a WhatsApp group among the tenant's numbers (models.media.WarmingGroup)
 
 
 class ParticipantKind(StrEnum):
@@ -70,6 +71,20 @@ class MessageStatus(StrEnum):
     server_ack = "server_ack"
     delivered = "delivered"
     read = "read"
+
+
+class MessageKind(StrEnum):
+    """What a message row is. Each kind has its cap weight in logic.actions."""
+
+    text = "text"
+    reaction = "reaction"  # on `ref_wa_msg_id`; an empty body removes it
+    voice = "voice"  # a voice note (PTT)
+    image = "image"
+    sticker = "sticker"
+    location = "location"
+    contact = "contact"  # a contact card
+    edit = "edit"  # corrects the text of `ref_wa_msg_id` (a typo fixed shortly after sending)
+    status = "status"  # a status post (text, or an image with `media_id`) seen by the tenant's own numbers
 
 
 class ConsentStatus(StrEnum):

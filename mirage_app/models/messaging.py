@@ -19,7 +19,7 @@ from mirage_app.models.base import (
     tenant_field,
     ts_field,
 )
-from mirage_app.models.enums import MessageDirection, MessageStatus, pg_enum
+from mirage_app.models.enums import MessageDirection, MessageKind, MessageStatus, pg_enum
 
 
 class Message(SQLModel, table=True):
@@ -54,6 +54,15 @@ class Message(SQLModel, table=True):
             "created_at",
             postgresql_where=sa.text("(meta->>'app_origin') = 'outreach'"),
         ),
+        # A number never sends the same file twice to the same partner (a number, or a group).
+        sa.Index(
+            "uq_messages_media_partner",
+            "from_number_id",
+            sa.text("COALESCE(group_id, to_number_id)"),
+            "media_id",
+            unique=True,
+            postgresql_where=sa.text("media_id IS NOT NULL AND direction = 'out' AND kind <> 'status'"),
+        ),
         sa.Index(
             "ix_messages_outreach_target",
             "outreach_target_id",
@@ -70,7 +79,16 @@ class Message(SQLModel, table=True):
     contact_id: uuid.UUID | None = fk_field("contacts.id")
     wa_msg_id: str | None = Field(default=None, max_length=128)
     direction: MessageDirection = enum_field(pg_enum(MessageDirection, "msg_direction"), MessageDirection.outbound)
+    kind: MessageKind = enum_field(pg_enum(MessageKind, "message_kind"), MessageKind.text)
     body: str = Field(default="")
+    # The file a voice note, picture, sticker or image status sent (models.media.MediaAsset).
+    media_id: uuid.UUID | None = fk_field("media_assets.id", index=False)
+    # A message in a warming group (its chat is the group's JID; to_number_id is then NULL).
+    group_id: uuid.UUID | None = fk_field("warming_groups.id")
+    # The message this one points at: the quoted one, the one reacted to, the one an edit corrects.
+    ref_wa_msg_id: str | None = Field(default=None, max_length=128)
+    # What it counts for against the caps (logic.actions.CAP_WEIGHT: a voice note is not a reaction).
+    cap_weight: float = Field(default=1.0, sa_column_kwargs={"server_default": "1"})
     meta: dict = json_field(dict)
     status: MessageStatus = enum_field(pg_enum(MessageStatus, "message_status"), MessageStatus.queued)
     error: str | None = Field(default=None, max_length=500)

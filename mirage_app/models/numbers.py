@@ -40,6 +40,8 @@ class Persona(SQLModel, table=True):
     greeting_evening: str = Field(default="", max_length=300)
     # age, occupation, writing_style, emoji_use, typical_length
     traits: dict = json_field(dict)
+    # How this person uses WhatsApp beyond typing: rates 0..1 per habit (logic.actions.Habits).
+    habits: dict = json_field(dict)
     # e.g. {"start": "08:00", "end": "22:00"}
     active_hours: dict = json_field(dict)
     locale: str = Field(default="pt-BR", max_length=10)

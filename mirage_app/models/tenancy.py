@@ -112,6 +112,8 @@ class TenantSettings(SQLModel, table=True):
     humanize: bool = Field(default=True)
     allow_bot_to_bot: bool = Field(default=True)
     warmup: dict = json_field(dict)
+    # Which actions beyond text each warm-up day allows (logic.actions.ActionRules as JSON).
+    actions: dict = json_field(dict)
     updated_at: datetime | None = ts_field()
 
 

@@ -2,11 +2,13 @@
 
 from mirage_app.i18n.pt_br.conversations import CONVERSATIONS
 from mirage_app.i18n.pt_br.errors import ERRORS
+from mirage_app.i18n.pt_br.media_errors import MEDIA_ERRORS
 from mirage_app.i18n.pt_br.metrics import METRICS
 from mirage_app.i18n.pt_br.numbers import NUMBERS
 from mirage_app.i18n.pt_br.outreach import OUTREACH
 from mirage_app.i18n.pt_br.personas import PERSONAS
 from mirage_app.i18n.pt_br.reasons import REASONS
+from mirage_app.i18n.pt_br.rich_actions import RICH_ACTIONS
 from mirage_app.i18n.pt_br.settings import SETTINGS
 from mirage_app.i18n.pt_br.shell import SHELL
 
@@ -19,5 +21,7 @@ CATALOG: dict[str, str] = {
     **OUTREACH,
     **SETTINGS,
     **REASONS,
+    **RICH_ACTIONS,
     **ERRORS,
+    **MEDIA_ERRORS,
 }
