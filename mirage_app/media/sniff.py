@@ -17,7 +17,7 @@ import numpy as np
 import soundfile as sf
 from PIL import Image, ImageOps
 
-from mirage_app.media.audio import VOICE_MIME, encode_voice
+from mirage_app.media.audio import VOICE_MIME, VOICE_RATE, encode_voice
 from mirage_app.media.rejected import MAX_BYTES, MAX_MEGAPIXELS, MAX_VOICE_S, MB, MIN_VOICE_S, MediaRejected
 
 KINDS = ("image", "sticker", "voice")
@@ -164,7 +164,7 @@ def _voice(data: bytes) -> SniffedMedia:
     if not np.isfinite(samples).all():
         raise MediaRejected("undecodable_audio", "samples that are not numbers")
     source = f"{fmt}/{subtype}"
-    if fmt == "OGG" and subtype == "OPUS" and channels == 1:
+    if fmt == "OGG" and subtype == "OPUS" and channels == 1 and rate == VOICE_RATE:
         return SniffedMedia("voice", VOICE_MIME, data, source, duration_s=round(seconds, 2))  # already a voice note
     encoded, seconds = encode_voice(samples, rate)
     return SniffedMedia("voice", VOICE_MIME, encoded, source, duration_s=round(seconds, 2))
