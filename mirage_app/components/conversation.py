@@ -10,6 +10,7 @@ import reflex as rx
 from mirage_app.base.impact import Impact
 from mirage_app.components.controls import read_only_notice
 from mirage_app.components.layout import page_layout
+from mirage_app.components.message_bubble import message_content, reactions
 from mirage_app.i18n import formats
 from mirage_app.states.auth import AuthState
 from mirage_app.states.confirming import ConfirmView, confirm_view
@@ -64,15 +65,18 @@ def live_feed() -> rx.Component:
                 size="1",
                 color_scheme="gray",
             ),
-            rx.text(m.body, size="2", custom_attrs={"data-user-content": "message"}),  # the phones wrote it
+            message_content(m),  # the phones wrote it: shown as text
+            reactions(m),
             rx.cond(m.wait != "", rx.text(m.wait, size="1", color_scheme="amber", class_name="wait-reason")),
-            spacing="0",
+            spacing="1",
             min_width="0",
         ),
         rx.spacer(),
         rx.badge(m.status_label, size="1", variant="soft", color_scheme=rx.match(m.status, *MESSAGE_COLOURS)),
         width="100%",
         align="start",
+        class_name="message-item",
+        custom_attrs={"data-kind": m.kind},
     )
     round_row = lambda r: rx.hstack(  # noqa: E731
         rx.badge(r.state_label, size="1", color_scheme=rx.match(r.state, *ROUND_COLOURS)),

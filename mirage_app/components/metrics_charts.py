@@ -15,6 +15,7 @@ import plotly.graph_objects as go
 
 from mirage_app.i18n import formats
 from mirage_app.logic.chart_text import plain, plain_all
+from mirage_app.services.action_mix import ActionMix
 from mirage_app.services.metrics import MetricsData
 
 CYAN, VIOLET, RED, AMBER = "#22d3ee", "#a78bfa", "#f87171", "#fbbf24"
@@ -107,3 +108,32 @@ def build_figures(data: MetricsData, tr: Mapping[str, str], lang: str) -> Metric
         _layout(latency),
         _layout(failures),
     )
+
+
+# One colour per message kind, the same in both mix charts (models.enums.MessageKind).
+KIND_COLOURS = {
+    "text": CYAN,
+    "reaction": "#f472b6",
+    "voice": VIOLET,
+    "image": "#34d399",
+    "sticker": AMBER,
+    "location": RED,
+    "contact": "#60a5fa",
+    "edit": "#94a3b8",
+    "status": "#e879f9",
+}
+
+
+def build_mix_figures(mix: ActionMix, tr: Mapping[str, str], lang: str) -> tuple[go.Figure, go.Figure]:
+    """The action mix stacked by kind: per day of the period, and per number over the period."""
+    days = plain_all(formats.day(date.fromisoformat(d), lang) for d in mix.days)
+    numbers = plain_all(mix.numbers)
+
+    def stacked(x: list[str], series: dict[str, list[int]]) -> go.Figure:
+        bars = [
+            go.Bar(x=x, y=counts, name=plain(formats.label(tr, "message_kind", kind)), marker_color=KIND_COLOURS[kind])
+            for kind, counts in series.items()
+        ]
+        return _layout(go.Figure(bars, layout={"barmode": "stack", "xaxis": {"type": "category"}}))
+
+    return stacked(days, mix.per_day), stacked(numbers, mix.per_number)

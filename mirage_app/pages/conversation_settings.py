@@ -6,6 +6,7 @@ from dataclasses import dataclass, replace
 
 import reflex as rx
 
+from mirage_app.components.action_rules import action_rules_card
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.conversation import conversation_page
 from mirage_app.components.field_errors import outline
@@ -13,6 +14,7 @@ from mirage_app.components.layout import app_page
 from mirage_app.logic.form_fields import NOT_A_NUMBER, NotANumber, named_error, numbers
 from mirage_app.services import conversations
 from mirage_app.services.conversations import OVERRIDE_FIELDS
+from mirage_app.states.action_rules import ActionRulesState
 from mirage_app.states.auth import AuthState
 from mirage_app.states.conversation import ConversationState
 from mirage_app.states.ui import t
@@ -173,7 +175,7 @@ def _tristate(key: str) -> rx.Component:
 @app_page(
     "/conversations/[id]/settings",
     "Conversation settings",
-    on_load=[ConversationSettingsState.load_header, ConversationSettingsState.load],
+    on_load=[ConversationSettingsState.load_header, ConversationSettingsState.load, ActionRulesState.load_conversation],
 )
 def conversation_settings_page() -> rx.Component:
     return conversation_page(
@@ -238,4 +240,5 @@ def conversation_settings_page() -> rx.Component:
                 width="100%",
             ),
         ),
+        rx.box(action_rules_card(AuthState.can_manage & ~ConversationState.archived), padding_top="1em"),
     )

@@ -9,6 +9,7 @@ from mirage_app.components.auth_card import field_error
 from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.instances import server_line, stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
+from mirage_app.components.message_bubble import chat_bubble
 from mirage_app.services import number_lifecycle
 from mirage_app.states.auth import AuthState
 from mirage_app.states.confirming import ConfirmDelete
@@ -144,12 +145,14 @@ def connect_dialog() -> rx.Component:
 
 
 def messages_dialog() -> rx.Component:
-    bubble = lambda m: rx.box(  # noqa: E731
-        rx.text(m.body, size="2", custom_attrs={"data-user-content": "message"}),  # the phones wrote it
-        rx.hstack(rx.text(m.at, size="1", color_scheme="gray"), rx.text(m.status, size="1", color_scheme="gray")),
+    footer = lambda m: rx.fragment(  # noqa: E731
+        rx.hstack(
+            rx.text(m.at, size="1", color_scheme="gray"),
+            rx.text(m.status_label, size="1", color_scheme="gray"),
+        ),
         rx.cond(m.wait != "", rx.text(m.wait, size="1", color_scheme="amber", class_name="wait-reason")),
-        class_name=rx.cond(m.outgoing, "bubble bubble-out", "bubble bubble-in"),
     )
+    bubble = lambda m: chat_bubble(m, footer(m))  # noqa: E731
     return rx.dialog.root(
         rx.dialog.content(
             rx.dialog.title(InstancesState.messages_title),
@@ -157,7 +160,7 @@ def messages_dialog() -> rx.Component:
             rx.cond(
                 InstancesState.message_rows.length() > 0,
                 rx.scroll_area(
-                    rx.vstack(rx.foreach(InstancesState.message_rows, bubble), spacing="2"),
+                    rx.vstack(rx.foreach(InstancesState.message_rows, bubble), spacing="2", width="100%"),
                     max_height="60vh",
                     id="message-list",
                 ),

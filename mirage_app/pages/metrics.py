@@ -10,9 +10,9 @@ import plotly.graph_objects as go
 import reflex as rx
 
 from mirage_app.components.layout import app_page, page_layout
-from mirage_app.components.metrics_charts import CHART_HEIGHT, build_figures
+from mirage_app.components.metrics_charts import CHART_HEIGHT, build_figures, build_mix_figures
 from mirage_app.logic import event_args
-from mirage_app.services import metrics
+from mirage_app.services import action_mix, metrics
 from mirage_app.services.demo_data import load_demo_data
 from mirage_app.states.auth import AuthState
 from mirage_app.states.rows import SelectOption
@@ -53,6 +53,8 @@ class MetricsState(AuthState):
     fig_topics: go.Figure = go.Figure()
     fig_latency: go.Figure = go.Figure()
     fig_failures: go.Figure = go.Figure()
+    fig_mix_per_day: go.Figure = go.Figure()
+    fig_mix_per_number: go.Figure = go.Figure()
 
     @rx.event
     def on_load(self):
@@ -89,6 +91,10 @@ class MetricsState(AuthState):
         figures = build_figures(data, self.tr, self.lang)
         self.fig_per_day, self.fig_per_number, self.fig_heatmap = figures.per_day, figures.per_number, figures.heatmap
         self.fig_topics, self.fig_latency, self.fig_failures = figures.topics, figures.latency, figures.failures
+        mixed = self._call(action_mix.action_mix, flt)
+        if not mixed.ok:
+            return mixed.feedback
+        self.fig_mix_per_day, self.fig_mix_per_number = build_mix_figures(mixed.value, self.tr, self.lang)
         return None
 
     @rx.event(background=True)
@@ -239,6 +245,8 @@ def metrics_page() -> rx.Component:
         _chart("metrics.topics", MetricsState.fig_topics, "chart-topics"),
         _chart("metrics.latency", MetricsState.fig_latency, "chart-latency"),
         _chart("metrics.failures_optouts", MetricsState.fig_failures, "chart-failures"),
+        _chart("metrics.mix_per_day", MetricsState.fig_mix_per_day, "chart-mix-per-day"),
+        _chart("metrics.mix_per_number", MetricsState.fig_mix_per_number, "chart-mix-per-number"),
         columns=rx.breakpoints(initial="1", lg="2"),
         spacing="4",
         width="100%",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 
 import reflex as rx
 
@@ -10,9 +10,12 @@ from mirage_app.components.auth_card import field_error
 from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.controls import dialog_actions
 from mirage_app.components.field_errors import field_message, outline
+from mirage_app.components.habits import habits_section
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.i18n import formats
+from mirage_app.logic.actions import Habits
 from mirage_app.logic.form_fields import named_error
+from mirage_app.logic.habit_percent import habit_percents, habit_rate, number_or_zero
 from mirage_app.services import personas
 from mirage_app.states.auth import AuthState
 from mirage_app.states.confirming import ConfirmDelete
@@ -34,7 +37,7 @@ LABELS = {
     "typical_length": "personas.typical_length",
     "hours_start": "personas.hours",
     "locale": "personas.locale",
-}
+} | {f"habits.{name}": f"habits.{name}" for name in Habits.names()}
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class PersonaForm:
     hours_start: str = "08:00"
     hours_end: str = "22:00"
     locale: str = "pt-BR"
+    habits: dict[str, str] = field(default_factory=lambda: habit_percents(asdict(Habits())))  # percent, as typed
 
     @classmethod
     def of(cls, view: personas.PersonaView) -> PersonaForm:
@@ -83,6 +87,7 @@ class PersonaForm:
             hours_start=view.active_hours.get("start", ""),
             hours_end=view.active_hours.get("end", ""),
             locale=view.locale,
+            habits=habit_percents(view.habits),
         )
 
     def fields(self) -> dict:
@@ -97,6 +102,7 @@ class PersonaForm:
             "traits": {k: getattr(self, k) for k in TRAITS},
             "active_hours": {"start": self.hours_start, "end": self.hours_end} if both_hours else {},
             "locale": self.locale,
+            "habits": {k: habit_rate(v) for k, v in self.habits.items()},
         }
 
 
@@ -154,6 +160,19 @@ class PersonasState(ConfirmDelete, AuthState):
     @rx.event
     def set_field(self, name: str, value: str):
         self.form = replace(self.form, **{name: value})
+
+    @rx.var
+    def habit_slider(self) -> dict[str, float]:
+        """The habits as numbers for the sliders (0 while the typed value is not a number)."""
+        return {k: number_or_zero(v) for k, v in self.form.habits.items()}
+
+    @rx.event
+    def set_habit(self, name: str, value: str | list[float]):
+        """From the number input (text) or the slider ([value])."""
+        if name not in Habits.names():
+            return
+        typed = value if isinstance(value, str) else f"{float(value[0]):g}"
+        self.form = replace(self.form, habits={**self.form.habits, name: typed})
 
     @rx.event
     def set_preview_daypart(self, daypart: str | list[str]):
@@ -322,6 +341,13 @@ def editor() -> rx.Component:
                     columns=rx.breakpoints(initial="1", sm="3"),
                     spacing="3",
                     width="100%",
+                ),
+                habits_section(
+                    PersonasState.form.habits,
+                    PersonasState.habit_slider,
+                    PersonasState.error_field,
+                    PersonasState.form_error,
+                    PersonasState.set_habit,
                 ),
                 preview,
                 rx.cond(PersonasState.error_field == "", field_error(PersonasState.form_error, "persona-error")),

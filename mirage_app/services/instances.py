@@ -33,10 +33,11 @@ from mirage_app.engine.ingest import SECRET_HEADER, directory
 from mirage_app.evolution.errors import EvolutionError, EvolutionTimeout, EvolutionUnavailable
 from mirage_app.evolution.models import InstanceState
 from mirage_app.logic import warmup
-from mirage_app.models import EvolutionSession, Message, Number, NumberStatus, Persona, Tenant
+from mirage_app.models import EvolutionSession, Number, NumberStatus, Persona, Tenant
 from mirage_app.models.numbers import STOPPED
 from mirage_app.models.servers import HELD_HEALTH
 from mirage_app.services import metrics, number_activity
+from mirage_app.services.message_history import NUMBER_SCOPE, MessageItem, load_items
 
 # A number's history: the messages it sent or received (a number with any is archived, not erased).
 NUMBER_MESSAGES = "(SELECT count(*) FROM messages m WHERE m.from_number_id = n.id OR m.to_number_id = n.id)"
@@ -480,18 +481,12 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
     return InstanceList(views, sum(every.values(), metrics.Activity()))
 
 
-def recent_messages(actor: Actor, number_id: uuid.UUID | str, limit: int = 100) -> list[Message]:
+def recent_messages(actor: Actor, number_id: uuid.UUID | str, limit: int = 100) -> list[MessageItem]:
+    """A number's newest messages, sent and received, with what each shows (services.message_history)."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         number = get_number(s, number_id, archived_ok=True)
-        return list(
-            s.exec(
-                select(Message)
-                .where((Message.from_number_id == number.id) | (Message.to_number_id == number.id))
-                .order_by(Message.created_at.desc())
-                .limit(min(max(limit, 1), 100))
-            )
-        )
+        return load_items(s, NUMBER_SCOPE, number.id, min(max(limit, 1), 100))
 
 
 @dataclass(frozen=True)

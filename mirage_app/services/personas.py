@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import datetime, time
 from typing import Any
 
@@ -24,6 +24,7 @@ from mirage_app.core.db import tenant_session
 from mirage_app.engine import replies
 from mirage_app.engine.runtime import runtime
 from mirage_app.i18n import LOCALES
+from mirage_app.logic.actions import Habits
 from mirage_app.logic.dayparts import DAYPARTS
 from mirage_app.logic.prompts import PHASES, PersonaSpec
 from mirage_app.models import Number, OutreachPolicy, Persona, Tenant
@@ -44,6 +45,7 @@ FIELDS = (
     "traits",
     "active_hours",
     "locale",
+    "habits",
 )
 
 
@@ -61,6 +63,7 @@ class PersonaView:
     numbers: int  # how many numbers speak with this persona
     created_at: datetime
     updated_at: datetime | None
+    habits: dict = field(default_factory=dict)  # every logic.actions.Habits rate, the defaults filled in
 
     @classmethod
     def of(cls, p: Persona, numbers: int = 0) -> PersonaView:
@@ -77,6 +80,7 @@ class PersonaView:
             numbers,
             p.created_at,
             p.updated_at,
+            asdict(Habits.from_mapping_or_default(p.habits)),
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -118,6 +122,8 @@ def _clean(data: dict[str, Any], partial: bool) -> dict[str, Any]:
         out["traits"] = _clean_traits(data["traits"] or {})
     if "active_hours" in data:
         out["active_hours"] = _clean_hours(data["active_hours"] or {})
+    if "habits" in data:
+        out["habits"] = _clean_habits(data["habits"] or {})
     if "locale" in data or not partial:
         locale = data.get("locale") or "pt-BR"
         if locale not in LOCALES:
@@ -151,6 +157,20 @@ def _clean_traits(traits: Any) -> dict[str, Any]:
             value = str(value).strip()[:200]
         out[key] = value
     return out
+
+
+def _clean_habits(habits: Any) -> dict[str, float]:
+    """Rates from 0 to 1 (logic.actions.Habits); each refusal names its habit (`habits.<name>`)."""
+    if not isinstance(habits, dict):
+        raise ValidationFailed("personas.habit_invalid", field="habits")
+    for name, value in habits.items():
+        if name not in Habits.names():
+            raise ValidationFailed("personas.habit_unknown", field=f"habits.{name}", name=name)
+        try:
+            Habits.from_mapping({name: value})
+        except (TypeError, ValueError):
+            raise ValidationFailed("personas.habit_invalid", field=f"habits.{name}") from None
+    return asdict(Habits.from_mapping(habits))
 
 
 def _clean_hours(hours: Any) -> dict[str, str]:
@@ -209,7 +229,7 @@ def get_persona(actor: Actor, persona_id: uuid.UUID | str) -> PersonaView:
 
 
 def create_persona(actor: Actor, clock: Clock = system_clock, **fields: Any) -> PersonaView:
-    """Fields: name (required), style, greeting_morning/afternoon/evening, traits, active_hours, locale."""
+    """Fields: name (required), style, greeting_morning/afternoon/evening, traits, active_hours, locale, habits."""
     authorize(actor, Action.personas_manage)
     data = _clean(fields, partial=False)
     with tenant_session(actor.tenant_id) as s:

@@ -11,18 +11,7 @@ from mirage_app.i18n import formats
 from mirage_app.logic import waits
 from mirage_app.services import conversations
 from mirage_app.states.auth import AuthState
-
-
-@dataclass(frozen=True)
-class FeedMessage:
-    at: str
-    sender: str
-    recipient: str
-    body: str
-    status: str  # raw value, picks the badge colour
-    status_label: str
-    phase: str
-    wait: str = ""  # why a queued message waits and until when (logic.waits.message_line); "" otherwise
+from mirage_app.states.bubbles import Bubble, bubble
 
 
 @dataclass(frozen=True)
@@ -41,7 +30,7 @@ class ConversationState(AuthState):
     active: bool = False
     archived: bool = False  # kept for its history: read-only, cannot be switched on
     found: bool = True
-    feed: list[FeedMessage] = []
+    feed: list[Bubble] = []
     rounds: list[RoundRow] = []
     error_field: str = ""  # the input a service error is about ("sat.evening_end", "min_delay_s"), marked red
 
@@ -80,22 +69,20 @@ class ConversationState(AuthState):
             return None  # deleted or signed out meanwhile: the next page load says so
         messages, rounds = loaded.value
         now = datetime.now(UTC)
+        backend = self._backend_origin()
         self.feed = [
-            FeedMessage(
-                at=self.stamp(m["created_at"], seconds=True, now=now),
-                sender=m["from_label"] or "—",
-                recipient=m["to_label"] or "—",
-                body=m["body"] or "…",
-                status=m["status"],
-                status_label=formats.label(self.tr, "conversations.msg", m["status"]),
-                phase=formats.label(self.tr, "conversations.phase", m["phase"]) if m["phase"] else "",
+            bubble(
+                self.tr,
+                m,
+                backend=backend,
+                stamp=lambda when: self.stamp(when, seconds=True, now=now),
                 wait=waits.message_line(
                     self.tr,
-                    m["status"],
-                    m["wait_reason"],
-                    m["wait_until"],
-                    m["send_after"],
-                    m["error"],
+                    m.status,
+                    m.wait_reason,
+                    m.wait_until,
+                    m.send_after,
+                    m.error,
                     now,
                     lambda when: self.stamp(when, now=now),
                 ),

@@ -12,6 +12,7 @@ from mirage_app.logic import waits
 from mirage_app.models.servers import HELD_HEALTH, ServerState
 from mirage_app.services import evolution_servers, instances, metrics, number_lifecycle
 from mirage_app.states.auth import AuthState
+from mirage_app.states.bubbles import Bubble, bubble
 from mirage_app.states.rows import SelectOption
 
 ALERT_STATUSES = ("error", "paused", "disconnected")
@@ -77,15 +78,6 @@ class ServerAlert:
 
 
 @dataclass(frozen=True)
-class MessageBubble:
-    at: str
-    outgoing: bool
-    body: str
-    status: str
-    wait: str = ""  # why a queued message waits and until when (logic.waits.message_line); "" otherwise
-
-
-@dataclass(frozen=True)
 class ArchivedRow:
     """A number deleted after it had history: shown apart, with its history still readable."""
 
@@ -115,7 +107,7 @@ class InstancesState(AuthState):
     # messages dialog
     messages_open: bool = False
     messages_title: str = ""
-    message_rows: list[MessageBubble] = []
+    message_rows: list[Bubble] = []
     # rename dialog
     rename_id: str = ""
     # numbers deleted after they had history (the delete's confirmation lives on the page: NumberDeleteState)
@@ -362,12 +354,15 @@ class InstancesState(AuthState):
             return listed.feedback
         self.messages_title, self.messages_open = label, True
         now = system_clock.now()
+        backend = self._backend_origin()
         self.message_rows = [
-            MessageBubble(
-                at=self.stamp(m.created_at, now=now),
+            bubble(
+                self.tr,
+                m,
+                backend=backend,
+                stamp=lambda when: self.stamp(when, now=now),
                 outgoing=str(m.from_number_id) == number_id,
-                body=m.body or "…",
-                status=formats.label(self.tr, "message_status", m.status),
+                status_kind="message_status",
                 wait=waits.message_line(
                     self.tr,
                     m.status,

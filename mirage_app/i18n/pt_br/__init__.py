@@ -8,6 +8,7 @@ from mirage_app.i18n.pt_br.numbers import NUMBERS
 from mirage_app.i18n.pt_br.outreach import OUTREACH
 from mirage_app.i18n.pt_br.personas import PERSONAS
 from mirage_app.i18n.pt_br.reasons import REASONS
+from mirage_app.i18n.pt_br.rich_actions import RICH_ACTIONS
 from mirage_app.i18n.pt_br.settings import SETTINGS
 from mirage_app.i18n.pt_br.shell import SHELL
 
@@ -20,6 +21,7 @@ CATALOG: dict[str, str] = {
     **OUTREACH,
     **SETTINGS,
     **REASONS,
+    **RICH_ACTIONS,
     **ERRORS,
     **MEDIA_ERRORS,
 }

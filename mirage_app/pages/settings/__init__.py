@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.components.action_rules import action_rules_card
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.pages.settings.api_keys import api_keys_card
 from mirage_app.pages.settings.cards import admin_only, ending_dialog
@@ -13,12 +14,14 @@ from mirage_app.pages.settings.servers import servers_card
 from mirage_app.pages.settings.sessions import sessions_card
 from mirage_app.pages.settings.tenant import tenant_card
 from mirage_app.pages.settings.users import users_card
+from mirage_app.states.action_rules import ActionRulesState
+from mirage_app.states.auth import AuthState
 from mirage_app.states.servers import ServersState
 from mirage_app.states.settings import SettingsState
 from mirage_app.states.ui import t
 
 
-@app_page("/settings", "Settings", on_load=[SettingsState.on_load, ServersState.refresh])
+@app_page("/settings", "Settings", on_load=[SettingsState.on_load, ServersState.refresh, ActionRulesState.load_tenant])
 def settings_page() -> rx.Component:
     return page_layout(
         "page.settings.title",
@@ -38,7 +41,10 @@ def settings_page() -> rx.Component:
             ),
             rx.tabs.content(rx.box(admin_only(users_card()), padding_top="1em"), value="users"),
             rx.tabs.content(rx.box(admin_only(api_keys_card()), padding_top="1em"), value="api_keys"),
-            rx.tabs.content(rx.box(tenant_card(), padding_top="1em"), value="tenant"),
+            rx.tabs.content(
+                rx.vstack(tenant_card(), action_rules_card(AuthState.is_admin), spacing="4", padding_top="1em"),
+                value="tenant",
+            ),
             rx.tabs.content(rx.box(servers_card(), padding_top="1em"), value="servers"),
             value=SettingsState.tab,
             on_change=SettingsState.set_tab,

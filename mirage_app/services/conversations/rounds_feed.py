@@ -9,14 +9,13 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import text
 from sqlmodel import col, select
 
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.db import tenant_session
-from mirage_app.logic import waits
 from mirage_app.models import Round
 from mirage_app.services.conversations.records import load_conversation
+from mirage_app.services.message_history import CONVERSATION_SCOPE, MessageItem, load_items
 
 
 @dataclass(frozen=True)
@@ -58,25 +57,10 @@ def list_rounds(actor: Actor, conversation_id: Any, limit: int = 50) -> list[Rou
         ]
 
 
-def recent_messages(actor: Actor, conversation_id: Any, limit: int = 100) -> list[dict[str, Any]]:
-    """Newest first: body, status, who to whom, phase, how the text was made (source, tokens), error, and why a
-    queued one waits (wait_reason, wait_until, send_after: logic.waits.message_line)."""
+def recent_messages(actor: Actor, conversation_id: Any, limit: int = 100) -> list[MessageItem]:
+    """Newest first: what each message shows (services.message_history), its status, who to whom, phase, how the
+    text was made, and why a queued one waits."""
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id, archived_ok=True)
-        rows = s.execute(
-            text(
-                "SELECT m.id, m.body, m.status::text AS status, m.error, m.created_at, m.sent_at, m.round_id, "
-                "m.wait_reason, m.send_after, m.dispatched_at, m.meta->'plan' AS plan, "
-                "m.meta->>'phase' AS phase, m.meta->'llm' AS llm, a.label AS from_label, "
-                "COALESCE(b.label, c.display_name, c.wa_number) AS to_label "
-                "FROM messages m LEFT JOIN numbers a ON a.id = m.from_number_id "
-                "LEFT JOIN numbers b ON b.id = m.to_number_id LEFT JOIN contacts c ON c.id = m.contact_id "
-                "WHERE m.conversation_id = :c ORDER BY m.created_at DESC LIMIT :lim"
-            ),
-            {"c": conv.id, "lim": max(1, min(limit, 500))},
-        ).mappings()
-        return [
-            dict(r, wait_until=waits.message_until(r["wait_reason"], r["send_after"], r["dispatched_at"], r))
-            for r in rows
-        ]
+        return load_items(s, CONVERSATION_SCOPE, conv.id, limit)
