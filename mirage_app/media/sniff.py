@@ -8,7 +8,6 @@ bytes, and none of them may escape as anything else.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 from dataclasses import dataclass
@@ -38,14 +37,6 @@ class SniffedMedia:
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-    @property
-    def size_bytes(self) -> int:
-        return len(self.data)
 
 
 def family(data: bytes) -> str | None:
