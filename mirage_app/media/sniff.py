@@ -24,7 +24,7 @@ PICTURE_SIDE = 1600
 STICKER_SIDE = 512
 # A JPEG this small and no wider than PICTURE_SIDE is kept byte for byte: re-encoding would only lose quality.
 SMALL_JPEG = 1 * MB
-IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF"})
 AUDIO_FORMATS = {"OGG": {"OPUS", "VORBIS"}, "WAV": None, "WAVEX": None, "FLAC": None, "MP3": None}
 
 
