@@ -24,7 +24,7 @@ SHELL: dict[str, str] = {
     "page.overview.title": "Visão geral",
     "page.overview.subtitle": "Seus números, ao vivo.",
     "page.instances.title": "Instâncias",
-    "page.instances.subtitle": "Conecte números por QR code e acompanhe o status.",
+    "page.instances.subtitle": "Conecte números por QR code e acompanhe a conexão de cada um.",
     "page.conversations.title": "Conversas",
     "page.conversations.subtitle": "Conversas de maturação entre seus números.",
     "page.conversation_settings.title": "Configurações da conversa",
