@@ -86,9 +86,11 @@ def chat_jid(ctx: Any) -> str:
 
 
 def recipient(ctx: Any) -> str:
-    """Evolution's `number` field: digits for a person, the JID for a group."""
+    """Evolution's `number` field: digits for a person, the JID for a group ("" for a status: it has no one)."""
     if ctx.group_id is not None:
         return ctx.group_jid
+    if ctx.kind == "status":
+        return ""
     return phone_digits(ctx.to_wa or ctx.contact_wa)
 
 
