@@ -276,7 +276,8 @@ _UPSERT_MESSAGE_SET = """
             status = GREATEST(messages.status, EXCLUDED.status),
             body = CASE WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> '' THEN messages.meta->>'pending_edit'
                         WHEN messages.body = '' THEN EXCLUDED.body ELSE messages.body END,
-            meta = CASE WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> '' THEN (messages.meta - 'pending_edit')
+            meta = CASE WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> ''
+                        THEN (messages.meta - 'pending_edit')
                             || jsonb_build_object('edited', jsonb_build_object('from', EXCLUDED.body, 'at', now()))
                         ELSE (EXCLUDED.meta - 'optout_check') || messages.meta END,
             -- a placeholder (an edit or a receipt that came first) learns who sent the message
