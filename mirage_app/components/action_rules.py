@@ -33,8 +33,7 @@ def _row(row: rx.Var[RuleRow], editable: rx.Var[bool]) -> rx.Component:
                 placeholder=rx.cond(conversation, t("rules.tenant_day") + " " + row.base_day, row.base_day),
                 aria_label=UiState.tr["action." + row.action] + " · " + t("rules.first_day"),
                 custom_attrs={"data-action": row.action},
-                class_name="rule-day",
-                **outline(ActionRulesState.error_field, "min_day." + row.action),
+                **outline(ActionRulesState.error_field, "min_day." + row.action, "rule-day"),
             )
         ),
         rx.table.cell(
