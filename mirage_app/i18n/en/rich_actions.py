@@ -104,7 +104,6 @@ RICH_ACTIONS: dict[str, str] = {
     "library.drop": "Drop a file here, or click to choose one",
     "library.drop_hint": "Pictures and stickers: PNG, JPEG, WebP or GIF. Voice notes: OGG, WAV, FLAC or MP3.",
     "library.uploaded": "File added to the library.",
-    "library.filter_kind": "Kind",
     "library.filter_tag": "Tag",
     "library.all": "All",
     "library.kind.image": "Picture",
@@ -120,7 +119,7 @@ RICH_ACTIONS: dict[str, str] = {
     "library.shown_in.other": "Shown in {n} messages",
     "library.deleted": "File deleted.",
     "library.archived": "File archived: the messages that show it keep it, and it is never sent again.",
-    "impact.kind.media_message": "Messages",
-    "impact.media_message.kept": "It is shown in {name} message(s): it is archived, stays in their history and is never sent again.",
-    "library.not_found": "Media file not found.",
+    "library.delete_keeps.one": "{n} message shows it: the file is archived, stays in that message and is never sent again.",
+    "library.delete_keeps.other": "{n} messages show it: the file is archived, stays in them and is never sent again.",
+    "library.unused": "No message shows it: it is deleted for good.",
 }

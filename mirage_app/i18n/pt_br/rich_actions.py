@@ -105,7 +105,6 @@ RICH_ACTIONS: dict[str, str] = {
     "library.drop": "Solte um arquivo aqui, ou clique para escolher",
     "library.drop_hint": "Fotos e figurinhas: PNG, JPEG, WebP ou GIF. Mensagens de voz: OGG, WAV, FLAC ou MP3.",
     "library.uploaded": "Arquivo adicionado à biblioteca.",
-    "library.filter_kind": "Tipo",
     "library.filter_tag": "Etiqueta",
     "library.all": "Todos",
     "library.kind.image": "Foto",
@@ -121,7 +120,7 @@ RICH_ACTIONS: dict[str, str] = {
     "library.shown_in.other": "Aparece em {n} mensagens",
     "library.deleted": "Arquivo excluído.",
     "library.archived": "Arquivo arquivado: as mensagens que o mostram continuam com ele, e ele nunca mais é enviado.",
-    "impact.kind.media_message": "Mensagens",
-    "impact.media_message.kept": "Aparece em {name} mensagem(ns): é arquivado, fica no histórico delas e nunca mais é enviado.",
-    "library.not_found": "Arquivo de mídia não encontrado.",
+    "library.delete_keeps.one": "{n} mensagem mostra o arquivo: ele é arquivado, continua nela e nunca mais é enviado.",
+    "library.delete_keeps.other": "{n} mensagens mostram o arquivo: ele é arquivado, continua nelas e nunca mais é enviado.",
+    "library.unused": "Nenhuma mensagem mostra o arquivo: ele é excluído de vez.",
 }
