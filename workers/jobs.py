@@ -43,10 +43,24 @@ def reconcile_instances() -> dict:
     return reconcile_all(runtime().clock).as_dict()
 
 
+def post_statuses() -> int:
+    """Status posts due now, in every tenant (every 5 minutes)."""
+    from mirage_app.engine.status_posts import post_statuses as post
+
+    return post()
+
+
 def start_round(tenant_id: str, round_id: str) -> str:
     from mirage_app.engine.rounds import start_round as start
 
     return start(tenant_id, round_id).state
+
+
+def setup_group(tenant_id: str, conversation_id: str) -> str:
+    """Create a group conversation's WhatsApp group among its numbers (queued by the conversation tick)."""
+    from mirage_app.engine.groups import setup_group as setup
+
+    return setup(tenant_id, conversation_id)
 
 
 def on_message(tenant_id: str, message_id: str, from_contact: bool | None = None) -> str:

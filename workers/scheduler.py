@@ -40,6 +40,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("evolution-probe", 30, "workers.jobs.probe_evolution_servers", "default"),
     PeriodicJob("qr-expire", 60, "workers.jobs.expire_qr_attempts", "low"),
     PeriodicJob("instance-reconcile", 60, "workers.jobs.reconcile_instances", "low"),
+    PeriodicJob("status-posts", 300, "workers.jobs.post_statuses", "default"),
 ]
 
 

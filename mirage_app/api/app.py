@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import Depends, FastAPI
 
-from mirage_app.api import contacts, evolution_servers, health, instances, me, metrics, outreach, session, webhooks
+from mirage_app.api import (
+    contacts,
+    evolution_servers,
+    health,
+    instances,
+    me,
+    media,
+    metrics,
+    outreach,
+    session,
+    webhooks,
+)
 from mirage_app.api.deps import refuse_bad_text
 from mirage_app.api.errors import ApiError, install_error_handlers
 from mirage_app.api.security_headers import with_security_headers
@@ -26,7 +37,7 @@ def create_api() -> FastAPI:
     api.include_router(health.router)
     api.include_router(webhooks.router)
     # Not the webhook route: it reads its body itself, within its size limit, and guards its own parse.
-    for keyed in (me, session, instances, evolution_servers, metrics, contacts, outreach):
+    for keyed in (me, session, instances, evolution_servers, metrics, contacts, outreach, media):
         api.include_router(keyed.router, dependencies=[Depends(refuse_bad_text)])
 
     @api.api_route("/api/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False)

@@ -13,8 +13,9 @@ from fastapi.security import HTTPBearer
 from mirage_app.api.errors import ApiError
 from mirage_app.base.errors import AuthFailed
 from mirage_app.base.permissions import Action, Actor, authorize
+from mirage_app.core.web_security import SESSION_COOKIE, cookie_value
 from mirage_app.logic.untrusted_input import BAD_TEXT, MAX_JSON_DEPTH, bad_text_paths, is_bad_text, nesting_exceeds
-from mirage_app.services import api_keys
+from mirage_app.services import api_keys, auth
 
 # Only so that /api/openapi.json declares the Bearer scheme on every keyed operation: `api_actor` reads the
 # header itself (auto_error=False: a missing key is our 401 `{error, detail}`, never FastAPI's 403).
@@ -48,6 +49,19 @@ def api_actor(request: Request, _scheme: object = Depends(_bearer)) -> Actor:
     if scheme.lower() != "bearer" or not credentials.strip():
         raise AuthFailed("api_keys.invalid")
     return api_keys.authenticate(credentials.strip(), request.client.host if request.client else None)
+
+
+def key_or_session_actor(request: Request, _scheme: object = Depends(_bearer)) -> Actor:
+    """An API key when the request carries one, else the browser's sign-in cookie: for what the pages load straight
+    from the backend (a media file in an <img> or <audio>), which cannot send an Authorization header. The cookie
+    is SameSite=Strict, so another site's page never loads anything with it."""
+    if request.headers.get("authorization"):
+        return api_actor(request)
+    token = cookie_value(request.headers.get("cookie"), SESSION_COOKIE)
+    actor = auth.resolve_session(token, ip=request.client.host if request.client else None) if token else None
+    if actor is None:
+        raise AuthFailed("auth.required")
+    return actor
 
 
 def require(action: Action) -> Callable[..., Actor]:

@@ -28,6 +28,7 @@ class Action(StrEnum):
     contacts_manage = "contacts.manage"  # incl. CSV import, tags, consent, suppression
     contacts_export = "contacts.export"
     outreach_manage = "outreach.manage"  # policies, targets, activation
+    media_manage = "media.manage"  # the media library: upload, tag, delete
     settings_tenant = "settings.tenant"
     settings_safety_limits_raise = "settings.safety_limits_raise"
     users_read = "users.read"
@@ -46,6 +47,7 @@ _OPERATOR = _VIEWER | {
     Action.conversations_manage,
     Action.contacts_manage,
     Action.outreach_manage,
+    Action.media_manage,
 }
 _ADMIN = frozenset(Action)
 

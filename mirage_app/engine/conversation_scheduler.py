@@ -41,7 +41,9 @@ from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.engine import round_state
 from mirage_app.engine.effective_settings import EffectiveSettings, effective
+from mirage_app.engine.group_rounds import plan_group_round
 from mirage_app.engine.runtime import (
+    GROUP_SETUP_JOB,
     ON_MESSAGE_JOB,
     SEND_JOB,
     SEND_QUEUE,
@@ -105,12 +107,13 @@ DUE_CONVERSATIONS = text(
                       'server_held', (SELECT es.state = 'disabled' OR es.health IN {HELD_SQL}
                                         FROM evolution_servers es WHERE es.id = n.server_id),
                       'active_hours', (SELECT pe.active_hours FROM personas pe WHERE pe.id = n.persona_id),
+                      'habits', (SELECT pe.habits FROM personas pe WHERE pe.id = n.persona_id),
                       'consent', ct.consent_status, 'opted_out_at', ct.opted_out_at,
                       'suppressed', EXISTS (SELECT 1 FROM suppression x WHERE x.wa_number = ct.wa_number),
-                      'today', (SELECT count(*) FROM messages m WHERE m.from_number_id = n.id
+                      'today', (SELECT COALESCE(sum(m.cap_weight), 0) FROM messages m WHERE m.from_number_id = n.id
                                   AND m.direction = 'out' AND m.sent_at >= k.day_start AND m.sent_at <= :now
                                   AND (m.status <> 'failed' OR m.error = 'unknown_delivery')),
-                      'hour', (SELECT count(*) FROM messages m WHERE m.from_number_id = n.id
+                      'hour', (SELECT COALESCE(sum(m.cap_weight), 0) FROM messages m WHERE m.from_number_id = n.id
                                  AND m.direction = 'out' AND m.sent_at >= CAST(:now AS timestamptz) - interval '1 hour'
                                  AND m.sent_at <= :now AND (m.status <> 'failed' OR m.error = 'unknown_delivery')),
                       'last_before', (SELECT max(m.sent_at) FROM messages m WHERE m.from_number_id = n.id
@@ -120,7 +123,11 @@ DUE_CONVERSATIONS = text(
               FROM conversation_participants cp
               LEFT JOIN numbers n ON n.id = cp.number_id
               LEFT JOIN contacts ct ON ct.id = cp.contact_id
-              WHERE cp.conversation_id = c.id) AS people
+              WHERE cp.conversation_id = c.id) AS people,
+           (SELECT jsonb_build_object('id', g.id, 'state', g.state, 'left',
+                       (SELECT jsonb_agg(gm.number_id) FROM warming_group_members gm
+                          WHERE gm.group_id = g.id AND gm.left_at IS NOT NULL))
+              FROM warming_groups g WHERE g.conversation_id = c.id) AS warming_group
     FROM conversations c
     CROSS JOIN k
     LEFT JOIN settings_conversation sc ON sc.conversation_id = c.id
@@ -428,6 +435,8 @@ class _TenantTick:
             "contact_id": p.get("contact_id"),
             "label": p.get("label"),
             "eligible": eligible,
+            "active_days": p.get("active_days"),  # a group's phase rule (engine.group_rounds)
+            "habits": p.get("habits"),
         }
 
     def _start(
@@ -443,6 +452,9 @@ class _TenantTick:
     ) -> None:
         rng = random.Random(f"{conv.id}|{window.key}|{done}")
         eligible = [p for p in people if p["eligible"]]
+        if conv.mode == "group":
+            self._start_group(conv, settings, window, eligible, topics, next_open, rng)
+            return
         chosen = self._choose(conv, eligible, rng)
         if chosen is None:
             retry = min(self.now + timedelta(minutes=15), next_open) if next_open else self.now + timedelta(minutes=15)
@@ -460,9 +472,13 @@ class _TenantTick:
             later = self.now + timedelta(minutes=20)
             self._skip(conv.id, capped, later if capped == "hourly_cap" and later < usable_end else next_open)
             return
+        self._add_round(conv, window, topics, [a, b], len(plan.phases), plan.next_index)
+
+    def _add_round(self, conv, window, topics, people: list[dict], planned: int, cursor: int | None) -> None:
+        """A new running round of `planned` turns among `people` (two who alternate, or a group's turn order)."""
         topic_id = round_logic.pick_topic(topics, conv.topic_strategy, conv.topic_refresh_minutes, self.now, conv.id)
         round_id = uuid.uuid4()
-        speakers = [{k: v for k, v in p.items() if k != "eligible"} for p in (a, b)]
+        speakers = [{k: v for k, v in p.items() if k not in ("eligible", "habits", "active_days")} for p in people]
         self.new_rounds.append(
             {
                 "id": round_id,
@@ -470,15 +486,27 @@ class _TenantTick:
                 "c": conv.id,
                 "topic": topic_id,
                 "participants": json.dumps(speakers),
-                "planned": len(plan.phases),
+                "planned": planned,
                 "window": window.key,
                 "now": self.now,
             }
         )
-        self.cursors[conv.id] = plan.next_index
+        if cursor is not None:
+            self.cursors[conv.id] = cursor
         self.next_due[conv.id] = self.now + timedelta(seconds=self.cfg.round_watchdog_s)
         self.jobs.append((START_ROUND_JOB, (str(self.tenant_id), str(round_id)), job_id("start", round_id)))
         self.report.rounds_started += 1
+
+    def _start_group(self, conv, settings, window, eligible, topics, next_open, rng: random.Random) -> None:
+        decision = plan_group_round(conv.warming_group, eligible, settings.actions, rng)
+        if decision.setup:
+            minute = int(self.now.timestamp()) // 60
+            self.jobs.append((GROUP_SETUP_JOB, (str(self.tenant_id), str(conv.id)), job_id("group", conv.id, minute)))
+        if decision.skip is not None:
+            soon = self.now + timedelta(minutes=1 if decision.setup else 15)
+            self._skip(conv.id, decision.skip, min(soon, next_open) if next_open else soon)
+            return
+        self._add_round(conv, window, topics, decision.speakers, len(decision.speakers), None)
 
     def _choose(self, conv: Any, eligible: list[dict], rng: random.Random):
         """(plan, speaker A, speaker B) with logic.rounds.plan_round, or None when nobody can talk."""

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from datetime import time, timedelta
 from typing import Any
 
+from mirage_app.logic.actions import ActionRules
 from mirage_app.logic.caps import tightest_limit
 from mirage_app.logic.dayparts import QuietHours, parse_time
 from mirage_app.logic.pacing import HumanizeConfig
@@ -39,6 +40,7 @@ class EffectiveSettings:
     allow_bot_to_bot: bool
     guard_no_echo: bool
     warmup: WarmupPolicy
+    actions: ActionRules  # which actions beyond text each warm-up day allows (the conversation's over the tenant's)
 
     @property
     def quiet_hours(self) -> QuietHours:
@@ -76,13 +78,14 @@ def effective(tenant_settings: Any, conversation_settings: Any = None) -> Effect
         allow_bot_to_bot=bool(pick("allow_bot_to_bot", True)),
         guard_no_echo=bool(_get(conversation_settings, "guard_no_echo", True)),
         warmup=warmup,
+        actions=ActionRules.merged(_get(tenant_settings, "actions"), _get(conversation_settings, "actions")),
     )
 
 
 _TENANT_KEYS = ("min_delay_s", "max_delay_s", "hourly_burst_limit", "quiet_start", "quiet_end", "humanize",
-                "allow_bot_to_bot", "warmup")  # fmt: skip
+                "allow_bot_to_bot", "warmup", "actions")  # fmt: skip
 _CONVERSATION_KEYS = ("min_delay_s", "max_delay_s", "hourly_burst_limit", "humanize", "allow_bot_to_bot",
-                      "guard_no_echo")  # fmt: skip
+                      "guard_no_echo", "actions")  # fmt: skip
 
 TENANT_SETTINGS = ", ".join(f"st.{k}" for k in _TENANT_KEYS)
 CONVERSATION_SETTINGS = ", ".join(f"sc.{k} AS c_{k}" for k in _CONVERSATION_KEYS)

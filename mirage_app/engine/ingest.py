@@ -28,6 +28,7 @@ from sqlalchemy import text
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.db_async import tenant_fetch
 from mirage_app.core.security import hash_token, tokens_equal
+from mirage_app.engine import ingest_rich
 from mirage_app.evolution.webhook import MalformedEvent, NormalisedEvent, normalise, normalise_event_name
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, matched_keyword
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
@@ -220,8 +221,9 @@ async def ingest_async(auth: InstanceAuth, raw_body: bytes, payload: dict[str, A
 
 
 APPLIED_EVENTS = frozenset(
-    {"MESSAGES_UPSERT", "SEND_MESSAGE", "MESSAGES_UPDATE", "QRCODE_UPDATED", "CONNECTION_UPDATE"}
-)
+    {"MESSAGES_UPSERT", "SEND_MESSAGE", "MESSAGES_UPDATE", "QRCODE_UPDATED", "CONNECTION_UPDATE",
+     "MESSAGES_EDITED", "SEND_MESSAGE_UPDATE", "GROUPS_UPSERT", "GROUP_PARTICIPANTS_UPDATE"}
+)  # fmt: skip
 
 
 def _is_known_event(payload: dict[str, Any]) -> bool:
@@ -237,6 +239,10 @@ def _apply(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
         _apply_qr(s, auth, event)
     elif event.kind == "connection":
         _apply_connection(s, auth, event)
+    elif event.kind == "message_edit":
+        ingest_rich.apply_edit(s, auth.tenant_id, auth.number_id, event)
+    elif event.kind == "group":
+        ingest_rich.apply_group(s, event, [_e164(p) for p in event.group_participants or ()])
 
 
 @lru_cache(maxsize=16_384)  # the same peers write again and again; libphonenumber's parse is the costly part
@@ -267,7 +273,15 @@ _STORE_EVENT = """
 _UPSERT_MESSAGE_SET = """
         ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET
             status = GREATEST(messages.status, EXCLUDED.status),
-            body = CASE WHEN messages.body = '' THEN EXCLUDED.body ELSE messages.body END,
+            body = CASE WHEN messages.meta ? 'pending_edit' THEN messages.meta->>'pending_edit'
+                        WHEN messages.body = '' THEN EXCLUDED.body ELSE messages.body END,
+            meta = CASE WHEN messages.meta ? 'pending_edit' THEN (messages.meta - 'pending_edit')
+                            || jsonb_build_object('edited', jsonb_build_object('from', EXCLUDED.body, 'at', now()))
+                        ELSE messages.meta END,
+            direction = CASE WHEN messages.meta ? 'pending_edit' THEN EXCLUDED.direction ELSE messages.direction END,
+            kind = CASE WHEN messages.kind = 'text' AND messages.body = '' THEN EXCLUDED.kind ELSE messages.kind END,
+            ref_wa_msg_id = COALESCE(messages.ref_wa_msg_id, EXCLUDED.ref_wa_msg_id),
+            group_id = COALESCE(messages.group_id, EXCLUDED.group_id),
             from_number_id = COALESCE(messages.from_number_id, EXCLUDED.from_number_id),
             to_number_id = COALESCE(messages.to_number_id, EXCLUDED.to_number_id),
             contact_id = COALESCE(messages.contact_id, EXCLUDED.contact_id),
@@ -290,16 +304,19 @@ WITH {_STORE_EVENT},
     ),
     peer AS (
         SELECT (SELECT id FROM numbers WHERE wa_number = CAST(:peer AS varchar) LIMIT 1) AS number_id,
-               (SELECT id FROM contacts WHERE wa_number = CAST(:peer AS varchar) LIMIT 1) AS contact_id
+               (SELECT id FROM contacts WHERE wa_number = CAST(:peer AS varchar) LIMIT 1) AS contact_id,
+               (SELECT id FROM warming_groups WHERE group_jid = CAST(:group_jid AS varchar) LIMIT 1) AS group_id
     ),
     v AS (
         SELECT CASE WHEN CAST(:from_me AS boolean) OR peer.number_id IS NOT NULL THEN 'out' ELSE 'in' END
                    AS direction,
                CASE WHEN CAST(:from_me AS boolean) THEN CAST(:n AS uuid) ELSE peer.number_id END AS from_id,
-               CASE WHEN CAST(:from_me AS boolean) THEN peer.number_id ELSE CAST(:n AS uuid) END AS to_id,
+               CASE WHEN CAST(:shared AS boolean) THEN NULL
+                    WHEN CAST(:from_me AS boolean) THEN peer.number_id ELSE CAST(:n AS uuid) END AS to_id,
                CASE WHEN NOT CAST(:from_me AS boolean) AND peer.number_id IS NOT NULL THEN NULL
                     ELSE peer.contact_id END AS contact_id,
-               CASE WHEN CAST(:from_me AS boolean) THEN CAST(:sent_status AS varchar) ELSE 'delivered' END AS status
+               CASE WHEN CAST(:from_me AS boolean) THEN CAST(:sent_status AS varchar) ELSE 'delivered' END AS status,
+               peer.group_id
         FROM peer
     ),
     mark AS (
@@ -310,11 +327,12 @@ WITH {_STORE_EVENT},
     ),
     msg AS (
         INSERT INTO messages (tenant_id, wa_msg_id, direction, body, status, from_number_id, to_number_id,
-                              contact_id, meta, created_at, sent_at)
+                              contact_id, meta, created_at, sent_at, kind, ref_wa_msg_id, group_id)
         SELECT CAST(:t AS uuid), CAST(:wa AS varchar), CAST(v.direction AS msg_direction), CAST(:body AS text),
                CAST(v.status AS message_status), v.from_id, v.to_id, v.contact_id, CAST(:meta AS jsonb) || mark.meta,
                COALESCE(CAST(:ts AS timestamptz), now()),
-               CASE WHEN v.direction = 'out' THEN CAST(:ts AS timestamptz) END
+               CASE WHEN v.direction = 'out' THEN CAST(:ts AS timestamptz) END,
+               CAST(:kind AS message_kind), CAST(:ref AS varchar), v.group_id
         FROM v, mark WHERE EXISTS (SELECT FROM ev)
         {_UPSERT_MESSAGE_SET}, messages.meta ? 'optout_check' AS optout_checked
     ),
@@ -371,9 +389,10 @@ def _one_statement(auth: InstanceAuth, event: NormalisedEvent | None, params: di
     if event is None:
         return None
     if event.kind == "message":
-        peer = _e164(event.phone)
-        meta = {"origin": "webhook", "peer": peer, "push_name": event.push_name, "group": event.is_group}
-        body = (event.text or "").replace("\x00", "")
+        peer = _e164(event.phone or event.author_phone)  # a status names its poster only as the author
+        kind, body, rich = ingest_rich.message_facts(event)
+        meta = {"origin": "webhook", "peer": peer, "push_name": event.push_name, "group": event.is_group, **rich}
+        body = body.replace("\x00", "")
         known = _optout_keywords_seen.get(auth.tenant_id)
         params.update(
             n=auth.number_id,
@@ -381,6 +400,10 @@ def _one_statement(auth: InstanceAuth, event: NormalisedEvent | None, params: di
             from_me=bool(event.from_me),
             sent_status=event.status or "sent",
             wa=event.wa_msg_id,
+            kind=kind,
+            ref=event.reaction_target_id or event.quoted_wa_msg_id,
+            group_jid=event.group_jid,
+            shared=bool(event.group_jid or event.is_status),
             body=body,
             meta=json.dumps(_without_nul({k: v for k, v in meta.items() if v not in (None, False)})),
             ts=event.timestamp,

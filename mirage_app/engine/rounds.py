@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import text
 
 from mirage_app.core.db import app_engine, tenant_connection
-from mirage_app.engine import replies, round_state, sending
+from mirage_app.engine import replies, round_state, sending, turn_actions
 from mirage_app.engine.effective_settings import (
     CONVERSATION_SETTINGS,
     TENANT_SETTINGS,
@@ -38,6 +38,7 @@ from mirage_app.engine.effective_settings import (
     settings_of,
 )
 from mirage_app.engine.runtime import EngineRuntime, runtime
+from mirage_app.logic.actions import Habits
 from mirage_app.logic.optout import fold
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import PersonaSpec, Turn, round_phases
@@ -54,6 +55,8 @@ AWAIT_HUMAN = "await_human"
 ECHO = "echo_guard"
 NOT_ADDRESSED = "not_addressed"
 ROUND_COMPLETE = "round_complete"
+
+NOT_ANSWERED = frozenset({"reaction", "edit", "status"})
 
 
 @dataclass(frozen=True)
@@ -83,13 +86,15 @@ ROUND_CONTEXT = text(
                                       'greeting_morning', p.greeting_morning,
                                       'greeting_afternoon', p.greeting_afternoon,
                                       'greeting_evening', p.greeting_evening, 'traits', p.traits,
-                                      'locale', p.locale)
+                                      'locale', p.locale, 'habits', p.habits, 'active_days', n.active_days)
               FROM numbers n LEFT JOIN personas p ON p.id = n.persona_id
-              WHERE n.id = CAST(r.participants -> :speaker ->> 'number_id' AS uuid)) AS persona,
+              WHERE n.id = CAST(r.participants -> (CAST(:turn AS int) % GREATEST(jsonb_array_length(r.participants), 1))
+                                ->> 'number_id' AS uuid)) AS persona,
            (SELECT jsonb_agg(jsonb_build_array(h.id, h.body, h.from_number_id))
               FROM (SELECT id, body, from_number_id FROM messages WHERE conversation_id = r.conversation_id
                       AND body <> '' AND status <> 'failed'
-                    ORDER BY created_at DESC, (meta->>'turn')::int DESC NULLS LAST LIMIT :lim) h) AS history
+                    ORDER BY created_at DESC, (meta->>'turn')::int DESC NULLS LAST LIMIT :lim) h) AS history,
+           (SELECT g.id FROM warming_groups g WHERE g.conversation_id = r.conversation_id) AS group_id
     FROM rounds r
     JOIN conversations cv ON cv.id = r.conversation_id
     JOIN tenants t ON t.id = r.tenant_id
@@ -102,9 +107,10 @@ ROUND_CONTEXT = text(
 INSERT_TURN = text(
     """
     INSERT INTO messages (id, tenant_id, conversation_id, round_id, from_number_id, to_number_id, contact_id,
-                          direction, body, meta, status, created_at, send_after)
+                          direction, body, meta, status, created_at, send_after, kind, media_id, ref_wa_msg_id,
+                          group_id, cap_weight)
     VALUES (:id, :t, :c, :r, :from_id, :to_id, :contact_id, 'out', :body, CAST(:meta AS jsonb), 'queued', :now,
-            :send_after)
+            :send_after, CAST(:kind AS message_kind), :media_id, :ref, :group, :weight)
     ON CONFLICT (tenant_id, send_key) WHERE send_key IS NOT NULL DO NOTHING
     RETURNING id
     """
@@ -129,6 +135,7 @@ class TurnContext:
     existing: dict[str, Any] | None  # the row of this turn's send key, if it was written already
     persona: dict[str, Any] | None  # the speaker's number and persona
     history: list[list[Any]] | None  # [id, body, from_number_id], newest first
+    group_id: uuid.UUID | None  # the conversation's warming group (its messages go to the group)
     settings: EffectiveSettings
 
     @classmethod
@@ -155,6 +162,9 @@ class Received:
     status: str
     wa_msg_id: str | None
     created_at: datetime | None
+    kind: str
+    group_id: uuid.UUID | None
+    author_wa: str | None
     round_state: str | None
     planned_turns: int | None
     participants: list[dict] | None
@@ -172,7 +182,8 @@ _RECEIVED_COLUMNS = tuple(f.name for f in fields(Received))
 
 
 def _speaker(participants: list[dict], turn: int) -> dict:
-    return participants[turn % 2]
+    """Two participants take turns; a group round lists its speakers turn by turn (logic.actions.group_speakers)."""
+    return participants[turn % len(participants)]
 
 
 def create_turn(
@@ -197,7 +208,7 @@ def create_turn(
     with reader as s:
         row = s.execute(
             ROUND_CONTEXT,
-            {"r": round_id, "key": key, "speaker": turn % 2, "lim": rt.settings.offline_history_limit},
+            {"r": round_id, "key": key, "turn": turn, "lim": rt.settings.offline_history_limit},
         ).first()
         if row is None:
             return TurnResult(GONE)
@@ -281,14 +292,32 @@ def create_turn(
         "c": ctx.conversation_id,
         "r": round_id,
         "from_id": speaker_id,
-        "to_id": uuid.UUID(listener["number_id"]) if listener.get("number_id") else None,
+        "to_id": None if ctx.group_id else uuid.UUID(listener["number_id"]) if listener.get("number_id") else None,
         "contact_id": uuid.UUID(listener["contact_id"]) if listener.get("contact_id") else None,
         "body": reply.text,
-        "meta": json.dumps(meta),
         "now": now,
         "send_after": send_after,
+        "group": ctx.group_id,
+        "media_id": None,
+        "ref": None,
     }
-    if send_after <= now and rt.settings.inline_sends:
+    speaker_spec = turn_actions.Speaker(
+        speaker_id,
+        Habits.from_mapping_or_default(persona_row.habits if persona_row else None),
+        max(1, int(getattr(persona_row, "active_days", 0) or 0)),
+        locale,
+    )
+    answered = (
+        turn_actions.Answered(reply_to.kind, reply_to.wa_msg_id, reply_to.body, reply_to.author_wa)
+        if reply_to is not None
+        else None
+    )
+    dressed = turn_actions.dress_turn(
+        lambda: tenant_connection(conn, tenant_id), row, meta, speaker_spec, settings.actions, answered,
+        seed=f"{round_id}|{turn}", now=now, typing_ms=plan.typing_ms,
+    )  # fmt: skip
+    row = dressed.main
+    if not dressed.extras and send_after <= now and rt.settings.inline_sends:
         # Due now: the row is written in the send pipeline's first transaction (one transaction less per reply).
         outcome = sending.process(tenant_id, message_id, conn, prepare=lambda s: s.execute(INSERT_TURN, row))
         if outcome.state == sending.NOOP and outcome.reason == "missing":  # another trigger wrote this turn first
@@ -296,9 +325,12 @@ def create_turn(
         return TurnResult(QUEUED, message_id, outcome)
     with tenant_connection(conn, tenant_id) as s:
         inserted = s.execute(INSERT_TURN, row).scalar()
+        extras = [extra for extra in dressed.extras if inserted is not None and s.execute(INSERT_TURN, extra).scalar()]
         s.commit()
     if inserted is None:  # another trigger wrote this turn first
         return TurnResult(EXISTS)
+    for extra in extras:
+        sending.schedule(rt, tenant_id, extra["id"], extra["send_after"])
     sending.schedule(rt, tenant_id, message_id, send_after)
     return TurnResult(QUEUED, message_id)
 
@@ -317,6 +349,10 @@ MESSAGE_IN_ROUND = text(
     """
     SELECT m.id, m.direction::text AS direction, m.from_number_id, m.to_number_id, m.contact_id, m.body, m.meta,
            m.round_id, m.conversation_id, m.status::text AS status, m.wa_msg_id, m.created_at,
+           m.kind::text AS kind, m.group_id,
+           (SELECT COALESCE(fn.wa_number, fc.wa_number) FROM (SELECT 1) one
+              LEFT JOIN numbers fn ON fn.id = m.from_number_id LEFT JOIN contacts fc ON fc.id = m.contact_id
+           ) AS author_wa,
            r.state::text AS round_state, r.planned_turns, r.participants,
            COALESCE(sc.guard_no_echo, true) AS guard_no_echo,
            (SELECT array_agg(e.body) FROM (SELECT x.body FROM messages x WHERE x.conversation_id = r.conversation_id
@@ -345,8 +381,10 @@ def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> Tur
         if row is None:
             return TurnResult(GONE)  # merged into the sender's row; the merge re-triggers with that id
         msg = Received.of(row)
-        if msg.to_number_id is None:
+        if msg.to_number_id is None and msg.group_id is None:
             return TurnResult(NOT_ADDRESSED)
+        if msg.kind in NOT_ANSWERED:
+            return TurnResult(OUTSIDE_ROUND)  # a reaction, a typo's fix or a status is not a turn
         if msg.round_id is None:
             found = _claim_for_round(s, rt, msg)
             if isinstance(found, str):
@@ -363,7 +401,7 @@ def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> Tur
         if nxt >= msg.planned_turns:
             return TurnResult(ROUND_COMPLETE)
         speaker = _speaker(list(msg.participants), nxt)
-        if speaker.get("number_id") != str(msg.to_number_id):
+        if msg.group_id is None and speaker.get("number_id") != str(msg.to_number_id):
             return TurnResult(NOT_ADDRESSED)
         if msg.guard_no_echo and fold(msg.body) in {fold(b) for b in msg.own_bodies or ()}:
             round_state.abort(s, msg.round_id, ECHO, rt.clock.now())

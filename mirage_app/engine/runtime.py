@@ -46,6 +46,7 @@ SEND_JOB = "workers.jobs.send_message"
 ON_MESSAGE_JOB = "workers.jobs.on_message"
 DRAIN_JOB = "workers.jobs.drain_inbox"
 START_ROUND_JOB = "workers.jobs.start_round"
+GROUP_SETUP_JOB = "workers.jobs.setup_group"
 
 
 @dataclass(frozen=True)

@@ -25,6 +25,8 @@ CONTEXT = text(
     f"""
     SELECT m.id, m.status::text AS status, m.body, m.meta, m.round_id, m.conversation_id, m.from_number_id,
            m.to_number_id, m.contact_id, m.send_after, m.attempts, m.dispatched_at, m.created_at,
+           m.kind::text AS kind, m.media_id, m.ref_wa_msg_id, m.group_id, wg.group_jid,
+           wg.state::text AS group_state, n.wa_number AS own_wa,
            n.session_id, n.server_id, es.health AS server_health, es.state AS server_state,
            n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
            tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
@@ -41,6 +43,7 @@ CONTEXT = text(
     LEFT JOIN contacts c ON c.id = m.contact_id
     LEFT JOIN conversations cv ON cv.id = m.conversation_id
     LEFT JOIN rounds r ON r.id = m.round_id
+    LEFT JOIN warming_groups wg ON wg.id = m.group_id
     LEFT JOIN conversation_schedule cs ON m.round_id IS NOT NULL AND cs.conversation_id = m.conversation_id
          AND cs.day = CAST(lower(to_char(CAST(:now AS timestamptz) AT TIME ZONE t.timezone, 'Dy')) AS weekday)
     WHERE m.id = :id AND m.direction = 'out'
@@ -50,9 +53,9 @@ CONTEXT = text(
 
 COUNTS = text(
     """
-    SELECT count(*) FILTER (WHERE sent_at >= :hour_start) AS last_hour,
+    SELECT COALESCE(sum(cap_weight) FILTER (WHERE sent_at >= :hour_start), 0) AS last_hour,
            min(sent_at) FILTER (WHERE sent_at >= :hour_start) AS oldest_in_hour,
-           count(*) FILTER (WHERE sent_at >= :day_start) AS today,
+           COALESCE(sum(cap_weight) FILTER (WHERE sent_at >= :day_start), 0) AS today,
            max(sent_at) AS last_sent,
            (SELECT max(sent_at) FROM messages p WHERE p.from_number_id = :n AND p.direction = 'out'
               AND p.sent_at < :day_start AND p.status <> 'failed') AS last_before_today
@@ -89,6 +92,13 @@ class SendContext:
     attempts: int
     dispatched_at: datetime | None
     created_at: datetime
+    kind: str
+    media_id: uuid.UUID | None
+    ref_wa_msg_id: str | None
+    group_id: uuid.UUID | None
+    group_jid: str | None
+    group_state: str | None
+    own_wa: str | None
     session_id: str
     server_id: uuid.UUID | None
     server_health: str | None

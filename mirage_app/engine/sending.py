@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mirage_app.core.db import app_engine, tenant_connection, tenant_session
 from mirage_app.core.telemetry import SEND_LAG, SENDS
-from mirage_app.engine import contact_guard, inbox, number_health, round_state
+from mirage_app.engine import contact_guard, inbox, number_health, rich_sends, round_state
 from mirage_app.engine.effective_settings import EffectiveSettings
 from mirage_app.engine.runtime import SEND_JOB, SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.engine.send_context import CONTEXT, COUNTS, EVIDENCE, SendContext
@@ -55,7 +55,6 @@ from mirage_app.evolution.errors import (
     EvolutionUnauthorized,
     EvolutionUnavailable,
 )
-from mirage_app.evolution.jids import phone_digits, user_jid
 from mirage_app.logic import waits, warmup
 from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
 from mirage_app.logic.dayparts import schedule_status, slots_from_day_rows
@@ -233,8 +232,15 @@ class _Attempt:
             return self._hold(s, ctx, f"server_{ctx.server_health}")
         if ctx.number_status != "connected":
             return self._retry(s, ctx, f"number_{ctx.number_status}", count=False)
-        if not (ctx.to_wa or ctx.contact_wa):
+        if ctx.group_id is not None and (ctx.group_state != "active" or not ctx.group_jid):
+            return self._fail(s, ctx, f"group_{ctx.group_state or 'gone'}", count=False)
+        if not (ctx.to_wa or ctx.contact_wa or ctx.group_id or ctx.kind == "status"):
             return self._fail(s, ctx, "no_recipient", count=False)
+        if ctx.kind == "edit" and rich_sends.edit_target(s, ctx) is None:
+            # The typo's message has not gone out yet: fix it once it has (or drop the fix if it failed).
+            if rich_sends.original_failed(s, ctx):
+                return self._fail(s, ctx, "edit_original_failed", count=False)
+            return self._defer(s, ctx, waits.SEND_RETRY, self.now + timedelta(seconds=10))
         if not warmup.settled(ctx.paired_at, self.now, settings.warmup):
             when = (
                 warmup.settle_ends_at(ctx.paired_at, settings.warmup)
@@ -325,10 +331,9 @@ class _Attempt:
 
     def _mark_read(self, ctx: SendContext, reply_to: dict) -> str | None:
         """Blue ticks for the message we answer; an error is returned, not raised (receipts are cosmetic)."""
-        peer = ctx.to_wa or ctx.contact_wa
         try:
             client = self.rt.evolution_client(self.tenant_id, ctx.server_id)
-            client.mark_read(ctx.session_id, user_jid(phone_digits(peer)), reply_to["wa_msg_id"])
+            client.mark_read(ctx.session_id, rich_sends.chat_jid(ctx), reply_to["wa_msg_id"])
         except EvolutionError as exc:
             return exc.reason
         return None
@@ -351,13 +356,27 @@ class _Attempt:
         return SendOutcome(READING, retry_at=send_at)
 
     def _send(self, ctx: SendContext) -> SendOutcome:
-        peer = phone_digits(ctx.to_wa or ctx.contact_wa)
+        media = edit_target = None
+        if ctx.kind in rich_sends.NEEDS_MEDIA or ctx.kind == "edit":
+            with self.session() as s:
+                if ctx.kind == "edit":
+                    edit_target = rich_sends.edit_target(s, ctx)
+                    if edit_target is None:
+                        return self._fail(s, ctx, "edit_original_not_sent", count=False, keep_slot=False)
+                else:
+                    media = rich_sends.load_media(s, ctx.media_id)
+                    if media is None:
+                        return self._fail(s, ctx, "media_deleted", count=False)
         try:
             client = self.rt.evolution_client(self.tenant_id, ctx.server_id)
-            sent = client.send_text(ctx.session_id, peer, ctx.body, delay_ms=ctx.typing_ms or None)
+            wa_msg_id = rich_sends.deliver(client, ctx, media, edit_target)
         except EvolutionError as exc:
             return self._failed_send(ctx, exc)
-        return self._record_sent(ctx, sent.key_id)
+        if ctx.kind == "edit":
+            with self.session() as s:
+                rich_sends.apply_edit(s, ctx, edit_target, self.now)
+                s.commit()
+        return self._record_sent(ctx, wa_msg_id)
 
     def _record_sent(self, ctx: SendContext, wa_msg_id: str, status_floor: str = "sent") -> SendOutcome:
         merged_status = status_floor
@@ -536,7 +555,8 @@ class _Attempt:
             number_health.record_failure(
                 s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
             )
-        if abort_round and ctx.round_id is not None and reason != "unknown_delivery":
+        # An extra of a turn (a reaction, a typo's fix) that fails leaves the round alone.
+        if abort_round and ctx.round_id is not None and reason != "unknown_delivery" and "turn" in ctx.meta:
             round_state.abort(s, ctx.round_id, reason, self.now, keep_message=ctx.id)
         s.commit()
         log.info("message %s failed: %s", ctx.id, reason)

@@ -1,4 +1,5 @@
-"""Sync httpx client for the Evolution 2.3.x routes Mirage uses (reference §2, §3, §4.2).
+"""Sync httpx client for the Evolution 2.3.x routes Mirage uses (reference §2, §3, §4.2; rich sends and groups
+in `rich_client`).
 
 Authentication is the `apikey` header: each per-instance method takes an optional `token` (the instance's
 `hash`) and falls back to the global key. Every failure is raised as an `errors.EvolutionError` subclass.
@@ -17,26 +18,30 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
-from urllib.parse import quote
 
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from mirage_app.evolution.errors import (
+    OBJECT_OBJECT,
+    EvolutionBadRequest,
     EvolutionServerError,
     EvolutionTimeout,
     EvolutionUnavailable,
+    NotOnWhatsApp,
     parse_error,
     unexpected_response,
 )
 from mirage_app.evolution.models import CreatedInstance, InstanceState, NumberCheck, QrCode, SentMessage
+from mirage_app.evolution.rich_client import RichActionsMixin, api_path
+from mirage_app.evolution.rich_models import QuotedRef
 from mirage_app.evolution.webhook import WEBHOOK_EVENTS, normalise_event_name
 
 PRESENCES = ("unavailable", "available", "composing", "recording", "paused")
 Safety = Literal["read", "write"]
 
 
-class EvolutionClient:
+class EvolutionClient(RichActionsMixin):
     """One Evolution server. Thread-safe (httpx.Client is); use as a context manager or call `close()`.
 
     `timeout` is the default per-request timeout in seconds. sendText/sendPresence hold the HTTP response for
@@ -108,14 +113,14 @@ class EvolutionClient:
     def connect(self, name: str, number: str | None = None, *, token: str | None = None) -> QrCode | InstanceState:
         """Start pairing: a `QrCode` (with a pairing code when `number` is given) or, if open, the state."""
         params = {"number": number} if number else None
-        body = self._call("GET", _path("instance", "connect", name), "write", token, params=params)
+        body = self._call("GET", api_path("instance", "connect", name), "write", token, params=params)
         return (
             InstanceState.from_body(body) if isinstance(body, dict) and "instance" in body else QrCode.from_body(body)
         )
 
     def connection_state(self, name: str, *, token: str | None = None) -> InstanceState:
         """Evolution's view of the socket; it may say `open` after WhatsApp silently dropped it."""
-        return InstanceState.from_body(self._call("GET", _path("instance", "connectionState", name), "read", token))
+        return InstanceState.from_body(self._call("GET", api_path("instance", "connectionState", name), "read", token))
 
     def fetch_instances(self, name: str | None = None, *, token: str | None = None) -> list[dict[str, Any]]:
         """Raw Prisma `Instance` rows (plain dicts: `name`, `connectionStatus`, `ownerJid`, `token`, ...)."""
@@ -127,20 +132,20 @@ class EvolutionClient:
 
     def logout(self, name: str, *, token: str | None = None) -> None:
         """Unlink the phone; the instance stays registered. 400 `EvolutionBadRequest` when already closed."""
-        self._call("DELETE", _path("instance", "logout", name), "write", token)
+        self._call("DELETE", api_path("instance", "logout", name), "write", token)
 
     def delete(self, name: str, *, token: str | None = None) -> None:
         """Log out if needed, then remove the instance and free its name."""
-        self._call("DELETE", _path("instance", "delete", name), "write", token)
+        self._call("DELETE", api_path("instance", "delete", name), "write", token)
 
     def restart(self, name: str, *, token: str | None = None) -> InstanceState:
         """Reconnect the socket (POST, not the documented PUT); if closed: `EvolutionSwallowedError`."""
-        return InstanceState.from_body(self._call("POST", _path("instance", "restart", name), "write", token))
+        return InstanceState.from_body(self._call("POST", api_path("instance", "restart", name), "write", token))
 
     def set_presence(self, name: str, presence: str, *, token: str | None = None) -> None:
         """The instance's own global presence (e.g. `available`)."""
         _check_presence(presence)
-        self._call("POST", _path("instance", "setPresence", name), "write", token, json={"presence": presence})
+        self._call("POST", api_path("instance", "setPresence", name), "write", token, json={"presence": presence})
 
     # -- webhook configuration ----------------------------------------------------------------------------
 
@@ -157,14 +162,14 @@ class EvolutionClient:
     ) -> dict[str, Any]:
         """Store the instance webhook; returns the Prisma `Webhook` row (plain dict). Empty `events` = all."""
         body = {"webhook": _webhook_body(url, headers, events, by_events, enabled)}
-        row = self._call("POST", _path("webhook", "set", name), "write", token, json=body)
+        row = self._call("POST", api_path("webhook", "set", name), "write", token, json=body)
         if not isinstance(row, dict):
             raise unexpected_response("webhook/set must return the webhook row", row)
         return row
 
     def find_webhook(self, name: str, *, token: str | None = None) -> dict[str, Any] | None:
         """The stored `Webhook` row, or None when the instance has none."""
-        row = self._call("GET", _path("webhook", "find", name), "read", token)
+        row = self._call("GET", api_path("webhook", "find", name), "read", token)
         return row if isinstance(row, dict) else None
 
     # -- messaging ----------------------------------------------------------------------------------------
@@ -175,7 +180,7 @@ class EvolutionClient:
         number: str,
         text: str,
         delay_ms: int | None = None,
-        quoted_id: str | None = None,
+        quoted: QuotedRef | None = None,
         *,
         token: str | None = None,
     ) -> SentMessage:
@@ -188,31 +193,39 @@ class EvolutionClient:
         body: dict[str, Any] = {"number": number, "text": text}
         if delay_ms is not None:
             body["delay"] = int(delay_ms)
-        if quoted_id is not None:
-            body["quoted"] = {"key": {"id": quoted_id}}
+        if quoted is not None:  # full key and content: Evolution quotes without a DB lookup (reference §12.5)
+            body["quoted"] = quoted.to_body()
         timeout = self._send_timeout(delay_ms)
-        sent = self._call("POST", _path("message", "sendText", name), "write", token, json=body, timeout=timeout)
+        sent = self._call("POST", api_path("message", "sendText", name), "write", token, json=body, timeout=timeout)
         return SentMessage.from_body(sent)
 
     def send_presence(self, name: str, number: str, presence: str, delay_ms: int, *, token: str | None = None) -> None:
-        """Show `presence` (e.g. `composing`) to `number` for `delay_ms`, then `paused`; blocks that long."""
+        """Show `presence` (e.g. `composing`) to `number` for `delay_ms`, then `paused`; blocks that long.
+
+        A closed socket is a 400 `ConnectionClosed`; a number without WhatsApp raises `NotOnWhatsApp`."""
         _check_presence(presence)
         body = {"number": number, "presence": presence, "delay": int(delay_ms)}
         timeout = self._send_timeout(delay_ms)
-        self._call("POST", _path("chat", "sendPresence", name), "write", token, json=body, timeout=timeout)
+        try:
+            self._call("POST", api_path("chat", "sendPresence", name), "write", token, json=body, timeout=timeout)
+        except EvolutionBadRequest as exc:
+            # sendPresence checks the number inside its try: "not on WhatsApp" arrives as `[object Object]`
+            if exc.messages == [OBJECT_OBJECT]:
+                raise NotOnWhatsApp(exc.status, exc.error, [f"{number} is not on WhatsApp"], exc.raw) from exc
+            raise
 
     def mark_read(
         self, name: str, remote_jid: str, msg_id: str, from_me: bool = False, *, token: str | None = None
     ) -> None:
         """Send the blue ticks for one message. `@lid` JIDs are silently skipped by Evolution."""
         body = {"readMessages": [{"remoteJid": remote_jid, "fromMe": from_me, "id": msg_id}]}
-        self._call("POST", _path("chat", "markMessageAsRead", name), "write", token, json=body)
+        self._call("POST", api_path("chat", "markMessageAsRead", name), "write", token, json=body)
 
     def whatsapp_numbers(self, name: str, numbers: Iterable[str], *, token: str | None = None) -> list[NumberCheck]:
         """Which numbers have WhatsApp. Never use in bulk: mass checks are a known ban trigger (SPEC §9)."""
         body = {"numbers": list(numbers)}
         return NumberCheck.list_from_body(
-            self._call("POST", _path("chat", "whatsappNumbers", name), "write", token, json=body)
+            self._call("POST", api_path("chat", "whatsappNumbers", name), "write", token, json=body)
         )
 
     # -- transport ----------------------------------------------------------------------------------------
@@ -274,10 +287,6 @@ def _retry_unsent(exc: BaseException) -> bool:
 
 
 _RETRY_WHEN: dict[Safety, Callable[[BaseException], bool]] = {"read": _retry_read, "write": _retry_unsent}
-
-
-def _path(group: str, action: str, instance: str) -> str:
-    return f"/{group}/{action}/{quote(instance, safe='')}"
 
 
 def _check_presence(presence: str) -> None:

@@ -13,6 +13,8 @@ import json
 from http import HTTPStatus
 from typing import Any
 
+OBJECT_OBJECT = "[object Object]"  # an exception object `toString()`-ed by Evolution: the cause is lost
+
 
 class EvolutionError(Exception):
     """Any failure talking to Evolution. `status` is None when no HTTP response was received."""

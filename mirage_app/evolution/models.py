@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from mirage_app.evolution.errors import unexpected_response
+from mirage_app.evolution.rich_models import MessageKey
 
 
 def _epoch(value: Any) -> datetime | None:
@@ -91,26 +92,35 @@ class CreatedInstance:
 
 @dataclass(frozen=True)
 class SentMessage:
-    """The 201 `messageRaw` of sendText. `status` is always PENDING; acks arrive later as webhooks."""
+    """The 201 `messageRaw` of every send route. `status` is PENDING; acks arrive later as webhooks.
+
+    `message_type` is Evolution's `messageType` (`conversation`, `imageMessage`, `audioMessage`, ...)."""
 
     key_id: str
     remote_jid: str
     status: str
     timestamp: datetime | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    message_type: str = ""
 
     @classmethod
     def from_body(cls, body: Any) -> SentMessage:
         key = body.get("key") if isinstance(body, dict) else None
         if not isinstance(key, dict) or not isinstance(key.get("id"), str):
-            raise unexpected_response("sendText response without key.id", body)
+            raise unexpected_response("send response without key.id", body)
         return cls(
             key_id=key["id"],
             remote_jid=str(key.get("remoteJid", "")),
             status=str(body.get("status", "")),
             timestamp=_epoch(body.get("messageTimestamp")),
             raw=body,
+            message_type=str(body.get("messageType", "")),
         )
+
+    @property
+    def key(self) -> MessageKey:
+        """This message's key from the sender's view: what a reaction, a quote or an edit of it needs."""
+        return MessageKey(self.key_id, self.remote_jid, True)
 
 
 @dataclass(frozen=True)

@@ -283,13 +283,6 @@ def unreact_delay_s(rng: random.Random) -> float:
     return rng.uniform(20.0, 120.0)
 
 
-def status_due(habits: Habits, rules: ActionRules, day: int, posted_today: int, rng: random.Random) -> bool:
-    """Should this number post a status in this window? At most one a day, `status_posts` of the days."""
-    if posted_today > 0 or not rules.allows(STATUS, day):
-        return False
-    return rng.random() < habits.status_posts
-
-
 def group_speakers(
     members: Sequence[tuple[str, Habits]], turns: int, rng: random.Random, *, opener: str | None = None
 ) -> list[str]:

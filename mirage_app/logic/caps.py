@@ -29,11 +29,12 @@ class CapState:
     """What the caller counted for one sender.
 
     `oldest_in_hour_at` (optional) is the earliest send inside the rolling hour; with it an hourly block can
-    say exactly when a slot frees up instead of assuming a full hour.
+    say exactly when a slot frees up instead of assuming a full hour. Counts are weighted where the caller sums
+    `messages.cap_weight` (logic.actions.CAP_WEIGHT: a reaction is a quarter of a text, a voice note one and a half).
     """
 
-    sent_last_hour: int = 0
-    sent_today: int = 0
+    sent_last_hour: float = 0
+    sent_today: float = 0
     last_sent_at: datetime | None = None
     oldest_in_hour_at: datetime | None = None
 

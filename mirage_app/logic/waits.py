@@ -101,9 +101,9 @@ def cap_wait(
     reason = decision.reason or HOURLY_CAP
     code = (codes or {}).get(reason, reason)
     if reason == HOURLY_CAP and hourly_limit is not None:
-        return Wait(code, decision.retry_at, state.sent_last_hour, hourly_limit)
+        return Wait(code, decision.retry_at, int(state.sent_last_hour), hourly_limit)  # weighted: whole messages
     if reason == DAILY_CAP and daily_limit is not None:
-        return Wait(code, decision.retry_at, state.sent_today, daily_limit)
+        return Wait(code, decision.retry_at, int(state.sent_today), daily_limit)
     return Wait(code, decision.retry_at)
 
 

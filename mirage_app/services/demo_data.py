@@ -40,7 +40,7 @@ from mirage_app.models import (
     Topic,
     Weekday,
 )
-from mirage_app.services import instances, number_activity
+from mirage_app.services import instances, media_starter, number_activity
 from mirage_app.services.metrics import refresh_materialized_views
 
 Progress = Callable[[int, str], None]
@@ -99,7 +99,8 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
     with tenant_session(actor.tenant_id) as s:
         if s.execute(text("SELECT 1 FROM personas WHERE name = :n"), {"n": PERSONAS[0][0]}).first():
             raise Conflict("demo.already_loaded")
-        tz = ZoneInfo(s.get(Tenant, actor.tenant_id).timezone)
+        tenant = s.get(Tenant, actor.tenant_id)
+        tz, locale = ZoneInfo(tenant.timezone), tenant.locale
 
     changed = _demo_pacing(actor)
     report(5, "personas")
@@ -115,6 +116,8 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
     conversation_id, topic_ids = _conversation(actor, number_ids)
     report(60, "contacts")
     contact_ids = _contacts_and_policy(actor, number_ids[0], persona_ids[0], clock)
+    report(65, "media")
+    media_starter.load_starter_library(actor, locale, clock)
     report(70, "history")
     messages = _history(actor, number_ids, persona_ids, conversation_id, topic_ids, contact_ids, tz, clock)
     report(95, "metrics")

@@ -191,6 +191,23 @@ def test_not_on_whatsapp(sim: SimulatorServer, client: EvolutionClient, name: st
     assert sim.messages(name) == []
 
 
+def test_send_presence_errors_are_400_inside_the_try(sim: SimulatorServer, client: EvolutionClient, name: str) -> None:
+    """Reference §3.2 errata / rich-actions §15.1: no list of `{jid, exists}` and never a 5xx."""
+    _open(sim, client, name)
+    body = {"number": "5511999999999", "presence": "composing", "delay": 0}
+    response = _raw(sim, "POST", f"/chat/sendPresence/{name}", key=sim.api_key, json=body)
+    assert (response.status_code, response.json()) == (
+        400,
+        {"status": 400, "error": "Bad Request", "response": {"message": ["[object Object]"]}},
+    )
+    client.logout(name)
+    response = _raw(sim, "POST", f"/chat/sendPresence/{name}", key=sim.api_key, json=body)
+    assert (response.status_code, response.json()["response"]["message"]) == (400, ["Error: Connection Closed"])
+    with pytest.raises(ConnectionClosed) as info:
+        client.send_presence(name, "5511999999999", "composing", 0)
+    assert info.value.status == 400
+
+
 def test_whatsapp_numbers_errors_have_no_response_wrapper(
     sim: SimulatorServer, client: EvolutionClient, name: str
 ) -> None:

@@ -11,6 +11,7 @@ import pytest
 from mirage_app.evolution.client import EvolutionClient
 from mirage_app.evolution.errors import EvolutionNotFound, EvolutionUnauthorized
 from mirage_app.evolution.models import InstanceState, QrCode
+from mirage_app.evolution.rich_models import MessageKey, QuotedRef
 from mirage_app.evolution.simulator import SimulatorServer
 from mirage_app.evolution.webhook import WEBHOOK_EVENTS
 from tests.evolution.conftest import unique_phone
@@ -147,7 +148,8 @@ def test_send_text(sim: SimulatorServer, client: EvolutionClient, name: str) -> 
     sim.scan(name)
     client.create_instance(name + "-b")
     peer = sim.scan(name + "-b")
-    sent = client.send_text(name, peer, "Olá!", delay_ms=1200, quoted_id="3A554E20ECABF3D45BB2")
+    target = MessageKey("3A554E20ECABF3D45BB2", f"{peer}@s.whatsapp.net", False)
+    sent = client.send_text(name, peer, "Olá!", delay_ms=1200, quoted=QuotedRef.of_text(target, "vamos?"))
     assert re.fullmatch(r"3EB0[0-9A-F]{18}", sent.key_id)
     assert (sent.remote_jid, sent.status) == (f"{peer}@s.whatsapp.net", "PENDING")
     assert sent.timestamp is not None and sent.timestamp.tzinfo is not None
@@ -155,6 +157,8 @@ def test_send_text(sim: SimulatorServer, client: EvolutionClient, name: str) -> 
     assert raw["message"] == {"conversation": "Olá!"} and raw["messageType"] == "conversation"
     assert (raw["pushName"], raw["source"], raw["key"]["fromMe"]) == ("Você", "web", True)
     assert raw["contextInfo"]["stanzaId"] == "3A554E20ECABF3D45BB2"
+    assert raw["contextInfo"]["quotedMessage"] == {"conversation": "vamos?"}
+    assert raw["contextInfo"]["participant"] == f"{peer}@s.whatsapp.net"
     (record,) = sim.messages(name, from_me=True)
     assert (record.key_id, record.text, record.delay_ms) == (sent.key_id, "Olá!", 1200)
 

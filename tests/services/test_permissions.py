@@ -43,6 +43,7 @@ EXPECTED: dict[Action, set[str]] = {
     Action.conversations_manage: OPERATE,
     Action.contacts_manage: OPERATE,
     Action.outreach_manage: OPERATE,
+    Action.media_manage: OPERATE,
     Action.contacts_export: {"admin_mfa"},
     Action.settings_tenant: ADMINS,
     Action.settings_safety_limits_raise: {"admin_mfa"},

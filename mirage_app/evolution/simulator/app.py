@@ -6,7 +6,6 @@ import asyncio
 import contextlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
 from typing import Any, Literal
 
 from starlette.applications import Starlette
@@ -15,26 +14,15 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 
 from mirage_app.evolution.simulator import envelope
+from mirage_app.evolution.simulator.calls import Call, Handler, before_commit, typing
 from mirage_app.evolution.simulator.control import control_routes
 from mirage_app.evolution.simulator.envelope import SimHttpError
+from mirage_app.evolution.simulator.rich import group_jid_of
+from mirage_app.evolution.simulator.rich_routes import RICH_ROUTES, send_rich
 from mirage_app.evolution.simulator.state import SimulatorState
 
 EVOLUTION_VERSION = "2.3.6"
 Guard = Literal["none", "instance", "create"]
-
-
-@dataclass(frozen=True)
-class Call:
-    """What a route handler needs from the request."""
-
-    name: str  # the `{instanceName}` path parameter ("" on routes without one)
-    body: Any
-    query: dict[str, str]
-    apikey: str | None
-    base_url: str
-
-
-Handler = Callable[[SimulatorState, Call], Awaitable[tuple[int, Any]]]
 
 
 async def _welcome(state: SimulatorState, call: Call) -> tuple[int, Any]:
@@ -97,27 +85,19 @@ async def _find_webhook(state: SimulatorState, call: Call) -> tuple[int, Any]:
 
 
 async def _send_text(state: SimulatorState, call: Call) -> tuple[int, Any]:
+    if isinstance(call.body, dict) and isinstance(call.body.get("number"), str) and group_jid_of(call.body["number"]):
+        return await send_rich(state, state.rich.prepare_group_text(call.name, call.body))
     outgoing = state.messaging.prepare_text(call.name, call.body)
-    await _typing(state, outgoing.delay_ms)
-    _before_commit(state)
+    await typing(state, outgoing.delay_ms)
+    before_commit(state)
     return 201, state.messaging.commit_text(outgoing)
 
 
 async def _send_presence(state: SimulatorState, call: Call) -> tuple[int, Any]:
     record = state.messaging.prepare_presence(call.name, call.body)
-    await _typing(state, record["delay"])
-    _before_commit(state)
+    await typing(state, record["delay"])
+    before_commit(state)
     return 201, state.messaging.commit_presence(record)
-
-
-def _before_commit(state: SimulatorState) -> None:
-    """A server that crashed during the typing delay sends nothing; an overloaded one drops a share of sends
-    (see the `config` module docstring)."""
-    if state.core.down:
-        raise envelope.connection_closed()  # nobody hears this answer: the connection was aborted
-    _, failure_rate = state.core.overload()
-    if state.core.chance(failure_rate):
-        raise envelope.connection_closed()
 
 
 async def _mark_read(state: SimulatorState, call: Call) -> tuple[int, Any]:
@@ -126,12 +106,6 @@ async def _mark_read(state: SimulatorState, call: Call) -> tuple[int, Any]:
 
 async def _whatsapp_numbers(state: SimulatorState, call: Call) -> tuple[int, Any]:
     return 200, state.messaging.whatsapp_numbers(call.name, call.body)
-
-
-async def _typing(state: SimulatorState, delay_ms: float | None) -> None:
-    """Evolution holds the response while it shows "typing…"; tests usually switch that off."""
-    if state.config.honour_delay and delay_ms:
-        await asyncio.sleep(delay_ms / 1000)
 
 
 ROUTES: list[tuple[str, str, Handler, Guard]] = [
@@ -150,6 +124,7 @@ ROUTES: list[tuple[str, str, Handler, Guard]] = [
     ("POST", "/chat/sendPresence/{name}", _send_presence, "instance"),
     ("POST", "/chat/markMessageAsRead/{name}", _mark_read, "instance"),
     ("POST", "/chat/whatsappNumbers/{name}", _whatsapp_numbers, "instance"),
+    *RICH_ROUTES,
 ]
 
 

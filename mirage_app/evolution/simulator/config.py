@@ -90,6 +90,10 @@ class SimConfig:
     auto_humans: bool = False
     auto_human_reply_probability: float = 0.6
     auto_human_optout_probability: float = 0.15
+    # Of a human's answers: a reaction to the message, a quoted reply, a voice note back to a voice note (0 in tests)
+    human_react_probability: float = 0.0
+    human_quote_probability: float = 0.0
+    human_voice_back_probability: float = 0.0
     webhook_timeout_s: float = 30.0
     webhook_max_attempts: int = 10
     webhook_backoff_s: float = 5.0  # first retry delay, doubled each attempt, ±20 % jitter
@@ -123,5 +127,8 @@ class SimConfig:
             "ack_delays_s": (0.5, 2.0, 6.0),
             "human_reply_delay_s": (5.0, 40.0),
             "auto_humans": True,
+            "human_react_probability": 0.2,
+            "human_quote_probability": 0.3,
+            "human_voice_back_probability": 0.5,
         }
         return cls(**(settings | overrides))

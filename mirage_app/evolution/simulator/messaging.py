@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from mirage_app.evolution.jids import user_jid
-from mirage_app.evolution.simulator import envelope, payloads
+from mirage_app.evolution.simulator import envelope, humans, inbound, payloads
 from mirage_app.evolution.simulator.core import SimCore
 from mirage_app.evolution.simulator.envelope import SimHttpError
-from mirage_app.evolution.simulator.ids import canonical_phone, device_of
+from mirage_app.evolution.simulator.ids import canonical_phone
 from mirage_app.evolution.simulator.models import SimHuman, SimInstance, SimMessage
 from mirage_app.evolution.simulator.validation import (
     READ_MESSAGES,
@@ -36,7 +36,7 @@ class Outgoing:
     jid: str
     text: str
     delay_ms: int | None
-    quoted_id: str | None
+    quote: dict[str, Any] | None  # the contextInfo quote fields (reference §12.5)
 
 
 class Messaging:
@@ -51,22 +51,26 @@ class Messaging:
         if not body["text"].strip():
             raise envelope.bad_request("Text is required")
         with self._core.lock:
-            self._require_socket(name, unloaded_message="Cannot read properties of undefined (reading 'textMessage')")
-            phone, jid = self._recipient(body["number"])
+            inst = self.require_socket(
+                name, unloaded_message="Cannot read properties of undefined (reading 'textMessage')"
+            )
+            phone, jid = self.recipient(body["number"])
             delay = body.get("delay")
-            quoted = body.get("quoted")
-            quoted_id = quoted["key"]["id"] if isinstance(quoted, dict) and "key" in quoted else None
-            return Outgoing(name, phone, jid, body["text"], int(delay) if delay is not None else None, quoted_id)
+            quote = inbound.quote_context(self._core, inst, body.get("quoted"), jid)
+            return Outgoing(name, phone, jid, body["text"], int(delay) if delay is not None else None, quote)
 
     def commit_text(self, out: Outgoing) -> dict[str, Any]:
         """Send it: record, emit `send.message` and schedule receipts. Returns sendText's 201 body."""
         core = self._core
         with core.lock:
-            inst = self._require_socket(out.instance)
+            inst = self.require_socket(out.instance)
             now = core.now()
             key_id = core.ids.web_message_id()
-            raw = payloads.message_raw(inst, out.jid, key_id, out.text, now, out.quoted_id)
-            core.messages.append(SimMessage(inst.name, key_id, True, out.phone, out.text, now, out.delay_ms))
+            raw = payloads.message_raw(inst, out.jid, key_id, out.text, now, out.quote)
+            message = {"conversation": out.text}
+            core.messages.append(
+                SimMessage(inst.name, key_id, True, out.phone, out.text, now, out.delay_ms, message=message)
+            )
             core.emit(inst, "send.message", raw)
             self._schedule_receipts(inst, out, key_id)
             return raw
@@ -75,8 +79,14 @@ class Messaging:
         """sendPresence's checks; returns the record to commit once the delay has passed."""
         check(body, SEND_PRESENCE)
         with self._core.lock:
-            self._require_socket(name)
-            phone, _ = self._recipient(body["number"])
+            try:  # both checks sit inside the try of `sendPresence`: a 400 with the error `toString()`-ed
+                self.require_socket(name)
+                phone, _ = self.recipient(body["number"])
+            except SimHttpError as exc:
+                if exc.status == 404 or self._core.config.faults.is_unloaded(name):
+                    raise
+                text = "[object Object]" if exc.status == 400 else "Error: Connection Closed"
+                raise envelope.bad_request(text) from exc
             return {"instance": name, "phone": phone, "presence": body["presence"], "delay": body["delay"]}
 
     def commit_presence(self, record: dict[str, Any]) -> dict[str, Any]:
@@ -129,7 +139,8 @@ class Messaging:
         with self._core.lock:
             if not digits or self._core.network.is_instance_phone(digits):
                 raise ValueError(f"{phone!r} is empty or linked to a simulated instance")
-            human = SimHuman(digits, name, reply_probability, optout_probability, optout_text=optout_text)
+            human = self._new_human(digits, name, reply_probability, optout_probability)
+            human.optout_text = optout_text
             if reply_texts:
                 human.reply_texts = list(reply_texts)
             self._core.humans[digits] = human
@@ -151,7 +162,7 @@ class Messaging:
 
     # -- internals ------------------------------------------------------------------------------------------
 
-    def _require_socket(self, name: str, unloaded_message: str = "Connection Closed") -> SimInstance:
+    def require_socket(self, name: str, unloaded_message: str = "Connection Closed") -> SimInstance:
         """Sends need a live socket; a closed one fails with 500 `Connection Closed` like Baileys."""
         core = self._core
         inst = core.instance(name)
@@ -161,7 +172,20 @@ class Messaging:
             raise envelope.connection_closed()
         return inst
 
-    def _resolve(self, number: str) -> str | None:
+    def _new_human(self, phone: str, name: str, reply: float, optout: float) -> SimHuman:
+        """A human with the server's rich-answer habits (`SimConfig.human_*_probability`)."""
+        cfg = self._core.config
+        return SimHuman(
+            phone,
+            name,
+            reply,
+            optout,
+            react_probability=cfg.human_react_probability,
+            quote_probability=cfg.human_quote_probability,
+            voice_back_probability=cfg.human_voice_back_probability,
+        )
+
+    def resolve(self, number: str) -> str | None:
         """Phone digits behind a number or JID if someone simulated owns it."""
         core = self._core
         user, _, server = number.partition("@")
@@ -173,20 +197,20 @@ class Messaging:
         unknown = phone and not core.network.is_taken(phone)
         if unknown and core.config.auto_humans and phone.isdigit() and 10 <= len(phone) <= 15:
             cfg = core.config
-            core.humans[phone] = SimHuman(
+            core.humans[phone] = self._new_human(
                 phone, f"Contato {phone[-4:]}", cfg.auto_human_reply_probability, cfg.auto_human_optout_probability
             )
         return phone if core.network.is_taken(phone) else None
 
-    def _recipient(self, number: str) -> tuple[str, str]:
-        phone = self._resolve(number)
+    def recipient(self, number: str) -> tuple[str, str]:
+        phone = self.resolve(number)
         if phone is None:
             raise SimHttpError(400, envelope.envelope(400, [self._lookup(number)]))
         return phone, user_jid(phone)
 
     def _lookup(self, number: str) -> dict[str, Any]:
         """One `OnWhatsAppDto`: `{jid, exists, number[, name]}`."""
-        phone = self._resolve(number)
+        phone = self.resolve(number)
         if phone is None:
             jid = number if "@" in number else user_jid(canonical_phone(number))
             return {"jid": jid, "exists": False, "number": number}
@@ -211,7 +235,7 @@ class Messaging:
 
         def read_and_react() -> None:
             receipt("READ")
-            self._human_reacts(sender_name, out.phone)
+            humans.answer(core, sender_name, out.phone, key_id, {"conversation": out.text})
 
         def hand_over() -> None:
             with core.lock:
@@ -223,7 +247,7 @@ class Messaging:
                 lid = core.chance(core.config.lid_probability)
 
                 def arrive() -> None:
-                    receive(target_core, target, sender_phone, key_id, out.text, lid)
+                    receive(target_core, target, sender_phone, key_id, out.text, lid, context=out.quote)
                     delivered_and_read()
 
                 target_core.when_open(target, arrive)
@@ -231,51 +255,21 @@ class Messaging:
         core.dispatcher.call_later(server_ack_s, lambda: receipt("SERVER_ACK"))
         core.dispatcher.call_later(max(server_ack_s, delivered_s), hand_over)
 
-    def _human_reacts(self, instance: str, phone: str) -> None:
-        core = self._core
-        with core.lock:
-            human = core.humans.get(phone)
-            if human is None or human.opted_out:
-                return
-            roll = core.rng.random()
-            if roll < human.optout_probability:
-                human.opted_out = True
-                text = human.optout_text
-            elif roll < human.optout_probability + human.reply_probability:
-                text = core.rng.choice(human.reply_texts)
-            else:
-                return
-            delay_s = core.rng.uniform(*core.config.human_reply_delay_s)
-            lid = core.chance(core.config.lid_probability)
-        core.dispatcher.call_later(delay_s, lambda: self._reply(instance, phone, text, lid))
-
-    def _reply(self, instance: str, phone: str, text: str, lid: bool) -> None:
-        core = self._core
-        with core.lock:
-            inst = core.instances.get(instance)
-            if inst is not None:
-                key_id = core.ids.phone_message_id()
-                core.when_open(inst, lambda: receive(core, inst, phone, key_id, text, lid))
-
 
 def receive(
-    core: SimCore, inst: SimInstance, phone: str, key_id: str, text: str, lid: bool, push_name: str | None = None
+    core: SimCore,
+    inst: SimInstance,
+    phone: str,
+    key_id: str,
+    text: str,
+    lid: bool,
+    push_name: str | None = None,
+    context: dict[str, Any] | None = None,
 ) -> None:
     """Emit `messages.upsert` (+ `contacts.upsert`) at `inst` of `core` for a text from `phone`."""
     with core.lock:
-        jid = user_jid(phone)
-        key: dict[str, Any] = {"remoteJid": jid, "fromMe": False, "id": key_id}
-        if lid:
-            key = {
-                "remoteJid": f"{core.lid_for(phone)}@lid",
-                "remoteJidAlt": jid,
-                "addressingMode": "lid",
-                "fromMe": False,
-                "id": key_id,
-            }
+        key = inbound.direct_key(core, phone, key_id, lid)
         name = push_name or core.display_name(phone)
-        now = core.now()
-        core.messages.append(SimMessage(inst.name, key_id, False, phone, text, now, lid=lid))
-        core.emit(inst, "messages.upsert", payloads.upsert_data(inst, key, name, text, now, device_of(key_id)))
-        contact = {"remoteJid": key["remoteJid"], "pushName": name, "profilePicUrl": None}
-        core.emit(inst, "contacts.upsert", contact | {"instanceId": inst.instance_id})
+        message = {"conversation": text}
+        record = SimMessage(inst.name, key_id, False, phone, text, core.now(), lid=lid, message=message)
+        inbound.deliver(core, inst, key, name, message, "conversation", record, context)

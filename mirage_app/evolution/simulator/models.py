@@ -74,6 +74,10 @@ class SimHuman:
     reply_texts: list[str] = field(default_factory=lambda: list(DEFAULT_REPLIES))
     optout_text: str = "SAIR"
     opted_out: bool = False
+    # when they answer: the share of answers that are a reaction, a quoted reply, or a voice note to a voice note
+    react_probability: float = 0.0
+    quote_probability: float = 0.0
+    voice_back_probability: float = 0.0
 
 
 @dataclass
@@ -88,3 +92,29 @@ class SimMessage:
     at: datetime
     delay_ms: int | None = None
     lid: bool = False
+    message_type: str = "conversation"
+    chat_jid: str | None = None  # the group or status@broadcast chat; None for 1:1
+    author_phone: str | None = None  # who wrote it (groups and status)
+    media_sha256: str | None = None  # hex sha256 of the decoded media bytes
+    media_size: int | None = None
+    message: dict[str, Any] | None = None  # the content as this instance saw it (for quotes and edits)
+    edited_text: str | None = None
+
+
+@dataclass
+class SimParticipant:
+    phone: str
+    admin: str | None = None  # "superadmin" (creator), "admin" or None
+
+
+@dataclass
+class SimGroup:
+    """A group of the simulated network: every server of a pool sees the same one."""
+
+    jid: str
+    subject: str
+    desc: str | None
+    owner_phone: str
+    creation: int
+    participants: dict[str, SimParticipant] = field(default_factory=dict)  # phone → participant
+    desc_id: str | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from typing import Generic, Protocol, TypeVar
 
-from mirage_app.evolution.simulator.models import SimHuman, SimInstance
+from mirage_app.evolution.simulator.models import SimGroup, SimHuman, SimInstance
 
 
 class SimServerWorld(Protocol):
@@ -30,6 +30,7 @@ class SimNetwork(Generic[World]):
         self.lock = threading.RLock()
         self.humans: dict[str, SimHuman] = {}
         self.lids: dict[str, str] = {}  # phone digits → stable @lid user part
+        self.groups: dict[str, SimGroup] = {}  # group JID → group, shared by every server of the network
         self._phones: dict[str, tuple[World, str]] = {}
 
     def owner(self, phone: str) -> tuple[World, str] | None:

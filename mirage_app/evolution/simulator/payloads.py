@@ -118,7 +118,7 @@ def webhook_row(wh: SimWebhook) -> dict[str, Any]:
 
 
 def message_raw(
-    inst: SimInstance, remote_jid: str, key_id: str, text: str, at: datetime, quoted_id: str | None
+    inst: SimInstance, remote_jid: str, key_id: str, text: str, at: datetime, quote: dict[str, Any] | None
 ) -> dict[str, Any]:
     """sendText's 201 body, also the `send.message` webhook data."""
     stamp = int(at.timestamp())
@@ -128,8 +128,8 @@ def message_raw(
         "ephemeralSettingTimestamp": {"low": stamp, "high": 0, "unsigned": False},
         "disappearingMode": {"initiator": 0},
     }
-    if quoted_id is not None:
-        context |= {"stanzaId": quoted_id, "participant": remote_jid}
+    if quote is not None:
+        context |= quote
     return {
         "key": {"remoteJid": remote_jid, "fromMe": True, "id": key_id},
         "pushName": OWN_PUSH_NAME,

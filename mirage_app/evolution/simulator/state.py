@@ -12,10 +12,15 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.evolution.simulator import payloads
 from mirage_app.evolution.simulator.config import Faults, SimConfig
 from mirage_app.evolution.simulator.core import SimCore
+from mirage_app.evolution.simulator.edits import Edits
+from mirage_app.evolution.simulator.groups import Groups
 from mirage_app.evolution.simulator.lifecycle import Lifecycle
 from mirage_app.evolution.simulator.messaging import Messaging
 from mirage_app.evolution.simulator.models import SimMessage
 from mirage_app.evolution.simulator.network import SimNetwork
+from mirage_app.evolution.simulator.reactions import Reactions
+from mirage_app.evolution.simulator.rich import RichMessaging
+from mirage_app.evolution.simulator.status import Status
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -49,6 +54,11 @@ class SimulatorState:
         self.core = SimCore(self.config, rng, clock or system_clock, network)
         self.lifecycle = Lifecycle(self.core)
         self.messaging = Messaging(self.core)
+        self.rich = RichMessaging(self.core, self.messaging)
+        self.reactions = Reactions(self.core, self.messaging)
+        self.status = Status(self.core, self.messaging)
+        self.edits = Edits(self.core, self.messaging)
+        self.groups = Groups(self.core, self.messaging)
 
     scan = forward("lifecycle", Lifecycle.scan)
     rotate_qr = forward("lifecycle", Lifecycle.rotate_qr)

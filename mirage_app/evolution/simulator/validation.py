@@ -19,7 +19,12 @@ Schema = dict[str, Any]
 
 def errors_for(body: Any, schema: Schema) -> list[str]:
     """Evolution-formatted messages for everything `body` gets wrong; empty when valid."""
-    errors: list[str] = []
+    return [message for _, message in located_errors_for(body, schema)]
+
+
+def located_errors_for(body: Any, schema: Schema) -> list[tuple[str, str]]:
+    """(property, message) pairs; the property is the path without `instance.` (`groupValidate`'s objects)."""
+    errors: list[tuple[str, str]] = []
     _validate(body, schema, "instance", errors)
     return errors
 
@@ -31,19 +36,25 @@ def check(body: Any, schema: Schema) -> None:
         raise validation_failed(errors)
 
 
-def _validate(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
+def _validate(value: Any, schema: Schema, path: str, errors: list[tuple[str, str]]) -> None:
     label = path.replace("instance.", "", 1)
     described = schema.get("description")
     for keyword, rule in schema.items():
         if keyword == "type" and not _has_type(value, rule):
-            errors.append(described or f"{label} is not of a type(s) {rule}")
+            errors.append((label, described or f"{label} is not of a type(s) {rule}"))
             return
         if keyword == "enum" and value not in rule:
-            errors.append(described or f"{label} is not one of enum values: {','.join(map(str, rule))}")
+            errors.append((label, described or f"{label} is not one of enum values: {','.join(map(str, rule))}"))
         elif keyword == "pattern" and isinstance(value, str) and not re.search(rule, value, re.ASCII):
-            errors.append(described or f'{label} does not match pattern "{rule}"')
-        elif keyword == "minItems" and isinstance(value, list) and len(value) < rule:
-            errors.append(described or f"{label} does not meet minimum length of {rule}")
+            errors.append((label, described or f'{label} does not match pattern "{rule}"'))
+        elif keyword in ("minItems", "minLength") and isinstance(value, list | str) and len(value) < rule:
+            errors.append((label, described or f"{label} does not meet minimum length of {rule}"))
+        elif keyword == "uniqueItems" and isinstance(value, list) and _has_duplicates(value):
+            errors.append((label, described or f"{label} contains duplicate item"))
+        elif keyword == "minimum" and _is_number(value) and value < rule:
+            errors.append((label, described or f"{label} must be greater than or equal to {rule}"))
+        elif keyword == "maximum" and _is_number(value) and value > rule:
+            errors.append((label, described or f"{label} must be less than or equal to {rule}"))
         elif keyword == "items" and isinstance(value, list):
             for index, item in enumerate(value):
                 _validate(item, rule, f"{path}[{index}]", errors)
@@ -52,7 +63,20 @@ def _validate(value: Any, schema: Schema, path: str, errors: list[str]) -> None:
                 if name in value:
                     _validate(value[name], sub_schema, f"{path}.{name}", errors)
         elif keyword == "required" and isinstance(value, dict):
-            errors.extend(f'{label} requires property "{name}"' for name in rule if name not in value)
+            errors.extend((label, f'{label} requires property "{name}"') for name in rule if name not in value)
+
+
+def _has_duplicates(items: list[Any]) -> bool:
+    seen: list[Any] = []
+    for item in items:
+        if item in seen:
+            return True
+        seen.append(item)
+    return False
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
 
 
 def _has_type(value: Any, expected: str) -> bool:

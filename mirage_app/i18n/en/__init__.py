@@ -2,6 +2,7 @@
 
 from mirage_app.i18n.en.conversations import CONVERSATIONS
 from mirage_app.i18n.en.errors import ERRORS
+from mirage_app.i18n.en.media_errors import MEDIA_ERRORS
 from mirage_app.i18n.en.metrics import METRICS
 from mirage_app.i18n.en.numbers import NUMBERS
 from mirage_app.i18n.en.outreach import OUTREACH
@@ -22,4 +23,5 @@ CATALOG: dict[str, str] = {
     **REASONS,
     **RICH_ACTIONS,
     **ERRORS,
+    **MEDIA_ERRORS,
 }

@@ -108,6 +108,8 @@ ERRORS: dict[str, str] = {
     "conversations.topic_strategy_invalid": "Choose in order or random.",
     "conversations.refresh_invalid": "Topic refresh is from 1 to 10080 minutes.",
     "conversations.needs_participants": "Add at least two participants, one of them a number, before activating.",
+    "conversations.group_numbers_only": "A warming group is made of your own numbers only: remove the contacts before activating.",
+    "conversations.group_needs_numbers": "A warming group needs at least two numbers (three or more look more natural).",
     "conversations.pair_needs_pairs": "Pair mode needs pairings or an even number of participants.",
     "conversations.needs_schedule": "Enable at least one window in the schedule before activating.",
     "conversations.override_invalid": "Invalid value for {name}.",

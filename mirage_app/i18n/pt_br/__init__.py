@@ -2,6 +2,7 @@
 
 from mirage_app.i18n.pt_br.conversations import CONVERSATIONS
 from mirage_app.i18n.pt_br.errors import ERRORS
+from mirage_app.i18n.pt_br.media_errors import MEDIA_ERRORS
 from mirage_app.i18n.pt_br.metrics import METRICS
 from mirage_app.i18n.pt_br.numbers import NUMBERS
 from mirage_app.i18n.pt_br.outreach import OUTREACH
@@ -22,4 +23,5 @@ CATALOG: dict[str, str] = {
     **REASONS,
     **RICH_ACTIONS,
     **ERRORS,
+    **MEDIA_ERRORS,
 }

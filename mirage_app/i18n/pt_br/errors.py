@@ -73,6 +73,8 @@ ERRORS: dict[str, str] = {
     "conversations.model_invalid": "Digite o nome de um modelo (letras, dígitos, . _ : / -; até 80 caracteres).",
     "conversations.name_required": "Dê um nome à conversa (1 a 120 caracteres).",
     "conversations.needs_participants": "Adicione pelo menos dois participantes, um deles um número, antes de ativar.",
+    "conversations.group_numbers_only": "Um grupo de aquecimento reúne só números seus: tire os contatos antes de ativar.",
+    "conversations.group_needs_numbers": "Um grupo de aquecimento precisa de pelo menos dois números (três ou mais parecem mais naturais).",
     "conversations.needs_schedule": "Ative pelo menos uma janela na agenda antes de ativar.",
     "conversations.not_found": "Conversa não encontrada.",
     "conversations.override_invalid": "Valor inválido para {name}.",

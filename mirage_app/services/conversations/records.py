@@ -35,6 +35,7 @@ from mirage_app.models import (
     Tenant,
     Weekday,
 )
+from mirage_app.services.conversations.groups import check_group_ready, ensure_group
 
 TOPIC_STRATEGIES = ("rotate", "random")
 _MODEL_RE = re.compile(r"^[\w.:/-]{1,80}$")
@@ -229,6 +230,7 @@ def create_conversation(
         s.flush()
         s.add_all(_default_schedule(actor.tenant_id, conv.id))
         s.add(ConversationSettings(tenant_id=actor.tenant_id, conversation_id=conv.id))
+        ensure_group(s, conv, clock)
         audit.record(s, actor, "conversation.create", "conversation", conv.id, after=_snapshot(conv), clock=clock)
         s.commit()
         return _conversation_views(s, [conv], clock)[0]
@@ -266,8 +268,10 @@ def update_conversation(actor: Actor, conversation_id: Any, clock: Clock = syste
         before = _snapshot(conv)
         for key, value in clean.items():
             setattr(conv, key, value)
-        if "mode" in clean and conv.active:
-            _check_ready(s, conv)
+        if "mode" in clean:
+            ensure_group(s, conv, clock)
+            if conv.active:
+                _check_ready(s, conv)
         mark_changed(conv, clock)
         s.add(conv)
         audit.record(s, actor, "conversation.update", "conversation", conv.id, before=before, after=_snapshot(conv))
@@ -283,6 +287,7 @@ def _check_ready(s, conv: Conversation, leaving: ConversationParticipant | None 
     bots = [p for p in people if p.kind == ParticipantKind.bot]
     if len(people) < 2 or not bots:
         raise ValidationFailed("conversations.needs_participants")
+    check_group_ready(conv, people)
     if conv.mode == ConversationMode.pair:
         query = select(func.count()).select_from(Pairing).where(Pairing.conversation_id == conv.id)
         if leaving is not None and leaving.number_id is not None:
@@ -318,6 +323,7 @@ def activate(actor: Actor, conversation_id: Any, clock: Clock = system_clock) ->
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
         _check_ready(s, conv)
+        ensure_group(s, conv, clock)  # a group whose creation failed is tried again
         conv.active = True
         mark_changed(conv, clock)
         s.add(conv)

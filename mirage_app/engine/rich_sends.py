@@ -1,0 +1,177 @@
+"""How each message kind goes out through Evolution: one call per kind, chosen by `messages.kind`.
+
+The send pipeline (engine.sending) decides *whether* and *when*; this module only says *how*: which route, which
+chat (the partner's JID, the warming group's, or `status@broadcast`), which key a reaction or an edit points at, and
+the file of a voice note, picture or sticker (read from the media library only for the attempt that sends it).
+"""
+
+from __future__ import annotations
+
+import base64
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import text
+
+from mirage_app.evolution.client import EvolutionClient
+from mirage_app.evolution.jids import phone_digits, user_jid
+from mirage_app.evolution.rich_models import MessageKey, QuotedRef
+
+# Status posts: the plain backgrounds and fonts people pick (Evolution requires a non-zero font for text).
+STATUS_COLOURS = ("#1E88E5", "#43A047", "#8E24AA", "#F4511E", "#00897B", "#6D4C41")
+
+NEEDS_MEDIA = frozenset({"voice", "image", "sticker"})
+
+MEDIA_FILE = text("SELECT kind::text AS kind, name, mime, data, duration_s FROM media_assets WHERE id = :id")
+TARGET = text("SELECT wa_msg_id, status::text AS status, body, meta FROM messages WHERE id = :id")
+
+
+@dataclass(frozen=True, slots=True)
+class MediaFile:
+    kind: str
+    name: str
+    mime: str
+    data: bytes
+    duration_s: float | None
+
+    @property
+    def b64(self) -> str:
+        return base64.b64encode(self.data).decode("ascii")
+
+
+def load_media(s, media_id: uuid.UUID | None) -> MediaFile | None:
+    if media_id is None:
+        return None
+    row = s.execute(MEDIA_FILE, {"id": media_id}).first()
+    return MediaFile(row.kind, row.name, row.mime, bytes(row.data), row.duration_s) if row else None
+
+
+def _edit_of(s, ctx: Any):
+    original = ctx.meta.get("edit_of")
+    return s.execute(TARGET, {"id": uuid.UUID(original)}).first() if original else None
+
+
+def edit_target(s, ctx: Any) -> str | None:
+    """The WhatsApp id of the message an edit corrects, once that message went out."""
+    row = _edit_of(s, ctx)
+    if row is None or row.status in ("queued", "failed"):
+        return None
+    return row.wa_msg_id
+
+
+def original_failed(s, ctx: Any) -> bool:
+    row = _edit_of(s, ctx)
+    return row is None or row.status == "failed"
+
+
+def apply_edit(s, ctx: Any, wa_msg_id: str, now: datetime) -> None:
+    """The corrected text replaces the typo on our row (the webhooks of the edit do the same, idempotently)."""
+    s.execute(
+        text(
+            "UPDATE messages SET body = :body, updated_at = :now, meta = meta || jsonb_build_object('edited', "
+            "jsonb_build_object('from', CASE WHEN body = :body THEN meta->'edited'->>'from' ELSE body END, "
+            "'at', CAST(:now AS text))) WHERE wa_msg_id = :wa"
+        ),
+        {"body": ctx.body, "now": now, "wa": wa_msg_id},
+    )
+
+
+def chat_jid(ctx: Any) -> str:
+    """The chat a message goes to: the group's JID, or the partner's (a number of ours or a contact)."""
+    if ctx.group_id is not None:
+        return ctx.group_jid
+    return user_jid(phone_digits(ctx.to_wa or ctx.contact_wa))
+
+
+def recipient(ctx: Any) -> str:
+    """Evolution's `number` field: digits for a person, the JID for a group."""
+    if ctx.group_id is not None:
+        return ctx.group_jid
+    return phone_digits(ctx.to_wa or ctx.contact_wa)
+
+
+def _quoted(ctx: Any) -> QuotedRef | None:
+    quoted = ctx.meta.get("quoted")
+    if not quoted or not quoted.get("wa_msg_id"):
+        return None
+    author = quoted.get("author_wa")
+    key = MessageKey(
+        id=quoted["wa_msg_id"],
+        remote_jid=chat_jid(ctx),
+        from_me=False,
+        participant=user_jid(author) if ctx.group_id is not None and author else None,
+    )
+    return QuotedRef(key, _quoted_content(quoted))
+
+
+# What the quoted bubble shows for each kind (the quote's content object as WhatsApp carries it).
+def _quoted_content(quoted: dict) -> dict:
+    kind, body = quoted.get("kind") or "text", quoted.get("body") or ""
+    if kind == "image":
+        return {"imageMessage": {"caption": body}} if body else {"imageMessage": {}}
+    if kind == "voice":
+        return {"audioMessage": {"ptt": True}}
+    if kind == "sticker":
+        return {"stickerMessage": {}}
+    return {"conversation": body}
+
+
+def deliver(client: EvolutionClient, ctx: Any, media: MediaFile | None, edit_target: str | None = None) -> str:
+    """Send one queued message of any kind; returns its WhatsApp message id. `edit_target`: the WhatsApp id of the
+    message an edit corrects (resolved by the caller, which defers the edit until the original has one)."""
+    kind, name, number, delay = ctx.kind, ctx.session_id, recipient(ctx), ctx.typing_ms or None
+    if kind == "text":
+        return client.send_text(name, number, ctx.body, delay_ms=delay, quoted=_quoted(ctx)).key_id
+    if kind == "reaction":
+        author = ctx.meta.get("reaction_author_wa")
+        key = MessageKey(
+            id=ctx.ref_wa_msg_id,
+            remote_jid=chat_jid(ctx),
+            from_me=False,
+            participant=user_jid(author) if ctx.group_id is not None and author else None,
+        )
+        return client.send_reaction(name, key=key, emoji=ctx.body).key_id
+    if kind == "edit":
+        key = MessageKey(id=edit_target, remote_jid=chat_jid(ctx), from_me=True)
+        return client.update_message(name, number, key=key, text=ctx.body).key_id
+    if kind == "location":
+        place = ctx.meta.get("location") or {}
+        return client.send_location(
+            name, number, latitude=float(place["lat"]), longitude=float(place["lng"]),
+            place_name=place.get("name", ""), address=place.get("address", ""), delay_ms=delay, quoted=_quoted(ctx),
+        ).key_id  # fmt: skip
+    if kind == "contact":
+        card = ctx.meta.get("contact_card") or {}
+        return client.send_contact(
+            name, number, full_name=card["full_name"], wuid=card["wuid"], phone_number=card["phone"]
+        ).key_id
+    if kind == "status":
+        jids = [phone_digits(wa) for wa in ctx.meta.get("status_to") or []]
+        style = ctx.meta.get("status_style") or {}
+        return client.send_status(
+            name, kind="text", content=ctx.body, background_color=style.get("color", STATUS_COLOURS[0]),
+            font=int(style.get("font", 1)), jid_list=jids,
+        ).key_id  # fmt: skip
+    if media is None:
+        raise MissingMedia(kind)
+    if kind == "voice":
+        return client.send_voice(name, number, audio_b64=media.b64, delay_ms=recording_ms(media)).key_id
+    if kind == "image":
+        return client.send_media(
+            name, number, mediatype="image", media_b64=media.b64, mimetype=media.mime, file_name=media.name,
+            caption=ctx.body or None, delay_ms=delay, quoted=_quoted(ctx),
+        ).key_id  # fmt: skip
+    if kind == "sticker":
+        return client.send_sticker(name, number, sticker_b64=media.b64, delay_ms=delay, quoted=_quoted(ctx)).key_id
+    raise ValueError(f"unknown message kind: {kind}")
+
+
+def recording_ms(media: MediaFile) -> int:
+    """ "Recording…" lasts about as long as the note itself (people record in real time), at most a minute."""
+    return int(min(60.0, max(1.0, media.duration_s or 3.0)) * 1000)
+
+
+class MissingMedia(LookupError):
+    """The file of a voice note, picture or sticker is gone from the library (deleted meanwhile)."""
