@@ -39,6 +39,13 @@ def _size(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB" if n >= 1024 * 1024 else f"{max(1, round(n / 1024))} KB"
 
 
+def delete_view(tr: dict[str, str], impact: Impact, target_id: str) -> ConfirmView:
+    """The confirmation says how many messages show the file: they keep it (archived) rather than lose it."""
+    messages = sum(int(d.name) for d in impact.dependents if d.kind == "message")
+    line = formats.count(tr, "library.delete_keeps", messages) if messages else tr["library.unused"]
+    return replace(confirm_view(tr, impact, target_id), lines=[line])
+
+
 class MediaState(ConfirmDelete, AuthState):
     tiles: list[MediaTile] = []
     tag_choices: list[str] = []
@@ -142,10 +149,7 @@ class MediaState(ConfirmDelete, AuthState):
         return replace(counted, value=Impact(name, shown, archive=counted.value > 0))
 
     def _view(self, impact: Impact, target_id: str) -> ConfirmView:
-        """Says how many messages show the file: they keep it (archived) rather than lose it."""
-        messages = sum(int(d.name) for d in impact.dependents)
-        line = formats.count(self.tr, "library.delete_keeps", messages) if messages else self.tr["library.unused"]
-        return replace(confirm_view(self.tr, impact, target_id), lines=[line])
+        return delete_view(self.tr, impact, target_id)
 
     def _delete(self, target_id: str):
         done = self._call(media_library.delete, target_id)
