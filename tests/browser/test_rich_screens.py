@@ -56,7 +56,8 @@ def test_messages_show_what_they_are(running_app, admin_page: Page, seeded):
     _both_languages(page, url, f"/conversations/{seeded['conversation']}/settings", "conversation", "#live-feed audio")
 
     page.goto(url + "/instances")
-    page.locator(".instance-card", has_text="Rich A").get_by_role("button", name=re.compile("Mensagens|Messages")).click()
+    card = page.locator(".instance-card", has_text="Rich A")
+    card.get_by_role("button", name=re.compile("Mensagens|Messages")).click()
     dialog = page.locator("#message-list")
     expect(dialog.locator("[data-kind=status]")).to_have_count(1, timeout=30_000)
     expect(dialog.locator(".reaction-badge")).to_have_count(2)

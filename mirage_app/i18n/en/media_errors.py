@@ -4,7 +4,7 @@ MEDIA_ERRORS: dict[str, str] = {
     "media.rejected.empty": "The file is empty.",
     "media.rejected.unsupported_type": (
         "This file type is not accepted here: pictures and stickers take PNG, JPEG, WebP or GIF; voice notes "
-        "take OGG (Opus or Vorbis), WAV, FLAC or MP3.",
+        "take OGG (Opus or Vorbis), WAV, FLAC or MP3."
     ),
     "media.rejected.too_large": "The file is too large: at most {limit_mb} MB for this kind of media.",
     "media.rejected.too_many_pixels": "The picture is too large: at most {limit} megapixels.",

@@ -4,7 +4,7 @@ MEDIA_ERRORS: dict[str, str] = {
     "media.rejected.empty": "O arquivo está vazio.",
     "media.rejected.unsupported_type": (
         "Este tipo de arquivo não é aceito aqui: imagens e figurinhas aceitam PNG, JPEG, WebP ou GIF; áudios "
-        "aceitam OGG (Opus ou Vorbis), WAV, FLAC ou MP3.",
+        "aceitam OGG (Opus ou Vorbis), WAV, FLAC ou MP3."
     ),
     "media.rejected.too_large": "O arquivo é grande demais: no máximo {limit_mb} MB para este tipo de mídia.",
     "media.rejected.too_many_pixels": "A imagem é grande demais: no máximo {limit} megapixels.",
