@@ -50,9 +50,15 @@ def test_messages_show_what_they_are(running_app, admin_page: Page, seeded):
     expect(feed).to_contain_text("Padaria Estrela")
     expect(feed).to_contain_text("Carla Dias")
     expect(feed).to_contain_text("O arquivo não está mais disponível.")
-    # the picture and the voice note load with the session cookie
-    loaded = page.evaluate("() => [...document.querySelectorAll('#live-feed img')].every(i => i.naturalWidth > 0)")
-    assert loaded
+    # the files load from the backend with the session cookie
+    for selector in ("img.msg-thumb", "img.msg-sticker", "audio"):
+        answer = page.request.get(feed.locator(selector).get_attribute("src"))
+        assert answer.status == 200, (selector, answer.status, answer.text()[:200])
+    feed.locator("img.msg-sticker").scroll_into_view_if_needed()
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('#live-feed img')].every(i => i.complete && i.naturalWidth > 0)",
+        timeout=30_000,
+    )
     _both_languages(page, url, f"/conversations/{seeded['conversation']}/settings", "conversation", "#live-feed audio")
 
     page.goto(url + "/instances")
