@@ -10,7 +10,13 @@ from mirage_app.i18n import formats
 from mirage_app.services.message_history import MessageItem
 
 # What a quote box says for a quoted message that has no text of its own.
-_QUOTE_KEYS = {"voice": "messages.quote.voice", "image": "messages.quote.image", "sticker": "messages.quote.sticker"}
+_QUOTE_KEYS = {
+    "voice": "messages.quote.voice",
+    "image": "messages.quote.image",
+    "sticker": "messages.quote.sticker",
+    "location": "messages.quote.location",
+    "contact": "messages.quote.contact",
+}
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,7 @@ def test_messages_show_what_they_are(running_app, admin_page: Page, seeded):
     )
     _both_languages(page, url, f"/conversations/{seeded['conversation']}/settings", "conversation", "#live-feed audio")
 
+    set_language_cookie(page, url, "pt-BR")
     page.goto(url + "/instances")
     card = page.locator(".instance-card", has_text="Rich A")
     card.get_by_role("button", name=re.compile("Mensagens|Messages")).click()
@@ -68,6 +69,8 @@ def test_messages_show_what_they_are(running_app, admin_page: Page, seeded):
     expect(dialog.locator("[data-kind=status]")).to_have_count(1, timeout=30_000)
     expect(dialog.locator(".reaction-badge")).to_have_count(2)
     screenshot(page, "rich", "number-history-pt-BR")
+    dialog.locator("[data-kind=voice]").scroll_into_view_if_needed()
+    screenshot(page, "rich", "number-history-older-pt-BR")
 
 
 def test_rules_and_habits_refuse_bad_values_beside_the_field(running_app, admin_page: Page):
@@ -85,6 +88,7 @@ def test_rules_and_habits_refuse_bad_values_beside_the_field(running_app, admin_
     expect(page.get_by_text("Regras de ações salvas.")).to_be_visible(timeout=30_000)
     _both_languages(page, url, "/settings?tab=tenant", "tenant-rules", "#action-rules")
 
+    set_language_cookie(page, url, "pt-BR")
     page.goto(url + "/personas")
     page.locator("#persona-new").click()
     page.locator("#persona-name").fill("Hábitos")

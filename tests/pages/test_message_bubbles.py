@@ -59,6 +59,8 @@ def test_a_deleted_file_has_no_address():
         (EN, "image", "the view", "the view"),  # a captioned picture is quoted by its caption
         (EN, "sticker", "", "Sticker"),
         (PT, "text", "tudo certo?", "tudo certo?"),
+        (PT, "location", "", "📍 Localização"),
+        (EN, "contact", "", "👤 Contact card"),
     ],
 )
 def test_the_quote_box_says_what_was_quoted(tr, kind, body, shown):
