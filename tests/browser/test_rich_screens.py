@@ -19,8 +19,9 @@ PNG_1PX = bytes.fromhex(
 )
 
 
-@pytest.fixture
-def seeded(running_app, admin_page: Page, admin) -> dict:
+@pytest.fixture(scope="module")
+def seeded(running_app, admin) -> dict:
+    """Once for the module: the tests read it (the media test archives a starter file no other test uses)."""
     return run_beside_app(running_app, "-m", "tests.browser.seed_rich", admin.email)
 
 
