@@ -5,18 +5,16 @@ show the file). Screenshots at 1440 and 390 px, in pt-BR and English, under scre
 
 from __future__ import annotations
 
+import io
 import re
 
 import pytest
+from PIL import Image
 from playwright.sync_api import Page, expect
 
 from tests.browser.conftest import run_beside_app, screenshot, set_language_cookie
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
-PNG_1PX = bytes.fromhex(
-    "89504e470d0a1a0a0000000d49484452000000010000000108060000001f15c4890000000d4944415478da63f8cfc0f01f0005000201"
-    "a5f1d1d40000000049454e44ae426082"
-)
 
 
 @pytest.fixture(scope="module")
@@ -112,9 +110,11 @@ def test_the_media_library(running_app, admin_page: Page, seeded):
         files=[{"name": "notes.png", "mimeType": "image/png", "buffer": b"not a picture at all"}]
     )
     expect(page.locator("#media-upload-error")).to_be_visible(timeout=30_000)
+    picture = io.BytesIO()
+    Image.new("RGB", (320, 240), (230, 140, 60)).save(picture, "PNG")
     page.locator("#media-upload-tags").fill("praia, teste")
     page.locator("#media-upload input[type=file]").set_input_files(
-        files=[{"name": "dot.png", "mimeType": "image/png", "buffer": PNG_1PX}]
+        files=[{"name": "laranja.png", "mimeType": "image/png", "buffer": picture.getvalue()}]
     )
     expect(grid.locator(".media-tile")).to_have_count(11, timeout=30_000)
     page.locator("#media-filter-tag").select_option("praia")
