@@ -113,10 +113,12 @@ def test_the_media_library(running_app, admin_page: Page, seeded):
     picture = io.BytesIO()
     Image.new("RGB", (320, 240), (230, 140, 60)).save(picture, "PNG")
     page.locator("#media-upload-tags").fill("praia, teste")
+    page.wait_for_timeout(500)  # the typed tags reach the server (websocket) before the file does (HTTP upload)
     page.locator("#media-upload input[type=file]").set_input_files(
         files=[{"name": "laranja.png", "mimeType": "image/png", "buffer": picture.getvalue()}]
     )
     expect(grid.locator(".media-tile")).to_have_count(11, timeout=30_000)
+    expect(grid.locator(".media-tile", has_text="laranja.png")).to_contain_text("praia")
     page.locator("#media-filter-tag").select_option("praia")
     expect(grid.locator(".media-tile")).to_have_count(1, timeout=30_000)
     page.locator("#media-filter-tag").select_option("")
