@@ -28,11 +28,12 @@ def _upload_card() -> rx.Component:
             rx.grid(
                 rx.vstack(
                     rx.text(t("library.kind"), size="1", weight="medium"),
-                    rx.segmented_control.root(
-                        *[rx.segmented_control.item(t(f"library.kind.{k}"), value=k) for k in KINDS],
+                    rx.el.select(
+                        *[rx.el.option(t(f"library.kind.{k}"), value=k) for k in KINDS],
                         value=MediaState.upload_kind,
                         on_change=MediaState.set_upload_kind,
-                        size="1",
+                        class_name="native-select",
+                        aria_label=t("library.kind"),
                         id="media-upload-kind",
                     ),
                     spacing="1",
@@ -92,12 +93,13 @@ def _upload_card() -> rx.Component:
 
 def _filters() -> rx.Component:
     return rx.hstack(
-        rx.segmented_control.root(
-            rx.segmented_control.item(t("library.all"), value=""),
-            *[rx.segmented_control.item(t(f"library.kind.{k}"), value=k) for k in KINDS],
+        rx.el.select(
+            rx.el.option(t("library.all"), value=""),
+            *[rx.el.option(t(f"library.kind.{k}"), value=k) for k in KINDS],
             value=MediaState.kind_filter,
             on_change=MediaState.set_kind_filter,
-            size="1",
+            class_name="native-select native-select-sm",
+            aria_label=t("library.kind"),
             id="media-filter-kind",
         ),
         rx.el.select(
@@ -121,7 +123,7 @@ def _preview(tile: rx.Var[MediaTile]) -> rx.Component:
         (
             "voice",
             rx.center(
-                rx.el.audio(src=tile.url, controls=True, preload="none", class_name="voice-player"),
+                rx.el.audio(src=tile.url, controls=True, preload="none", class_name="voice-player media-player"),
                 height="128px",
             ),
         ),
@@ -157,6 +159,7 @@ def _tile(tile: rx.Var[MediaTile]) -> rx.Component:
             ),
             width="100%",
             align="center",
+            wrap="wrap",
         ),
         rx.text(tile.name, size="1", weight="medium", class_name="clamp-2", custom_attrs={"data-user-content": "name"}),
         rx.text(tile.detail, size="1", color_scheme="gray", class_name="mono"),
