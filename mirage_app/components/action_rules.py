@@ -30,11 +30,10 @@ def _row(row: rx.Var[RuleRow], editable: rx.Var[bool]) -> rx.Component:
                 width="6rem",
                 on_change=lambda v: ActionRulesState.set_day(row.action, v),
                 disabled=~editable,
-                placeholder=rx.cond(conversation, t("rules.tenant_day") + " " + row.base_day, row.base_day),
+                placeholder=row.base_day,  # a conversation's empty day follows the tenant's (the hint says so)
                 aria_label=UiState.tr["action." + row.action] + " · " + t("rules.first_day"),
                 custom_attrs={"data-action": row.action},
-                class_name="rule-day",
-                **outline(ActionRulesState.error_field, "min_day." + row.action),
+                **outline(ActionRulesState.error_field, "min_day." + row.action, "rule-day"),
             )
         ),
         rx.table.cell(

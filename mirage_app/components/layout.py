@@ -16,6 +16,7 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
             ("nav.instances", "/instances", "smartphone"),
             ("nav.conversations", "/conversations", "messages-square"),
             ("nav.personas", "/personas", "drama"),
+            ("nav.media", "/media", "images"),
             ("nav.metrics", "/metrics", "chart-line"),
         ],
     ),

@@ -29,7 +29,9 @@ def _voice(m: rx.Var[Bubble]) -> rx.Component:
                 class_name="voice-player",
                 custom_attrs={"aria-label": t("messages.voice")},
             ),
-            rx.cond(m.length != "", rx.text(m.length, size="1", color_scheme="gray", class_name="mono voice-length")),
+            rx.cond(
+                m.duration != "", rx.text(m.duration, size="1", color_scheme="gray", class_name="mono voice-length")
+            ),
             align="center",
             spacing="2",
         ),

@@ -77,7 +77,9 @@ def cookie_value(cookie_header: str | None, name: str = SESSION_COOKIE) -> str |
 def content_security_policy(connect_to: list[str], *, dev: bool) -> str:
     """The page may load only Mirage's own code, talk only to Mirage's backend (HTTP and websocket), and be framed
     by nobody. Reflex's pages carry small inline bootstrap scripts (React Router's hydration context; in dev, Vite's
-    refresh preamble) and Radix/Emotion inject styles at run time, hence 'unsafe-inline' for those two only."""
+    refresh preamble) and Radix/Emotion inject styles at run time, hence 'unsafe-inline' for those two only. Pictures
+    and voice notes of the media library come from the backend (`/api/media/{id}/file`), hence img-src and
+    media-src name it too."""
     sockets = [o.replace("http", "ws", 1) for o in connect_to]
     script = "'self' 'unsafe-inline'" + (" 'unsafe-eval'" if dev else "")
     directives = {

@@ -11,6 +11,7 @@ from mirage_app.pages import (  # noqa: F401
     instances,
     invite,
     login,
+    media,
     metrics,
     not_found,
     outreach_policies,

@@ -166,10 +166,10 @@ def _clean_habits(habits: Any) -> dict[str, float]:
     for name, value in habits.items():
         if name not in Habits.names():
             raise ValidationFailed("personas.habit_unknown", field=f"habits.{name}", name=name)
-        try:
-            Habits.from_mapping({name: value})
-        except (TypeError, ValueError):
-            raise ValidationFailed("personas.habit_invalid", field=f"habits.{name}") from None
+        if value is None:
+            continue  # the default
+        if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+            raise ValidationFailed("personas.habit_invalid", field=f"habits.{name}")
     return asdict(Habits.from_mapping(habits))
 
 

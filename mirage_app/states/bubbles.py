@@ -10,7 +10,13 @@ from mirage_app.i18n import formats
 from mirage_app.services.message_history import MessageItem
 
 # What a quote box says for a quoted message that has no text of its own.
-_QUOTE_KEYS = {"voice": "messages.quote.voice", "image": "messages.quote.image", "sticker": "messages.quote.sticker"}
+_QUOTE_KEYS = {
+    "voice": "messages.quote.voice",
+    "image": "messages.quote.image",
+    "sticker": "messages.quote.sticker",
+    "location": "messages.quote.location",
+    "contact": "messages.quote.contact",
+}
 
 
 @dataclass(frozen=True)
@@ -26,7 +32,7 @@ class Bubble:
     status_label: str
     in_group: bool = False
     media_url: str = ""  # "" when the file is gone (deleted) or the kind has none
-    length: str = ""  # a voice note's length, "0:12"
+    duration: str = ""  # a voice note's length, "0:12"
     edited: bool = False
     quote: str = ""  # the quoted message's text, or "🎤 voice note"; "" when it quotes nothing
     reactions: list[str] = field(default_factory=list)
@@ -76,7 +82,7 @@ def bubble(
         status_label=formats.label(tr, status_kind, item.status),
         in_group=item.group_label is not None,
         media_url=f"{backend}/api/media/{item.media_id}/file" if item.media_id else "",
-        length=voice_length(item.voice_seconds),
+        duration=voice_length(item.voice_seconds),
         edited=item.edited,
         quote=quote_text(tr, item),
         reactions=list(item.reactions),

@@ -37,6 +37,10 @@ def test_the_policy_lets_pages_reach_only_mirages_backend():
     csp = security_headers(["http://localhost:8000"], dev=True, https=False)["Content-Security-Policy"]
     connect = next(d for d in csp.split("; ") if d.startswith("connect-src"))
     assert "http://localhost:8000" in connect and "ws://localhost:8000" in connect and "*" not in connect
+    # the media library's files (pictures, stickers, voice notes) load from the backend, and from nowhere else
+    for name in ("img-src", "media-src"):
+        sources = next(d for d in csp.split("; ") if d.startswith(name)).split()[1:]
+        assert "http://localhost:8000" in sources and "*" not in sources and "https:" not in sources
 
 
 def test_own_origins_only_with_loopback_twins():
