@@ -41,7 +41,7 @@ def _windows(hour: int) -> tuple[str, ...]:
     return ("00:00", "01:00", "01:00", edge, edge, "23:59")
 
 
-def test_the_demo_talks_in_every_kind_live(running_app, admin, demo_loaded, admin_page: Page, console_errors):
+def test_the_demo_talks_in_every_kind_live(running_app, admin_mfa, demo_loaded, admin_page: Page, console_errors):
     page, app = admin_page, running_app
     zone = daytime_zone()
     engine_friendly_tenant(page, app, zone, settle_hours_after_pairing="0", min_delay_s="0", max_delay_s="1")
