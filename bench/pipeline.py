@@ -28,6 +28,10 @@ simulator posts webhooks from a single thread, one at a time, so with every even
 Baseline (same run): a bare `sendText` round trip to the same simulator, and the same number of sends spread
 over the same number of threads as workers (sends/s).
 Goal: p50 < 150 ms and >= 100 replies/s with 2 workers, at the same load (one level meeting both).
+
+The numbers act with the persona defaults (logic.actions.Habits: reactions, quotes, typo fixes, voice notes,
+pictures, stickers…; every action allowed, as the numbers are 30 days old), and the run prints the mix it sent;
+`--text-only` switches everything but text off, to compare. A reaction is neither a measured reception nor a reply.
 """
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ import tempfile
 import threading
 import time
 import uuid
+from collections import Counter
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -161,6 +166,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--replies", type=int, default=600, help="about this many replies per level (600)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--all-events", action="store_true")
+    parser.add_argument(
+        "--text-only", action="store_true", help="numbers only type (the mix of actions beyond text switched off)"
+    )
     parser.add_argument("--timeout", type=float, default=180.0)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (logs)")
     parser.add_argument("--profile-worker", metavar="FILE", help="run the first worker under cProfile into FILE")
@@ -214,8 +222,9 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     from mirage_app.engine.runtime import runtime, use_runtime
     from mirage_app.evolution.simulator.config import SimConfig
     from mirage_app.evolution.simulator.server import SimulatorServer
+    from mirage_app.logic.actions import DEFAULT_MIN_DAY, TEXT
     from mirage_app.models import UserRole
-    from mirage_app.services import conversations, tenant_settings
+    from mirage_app.services import action_rules, conversations, tenant_settings
     from mirage_app.services.seed import create_tenant
 
     api_port = free_port()
@@ -235,6 +244,8 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
         hourly_burst_limit=1000,
         warmup={"day1": 1000, "first_week_cap": 1000, "max_daily": 1000},
     )
+    if args.text_only:
+        action_rules.set_tenant_rules(admin, off=[a for a in DEFAULT_MIN_DAY if a != TEXT])
 
     env = dict(os.environ)
     log = (workdir / "api.log").open("ab")
@@ -359,6 +370,9 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     print()
     print(f"{args.workers} workers; humanisation off; webhook events: "
           f"{'all' if args.all_events else 'MESSAGES_UPSERT + CONNECTION_UPDATE'}")  # fmt: skip
+    mix = Counter(m.message_type for m in sim.messages(from_me=True))
+    print("sent (the mix): " + ", ".join(f"{kind} {n}" for kind, n in mix.most_common())
+          + (" (text only)" if args.text_only else " (persona defaults, logic.actions.Habits)"))  # fmt: skip
     print(f"{'inbound -> reply accepted':28} {'replies':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8}  cpu ms per reply")
     for lv in levels:
         known = sum(v for k, v in lv.cpu.items() if k != "machine")
@@ -388,6 +402,10 @@ class Level:
     cpu: dict[str, float]
 
 
+# A reaction rides along with a turn (it is not answered, and it is not the answer): not a reply to measure.
+NOT_A_TURN = frozenset({"reactionMessage"})
+
+
 def replies(log_rows) -> tuple[list[float], float]:
     """(latency of each reply in ms, seconds from the first inbound to the last reply): each reception is paired
     with the receiver's next send to the same peer, both stamped by the simulator."""
@@ -398,9 +416,9 @@ def replies(log_rows) -> tuple[list[float], float]:
     for msgs in by_key.values():
         msgs.sort(key=lambda m: m.at)
         for i, m in enumerate(msgs):
-            if m.from_me:
+            if m.from_me or m.message_type in NOT_A_TURN:
                 continue
-            reply = next((x for x in msgs[i + 1 :] if x.from_me), None)
+            reply = next((x for x in msgs[i + 1 :] if x.from_me and x.message_type not in NOT_A_TURN), None)
             if reply is None:
                 continue
             latencies.append((reply.at - m.at).total_seconds() * 1000)

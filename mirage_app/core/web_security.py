@@ -86,8 +86,9 @@ def content_security_policy(connect_to: list[str], *, dev: bool) -> str:
         "default-src": "'self'",
         "script-src": script,
         "style-src": "'self' 'unsafe-inline'",
+        # Media files come from the backend (/api/media/{id}/file), another origin than the dev server's pages.
         "img-src": " ".join(["'self'", "data:", "blob:", *connect_to]),
-        "media-src": " ".join(["'self'", *connect_to]),
+        "media-src": " ".join(["'self'", "blob:", *connect_to]),
         "font-src": "'self' data:",
         "connect-src": " ".join(["'self'", *connect_to, *sockets] + (["ws:"] if dev else [])),
         "worker-src": "'self' blob:",

@@ -262,7 +262,8 @@ def _e164(phone: str | None) -> str | None:
 #   and nothing else happens (the statement returns no row). processed_at = now() = the transaction's time, as
 #   the former "UPDATE ... SET processed_at = now()" at the end of the same transaction gave.
 # - messages are upserted by (tenant, wa_msg_id); statuses only move forward (GREATEST on an enum declared in
-#   progress order); the body / ids of a placeholder row left by an early status are filled in.
+#   progress order); the body / ids of a placeholder row left by an early status are filled in; facts one side's
+#   webhook has and the other's lacks (a voice note's length, a quote) are added, what is stored is kept.
 _STORE_EVENT = """
     ev AS (
         INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key, wa_ts, processed_at)
@@ -273,12 +274,16 @@ _STORE_EVENT = """
 _UPSERT_MESSAGE_SET = """
         ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET
             status = GREATEST(messages.status, EXCLUDED.status),
-            body = CASE WHEN messages.meta ? 'pending_edit' THEN messages.meta->>'pending_edit'
+            body = CASE WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> '' THEN messages.meta->>'pending_edit'
                         WHEN messages.body = '' THEN EXCLUDED.body ELSE messages.body END,
-            meta = CASE WHEN messages.meta ? 'pending_edit' THEN (messages.meta - 'pending_edit')
+            meta = CASE WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> ''
+                        THEN (messages.meta - 'pending_edit')
                             || jsonb_build_object('edited', jsonb_build_object('from', EXCLUDED.body, 'at', now()))
-                        ELSE messages.meta END,
-            direction = CASE WHEN messages.meta ? 'pending_edit' THEN EXCLUDED.direction ELSE messages.direction END,
+                        ELSE (EXCLUDED.meta - 'optout_check') || messages.meta END,
+            -- a placeholder (an edit or a receipt that came first) learns who sent the message
+            direction = CASE WHEN (messages.meta ? 'pending_edit' AND EXCLUDED.body <> '')
+                                  OR (messages.from_number_id IS NULL AND EXCLUDED.from_number_id IS NOT NULL)
+                             THEN EXCLUDED.direction ELSE messages.direction END,
             kind = CASE WHEN messages.kind = 'text' AND messages.body = '' THEN EXCLUDED.kind ELSE messages.kind END,
             ref_wa_msg_id = COALESCE(messages.ref_wa_msg_id, EXCLUDED.ref_wa_msg_id),
             group_id = COALESCE(messages.group_id, EXCLUDED.group_id),

@@ -59,9 +59,10 @@ def message_facts(event: NormalisedEvent) -> tuple[str, str, dict[str, Any]]:
 EDIT_SQL = text(
     """
     WITH target AS (
-        UPDATE messages SET body = :body, updated_at = now(),
+        UPDATE messages SET body = CAST(:body AS text), updated_at = now(),
                meta = meta || jsonb_build_object('edited', jsonb_build_object(
-                   'from', CASE WHEN body = :body THEN meta->'edited'->>'from' ELSE body END, 'at', now()))
+                   'from', CASE WHEN body = CAST(:body AS text) THEN meta->'edited'->>'from' ELSE body END,
+                   'at', now()))
         WHERE wa_msg_id = :wa AND body <> ''
         RETURNING id
     )

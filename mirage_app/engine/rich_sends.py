@@ -70,9 +70,9 @@ def apply_edit(s, ctx: Any, wa_msg_id: str, now: datetime) -> None:
     """The corrected text replaces the typo on our row (the webhooks of the edit do the same, idempotently)."""
     s.execute(
         text(
-            "UPDATE messages SET body = :body, updated_at = :now, meta = meta || jsonb_build_object('edited', "
-            "jsonb_build_object('from', CASE WHEN body = :body THEN meta->'edited'->>'from' ELSE body END, "
-            "'at', CAST(:now AS text))) WHERE wa_msg_id = :wa"
+            "UPDATE messages SET body = CAST(:body AS text), updated_at = :now, meta = meta || "
+            "jsonb_build_object('edited', jsonb_build_object('from', CASE WHEN body = CAST(:body AS text) "
+            "THEN meta->'edited'->>'from' ELSE body END, 'at', CAST(:now AS text))) WHERE wa_msg_id = :wa"
         ),
         {"body": ctx.body, "now": now, "wa": wa_msg_id},
     )
@@ -86,9 +86,11 @@ def chat_jid(ctx: Any) -> str:
 
 
 def recipient(ctx: Any) -> str:
-    """Evolution's `number` field: digits for a person, the JID for a group."""
+    """Evolution's `number` field: digits for a person, the JID for a group ("" for a status: it has no one)."""
     if ctx.group_id is not None:
         return ctx.group_jid
+    if ctx.kind == "status":
+        return ""
     return phone_digits(ctx.to_wa or ctx.contact_wa)
 
 

@@ -92,7 +92,7 @@ ROUND_CONTEXT = text(
                                 ->> 'number_id' AS uuid)) AS persona,
            (SELECT jsonb_agg(jsonb_build_array(h.id, h.body, h.from_number_id))
               FROM (SELECT id, body, from_number_id FROM messages WHERE conversation_id = r.conversation_id
-                      AND body <> '' AND status <> 'failed'
+                      AND body <> '' AND status <> 'failed' AND kind NOT IN ('reaction', 'edit', 'status')
                     ORDER BY created_at DESC, (meta->>'turn')::int DESC NULLS LAST LIMIT :lim) h) AS history,
            (SELECT g.id FROM warming_groups g WHERE g.conversation_id = r.conversation_id) AS group_id
     FROM rounds r
@@ -357,6 +357,7 @@ MESSAGE_IN_ROUND = text(
            COALESCE(sc.guard_no_echo, true) AS guard_no_echo,
            (SELECT array_agg(e.body) FROM (SELECT x.body FROM messages x WHERE x.conversation_id = r.conversation_id
                 AND x.from_number_id = m.to_number_id AND x.id <> m.id AND x.body <> ''
+                AND x.kind NOT IN ('reaction', 'edit', 'status')
                 ORDER BY x.created_at DESC LIMIT :last_n) e) AS own_bodies
     FROM messages m
     LEFT JOIN rounds r ON r.id = m.round_id
@@ -403,7 +404,8 @@ def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> Tur
         speaker = _speaker(list(msg.participants), nxt)
         if msg.group_id is None and speaker.get("number_id") != str(msg.to_number_id):
             return TurnResult(NOT_ADDRESSED)
-        if msg.guard_no_echo and fold(msg.body) in {fold(b) for b in msg.own_bodies or ()}:
+        said = fold(msg.body)  # "" for a sticker, a location, a picture without a caption: nothing to echo
+        if msg.guard_no_echo and said and said in {fold(b) for b in msg.own_bodies or ()}:
             round_state.abort(s, msg.round_id, ECHO, rt.clock.now())
             s.commit()
             log.warning("round %s: echo of our own text received, not answered", msg.round_id)

@@ -25,7 +25,7 @@ CONTEXT = text(
     f"""
     SELECT m.id, m.status::text AS status, m.body, m.meta, m.round_id, m.conversation_id, m.from_number_id,
            m.to_number_id, m.contact_id, m.send_after, m.attempts, m.dispatched_at, m.created_at,
-           m.kind::text AS kind, m.media_id, m.ref_wa_msg_id, m.group_id, wg.group_jid,
+           m.kind::text AS kind, m.media_id, m.ref_wa_msg_id, m.group_id, m.cap_weight, wg.group_jid,
            wg.state::text AS group_state, n.wa_number AS own_wa,
            n.session_id, n.server_id, es.health AS server_health, es.state AS server_state,
            n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
@@ -96,6 +96,7 @@ class SendContext:
     media_id: uuid.UUID | None
     ref_wa_msg_id: str | None
     group_id: uuid.UUID | None
+    cap_weight: float
     group_jid: str | None
     group_state: str | None
     own_wa: str | None

@@ -304,6 +304,7 @@ class _Attempt:
             min_gap=settings.min_gap,
             quiet_hours=settings.quiet_hours if settings.quiet_hours.enabled else None,
             tz_name=ctx.timezone,
+            weight=ctx.cap_weight,
         )
         if not decision.allowed:
             retry_at = decision.retry_at or (self.now + timedelta(hours=1))

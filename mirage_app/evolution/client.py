@@ -90,13 +90,18 @@ class EvolutionClient(RichActionsMixin):
         webhook_headers: Mapping[str, str] | None = None,
         webhook_events: Iterable[str] | None = None,
         by_events: bool = False,
+        settings: Mapping[str, Any] | None = None,
     ) -> CreatedInstance:
         """Create a Baileys instance (global key only). `token` chooses the instance apikey, else generated.
+
+        `settings` are create-time settings such as `{"readStatus": True}`, which an instance needs to receive
+        status posts (Evolution drops broadcasts otherwise) or `{"groupsIgnore": False}`.
 
         The webhook goes in the nested object with an explicit `events` list (empty = all): omitting `events`
         makes Evolution fail the create with a TypeError.
         """
-        body: dict[str, Any] = {"instanceName": name, "integration": "WHATSAPP-BAILEYS", "qrcode": qrcode}
+        body: dict[str, Any] = {**(settings or {}), "instanceName": name, "integration": "WHATSAPP-BAILEYS"}
+        body["qrcode"] = qrcode
         if token is not None:
             body["token"] = token
         if webhook_url is not None:

@@ -186,8 +186,10 @@ class TurnPlan:
     typo: bool = False
 
 
-# How much more likely a kind becomes as an answer to the same kind (people answer in kind).
-_IN_KIND: Mapping[str, float] = {VOICE: 0.45, STICKER: 0.3, IMAGE: 0.1}
+# How many times likelier a kind becomes as an answer to the same kind (people answer in kind), at most
+# `_IN_KIND_MAX`: someone who never records a voice note does not start because they got one.
+_IN_KIND: Mapping[str, float] = {VOICE: 6.0, STICKER: 4.0, IMAGE: 2.0}
+_IN_KIND_MAX = 0.6
 _QUOTABLE = frozenset({TEXT, IMAGE, STICKER, LOCATION})
 
 
@@ -213,7 +215,7 @@ def plan_turn(
         CONTACT: habits.contacts,
     }
     if incoming_kind in _IN_KIND:
-        chances[incoming_kind] = max(chances[incoming_kind], _IN_KIND[incoming_kind])
+        chances[incoming_kind] = min(_IN_KIND_MAX, chances[incoming_kind] * _IN_KIND[incoming_kind])
     kind = TEXT
     threshold = 0.0
     for action, chance in chances.items():

@@ -86,8 +86,10 @@ def check_send(
     min_gap: timedelta = timedelta(0),
     quiet_hours: QuietHours | None = None,
     tz_name: str = DEFAULT_TZ,
+    weight: float = 1.0,
 ) -> Decision:
-    """May this sender send one more message at `now`?
+    """May this sender send one more message at `now`? `weight`: what it counts for (logic.actions.CAP_WEIGHT);
+    it goes only if the count stays within the limit with it.
 
     Limits of None mean unlimited; a limit of 0 blocks. `quiet_hours` None means no quiet hours (pass
     `QuietHours()` for the 22:00–08:00 default); they are read on the tenant's wall clock (`tz_name`).
@@ -102,10 +104,11 @@ def check_send(
         if quiet_hours.contains(local.time()):
             blocks.append((QUIET_HOURS, quiet_hours.next_end(local).astimezone(UTC)))
 
-    if daily_limit is not None and state.sent_today >= daily_limit:
+    # A small tolerance: weights are quarters and halves, sums of floats must not block a send that fits exactly.
+    if daily_limit is not None and state.sent_today + weight > daily_limit + 1e-9:
         blocks.append((DAILY_CAP, local_day_bounds(now_utc, tz_name)[1]))
 
-    if hourly_limit is not None and state.sent_last_hour >= hourly_limit:
+    if hourly_limit is not None and state.sent_last_hour + weight > hourly_limit + 1e-9:
         frees_at = now_utc + HOUR
         if state.oldest_in_hour_at is not None and hourly_limit > 0:
             frees_at = max(now_utc, state.oldest_in_hour_at.astimezone(UTC) + HOUR)

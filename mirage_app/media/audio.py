@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import zlib
 
 import numpy as np
 import soundfile as sf
@@ -34,8 +35,36 @@ def resample(samples: np.ndarray, rate_from: int, rate_to: int = VOICE_RATE) -> 
 
 
 def encode_voice(samples: np.ndarray, rate: int) -> tuple[bytes, float]:
-    """OGG/Opus mono 16 kHz bytes and the length in seconds, from float samples at `rate`."""
+    """OGG/Opus mono 16 kHz bytes and the length in seconds, from float samples at `rate`. The same samples give the
+    same bytes (see `with_serial`), so the library recognises a voice note it already holds."""
     mono = resample(to_mono(samples), rate)
     buf = io.BytesIO()
     sf.write(buf, mono, VOICE_RATE, format="OGG", subtype="OPUS")
-    return buf.getvalue(), mono.size / VOICE_RATE
+    return with_serial(buf.getvalue(), zlib.crc32(mono.tobytes())), mono.size / VOICE_RATE
+
+
+_BIT_REVERSED = bytes(int(f"{b:08b}"[::-1], 2) for b in range(256))
+
+
+def _ogg_crc(page: bytes) -> int:
+    """Ogg's page checksum (CRC-32, polynomial 0x04C11DB7, not reflected, no initial or final XOR), computed with
+    zlib's reflected CRC-32 on bit-reversed bytes, so a long voice note is checked in C rather than in Python."""
+    reflected = zlib.crc32(page.translate(_BIT_REVERSED), 0xFFFFFFFF) ^ 0xFFFFFFFF
+    return int(f"{reflected:032b}"[::-1], 2)
+
+
+def with_serial(data: bytes, serial: int) -> bytes:
+    """The Ogg stream with its serial number set to `serial` on every page (checksums recomputed).
+
+    libsndfile numbers each stream it writes from a clock-seeded generator, so encoding the same audio twice gave
+    two different files; a serial taken from the audio itself makes the encoding repeatable."""
+    out = bytearray(data)
+    pos = 0
+    while pos + 27 <= len(out) and out[pos : pos + 4] == b"OggS":
+        segments = out[pos + 26]
+        end = pos + 27 + segments + sum(out[pos + 27 : pos + 27 + segments])
+        out[pos + 14 : pos + 18] = (serial & 0xFFFFFFFF).to_bytes(4, "little")
+        out[pos + 22 : pos + 26] = bytes(4)
+        out[pos + 22 : pos + 26] = _ogg_crc(bytes(out[pos:end])).to_bytes(4, "little")
+        pos = end
+    return bytes(out)

@@ -8,7 +8,6 @@ bytes, and none of them may escape as anything else.
 
 from __future__ import annotations
 
-import hashlib
 import io
 import warnings
 from dataclasses import dataclass
@@ -17,7 +16,7 @@ import numpy as np
 import soundfile as sf
 from PIL import Image, ImageOps
 
-from mirage_app.media.audio import VOICE_MIME, encode_voice
+from mirage_app.media.audio import VOICE_MIME, VOICE_RATE, encode_voice
 from mirage_app.media.rejected import MAX_BYTES, MAX_MEGAPIXELS, MAX_VOICE_S, MB, MIN_VOICE_S, MediaRejected
 
 KINDS = ("image", "sticker", "voice")
@@ -25,7 +24,7 @@ PICTURE_SIDE = 1600
 STICKER_SIDE = 512
 # A JPEG this small and no wider than PICTURE_SIDE is kept byte for byte: re-encoding would only lose quality.
 SMALL_JPEG = 1 * MB
-IMAGE_FORMATS = {"PNG": "image/png", "JPEG": "image/jpeg", "WEBP": "image/webp", "GIF": "image/gif"}
+IMAGE_FORMATS = frozenset({"PNG", "JPEG", "WEBP", "GIF"})
 AUDIO_FORMATS = {"OGG": {"OPUS", "VORBIS"}, "WAV": None, "WAVEX": None, "FLAC": None, "MP3": None}
 
 
@@ -38,14 +37,6 @@ class SniffedMedia:
     width: int | None = None
     height: int | None = None
     duration_s: float | None = None
-
-    @property
-    def sha256(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
-
-    @property
-    def size_bytes(self) -> int:
-        return len(self.data)
 
 
 def family(data: bytes) -> str | None:
@@ -164,7 +155,7 @@ def _voice(data: bytes) -> SniffedMedia:
     if not np.isfinite(samples).all():
         raise MediaRejected("undecodable_audio", "samples that are not numbers")
     source = f"{fmt}/{subtype}"
-    if fmt == "OGG" and subtype == "OPUS" and channels == 1:
+    if fmt == "OGG" and subtype == "OPUS" and channels == 1 and rate == VOICE_RATE:
         return SniffedMedia("voice", VOICE_MIME, data, source, duration_s=round(seconds, 2))  # already a voice note
     encoded, seconds = encode_voice(samples, rate)
     return SniffedMedia("voice", VOICE_MIME, encoded, source, duration_s=round(seconds, 2))

@@ -159,7 +159,9 @@ def espeak(text: str, locale: str, rng: random.Random) -> Speech:
             samples = engine.synth(text, voice, rate, pitch)
         except OSError as exc:  # the shared library would not load
             raise SpeechUnavailable(str(exc)) from None
-    data, seconds = encode_voice(samples, engine.rate)
+    # A recording starts a moment before the first word and stops a moment after the last.
+    pad = np.zeros(int(engine.rate * rng.uniform(0.2, 0.4)), dtype=np.float32)
+    data, seconds = encode_voice(np.concatenate([pad, samples, pad[: len(pad) // 2]]), engine.rate)
     return Speech(data, round(seconds, 2), "espeak")
 
 

@@ -56,6 +56,17 @@ def _clean(min_day: dict[str, Any] | None, off: list[str] | None) -> dict[str, A
     return data
 
 
+def riskier(before: ActionRules, after: ActionRules) -> list[str]:
+    """The actions `after` allows sooner than `before` (an earlier first day, or switched back on): less safe for
+    a young number, so it needs `settings.safety_limits_raise` (admin with MFA), like shorter delays do."""
+    return sorted(
+        action
+        for action in RULED
+        if after.min_day.get(action, 1) < before.min_day.get(action, 1)
+        or (action in before.off and action not in after.off)
+    )
+
+
 def get_tenant_rules(actor: Actor) -> RulesView:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
@@ -71,6 +82,8 @@ def set_tenant_rules(actor: Actor, min_day: dict[str, Any] | None = None, off: l
     with tenant_session(actor.tenant_id) as s:
         row = tenant_row(s, actor.tenant_id)
         before = dict(row.actions or {})
+        if riskier(ActionRules.merged(before, None), ActionRules.merged(data, None)):
+            authorize(actor, Action.settings_safety_limits_raise)
         row.actions = data
         s.add(row)
         audit.record(s, actor, "settings.actions", "settings_tenant", row.id, before=before, after=data)
@@ -104,11 +117,13 @@ def set_conversation_rules(
         conv = load_conversation(s, conversation_id)
         row = _settings_row(s, conv)
         before = dict(row.actions or {})
+        tenant = s.exec(select(TenantSettings)).first()
+        tenant_stored = dict(tenant.actions or {}) if tenant else {}
+        if riskier(ActionRules.merged(tenant_stored, before), ActionRules.merged(tenant_stored, data)):
+            authorize(actor, Action.settings_safety_limits_raise)
         row.actions = data
         s.add(row)
         audit.record(s, actor, "conversation.actions", "conversation", conv.id, before=before, after=data)
-        tenant = s.exec(select(TenantSettings)).first()
-        tenant_stored = dict(tenant.actions or {}) if tenant else {}
         s.commit()
     return RulesView(
         data,

@@ -40,7 +40,7 @@ from mirage_app.models import (
     Topic,
     Weekday,
 )
-from mirage_app.services import instances, media_starter, number_activity
+from mirage_app.services import conversations, instances, media_starter, number_activity
 from mirage_app.services.metrics import refresh_materialized_views
 
 Progress = Callable[[int, str], None]
@@ -72,6 +72,15 @@ PERSONAS = [
         {"age": 42, "occupation": "professora", "emoji_use": "medium"},
     ),
 ]
+# How each demo person uses WhatsApp beyond typing (logic.actions.Habits), so the demo shows every action.
+HABITS = [
+    {"stickers": 0.2, "pictures": 0.2, "reactions": 0.45, "quotes": 0.35, "typos": 0.15, "status_posts": 0.8,
+     "group_talk": 0.6, "emoji": 0.8},
+    {"voice_notes": 0.4, "reactions": 0.25, "quotes": 0.2, "locations": 0.05, "status_posts": 0.4,
+     "group_talk": 0.4},
+    {"pictures": 0.15, "voice_notes": 0.15, "stickers": 0.1, "reactions": 0.35, "quotes": 0.45, "contacts": 0.05,
+     "typos": 0.1, "status_posts": 0.6, "group_talk": 0.5},
+]  # fmt: skip
 TOPICS = ["planos para o fim de semana", "uma receita nova", "a série do momento", "o trânsito de hoje"]
 # Simulated numbers need no settle time after pairing; a real tenant's settings are never touched.
 DEMO_WARMUP = {"settle_hours_after_pairing": 0, "settle_hours_after_repair": 0}
@@ -114,6 +123,7 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
         report(15 + 10 * (i + 1), "numbers")
     report(50, "conversation")
     conversation_id, topic_ids = _conversation(actor, number_ids)
+    _group_conversation(actor, number_ids, clock)
     report(60, "contacts")
     contact_ids = _contacts_and_policy(actor, number_ids[0], persona_ids[0], clock)
     report(65, "media")
@@ -167,9 +177,10 @@ def _personas(actor: Actor) -> list[uuid.UUID]:
                 greeting_afternoon=a,
                 greeting_evening=e,
                 traits=traits,
+                habits=habits,
                 active_hours={"start": "08:00", "end": "22:00"},
             )
-            for name, style, m, a, e, traits in PERSONAS
+            for (name, style, m, a, e, traits), habits in zip(PERSONAS, HABITS, strict=True)
         ]
         s.add_all(rows)
         s.commit()
@@ -206,6 +217,15 @@ def _conversation(actor: Actor, number_ids: list[uuid.UUID]) -> tuple[uuid.UUID,
         s.add_all(topics)
         s.commit()
         return conv.id, [t.id for t in topics]
+
+
+def _group_conversation(actor: Actor, number_ids: list[uuid.UUID], clock: Clock) -> uuid.UUID:
+    """A warming group of the three demo numbers (switched on by the operator, like the pair conversation)."""
+    group = conversations.create_conversation(actor, "Turma do café", "group", clock=clock)
+    for number_id in number_ids:
+        conversations.add_participant(actor, group.id, number_id=number_id, clock=clock)
+    conversations.create_topic(actor, group.id, "o café de sábado", clock=clock)
+    return group.id
 
 
 def _contacts_and_policy(actor: Actor, number_id: uuid.UUID, persona_id: uuid.UUID, clock: Clock) -> list[uuid.UUID]:
@@ -246,6 +266,36 @@ def _contacts_and_policy(actor: Actor, number_id: uuid.UUID, persona_id: uuid.UU
             )
         s.commit()
         return [c.id for c in contacts]
+
+
+REACTIONS = ("👍", "❤️", "😂", "🙏")
+
+
+def _decorate(rows: list[dict], rng: random.Random, answers: bool) -> None:
+    """Now and then the last turn quotes the one it answers, and its reader reacts to it (as the engine does)."""
+    turn = rows[-1]
+    turn["wa"] = f"DEMO{uuid.uuid4().hex[:20].upper()}"
+    previous = rows[-2] if answers and len(rows) > 1 else None
+    if previous is not None and rng.random() < 0.2:
+        turn["ref"] = previous["wa"]
+        turn["meta"]["quoted"] = {"wa_msg_id": previous["wa"], "body": previous["body"][:500], "kind": "text"}
+    if turn["status"] != "failed" and rng.random() < 0.25:
+        rows.append(
+            dict(
+                turn,
+                **{
+                    "from": turn["to"],
+                    "to": turn["from"],
+                    "kind": "reaction",
+                    "body": rng.choice(REACTIONS),
+                    "ref": turn["wa"],
+                    "wa": f"DEMO{uuid.uuid4().hex[:20].upper()}",
+                    "weight": 0.25,
+                    "at": turn["at"] + timedelta(seconds=rng.randint(20, 120)),
+                    "meta": {"origin": "demo"},
+                },
+            )
+        )
 
 
 def _history(actor, number_ids, persona_ids, conversation_id, topic_ids, contact_ids, tz, clock) -> int:
@@ -296,6 +346,7 @@ def _history(actor, number_ids, persona_ids, conversation_id, topic_ids, contact
                             "meta": meta,
                         }
                     )
+                    _decorate(rows, rng, prev_at is not None)
                     prev_at = at
                     at += timedelta(seconds=rng.randint(40, 600))
         for contact_id in rng.sample(contact_ids, 2):
@@ -350,12 +401,21 @@ def _history(actor, number_ids, persona_ids, conversation_id, topic_ids, contact
         s.execute(
             text(
                 "INSERT INTO messages (tenant_id, conversation_id, round_id, from_number_id, to_number_id, contact_id, "
-                "wa_msg_id, direction, body, meta, status, created_at, sent_at) VALUES (:t, :conv, :round, :from, :to, "
-                ":contact, :wa, CAST(:dir AS msg_direction), :body, CAST(:meta AS jsonb), "
-                "CAST(:status AS message_status), :at, :at)"
+                "wa_msg_id, direction, body, meta, status, created_at, sent_at, kind, ref_wa_msg_id, cap_weight) "
+                "VALUES (:t, :conv, :round, :from, :to, :contact, :wa, CAST(:dir AS msg_direction), :body, "
+                "CAST(:meta AS jsonb), CAST(:status AS message_status), :at, :at, CAST(:kind AS message_kind), :ref, "
+                ":weight)"
             ),
             [
-                {**r, "t": actor.tenant_id, "wa": f"DEMO{uuid.uuid4().hex[:20].upper()}", "meta": json.dumps(r["meta"])}
+                {
+                    "kind": "text",
+                    "ref": None,
+                    "weight": 1.0,
+                    **r,
+                    "t": actor.tenant_id,
+                    "wa": r.get("wa") or f"DEMO{uuid.uuid4().hex[:20].upper()}",
+                    "meta": json.dumps(r["meta"]),
+                }
                 for r in rows
             ],
         )

@@ -41,7 +41,12 @@ from mirage_app.services.message_history import NUMBER_SCOPE, MessageItem, load_
 
 # A number's history: the messages it sent or received (a number with any is archived, not erased).
 NUMBER_MESSAGES = "(SELECT count(*) FROM messages m WHERE m.from_number_id = n.id OR m.to_number_id = n.id)"
-WEBHOOK_EVENTS = ["QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE"]
+WEBHOOK_EVENTS = [
+    "QRCODE_UPDATED", "CONNECTION_UPDATE", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE",
+    "MESSAGES_EDITED", "SEND_MESSAGE_UPDATE", "GROUPS_UPSERT", "GROUP_PARTICIPANTS_UPDATE",
+]  # fmt: skip
+# Status posts of the tenant's other numbers reach an instance only with readStatus on (rich-actions §12.6).
+INSTANCE_SETTINGS = {"readStatus": True}
 
 
 @dataclass(frozen=True)
@@ -157,6 +162,7 @@ def _register_at(client, name: str, secret: str, token: str):
         webhook_url=webhook_url(),
         webhook_headers=webhook_headers(secret),
         webhook_events=WEBHOOK_EVENTS,
+        settings=INSTANCE_SETTINGS,
     )
 
 

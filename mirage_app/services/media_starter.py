@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import random
 
+from sqlalchemy import text
+
 from mirage_app.base import audit
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
@@ -20,41 +22,44 @@ VOICE_LINES = {
     "en": ("Hi! All good? I'll be there in a bit.", "Good morning! Yesterday was busy, today is calmer."),
 }
 TAGS = ["demo"]
+STARTER_THERE = text(
+    "SELECT content_text FROM media_assets WHERE origin = 'generated' AND tags @> CAST('[\"demo\"]' AS jsonb)"
+)
 
 
-def load_starter_library(actor: Actor, locale: str = "pt-BR", clock: Clock = system_clock) -> int:
-    """Add the starter files (those already there are kept as they are); returns how many were added."""
-    authorize(actor, Action.media_manage)
+def _files(locale: str) -> list[dict]:
     files = []
     for i, subject in enumerate(PICTURES):
-        drawing = draw.draw_picture(f"demo-{i}", subject)
-        files.append(("image", drawing.mime, drawing.data, f"{subject}.jpg", drawing, None, drawing.subject))
+        d = draw.draw_picture(f"demo-{i}", subject)
+        files.append({"kind": "image", "mime": d.mime, "data": d.data, "name": f"{subject}.jpg",
+                      "width": d.width, "height": d.height, "content_text": d.subject})  # fmt: skip
     for i, subject in enumerate(STICKERS):
-        drawing = draw.draw_sticker(f"demo-{i}", subject)
-        files.append(("sticker", drawing.mime, drawing.data, f"{subject}.webp", drawing, None, drawing.subject))
+        d = draw.draw_sticker(f"demo-{i}", subject)
+        files.append({"kind": "sticker", "mime": d.mime, "data": d.data, "name": f"{subject}.webp",
+                      "width": d.width, "height": d.height, "content_text": d.subject})  # fmt: skip
     for i, line in enumerate(VOICE_LINES.get(locale, VOICE_LINES["pt-BR"])):
         try:
             voice = speech.espeak(line, locale, random.Random(f"demo-voice-{i}"))
         except speech.SpeechUnavailable:
             continue  # no eSpeak on this machine: the demo goes on with pictures and stickers
-        files.append(("voice", voice.mime, voice.data, f"audio-{i + 1}.ogg", None, voice.seconds, line))
+        files.append({"kind": "voice", "mime": voice.mime, "data": voice.data, "name": f"audio-{i + 1}.ogg",
+                      "duration_s": voice.seconds, "content_text": line})  # fmt: skip
+    return files
+
+
+def load_starter_library(actor: Actor, locale: str = "pt-BR", clock: Clock = system_clock) -> int:
+    """Add the starter files (those already there are kept as they are); returns how many were added."""
+    authorize(actor, Action.media_manage)
+    files = _files(locale)
     added = 0
     with tenant_session(actor.tenant_id) as s:
-        for kind, mime, data, name, drawing, seconds, content in files:
+        # A voice note is never encoded twice alike (eSpeak varies slightly): known by what it says, not its bytes.
+        there = set(s.execute(STARTER_THERE).scalars())
+        for file in files:
+            if file["content_text"] in there:
+                continue
             _id, created = store_asset(
-                s,
-                actor.tenant_id,
-                kind=kind,
-                mime=mime,
-                data=data,
-                name=name,
-                origin="generated",
-                width=drawing.width if drawing else None,
-                height=drawing.height if drawing else None,
-                duration_s=seconds,
-                tags=TAGS,
-                content_text=content,
-                created_by=actor.user_id,
+                s, actor.tenant_id, **file, origin="generated", tags=TAGS, created_by=actor.user_id
             )
             added += created
         audit.record(s, actor, "media.starter_library", "tenant", actor.tenant_id, after={"added": added}, clock=clock)

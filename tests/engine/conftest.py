@@ -98,6 +98,16 @@ def engine_settings() -> dict:
     return {}
 
 
+@pytest.fixture
+def text_only(admin_actor) -> None:
+    """The tenant's numbers only type: for tests about pacing, caps and faults of text turns (the mix of actions
+    beyond text has its own tests, e.g. test_rich_fortnight)."""
+    from mirage_app.logic.actions import DEFAULT_MIN_DAY, TEXT
+    from mirage_app.services import action_rules
+
+    action_rules.set_tenant_rules(admin_actor, off=[a for a in DEFAULT_MIN_DAY if a != TEXT])
+
+
 def park_all_conversations() -> None:
     """The test database is shared by the whole session and the tick is cross-tenant: earlier tests' active
     conversations must not take part in this one."""

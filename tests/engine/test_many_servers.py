@@ -35,6 +35,8 @@ from tests.engine import scenario
 from tests.engine.conftest import Engine, park_all_conversations, wait_for
 from tests.engine.driver import Driver
 
+pytestmark = pytest.mark.usefixtures("text_only")  # pacing, caps and faults of text turns
+
 
 class PoolSim:
     """The pool seen as one simulator by the engine test tools (scan by instance, every server's messages)."""

@@ -4,10 +4,14 @@ from __future__ import annotations
 
 from collections import Counter
 
+import pytest
+
 from mirage_app.core.redis import get_redis
 from mirage_app.engine import inbox
 from mirage_app.engine import rounds as rounds_service
 from tests.engine import scenario
+
+pytestmark = pytest.mark.usefixtures("text_only")  # pacing, caps and faults of text turns
 
 
 def test_a_round_runs_turn_by_turn_through_the_simulator(engine, admin_actor):

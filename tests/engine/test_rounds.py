@@ -17,6 +17,8 @@ from mirage_app.models import ConsentStatus, Contact, Number, NumberStatus
 from mirage_app.services import conversations
 from tests.engine.test_conversation_scheduler import Recorder
 
+pytestmark = pytest.mark.usefixtures("text_only")  # pacing, caps and faults of text turns
+
 
 @pytest.fixture
 def clock():

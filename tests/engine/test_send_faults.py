@@ -17,6 +17,8 @@ from mirage_app.engine import rounds
 from mirage_app.services import number_health
 from tests.engine import scenario
 
+pytestmark = pytest.mark.usefixtures("text_only")  # pacing, caps and faults of text turns
+
 PHONES = ["5511920000001", "5511920000002"]
 
 

@@ -21,6 +21,8 @@ from mirage_app.services import tenant_settings
 from tests.engine.conftest import queue_messages
 from tests.engine.test_conversation_scheduler import Recorder
 
+pytestmark = pytest.mark.usefixtures("text_only")  # pacing, caps and faults of text turns
+
 SP = ZoneInfo("America/Sao_Paulo")
 
 
@@ -31,7 +33,7 @@ class FakeEvolution:
         self.sent: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
 
-    def send_text(self, name, number, text_, delay_ms=None, quoted_id=None, *, token=None):
+    def send_text(self, name, number, text_, delay_ms=None, quoted=None, *, token=None):
         with self.lock:
             self.sent.append((name, number, text_))
         return SentMessage.from_body({"key": {"id": uuid.uuid4().hex.upper(), "remoteJid": f"{number}@s"},

@@ -12,12 +12,16 @@ from collections import Counter, defaultdict
 from datetime import timedelta
 from zoneinfo import ZoneInfo
 
+import pytest
+
 from mirage_app.engine import rounds as rounds_service
 from mirage_app.logic.dayparts import WEEKDAYS, QuietHours, ScheduleSlot, schedule_status
 from mirage_app.logic.optout import fold
 from mirage_app.logic.warmup import WarmupPolicy, daily_cap
 from tests.engine import scenario
 from tests.engine.conftest import TZ
+
+pytestmark = pytest.mark.usefixtures("text_only")  # pacing, caps and faults of text turns
 
 WEEKDAY = {
     "morning_enabled": True, "morning_start": "08:00", "morning_end": "12:00",

@@ -251,6 +251,11 @@ def test_logout_when_closed_is_400(client: EvolutionClient, name: str) -> None:
     with pytest.raises(EvolutionBadRequest) as info:
         client.logout(name)
     assert info.value.messages == [f'The "{name}" instance is not connected']
+    assert info.value.raw == {
+        "status": 400,
+        "error": "Bad Request",
+        "response": {"message": [f'The "{name}" instance is not connected']},
+    }
 
 
 def test_send_from_closed_instance_is_connection_closed(client: EvolutionClient, name: str) -> None:

@@ -164,7 +164,12 @@ def test_close_reasons(reason: int, ban_like: bool, logged_out: bool) -> None:
     assert (event.state, event.is_ban_like, event.logged_out) == ("close", ban_like, logged_out)
 
 
-@pytest.mark.parametrize("payload", [ref.STATUS_INSTANCE, ref.LOGOUT, ref.PRESENCE])
+def test_presence() -> None:
+    event = normalise(ref.PRESENCE)
+    assert (event.kind, event.phone, event.presence) == ("presence", "5511988887777", "composing")
+
+
+@pytest.mark.parametrize("payload", [ref.STATUS_INSTANCE, ref.LOGOUT])
 def test_other_events(payload: dict) -> None:
     event = normalise(payload)
     assert event.kind == "other"

@@ -1,4 +1,5 @@
-"""A local OpenAI-compatible HTTP server for tests: `POST /v1/chat/completions`.
+"""A local OpenAI-compatible HTTP server for tests: `POST /v1/chat/completions` and `POST /v1/audio/speech`
+(which answers `speech_audio`, the bytes a test sets).
 
 Every request is recorded (path, headers, JSON body). Answers come from a script of steps consumed in order;
 when the script is empty the default answer is used:
@@ -21,7 +22,7 @@ from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from mirage_app.evolution.simulator.server import BackgroundServer
@@ -52,8 +53,14 @@ class FakeOpenAI:
         self._script: deque[Step] = deque()
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
+        self.speech_audio = b""
         self._server = BackgroundServer(
-            Starlette(routes=[Route("/v1/chat/completions", self._completions, methods=["POST"])])
+            Starlette(
+                routes=[
+                    Route("/v1/chat/completions", self._completions, methods=["POST"]),
+                    Route("/v1/audio/speech", self._speech, methods=["POST"]),
+                ]
+            )
         )
 
     # -- lifecycle ----------------------------------------------------------------------------------------------
@@ -87,6 +94,15 @@ class FakeOpenAI:
             self._script.append(step)
 
     # -- HTTP ---------------------------------------------------------------------------------------------------
+
+    async def _speech(self, request: Request) -> Response:
+        body = await request.json()
+        with self._lock:
+            self.requests.append(Recorded(request.url.path, dict(request.headers), body))
+            step = self._script.popleft() if self._script else Step()
+        if step.status != 200:
+            return JSONResponse({"error": step.error}, status_code=step.status, headers=step.headers)
+        return Response(self.speech_audio, media_type="audio/ogg")
 
     async def _completions(self, request: Request) -> JSONResponse:
         body = await request.json()

@@ -7,7 +7,7 @@ from dataclasses import asdict
 import pytest
 
 from mirage_app.base.errors import Conflict, ValidationFailed
-from mirage_app.services import metrics, outreach
+from mirage_app.services import media_library, metrics, outreach
 from mirage_app.services.demo_data import load_demo_data
 
 
@@ -16,6 +16,8 @@ def test_demo_data_feeds_every_chart(simulator, admin_actor):
     result = load_demo_data(admin_actor, progress=lambda pct, label: steps.append(pct))
     assert steps[-1] == 100 and steps == sorted(steps)
     assert result.numbers == 3 and result.messages > 200
+    starter = media_library.list_assets(admin_actor, tag="demo")  # 4 pictures, 4 stickers, 2 voice notes
+    assert sorted(v.kind for v in starter) == ["image"] * 4 + ["sticker"] * 4 + ["voice"] * 2
     # The loader says which settings it changed (demo mode only), and the demo policy passes its own form's rules.
     assert result.changed_settings == [
         "demo.changed.settle_hours_after_pairing",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import random
 from collections import Counter
 from datetime import date
@@ -122,7 +123,7 @@ def test_group_speakers_never_repeat_and_follow_talkativeness():
     members = [("a", Habits(group_talk=0.9)), ("b", Habits(group_talk=0.9)), ("c", Habits(group_talk=0.05))]
     order = actions.group_speakers(members, 3000, random.Random(4), opener="c")
     assert order[0] == "c"
-    assert all(x != y for x, y in zip(order, order[1:], strict=False))
+    assert all(x != y for x, y in itertools.pairwise(order))
     assert Counter(order)["c"] < Counter(order)["a"] / 3
 
 

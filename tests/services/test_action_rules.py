@@ -69,7 +69,9 @@ def test_a_conversation_follows_the_tenant_until_it_overrides(admin_actor):
     assert saved.effective["min_day"] == {**view.base["min_day"], "image": 20}
     assert saved.effective["off"] == ["status"]
 
-    own = action_rules.set_conversation_rules(operator, c.id, {}, [])
+    with pytest.raises(PermissionDenied):  # status back on here: sooner than the tenant allows, admin with MFA only
+        action_rules.set_conversation_rules(operator, c.id, {}, [])
+    own = action_rules.set_conversation_rules(admin_actor, c.id, {}, [])
     assert own.stored == {"off": []} and own.effective["off"] == []  # its own, empty list: status allowed here
 
     # the tenant's later change reaches the days the conversation did not set
@@ -86,3 +88,13 @@ def test_a_viewer_reads_a_conversations_rules_but_does_not_change_them(admin_act
     with pytest.raises(ValidationFailed) as refused:
         action_rules.set_conversation_rules(admin_actor, c.id, {"sticker": -1}, None)
     assert refused.value.field == "min_day.sticker"
+
+
+def test_allowing_an_action_sooner_needs_an_admin_with_mfa(admin_actor):
+    no_mfa = Actor(tenant_id=admin_actor.tenant_id, role=UserRole.admin, label="admin", mfa_enabled=False)
+    action_rules.set_tenant_rules(no_mfa, min_day={"voice": 20}, off=["contact"])  # later, fewer: safer
+    with pytest.raises(PermissionDenied):
+        action_rules.set_tenant_rules(no_mfa, min_day={"voice": 2})  # sooner than before
+    with pytest.raises(PermissionDenied):
+        action_rules.set_tenant_rules(no_mfa, min_day={"voice": 20}, off=[])  # contact cards back on
+    assert action_rules.set_tenant_rules(admin_actor, min_day={"voice": 2}).effective["min_day"]["voice"] == 2

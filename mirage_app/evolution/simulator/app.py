@@ -21,7 +21,7 @@ from mirage_app.evolution.simulator.rich import group_jid_of
 from mirage_app.evolution.simulator.rich_routes import RICH_ROUTES, send_rich
 from mirage_app.evolution.simulator.state import SimulatorState
 
-EVOLUTION_VERSION = "2.3.6"
+EVOLUTION_VERSION = "2.3.7"
 Guard = Literal["none", "instance", "create"]
 
 

@@ -76,34 +76,33 @@ class Edits:
     def _to_receivers(
         self, inst: SimInstance, original: SimMessage, target: dict[str, Any], edited: dict[str, Any], stamp_ms: int
     ) -> None:
+        """The edit follows the original on the same timeline, so it never overtakes it."""
         core = self._core
         group = core.network.groups.get(original.chat_jid or "")
         phones = [p for p in group.participants if p != inst.phone] if group else [original.peer_phone]
+        text = edited["extendedTextMessage"]["text"]
+        protocol = {"key": target, "type": "MESSAGE_EDIT", "editedMessage": edited, "timestampMs": str(stamp_ms)}
         for phone in phones:
             owner = core.network.owner_instance(phone)
             if owner is None:
                 continue
             received_core, receiver = owner
-            copy = inbound.find_message(received_core, receiver.name, original.key_id)
-            if copy is None or copy.from_me:
-                continue
-            copy.edited_text = edited["extendedTextMessage"]["text"]
-            chat = copy.chat_jid or user_jid(inst.phone or "")
-            protocol = {"key": target, "type": "MESSAGE_EDIT", "editedMessage": edited, "timestampMs": str(stamp_ms)}
-            update = {
-                "keyId": original.key_id,
-                "remoteJid": chat,
-                "fromMe": False,
-                "status": "SERVER_ACK",
-                "message": {"editedMessage": {"message": {"conversation": copy.edited_text}}},
-                "instanceId": receiver.instance_id,
-                "messageId": received_core.ids.cuid(),
-            }
 
-            def arrive(
-                rc: SimCore = received_core, r: SimInstance = receiver, p: Any = protocol, u: Any = update
-            ) -> None:
-                rc.emit(r, "messages.edited", p)
-                rc.emit(r, "messages.update", u)
+            def arrive(rc: SimCore = received_core, r: SimInstance = receiver) -> None:
+                copy = inbound.find_message(rc, r.name, original.key_id)
+                if copy is not None:
+                    copy.edited_text = text
+                rc.emit(r, "messages.edited", protocol)
+                update = {
+                    "keyId": original.key_id,
+                    "remoteJid": original.chat_jid or user_jid(inst.phone or ""),
+                    "fromMe": False,
+                    "status": "SERVER_ACK",
+                    "message": {"editedMessage": {"message": {"conversation": text}}},
+                    "instanceId": r.instance_id,
+                    "messageId": rc.ids.cuid(),
+                }
+                rc.emit(r, "messages.update", update)
 
-            received_core.when_open(receiver, arrive)
+            delay = core.config.ack_delays_s[1]
+            core.dispatcher.call_later(delay, lambda rc=received_core, r=receiver, go=arrive: rc.when_open(r, go))

@@ -35,7 +35,7 @@ class Groups:
             inst = self._socket(name, ["Error creating group", "Error: Connection Closed"], 500)
             creator = inst.phone or ""
             now = int(core.now().timestamp())
-            jid = f"120363{core.rng.randrange(10**11, 10**12)}0@g.us"
+            jid = f"120363{core.rng.randrange(10**11, 10**12)}@g.us"
             group = SimGroup(jid, body["subject"], body.get("description") or None, creator, now)
             group.participants[creator] = SimParticipant(creator, "superadmin")
             promote = body.get("promoteParticipants") is True

@@ -18,6 +18,7 @@ import struct
 from dataclasses import dataclass
 from typing import Any
 
+import numpy  # soundfile's own dependency
 import soundfile
 from PIL import Image, UnidentifiedImageError
 
@@ -194,8 +195,6 @@ def _waveform(data: bytes) -> bytes:
 
 def tone_ogg(seconds: float = 1.0, frequency: float = 440.0) -> bytes:
     """A tiny OGG/Opus tone: what a simulated human's voice note carries."""
-    import numpy  # soundfile's own dependency
-
     rate = 48000
     t = numpy.arange(int(rate * seconds)) / rate
     samples = (0.2 * numpy.sin(2 * math.pi * frequency * t)).astype("float32")

@@ -1,4 +1,7 @@
-"""Messaging between simulated numbers and humans: sends, receipts, receptions, replies and opt-outs.
+"""Messaging between simulated numbers and humans: texts, receipts, receptions, replies and opt-outs.
+
+Rich sends (`rich`, `reactions`, `status`, `edits`, `groups`) reuse its socket and recipient checks; what a
+human answers is decided in `humans`.
 
 A send from instance A emits `send.message` at A at once, then (after `ack_delays_s`) `messages.update`
 SERVER_ACK → DELIVERY_ACK → READ at A. If the target is instance B, B gets `messages.upsert` with the same

@@ -10,6 +10,7 @@ since per-participant receipts have no webhook.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import re
 from dataclasses import dataclass
 from typing import Any
@@ -75,6 +76,8 @@ class RichMessaging:
             raise envelope.bad_request("For base64 the file name must be informed.")
         if mediatype == "image":
             prepared = media.image(value)
+            if file_name:  # `mimeTypes.lookup(fileName)` overwrites the mimetype, even of the JPEG (§12.1)
+                prepared = dataclasses.replace(prepared, mimetype=media.mime_lookup(file_name))
         else:
             prepared = media.other(value, mediatype, body.get("mimetype"), file_name)
         content = self._media_content(prepared, mediatype)
@@ -173,7 +176,6 @@ class RichMessaging:
             else:
                 phone, chat = self._messaging.recipient(number)
             quote = inbound.quote_context(core, inst, body.get("quoted"), chat)
-            text = ""
             return RichSend(
                 name,
                 chat,
@@ -182,8 +184,7 @@ class RichMessaging:
                 message,
                 kind,
                 int(delay) if delay is not None else None,
-                text,
-                prepared,
+                media=prepared,
                 quote=quote,
             )
 

@@ -7,6 +7,7 @@ checked in the order they appear in the schema, as jsonschema does, so messages 
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -46,7 +47,7 @@ def _validate(value: Any, schema: Schema, path: str, errors: list[tuple[str, str
         if keyword == "enum" and value not in rule:
             errors.append((label, described or f"{label} is not one of enum values: {','.join(map(str, rule))}"))
         elif keyword == "pattern" and isinstance(value, str) and not re.search(rule, value, re.ASCII):
-            errors.append((label, described or f'{label} does not match pattern "{rule}"'))
+            errors.append((label, described or f"{label} does not match pattern {json.dumps(rule)}"))
         elif keyword in ("minItems", "minLength") and isinstance(value, list | str) and len(value) < rule:
             errors.append((label, described or f"{label} does not meet minimum length of {rule}"))
         elif keyword == "uniqueItems" and isinstance(value, list) and _has_duplicates(value):

@@ -169,6 +169,6 @@ ERRORS: dict[str, str] = {
     "outreach.policy_archived": "Esta política de prospecção está arquivada: os contatos e as mensagens continuam disponíveis para leitura, mas ela não pode mais ser alterada.",
     "outreach.priority_invalid": "A prioridade é um número inteiro de -1000000 a 1000000.",
     "outreach.status_invalid": "Status de alvo desconhecido.",
-    "outreach.status_not_settable": "Este status é definido pelo motor; escolha pendente, pausado ou concluído.",
+    "outreach.status_not_settable": "Esta situação é definida pelo motor; escolha pendente, pausado ou concluído.",
     "outreach.target_not_found": "Alvo de prospecção não encontrado.",
 }
