@@ -125,6 +125,7 @@ def _preview(tile: rx.Var[MediaTile]) -> rx.Component:
             rx.center(
                 rx.el.audio(src=tile.url, controls=True, preload="none", class_name="voice-player media-player"),
                 height="128px",
+                width="100%",
             ),
         ),
         ("sticker", rx.image(src=tile.url, alt=tile.name, class_name="media-sticker", loading="lazy")),
