@@ -388,10 +388,10 @@ class _TenantTick:
             out[number_id] = {"today": p.get("today") or 0, "hour": p.get("hour") or 0, "daily_cap": cap}
         return out
 
-    def _over_budget(self, settings: EffectiveSettings, plan: round_logic.RoundPlan, a: dict, b: dict) -> str | None:
-        needs = {}
-        for _, who in plan.turns:
-            speaker = a if who == plan.speaker_a else b
+    def _over_budget(self, settings: EffectiveSettings, speakers: list[dict]) -> str | None:
+        """Would the round's turns (`speakers`, one per turn) cut through a number's caps? Else reserve them."""
+        needs: dict[str, int] = {}
+        for speaker in speakers:
             if speaker["kind"] == "bot":
                 needs[speaker["number_id"]] = needs.get(speaker["number_id"], 0) + 1
         for number_id, n in needs.items():
@@ -467,7 +467,7 @@ class _TenantTick:
         if a["kind"] != "bot":  # the opener is always one of our numbers
             a, b = b, a
             plan = round_logic.RoundPlan(plan.speaker_b, plan.speaker_a, plan.exchanges, plan.phases, plan.next_index)
-        capped = self._over_budget(settings, plan, a, b)
+        capped = self._over_budget(settings, [a if who == plan.speaker_a else b for _, who in plan.turns])
         if capped is not None:
             later = self.now + timedelta(minutes=20)
             self._skip(conv.id, capped, later if capped == "hourly_cap" and later < usable_end else next_open)
@@ -502,9 +502,10 @@ class _TenantTick:
         if decision.setup:
             minute = int(self.now.timestamp()) // 60
             self.jobs.append((GROUP_SETUP_JOB, (str(self.tenant_id), str(conv.id)), job_id("group", conv.id, minute)))
-        if decision.skip is not None:
+        skip = decision.skip or self._over_budget(settings, decision.speakers)
+        if skip is not None:
             soon = self.now + timedelta(minutes=1 if decision.setup else 15)
-            self._skip(conv.id, decision.skip, min(soon, next_open) if next_open else soon)
+            self._skip(conv.id, skip, min(soon, next_open) if next_open else soon)
             return
         self._add_round(conv, window, topics, decision.speakers, len(decision.speakers), None)
 

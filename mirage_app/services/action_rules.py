@@ -18,8 +18,8 @@ from mirage_app.core.db import tenant_session
 from mirage_app.logic.actions import DEFAULT_MIN_DAY, TEXT, ActionRules
 from mirage_app.models import TenantSettings
 from mirage_app.services.conversations.records import load_conversation
-from mirage_app.services.conversations.settings import _settings_row
-from mirage_app.services.tenant_settings import _row as tenant_row
+from mirage_app.services.conversations.settings import settings_row
+from mirage_app.services.tenant_settings import settings_row as tenant_row
 
 # The actions a rule can hold back (text is always allowed), in the order the defaults open them.
 RULED: tuple[str, ...] = tuple(sorted((a for a in DEFAULT_MIN_DAY if a != TEXT), key=DEFAULT_MIN_DAY.__getitem__))
@@ -95,7 +95,7 @@ def get_conversation_rules(actor: Actor, conversation_id: Any) -> RulesView:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id, archived_ok=True)
-        row = _settings_row(s, conv)
+        row = settings_row(s, conv)
         tenant = s.exec(select(TenantSettings)).first()
         tenant_stored = dict(tenant.actions or {}) if tenant else {}
         stored = dict(row.actions or {})
@@ -115,7 +115,7 @@ def set_conversation_rules(
     data = _clean(min_day, off)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
-        row = _settings_row(s, conv)
+        row = settings_row(s, conv)
         before = dict(row.actions or {})
         tenant = s.exec(select(TenantSettings)).first()
         tenant_stored = dict(tenant.actions or {}) if tenant else {}

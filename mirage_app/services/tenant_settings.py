@@ -84,7 +84,7 @@ def _view(tenant: Tenant, row: TenantSettings) -> TenantSettingsView:
     )
 
 
-def _row(s, tenant_id: uuid.UUID) -> TenantSettings:
+def settings_row(s, tenant_id: uuid.UUID) -> TenantSettings:
     row = s.exec(select(TenantSettings)).first()
     if row is None:  # tenants made before settings existed
         row = TenantSettings(tenant_id=tenant_id)
@@ -96,7 +96,7 @@ def _row(s, tenant_id: uuid.UUID) -> TenantSettings:
 def get_settings(actor: Actor) -> TenantSettingsView:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        return _view(s.get(Tenant, actor.tenant_id), _row(s, actor.tenant_id))
+        return _view(s.get(Tenant, actor.tenant_id), settings_row(s, actor.tenant_id))
 
 
 def quiet_minutes(start: time, end: time) -> int:
@@ -190,7 +190,7 @@ def update_settings(actor: Actor, clock: Clock = system_clock, **changes: Any) -
         raise ValidationFailed("settings.unknown_field", field=name, name=name)
     with tenant_session(actor.tenant_id) as s:
         tenant = s.get(Tenant, actor.tenant_id)
-        row = _row(s, actor.tenant_id)
+        row = settings_row(s, actor.tenant_id)
         before = _view(tenant, row).as_dict()
         new: dict[str, Any] = {}
         if "min_delay_s" in changes:

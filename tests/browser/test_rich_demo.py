@@ -44,7 +44,9 @@ def _windows(hour: int) -> tuple[str, ...]:
 def test_the_demo_talks_in_every_kind_live(running_app, admin_mfa, demo_loaded, admin_page: Page, console_errors):
     page, app = admin_page, running_app
     zone = daytime_zone()
-    engine_friendly_tenant(page, app, zone, settle_hours_after_pairing="0", min_delay_s="0", max_delay_s="1")
+    engine_friendly_tenant(
+        page, app, zone, settle_hours_after_pairing="0", min_delay_s="0", max_delay_s="1", hourly_burst_limit="1000"
+    )
     for name, habits in EAGER.items():
         app_db(app, "UPDATE personas SET habits = CAST(:h AS jsonb) WHERE name = :n", h=habits, n=name)
     app_db(app, "UPDATE numbers SET active_days = 30 WHERE label LIKE 'Demo %'")  # mature: every action allowed
@@ -89,6 +91,8 @@ def test_the_demo_talks_in_every_kind_live(running_app, admin_mfa, demo_loaded, 
         assert set(seen) == set(KINDS), f"never shown live: {sorted(set(KINDS) - set(seen))}"
         screenshot(page, "rich", "demo-live-pt-BR", part=page.locator("#live-feed"))
 
+        # The pair conversation has shown what it had to: its numbers are the group's, let them talk there alone.
+        app_db(app, "UPDATE conversations SET active = false WHERE id = CAST(:c AS uuid)", c=ids["Maturação diária"])
         page.goto(f"{app.url}/conversations/{ids['Turma do café']}/settings")
         speakers = page.locator("#live-feed .speaker")
         deadline = time.monotonic() + LIVE_S
@@ -96,9 +100,15 @@ def test_the_demo_talks_in_every_kind_live(running_app, admin_mfa, demo_loaded, 
         while len(names) < 3 and time.monotonic() < deadline:
             names = {text.strip() for text in speakers.all_inner_texts()}
             page.wait_for_timeout(2_000)
-        assert len(names) == 3, f"the group's speakers: {sorted(names)}"
-        group = app_db(app, "SELECT state::text, group_jid FROM warming_groups WHERE conversation_id = :c",
+        group = app_db(app, "SELECT state::text, group_jid, error FROM warming_groups WHERE conversation_id = :c",
                        c=ids["Turma do café"])  # fmt: skip
+        sent = app_db(
+            app,
+            "SELECT m.status::text, m.error, m.wait_reason, count(*) FROM messages m JOIN warming_groups g "
+            "ON g.id = m.group_id WHERE g.conversation_id = :c GROUP BY 1, 2, 3",
+            c=ids["Turma do café"],
+        )
+        assert len(names) == 3, f"the group's speakers: {sorted(names)}; group {group}; its messages {sent}"
         assert group[0][0] == "active" and group[0][1].endswith("@g.us")
         screenshot(page, "rich", "demo-group-pt-BR", part=page.locator("#live-feed"))
     finally:  # the rest of the suite reads the demo as it was loaded: stop the rounds

@@ -44,7 +44,7 @@ class ConversationSettingsView:
     reply_source: str  # "offline" or "openai:<host>"
 
 
-def _settings_row(s, conv: Conversation) -> ConversationSettings:
+def settings_row(s, conv: Conversation) -> ConversationSettings:
     row = s.exec(select(ConversationSettings).where(ConversationSettings.conversation_id == conv.id)).first()
     if row is None:
         row = ConversationSettings(tenant_id=conv.tenant_id, conversation_id=conv.id)
@@ -82,7 +82,7 @@ def get_settings(actor: Actor, conversation_id: Any) -> ConversationSettingsView
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id, archived_ok=True)
-        row = _settings_row(s, conv)
+        row = settings_row(s, conv)
         tenant_row = s.exec(select(TenantSettings)).first()
         eff = _effective_dict(tenant_row, row) | {"openai_model": conv.openai_model, "temperature": conv.temperature}
         view = ConversationSettingsView(_overrides(conv, row), eff, reply_source())
@@ -121,7 +121,7 @@ def set_settings(actor: Actor, conversation_id: Any, clock: Clock = system_clock
     clean = {k: _clean_override(k, v) for k, v in changes.items()}
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
-        row = _settings_row(s, conv)
+        row = settings_row(s, conv)
         tenant_row = s.exec(select(TenantSettings)).first()
         before_overrides = _overrides(conv, row)
         before_effective = _effective_dict(tenant_row, row)
