@@ -130,6 +130,19 @@ def conversation_page(current: str, title_key: str, *body: rx.Component, wide: b
         rx.heading(ConversationState.name, size="5", id="conversation-name"),
         rx.badge(ConversationState.mode_label, variant="outline", id="conversation-mode-badge"),
         rx.cond(ConversationState.archived, rx.badge(t("conversations.archived_badge"), color_scheme="gray")),
+        rx.cond(
+            ConversationState.group_line != "",
+            rx.badge(
+                rx.icon("users", size=12),
+                ConversationState.group_line,
+                variant="soft",
+                color_scheme=rx.match(
+                    ConversationState.group_state, ("active", "grass"), ("failed", "red"), ("pending", "amber"), "gray"
+                ),
+                id="conversation-group",
+                custom_attrs={"data-user-content": "group"},
+            ),
+        ),
         rx.spacer(),
         rx.text(t("conversations.active"), size="2"),
         rx.switch(

@@ -17,7 +17,7 @@ from mirage_app.states.auth import AuthState
 from mirage_app.states.confirming import ConfirmDelete
 from mirage_app.states.ui import t
 
-MODES = ["pair", "round_robin", "random"]
+MODES = ["pair", "round_robin", "random", "group"]
 # Columns a phone leaves out (the conversation's own pages show them): name, mode, on/off and delete fit at 390 px.
 WIDE_ONLY = {"display": rx.breakpoints(initial="none", sm="table-cell")}
 

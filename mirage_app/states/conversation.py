@@ -33,6 +33,8 @@ class ConversationState(AuthState):
     feed: list[Bubble] = []
     rounds: list[RoundRow] = []
     error_field: str = ""  # the input a service error is about ("sat.evening_end", "min_delay_s"), marked red
+    group_state: str = ""  # a group conversation's WhatsApp group: pending | active | failed | closed ("" for others)
+    group_line: str = ""  # its subject, members and, when refused, Evolution's reason
 
     @rx.var
     def mode_label(self) -> str:
@@ -51,7 +53,19 @@ class ConversationState(AuthState):
             return loaded.feedback
         view = loaded.value
         self.name, self.mode, self.active, self.archived = view.name, view.mode, view.active, view.archived
+        self._load_group()
         return self._load_live()
+
+    def _load_group(self) -> None:
+        loaded = self._call(conversations.group_status, self.conversation_id)
+        group = loaded.value if loaded.ok else None
+        self.group_state = group.state if group else ""
+        if group is None:
+            self.group_line = ""
+            return
+        line = self.tr["conversations.group.line"].format(subject=group.subject, members=group.members)
+        state = formats.label(self.tr, "conversations.group.state", group.state)
+        self.group_line = f"{line} · {state}" + (f": {group.error}" if group.error else "")
 
     def _load_live(self):
         if not self.found or self.conversation_id != self._id_from_url():
@@ -103,6 +117,8 @@ class ConversationState(AuthState):
 
     @rx.event
     def refresh_live(self, _tick=None):
+        if self.group_state == "pending":  # the engine creates it on WhatsApp within a minute of switching on
+            self._load_group()
         return self._load_live()
 
     @rx.event
@@ -112,4 +128,5 @@ class ConversationState(AuthState):
         if not toggled.ok:
             return toggled.feedback
         self.active = toggled.value.active
+        self._load_group()
         return rx.toast.success(self.tr["conversations.activated" if self.active else "conversations.paused"])

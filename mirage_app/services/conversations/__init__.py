@@ -8,6 +8,7 @@ the topics, `rounds_feed` the read-only rounds and messages of the live panel. E
 `ValidationFailed(code, field=...)` and audits.
 """
 
+from mirage_app.services.conversations.group_status import GroupView, group_status
 from mirage_app.services.conversations.participants import (
     PairingView,
     ParticipantView,
@@ -54,6 +55,7 @@ __all__ = [
     "ConversationSettingsView",
     "ConversationView",
     "DayScheduleView",
+    "GroupView",
     "PairingView",
     "ParticipantView",
     "RoundView",
@@ -69,6 +71,7 @@ __all__ = [
     "get_conversation",
     "get_schedule",
     "get_settings",
+    "group_status",
     "list_conversations",
     "list_pairings",
     "list_participants",
