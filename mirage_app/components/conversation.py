@@ -58,7 +58,7 @@ def live_feed() -> rx.Component:
         rx.text(m.at, size="1", color_scheme="gray", class_name="mono", white_space="nowrap"),
         rx.vstack(
             rx.text(
-                rx.text.strong(m.sender),
+                rx.text.strong(m.sender, class_name="speaker"),
                 " → ",
                 m.recipient,
                 rx.cond(m.phase != "", rx.fragment(" · ", m.phase)),

@@ -127,7 +127,7 @@ def test_the_demo_talks_in_every_kind_live(running_app, admin_mfa, demo_loaded, 
         deadline = time.monotonic() + LIVE_S
         names: set[str] = set()
         while len(names) < 3 and time.monotonic() < deadline:
-            names = {text.strip() for text in speakers.all_inner_texts()}
+            names |= {text.strip() for text in speakers.all_inner_texts()}  # everyone who spoke, as the feed scrolls
             page.wait_for_timeout(2_000)
         group = app_db(app, "SELECT state::text, group_jid, error FROM warming_groups WHERE conversation_id = :c",
                        c=group_id)  # fmt: skip
