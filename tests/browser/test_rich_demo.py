@@ -141,6 +141,7 @@ def test_the_demo_talks_in_every_kind_live(running_app, admin_mfa, demo_loaded, 
         assert group[0][0] == "active" and group[0][1].endswith("@g.us")
         expect(page.locator("#conversation-group")).to_contain_text("(3 ")
         screenshot(page, "rich", "demo-group-pt-BR", part=page.locator("#live-feed"))
-    finally:  # the rest of the suite reads the demo as it was loaded: stop the rounds
+    finally:  # the rest of the suite reads the demo as it was loaded: stop the rounds, the tenant's zone back
         app_db(app, "UPDATE conversations SET active = false, next_due_at = NULL WHERE id = ANY(CAST(:ids AS uuid[]))",
                ids=list(ids.values()))  # fmt: skip
+        app_db(app, "UPDATE tenants SET timezone = 'America/Sao_Paulo'")
