@@ -30,6 +30,7 @@ from mirage_app.engine.runtime import SEND_QUEUE, TICK_QUEUE, runtime, use_runti
 from tests.engine import scenario
 from tests.engine.conftest import park_all_conversations, wait_for
 
+pytestmark = pytest.mark.usefixtures("text_only")  # the crash and recovery of a text turn
 PHONES = ["5511930000001", "5511930000002"]
 
 
