@@ -84,17 +84,22 @@ def apply_edit(s, tenant_id: uuid.UUID, number_id: uuid.UUID, event: NormalisedE
     if event.revoked:
         s.execute(REVOKE_SQL, {"wa": event.wa_msg_id})
         return
-    body = (event.text or "").replace("\x00", "")
-    if not body:
+    record_edit(s, tenant_id, number_id, event.wa_msg_id, (event.text or "").replace("\x00", ""))
+
+
+def record_edit(s, tenant_id: uuid.UUID, number_id: uuid.UUID, wa_msg_id: str, text: str) -> None:
+    """The one rule for an edit, whoever learns of it (the sender's pipeline, either side's webhook): the new text
+    replaces the stored one, the typo is kept in meta.edited.from; idempotent and order-free."""
+    if not text:
         return
     s.execute(
         EDIT_SQL,
         {
             "t": tenant_id,
-            "wa": event.wa_msg_id,
-            "body": body,
+            "wa": wa_msg_id,
+            "body": text,
             "n": number_id,
-            "meta": json.dumps({"pending_edit": body, "origin": "webhook"}),
+            "meta": json.dumps({"pending_edit": text, "origin": "webhook"}),
         },
     )
 

@@ -196,13 +196,3 @@ def _speak(
         if _usable(s, asset_id, from_number_id, partner):
             return asset_id
     return None
-
-
-def has_content(s: Any, tenant_id: uuid.UUID, from_number_id: uuid.UUID, partner: uuid.UUID) -> dict[str, bool]:
-    """For logic.actions.available_kinds: whether `pick_asset` can answer each media kind for this pair. Pictures
-    and stickers can always be drawn; a voice note needs a voice (the speech API or eSpeak) or an unsent library
-    file."""
-    voice = speech.available(speech.default_client()) or bool(
-        _unsent(s, tenant_id, from_number_id, partner, MediaKind.voice.value)
-    )
-    return {MediaKind.image.value: True, MediaKind.sticker.value: True, MediaKind.voice.value: voice}

@@ -10,7 +10,6 @@ from __future__ import annotations
 import base64
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import text
@@ -64,18 +63,6 @@ def edit_target(s, ctx: Any) -> str | None:
 def original_failed(s, ctx: Any) -> bool:
     row = _edit_of(s, ctx)
     return row is None or row.status == "failed"
-
-
-def apply_edit(s, ctx: Any, wa_msg_id: str, now: datetime) -> None:
-    """The corrected text replaces the typo on our row (the webhooks of the edit do the same, idempotently)."""
-    s.execute(
-        text(
-            "UPDATE messages SET body = CAST(:body AS text), updated_at = :now, meta = meta || "
-            "jsonb_build_object('edited', jsonb_build_object('from', CASE WHEN body = CAST(:body AS text) "
-            "THEN meta->'edited'->>'from' ELSE body END, 'at', CAST(:now AS text))) WHERE wa_msg_id = :wa"
-        ),
-        {"body": ctx.body, "now": now, "wa": wa_msg_id},
-    )
 
 
 def chat_jid(ctx: Any) -> str:

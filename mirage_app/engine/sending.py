@@ -43,7 +43,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mirage_app.core.db import app_engine, tenant_connection, tenant_session
 from mirage_app.core.telemetry import SEND_LAG, SENDS
-from mirage_app.engine import contact_guard, inbox, number_health, rich_sends, round_state
+from mirage_app.engine import contact_guard, inbox, ingest_rich, number_health, rich_sends, round_state
 from mirage_app.engine.effective_settings import EffectiveSettings
 from mirage_app.engine.runtime import SEND_JOB, SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.engine.send_context import CONTEXT, COUNTS, EVIDENCE, SendContext
@@ -375,7 +375,7 @@ class _Attempt:
             return self._failed_send(ctx, exc)
         if ctx.kind == "edit":
             with self.session() as s:
-                rich_sends.apply_edit(s, ctx, edit_target, self.now)
+                ingest_rich.record_edit(s, self.tenant_id, ctx.from_number_id, edit_target, ctx.body)
                 s.commit()
         return self._record_sent(ctx, wa_msg_id)
 

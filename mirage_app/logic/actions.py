@@ -246,12 +246,6 @@ def cap_weight(kind: str) -> float:
     return CAP_WEIGHT.get(kind, 1.0)
 
 
-def available_kinds(has_media: Mapping[str, bool]) -> frozenset[str]:
-    """The main kinds a turn may pick: text, location and contact always; voice, picture and sticker when there is
-    a file (or a generator) for them."""
-    return frozenset({TEXT, LOCATION, CONTACT} | {k for k in MEDIA_ACTIONS if has_media.get(k)})
-
-
 def downgrade(plan: TurnPlan, reason_kind: str) -> TurnPlan:
     """The same turn as text when its main action cannot go out (its file is gone, the generator failed)."""
     if plan.kind != reason_kind:
