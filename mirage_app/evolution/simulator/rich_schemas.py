@@ -132,6 +132,19 @@ UPDATE_MESSAGE: Schema = {
     "properties": {"number": _NUMBER, "text": {"type": "string"}, "key": _KEY},
 }
 
+# Group members, as `group/create` and `group/updateParticipant` both validate them.
+PARTICIPANTS: Schema = {
+    "type": "array",
+    "minItems": 1,
+    "uniqueItems": True,
+    "items": {
+        "type": "string",
+        "minLength": 10,
+        "pattern": r"\d+",
+        "description": '"participants" must be an array of numeric strings',
+    },
+}
+
 CREATE_GROUP: Schema = {
     "type": "object",
     "properties": {
@@ -139,17 +152,7 @@ CREATE_GROUP: Schema = {
         "description": {"type": "string"},
         "profilePicture": {"type": "string"},
         "promoteParticipants": {"type": "boolean"},
-        "participants": {
-            "type": "array",
-            "minItems": 1,
-            "uniqueItems": True,
-            "items": {
-                "type": "string",
-                "minLength": 10,
-                "pattern": r"\d+",
-                "description": '"participants" must be an array of numeric strings',
-            },
-        },
+        "participants": PARTICIPANTS,
     },
     "required": ["subject", "participants"],
 }
@@ -165,17 +168,7 @@ UPDATE_PARTICIPANTS: Schema = {
     "properties": {
         "groupJid": {"type": "string", "pattern": r"^[\d-]+@g.us$"},
         "action": {"type": "string", "enum": ["add", "remove", "promote", "demote"]},
-        "participants": {
-            "type": "array",
-            "minItems": 1,
-            "uniqueItems": True,
-            "items": {
-                "type": "string",
-                "minLength": 10,
-                "pattern": r"\d+",
-                "description": '"participants" must be an array of numeric strings',
-            },
-        },
+        "participants": PARTICIPANTS,
     },
     "required": ["groupJid", "action", "participants"],
 }
