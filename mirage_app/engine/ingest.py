@@ -458,6 +458,9 @@ def _one_statement_result(auth: InstanceAuth, event: NormalisedEvent, row: Any) 
     return IngestResult(row.event_id, False, event.kind, row.message_id, bool(row.inserted))
 
 
+_NOT_ENDED_BY_OPERATOR = "NOT (status = 'disconnected' AND disconnect_reason = ANY(:operator))"
+
+
 def _apply_qr(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
     if event.qr_limit_reached:
         s.execute(
@@ -468,18 +471,22 @@ def _apply_qr(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
             {"n": auth.number_id},
         )
         return
-    # numbers before sessions, as every writer of both does (the other order deadlocks with instance creation)
-    s.execute(
+    # numbers before sessions, as every writer of both does (the other order deadlocks with instance creation).
+    # An attempt the operator ended (a closed QR dialog, an expiry, a stop) stays ended: the QR webhooks Evolution
+    # posted before the logout may land after it, and only Connect (which clears the reason) starts a new attempt.
+    live = s.execute(
         text(
             "UPDATE numbers SET status = 'connecting', updated_at = now() "
-            "WHERE id = :n AND status IN ('disconnected', 'error', 'connecting')"
+            f"WHERE id = :n AND status IN ('disconnected', 'error', 'connecting') AND {_NOT_ENDED_BY_OPERATOR} "
+            "RETURNING id"
         ),
-        {"n": auth.number_id},
-    )
-    s.execute(
-        text("UPDATE sessions SET last_qr = :qr, last_qr_at = now() WHERE number_id = :n"),
-        {"qr": event.qr_base64 or event.qr_code, "n": auth.number_id},
-    )
+        {"n": auth.number_id, "operator": list(OPERATOR_DISCONNECTS)},
+    ).first()
+    if live is not None:
+        s.execute(
+            text("UPDATE sessions SET last_qr = :qr, last_qr_at = now() WHERE number_id = :n"),
+            {"qr": event.qr_base64 or event.qr_code, "n": auth.number_id},
+        )
 
 
 def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
@@ -499,9 +506,9 @@ def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
         s.execute(
             text(
                 "UPDATE numbers SET status = 'connecting', updated_at = now() "
-                "WHERE id = :n AND status NOT IN ('paused', 'error')"
+                f"WHERE id = :n AND status NOT IN ('paused', 'error') AND {_NOT_ENDED_BY_OPERATOR}"
             ),
-            params,
+            params | {"operator": list(OPERATOR_DISCONNECTS)},
         )
     elif event.state in ("close", "refused"):
         if event.is_ban_like:

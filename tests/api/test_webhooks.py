@@ -200,6 +200,27 @@ def test_connection_events_update_the_number(client, instance):
     assert number.status == NumberStatus.connected and number.disconnect_reason is None
 
 
+def test_a_late_qr_does_not_revive_an_attempt_the_operator_ended(client, instance):
+    """The QR webhooks Evolution posted before the logout can land after it (a closed dialog, an expiry)."""
+    name = instance["name"]
+    with tenant_session(instance["tenant"]) as s:
+        s.execute(
+            text("UPDATE numbers SET status = 'disconnected', disconnect_reason = 'qr_cancelled' WHERE id = :n"),
+            {"n": instance["number_id"]},
+        )
+        s.commit()
+    late = [
+        {"event": "qrcode.updated", "instance": name, "data": {"qrcode": {"instance": name, "code": "2@late"}}},
+        {"event": "connection.update", "instance": name, "data": {"instance": name, "state": "connecting"}},
+    ]
+    for body in late:
+        assert _post(client, instance, body).status_code == 200
+    with tenant_session(instance["tenant"]) as s:
+        number = s.get(Number, instance["number_id"])
+        last_qr = s.execute(text("SELECT last_qr FROM sessions WHERE number_id = :n"), {"n": number.id}).scalar()
+    assert (number.status, number.disconnect_reason, last_qr) == (NumberStatus.disconnected, "qr_cancelled", None)
+
+
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20),
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=10), children, max_size=4),
