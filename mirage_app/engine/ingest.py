@@ -30,6 +30,7 @@ from mirage_app.core.db_async import tenant_fetch
 from mirage_app.core.security import hash_token, tokens_equal
 from mirage_app.engine import ingest_rich
 from mirage_app.evolution.webhook import MalformedEvent, NormalisedEvent, normalise, normalise_event_name
+from mirage_app.logic.actions import NEVER_A_TURN
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, matched_keyword
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.models.numbers import OPERATOR_DISCONNECTS
@@ -189,7 +190,7 @@ def ingest(auth: InstanceAuth, raw_body: bytes, payload: dict[str, Any]) -> Inge
         if statement is not None:
             row = s.execute(text(statement[0]), params).first()
             s.commit()
-            return _one_statement_result(auth, event, row)
+            return _one_statement_result(auth, event, params, row)
         event_id = s.execute(
             text(
                 "INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key, wa_ts) "
@@ -217,7 +218,7 @@ async def ingest_async(auth: InstanceAuth, raw_body: bytes, payload: dict[str, A
         return await anyio.to_thread.run_sync(ingest, auth, raw_body, payload)
     # Safe to resend on a broken connection: a delivery that did commit comes back as a duplicate.
     rows = await tenant_fetch(auth.tenant_id, statement[1], params, retry_broken=True)
-    return _one_statement_result(auth, event, rows[0] if rows else None)
+    return _one_statement_result(auth, event, params, rows[0] if rows else None)
 
 
 APPLIED_EVENTS = frozenset(
@@ -438,7 +439,7 @@ def _one_statement(auth: InstanceAuth, event: NormalisedEvent | None, params: di
 _optout_keywords_seen: dict[uuid.UUID, frozenset[str]] = {}
 
 
-def _one_statement_result(auth: InstanceAuth, event: NormalisedEvent, row: Any) -> IngestResult:
+def _one_statement_result(auth: InstanceAuth, event: NormalisedEvent, params: dict[str, Any], row: Any) -> IngestResult:
     if row is None:  # the event row already existed: a byte-identical redelivery
         return IngestResult(None, True, event.kind)
     if event.kind == "message":
@@ -452,7 +453,11 @@ def _one_statement_result(auth: InstanceAuth, event: NormalisedEvent, row: Any) 
             row.message_id,
             bool(row.inserted),
             inbound_from_contact=row.direction == "in",
-            received=event.event == "MESSAGES_UPSERT" and not event.from_me,
+            # Between our own numbers, a reaction, a typo's fix or a status is never answered: no reply work at all.
+            # A contact's is, as outreach may count it.
+            received=event.event == "MESSAGES_UPSERT"
+            and not event.from_me
+            and (row.direction == "in" or params["kind"] not in NEVER_A_TURN),
             optout_checked=bool(row.optout_checked),
         )
     return IngestResult(row.event_id, False, event.kind, row.message_id, bool(row.inserted))

@@ -38,7 +38,7 @@ from mirage_app.engine.effective_settings import (
     settings_of,
 )
 from mirage_app.engine.runtime import EngineRuntime, runtime
-from mirage_app.logic.actions import Habits
+from mirage_app.logic.actions import NEVER_A_TURN, Habits
 from mirage_app.logic.optout import fold
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import PersonaSpec, Turn, round_phases
@@ -55,8 +55,6 @@ AWAIT_HUMAN = "await_human"
 ECHO = "echo_guard"
 NOT_ADDRESSED = "not_addressed"
 ROUND_COMPLETE = "round_complete"
-
-NOT_ANSWERED = frozenset({"reaction", "edit", "status"})
 
 
 @dataclass(frozen=True)
@@ -317,12 +315,8 @@ def create_turn(
         seed=f"{round_id}|{turn}", now=now, typing_ms=plan.typing_ms,
     )  # fmt: skip
     row = dressed.main
-    if not dressed.extras and send_after <= now and rt.settings.inline_sends:
-        # Due now: the row is written in the send pipeline's first transaction (one transaction less per reply).
-        outcome = sending.process(tenant_id, message_id, conn, prepare=lambda s: s.execute(INSERT_TURN, row))
-        if outcome.state == sending.NOOP and outcome.reason == "missing":  # another trigger wrote this turn first
-            return TurnResult(EXISTS)
-        return TurnResult(QUEUED, message_id, outcome)
+    if send_after <= now and rt.settings.inline_sends:
+        return _send_inline(tenant_id, rt, conn, row, dressed.extras, now)
     with tenant_connection(conn, tenant_id) as s:
         inserted = s.execute(INSERT_TURN, row).scalar()
         extras = [extra for extra in dressed.extras if inserted is not None and s.execute(INSERT_TURN, extra).scalar()]
@@ -333,6 +327,32 @@ def create_turn(
         sending.schedule(rt, tenant_id, extra["id"], extra["send_after"])
     sending.schedule(rt, tenant_id, message_id, send_after)
     return TurnResult(QUEUED, message_id)
+
+
+def _send_inline(
+    tenant_id: uuid.UUID, rt: EngineRuntime, conn, row: dict[str, Any], extras: list[dict[str, Any]], now: datetime
+) -> TurnResult:
+    """A turn due now is sent by the job that wrote it: its rows are written in the send pipeline's first
+    transaction (one transaction less per reply), the extras due now (a reaction to the partner's message) go out
+    first, on the same connection, and the later ones (a typo's fix, a reaction taken back) are queued. One job per
+    reply, whatever the turn carries."""
+
+    def write(s) -> None:
+        if s.execute(INSERT_TURN, row).scalar() is not None:  # None: another trigger wrote this turn first
+            for extra in extras:
+                s.execute(INSERT_TURN, extra)
+
+    due = [extra for extra in extras if extra["send_after"] <= now]
+    order = [*(extra["id"] for extra in due), row["id"]]
+    outcome = sending.process(tenant_id, order[0], conn, prepare=write)
+    if outcome.state == sending.NOOP and outcome.reason == "missing":
+        return TurnResult(EXISTS)
+    for message_id in order[1:]:
+        outcome = sending.process(tenant_id, message_id, conn)
+    for extra in extras:
+        if extra["send_after"] > now:
+            sending.schedule(rt, tenant_id, extra["id"], extra["send_after"])
+    return TurnResult(QUEUED, row["id"], outcome)
 
 
 MESSAGE = text(
@@ -384,7 +404,7 @@ def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> Tur
         msg = Received.of(row)
         if msg.to_number_id is None and msg.group_id is None:
             return TurnResult(NOT_ADDRESSED)
-        if msg.kind in NOT_ANSWERED:
+        if msg.kind in NEVER_A_TURN:
             return TurnResult(OUTSIDE_ROUND)  # a reaction, a typo's fix or a status is not a turn
         if msg.round_id is None:
             found = _claim_for_round(s, rt, msg)

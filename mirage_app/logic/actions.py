@@ -31,6 +31,8 @@ REACTION, QUOTE, TYPO_EDIT, STATUS, GROUP = "reaction", "quote", "typo_edit", "s
 MAIN_ACTIONS: tuple[str, ...] = (TEXT, VOICE, IMAGE, STICKER, LOCATION, CONTACT)
 ACTIONS: tuple[str, ...] = (*MAIN_ACTIONS, REACTION, QUOTE, TYPO_EDIT, STATUS, GROUP)
 MEDIA_ACTIONS = frozenset({VOICE, IMAGE, STICKER})
+# Message kinds (models.enums.MessageKind) that are never a turn: nobody answers a reaction, a typo's fix or a status.
+NEVER_A_TURN = frozenset({"reaction", "edit", "status"})
 
 # What one message of each kind (models.enums.MessageKind) counts for against the hourly and daily caps.
 CAP_WEIGHT: Mapping[str, float] = {

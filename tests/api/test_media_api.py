@@ -36,7 +36,7 @@ def test_upload_list_retag_delete(http):
     again = _upload(http, picture("PNG"), name="copia.png")
     assert again.status_code == 201 and again.json()["id"] == body["id"] and again.json()["duplicate"]
     voice = _upload(http, audio("WAV", "PCM_16", seconds=1.0), kind="voice", name="oi.wav")
-    assert voice.json()["mime"] == "audio/ogg; codecs=opus"
+    assert voice.json()["mime"] == "audio/ogg; codecs=vorbis"
 
     listed = http.get("/api/media").json()["media"]
     assert [m["id"] for m in listed] == [voice.json()["id"], body["id"]]

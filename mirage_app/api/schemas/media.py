@@ -35,7 +35,9 @@ class MediaAsset(BaseModel):
     id: uuid.UUID
     kind: str = Field(description="`image` (a picture), `sticker` or `voice` (a voice note)")
     name: str
-    mime: str = Field(description="Of the stored file: image/jpeg, image/webp or audio/ogg; codecs=opus")
+    mime: str = Field(
+        description="Of the stored file: image/jpeg, image/webp, audio/ogg; codecs=vorbis (or codecs=opus as uploaded)"
+    )
     size_bytes: int
     sha256: str = Field(description="Of the stored (normalised) file; the same bytes are one asset per tenant")
     width: int | None
