@@ -32,6 +32,9 @@ Goal: p50 < 150 ms and >= 100 replies/s with 2 workers, at the same load (one le
 The numbers act with the persona defaults (logic.actions.Habits: reactions, quotes, typo fixes, voice notes,
 pictures, stickers…; every action allowed, as the numbers are 30 days old), and the run prints the mix it sent;
 `--text-only` switches everything but text off, to compare. A reaction is neither a measured reception nor a reply.
+The tenant's media library starts with the demo's starter set (services.media_starter), as a demo tenant's does;
+what a number has sent to every partner already is drawn during the run, and voice notes are always spoken anew
+(both counted in the output).
 """
 
 from __future__ import annotations
@@ -224,7 +227,7 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     from mirage_app.evolution.simulator.server import SimulatorServer
     from mirage_app.logic.actions import DEFAULT_MIN_DAY, TEXT
     from mirage_app.models import UserRole
-    from mirage_app.services import action_rules, conversations, tenant_settings
+    from mirage_app.services import action_rules, conversations, media_starter, tenant_settings
     from mirage_app.services.seed import create_tenant
 
     api_port = free_port()
@@ -246,6 +249,8 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     )
     if args.text_only:
         action_rules.set_tenant_rules(admin, off=[a for a in DEFAULT_MIN_DAY if a != TEXT])
+    else:  # the library every demo tenant starts with; what runs out is drawn during the run (counted below)
+        media_starter.load_starter_library(admin)
 
     env = dict(os.environ)
     log = (workdir / "api.log").open("ab")
@@ -373,6 +378,15 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     mix = Counter(m.message_type for m in sim.messages(from_me=True))
     print("sent (the mix): " + ", ".join(f"{kind} {n}" for kind, n in mix.most_common())
           + (" (text only)" if args.text_only else " (persona defaults, logic.actions.Habits)"))  # fmt: skip
+    if not args.text_only:
+        with tenant_session(tenant) as s:
+            library = s.execute(text("SELECT tags @> '[\"demo\"]' AS starter, kind::text, count(*) FROM media_assets "
+                                     "GROUP BY 1, 2 ORDER BY 2")).all()  # fmt: skip
+
+        def listed(starter: bool) -> str:
+            return ", ".join(f"{n} {kind}" for was, kind, n in library if was == starter) or "nothing"
+
+        print(f"library: the demo's starter set ({listed(True)}); made during the run: {listed(False)}")
     print(f"{'inbound -> reply accepted':28} {'replies':>7} {'per s':>7} {'p50 ms':>8} {'p99 ms':>8}  cpu ms per reply")
     for lv in levels:
         known = sum(v for k, v in lv.cpu.items() if k != "machine")

@@ -1,8 +1,11 @@
 """`/api/media`: the media library. Upload (multipart), list, retag, delete (archived when messages show the file)
-and the file itself, which the pages load in <img>/<audio> with the sign-in cookie. Thin: the rules live in
+and the file itself, which the pages load in <img>/<audio> with the sign-in cookie, or which Evolution downloads
+through a signed, expiring link (`core.signed_links`: a picture status). Thin: the rules live in
 services/media_library.py."""
 
 from __future__ import annotations
+
+import uuid
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.concurrency import run_in_threadpool
@@ -16,6 +19,8 @@ from mirage_app.api.schemas.common import AUTH, errors, field_error, not_found
 from mirage_app.api.schemas.media import MediaAsset, MediaDeleted, MediaList, MediaTags
 from mirage_app.base.errors import ValidationFailed
 from mirage_app.base.permissions import Actor
+from mirage_app.core import signed_links
+from mirage_app.core.clock import system_clock
 from mirage_app.media.rejected import MAX_BYTES, MB
 from mirage_app.services import media_library
 
@@ -144,4 +149,17 @@ async def delete_media(media_id: str, actor: Actor = Depends(api_actor)) -> Medi
 @router.get("/{media_id}/file", include_in_schema=False)
 async def media_file(media_id: str, actor: Actor = Depends(key_or_session_actor)) -> Response:
     mime, data = await run_in_threadpool(media_library.file_of, actor, media_id)
+    return Response(content=data, media_type=mime, headers=FILE_HEADERS)
+
+
+@router.get("/{media_id}/shared", include_in_schema=False)
+async def shared_media_file(media_id: str, tenant: str = "", expires: int = 0, signature: str = "") -> Response:
+    """The file behind a signed link, with no sign-in: what Evolution downloads for a picture status."""
+    try:
+        tenant_id, asset_id = uuid.UUID(tenant), uuid.UUID(media_id)
+    except ValueError:
+        tenant_id = asset_id = None
+    if tenant_id is None or not signed_links.link_valid(tenant_id, asset_id, expires, signature, system_clock.now()):
+        raise ApiError(403, "media.link_invalid", "the link is wrong or has expired")
+    mime, data = await run_in_threadpool(media_library.file_of, tenant_id, asset_id)
     return Response(content=data, media_type=mime, headers=FILE_HEADERS)

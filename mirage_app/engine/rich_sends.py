@@ -107,9 +107,16 @@ def _quoted_content(quoted: dict) -> dict:
     return {"conversation": body}
 
 
-def deliver(client: EvolutionClient, ctx: Any, media: MediaFile | None, edit_target: str | None = None) -> str:
+def deliver(
+    client: EvolutionClient,
+    ctx: Any,
+    media: MediaFile | None,
+    edit_target: str | None = None,
+    file_link: str | None = None,
+) -> str:
     """Send one queued message of any kind; returns its WhatsApp message id. `edit_target`: the WhatsApp id of the
-    message an edit corrects (resolved by the caller, which defers the edit until the original has one)."""
+    message an edit corrects (resolved by the caller, which defers the edit until the original has one).
+    `file_link`: a signed URL of the message's file, for a picture status (Evolution takes it only as a URL)."""
     kind, name, number, delay = ctx.kind, ctx.session_id, recipient(ctx), ctx.typing_ms or None
     if kind == "text":
         return client.send_text(name, number, ctx.body, delay_ms=delay, quoted=_quoted(ctx)).key_id
@@ -138,6 +145,10 @@ def deliver(client: EvolutionClient, ctx: Any, media: MediaFile | None, edit_tar
         ).key_id
     if kind == "status":
         jids = [phone_digits(wa) for wa in ctx.meta.get("status_to") or []]
+        if file_link is not None:
+            return client.send_status(
+                name, kind="image", content=file_link, caption=ctx.body or None, jid_list=jids
+            ).key_id
         style = ctx.meta.get("status_style") or {}
         return client.send_status(
             name, kind="text", content=ctx.body, background_color=style.get("color", STATUS_COLOURS[0]),

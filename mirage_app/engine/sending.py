@@ -41,6 +41,7 @@ import psycopg
 from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
+from mirage_app.core import signed_links
 from mirage_app.core.db import app_engine, tenant_connection, tenant_session
 from mirage_app.core.telemetry import SEND_LAG, SENDS
 from mirage_app.engine import contact_guard, inbox, ingest_rich, number_health, rich_sends, round_state
@@ -368,9 +369,15 @@ class _Attempt:
                     media = rich_sends.load_media(s, ctx.media_id)
                     if media is None:
                         return self._fail(s, ctx, "media_deleted", count=False)
+        # A picture status: Evolution downloads the file itself, through a signed link that expires.
+        link = (
+            signed_links.file_link(self.tenant_id, ctx.media_id, self.now)
+            if ctx.kind == "status" and ctx.media_id is not None
+            else None
+        )
         try:
             client = self.rt.evolution_client(self.tenant_id, ctx.server_id)
-            wa_msg_id = rich_sends.deliver(client, ctx, media, edit_target)
+            wa_msg_id = rich_sends.deliver(client, ctx, media, edit_target, link)
         except EvolutionError as exc:
             return self._failed_send(ctx, exc)
         if ctx.kind == "edit":

@@ -1,5 +1,6 @@
 """Status posts (every few minutes, `workers.jobs.post_statuses`): a number whose phase allows it posts a status
-on the days and at the local time logic.status_posts draws for it, seen by the tenant's other numbers.
+on the days and at the local time logic.status_posts draws for it, seen by the tenant's other numbers. Some are a
+picture from the tenant's library that the number has not posted before (sent as a signed link: core.signed_links).
 
 Each post is a queued `status` message with a send key per number and local day, so a repeated job writes it once;
 the send pipeline then applies the same caps, quiet hours and gates as to any other message.
@@ -23,7 +24,7 @@ from mirage_app.engine.runtime import runtime
 from mirage_app.logic import actions
 from mirage_app.logic.actions import Habits
 from mirage_app.logic.dayparts import to_local
-from mirage_app.logic.status_posts import post_time, status_line
+from mirage_app.logic.status_posts import post_time, status_line, with_picture
 
 NUMBERS = text(
     f"""
@@ -35,11 +36,22 @@ NUMBERS = text(
     """
 )
 
+# A library picture this number has not posted as a status yet, in an order of its own.
+UNPOSTED_PICTURE = text(
+    """
+    SELECT a.id FROM media_assets a
+    WHERE a.kind = 'image' AND a.archived_at IS NULL
+      AND NOT EXISTS (SELECT 1 FROM messages m
+                      WHERE m.from_number_id = CAST(:n AS uuid) AND m.kind = 'status' AND m.media_id = a.id)
+    ORDER BY md5(a.id::text || CAST(:n AS text)) LIMIT 1
+    """
+)
+
 INSERT_STATUS = text(
     """
     INSERT INTO messages (tenant_id, from_number_id, direction, kind, body, meta, status, created_at, send_after,
-                          cap_weight)
-    VALUES (:t, :n, 'out', 'status', :body, CAST(:meta AS jsonb), 'queued', :now, :now, :weight)
+                          cap_weight, media_id)
+    VALUES (:t, :n, 'out', 'status', :body, CAST(:meta AS jsonb), 'queued', :now, :now, :weight, :media)
     ON CONFLICT (tenant_id, send_key) WHERE send_key IS NOT NULL DO NOTHING
     RETURNING id
     """
@@ -78,6 +90,9 @@ def _post_for_tenant(tenant_id: uuid.UUID, now: datetime) -> int:
                 "status_to": [r.wa_number for r in rows if r.id != row.id],
                 "status_style": {"color": rng.choice(STATUS_COLOURS), "font": rng.randint(1, 5)},
             }
+            picture = None
+            if with_picture(settings.actions, max(1, row.active_days or 0), row.id, local.date()):
+                picture = s.execute(UNPOSTED_PICTURE, {"n": str(row.id)}).scalar()
             message_id = s.execute(
                 INSERT_STATUS,
                 {
@@ -87,6 +102,7 @@ def _post_for_tenant(tenant_id: uuid.UUID, now: datetime) -> int:
                     "meta": json.dumps(meta),
                     "now": now,
                     "weight": actions.cap_weight("status"),
+                    "media": picture,
                 },
             ).scalar()
             if message_id is not None:

@@ -10,12 +10,14 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections.abc import Iterable
+from functools import lru_cache
 
 from mirage_app.logic.locales import is_english
 
 DEFAULT_OPTOUT_KEYWORDS: tuple[str, ...] = ("SAIR", "PARAR", "PARE", "STOP", "CANCELAR", "DESCADASTRAR")
 
 
+@lru_cache(maxsize=8192)  # the same texts come back: keywords on every message, a round's last bodies on every turn
 def fold(text: str) -> str:
     """Comparable form: casefolded, accents stripped, punctuation/symbols/emoji turned into spaces, spaces
     collapsed. Letters and digits of any script are kept."""

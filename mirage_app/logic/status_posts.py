@@ -1,4 +1,4 @@
-"""Status posts: on which days a number posts one, at what local time, and what it says.
+"""Status posts: on which days a number posts one, at what local time, whether it is a picture, and what it says.
 
 A person posts on some days and not others, at their own time of day: the day's draw is seeded by the number and
 the local date, so the periodic job may ask every few minutes and always gets the same answer for that day.
@@ -9,7 +9,7 @@ from __future__ import annotations
 import random
 from datetime import date, time
 
-from mirage_app.logic.actions import STATUS, ActionRules, Habits
+from mirage_app.logic.actions import IMAGE, STATUS, ActionRules, Habits
 
 _LINES: dict[str, tuple[str, ...]] = {
     "pt-BR": (
@@ -25,6 +25,7 @@ _LINES: dict[str, tuple[str, ...]] = {
 }  # fmt: skip
 
 EARLIEST, LATEST = 9 * 60, 20 * 60  # people post between 09:00 and 20:00 local time
+PICTURE_SHARE = 0.4  # of a number's status posts, a picture with the day's line as its caption
 
 
 def post_time(habits: Habits, rules: ActionRules, warm_day: int, number_id: object, day: date) -> time | None:
@@ -41,3 +42,10 @@ def post_time(habits: Habits, rules: ActionRules, warm_day: int, number_id: obje
 def status_line(locale: str | None, number_id: object, day: date) -> str:
     lines = _LINES.get(locale or "pt-BR") or _LINES["pt-BR"]
     return lines[random.Random(f"{number_id}|{day.isoformat()}|line").randrange(len(lines))]
+
+
+def with_picture(rules: ActionRules, warm_day: int, number_id: object, day: date) -> bool:
+    """Whether the day's post is a picture (when pictures are allowed at all; the caller still needs one)."""
+    if not rules.allows(IMAGE, warm_day):
+        return False
+    return random.Random(f"{number_id}|{day.isoformat()}|picture").random() < PICTURE_SHARE

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
 
 from mirage_app.api.app import api
 from mirage_app.api.media import MAX_BODY
+from mirage_app.core import signed_links
 from mirage_app.core.web_security import SESSION_COOKIE
 from mirage_app.models import UserRole
 from mirage_app.services import auth
@@ -110,3 +113,28 @@ def test_the_pages_load_files_with_the_sign_in_cookie(http, tenant_a, make_user,
     assert TestClient(api, cookies={SESSION_COOKIE: "forged"}).get(asset["url"]).status_code == 401
     # The cookie opens the file route only: uploads and deletes need an API key.
     assert browser.delete(f"/api/media/{asset['id']}").status_code == 401
+
+
+def test_a_signed_link_opens_one_file_without_a_sign_in_until_it_expires(http, tenant_a, tenant_b):
+    """What Evolution downloads for a picture status (core.signed_links): no cookie, no key, one file, a while."""
+    asset = _upload(http, picture("PNG")).json()
+    asset_id, now = uuid.UUID(asset["id"]), datetime.now(UTC)
+    link = urlsplit(signed_links.file_link(tenant_a, asset_id, now, public_url="http://localhost:8000"))
+    assert link.netloc == "127.0.0.1:8000"  # Evolution refuses hosts without a top-level domain; an IP passes
+    anonymous = TestClient(api)
+    shared = anonymous.get(f"{link.path}?{link.query}")
+    assert shared.status_code == 200 and shared.content == http.get(asset["url"]).content
+    params = dict(parse_qsl(link.query))
+    tampered = [
+        {**params, "signature": "0" * 64},
+        {**params, "expires": str(int(params["expires"]) + 3600)},  # stretched
+        {**params, "tenant": str(tenant_b)},  # another tenant's name on the same file
+        {**params, "tenant": "not-a-uuid"},
+    ]
+    for query in tampered:
+        answer = anonymous.get(link.path, params=query)
+        assert answer.status_code == 403 and answer.json()["error"] == "media.link_invalid"
+    other_file = _upload(http, picture("GIF"), kind="sticker").json()["id"]
+    assert anonymous.get(f"/api/media/{other_file}/shared", params=params).status_code == 403
+    expired = urlsplit(signed_links.file_link(tenant_a, asset_id, now - 2 * signed_links.LINK_TTL))
+    assert anonymous.get(f"{expired.path}?{expired.query}").status_code == 403

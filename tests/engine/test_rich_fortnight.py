@@ -90,6 +90,13 @@ def test_a_fortnight_of_rich_warming(engine, admin_actor):
     for kind in ("text", "reaction", "voice", "image", "sticker", "edit", "status"):
         assert kinds[kind] > 0, kinds
 
+    # Picture statuses: Evolution (the simulator) downloaded each one through its signed link, over real HTTP.
+    pictures = [r for r in rows if r.kind == "status" and r.media_id is not None]
+    posted = [m for m in engine.sim.messages(from_me=True)
+              if m.chat_jid == "status@broadcast" and m.message_type == "imageMessage"]  # fmt: skip
+    assert pictures and len(posted) == len(pictures)
+    assert all(int(m.message["imageMessage"]["fileLength"]["low"]) > 1000 for m in posted)
+
     # 1. Phase rules: nothing before its day (the warm-up day the number was on when it sent).
     day_of = _warm_days(rows)
     for r in rows:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 import random
 from collections import Counter
-from datetime import date
+from datetime import date, timedelta
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 from mirage_app.logic import actions
 from mirage_app.logic.actions import ActionRules, Habits, TurnPlan, plan_turn
 from mirage_app.logic.group_names import suggest
-from mirage_app.logic.status_posts import post_time, status_line
+from mirage_app.logic.status_posts import PICTURE_SHARE, post_time, status_line, with_picture
 
 rates = st.floats(min_value=0.0, max_value=1.0, allow_nan=False)
 habits_st = st.builds(
@@ -136,3 +136,13 @@ def test_status_posts_follow_the_day_and_the_rate():
     assert all(9 <= t.hour < 20 for t in posting if t)
     assert posting == [post_time(habits, rules, 30, "n1", d) for d in days]  # stable for the day
     assert status_line("en", "n1", days[0]) and suggest("pt-BR", "c1")[0]
+
+
+def test_some_status_posts_are_pictures_where_pictures_are_allowed():
+    days = [date(2026, 1, 1) + timedelta(days=i) for i in range(400)]
+    rules = ActionRules.default()
+    share = sum(with_picture(rules, 30, "n1", d) for d in days) / len(days)
+    assert abs(share - PICTURE_SHARE) < 0.08
+    assert not any(with_picture(rules, 1, "n1", d) for d in days)  # pictures are not allowed on day 1
+    no_pictures = ActionRules.from_mapping({"off": ["image"]})
+    assert not any(with_picture(no_pictures, 30, "n1", d) for d in days)

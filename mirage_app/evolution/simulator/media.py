@@ -17,7 +17,9 @@ import re
 import struct
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlsplit
 
+import httpx
 import numpy  # soundfile's own dependency
 import soundfile
 from PIL import Image, UnidentifiedImageError
@@ -82,6 +84,24 @@ def decode(value: str) -> bytes | None:
         return base64.b64decode(value, validate=True)
     except (binascii.Error, ValueError):
         return None
+
+
+LOOPBACK_HOSTS = ("127.0.0.1", "::1")
+
+
+def fetch_status_file(url: str) -> bytes | None:
+    """What Baileys downloads for a picture or video status. The simulator has no internet: only a URL on this
+    machine (a loopback IP, e.g. Mirage's own signed link) is fetched; others carry no bytes (None). A loopback URL
+    that does not answer 2xx fails the send as Baileys' stream download does."""
+    if urlsplit(url).hostname not in LOOPBACK_HOSTS:
+        return None
+    try:
+        response = httpx.get(url, timeout=10.0)
+    except httpx.HTTPError:
+        response = None
+    if response is None or response.status_code >= 300 or not response.content:
+        raise http_error(500, [f"Error: Failed to fetch stream from {url}"])
+    return response.content
 
 
 def image(value: str) -> Media:

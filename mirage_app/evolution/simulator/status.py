@@ -3,7 +3,8 @@
 No `number`, no delay, no acks (`messages.update` skips broadcasts). A listed instance receives the post only
 when its `readStatus` setting is on, as Evolution's `shouldIgnoreJid` drops broadcasts otherwise. Picture and
 video posts take a URL only: a base64 `content` is handed to Baileys as a URL and fails at send time. The
-simulator has no internet, so a URL post carries no bytes.
+simulator has no internet: it downloads only URLs on this machine (`media.fetch_status_file`), and a post from
+elsewhere carries no bytes.
 """
 
 from __future__ import annotations
@@ -34,15 +35,16 @@ class Status:
                 raise envelope.bad_request("Background color is required")
             if not body.get("font"):
                 raise envelope.bad_request("Font is required")
+        is_link = media.is_url(content) and content.startswith(("http://", "https://"))
+        # Downloaded before the lock is taken, as Baileys does before it sends (a slow server holds no one else).
+        fetched = media.fetch_status_file(content) if kind in ("image", "video") and is_link else None
         core = self._core
         with core.lock:
             inst = self._messaging.require_socket(name)
             recipients = self._recipients(inst, body)
-            if kind in ("image", "video") and not (
-                media.is_url(content) and content.startswith(("http://", "https://"))
-            ):
+            if kind in ("image", "video") and not is_link:
                 raise envelope.bad_request(f"TypeError: Failed to parse URL from {content[:40]}")
-            message, message_type = _content(kind, content, body.get("caption"))
+            message, message_type = _content(kind, content, body.get("caption"), fetched)
             now = core.now()
             key_id = core.ids.web_message_id()
             raw = payloads.message_raw(inst, inbound.STATUS_JID, key_id, "", now, None)
@@ -91,7 +93,7 @@ class Status:
         )
 
 
-def _content(kind: str, content: str, caption: str | None) -> tuple[dict[str, Any], str]:
+def _content(kind: str, content: str, caption: str | None, fetched: bytes | None) -> tuple[dict[str, Any], str]:
     """Text posts are folded into `conversation` by `prepareMessage` (background and font not visible)."""
     if kind == "text":
         return {"conversation": content}, "conversation"
@@ -99,6 +101,8 @@ def _content(kind: str, content: str, caption: str | None) -> tuple[dict[str, An
         "url": content,
         "mimetype": {"image": "image/jpeg", "video": "video/mp4"}.get(kind, media.OPUS_MIME),
     }
+    if fetched is not None:
+        body["fileLength"] = media.long_value(len(fetched), True)
     if caption and kind in ("image", "video"):
         body["caption"] = caption
     if kind == "audio":
