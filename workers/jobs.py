@@ -43,6 +43,13 @@ def reconcile_instances() -> dict:
     return reconcile_all(runtime().clock).as_dict()
 
 
+def upgrade_webhooks() -> dict:
+    """Add the events Mirage now listens to to instances created before (hourly; each instance once per change)."""
+    from mirage_app.services.webhook_upgrade import upgrade_all
+
+    return upgrade_all().as_dict()
+
+
 def post_statuses() -> int:
     """Status posts due now, in every tenant (every 5 minutes)."""
     from mirage_app.engine.status_posts import post_statuses as post
