@@ -52,17 +52,13 @@ def _edit_of(s, ctx: Any):
     return s.execute(TARGET, {"id": uuid.UUID(original)}).first() if original else None
 
 
-def edit_target(s, ctx: Any) -> str | None:
-    """The WhatsApp id of the message an edit corrects, once that message went out."""
+def edit_original(s, ctx: Any) -> tuple[str | None, bool]:
+    """For the message an edit corrects: its WhatsApp id once it went out, and whether it never will (failed or
+    gone). (None, False) while it waits to go out."""
     row = _edit_of(s, ctx)
-    if row is None or row.status in ("queued", "failed"):
-        return None
-    return row.wa_msg_id
-
-
-def original_failed(s, ctx: Any) -> bool:
-    row = _edit_of(s, ctx)
-    return row is None or row.status == "failed"
+    if row is None or row.status == "failed":
+        return None, True
+    return (None, False) if row.status == "queued" else (row.wa_msg_id, False)
 
 
 def chat_jid(ctx: Any) -> str:

@@ -175,6 +175,7 @@ class _Attempt:
         self.message_id = message_id
         self.cfg = rt.settings
         self.now = rt.clock.now()
+        self.edit_target: str | None = None  # an edit's original WhatsApp id, found by the gates
 
     def session(self):
         return tenant_connection(self.conn, self.tenant_id) if self.conn is not None else tenant_session(self.tenant_id)
@@ -237,11 +238,12 @@ class _Attempt:
             return self._fail(s, ctx, f"group_{ctx.group_state or 'gone'}", count=False)
         if not (ctx.to_wa or ctx.contact_wa or ctx.group_id or ctx.kind == "status"):
             return self._fail(s, ctx, "no_recipient", count=False)
-        if ctx.kind == "edit" and rich_sends.edit_target(s, ctx) is None:
-            # The typo's message has not gone out yet: fix it once it has (or drop the fix if it failed).
-            if rich_sends.original_failed(s, ctx):
+        if ctx.kind == "edit":
+            self.edit_target, never = rich_sends.edit_original(s, ctx)
+            if never:
                 return self._fail(s, ctx, "edit_original_failed", count=False)
-            return self._defer(s, ctx, waits.SEND_RETRY, self.now + timedelta(seconds=10))
+            if self.edit_target is None:  # the typo's message has not gone out yet: fix it once it has
+                return self._defer(s, ctx, waits.SEND_RETRY, self.now + timedelta(seconds=10))
         if not warmup.settled(ctx.paired_at, self.now, settings.warmup):
             when = (
                 warmup.settle_ends_at(ctx.paired_at, settings.warmup)
@@ -358,17 +360,12 @@ class _Attempt:
         return SendOutcome(READING, retry_at=send_at)
 
     def _send(self, ctx: SendContext) -> SendOutcome:
-        media = edit_target = None
-        if ctx.kind in rich_sends.NEEDS_MEDIA or ctx.kind == "edit":
+        media, edit_target = None, self.edit_target  # the gates found the edited message's id
+        if ctx.kind in rich_sends.NEEDS_MEDIA:
             with self.session() as s:
-                if ctx.kind == "edit":
-                    edit_target = rich_sends.edit_target(s, ctx)
-                    if edit_target is None:
-                        return self._fail(s, ctx, "edit_original_not_sent", count=False, keep_slot=False)
-                else:
-                    media = rich_sends.load_media(s, ctx.media_id)
-                    if media is None:
-                        return self._fail(s, ctx, "media_deleted", count=False)
+                media = rich_sends.load_media(s, ctx.media_id)
+                if media is None:
+                    return self._fail(s, ctx, "media_deleted", count=False)
         # A picture status: Evolution downloads the file itself, through a signed link that expires.
         link = (
             signed_links.file_link(self.tenant_id, ctx.media_id, self.now)
