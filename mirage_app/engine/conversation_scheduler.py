@@ -63,6 +63,7 @@ from mirage_app.logic.dayparts import (
     to_local,
     within_active_hours,
 )
+from mirage_app.models.messaging import counted_sends
 from mirage_app.models.servers import HELD_SQL
 
 log = logging.getLogger("mirage.scheduler.conversations")
@@ -111,11 +112,10 @@ DUE_CONVERSATIONS = text(
                       'consent', ct.consent_status, 'opted_out_at', ct.opted_out_at,
                       'suppressed', EXISTS (SELECT 1 FROM suppression x WHERE x.wa_number = ct.wa_number),
                       'today', (SELECT COALESCE(sum(m.cap_weight), 0) FROM messages m WHERE m.from_number_id = n.id
-                                  AND m.direction = 'out' AND m.sent_at >= k.day_start AND m.sent_at <= :now
-                                  AND (m.status <> 'failed' OR m.error = 'unknown_delivery')),
+                                  AND m.sent_at >= k.day_start AND m.sent_at <= :now AND {counted_sends("m")}),
                       'hour', (SELECT COALESCE(sum(m.cap_weight), 0) FROM messages m WHERE m.from_number_id = n.id
-                                 AND m.direction = 'out' AND m.sent_at >= CAST(:now AS timestamptz) - interval '1 hour'
-                                 AND m.sent_at <= :now AND (m.status <> 'failed' OR m.error = 'unknown_delivery')),
+                                 AND m.sent_at >= CAST(:now AS timestamptz) - interval '1 hour'
+                                 AND m.sent_at <= :now AND {counted_sends("m")}),
                       'last_before', (SELECT max(m.sent_at) FROM messages m WHERE m.from_number_id = n.id
                                         AND m.direction = 'out' AND m.sent_at < k.day_start
                                         AND m.status <> 'failed'))

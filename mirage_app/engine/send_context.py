@@ -20,6 +20,7 @@ from mirage_app.engine.effective_settings import (
     settings_of,
 )
 from mirage_app.logic.pacing import planned_typing_ms
+from mirage_app.models.messaging import counted_sends
 
 CONTEXT = text(
     f"""
@@ -51,17 +52,18 @@ CONTEXT = text(
     """
 )
 
+
 COUNTS = text(
-    """
-    SELECT COALESCE(sum(cap_weight) FILTER (WHERE sent_at >= :hour_start), 0) AS last_hour,
-           min(sent_at) FILTER (WHERE sent_at >= :hour_start) AS oldest_in_hour,
-           COALESCE(sum(cap_weight) FILTER (WHERE sent_at >= :day_start), 0) AS today,
-           max(sent_at) AS last_sent,
+    f"""
+    SELECT COALESCE(sum(m.cap_weight) FILTER (WHERE m.sent_at >= :hour_start), 0) AS last_hour,
+           min(m.sent_at) FILTER (WHERE m.sent_at >= :hour_start) AS oldest_in_hour,
+           COALESCE(sum(m.cap_weight) FILTER (WHERE m.sent_at >= :day_start), 0) AS today,
+           max(m.sent_at) AS last_sent,
            (SELECT max(sent_at) FROM messages p WHERE p.from_number_id = :n AND p.direction = 'out'
               AND p.sent_at < :day_start AND p.status <> 'failed') AS last_before_today
-    FROM messages
-    WHERE from_number_id = :n AND direction = 'out' AND sent_at >= :since AND sent_at <= :now
-      AND (status <> 'failed' OR error = 'unknown_delivery') AND id <> :self
+    FROM messages m
+    WHERE m.from_number_id = :n AND m.sent_at >= :since AND m.sent_at <= :now AND {counted_sends("m")}
+      AND m.id <> :self
     """
 )
 

@@ -22,6 +22,13 @@ from mirage_app.models.base import (
 from mirage_app.models.enums import MessageDirection, MessageKind, MessageStatus, pg_enum
 
 
+def counted_sends(alias: str) -> str:
+    """SQL: the messages of `alias` that count against their number's caps, by their `cap_weight`. One rule for
+    the send pipeline (engine.send_context COUNTS), the scheduler's look-ahead and the number cards: sent by the
+    number and not failed, except a send whose outcome is unknown (it may well have gone out)."""
+    return f"{alias}.direction = 'out' AND ({alias}.status <> 'failed' OR {alias}.error = 'unknown_delivery')"
+
+
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (

@@ -34,6 +34,7 @@ from mirage_app.evolution.errors import EvolutionError, EvolutionTimeout, Evolut
 from mirage_app.evolution.models import InstanceState
 from mirage_app.logic import warmup
 from mirage_app.models import EvolutionSession, Number, NumberStatus, Persona, Tenant
+from mirage_app.models.messaging import counted_sends
 from mirage_app.models.numbers import STOPPED
 from mirage_app.models.servers import HELD_HEALTH
 from mirage_app.services import metrics, number_activity
@@ -428,7 +429,7 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
         policy = number_activity.policy_of(s)
         rows = s.execute(
             text(
-                """
+                f"""
                 SELECT n.id, n.label, n.session_id, n.wa_number, n.persona_id,
                        CASE WHEN n.creating_since IS NULL THEN n.status::text ELSE 'creating' END AS status,
                        p.name AS persona_name, n.last_seen_at, n.disconnect_reason, n.paused_reason,
@@ -438,9 +439,8 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
                           WHERE m.from_number_id = n.id AND m.created_at >= :week
                             AND m.meta ? 'reply_latency_s') AS latency,
                        -- as the send caps count them (engine.send_context COUNTS)
-                       (SELECT count(*) FROM messages m WHERE m.from_number_id = n.id AND m.direction = 'out'
-                          AND m.sent_at >= :today AND m.sent_at <= :now
-                          AND (m.status <> 'failed' OR m.error = 'unknown_delivery')) AS sent_today,
+                       (SELECT count(*) FROM messages m WHERE m.from_number_id = n.id
+                          AND m.sent_at >= :today AND m.sent_at <= :now AND {counted_sends("m")}) AS sent_today,
                        (SELECT max(m.sent_at) FROM messages m WHERE m.from_number_id = n.id AND m.direction = 'out'
                           AND m.sent_at < :today AND m.status <> 'failed') AS last_before_today
                 FROM numbers n
