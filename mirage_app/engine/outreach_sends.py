@@ -16,6 +16,7 @@ from sqlalchemy import text
 
 from mirage_app.logic import waits
 from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
+from mirage_app.models.messaging import counted_sends
 
 OUTREACH = "outreach"  # meta.app_origin of every message outreach writes
 OPTOUT_CONFIRMATION = "optout_confirmation"  # meta.kind of the one reply to an opt-out: not outreach volume
@@ -27,11 +28,11 @@ IS_OUTREACH_SEND = (
     f"AND COALESCE(meta->>'kind', '') <> '{OPTOUT_CONFIRMATION}'"
 )
 
-# Of those, the ones that use up the caps since :since. Same rules as the send pipeline: a claimed slot (sent_at)
+# Of those, the ones that use up the caps since :since, by the send pipeline's rule: a claimed slot (sent_at)
 # counts until the send is known to have failed; an ambiguous failure ("unknown_delivery") keeps counting, as it
 # may have gone out. No upper bound on sent_at: a claim stamped by a worker whose clock runs slightly ahead still
 # counts (and pushes the gap out).
-COUNTS_TOWARDS_CAPS = f"{IS_OUTREACH_SEND} AND sent_at >= :since AND (status <> 'failed' OR error = 'unknown_delivery')"
+COUNTS_TOWARDS_CAPS = f"{IS_OUTREACH_SEND} AND sent_at >= :since AND {counted_sends('messages')}"
 
 NUMBER_COUNTS = text(
     f"""
