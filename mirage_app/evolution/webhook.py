@@ -6,6 +6,7 @@ fields its kind needs raises `MalformedEvent` (a ValueError) and nothing else.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any, Literal
@@ -126,12 +127,15 @@ class NormalisedEvent:
     logged_out: bool = False  # close with 401: logged out from the phone or the API
 
 
+_EVENT_NAME = re.compile(r"[A-Z0-9_]+")  # ASCII only: str.isalnum would let other scripts' letters through
+
+
 def normalise_event_name(name: object) -> str:
     """`messages.upsert`, `MESSAGES_UPSERT`, `messages-upsert` and `/messages-upsert` → `MESSAGES_UPSERT`."""
     if not isinstance(name, str):
         raise MalformedEvent(f"event name must be a string, got {type(name).__name__}")
     canonical = name.strip().strip("/").replace(".", "_").replace("-", "_").upper()
-    if not canonical or not all(ch.isascii() and (ch.isalnum() or ch == "_") for ch in canonical):
+    if not _EVENT_NAME.fullmatch(canonical):
         raise MalformedEvent(f"not an event name: {name!r}")
     return canonical
 

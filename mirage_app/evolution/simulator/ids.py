@@ -58,7 +58,7 @@ class IdFactory:
         return "2@" + ",".join(parts)
 
     def _hex(self, length: int) -> str:
-        return "".join(self._rng.choice("0123456789ABCDEF") for _ in range(length))
+        return f"{self._rng.getrandbits(4 * length):0{length}X}"
 
     def _b64(self, size: int) -> str:
         return base64.b64encode(self._rng.randbytes(size)).decode()
