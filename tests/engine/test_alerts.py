@@ -1,5 +1,6 @@
 """Alerts that reach people: signed webhooks with retries, e-mail in the tenant's language, de-duplication, the
-rate limit, the audit trail and tenant isolation. Real PostgreSQL and Redis, a local HTTP receiver and a local SMTP
+rate limit, the audit trail, tenant isolation, and where alerts come from today (a working number's close, an
+automatic pause, a server that stops answering). Real PostgreSQL and Redis, a local HTTP receiver and a local SMTP
 server; the engine's clock is frozen and warped, delayed jobs wait in the ManualDeferrer."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -14,17 +16,19 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import text
 
-from mirage_app.base.errors import PermissionDenied, ValidationFailed
+from mirage_app.base.errors import NotFound, PermissionDenied, ValidationFailed
 from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import QUEUE_NAMES, get_redis
-from mirage_app.engine import alerts
+from mirage_app.engine import alerts, ingest, number_health, server_health
 from mirage_app.engine.runtime import EngineRuntime, ManualDeferrer, use_runtime
 from mirage_app.logic import alerts as rules
 from mirage_app.models import UserRole
+from mirage_app.models.numbers import STOPPED
 from mirage_app.services import alert_channels
 from tests.engine.driver import BurstWorker
+from tests.evolution.reference_payloads import closed
 from tests.fakes.alert_receiver import AlertReceiver
 from tests.fakes.smtp_server import FakeSMTP
 
@@ -246,7 +250,7 @@ def test_one_tenant_never_sees_another_tenants_channels(warp, receiver, admin_ac
     assert alert_channels.recent_deliveries(other) == []
     [delivery] = deliveries(admin_actor.tenant_id)
     assert alerts.deliver(tenant_b, delivery.id) == "missing"
-    with pytest.raises(Exception, match="not_found|no longer"):
+    with pytest.raises(NotFound):
         alert_channels.send_test_alert(other, alert_channels.list_channels(admin_actor)[0].id)
     alerts.emit(tenant_b, rules.DISCONNECT)  # tenant B has no channel: nothing goes to A's receiver
     warp.work()
@@ -292,3 +296,90 @@ def test_emit_never_raises(warp, admin_actor):
     alerts.emit("not-a-tenant", rules.DISCONNECT)
     with tenant_session(admin_actor.tenant_id) as s:
         assert s.execute(text("SELECT count(*) FROM alert_events")).scalar() == 0
+
+
+def _number(tenant_id: uuid.UUID, status: str, reason: str | None = None) -> uuid.UUID:
+    with tenant_session(tenant_id) as s:
+        number_id = s.execute(
+            text(
+                "INSERT INTO numbers (tenant_id, session_id, label, status, disconnect_reason, wa_number, "
+                "failure_streak, active_days) "
+                "VALUES (:t, :sid, 'Vendas 1', CAST(:st AS number_status), :r, '+5511999990000', 0, 0) RETURNING id"
+            ),
+            {"t": tenant_id, "sid": f"mrg-{uuid.uuid4().hex[:12]}", "st": status, "r": reason},
+        ).scalar_one()
+        s.commit()
+    return number_id
+
+
+def _close(tenant_id: uuid.UUID, number_id: uuid.UUID, reason: int) -> None:
+    payload = closed(reason) | {"date_time": f"2031-03-03T12:00:{uuid.uuid4().int % 60:02d}.000Z"}
+    auth = ingest.InstanceAuth(tenant_id, number_id, None)
+    ingest.ingest(auth, json.dumps(payload).encode(), payload)
+
+
+def test_a_working_number_that_closes_alerts(warp, receiver, admin_actor):
+    webhook(admin_actor, receiver)
+    number_id = _number(admin_actor.tenant_id, "connected")
+    _close(admin_actor.tenant_id, number_id, 401)
+    warp.work()
+    [request] = receiver.requests
+    body = json.loads(request.body)
+    assert body["kind"] == rules.DISCONNECT and body["data"]["number_id"] == str(number_id)
+    assert "Vendas 1 (+5511999990000)" in body["title"]
+
+
+def test_a_ban_like_close_alerts_as_such(warp, receiver, admin_actor):
+    webhook(admin_actor, receiver)
+    number_id = _number(admin_actor.tenant_id, "connected")
+    _close(admin_actor.tenant_id, number_id, 403)
+    warp.work()
+    assert [json.loads(r.body)["kind"] for r in receiver.requests] == [rules.BAN_LIKE_CLOSE]
+
+
+def test_a_qr_attempt_or_the_operators_logout_alerts_nobody(warp, receiver, admin_actor):
+    webhook(admin_actor, receiver)
+    pairing = _number(admin_actor.tenant_id, "connecting")
+    stopped = _number(admin_actor.tenant_id, "disconnected", STOPPED)
+    _close(admin_actor.tenant_id, pairing, 408)
+    _close(admin_actor.tenant_id, stopped, 401)
+    warp.work()
+    assert receiver.requests == []
+
+
+def test_an_automatic_pause_alerts(warp, receiver, admin_actor):
+    webhook(admin_actor, receiver)
+    number_id = _number(admin_actor.tenant_id, "connected")
+    with tenant_session(admin_actor.tenant_id) as s:
+        paused = number_health.record_failure(s, admin_actor.tenant_id, number_id, "timeout", 1, warp.clock)
+        s.commit()
+    assert paused
+    number_health.alert_paused(admin_actor.tenant_id, number_id, "timeout")
+    warp.work()
+    body = json.loads(receiver.requests[0].body)
+    assert body["kind"] == rules.AUTO_PAUSE and body["data"]["detail"] == {"reason": "timeout"}
+
+
+def test_a_server_that_stops_answering_alerts_its_tenant(warp, receiver, admin_actor):
+    webhook(admin_actor, receiver)
+    with socket.socket() as probe:  # a port nothing listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    with tenant_session(admin_actor.tenant_id) as s:
+        server_id = s.execute(
+            text(
+                "INSERT INTO evolution_servers (tenant_id, name, base_url, health, state) "
+                "VALUES (:t, 'Rack 2', :url, 'ok', 'active') RETURNING id"
+            ),
+            {"t": admin_actor.tenant_id, "url": f"http://127.0.0.1:{port}"},
+        ).scalar_one()
+        s.commit()
+    try:
+        server_health.probe_all(warp.clock)
+        warp.work()
+        kinds = [(json.loads(r.body)["kind"], json.loads(r.body)["data"]["server_id"]) for r in receiver.requests]
+        assert (rules.SERVER_UNREACHABLE, str(server_id)) in kinds
+    finally:
+        with tenant_session(admin_actor.tenant_id) as s:
+            s.execute(text("UPDATE evolution_servers SET state = 'disabled' WHERE id = :id"), {"id": server_id})
+            s.commit()

@@ -14,7 +14,7 @@ class _Collect:
     def __init__(self, inbox: list[EmailMessage]) -> None:
         self.inbox = inbox
 
-    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's hook name
+    async def handle_DATA(self, server, session, envelope) -> str:  # aiosmtpd calls it by this name
         message = email.message_from_bytes(envelope.original_content, policy=email.policy.default)
         self.inbox.append(message)  # type: ignore[arg-type]
         return "250 Message accepted"
