@@ -18,7 +18,13 @@ SCORE_DROP = "score_drop"
 PROXY_FAILURE = "proxy_failure"
 SERVER_UNREACHABLE = "server_unreachable"
 ALERT_KINDS = (DISCONNECT, BAN_LIKE_CLOSE, AUTO_PAUSE, RESTRICTION, SCORE_DROP, PROXY_FAILURE, SERVER_UNREACHABLE)
-TEST = "test"  # the "send a test alert" button: never de-duplicated nor rate-limited
+TEST = "test"
+
+# Where an alert goes (a plain tuple, not an enum: "webhook", "email", "whatsapp" are ordinary words on screens)
+WEBHOOK = "webhook"  # a signed JSON POST
+EMAIL = "email"  # SMTP
+WHATSAPP = "whatsapp"  # a text to an operator's phone from one of the tenant's connected numbers
+CHANNEL_KINDS = (WEBHOOK, EMAIL, WHATSAPP)  # the "send a test alert" button: never de-duplicated nor rate-limited
 
 DEDUPE_WINDOW = timedelta(minutes=15)  # the same alert about the same subject again within this: one alert
 RATE_WINDOW = timedelta(minutes=10)

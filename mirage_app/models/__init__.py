@@ -1,6 +1,6 @@
 """Every table, imported here so SQLModel.metadata (and Alembic) sees them all."""
 
-from mirage_app.models.alerts import AlertChannel, AlertChannelKind, AlertDelivery, AlertDeliveryStatus, AlertEvent
+from mirage_app.models.alerts import AlertChannel, AlertDelivery, AlertDeliveryStatus, AlertEvent
 from mirage_app.models.conversations import (
     Conversation,
     ConversationParticipant,
@@ -78,7 +78,6 @@ TENANT_TABLES = [
 __all__ = [
     "TENANT_TABLES",
     "AlertChannel",
-    "AlertChannelKind",
     "AlertDelivery",
     "AlertDeliveryStatus",
     "AlertEvent",

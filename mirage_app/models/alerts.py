@@ -10,13 +10,8 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ENUM
 from sqlmodel import Field, SQLModel
 
+from mirage_app.logic.alerts import CHANNEL_KINDS
 from mirage_app.models.base import created_field, fk_field, id_field, json_field, tenant_field, ts_field
-
-
-class AlertChannelKind(StrEnum):
-    webhook = "webhook"  # a signed JSON POST
-    email = "email"  # SMTP
-    whatsapp = "whatsapp"  # a text to an operator's phone from one of the tenant's healthy numbers
 
 
 class AlertDeliveryStatus(StrEnum):
@@ -32,9 +27,7 @@ class AlertChannel(SQLModel, table=True):
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
     kind: str = Field(
-        sa_column=sa.Column(
-            ENUM(*[k.value for k in AlertChannelKind], name="alert_channel_kind", create_type=False), nullable=False
-        )
+        sa_column=sa.Column(ENUM(*CHANNEL_KINDS, name="alert_channel_kind", create_type=False), nullable=False)
     )
     name: str = Field(max_length=120)
     config: dict = json_field()  # webhook: url; email: host, port, tls, user, from, to; whatsapp: phone

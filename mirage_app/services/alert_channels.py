@@ -23,7 +23,6 @@ from mirage_app.core.security import encrypt, new_token
 from mirage_app.engine import alerts
 from mirage_app.logic import alerts as rules
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
-from mirage_app.models.alerts import AlertChannelKind
 
 MAX_CHANNELS = 20
 DELIVERIES_SHOWN = 20
@@ -98,7 +97,7 @@ def recent_deliveries(actor: Actor, limit: int = DELIVERIES_SHOWN) -> list[Deliv
 def create_channel(actor: Actor, kind: str, name: str, fields: dict[str, Any]) -> CreatedChannel:
     """`fields`: webhook: url; email: host, port, tls, user, password, from, to; whatsapp: phone."""
     authorize(actor, Action.settings_tenant)
-    if kind not in AlertChannelKind.__members__:
+    if kind not in rules.CHANNEL_KINDS:
         raise ValidationFailed("alerts.kind_invalid", field="kind")
     name = _name(name)
     config, secret = _clean(kind, fields, creating=True)
@@ -124,7 +123,7 @@ def create_channel(actor: Actor, kind: str, name: str, fields: dict[str, Any]) -
         )
         s.commit()
     view = ChannelView(row.id, kind, name, True, config, row.created_at)
-    return CreatedChannel(view, secret if kind == AlertChannelKind.webhook else None)
+    return CreatedChannel(view, secret if kind == rules.WEBHOOK else None)
 
 
 def update_channel(
@@ -207,11 +206,11 @@ def _name(name: str) -> str:
 def _clean(kind: str, fields: dict[str, Any], *, creating: bool) -> tuple[dict[str, Any], str | None]:
     """The channel's stored settings and its secret (generated for a new webhook; the SMTP password as typed)."""
     value = {key: str(v).strip() for key, v in fields.items() if v is not None}
-    if kind == AlertChannelKind.webhook:
+    if kind == rules.WEBHOOK:
         if error := rules.check_webhook_url(value.get("url", "")):
             raise ValidationFailed(error.code, field=error.field)
         return {"url": value["url"]}, new_token(32) if creating else None
-    if kind == AlertChannelKind.whatsapp:
+    if kind == rules.WHATSAPP:
         try:
             return {"phone": normalise_e164(value.get("phone", ""))}, None
         except InvalidPhone:
