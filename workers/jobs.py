@@ -109,3 +109,10 @@ def deliver_alert(tenant_id: str, delivery_id: str) -> str:
     from mirage_app.engine.alerts import deliver
 
     return deliver(tenant_id, delivery_id)
+
+
+def recover_alerts() -> int:
+    """Alert attempts whose job was lost are queued again (every minute)."""
+    from mirage_app.engine.alerts import recover_overdue
+
+    return recover_overdue()

@@ -8,6 +8,8 @@
 - `alert_deliveries`: one row per (event, channel): attempts, the last status code or error, the next retry.
 - `mirage_alert_server_tenants(server)`: the tenants with numbers on a server (a platform server's probe runs
   without a tenant and must tell each of them).
+- `mirage_alert_overdue(before)`: deliveries whose attempt is overdue in any tenant (their job was lost), for the
+  periodic recovery.
 
 Revision ID: 0018
 Revises: 0015
@@ -26,6 +28,20 @@ APP_ROLE = "mirage_app"
 CURRENT_TENANT = "NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 NEW_TABLES = ("alert_channels", "alert_events", "alert_deliveries")
 SERVER_TENANTS = "mirage_alert_server_tenants(p_server uuid)"
+OVERDUE = "mirage_alert_overdue(p_before timestamptz)"
+FUNCTIONS = {
+    SERVER_TENANTS: (
+        "TABLE(tenant_id uuid)",
+        "SELECT s.tenant_id FROM evolution_servers s WHERE s.id = p_server AND s.tenant_id IS NOT NULL "
+        "UNION SELECT DISTINCT n.tenant_id FROM numbers n WHERE n.server_id = p_server",
+    ),
+    OVERDUE: (
+        "TABLE(tenant_id uuid, delivery_id uuid, attempt integer)",
+        "SELECT d.tenant_id, d.id, d.attempt FROM alert_deliveries d "
+        "WHERE d.status IN ('pending', 'retrying') AND d.next_attempt_at < p_before ORDER BY d.next_attempt_at "
+        "LIMIT 500",
+    ),
+}
 
 
 def upgrade() -> None:
@@ -89,18 +105,20 @@ def upgrade() -> None:
             f"USING (tenant_id = {CURRENT_TENANT}) WITH CHECK (tenant_id = {CURRENT_TENANT})"
         )
         op.execute(f"GRANT SELECT, INSERT, UPDATE, DELETE ON {table} TO {APP_ROLE}")
-    op.execute(
-        f"CREATE FUNCTION {SERVER_TENANTS} RETURNS TABLE(tenant_id uuid) LANGUAGE sql STABLE SECURITY DEFINER "
-        "SET search_path = public, pg_temp AS $$ "
-        "SELECT s.tenant_id FROM evolution_servers s WHERE s.id = p_server AND s.tenant_id IS NOT NULL "
-        "UNION SELECT DISTINCT n.tenant_id FROM numbers n WHERE n.server_id = p_server $$"
-    )
-    op.execute(f"REVOKE ALL ON FUNCTION {SERVER_TENANTS} FROM PUBLIC")
-    op.execute(f"GRANT EXECUTE ON FUNCTION {SERVER_TENANTS} TO {APP_ROLE}")
+    op.execute("CREATE INDEX ix_alert_deliveries_due ON alert_deliveries (next_attempt_at) "
+               "WHERE status IN ('pending', 'retrying')")
+    for signature, (returns, body) in FUNCTIONS.items():
+        op.execute(
+            f"CREATE FUNCTION {signature} RETURNS {returns} LANGUAGE sql STABLE SECURITY DEFINER "
+            f"SET search_path = public, pg_temp AS $$ {body} $$"
+        )
+        op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
+        op.execute(f"GRANT EXECUTE ON FUNCTION {signature} TO {APP_ROLE}")
 
 
 def downgrade() -> None:
-    op.execute(f"DROP FUNCTION IF EXISTS {SERVER_TENANTS}")
+    for signature in FUNCTIONS:
+        op.execute(f"DROP FUNCTION IF EXISTS {signature}")
     for table in reversed(NEW_TABLES):
         op.execute(f"DROP TABLE {table}")
     op.execute("DROP TYPE alert_channel_kind")

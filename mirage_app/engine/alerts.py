@@ -36,7 +36,10 @@ log = logging.getLogger("mirage.alerts")
 EMIT_JOB = "workers.jobs.emit_alert"
 DELIVER_JOB = "workers.jobs.deliver_alert"
 ALERT_QUEUE = "default"
-SUMMARISED = "summarised"  # a held delivery told inside a later alert of the same channel
+SUMMARISED = "summarised"
+RECOVER_AFTER = timedelta(
+    minutes=2
+)  # an attempt this late has lost its job  # a held delivery told inside a later alert of the same channel
 
 
 def emit(
@@ -206,6 +209,27 @@ def deliver(tenant_id: uuid.UUID | str, delivery_id: uuid.UUID | str) -> str:
             queue=ALERT_QUEUE,
         )
     return status.value
+
+
+def recover_overdue() -> int:
+    """Queue again the attempts whose job was lost (Redis flushed, a worker killed), in every tenant (periodic).
+    An attempt's job id is fixed, so one still queued is not doubled, and `deliver` sends a delivery only once."""
+    rt = runtime()
+    with system_session() as s:
+        overdue = s.execute(
+            text("SELECT tenant_id, delivery_id, attempt FROM mirage_alert_overdue(:before)"),
+            {"before": rt.clock.now() - RECOVER_AFTER},
+        ).all()
+    jobs = rt.jobs()
+    for row in overdue:
+        jobs.enqueue(
+            DELIVER_JOB,
+            str(row.tenant_id),
+            str(row.delivery_id),
+            job_id=job_id("alert", row.delivery_id, row.attempt + 1),
+            queue=ALERT_QUEUE,
+        )
+    return len(overdue)
 
 
 def send_test(tenant_id: uuid.UUID | str, channel_id: uuid.UUID | str) -> Sent:

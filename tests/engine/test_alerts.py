@@ -124,6 +124,20 @@ def test_a_failing_receiver_is_retried_with_backoff(warp, receiver, admin_actor)
     assert len({r.body for r in receiver.requests}) == 3  # each attempt signs its own sent_at
 
 
+def test_an_attempt_whose_job_was_lost_is_queued_again(warp, receiver, admin_actor):
+    webhook(admin_actor, receiver)
+    alerts.emit(admin_actor.tenant_id, rules.DISCONNECT)
+    get_redis().flushdb()  # the queued job is gone
+    warp.advance(60)
+    assert receiver.requests == [] and alerts.recover_overdue() == 0  # not late enough to call it lost
+    warp.clock.advance(alerts.RECOVER_AFTER)
+    assert alerts.recover_overdue() == 1
+    assert alerts.recover_overdue() == 1  # still due: the same job id, queued once
+    warp.work()
+    assert len(receiver.requests) == 1
+    assert alerts.recover_overdue() == 0
+
+
 def test_a_refusing_receiver_is_not_retried(warp, receiver, admin_actor):
     webhook(admin_actor, receiver)
     receiver.answer(404)
