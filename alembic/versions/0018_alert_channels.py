@@ -54,7 +54,7 @@ def upgrade() -> None:
           kind alert_channel_kind NOT NULL,
           name varchar(120) NOT NULL,
           config jsonb NOT NULL DEFAULT '{}'::jsonb,
-          secret_enc text,
+          secret_enc varchar,
           enabled boolean NOT NULL DEFAULT true,
           created_at timestamptz NOT NULL DEFAULT now(),
           updated_at timestamptz
@@ -95,8 +95,8 @@ def upgrade() -> None:
         )
         """
     )
-    op.execute("CREATE INDEX ix_alert_deliveries_channel_at ON alert_deliveries (channel_id, at DESC)")
-    op.execute("CREATE INDEX ix_alert_deliveries_tenant_at ON alert_deliveries (tenant_id, at DESC)")
+    op.execute("CREATE INDEX ix_alert_deliveries_channel_at ON alert_deliveries (channel_id, at)")
+    op.execute("CREATE INDEX ix_alert_deliveries_tenant_at ON alert_deliveries (tenant_id, at)")
     for table in NEW_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")

@@ -55,8 +55,18 @@ class AlertEvent(SQLModel, table=True):
 
 class AlertDelivery(SQLModel, table=True):
     __tablename__ = "alert_deliveries"
+    __table_args__ = (
+        sa.Index("ix_alert_deliveries_channel_at", "channel_id", "at"),
+        sa.Index("ix_alert_deliveries_tenant_at", "tenant_id", "at"),
+        # what the periodic recovery reads (engine.alerts.recover_overdue)
+        sa.Index(
+            "ix_alert_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=sa.text("status IN ('pending', 'retrying')"),
+        ),
+    )
     id: uuid.UUID = id_field()
-    tenant_id: uuid.UUID = tenant_field()
+    tenant_id: uuid.UUID = tenant_field(index=False)
     channel_id: uuid.UUID = fk_field("alert_channels.id", nullable=False, ondelete="CASCADE", index=False)
     event_id: uuid.UUID | None = fk_field("alert_events.id", ondelete="CASCADE", index=False)  # None: a test alert
     status: str = Field(max_length=20)
