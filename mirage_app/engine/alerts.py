@@ -274,8 +274,9 @@ def _send(s, tenant_id, channel_kind: str, config: dict, secret_enc: str | None,
     sender = s.execute(
         text(
             "SELECT session_id, server_id FROM numbers WHERE status = 'connected' AND archived_at IS NULL "
-            "ORDER BY last_seen_at DESC NULLS LAST LIMIT 1"
-        )
+            "AND wa_number IS DISTINCT FROM :phone ORDER BY last_seen_at DESC NULLS LAST LIMIT 1"
+        ),
+        {"phone": config["phone"]},  # never from the operator's own phone to itself
     ).first()
     if sender is None:
         return Sent(False, error="no connected number to send from")

@@ -397,3 +397,51 @@ def test_a_server_that_stops_answering_alerts_its_tenant(warp, receiver, admin_a
         with tenant_session(admin_actor.tenant_id) as s:
             s.execute(text("UPDATE evolution_servers SET state = 'disabled' WHERE id = :id"), {"id": server_id})
             s.commit()
+
+
+def test_a_whatsapp_alert_goes_from_a_connected_number(engine, admin_actor):
+    from tests.engine.conftest import connect_numbers
+
+    channel = alert_channels.create_channel(admin_actor, "whatsapp", "Plantão", {"phone": "+55 11 97777-0001"}).channel
+    assert channel.config == {"phone": "+5511977770001"}
+    nobody = alert_channels.send_test_alert(admin_actor, channel.id)
+    assert not nobody.ok and "no connected number" in (nobody.error or "")
+
+    engine.sim.add_human("5511977770001", "Operadora", reply_probability=0.0, optout_probability=0.0)
+    [number_id] = connect_numbers(admin_actor, engine.sim, ["+5511966660001"], engine.clock)
+    assert alert_channels.send_test_alert(admin_actor, channel.id).ok
+    alerts.emit(admin_actor.tenant_id, rules.RESTRICTION, number_id=number_id, detail={"until": "tomorrow"})
+    BurstWorker(list(QUEUE_NAMES), connection=get_redis()).work(burst=True, logging_level="WARNING")
+
+    sent = [m for m in engine.sim.messages(from_me=True) if m.peer_phone == "5511977770001"]
+    assert [m.text.splitlines()[0] for m in sent] == [
+        "*Mirage: alerta de teste*",
+        "*Mirage: Number 1 (+5511966660001) está restrito pelo WhatsApp*",
+    ]
+
+
+def test_editing_a_channel_keeps_its_password_unless_a_new_one_is_typed(warp, smtp, admin_actor):
+    fields = {"host": "127.0.0.1", "port": str(smtp.port), "tls": "none", "user": "ops", "password": "first-pass",
+              "from": "mirage@ops.test", "to": "ana@ops.test"}  # fmt: skip
+    channel = alert_channels.create_channel(admin_actor, "email", "On-call", fields).channel
+
+    def stored() -> str:
+        with tenant_session(admin_actor.tenant_id) as s:
+            return s.execute(text("SELECT secret_enc FROM alert_channels")).scalar_one()
+
+    first = stored()
+    assert "first-pass" not in first
+    changed = alert_channels.update_channel(admin_actor, channel.id, "Night shift", fields | {"password": ""}, False)
+    assert (changed.name, changed.enabled, stored()) == ("Night shift", False, first)
+    alert_channels.update_channel(admin_actor, channel.id, "Night shift", fields | {"password": "second-pass"})
+    assert stored() != first
+    with pytest.raises(ValidationFailed) as caught:
+        alert_channels.update_channel(admin_actor, channel.id, "Night shift", fields | {"port": "0"})
+    assert caught.value.field == "port"
+    with tenant_session(admin_actor.tenant_id) as s:
+        entries = s.execute(
+            text("SELECT before, after FROM audit_log WHERE action = 'alert_channel.update' ORDER BY at, id")
+        ).all()
+    assert len(entries) == 2
+    assert not any(p in str(e) for e in entries for p in ("first-pass", "second-pass"))  # no password logged
+    assert entries[0].before["name"] == "On-call" and entries[0].after["enabled"] is False
