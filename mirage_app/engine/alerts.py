@@ -6,8 +6,9 @@ held and summarised in the channel's next alert) and queues one `deliver_alert` 
 into its caller: an alert must not break the path that noticed the problem.
 
 `deliver` (the job) makes one attempt and plans the next with exponential backoff on the engine's clock; every
-attempt is in `alert_deliveries` and in the audit log. The webhook ingest path is hot: it calls `emit_later`,
-which only enqueues `emit_alert` after its commit.
+attempt is in `alert_deliveries` and in the audit log; `recover_overdue` (periodic) queues again an attempt whose
+job was lost. The webhook ingest path is hot: it calls `emit_later`, which only enqueues `emit_alert` after its
+commit.
 """
 
 from __future__ import annotations
@@ -36,10 +37,8 @@ log = logging.getLogger("mirage.alerts")
 EMIT_JOB = "workers.jobs.emit_alert"
 DELIVER_JOB = "workers.jobs.deliver_alert"
 ALERT_QUEUE = "default"
-SUMMARISED = "summarised"
-RECOVER_AFTER = timedelta(
-    minutes=2
-)  # an attempt this late has lost its job  # a held delivery told inside a later alert of the same channel
+SUMMARISED = "summarised"  # a held delivery told inside a later alert of the same channel
+RECOVER_AFTER = timedelta(minutes=2)  # an attempt this late has lost its job (`recover_overdue` queues it again)
 
 
 def emit(
@@ -119,11 +118,11 @@ def _record(tenant_id: uuid.UUID, kind: str, number_id, server_id, detail: dict)
         channels = s.execute(
             text(
                 "SELECT c.id, (SELECT count(*) FROM alert_deliveries d WHERE d.channel_id = c.id "
-                "AND d.event_id IS NOT NULL AND d.status <> 'held' AND d.at > :since) AS recent "
-                "FROM alert_channels c WHERE c.enabled ORDER BY c.created_at"
+                "AND d.event_id IS NOT NULL AND d.status NOT IN ('held', 'summarised') AND d.at > :since) AS recent "
+                "FROM alert_channels c WHERE c.enabled ORDER BY c.created_at FOR UPDATE OF c"
             ),
             {"since": now - rules.RATE_WINDOW},
-        ).all()
+        ).all()  # the channel rows stay locked to the commit: concurrent alerts count each other for the limit
         queued = []
         for channel in channels:
             status = Status.held if rules.over_rate_limit(channel.recent) else Status.pending
