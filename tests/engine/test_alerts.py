@@ -11,6 +11,7 @@ import json
 import socket
 import uuid
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -161,6 +162,16 @@ def test_duplicates_within_the_window_make_one_alert(warp, receiver, admin_actor
     alerts.emit(admin_actor.tenant_id, rules.DISCONNECT, detail={"reason": "close"})
     warp.work()
     assert len(receiver.requests) == 2  # past the window it is news again
+
+
+def test_the_same_alert_noticed_at_once_by_many_workers_is_one_alert(warp, receiver, admin_actor):
+    webhook(admin_actor, receiver)
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        list(pool.map(lambda _: alerts.emit(admin_actor.tenant_id, rules.SERVER_UNREACHABLE), range(6)))
+    warp.work()
+    assert len(receiver.requests) == 1
+    with tenant_session(admin_actor.tenant_id) as s:
+        assert tuple(s.execute(text("SELECT count(*), max(repeats) FROM alert_events")).one()) == (1, 5)
 
 
 def test_the_rate_limit_holds_and_the_next_alert_summarises(warp, receiver, admin_actor):
