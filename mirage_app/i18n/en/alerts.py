@@ -86,4 +86,12 @@ ALERTS: dict[str, str] = {
     "alerts.kind_invalid": "Choose webhook, e-mail or WhatsApp.",
     "alerts.too_many": "A tenant has at most {maximum} alert channels.",
     "alerts.not_found": "This alert channel no longer exists.",
+    # the audit log
+    "audit.action.alert.delivery": "Alert delivery attempt",
+    "audit.action.alert_channel.create": "Alert channel added",
+    "audit.action.alert_channel.update": "Alert channel changed",
+    "audit.action.alert_channel.delete": "Alert channel removed",
+    "audit.action.alert_channel.test": "Test alert sent",
+    "audit.entity.alert_channel": "Alert channel",
+    "audit.entity.alert_delivery": "Alert delivery",
 }

@@ -83,4 +83,12 @@ ALERTS: dict[str, str] = {
     "alerts.kind_invalid": "Escolha Webhook, E-mail ou WhatsApp.",
     "alerts.too_many": "Um cliente tem no máximo {maximum} canais de alerta.",
     "alerts.not_found": "Este canal de alerta não existe mais.",
+    # the audit log
+    "audit.action.alert.delivery": "Tentativa de entrega de alerta",
+    "audit.action.alert_channel.create": "Canal de alerta adicionado",
+    "audit.action.alert_channel.update": "Canal de alerta alterado",
+    "audit.action.alert_channel.delete": "Canal de alerta removido",
+    "audit.action.alert_channel.test": "Alerta de teste enviado",
+    "audit.entity.alert_channel": "Canal de alerta",
+    "audit.entity.alert_delivery": "Entrega de alerta",
 }
