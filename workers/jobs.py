@@ -100,3 +100,26 @@ def send_message(tenant_id: str, message_id: str) -> str:
     from mirage_app.engine.sending import process
 
     return process(tenant_id, message_id).state
+
+
+def emit_alert(
+    tenant_id: str, kind: str, number_id: str | None, server_id: str | None, detail: dict | None = None
+) -> None:
+    """An alert noticed on a hot path (the webhook ingest): stored and its deliveries queued here."""
+    from mirage_app.engine.alerts import emit
+
+    emit(tenant_id, kind, number_id=number_id, server_id=server_id, detail=detail)
+
+
+def deliver_alert(tenant_id: str, delivery_id: str) -> str:
+    """One attempt of one alert delivery; a failed one plans its retry with backoff."""
+    from mirage_app.engine.alerts import deliver
+
+    return deliver(tenant_id, delivery_id)
+
+
+def recover_alerts() -> int:
+    """Alert attempts whose job was lost are queued again (every minute)."""
+    from mirage_app.engine.alerts import recover_overdue
+
+    return recover_overdue()

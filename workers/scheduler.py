@@ -42,6 +42,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("instance-reconcile", 60, "workers.jobs.reconcile_instances", "low"),
     PeriodicJob("status-posts", 300, "workers.jobs.post_statuses", "default"),
     PeriodicJob("webhook-upgrade", 3600, "workers.jobs.upgrade_webhooks", "low"),
+    PeriodicJob("alert-recover", 60, "workers.jobs.recover_alerts", "low"),
 ]
 
 

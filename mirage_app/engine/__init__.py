@@ -11,10 +11,11 @@ Public entry points (what services, API routes and pages may import; import-lint
 - `effective_settings`: tenant defaults merged with a conversation's overrides
 - `outreach_sends`: what counts as an outreach send, and the counts shown beside a policy
 - `round_state`: aborting a round (a conversation switched off) and the pairing order
+- `alerts`: `emit`, the one entry point for alerts to people, and a channel's test alert
 - `replies`, `llm`, `runtime`: the reply generator a persona preview uses, its label, the engine's runtime
 
 Private: `dispatch` (routes an inbound message by kind), `rounds`, `sending` (with `send_context`, what one
 attempt reads) and `contact_guard` (the send guard), `number_health`, `inbox_drain`, `outreach_exchange`,
-`outreach_sender`, `llm_client`, and the two ticks `conversation_scheduler` and `outreach_scheduler`. Jobs reach
-them through `workers/jobs.py`.
+`outreach_sender`, `llm_client`, `alert_transports`, and the two ticks `conversation_scheduler` and
+`outreach_scheduler`. Jobs reach them through `workers/jobs.py`.
 """

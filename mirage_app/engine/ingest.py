@@ -28,8 +28,9 @@ from sqlalchemy import text
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.db_async import tenant_fetch
 from mirage_app.core.security import hash_token, tokens_equal
-from mirage_app.engine import ingest_rich
+from mirage_app.engine import alerts, ingest_rich
 from mirage_app.evolution.webhook import MalformedEvent, NormalisedEvent, normalise, normalise_event_name
+from mirage_app.logic import alerts as alert_rules
 from mirage_app.logic.actions import NEVER_A_TURN
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, matched_keyword
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
@@ -202,10 +203,11 @@ def ingest(auth: InstanceAuth, raw_body: bytes, payload: dict[str, Any]) -> Inge
         if event_id is None:
             s.rollback()
             return IngestResult(None, True, event.kind if event else "other")
-        if event is not None:
-            _apply(s, auth, event)
+        alert = _apply(s, auth, event) if event is not None else None
         s.execute(text("UPDATE webhook_events SET processed_at = now() WHERE id = :id"), {"id": event_id})
         s.commit()
+    if alert is not None:
+        alerts.emit_later(auth.tenant_id, alert[0], number_id=auth.number_id, detail=alert[1])
     return IngestResult(event_id, False, event.kind if event else "other")
 
 
@@ -234,12 +236,13 @@ def _is_known_event(payload: dict[str, Any]) -> bool:
         return False
 
 
-def _apply(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
-    """Events other than messages and statuses (those are applied by `_one_statement`)."""
+def _apply(s, auth: InstanceAuth, event: NormalisedEvent) -> tuple[str, dict] | None:
+    """Events other than messages and statuses (those are applied by `_one_statement`); returns the alert to emit
+    once the transaction is committed, if any."""
     if event.kind == "qr":
         _apply_qr(s, auth, event)
     elif event.kind == "connection":
-        _apply_connection(s, auth, event)
+        return _apply_connection(s, auth, event)
     elif event.kind == "message_edit":
         ingest_rich.apply_edit(s, auth.tenant_id, auth.number_id, event)
     elif event.kind == "group":
@@ -494,7 +497,8 @@ def _apply_qr(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
         )
 
 
-def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
+def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> tuple[str, dict] | None:
+    """Apply a connection update; returns the alert (kind, detail) a close raises, if any."""
     params: dict[str, Any] = {"n": auth.number_id}
     if event.state == "open":
         params["wa"] = _e164(event.wuid)
@@ -527,12 +531,19 @@ def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
         params["operator"] = list(OPERATOR_DISCONNECTS)
         # The close that follows an operator's logout (stop, a cancelled or expired QR attempt, an archive) keeps
         # the operator's reason: it says why better than "logged_out".
-        s.execute(
+        closed = s.execute(
             text(
-                "UPDATE numbers SET disconnect_reason = CASE WHEN status = 'disconnected' AND :status = 'disconnected' "
-                "AND disconnect_reason = ANY(:operator) "
-                "THEN disconnect_reason ELSE :reason END, status = CAST(:status AS number_status), "
-                "updated_at = now() WHERE id = :n"
+                "UPDATE numbers n SET disconnect_reason = CASE WHEN n.status = 'disconnected' "
+                "AND :status = 'disconnected' AND n.disconnect_reason = ANY(:operator) "
+                "THEN n.disconnect_reason ELSE :reason END, status = CAST(:status AS number_status), "
+                "updated_at = now() FROM (SELECT status::text AS status FROM numbers WHERE id = :n FOR UPDATE) old "
+                "WHERE n.id = :n RETURNING n.disconnect_reason, old.status AS before"
             ),
             params,
-        )
+        ).first()
+        # Alert when a working number is lost: not for a QR attempt that never paired nor the operator's own logout.
+        lost = closed is not None and (event.is_ban_like or closed.before in ("connected", "paused"))
+        if lost and closed.disconnect_reason not in OPERATOR_DISCONNECTS:
+            kind = alert_rules.BAN_LIKE_CLOSE if event.is_ban_like else alert_rules.DISCONNECT
+            return kind, {"reason": closed.disconnect_reason}
+    return None

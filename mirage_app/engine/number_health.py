@@ -3,7 +3,8 @@
 A failed send attempt adds one to the sender's `failure_streak`; a successful send resets it. At the engine's
 `failure_streak_pause` consecutive failures the number is paused (`status = paused`,
 `paused_reason = "failure_streak:<last reason>"`) and the pause is written to the audit log. A paused number
-sends nothing until an operator resumes it (`services.number_health.resume`).
+sends nothing until an operator resumes it (`services.number_health.resume`). The caller tells people with
+`alert_paused` once its transaction is committed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ from sqlalchemy import text
 
 from mirage_app.base import audit
 from mirage_app.core.clock import Clock
+from mirage_app.engine import alerts
+from mirage_app.logic.alerts import AUTO_PAUSE
 
 AUTO_PAUSE_PREFIX = "failure_streak"
 
@@ -50,3 +53,8 @@ def record_failure(s, tenant_id: uuid.UUID, number_id: uuid.UUID, reason: str, t
 
 def record_success(s, number_id: uuid.UUID) -> None:
     s.execute(text("UPDATE numbers SET failure_streak = 0 WHERE id = :n AND failure_streak <> 0"), {"n": number_id})
+
+
+def alert_paused(tenant_id: uuid.UUID, number_id: uuid.UUID, reason: str) -> None:
+    """Tell the tenant's alert channels that `record_failure` paused the number (after the commit; never raises)."""
+    alerts.emit(tenant_id, AUTO_PAUSE, number_id=number_id, detail={"reason": reason})

@@ -532,11 +532,12 @@ class _Attempt:
             meta=meta,
             wait_reason=reason[:60],  # an Evolution error's code: waits.parse reads it as a retry
         )
-        if count:
-            number_health.record_failure(
-                s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
-            )
+        paused = count and number_health.record_failure(
+            s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
+        )
         s.commit()
+        if paused:
+            number_health.alert_paused(self.tenant_id, ctx.from_number_id, reason)
         schedule(self.rt, self.tenant_id, ctx.id, when)
         return SendOutcome(RETRY, reason, when)
 
@@ -556,14 +557,15 @@ class _Attempt:
             f"{k} = :{k}" if k != "status" else "status = CAST(:status AS message_status)" for k in columns
         )
         s.execute(text(f"UPDATE messages SET {sets} WHERE id = :id AND status = 'queued'"), dict(columns, id=ctx.id))
-        if count:
-            number_health.record_failure(
-                s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
-            )
+        paused = count and number_health.record_failure(
+            s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
+        )
         # An extra of a turn (a reaction, a typo's fix) that fails leaves the round alone.
         if abort_round and ctx.round_id is not None and reason != "unknown_delivery" and "turn" in ctx.meta:
             round_state.abort(s, ctx.round_id, reason, self.now, keep_message=ctx.id)
         s.commit()
+        if paused:
+            number_health.alert_paused(self.tenant_id, ctx.from_number_id, reason)
         log.info("message %s failed: %s", ctx.id, reason)
         return SendOutcome(FAILED, reason)
 

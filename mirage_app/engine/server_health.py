@@ -4,7 +4,8 @@ A probe is two calls: `GET /` (Evolution's welcome: reachability, latency, versi
 a licence) and `fetchInstances` for a name that never exists (cheap, and it proves the global key and the licence).
 The result is recorded on the server row; the send pipeline reads it and holds the sends of numbers on a server
 that is unreachable, unlicensed or refusing the key, without counting them as the number's failures
-(engine.sending), and the overview raises an alert for it.
+(engine.sending), the overview shows it, and a server that stops taking sends alerts the tenants using it
+(engine.alerts).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy import text
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session
 from mirage_app.core.security import decrypt
+from mirage_app.engine import alerts
 from mirage_app.evolution.client import EvolutionClient
 from mirage_app.evolution.errors import (
     EvolutionError,
@@ -27,7 +29,8 @@ from mirage_app.evolution.errors import (
     EvolutionUnauthorized,
     EvolutionUnavailable,
 )
-from mirage_app.models.servers import ServerHealth
+from mirage_app.logic.alerts import SERVER_UNREACHABLE
+from mirage_app.models.servers import HELD_HEALTH, ServerHealth
 
 log = logging.getLogger("mirage.server_health")
 
@@ -128,5 +131,8 @@ def probe_all(clock: Clock = system_clock) -> ProbeReport:
                 report.changed.append((server_id, str(before), result.health.value))
                 log.warning("Evolution server %s: %s -> %s (%s)", server_id, before, result.health, result.error)
         s.commit()
+    for server_id, before, after in report.changed:
+        if after in HELD_HEALTH and before not in HELD_HEALTH:  # it just stopped taking sends: tell people once
+            alerts.emit_for_server(server_id, SERVER_UNREACHABLE, {"health": after, "was": before})
     report.probed = len(results)
     return report

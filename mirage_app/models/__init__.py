@@ -1,5 +1,6 @@
 """Every table, imported here so SQLModel.metadata (and Alembic) sees them all."""
 
+from mirage_app.models.alerts import AlertChannel, AlertDelivery, AlertDeliveryStatus, AlertEvent
 from mirage_app.models.conversations import (
     Conversation,
     ConversationParticipant,
@@ -68,11 +69,18 @@ TENANT_TABLES = [
         MediaAsset,
         WarmingGroup,
         WarmingGroupMember,
+        AlertChannel,
+        AlertEvent,
+        AlertDelivery,
     )
 ]
 
 __all__ = [
     "TENANT_TABLES",
+    "AlertChannel",
+    "AlertDelivery",
+    "AlertDeliveryStatus",
+    "AlertEvent",
     "ApiKey",
     "AuditLog",
     "ConsentStatus",

@@ -1,5 +1,6 @@
 """Português (Brasil). One catalog, kept in modules by area (shell, numbers, conversations, personas, metrics, outreach, settings) and service errors."""
 
+from mirage_app.i18n.pt_br.alerts import ALERTS
 from mirage_app.i18n.pt_br.conversations import CONVERSATIONS
 from mirage_app.i18n.pt_br.errors import ERRORS
 from mirage_app.i18n.pt_br.media_errors import MEDIA_ERRORS
@@ -24,4 +25,5 @@ CATALOG: dict[str, str] = {
     **RICH_ACTIONS,
     **ERRORS,
     **MEDIA_ERRORS,
+    **ALERTS,
 }
