@@ -25,7 +25,7 @@ from mirage_app.models.enums import (
 )
 from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
 from mirage_app.models.messaging import Message, WebhookEvent
-from mirage_app.models.numbers import EvolutionSession, Number, Persona
+from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
 from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
 from mirage_app.models.tenancy import (
@@ -68,6 +68,7 @@ TENANT_TABLES = [
         MediaAsset,
         WarmingGroup,
         WarmingGroupMember,
+        ReputationHistory,
     )
 ]
 
@@ -100,6 +101,7 @@ __all__ = [
     "Pairing",
     "ParticipantKind",
     "Persona",
+    "ReputationHistory",
     "Round",
     "RoundState",
     "ServerHealth",
