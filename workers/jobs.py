@@ -93,3 +93,17 @@ def send_message(tenant_id: str, message_id: str) -> str:
     from mirage_app.engine.sending import process
 
     return process(tenant_id, message_id).state
+
+
+def recompute_reputation() -> int:
+    """Reputation of every number with something new since its last recompute (every minute)."""
+    from mirage_app.engine.reputation import recompute_changed
+
+    return recompute_changed()
+
+
+def recompute_number_reputation(tenant_id: str, number_id: str) -> str | None:
+    """One number's reputation at once (after a ban-like close or an automatic pause)."""
+    from mirage_app.engine.reputation import recompute_number
+
+    return recompute_number(tenant_id, number_id)

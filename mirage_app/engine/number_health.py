@@ -14,6 +14,7 @@ from sqlalchemy import text
 
 from mirage_app.base import audit
 from mirage_app.core.clock import Clock
+from mirage_app.engine import reputation
 
 AUTO_PAUSE_PREFIX = "failure_streak"
 
@@ -45,6 +46,7 @@ def record_failure(s, tenant_id: uuid.UUID, number_id: uuid.UUID, reason: str, t
         tenant_id=tenant_id,
         clock=clock,
     )
+    reputation.request_recompute(tenant_id, number_id, clock)
     return True
 
 

@@ -35,6 +35,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from mirage_app.logic import actions
+from mirage_app.logic.caps import DAILY_CAP, HOURLY_CAP
+from mirage_app.logic.waits import REPUTATION_CAPS, WARMUP_CODES
 
 COLD, WARMING, HEALTHY, COOLING_DOWN = "cold", "warming", "healthy", "cooling_down"
 BANDS: tuple[str, ...] = (COOLING_DOWN, COLD, WARMING, HEALTHY)  # worst first
@@ -42,6 +44,7 @@ _THRESHOLDS = ((HEALTHY, 75.0), (WARMING, 45.0))  # the lowest score of each ban
 HYSTERESIS = 4.0
 DROP_POINTS = 15.0
 COOLDOWN = timedelta(hours=6)
+RECHECK = timedelta(minutes=1)  # a cooldown that has ended but not been recomputed yet
 BAN_COOLDOWN = timedelta(hours=24)
 
 WEIGHTS = {"delivery": 25.0, "read": 15.0, "reciprocity": 20.0, "age": 30.0, "activity": 10.0}
@@ -131,11 +134,10 @@ def score(sig: Signals) -> float:
 NEUTRAL = contributions(Signals())  # a brand-new number: what "moved it" is measured from when there is no history
 
 
-def moved_most(now: dict[str, float], before: dict[str, float] | None = None, top: int = 3) -> list[dict]:
-    """The `top` signals whose points changed most since `before` (a brand-new number when None), biggest first,
-    as `{"signal", "points"}` with the signed change in points."""
-    base = before or NEUTRAL
-    deltas = [(name, round(points - base.get(name, 0.0), 1)) for name, points in now.items()]
+def moved_most(now: dict[str, float], top: int = 3) -> list[dict]:
+    """The `top` signals whose points moved the score most away from a brand-new number's, biggest first, as
+    `{"signal", "points"}` with the signed difference in points."""
+    deltas = [(name, round(points - NEUTRAL.get(name, 0.0), 1)) for name, points in now.items()]
     deltas = [d for d in deltas if d[1] != 0]
     deltas.sort(key=lambda d: (-abs(d[1]), d[0]))
     return [{"signal": name, "points": points} for name, points in deltas[:top]]
@@ -191,3 +193,25 @@ def next_standing(previous: Standing | None, sig: Signals, now: datetime, new_ba
         return Standing(value, WARMING if band == HEALTHY else band)
     return Standing(value, band_for(value, previous.band))
 
+
+def held_until(band: str | None, cooldown_until: datetime | None, now: datetime) -> datetime | None:
+    """Until when a number's sends wait for its cooldown; None when it may send."""
+    if band != COOLING_DOWN:
+        return None
+    if cooldown_until is not None and cooldown_until > now:
+        return cooldown_until
+    return now + RECHECK
+
+
+def band_caps(band: str | None, hourly: int | None, daily: int | None) -> tuple[int | None, int | None, dict]:
+    """The effective hourly and daily limits: the tighter of the configured ones (None: no limit) and the band's
+    (a number never computed has none yet), with the wait codes (logic.waits) that say whose cap binds."""
+    codes = dict(WARMUP_CODES)
+    limits = LIMITS.get(band or "")
+    if limits is None:
+        return hourly, daily, codes
+    if hourly is None or limits.per_hour < hourly:
+        hourly, codes[HOURLY_CAP] = limits.per_hour, REPUTATION_CAPS[HOURLY_CAP]
+    if daily is None or limits.per_day < daily:
+        daily, codes[DAILY_CAP] = limits.per_day, REPUTATION_CAPS[DAILY_CAP]
+    return hourly, daily, codes

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import itertools
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -15,11 +16,14 @@ from mirage_app.logic.reputation import (
     HEALTHY,
     HYSTERESIS,
     LIMITS,
+    RECHECK,
     WARMING,
     Signals,
     Standing,
+    band_caps,
     band_for,
     contributions,
+    held_until,
     moved_most,
     next_standing,
     score,
@@ -129,7 +133,7 @@ def test_a_ban_signal_cools_down_longer_and_the_cooldown_holds_then_eases_back()
 
 def test_band_limits_grow_with_the_band_and_forbid_actions() -> None:
     order = (COOLING_DOWN, COLD, WARMING, HEALTHY)
-    for lower, higher in zip(order, order[1:], strict=False):
+    for lower, higher in itertools.pairwise(order):
         assert LIMITS[lower].per_hour < LIMITS[higher].per_hour
         assert LIMITS[lower].per_day < LIMITS[higher].per_day
         assert LIMITS[lower].actions < LIMITS[higher].actions
@@ -138,9 +142,22 @@ def test_band_limits_grow_with_the_band_and_forbid_actions() -> None:
 
 
 def test_moved_most_names_the_three_biggest_changes() -> None:
-    before = contributions(Signals(sent=100, delivered=98, read=80, answered=60, age_days=40, active_days=7))
-    now = contributions(Signals(sent=100, delivered=60, read=30, answered=60, age_days=40, active_days=7, failures=3))
-    top = moved_most(now, before)
-    assert [t["signal"] for t in top] == ["delivery", "read", "failures"]
-    assert all(t["points"] < 0 for t in top)
-    assert len(moved_most(contributions(Signals()))) == 0
+    now = contributions(Signals(sent=100, delivered=20, read=10, answered=50, age_days=40, active_days=7, failures=3))
+    top = moved_most(now)
+    assert [t["signal"] for t in top] == ["age", "delivery", "activity"]
+    assert top[0]["points"] == 30.0 and top[1]["points"] < 0
+    assert moved_most(contributions(Signals())) == []
+
+
+def test_band_caps_take_the_tighter_limit_and_say_whose_it_is() -> None:
+    assert band_caps(None, 20, None) == (20, None, {"daily_cap": "warmup_cap"})
+    hourly, daily, codes = band_caps(COLD, 20, 8)
+    assert (hourly, daily) == (LIMITS[COLD].per_hour, 8)
+    assert codes == {"daily_cap": "warmup_cap", "hourly_cap": "reputation_hourly_cap"}
+    assert band_caps(COOLING_DOWN, None, None)[:2] == (0, 0)
+
+
+def test_a_cooling_number_is_held_until_its_cooldown_ends() -> None:
+    assert held_until(HEALTHY, None, NOW) is None
+    assert held_until(COOLING_DOWN, NOW + COOLDOWN, NOW) == NOW + COOLDOWN
+    assert held_until(COOLING_DOWN, NOW - COOLDOWN, NOW) == NOW + RECHECK  # ended: until the recompute
