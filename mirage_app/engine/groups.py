@@ -25,6 +25,7 @@ CREATED = "created"
 EXISTS = "exists"
 NOT_ENOUGH = "not_enough_members"
 FAILED = "failed"
+STOPPED = "emergency_stop"
 
 MEMBERS = text(
     """
@@ -50,6 +51,8 @@ def setup_group(tenant_id: uuid.UUID | str, conversation_id: uuid.UUID | str) ->
         ).first()
         if group is None or group.state != "pending":
             return EXISTS
+        if s.execute(text("SELECT emergency_stop_at FROM tenants")).scalar() is not None:
+            return STOPPED  # the next tick asks again once the tenant's emergency stop is lifted
         members = [m for m in s.execute(MEMBERS, {"c": conv}).all() if m.wa_number]
         connected = [m for m in members if m.status == "connected"]
         if not connected or len(members) < 2:

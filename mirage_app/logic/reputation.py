@@ -31,7 +31,7 @@ and when the time is up it comes back at most `warming`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from mirage_app.logic import actions
@@ -215,3 +215,20 @@ def band_caps(band: str | None, hourly: int | None, daily: int | None) -> tuple[
     if daily is None or limits.per_day < daily:
         daily, codes[DAILY_CAP] = limits.per_day, REPUTATION_CAPS[DAILY_CAP]
     return hourly, daily, codes
+
+
+def restrict(plan: actions.TurnPlan, band: str | None) -> actions.TurnPlan:
+    """The turn as the number's band allows it: a forbidden main action goes as text, forbidden extras are dropped
+    (a number never computed has no band yet: its warm-up phase rules alone decide)."""
+    limits = LIMITS.get(band or "")
+    if limits is None:
+        return plan
+    if not limits.allows(plan.kind):
+        plan = actions.downgrade(plan, plan.kind)
+    return replace(
+        plan,
+        react=plan.react if limits.allows(actions.REACTION) else None,
+        unreact=plan.unreact and limits.allows(actions.REACTION),
+        quote=plan.quote and limits.allows(actions.QUOTE),
+        typo=plan.typo and limits.allows(actions.TYPO_EDIT),
+    )
