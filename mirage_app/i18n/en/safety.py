@@ -1,0 +1,37 @@
+"""English — number safety: reputation bands and signals, the emergency stop, and their errors."""
+
+SAFETY: dict[str, str] = {
+    "reputation.score": "Reputation {score}",
+    "reputation.none": "Reputation not computed yet",
+    "reputation.band.cold": "Cold",
+    "reputation.band.warming": "Warming",
+    "reputation.band.healthy": "Healthy",
+    "reputation.band.cooling_down": "Cooling down",
+    "reputation.cooldown_until": "Cooling down until {time}",
+    "reputation.history": "Reputation over time",
+    "reputation.history_empty": "No reputation history yet: it appears after the number's first messages.",
+    "reputation.moved_most": "What moved it most",
+    "reputation.signal.delivery": "Delivery rate",
+    "reputation.signal.read": "Read rate",
+    "reputation.signal.reciprocity": "Replies received",
+    "reputation.signal.age": "Age of the number",
+    "reputation.signal.activity": "Steady activity",
+    "reputation.signal.failures": "Failed sends",
+    "reputation.signal.disconnects": "Disconnects",
+    "reputation.signal.restrictions": "Restriction signals",
+    "reputation.points": "{points} points",
+    "emergency.banner": "Emergency stop on since {time}: nothing is being sent. Reason: {reason}",
+    "emergency.stop": "Emergency stop",
+    "emergency.resume": "Resume sending",
+    "emergency.confirm_title": "Stop every send now?",
+    "emergency.confirm_body": "Every number of this account stops sending at once. Queued messages wait until an "
+    "administrator resumes.",
+    "emergency.reason": "Reason",
+    "emergency.stopped": "Emergency stop on: every send is held.",
+    "emergency.resumed": "Sending resumed ({count} held messages released).",
+    # errors raised by services (emergency_stop)
+    "emergency_stop.reason_required": "Say why you are stopping every send.",
+    "emergency_stop.reason_too_long": "At most {max} characters.",
+    "emergency_stop.already_on": "The emergency stop is already on.",
+    "emergency_stop.not_on": "The emergency stop is not on.",
+}

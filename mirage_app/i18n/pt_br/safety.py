@@ -1,0 +1,37 @@
+"""Português (Brasil) — segurança dos números: faixas e sinais de reputação, a parada de emergência e seus erros."""
+
+SAFETY: dict[str, str] = {
+    "reputation.score": "Reputação {score}",
+    "reputation.none": "Reputação ainda não calculada",
+    "reputation.band.cold": "Frio",
+    "reputation.band.warming": "Aquecendo",
+    "reputation.band.healthy": "Saudável",
+    "reputation.band.cooling_down": "Em resfriamento",
+    "reputation.cooldown_until": "Em resfriamento até {time}",
+    "reputation.history": "Reputação ao longo do tempo",
+    "reputation.history_empty": "Ainda sem histórico de reputação: ele aparece após as primeiras mensagens do número.",
+    "reputation.moved_most": "O que mais pesou",
+    "reputation.signal.delivery": "Taxa de entrega",
+    "reputation.signal.read": "Taxa de leitura",
+    "reputation.signal.reciprocity": "Respostas recebidas",
+    "reputation.signal.age": "Idade do número",
+    "reputation.signal.activity": "Atividade constante",
+    "reputation.signal.failures": "Envios com falha",
+    "reputation.signal.disconnects": "Desconexões",
+    "reputation.signal.restrictions": "Sinais de restrição",
+    "reputation.points": "{points} pontos",
+    "emergency.banner": "Parada de emergência ativa desde {time}: nada está sendo enviado. Motivo: {reason}",
+    "emergency.stop": "Parada de emergência",
+    "emergency.resume": "Retomar envios",
+    "emergency.confirm_title": "Parar todos os envios agora?",
+    "emergency.confirm_body": "Todos os números desta conta param de enviar na hora. As mensagens na fila esperam "
+    "até um administrador retomar.",
+    "emergency.reason": "Motivo",
+    "emergency.stopped": "Parada de emergência ativa: todos os envios retidos.",
+    "emergency.resumed": "Envios retomados ({count} mensagens retidas liberadas).",
+    # erros dos serviços (emergency_stop)
+    "emergency_stop.reason_required": "Diga por que está parando todos os envios.",
+    "emergency_stop.reason_too_long": "No máximo {max} caracteres.",
+    "emergency_stop.already_on": "A parada de emergência já está ativa.",
+    "emergency_stop.not_on": "A parada de emergência não está ativa.",
+}
