@@ -102,8 +102,8 @@ def recompute_reputation() -> int:
     return recompute_changed()
 
 
-def recompute_number_reputation(tenant_id: str, number_id: str) -> str | None:
+def recompute_number_reputation(tenant_id: str, number_id: str, ban: bool = False) -> str | None:
     """One number's reputation at once (after a ban-like close or an automatic pause)."""
     from mirage_app.engine.reputation import recompute_number
 
-    return recompute_number(tenant_id, number_id)
+    return recompute_number(tenant_id, number_id, ban)

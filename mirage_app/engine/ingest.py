@@ -521,7 +521,7 @@ def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> None:
             params["reason"] = f"banned ({event.status_reason})"
             status = "error"
             log.warning("number %s closed with ban-like reason %s", auth.number_id, event.status_reason)
-            reputation.request_recompute(auth.tenant_id, auth.number_id, runtime().clock)  # cools it down at once
+            reputation.request_recompute(auth.tenant_id, auth.number_id, runtime().clock, ban=True)  # cools it down
         else:
             params["reason"] = "logged_out" if event.logged_out else (event.state or "close")
             status = "disconnected"

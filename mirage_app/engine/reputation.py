@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -103,22 +103,26 @@ def recompute_changed(clock: Clock | None = None, limit: int = 500) -> int:
     return done
 
 
-def recompute_number(tenant_id: uuid.UUID | str, number_id: uuid.UUID | str, clock: Clock | None = None) -> str | None:
-    """Recompute one number now (the immediate path after a ban-like close or an automatic pause); its band."""
+def recompute_number(
+    tenant_id: uuid.UUID | str, number_id: uuid.UUID | str, ban: bool = False, clock: Clock | None = None
+) -> str | None:
+    """Recompute one number now (the immediate path after a ban-like close or an automatic pause); its band.
+    `ban`: a ban-like signal just arrived (it cools the number down whatever the counts say)."""
     now = (clock or runtime().clock).now()
-    tenant = uuid.UUID(str(tenant_id))
+    tenant, number = uuid.UUID(str(tenant_id)), uuid.UUID(str(number_id))
     with tenant_session(tenant) as s:
-        standings = recompute(s, tenant, [uuid.UUID(str(number_id))], now)
+        standings = recompute(s, tenant, [number], now, banned={number} if ban else frozenset())
         s.commit()
-    standing = standings.get(uuid.UUID(str(number_id)))
+    standing = standings.get(number)
     return standing.band if standing is not None else None
 
 
-def request_recompute(tenant_id: uuid.UUID, number_id: uuid.UUID, clock: Clock) -> None:
-    """Ask for `number_id`'s recompute in a few seconds (after the caller's transaction has committed)."""
+def request_recompute(tenant_id: uuid.UUID, number_id: uuid.UUID, clock: Clock, ban: bool = False) -> None:
+    """Ask for `number_id`'s recompute in a few seconds (after the caller's transaction has committed); `ban`: a
+    ban-like close is why."""
     when = clock.now() + timedelta(seconds=5)
     runtime().jobs().enqueue_at(
-        when, RECOMPUTE_JOB, str(tenant_id), str(number_id), queue=TICK_QUEUE,
+        when, RECOMPUTE_JOB, str(tenant_id), str(number_id), ban, queue=TICK_QUEUE,
         job_id=job_id("reputation", number_id, int(when.timestamp())),
     )  # fmt: skip
 
@@ -129,9 +133,11 @@ def recompute(
     number_ids: Iterable[uuid.UUID],
     now: datetime,
     restrictions: Mapping[uuid.UUID, int] | None = None,
+    banned: Collection[uuid.UUID] = frozenset(),
 ) -> dict[uuid.UUID, Standing]:
     """Recompute `number_ids` in the caller's transaction: store each standing, add history when it moved and call
-    `on_band_change` when the band changed. `restrictions`: restriction signals per number over the week."""
+    `on_band_change` when the band changed. `restrictions`: restriction signals per number over the week;
+    `banned`: numbers a ban-like signal just hit (otherwise a rise in the week's ban-like counts says so)."""
     params = {
         "ids": list(number_ids),
         "now": now,
@@ -148,8 +154,10 @@ def recompute(
             restrictions=(restrictions or {}).get(row.id, 0), age_days=row.age_days, active_days=row.active_days,
         )  # fmt: skip
         seen = (row.reputation_signals or {}).get("counts") or {}
-        new_ban = sig.ban_disconnects > int(seen.get("ban_disconnects", 0)) or sig.restrictions > int(
-            seen.get("restrictions", 0)
+        new_ban = (
+            row.id in banned
+            or sig.ban_disconnects > int(seen.get("ban_disconnects", 0))
+            or sig.restrictions > int(seen.get("restrictions", 0))
         )
         before = None
         if row.reputation_band is not None:
