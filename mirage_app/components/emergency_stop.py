@@ -13,30 +13,32 @@ from mirage_app.states.ui import t
 def emergency_banner() -> rx.Component:
     return rx.cond(
         EmergencyStopState.stop_banner != "",
-        rx.callout.root(
-            rx.hstack(
-                rx.callout.icon(rx.icon("octagon-x")),
-                rx.callout.text(EmergencyStopState.stop_banner, weight="medium"),
-                rx.spacer(),
-                rx.cond(
-                    AuthState.is_admin,
-                    rx.button(
-                        rx.icon("play", size=14),
-                        t("emergency.resume"),
-                        size="1",
-                        color_scheme="red",
-                        on_click=EmergencyStopState.resume,
-                        id="emergency-resume",
-                    ),
+        rx.hstack(
+            rx.icon("octagon-x", size=18),
+            rx.text(EmergencyStopState.stop_banner, weight="medium", size="2", flex="1", min_width="0"),
+            rx.cond(
+                AuthState.is_admin,
+                rx.button(
+                    rx.icon("play", size=14),
+                    t("emergency.resume"),
+                    size="1",
+                    variant="surface",
+                    color_scheme="gray",
+                    high_contrast=True,
+                    on_click=EmergencyStopState.resume,
+                    id="emergency-resume",
                 ),
-                align="center",
-                wrap="wrap",
-                width="100%",
             ),
-            color_scheme="red",
-            variant="solid",
+            align="center",
+            wrap="wrap",
+            spacing="3",
             width="100%",
+            padding="0.75em 1em",
             margin_bottom="1em",
+            border_radius="var(--radius-3)",
+            background_color="var(--red-9)",
+            color="white",
+            role="alert",
             id="emergency-banner",
         ),
     )
