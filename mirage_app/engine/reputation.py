@@ -34,6 +34,7 @@ ANSWER_WITHIN = timedelta(hours=24)
 LOGGED_OUT = 401
 HISTORY_MIN_CHANGE = 0.5  # score points: smaller wobbles update the number but add no history row
 STALE_AFTER = timedelta(days=1)  # a quiet number is still recomputed daily (its age grows)
+WINDOW = timedelta(days=reputation.WEEK_DAYS)  # signals older than this no longer count (nor are looked at)
 
 CHANGED = text(
     """
@@ -41,9 +42,10 @@ CHANGED = text(
     WHERE n.archived_at IS NULL AND (
       n.reputation_at IS NULL OR n.reputation_at < :stale OR n.updated_at > n.reputation_at
       OR (n.reputation_cooldown_until IS NOT NULL AND n.reputation_cooldown_until <= :now)
-      OR EXISTS (SELECT 1 FROM messages m WHERE m.from_number_id = n.id
+      OR EXISTS (SELECT 1 FROM messages m WHERE m.from_number_id = n.id AND m.created_at >= :since
                  AND GREATEST(m.created_at, m.updated_at) > n.reputation_at)
-      OR EXISTS (SELECT 1 FROM messages m WHERE m.to_number_id = n.id AND m.created_at > n.reputation_at)
+      OR EXISTS (SELECT 1 FROM messages m WHERE m.to_number_id = n.id AND m.created_at >= :since
+                 AND m.created_at > n.reputation_at)
       OR EXISTS (SELECT 1 FROM webhook_events w WHERE w.session_id = n.session_id
                  AND w.received_at > n.reputation_at AND w.event_type = 'CONNECTION_UPDATE'))
     LIMIT :limit
@@ -96,7 +98,8 @@ def recompute_changed(clock: Clock | None = None, limit: int = 500) -> int:
     done = 0
     for tenant_id in tenants:
         with tenant_session(tenant_id) as s:
-            ids = s.execute(CHANGED, {"now": now, "stale": now - STALE_AFTER, "limit": limit}).scalars().all()
+            params = {"now": now, "stale": now - STALE_AFTER, "since": now - WINDOW, "limit": limit}
+            ids = s.execute(CHANGED, params).scalars().all()
             if ids:
                 done += len(recompute(s, tenant_id, ids, now))
                 s.commit()
@@ -141,7 +144,7 @@ def recompute(
     params = {
         "ids": list(number_ids),
         "now": now,
-        "since": now - timedelta(days=reputation.WEEK_DAYS),
+        "since": now - WINDOW,
         "answer_within": ANSWER_WITHIN,
         "logged_out": LOGGED_OUT,
         "ban_codes": sorted(BAN_LIKE_REASONS),

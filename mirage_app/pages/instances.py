@@ -222,7 +222,7 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
         ),
         rx.button(
             rx.icon("shield-check", size=14),
-            t("reputation.history"),
+            t("reputation.open"),
             size="1",
             variant="soft",
             on_click=ReputationState.show(row.id),
@@ -435,7 +435,7 @@ def instances_page() -> rx.Component:
         "page.instances.title",
         "page.instances.subtitle",
         rx.vstack(
-            rx.hstack(rx.spacer(), emergency_switch(), connect_button(), spacing="3", width="100%"),
+            rx.flex(emergency_switch(), connect_button(), justify="end", wrap="wrap", gap="3", width="100%"),
             instances_grid(),
             archived_section(),
             spacing="4",

@@ -18,7 +18,7 @@ from mirage_app.states.ui import t
 @dataclass(frozen=True)
 class SignalLine:
     name: str
-    points: str  # "+12.5 points" / "-8 points"
+    points: str  # "+12 points" / "-8 points"
     good: bool
 
 
@@ -45,7 +45,7 @@ class ReputationState(AuthState):
         self.rep_signals = [
             SignalLine(
                 self.tr.get(f"reputation.signal.{s['signal']}", s["signal"]),
-                self.tr["reputation.points"].format(points=f"{s['points']:+.1f}"),
+                self.tr["reputation.points"].format(points=f"{s['points']:+.0f}"),
                 s["points"] >= 0,
             )
             for s in d.top_signals

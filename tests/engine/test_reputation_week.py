@@ -88,6 +88,7 @@ def test_a_week_of_faults_lowers_the_score_the_caps_follow_and_a_ban_cools_it_do
         _run(engine, timedelta(hours=22))
     healthy = _standing(tenant, a)
     assert healthy.band == rules.HEALTHY, healthy
+    assert reputation.recompute_changed(engine.clock) == 0  # nothing new since the last run: nothing recomputed
 
     # A burst: a healthy number may send the configured hourly cap (the band's is higher).
     before = _sent_by(engine, session_a)

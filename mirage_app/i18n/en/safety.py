@@ -8,6 +8,7 @@ SAFETY: dict[str, str] = {
     "reputation.band.healthy": "Healthy",
     "reputation.band.cooling_down": "Cooling down",
     "reputation.cooldown_until": "Cooling down until {time}",
+    "reputation.open": "Reputation",
     "reputation.history": "Reputation over time",
     "reputation.history_empty": "No reputation history yet: it appears after the number's first messages.",
     "reputation.moved_most": "What moved it most",

@@ -8,6 +8,7 @@ SAFETY: dict[str, str] = {
     "reputation.band.healthy": "Saudável",
     "reputation.band.cooling_down": "Em resfriamento",
     "reputation.cooldown_until": "Em resfriamento até {time}",
+    "reputation.open": "Reputação",
     "reputation.history": "Reputação ao longo do tempo",
     "reputation.history_empty": "Ainda sem histórico de reputação: ele aparece após as primeiras mensagens do número.",
     "reputation.moved_most": "O que mais pesou",
