@@ -27,6 +27,15 @@ Bands: `cold` below 45, `warming` 45..75, `healthy` from 75, crossed only `HYSTE
 number at an edge does not flip at every recompute. A drop of more than `DROP_POINTS` since the last score, or any
 ban-like signal, puts it in `cooling_down` at once for `COOLDOWN` (`BAN_COOLDOWN` when ban-like): nothing is sent,
 and when the time is up it comes back at most `warming`.
+
+Each band SETS the number's limits (the send pipeline takes the tighter of these and the configured caps):
+
+| band | per hour | per day | actions beyond text |
+|---|---|---|---|
+| cooling_down | 0 | 0 | none: every send waits for the cooldown's end |
+| cold | 5 | 20 | reactions, quotes, typo fixes |
+| warming | 20 | 100 | + stickers, pictures, voice notes, locations, contact cards |
+| healthy | 60 | 300 | + groups and status posts |
 """
 
 from __future__ import annotations
@@ -93,10 +102,6 @@ class Signals:
     restrictions: int = 0
     age_days: int = 0
     active_days: int = 0  # days of the last week with a send
-
-    @property
-    def ban_like(self) -> bool:
-        return self.ban_disconnects > 0 or self.restrictions > 0
 
 
 def _smoothed(hits: int, total: int, prior: float) -> float:
@@ -168,10 +173,6 @@ class Standing:
     score: float
     band: str
     cooldown_until: datetime | None = None
-
-    @property
-    def limits(self) -> Limits:
-        return LIMITS[self.band]
 
 
 def next_standing(previous: Standing | None, sig: Signals, now: datetime, new_ban_signal: bool = False) -> Standing:

@@ -26,6 +26,7 @@ from mirage_app.logic.reputation import (
     held_until,
     moved_most,
     next_standing,
+    restrict,
     score,
 )
 
@@ -117,7 +118,7 @@ def test_a_big_drop_cools_the_number_down_at_once(sig: Signals, drop: float) -> 
     standing = next_standing(previous, sig, NOW)
     assert standing.band == COOLING_DOWN
     assert standing.cooldown_until == NOW + COOLDOWN
-    assert standing.limits.per_hour == 0 and standing.limits.per_day == 0
+    assert LIMITS[standing.band].per_hour == 0 and LIMITS[standing.band].per_day == 0
 
 
 def test_a_ban_signal_cools_down_longer_and_the_cooldown_holds_then_eases_back() -> None:
@@ -161,3 +162,12 @@ def test_a_cooling_number_is_held_until_its_cooldown_ends() -> None:
     assert held_until(HEALTHY, None, NOW) is None
     assert held_until(COOLING_DOWN, NOW + COOLDOWN, NOW) == NOW + COOLDOWN
     assert held_until(COOLING_DOWN, NOW - COOLDOWN, NOW) == NOW + RECHECK  # ended: until the recompute
+
+
+def test_restrict_downgrades_what_the_band_forbids() -> None:
+    plan = actions.TurnPlan(kind=actions.VOICE, react="👍", unreact=True, quote=True, typo=True)
+    assert restrict(plan, None) == plan  # never computed: the phase rules alone decide
+    assert restrict(plan, WARMING) == plan
+    cold = restrict(plan, COLD)
+    assert cold.kind == actions.TEXT and cold.react == "👍" and cold.quote
+    assert restrict(plan, COOLING_DOWN) == actions.TurnPlan(kind=actions.TEXT)
