@@ -30,6 +30,9 @@ SAFETY: dict[str, str] = {
     "emergency.reason": "Reason",
     "emergency.stopped": "Emergency stop on: every send is held.",
     "emergency.resumed": "Sending resumed ({count} held messages released).",
+    "audit.action.number.reputation_band": "Number reputation band changed",
+    "audit.action.tenant.emergency_stop": "Emergency stop switched on",
+    "audit.action.tenant.emergency_resume": "Sending resumed after an emergency stop",
     # errors raised by services (emergency_stop)
     "emergency_stop.reason_required": "Say why you are stopping every send.",
     "emergency_stop.reason_too_long": "At most {max} characters.",

@@ -30,6 +30,9 @@ SAFETY: dict[str, str] = {
     "emergency.reason": "Motivo",
     "emergency.stopped": "Parada de emergência ativa: todos os envios retidos.",
     "emergency.resumed": "Envios retomados ({count} mensagens retidas liberadas).",
+    "audit.action.number.reputation_band": "Faixa de reputação do número mudou",
+    "audit.action.tenant.emergency_stop": "Parada de emergência ativada",
+    "audit.action.tenant.emergency_resume": "Envios retomados após parada de emergência",
     # erros dos serviços (emergency_stop)
     "emergency_stop.reason_required": "Diga por que está parando todos os envios.",
     "emergency_stop.reason_too_long": "No máximo {max} caracteres.",
