@@ -123,3 +123,17 @@ def recover_alerts() -> int:
     from mirage_app.engine.alerts import recover_overdue
 
     return recover_overdue()
+
+
+def recompute_reputation() -> int:
+    """Reputation of every number with something new since its last recompute (every minute)."""
+    from mirage_app.engine.reputation import recompute_changed
+
+    return recompute_changed()
+
+
+def recompute_number_reputation(tenant_id: str, number_id: str, ban: bool = False) -> str | None:
+    """One number's reputation at once (after a ban-like close or an automatic pause)."""
+    from mirage_app.engine.reputation import recompute_number
+
+    return recompute_number(tenant_id, number_id, ban)

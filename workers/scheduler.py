@@ -43,6 +43,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("status-posts", 300, "workers.jobs.post_statuses", "default"),
     PeriodicJob("webhook-upgrade", 3600, "workers.jobs.upgrade_webhooks", "low"),
     PeriodicJob("alert-recover", 60, "workers.jobs.recover_alerts", "low"),
+    PeriodicJob("reputation", 60, "workers.jobs.recompute_reputation", "default"),
 ]
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import reflex as rx
 
+from mirage_app.components.emergency_stop import emergency_banner
 from mirage_app.i18n import LOCALE_NAMES
 from mirage_app.states.auth import AuthState
+from mirage_app.states.emergency_stop import EmergencyStopState
 from mirage_app.states.ui import UiState, t
 
 NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
@@ -256,11 +258,12 @@ def page_layout(title_key: str, subtitle_key: str | None, *children: rx.Componen
                 width="100%",
                 class_name="page-header",
             ),
+            emergency_banner(),
             rx.box(*children, class_name="page-body"),
             class_name="main",
         ),
         class_name="shell",
-        on_mount=UiState.load_health,
+        on_mount=[UiState.load_health, EmergencyStopState.load_stop],
     )
 
 

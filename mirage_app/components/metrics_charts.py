@@ -37,7 +37,7 @@ class MetricsFigures:
     failures: go.Figure
 
 
-def _layout(fig: go.Figure) -> go.Figure:
+def chart_layout(fig: go.Figure) -> go.Figure:
     fig.update_layout(
         template="plotly_dark",
         height=CHART_HEIGHT,
@@ -101,12 +101,12 @@ def build_figures(data: MetricsData, tr: Mapping[str, str], lang: str) -> Metric
         layout={"xaxis": {"type": "category"}},
     )  # fmt: skip
     return MetricsFigures(
-        _layout(per_day),
-        _layout(per_number),
-        _layout(heatmap),
-        _layout(topic_bars),
-        _layout(latency),
-        _layout(failures),
+        chart_layout(per_day),
+        chart_layout(per_number),
+        chart_layout(heatmap),
+        chart_layout(topic_bars),
+        chart_layout(latency),
+        chart_layout(failures),
     )
 
 
@@ -134,6 +134,6 @@ def build_mix_figures(mix: ActionMix, tr: Mapping[str, str], lang: str) -> tuple
             go.Bar(x=x, y=counts, name=plain(formats.label(tr, "message_kind", kind)), marker_color=KIND_COLOURS[kind])
             for kind, counts in series.items()
         ]
-        return _layout(go.Figure(bars, layout={"barmode": "stack", "xaxis": {"type": "category"}}))
+        return chart_layout(go.Figure(bars, layout={"barmode": "stack", "xaxis": {"type": "category"}}))
 
     return stacked(days, mix.per_day), stacked(numbers, mix.per_number)

@@ -12,6 +12,8 @@ Public entry points (what services, API routes and pages may import; import-lint
 - `outreach_sends`: what counts as an outreach send, and the counts shown beside a policy
 - `round_state`: aborting a round (a conversation switched off) and the pairing order
 - `alerts`: `emit`, the one entry point for alerts to people, and a channel's test alert
+- `safety_stop`: the tenant's emergency stop (on or off, releasing the sends it held)
+- `reputation`: each number's reputation, recomputed (the number's detail reads what it stores)
 - `replies`, `llm`, `runtime`: the reply generator a persona preview uses, its label, the engine's runtime
 
 Private: `dispatch` (routes an inbound message by kind), `rounds`, `sending` (with `send_context`, what one

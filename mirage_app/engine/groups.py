@@ -19,6 +19,7 @@ from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import get_redis
+from mirage_app.engine import safety_stop
 from mirage_app.engine.evolution_gateway import EvolutionFailure, client_for
 from mirage_app.engine.runtime import runtime
 from mirage_app.evolution.errors import EvolutionError
@@ -31,6 +32,7 @@ EXISTS = "exists"
 NOT_ENOUGH = "not_enough_members"
 FAILED = "failed"
 BUSY = "busy"
+STOPPED = "emergency_stop"
 # Longer than a create call can take (Evolution's client gives up after 10 s), short enough to retry soon after a
 # worker died holding it.
 CLAIM_SECONDS = 60
@@ -67,6 +69,8 @@ def _create(tenant: uuid.UUID, conv: uuid.UUID) -> str:
         ).first()
         if group is None or group.state != "pending":
             return EXISTS
+        if safety_stop.stopped_since(s) is not None:
+            return STOPPED  # the next tick asks again once the tenant's emergency stop is lifted
         members = [m for m in s.execute(MEMBERS, {"c": conv}).all() if m.wa_number]
     connected = [m for m in members if m.status == "connected"]
     if not connected or len(members) < 2:

@@ -28,7 +28,8 @@ from sqlalchemy import text
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.db_async import tenant_fetch
 from mirage_app.core.security import hash_token, tokens_equal
-from mirage_app.engine import alerts, ingest_rich
+from mirage_app.engine import alerts, ingest_rich, reputation
+from mirage_app.engine.runtime import runtime
 from mirage_app.evolution.webhook import MalformedEvent, NormalisedEvent, normalise, normalise_event_name
 from mirage_app.logic import alerts as alert_rules
 from mirage_app.logic.actions import NEVER_A_TURN
@@ -524,6 +525,7 @@ def _apply_connection(s, auth: InstanceAuth, event: NormalisedEvent) -> tuple[st
             params["reason"] = f"banned ({event.status_reason})"
             status = "error"
             log.warning("number %s closed with ban-like reason %s", auth.number_id, event.status_reason)
+            reputation.request_recompute(auth.tenant_id, auth.number_id, runtime().clock, ban=True)  # cools it down
         else:
             params["reason"] = "logged_out" if event.logged_out else (event.state or "close")
             status = "disconnected"

@@ -15,7 +15,7 @@ from sqlalchemy import text
 
 from mirage_app.base import audit
 from mirage_app.core.clock import Clock
-from mirage_app.engine import alerts
+from mirage_app.engine import alerts, reputation
 from mirage_app.logic.alerts import AUTO_PAUSE
 
 AUTO_PAUSE_PREFIX = "failure_streak"
@@ -48,6 +48,7 @@ def record_failure(s, tenant_id: uuid.UUID, number_id: uuid.UUID, reason: str, t
         tenant_id=tenant_id,
         clock=clock,
     )
+    reputation.request_recompute(tenant_id, number_id, clock)
     return True
 
 

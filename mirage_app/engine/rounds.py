@@ -84,7 +84,8 @@ ROUND_CONTEXT = text(
                                       'greeting_morning', p.greeting_morning,
                                       'greeting_afternoon', p.greeting_afternoon,
                                       'greeting_evening', p.greeting_evening, 'traits', p.traits,
-                                      'locale', p.locale, 'habits', p.habits, 'active_days', n.active_days)
+                                      'locale', p.locale, 'habits', p.habits, 'active_days', n.active_days,
+                                      'reputation_band', n.reputation_band)
               FROM numbers n LEFT JOIN personas p ON p.id = n.persona_id
               WHERE n.id = CAST(r.participants -> (CAST(:turn AS int) % GREATEST(jsonb_array_length(r.participants), 1))
                                 ->> 'number_id' AS uuid)) AS persona,
@@ -304,6 +305,7 @@ def create_turn(
         Habits.from_mapping_or_default(persona_row.habits if persona_row else None),
         max(1, int(getattr(persona_row, "active_days", 0) or 0)),
         locale,
+        getattr(persona_row, "reputation_band", None),
     )
     answered = (
         turn_actions.Answered(reply_to.kind, reply_to.wa_msg_id, reply_to.body, reply_to.author_wa)

@@ -30,6 +30,7 @@ CONTEXT = text(
            wg.state::text AS group_state, n.wa_number AS own_wa,
            n.session_id, n.server_id, es.health AS server_health, es.state AS server_state,
            n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
+           n.reputation_band, n.reputation_cooldown_until, t.emergency_stop_at,
            tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
            {TENANT_SETTINGS}, {CONVERSATION_SETTINGS},
            cv.active AS conversation_active,
@@ -110,6 +111,9 @@ class SendContext:
     paired_at: datetime | None
     active_days: int
     failure_streak: int
+    reputation_band: str | None
+    reputation_cooldown_until: datetime | None
+    emergency_stop_at: datetime | None
     to_wa: str | None
     contact_wa: str | None
     timezone: str

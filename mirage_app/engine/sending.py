@@ -56,7 +56,7 @@ from mirage_app.evolution.errors import (
     EvolutionUnauthorized,
     EvolutionUnavailable,
 )
-from mirage_app.logic import waits, warmup
+from mirage_app.logic import reputation, waits, warmup
 from mirage_app.logic.caps import CapState, check_send, local_day_bounds, rolling_hour_start
 from mirage_app.logic.dayparts import schedule_status, slots_from_day_rows
 from mirage_app.models.servers import HELD_HEALTH, ServerHealth, ServerState
@@ -66,6 +66,7 @@ log = logging.getLogger("mirage.sending")
 MESSAGE_LOCK_NS = 7_300_412  # session advisory lock namespace: one sender per message
 NUMBER_LOCK_NS = 7_300_413  # transaction advisory lock namespace: caps per number
 EVIDENCE_WAIT = timedelta(seconds=60)
+STOP_RECHECK = timedelta(minutes=5)  # a held send looks again this often even if nobody resumes it
 
 # Outcome states
 SENT = "sent"
@@ -230,6 +231,11 @@ class _Attempt:
             return self._fail(s, ctx, "number_paused", count=False)
         if ctx.server_state == ServerState.disabled:
             return self._fail(s, ctx, "server_disabled", count=False)
+        if ctx.emergency_stop_at is not None:  # resuming re-schedules every held send (services.emergency_stop)
+            return self._defer(s, ctx, waits.EMERGENCY_STOP, self.now + STOP_RECHECK)
+        cooled_until = reputation.held_until(ctx.reputation_band, ctx.reputation_cooldown_until, self.now)
+        if cooled_until is not None:
+            return self._defer(s, ctx, waits.REPUTATION_COOLDOWN, cooled_until)
         if ctx.server_health in HELD_HEALTH:
             return self._hold(s, ctx, f"server_{ctx.server_health}")
         if ctx.number_status != "connected":
@@ -292,7 +298,8 @@ class _Attempt:
         policy = settings.warmup
         first_of_day = counts.today == 0
         day = warmup.day_today(policy, ctx.active_days, not first_of_day, counts.last_before_today, self.now)
-        daily = warmup.daily_cap(policy, day, health_ok=ctx.failure_streak < 2)
+        warm_daily = warmup.daily_cap(policy, day, health_ok=ctx.failure_streak < 2)
+        hourly, daily, codes = reputation.band_caps(ctx.reputation_band, settings.hourly_burst_limit, warm_daily)
         state = CapState(
             sent_last_hour=counts.last_hour,
             sent_today=counts.today,
@@ -302,7 +309,7 @@ class _Attempt:
         decision = check_send(
             self.now,
             state,
-            hourly_limit=settings.hourly_burst_limit,
+            hourly_limit=hourly,
             daily_limit=daily,
             min_gap=settings.min_gap,
             quiet_hours=settings.quiet_hours if settings.quiet_hours.enabled else None,
@@ -315,7 +322,7 @@ class _Attempt:
                 window = self._open_window(s, ctx)
                 if window is None or retry_at >= window.end.astimezone(UTC):
                     return self._fail(s, ctx, decision.reason or "capped", count=False)
-            wait = waits.cap_wait(decision, state, settings.hourly_burst_limit, daily, codes=waits.WARMUP_CODES)
+            wait = waits.cap_wait(decision, state, hourly, daily, codes=codes)
             return self._defer(s, ctx, decision.reason or "capped", retry_at, wait=wait)
         # Claim: the reserved slot (sent_at) counts for every other sender of this number from now on.
         meta = {"warm_day": day, "first_of_day": first_of_day, "daily_cap": daily, "lag_ms": self._lag_ms(ctx)}

@@ -21,18 +21,19 @@ from mirage_app.engine import sending
 from mirage_app.engine.effective_settings import TENANT_SETTINGS, settings_joins, settings_of
 from mirage_app.engine.rich_sends import STATUS_COLOURS
 from mirage_app.engine.runtime import runtime
-from mirage_app.logic import actions
+from mirage_app.logic import actions, reputation
 from mirage_app.logic.actions import Habits
 from mirage_app.logic.dayparts import to_local
 from mirage_app.logic.status_posts import post_time, status_line, with_picture
 
 NUMBERS = text(
     f"""
-    SELECT n.id, n.wa_number, n.active_days, p.habits, COALESCE(p.locale, t.locale) AS locale, t.timezone,
-           {TENANT_SETTINGS}
+    SELECT n.id, n.wa_number, n.active_days, n.reputation_band, p.habits, COALESCE(p.locale, t.locale) AS locale,
+           t.timezone, {TENANT_SETTINGS}
     FROM numbers n JOIN tenants t ON t.id = n.tenant_id LEFT JOIN personas p ON p.id = n.persona_id
     {settings_joins("n.tenant_id")}
     WHERE n.status = 'connected' AND n.archived_at IS NULL AND n.wa_number IS NOT NULL AND n.persona_id IS NOT NULL
+      AND t.emergency_stop_at IS NULL
     """
 )
 
@@ -75,6 +76,10 @@ def _post_for_tenant(tenant_id: uuid.UUID, now: datetime) -> int:
         if len(rows) < 2:
             return 0  # nobody of the tenant's own to see it
         for row in rows:
+            if row.reputation_band in reputation.LIMITS and not reputation.LIMITS[row.reputation_band].allows(
+                actions.STATUS
+            ):
+                continue  # its band forbids statuses for now (it still sees the others')
             settings = settings_of(row)
             local = to_local(now, row.timezone)
             if settings.quiet_hours.enabled and settings.quiet_hours.contains(local.time()):

@@ -24,7 +24,7 @@ from sqlalchemy import text
 
 from mirage_app.engine import media_pick
 from mirage_app.evolution.jids import phone_digits
-from mirage_app.logic import actions
+from mirage_app.logic import actions, reputation
 from mirage_app.logic.actions import Habits, TurnPlan
 from mirage_app.logic.places import pick_place
 
@@ -55,6 +55,7 @@ class Speaker:
     habits: Habits
     day: int  # its warm-up day (1-based), for the phase rules
     locale: str
+    band: str | None = None  # its reputation band (logic.reputation), which may forbid actions the phase allows
 
 
 @dataclass(frozen=True)
@@ -91,6 +92,7 @@ def dress_turn(
         incoming_kind=answered.kind if answered and answered.wa_msg_id else None,
         group=group,
     )
+    plan = reputation.restrict(plan, speaker.band)
     main = dict(row, kind=actions.TEXT)
     partner = row["group"] or row["to_id"]
     if plan.kind in actions.MEDIA_ACTIONS:

@@ -66,7 +66,7 @@ _EVOLUTION_STATUS: dict[str, str] = {
     "PLAYED": "read",
 }
 _RENDER_STATUS = ("ERROR", "PENDING", "SERVER_ACK", "DELIVERY_ACK", "READ", "PLAYED")  # renderStatus.ts order
-_BAN_LIKE_REASONS = frozenset({402, 403, 406})
+BAN_LIKE_REASONS = frozenset({402, 403, 406})
 _LOGGED_OUT_REASON = 401
 
 
@@ -354,7 +354,7 @@ def _connection_fields(data: object) -> dict[str, Any]:
         "status_reason": reason,
         "wuid": phone_from_jid(wuid) if wuid else None,
         "profile_name": _optional_str(data.get("profileName"), "data.profileName"),
-        "is_ban_like": state == "close" and reason in _BAN_LIKE_REASONS,
+        "is_ban_like": state == "close" and reason in BAN_LIKE_REASONS,
         "logged_out": state == "close" and reason == _LOGGED_OUT_REASON,
     }
 

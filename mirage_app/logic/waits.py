@@ -32,6 +32,9 @@ SETTLING = "settling"  # the number was paired too recently (warm-up settle time
 AWAITING_EVIDENCE = "awaiting_evidence"  # the last attempt may have gone out: waiting for a webhook's proof
 WARMUP_CAP = "warmup_cap"  # the number's warm-up daily cap (the daily cap of the send pipeline)
 WARMUP_CODES = {DAILY_CAP: WARMUP_CAP}
+EMERGENCY_STOP = "emergency_stop"  # the tenant's emergency stop is on: every send held until resumed
+REPUTATION_COOLDOWN = "reputation_cooldown"  # the number is cooling down (logic.reputation): held until it ends
+REPUTATION_CAPS = {DAILY_CAP: "reputation_daily_cap", HOURLY_CAP: "reputation_hourly_cap"}
 # Held by the number's Evolution server (`server_<health>`, models.servers.HELD_HEALTH) or by the number itself
 # (`number_<status>`, any status but connected and paused: a paused number fails its sends).
 SERVER_HOLDS = ("server_unreachable", "server_license_required", "server_unauthorized")
@@ -57,6 +60,7 @@ KNOWN = frozenset(
         QUIET_HOURS, DAILY_CAP, HOURLY_CAP, MIN_GAP, WARMUP_CAP, SETTLING, AWAITING_EVIDENCE, *SERVER_HOLDS,
         *NUMBER_HOLDS, OUTSIDE_DAYPARTS, *OUTREACH_CODES.values(), IN_FLIGHT, NUMBER_OFFLINE, NO_TARGET, INACTIVE,
         QUEUE, EXCHANGE, OPTED_OUT, NO_CONSENT, OTHER_POLICY, PLANNED, READING, TYPING, DUE, SEND_RETRY, EXPIRED,
+        EMERGENCY_STOP, REPUTATION_COOLDOWN, *REPUTATION_CAPS.values(),
     }
 )  # fmt: skip
 

@@ -26,7 +26,7 @@ from mirage_app.models.enums import (
 )
 from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
 from mirage_app.models.messaging import Message, WebhookEvent
-from mirage_app.models.numbers import EvolutionSession, Number, Persona
+from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
 from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
 from mirage_app.models.tenancy import (
@@ -72,6 +72,7 @@ TENANT_TABLES = [
         AlertChannel,
         AlertEvent,
         AlertDelivery,
+        ReputationHistory,
     )
 ]
 
@@ -108,6 +109,7 @@ __all__ = [
     "Pairing",
     "ParticipantKind",
     "Persona",
+    "ReputationHistory",
     "Round",
     "RoundState",
     "ServerHealth",

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlmodel import Field, SQLModel
 
 from mirage_app.models.base import (
@@ -75,8 +76,34 @@ class Number(SQLModel, table=True):
     # Its Evolution instance was asked for and not confirmed yet ("creating…"): the reconciliation job
     # (services.instance_reconcile) completes or removes a number whose creation failed with an unknown outcome.
     creating_since: datetime | None = ts_field()
+    # Its reputation (logic.reputation, recomputed by engine.reputation): None until first computed.
+    reputation_score: float | None = Field(default=None)
+    reputation_band: str | None = Field(default=None, max_length=20)
+    reputation_cooldown_until: datetime | None = ts_field()
+    # {"top": [{"signal", "points"}...], "contributions": {signal: points}}
+    reputation_signals: dict = json_field(dict)
+    reputation_at: datetime | None = ts_field()
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
+
+
+class ReputationHistory(SQLModel, table=True):
+    """One recompute of a number's reputation that changed its score or band (the number's chart)."""
+
+    __tablename__ = "reputation_history"
+    __table_args__ = (sa.Index("ix_reputation_history_number_at", "number_id", "at"),)
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field()
+    number_id: uuid.UUID = Field(
+        sa_column=sa.Column(sa.Uuid, sa.ForeignKey("numbers.id", ondelete="CASCADE"), nullable=False)
+    )
+    at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
+    score: float
+    band: str = Field(max_length=20)
+    top_signals: list = Field(
+        default_factory=list,
+        sa_column=sa.Column(JSONB, nullable=False, server_default=sa.text("'[]'::jsonb")),
+    )
 
 
 class EvolutionSession(SQLModel, table=True):

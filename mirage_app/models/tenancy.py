@@ -29,6 +29,10 @@ class Tenant(SQLModel, table=True):
     plan: TenantPlan = enum_field(pg_enum(TenantPlan, "tenant_plan"), TenantPlan.free)
     timezone: str = Field(default="America/Sao_Paulo", max_length=64)
     locale: str = Field(default="pt-BR", max_length=10)
+    # The emergency stop (services.emergency_stop): while set, nothing of the tenant is sent.
+    emergency_stop_at: datetime | None = ts_field()
+    emergency_stop_reason: str | None = Field(default=None, max_length=300)
+    emergency_stop_by: uuid.UUID | None = Field(default=None)  # the user; no FK: users already point here
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
 

@@ -7,9 +7,12 @@ import reflex as rx
 
 from mirage_app.components.auth_card import field_error
 from mirage_app.components.confirm import confirm_dialog
+from mirage_app.components.emergency_stop import emergency_switch
 from mirage_app.components.instances import server_line, stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.components.message_bubble import chat_bubble
+from mirage_app.components.reputation import reputation_badge
+from mirage_app.pages.number_reputation import ReputationState, reputation_dialog
 from mirage_app.services import number_lifecycle
 from mirage_app.states.auth import AuthState
 from mirage_app.states.confirming import ConfirmDelete
@@ -217,6 +220,14 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
             variant="soft",
             on_click=InstancesState.show_messages(row.id, row.label),
         ),
+        rx.button(
+            rx.icon("shield-check", size=14),
+            t("reputation.open"),
+            size="1",
+            variant="soft",
+            on_click=ReputationState.show(row.id),
+            class_name="instance-reputation",
+        ),
         rx.cond(
             AuthState.can_manage,
             rx.cond(
@@ -300,6 +311,7 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
                 width="100%",
             ),
             server_line(row),
+            reputation_badge(row.reputation, row.band, row.band_label),
             rx.hstack(
                 stat("totals.card_today", row.messages_today),
                 stat("totals.card_week", row.messages_7d),
@@ -423,7 +435,7 @@ def instances_page() -> rx.Component:
         "page.instances.title",
         "page.instances.subtitle",
         rx.vstack(
-            rx.hstack(rx.spacer(), connect_button(), width="100%"),
+            rx.flex(emergency_switch(), connect_button(), justify="end", wrap="wrap", gap="3", width="100%"),
             instances_grid(),
             archived_section(),
             spacing="4",
@@ -431,6 +443,7 @@ def instances_page() -> rx.Component:
         ),
         connect_dialog(),
         messages_dialog(),
+        reputation_dialog(),
         confirm_dialog(
             NumberDeleteState.confirm,
             NumberDeleteState.delete,

@@ -76,6 +76,9 @@ class InstanceView:
     warmed_up: bool = False
     # Sent and received as every total counts them (services.metrics.number_activity); messages_* are their sums.
     activity: metrics.Activity = field(default_factory=metrics.Activity)
+    reputation_score: float | None = None  # logic.reputation; None until first computed
+    reputation_band: str | None = None
+    reputation_cooldown_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -435,6 +438,7 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
                        p.name AS persona_name, n.last_seen_at, n.disconnect_reason, n.paused_reason,
                        n.failure_streak, n.paired_at, se.last_qr, n.active_days,
                        n.server_id, es.name AS server_name, es.health AS server_health,
+                       n.reputation_score, n.reputation_band, n.reputation_cooldown_until,
                        (SELECT avg((m.meta->>'reply_latency_s')::float) FROM messages m
                           WHERE m.from_number_id = n.id AND m.created_at >= :week
                             AND m.meta ? 'reply_latency_s') AS latency,
@@ -481,6 +485,9 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
             days[r.id],
             warmup.warmed_up(days[r.id], policy),
             activity[r.id],
+            r.reputation_score,
+            r.reputation_band,
+            r.reputation_cooldown_until,
         )
         for r in rows
     ]

@@ -66,6 +66,9 @@ class InstanceRow:
     server_health_label: str
     server_held: bool  # its server is unreachable, unlicensed or refuses the key: sends wait (not a WhatsApp issue)
     server_leaving: bool  # its server cannot keep it (held, draining or disabled): offer to move it
+    reputation: str  # "Reputation 82" ("" before its first computation)
+    band: str  # logic.reputation band code, "" before its first computation
+    band_label: str  # the band in words, with the cooldown's end when cooling down
 
 
 @dataclass(frozen=True)
@@ -182,6 +185,9 @@ class InstancesState(AuthState):
                 server_held=v.server_health in HELD_HEALTH,
                 server_leaving=v.server_id is not None
                 and (v.server_health in HELD_HEALTH or server_states.get(v.server_id) != ServerState.active),
+                reputation=self._reputation(v),
+                band=v.reputation_band or "",
+                band_label=self._band_label(v),
             )
             for v in views
         ]
@@ -195,6 +201,18 @@ class InstancesState(AuthState):
                 self.dialog_open = False
                 return rx.toast.success(self.tr["instances.connected_toast"].format(label=current.label))
         return None
+
+    def _reputation(self, v: instances.InstanceView) -> str:
+        if v.reputation_score is None:
+            return ""
+        return self.tr["reputation.score"].format(score=f"{v.reputation_score:.0f}")
+
+    def _band_label(self, v: instances.InstanceView) -> str:
+        if v.reputation_band is None:
+            return self.tr["reputation.none"]
+        if v.reputation_band == "cooling_down" and v.reputation_cooldown_until is not None:
+            return self.tr["reputation.cooldown_until"].format(time=self.stamp(v.reputation_cooldown_until))
+        return self.tr[f"reputation.band.{v.reputation_band}"]
 
     def _servers(self, servers: list[evolution_servers.ServerView]) -> None:
         self.server_options = [

@@ -10,6 +10,7 @@ from mirage_app.i18n.en.outreach import OUTREACH
 from mirage_app.i18n.en.personas import PERSONAS
 from mirage_app.i18n.en.reasons import REASONS
 from mirage_app.i18n.en.rich_actions import RICH_ACTIONS
+from mirage_app.i18n.en.safety import SAFETY
 from mirage_app.i18n.en.settings import SETTINGS
 from mirage_app.i18n.en.shell import SHELL
 
@@ -23,6 +24,7 @@ CATALOG: dict[str, str] = {
     **SETTINGS,
     **REASONS,
     **RICH_ACTIONS,
+    **SAFETY,
     **ERRORS,
     **MEDIA_ERRORS,
     **ALERTS,

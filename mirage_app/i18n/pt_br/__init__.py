@@ -10,6 +10,7 @@ from mirage_app.i18n.pt_br.outreach import OUTREACH
 from mirage_app.i18n.pt_br.personas import PERSONAS
 from mirage_app.i18n.pt_br.reasons import REASONS
 from mirage_app.i18n.pt_br.rich_actions import RICH_ACTIONS
+from mirage_app.i18n.pt_br.safety import SAFETY
 from mirage_app.i18n.pt_br.settings import SETTINGS
 from mirage_app.i18n.pt_br.shell import SHELL
 
@@ -23,6 +24,7 @@ CATALOG: dict[str, str] = {
     **SETTINGS,
     **REASONS,
     **RICH_ACTIONS,
+    **SAFETY,
     **ERRORS,
     **MEDIA_ERRORS,
     **ALERTS,
