@@ -17,7 +17,7 @@ from mirage_app.core.dev_server import DevServerSecurity  # noqa: E402
 
 settings = get_settings()
 # `reflex run --env prod` forks min(2 x cores + 1, 8) Granian workers; Mirage's backend is asynchronous and waits on
-# PostgreSQL, so cores + 1 serve as much with a third of the tail latency (bench/webhooks.py on 2 cores: 5 workers
+# PostgreSQL, so cores + 1 serve as much with a third of the tail latency (bench/webhooks/ on 2 cores: 5 workers
 # p99 164 ms at 1,000 deliveries/s, 3 workers 28 ms). GRANIAN_WORKERS still overrides.
 os.environ.setdefault("GRANIAN_WORKERS", str(min((os.cpu_count() or 1) + 1, 8)))
 # A Redis the operator provides also holds Reflex's UI state, so several backend processes can share it.

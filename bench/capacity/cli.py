@@ -12,7 +12,7 @@ from bench.capacity.plan import Pacing, Size, parse_size
 from bench.capacity.report import print_comparison, print_size
 from bench.capacity.run import run_size
 from bench.capacity.simulator import serve_sim
-from bench.webhooks import HarnessError
+from bench.webhooks.fixture import HarnessError
 
 
 def main(argv: list[str] | None = None) -> int:

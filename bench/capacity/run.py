@@ -28,7 +28,7 @@ from bench.capacity.world import (
     wait_sim,
     zone_just_after_midnight,
 )
-from bench.webhooks import Server, _libpq
+from bench.webhooks.fixture import Server, _libpq
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 from bench.capacity.plan import CAPACITY, HOST, SIM_KEY, Pacing, Size
-from bench.webhooks import HarnessError, Server, free_port
+from bench.webhooks.fixture import HarnessError, Server, free_port
 
 
 def free_ports(n: int) -> list[int]:

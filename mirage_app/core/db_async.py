@@ -7,7 +7,7 @@ and can write none (WITH CHECK fails). The pin is set once per connection and te
 tenant its session is pinned to, and `tenant_fetch` re-pins it whenever it is about to run a statement for another
 tenant, before that statement; nothing else ever uses these connections. Most deliveries therefore cost a single
 round trip of a prepared statement: no BEGIN / set_config / COMMIT, no pipeline (which cost a third more client CPU
-per delivery, bench/webhooks.py), no thread-pool hop, no SQLAlchemy overhead, no pre-ping.
+per delivery, bench/webhooks/), no thread-pool hop, no SQLAlchemy overhead, no pre-ping.
 
 Connections are plain autocommit `psycopg.AsyncConnection`s, pooled per event loop (an ASGI worker has one loop for
 its lifetime; test clients may start one per request, and pools of loops that have closed are discarded). A
@@ -34,7 +34,7 @@ from mirage_app.core.config import Settings, get_settings
 
 PIN_SESSION_SQL = "SELECT set_config('app.tenant_id', %s, false)"
 # Connections per worker process (each ASGI worker has its own loop, hence its own pool): 4 x 5 Granian workers on
-# 2 cores. More did not raise throughput in bench/webhooks.py, and each one is a PostgreSQL backend.
+# 2 cores. More did not raise throughput in bench/webhooks/, and each one is a PostgreSQL backend.
 DEFAULT_POOL_SIZE = 4
 
 

@@ -114,6 +114,6 @@ def freeze_startup_heap() -> None:
     """Call once a long-running process has built what it keeps for life (Reflex's compiled app, imported
     modules): those objects move to the collector's permanent generation. A full collection of a backend worker's
     half a million start-up objects took ~200 ms, a stall of every request in flight at that moment (the tail of
-    bench/webhooks.py); after this, collections only walk what was allocated since."""
+    bench/webhooks/); after this, collections only walk what was allocated since."""
     gc.collect()
     gc.freeze()
