@@ -26,8 +26,8 @@ from mirage_app.models.enums import (
 from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
 from mirage_app.models.messaging import Message, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona
-from mirage_app.models.safety import NumberRestriction, Proxy, ProxyProtocol, RestrictionSource
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
+from mirage_app.models.safety import NumberRestriction, Proxy, ProxyProtocol, RestrictionSource
 from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
 from mirage_app.models.tenancy import (
     ApiKey,

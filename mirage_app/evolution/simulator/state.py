@@ -16,9 +16,9 @@ from mirage_app.evolution.simulator.edits import Edits
 from mirage_app.evolution.simulator.groups import Groups
 from mirage_app.evolution.simulator.lifecycle import Lifecycle
 from mirage_app.evolution.simulator.messaging import Messaging
-from mirage_app.evolution.simulator.proxy import SimProxies
 from mirage_app.evolution.simulator.models import SimMessage
 from mirage_app.evolution.simulator.network import SimNetwork
+from mirage_app.evolution.simulator.proxy import SimProxies
 from mirage_app.evolution.simulator.reactions import Reactions
 from mirage_app.evolution.simulator.rich import RichMessaging
 from mirage_app.evolution.simulator.status import Status
