@@ -41,6 +41,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("qr-expire", 60, "workers.jobs.expire_qr_attempts", "low"),
     PeriodicJob("instance-reconcile", 60, "workers.jobs.reconcile_instances", "low"),
     PeriodicJob("status-posts", 300, "workers.jobs.post_statuses", "default"),
+    PeriodicJob("restriction-sweep", 60, "workers.jobs.sweep_restrictions", "default"),
+    PeriodicJob("proxy-probe", 120, "workers.jobs.probe_proxies", "low"),
 ]
 
 

@@ -11,6 +11,8 @@ Public entry points (what services, API routes and pages may import; import-lint
 - `effective_settings`: tenant defaults merged with a conversation's overrides
 - `outreach_sends`: what counts as an outreach send, and the counts shown beside a policy
 - `round_state`: aborting a round (a conversation switched off) and the pairing order
+- `number_safety`: whether a number may contact anyone new (reach-out restriction, monthly allowance) and the
+  restriction detection the sweep runs; `proxy_health`: checking a proxy from Mirage's side
 - `replies`, `llm`, `runtime`: the reply generator a persona preview uses, its label, the engine's runtime
 
 Private: `dispatch` (routes an inbound message by kind), `rounds`, `sending` (with `send_context`, what one
