@@ -108,16 +108,12 @@ def check(
     return None
 
 
-RECORD = text(
-    """
-    WITH old AS (SELECT last_test_ok FROM proxies WHERE id = :p FOR UPDATE)
-    UPDATE proxies SET last_test_at = :now, last_test_ok = :ok, last_test_error = :error
-    WHERE id = :p RETURNING (SELECT last_test_ok FROM old) AS was_ok
-    """
-)
+PREVIOUS = text("SELECT last_test_ok FROM proxies WHERE id = :p FOR UPDATE")
+RECORD = text("UPDATE proxies SET last_test_at = :now, last_test_ok = :ok, last_test_error = :error WHERE id = :p")
 
 
 def record(s, proxy_id: uuid.UUID, error: str | None, now: datetime) -> bool:
     """Store a test's outcome; True when it turned a working (or untested) proxy into a failing one."""
-    was_ok = s.execute(RECORD, {"p": proxy_id, "now": now, "ok": error is None, "error": error}).scalar()
+    was_ok = s.execute(PREVIOUS, {"p": proxy_id}).scalar()
+    s.execute(RECORD, {"p": proxy_id, "now": now, "ok": error is None, "error": error})
     return error is not None and was_ok is not False
