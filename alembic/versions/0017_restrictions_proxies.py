@@ -25,7 +25,6 @@ NEW_TABLES = ("proxies", "number_restrictions")
 
 
 def upgrade() -> None:
-    op.execute("CREATE TYPE proxy_protocol AS ENUM ('http', 'https', 'socks4', 'socks5')")
     op.execute("CREATE TYPE restriction_source AS ENUM ('inferred', 'reported')")
     op.execute(
         """
@@ -35,7 +34,7 @@ def upgrade() -> None:
           label varchar(120) NOT NULL,
           host varchar(253) NOT NULL,
           port integer NOT NULL CHECK (port BETWEEN 1 AND 65535),
-          protocol proxy_protocol NOT NULL DEFAULT 'http',
+          protocol varchar(10) NOT NULL DEFAULT 'http',
           username varchar(200) NOT NULL DEFAULT '',
           password_enc text,
           max_numbers integer NOT NULL DEFAULT 3 CHECK (max_numbers >= 1),
@@ -44,7 +43,8 @@ def upgrade() -> None:
           last_test_error varchar(500),
           created_at timestamptz NOT NULL DEFAULT now(),
           updated_at timestamptz,
-          CONSTRAINT uq_proxies_endpoint UNIQUE (tenant_id, host, port, username)
+          CONSTRAINT uq_proxies_endpoint UNIQUE (tenant_id, host, port, username),
+          CONSTRAINT ck_proxies_protocol CHECK (protocol IN ('http', 'https', 'socks4', 'socks5'))
         )
         """
     )
@@ -86,4 +86,3 @@ def downgrade() -> None:
     for table in reversed(NEW_TABLES):
         op.execute(f"DROP TABLE {table}")
     op.execute("DROP TYPE restriction_source")
-    op.execute("DROP TYPE proxy_protocol")

@@ -27,7 +27,7 @@ from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGr
 from mirage_app.models.messaging import Message, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
-from mirage_app.models.safety import NumberRestriction, Proxy, ProxyProtocol, RestrictionSource
+from mirage_app.models.safety import NumberRestriction, Proxy, RestrictionSource
 from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
 from mirage_app.models.tenancy import (
     ApiKey,
@@ -105,7 +105,6 @@ __all__ = [
     "ParticipantKind",
     "Persona",
     "Proxy",
-    "ProxyProtocol",
     "RestrictionSource",
     "Round",
     "RoundState",

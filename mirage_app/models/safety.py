@@ -13,13 +13,6 @@ from mirage_app.models.base import created_field, enum_field, id_field, json_fie
 from mirage_app.models.enums import pg_enum
 
 
-class ProxyProtocol(StrEnum):
-    http = "http"
-    https = "https"
-    socks4 = "socks4"
-    socks5 = "socks5"
-
-
 class RestrictionSource(StrEnum):
     inferred = "inferred"  # read from the ERROR pattern of sends; Evolution 2.3.7 drops WhatsApp's code
     reported = "reported"  # an operator (or a newer Evolution) said so
@@ -29,16 +22,20 @@ class Proxy(SQLModel, table=True):
     """One proxy of the tenant's pool; up to `max_numbers` numbers route their WhatsApp session through it."""
 
     __tablename__ = "proxies"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "host", "port", "username", name="uq_proxies_endpoint"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "host", "port", "username", name="uq_proxies_endpoint"),
+        # Protocol names are shown as they are (http, socks5): plain text, not a translated enum.
+        sa.CheckConstraint("protocol IN ('http', 'https', 'socks4', 'socks5')", name="ck_proxies_protocol"),
+    )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field(index=False)
     label: str = Field(max_length=120)
     host: str = Field(max_length=253)
     port: int
-    protocol: ProxyProtocol = enum_field(pg_enum(ProxyProtocol, "proxy_protocol"), ProxyProtocol.http)
+    protocol: str = Field(default="http", max_length=10)
     username: str = Field(default="", max_length=200)
     # core.security.encrypt of the password; never shown back.
-    password_enc: str | None = Field(default=None)
+    password_enc: str | None = Field(default=None, sa_column=sa.Column(sa.Text, nullable=True))
     max_numbers: int = Field(default=3)
     last_test_at: datetime | None = ts_field()
     last_test_ok: bool | None = Field(default=None)

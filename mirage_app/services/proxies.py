@@ -34,7 +34,7 @@ from mirage_app.engine import proxy_health
 from mirage_app.engine.evolution_gateway import EvolutionFailure, client_for
 from mirage_app.evolution.errors import EvolutionBadRequest, EvolutionError
 from mirage_app.logic import proxies as rules
-from mirage_app.models import Number, Proxy, ProxyProtocol
+from mirage_app.models import Number, Proxy
 from mirage_app.services.instances import get_number
 
 log = logging.getLogger("mirage.proxies")
@@ -128,7 +128,7 @@ def add_proxy(
         field, code = next(iter(errors.items()))
         raise ValidationFailed(code, field=field, high=rules.MAX_NUMBERS_LIMIT)
     row = Proxy(tenant_id=actor.tenant_id, label=label or f"{host}:{port_no}", host=host, port=port_no,
-                protocol=ProxyProtocol(protocol), username=username,
+                protocol=protocol, username=username,
                 password_enc=encrypt(password) if password else None, max_numbers=limit)  # fmt: skip
     with tenant_session(actor.tenant_id) as s:
         s.add(row)
