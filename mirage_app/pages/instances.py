@@ -10,6 +10,7 @@ from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.instances import server_line, stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.components.message_bubble import chat_bubble
+from mirage_app.components.number_safety import proxy_line, restriction_notice
 from mirage_app.services import number_lifecycle
 from mirage_app.states.auth import AuthState
 from mirage_app.states.confirming import ConfirmDelete
@@ -300,6 +301,8 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
                 width="100%",
             ),
             server_line(row),
+            proxy_line(row, full=full),
+            restriction_notice(row),
             rx.hstack(
                 stat("totals.card_today", row.messages_today),
                 stat("totals.card_week", row.messages_7d),

@@ -9,6 +9,7 @@ from mirage_app.i18n.en.outreach import OUTREACH
 from mirage_app.i18n.en.personas import PERSONAS
 from mirage_app.i18n.en.reasons import REASONS
 from mirage_app.i18n.en.rich_actions import RICH_ACTIONS
+from mirage_app.i18n.en.safety import SAFETY
 from mirage_app.i18n.en.settings import SETTINGS
 from mirage_app.i18n.en.shell import SHELL
 
@@ -20,6 +21,7 @@ CATALOG: dict[str, str] = {
     **METRICS,
     **OUTREACH,
     **SETTINGS,
+    **SAFETY,
     **REASONS,
     **RICH_ACTIONS,
     **ERRORS,

@@ -9,6 +9,7 @@ from mirage_app.i18n.pt_br.outreach import OUTREACH
 from mirage_app.i18n.pt_br.personas import PERSONAS
 from mirage_app.i18n.pt_br.reasons import REASONS
 from mirage_app.i18n.pt_br.rich_actions import RICH_ACTIONS
+from mirage_app.i18n.pt_br.safety import SAFETY
 from mirage_app.i18n.pt_br.settings import SETTINGS
 from mirage_app.i18n.pt_br.shell import SHELL
 
@@ -20,6 +21,7 @@ CATALOG: dict[str, str] = {
     **METRICS,
     **OUTREACH,
     **SETTINGS,
+    **SAFETY,
     **REASONS,
     **RICH_ACTIONS,
     **ERRORS,

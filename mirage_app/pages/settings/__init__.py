@@ -1,5 +1,5 @@
-"""`/settings`: one tab per module — security, users, API keys, tenant defaults, Evolution servers; `?tab=` opens
-one directly."""
+"""`/settings`: one tab per module — security, users, API keys, tenant defaults, Evolution servers, number safety;
+`?tab=` opens one directly."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from mirage_app.components.action_rules import action_rules_card
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.pages.settings.api_keys import api_keys_card
 from mirage_app.pages.settings.cards import admin_only, ending_dialog
+from mirage_app.pages.settings.safety import allowance_card, proxies_card
 from mirage_app.pages.settings.security import mfa_card, password_card
 from mirage_app.pages.settings.servers import servers_card
 from mirage_app.pages.settings.sessions import sessions_card
@@ -16,12 +17,22 @@ from mirage_app.pages.settings.tenant import tenant_card
 from mirage_app.pages.settings.users import users_card
 from mirage_app.states.action_rules import ActionRulesState
 from mirage_app.states.auth import AuthState
+from mirage_app.states.proxies import ProxiesState
 from mirage_app.states.servers import ServersState
 from mirage_app.states.settings import SettingsState
 from mirage_app.states.ui import t
 
 
-@app_page("/settings", "Settings", on_load=[SettingsState.on_load, ServersState.refresh, ActionRulesState.load_tenant])
+@app_page(
+    "/settings",
+    "Settings",
+    on_load=[
+        SettingsState.on_load,
+        ServersState.refresh,
+        ActionRulesState.load_tenant,
+        ProxiesState.load_safety,
+    ],
+)
 def settings_page() -> rx.Component:
     return page_layout(
         "page.settings.title",
@@ -33,6 +44,7 @@ def settings_page() -> rx.Component:
                 rx.tabs.trigger(t("settings.tab.api_keys"), value="api_keys", id="tab-api-keys"),
                 rx.tabs.trigger(t("settings.tab.tenant"), value="tenant", id="tab-tenant"),
                 rx.tabs.trigger(t("settings.tab.servers"), value="servers", id="tab-servers"),
+                rx.tabs.trigger(t("settings.tab.safety"), value="safety", id="tab-safety"),
                 flex_wrap="wrap",  # at phone width every tab stays in sight (two rows) rather than scrolled away
             ),
             rx.tabs.content(
@@ -46,6 +58,9 @@ def settings_page() -> rx.Component:
                 value="tenant",
             ),
             rx.tabs.content(rx.box(servers_card(), padding_top="1em"), value="servers"),
+            rx.tabs.content(
+                rx.vstack(proxies_card(), allowance_card(), spacing="4", padding_top="1em"), value="safety"
+            ),
             value=SettingsState.tab,
             on_change=SettingsState.set_tab,
         ),
