@@ -132,7 +132,7 @@ def _add_form() -> rx.Component:
         rx.vstack(
             rx.grid(
                 _input("label", "safety.proxy_label", placeholder=t("safety.proxy_label_placeholder")),
-                _input("host", "safety.proxy_host", placeholder="proxy.example.net"),
+                _input("host", "safety.proxy_host", placeholder="203.0.113.10"),
                 _input("port", "safety.proxy_port", type="number", placeholder="8080"),
                 _protocol_input(),
                 _input("username", "safety.proxy_username", auto_complete="off"),
