@@ -50,6 +50,22 @@ def upgrade_webhooks() -> dict:
     return upgrade_all().as_dict()
 
 
+def sweep_restrictions() -> int:
+    """Infer WhatsApp's reach-out restrictions from the numbers' recent sends, in every tenant (every minute)."""
+    from mirage_app.engine.runtime import runtime
+    from mirage_app.services.restrictions import sweep_all
+
+    return sweep_all(runtime().clock)
+
+
+def probe_proxies() -> int:
+    """Test every proxy of every tenant from Mirage's side (every 2 minutes): failing ones hold their numbers."""
+    from mirage_app.engine.runtime import runtime
+    from mirage_app.services.proxies import probe_all
+
+    return probe_all(runtime().clock)
+
+
 def post_statuses() -> int:
     """Status posts due now, in every tenant (every 5 minutes)."""
     from mirage_app.engine.status_posts import post_statuses as post

@@ -44,6 +44,8 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("webhook-upgrade", 3600, "workers.jobs.upgrade_webhooks", "low"),
     PeriodicJob("alert-recover", 60, "workers.jobs.recover_alerts", "low"),
     PeriodicJob("reputation", 60, "workers.jobs.recompute_reputation", "default"),
+    PeriodicJob("restriction-sweep", 60, "workers.jobs.sweep_restrictions", "default"),
+    PeriodicJob("proxy-probe", 120, "workers.jobs.probe_proxies", "low"),
 ]
 
 

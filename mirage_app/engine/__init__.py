@@ -14,6 +14,8 @@ Public entry points (what services, API routes and pages may import; import-lint
 - `alerts`: `emit`, the one entry point for alerts to people, and a channel's test alert
 - `safety_stop`: the tenant's emergency stop (on or off, releasing the sends it held)
 - `reputation`: each number's reputation, recomputed (the number's detail reads what it stores)
+- `number_safety`: whether a number may contact anyone new (reach-out restriction, monthly allowance) and the
+  restriction detection the sweep runs; `proxy_health`: checking a proxy from Mirage's side
 - `replies`, `llm`, `runtime`: the reply generator a persona preview uses, its label, the engine's runtime
 
 Private: `dispatch` (routes an inbound message by kind), `rounds`, `sending` (with `send_context`, what one

@@ -10,7 +10,8 @@ transaction as its send claim (`sending._Attempt._caps`, under the per-number ad
   and allowed days (tenant timezone), and the policy's caps hold: daily (tenant-local day) and hourly (rolling)
   counts of outreach messages sent by this number, and `min_gap_minutes` since its last outreach send (what
   counts is `outreach_sends`). The database is the source of truth, so the caps hold with any number of workers
-  and after a Redis flush.
+  and after a Redis flush. An opener (a first message to someone new) also needs the number to be free to contact
+  new people (`number_safety`: no reach-out restriction, the monthly allowance of unanswered first messages left).
 - The single opt-out confirmation (`kind == "optout_confirmation"`, send key `optout:<suppression id>`) skips
   both the contact check (the contact has just opted out) and every cap: it is written once per suppression.
 
@@ -27,6 +28,7 @@ from typing import Any
 
 from sqlalchemy import text
 
+from mirage_app.engine import number_safety
 from mirage_app.engine.outreach_sends import (
     OPTOUT_CONFIRMATION,
     OUTREACH,
@@ -36,6 +38,7 @@ from mirage_app.engine.outreach_sends import (
 )
 from mirage_app.logic import waits
 from mirage_app.logic.dayparts import schedule_status, slots_for
+from mirage_app.logic.prompts import OPENER
 
 SEND = "send"
 BYPASS = "bypass"
@@ -71,6 +74,7 @@ class GuardedSend:
     contact_id: uuid.UUID | None
     from_number_id: uuid.UUID
     timezone: str
+    tenant_id: uuid.UUID
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +166,11 @@ def outreach_verdict(s, send: GuardedSend, now: datetime) -> Verdict:
         return Verdict(FAIL, OUTSIDE_DAYPARTS)
     if allowed_at > now:
         return Verdict(DEFER, OUTSIDE_DAYPARTS, allowed_at)
+    if send.meta.get("kind") == OPENER:
+        # Never retried while it lasts (a retry is one more reach-out); the sweep gives the target back.
+        held = number_safety.new_contact_wait(s, send.tenant_id, send.from_number_id, now, send.timezone)
+        if held is not None:
+            return Verdict(FAIL, held.reason)
     wait = cap_wait(s, send.from_number_id, policy.caps, now, send.timezone, exclude=send.id)
     if wait is None:
         return SEND_OK

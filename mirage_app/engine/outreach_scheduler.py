@@ -36,7 +36,7 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
-from mirage_app.engine import contact_guard, sending
+from mirage_app.engine import contact_guard, number_safety, sending
 from mirage_app.engine.optout import optout_keywords
 from mirage_app.engine.outreach_exchange import NO_REPLY_AFTER, compose, outreach_meta
 from mirage_app.engine.outreach_sender import load_sender
@@ -124,7 +124,8 @@ def tick(clock: Clock | None = None, limit: int | None = None) -> OutreachTickRe
 
 
 # The latest outreach message of an exchange failed for good: close the exchange. Opt-outs stay opt-outs; a
-# policy switched off (or a paused number) pauses it so it can be resumed; anything else is a failure. The
+# policy switched off (or a paused number) pauses it so it can be resumed; an opener held back because the number
+# may not contact anyone new (number_safety) goes back to pending, for later; anything else is a failure. The
 # round that was not delivered is given back. `unknown_delivery` may have been delivered: left as it is.
 _SWEEP_FAILED = text(
     """
@@ -138,6 +139,7 @@ _SWEEP_FAILED = text(
     UPDATE outreach_targets t
     SET status = CAST(CASE WHEN l.error = 'contact_suppressed' THEN 'optout'
                            WHEN l.error IN ('policy_inactive', 'number_paused') THEN 'paused'
+                           WHEN l.error IN ('number_restricted', 'first_message_allowance') THEN 'pending'
                            ELSE 'failed' END AS target_status),
         last_error = l.error, rounds_done = GREATEST(t.rounds_done - 1, 0), updated_at = :now
     FROM latest l
@@ -239,6 +241,9 @@ class PolicyTick:
         """Why the policy's number may not send an opener now (one still queued, or the caps), else None."""
         if s.execute(QUEUED_FROM_NUMBER, {"n": policy.number_id}).scalar():
             return waits.Wait(waits.IN_FLIGHT)
+        held = number_safety.new_contact_wait(s, self.tenant_id, policy.number_id, self.now, policy.timezone)
+        if held is not None:
+            return held
         return cap_wait(s, policy.number_id, policy.caps, self.now, policy.timezone)
 
     def _waiting(self, s, policy: Policy) -> waits.Wait | None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Collection, Iterable
 from datetime import datetime, timedelta
 
 from sqlalchemy import text
@@ -59,7 +59,9 @@ SIGNALS = text(
     SELECT n.id, n.reputation_score, n.reputation_band, n.reputation_cooldown_until, n.reputation_signals,
            GREATEST(0, (CAST(:now AS date) - CAST(COALESCE(n.paired_at, n.created_at) AS date))) AS age_days,
            s.sent, s.delivered, s.read, s.answered, s.failures, s.active_days,
-           d.disconnects, d.ban_disconnects
+           d.disconnects, d.ban_disconnects,
+           (SELECT count(*) FROM number_restrictions nr
+              WHERE nr.number_id = n.id AND nr.started_at >= :since) AS restrictions
     FROM numbers n
     JOIN tenants t ON t.id = n.tenant_id
     CROSS JOIN LATERAL (
@@ -137,12 +139,12 @@ def recompute(
     tenant_id: uuid.UUID,
     number_ids: Iterable[uuid.UUID],
     now: datetime,
-    restrictions: Mapping[uuid.UUID, int] | None = None,
     banned: Collection[uuid.UUID] = frozenset(),
 ) -> dict[uuid.UUID, Standing]:
     """Recompute `number_ids` in the caller's transaction: store each standing, add history when it moved and call
-    `on_band_change` when the band changed. `restrictions`: restriction signals per number over the week;
-    `banned`: numbers a ban-like signal just hit (otherwise a rise in the week's ban-like counts says so)."""
+    `on_band_change` when the band changed. `banned`: numbers a ban-like signal just hit (otherwise a rise in the
+    week's ban-like counts says so). A reach-out restriction of the week (services.restrictions) lowers the score
+    but is not a ban: the number stops only contacting new people, its chats under way go on."""
     params = {
         "ids": list(number_ids),
         "now": now,
@@ -156,14 +158,10 @@ def recompute(
         sig = Signals(
             sent=row.sent, delivered=row.delivered, read=row.read, answered=row.answered, failures=row.failures,
             disconnects=row.disconnects, ban_disconnects=row.ban_disconnects,
-            restrictions=(restrictions or {}).get(row.id, 0), age_days=row.age_days, active_days=row.active_days,
+            restrictions=row.restrictions, age_days=row.age_days, active_days=row.active_days,
         )  # fmt: skip
         seen = (row.reputation_signals or {}).get("counts") or {}
-        new_ban = (
-            row.id in banned
-            or sig.ban_disconnects > int(seen.get("ban_disconnects", 0))
-            or sig.restrictions > int(seen.get("restrictions", 0))
-        )
+        new_ban = row.id in banned or sig.ban_disconnects > int(seen.get("ban_disconnects", 0))
         before = None
         if row.reputation_band is not None:
             before = Standing(row.reputation_score, row.reputation_band, row.reputation_cooldown_until)

@@ -24,11 +24,12 @@ from mirage_app.models.messaging import counted_sends
 
 CONTEXT = text(
     f"""
-    SELECT m.id, m.status::text AS status, m.body, m.meta, m.round_id, m.conversation_id, m.from_number_id,
+    SELECT m.id, m.tenant_id, m.status::text AS status, m.body, m.meta, m.round_id, m.conversation_id, m.from_number_id,
            m.to_number_id, m.contact_id, m.send_after, m.attempts, m.dispatched_at, m.created_at,
            m.kind::text AS kind, m.media_id, m.ref_wa_msg_id, m.group_id, m.cap_weight, wg.group_jid,
            wg.state::text AS group_state, n.wa_number AS own_wa,
            n.session_id, n.server_id, es.health AS server_health, es.state AS server_state,
+           px.last_test_ok AS proxy_ok,
            n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
            n.reputation_band, n.reputation_cooldown_until, t.emergency_stop_at,
            tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
@@ -39,6 +40,7 @@ CONTEXT = text(
     FROM messages m
     JOIN numbers n ON n.id = m.from_number_id
     LEFT JOIN evolution_servers es ON es.id = n.server_id
+    LEFT JOIN proxies px ON px.id = n.proxy_id
     JOIN tenants t ON t.id = m.tenant_id
     {settings_joins("m.tenant_id", "m.conversation_id")}
     LEFT JOIN numbers tn ON tn.id = m.to_number_id
@@ -83,6 +85,7 @@ class SendContext:
     """The queued message with everything one attempt needs (one CONTEXT row)."""
 
     id: uuid.UUID
+    tenant_id: uuid.UUID
     status: str
     body: str
     meta: dict[str, Any]
@@ -107,6 +110,7 @@ class SendContext:
     server_id: uuid.UUID | None
     server_health: str | None
     server_state: str | None
+    proxy_ok: bool | None  # the last test of the number's proxy (None: no proxy, or never tested)
     number_status: str
     paired_at: datetime | None
     active_days: int
@@ -135,7 +139,9 @@ class SendContext:
         return planned_typing_ms(self.meta)
 
     def guarded(self) -> contact_guard.GuardedSend:
-        return contact_guard.GuardedSend(self.id, self.meta, self.contact_id, self.from_number_id, self.timezone)
+        return contact_guard.GuardedSend(
+            self.id, self.meta, self.contact_id, self.from_number_id, self.timezone, self.tenant_id
+        )
 
 
 _CONTEXT_COLUMNS = tuple(f.name for f in fields(SendContext) if f.name != "settings")

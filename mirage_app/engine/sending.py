@@ -238,6 +238,8 @@ class _Attempt:
             return self._defer(s, ctx, waits.REPUTATION_COOLDOWN, cooled_until)
         if ctx.server_health in HELD_HEALTH:
             return self._hold(s, ctx, f"server_{ctx.server_health}")
+        if ctx.proxy_ok is False:  # the session's route is down: wait for the proxy, like for a server
+            return self._hold(s, ctx, waits.PROXY_FAILING)
         if ctx.number_status != "connected":
             return self._retry(s, ctx, f"number_{ctx.number_status}", count=False)
         if ctx.group_id is not None and (ctx.group_state != "active" or not ctx.group_jid):
@@ -508,9 +510,9 @@ class _Attempt:
         return SendOutcome(DEFERRED, reason, when)
 
     def _hold(self, s, ctx: SendContext, reason: str) -> SendOutcome:
-        """The number's Evolution server is down, unlicensed or refusing the key: the send provably did not go out.
-        Try again after a while without using up an attempt, holding a cap slot or adding to the number's failure
-        streak (the server's fault is not the number's); the probe shows the operator why."""
+        """The number's Evolution server (or its proxy) is down, unlicensed or refusing the key: the send provably did
+        not go out. Try again after a while without using up an attempt, holding a cap slot or adding to the number's
+        failure streak (the fault is not the number's); the probe shows the operator why."""
         when = self.now + timedelta(seconds=self.cfg.server_hold_s * random.uniform(0.8, 1.2))
         _patch(s, ctx.id, sent_at=None, attempts=ctx.attempts)  # undo the claim, if it happened
         return self._defer(s, ctx, reason, when)

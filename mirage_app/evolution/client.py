@@ -18,6 +18,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Literal
+from urllib.parse import quote
 
 import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
@@ -37,6 +38,7 @@ from mirage_app.evolution.rich_client import RichActionsMixin, api_path
 from mirage_app.evolution.rich_models import QuotedRef
 from mirage_app.evolution.webhook import WEBHOOK_EVENTS, normalise_event_name
 
+PROXY_TEST_READ_S = 150.0  # Evolution tests a proxy without a timeout of its own (reference §14.3)
 PRESENCES = ("unavailable", "available", "composing", "recording", "paused")
 Safety = Literal["read", "write"]
 
@@ -175,6 +177,44 @@ class EvolutionClient(RichActionsMixin):
     def find_webhook(self, name: str, *, token: str | None = None) -> dict[str, Any] | None:
         """The stored `Webhook` row, or None when the instance has none."""
         row = self._call("GET", api_path("webhook", "find", name), "read", token)
+        return row if isinstance(row, dict) else None
+
+    # -- proxy (reference §14) ---------------------------------------------------------------------------
+
+    def set_proxy(
+        self,
+        name: str,
+        *,
+        host: str,
+        port: int,
+        protocol: str,
+        username: str = "",
+        password: str = "",
+        token: str | None = None,
+    ) -> dict[str, Any]:
+        """Store and test the instance's proxy (takes effect at the next connect: call `restart`). Works around
+        2.3.7's bugs: credentials always sent, even empty (else a 201 stores nothing), and percent-encoded (the
+        proxy URL is built unencoded); the port as a string. Evolution's own test has no timeout, hence the long
+        read timeout. A failed test raises EvolutionBadRequest `["Invalid proxy"]`."""
+        body = {
+            "enabled": True,
+            "host": host,
+            "port": str(port),
+            "protocol": protocol,
+            "username": quote(username, safe=""),
+            "password": quote(password, safe=""),
+        }
+        timeout = httpx.Timeout(self._timeout, read=PROXY_TEST_READ_S)
+        return self._call("POST", api_path("proxy", "set", name), "write", token, json=body, timeout=timeout)
+
+    def disable_proxy(self, name: str, *, token: str | None = None) -> None:
+        """Switch the instance's proxy off (the four required keys must still be there and not all empty)."""
+        body = {"enabled": False, "host": "x", "port": "0", "protocol": "http", "username": "", "password": ""}
+        self._call("POST", api_path("proxy", "set", name), "write", token, json=body)
+
+    def find_proxy(self, name: str, *, token: str | None = None) -> dict[str, Any] | None:
+        """The stored Proxy row (password in clear: never log it), or None when the instance has none."""
+        row = self._call("GET", api_path("proxy", "find", name), "read", token)
         return row if isinstance(row, dict) else None
 
     # -- messaging ----------------------------------------------------------------------------------------

@@ -40,6 +40,13 @@ REPUTATION_CAPS = {DAILY_CAP: "reputation_daily_cap", HOURLY_CAP: "reputation_ho
 SERVER_HOLDS = ("server_unreachable", "server_license_required", "server_unauthorized")
 NUMBER_HOLDS = ("number_disconnected", "number_connecting", "number_error")
 
+# Number safety (logic.restrictions, logic.proxies): no new contacts while WhatsApp restricts the number or the
+# month's unanswered first messages are used up; a number whose proxy fails its test holds every send.
+NUMBER_RESTRICTED = "number_restricted"
+FIRST_MESSAGE_ALLOWANCE = "first_message_allowance"
+PROXY_FAILING = "proxy_failing"
+SAFETY_CODES = (NUMBER_RESTRICTED, FIRST_MESSAGE_ALLOWANCE, PROXY_FAILING)
+
 # Outreach: the policy's windows (dayparts x allowed days) and caps, checked by the tick and the send guard alike.
 OUTSIDE_DAYPARTS = "outside_dayparts"
 OUTREACH_CODES = {cap: f"outreach_{cap}" for cap in (DAILY_CAP, HOURLY_CAP, MIN_GAP)}
@@ -61,6 +68,7 @@ KNOWN = frozenset(
         *NUMBER_HOLDS, OUTSIDE_DAYPARTS, *OUTREACH_CODES.values(), IN_FLIGHT, NUMBER_OFFLINE, NO_TARGET, INACTIVE,
         QUEUE, EXCHANGE, OPTED_OUT, NO_CONSENT, OTHER_POLICY, PLANNED, READING, TYPING, DUE, SEND_RETRY, EXPIRED,
         EMERGENCY_STOP, REPUTATION_COOLDOWN, *REPUTATION_CAPS.values(),
+        *SAFETY_CODES,
     }
 )  # fmt: skip
 

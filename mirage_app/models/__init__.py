@@ -28,6 +28,7 @@ from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGr
 from mirage_app.models.messaging import Message, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
+from mirage_app.models.safety import NumberRestriction, Proxy, RestrictionSource
 from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
 from mirage_app.models.tenancy import (
     ApiKey,
@@ -73,6 +74,8 @@ TENANT_TABLES = [
         AlertEvent,
         AlertDelivery,
         ReputationHistory,
+        Proxy,
+        NumberRestriction,
     )
 ]
 
@@ -103,13 +106,16 @@ __all__ = [
     "MessageKind",
     "MessageStatus",
     "Number",
+    "NumberRestriction",
     "NumberStatus",
     "OutreachPolicy",
     "OutreachTarget",
     "Pairing",
     "ParticipantKind",
     "Persona",
+    "Proxy",
     "ReputationHistory",
+    "RestrictionSource",
     "Round",
     "RoundState",
     "ServerHealth",

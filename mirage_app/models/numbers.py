@@ -71,6 +71,8 @@ class Number(SQLModel, table=True):
     active_days: int = Field(default=0)
     # The Evolution server that holds this number's session: every call for it goes there (sticky placement).
     server_id: uuid.UUID | None = fk_field("evolution_servers.id", ondelete="RESTRICT")
+    # The proxy its WhatsApp session goes out through (sticky; services.proxies keeps each proxy under its limit).
+    proxy_id: uuid.UUID | None = fk_field("proxies.id")
     # Deleted after it had history: kept for that history, out of every list, never sends, holds no server slot.
     archived_at: datetime | None = ts_field()
     # Its Evolution instance was asked for and not confirmed yet ("creating…"): the reconciliation job

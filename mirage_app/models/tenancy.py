@@ -118,6 +118,8 @@ class TenantSettings(SQLModel, table=True):
     warmup: dict = json_field(dict)
     # Which actions beyond text each warm-up day allows (logic.actions.ActionRules as JSON).
     actions: dict = json_field(dict)
+    # First messages to new contacts that may go unanswered per calendar month before outreach to new contacts stops.
+    unanswered_first_allowance: int = Field(default=200)
     updated_at: datetime | None = ts_field()
 
 

@@ -11,6 +11,7 @@ from mirage_app.components.emergency_stop import emergency_switch
 from mirage_app.components.instances import server_line, stat, status_badge
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.components.message_bubble import chat_bubble
+from mirage_app.components.number_safety import proxy_line, restriction_notice
 from mirage_app.components.reputation import reputation_badge
 from mirage_app.pages.number_reputation import ReputationState, reputation_dialog
 from mirage_app.services import number_lifecycle
@@ -312,6 +313,8 @@ def instance_card(row: rx.Var[InstanceRow], *, full: bool = True) -> rx.Componen
             ),
             server_line(row),
             reputation_badge(row.reputation, row.band, row.band_label),
+            proxy_line(row, full=full),
+            restriction_notice(row),
             rx.hstack(
                 stat("totals.card_today", row.messages_today),
                 stat("totals.card_week", row.messages_7d),

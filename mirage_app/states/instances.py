@@ -10,9 +10,10 @@ from mirage_app.core.clock import system_clock
 from mirage_app.i18n import formats
 from mirage_app.logic import waits
 from mirage_app.models.servers import HELD_HEALTH, ServerState
-from mirage_app.services import evolution_servers, instances, metrics, number_lifecycle
+from mirage_app.services import evolution_servers, instances, metrics, number_lifecycle, proxies
 from mirage_app.states.auth import AuthState
 from mirage_app.states.bubbles import Bubble, bubble
+from mirage_app.states.number_safety import proxy_options, read_safety, safety_fields
 from mirage_app.states.rows import SelectOption
 
 ALERT_STATUSES = ("error", "paused", "disconnected")
@@ -69,6 +70,11 @@ class InstanceRow:
     reputation: str  # "Reputation 82" ("" before its first computation)
     band: str  # logic.reputation band code, "" before its first computation
     band_label: str  # the band in words, with the cooldown's end when cooling down
+    proxy_id: str  # "" when it goes out through the server's own connection
+    proxy_label: str
+    proxy_down: bool  # its proxy's last test failed: sends wait
+    restricted_text: str  # "No new contacts until …" (tenant time zone); "" when it may contact new people
+    restriction_note: str  # inferred or reported, and whether the end is an estimate
 
 
 @dataclass(frozen=True)
@@ -95,6 +101,7 @@ class InstancesState(AuthState):
     rows: list[InstanceRow] = []
     optouts_24h: int = 0
     personas: list[SelectOption] = []
+    proxy_options: list[SelectOption] = []
     server_options: list[SelectOption] = []  # servers that can take a number now: "name (numbers/capacity)"
     server_alerts: list[ServerAlert] = []
     loaded: bool = False
@@ -152,12 +159,13 @@ class InstancesState(AuthState):
                 metrics.recent_optouts(actor),
                 evolution_servers.list_servers(actor),
                 instances.list_archived(actor),
+                read_safety(actor),
             )
 
         loaded = self._call(read)
         if not loaded.ok:
             return None  # check_login (the first on_load step) already sends the visitor to /login
-        listed, persona_pairs, self.optouts_24h, servers, archived = loaded.value
+        listed, persona_pairs, self.optouts_24h, servers, archived, safety = loaded.value
         views, totals = listed.instances, listed.totals
         self.sent_today, self.received_today = totals.sent_today, totals.received_today
         self.sent_week, self.received_week = totals.sent_week, totals.received_week
@@ -188,10 +196,12 @@ class InstancesState(AuthState):
                 reputation=self._reputation(v),
                 band=v.reputation_band or "",
                 band_label=self._band_label(v),
+                **safety_fields(safety, v.id, self.tr, self.stamp),
             )
             for v in views
         ]
         self.personas = SelectOption.from_pairs(persona_pairs)
+        self.proxy_options = proxy_options(safety)
         self._servers(servers)
         self._archived(archived)
         self.loaded = True
@@ -346,6 +356,14 @@ class InstancesState(AuthState):
             instances.update_instance, number_id, persona_id=persona_id or None, success="instances.saved"
         )
         self._load()
+        return saved.feedback
+
+    @rx.event(background=True)
+    async def set_proxy(self, number_id: str, proxy_id: str):
+        """Put the number on a proxy ("" = none): Evolution applies it and restarts the session, off the lock."""
+        saved = await self._call_in_thread(proxies.assign_proxy, number_id, proxy_id or None, success="instances.saved")
+        async with self:
+            self._load()
         return saved.feedback
 
     @rx.event

@@ -18,7 +18,7 @@ from mirage_app.states.auth import AuthState, Outcome
 from mirage_app.states.confirming import ConfirmDelete, confirm_view
 
 WARMUP = ("day1", "growth", "first_week_cap", "max_daily", "settle_hours_after_pairing")
-TABS = ("security", "users", "api_keys", "tenant", "servers", "alerts")
+TABS = ("security", "users", "api_keys", "tenant", "servers", "safety", "alerts")
 PASSWORD_INPUTS = ("current-password", "new-password", "confirm-password")
 NUMBER_FIELDS: dict[str, type] = {
     "min_delay_s": int,

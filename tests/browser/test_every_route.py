@@ -28,7 +28,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 SHOTS = SCREENSHOTS / "every-page"
 PAGES = PROJECT_ROOT / "mirage_app" / "pages"
 DECLARED = re.compile(r"""(?:app_page\(\s*|rx\.page\(\s*route=)["']([^"']+)["']""")
-SETTINGS_TABS = ("security", "users", "api_keys", "tenant", "servers", "alerts")
+SETTINGS_TABS = ("security", "users", "api_keys", "tenant", "servers", "safety", "alerts")
 LANGUAGES = (("pt-BR", "Português (Brasil)", "Visão geral"), ("en", "English", "Overview"))
 
 

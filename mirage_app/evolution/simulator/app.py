@@ -84,6 +84,14 @@ async def _find_webhook(state: SimulatorState, call: Call) -> tuple[int, Any]:
     return 200, state.lifecycle.find_webhook(call.name)
 
 
+async def _set_proxy(state: SimulatorState, call: Call) -> tuple[int, Any]:
+    return 201, await state.proxies.set(call.name, call.body)
+
+
+async def _find_proxy(state: SimulatorState, call: Call) -> tuple[int, Any]:
+    return 200, state.proxies.find(call.name)
+
+
 async def _send_text(state: SimulatorState, call: Call) -> tuple[int, Any]:
     if isinstance(call.body, dict) and isinstance(call.body.get("number"), str) and group_jid_of(call.body["number"]):
         return await send_rich(state, state.rich.prepare_group_text(call.name, call.body))
@@ -120,6 +128,8 @@ ROUTES: list[tuple[str, str, Handler, Guard]] = [
     ("POST", "/instance/setPresence/{name}", _set_presence, "instance"),
     ("POST", "/webhook/set/{name}", _set_webhook, "instance"),
     ("GET", "/webhook/find/{name}", _find_webhook, "instance"),
+    ("POST", "/proxy/set/{name}", _set_proxy, "instance"),
+    ("GET", "/proxy/find/{name}", _find_proxy, "instance"),
     ("POST", "/message/sendText/{name}", _send_text, "instance"),
     ("POST", "/chat/sendPresence/{name}", _send_presence, "instance"),
     ("POST", "/chat/markMessageAsRead/{name}", _mark_read, "instance"),

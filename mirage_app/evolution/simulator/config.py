@@ -36,6 +36,9 @@ class Faults:
     hang_s: float = 35.0
     disconnect: list[str] = field(default_factory=list)  # instances that say `open` but fail sends ("*" = all)
     unloaded: list[str] = field(default_factory=list)  # instances "not in memory": swallowed connect, 500 sends
+    # Instances under WhatsApp's reach-out timelock (463): a text to a phone they never talked with is accepted
+    # (201 PENDING) and then only a `messages.update` ERROR arrives; existing chats still deliver (reference §17).
+    restricted: list[str] = field(default_factory=list)
     duplicate_rate: float = 0.0  # deliver a webhook a second time
     reorder_rate: float = 0.0  # hold a webhook back until the next one has been delivered
     reorder_hold_s: float = 1.0  # ...or at most this long
@@ -60,6 +63,9 @@ class Faults:
 
     def is_unloaded(self, instance: str) -> bool:
         return ALL_INSTANCES in self.unloaded or instance in self.unloaded
+
+    def is_restricted(self, instance: str) -> bool:
+        return ALL_INSTANCES in self.restricted or instance in self.restricted
 
 
 def _coerce(name: str, current: Any, value: Any) -> Any:

@@ -45,6 +45,7 @@ class Outgoing:
 class Messaging:
     def __init__(self, core: SimCore) -> None:
         self._core = core
+        self._nacked: set[str] = set()  # sends WhatsApp refused (reach-out timelock): they opened no chat
 
     # -- Evolution routes -----------------------------------------------------------------------------------
 
@@ -255,8 +256,20 @@ class Messaging:
 
                 target_core.when_open(target, arrive)
 
+        if core.config.faults.is_restricted(sender_name) and self._first_contact(sender_name, out.phone, key_id):
+            # WhatsApp nacks with 463; Evolution 2.3.7 passes on only the ERROR status, and nothing follows.
+            self._nacked.add(key_id)
+            core.dispatcher.call_later(server_ack_s, lambda: receipt("ERROR"))
+            return
         core.dispatcher.call_later(server_ack_s, lambda: receipt("SERVER_ACK"))
         core.dispatcher.call_later(max(server_ack_s, delivered_s), hand_over)
+
+    def _first_contact(self, instance: str, phone: str, key_id: str) -> bool:
+        """No earlier message either way between the instance and the phone (a chat without a privacy token)."""
+        return not any(
+            m.instance == instance and m.peer_phone == phone and m.key_id != key_id and m.key_id not in self._nacked
+            for m in self._core.messages
+        )
 
 
 def receive(

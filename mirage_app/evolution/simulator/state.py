@@ -18,6 +18,7 @@ from mirage_app.evolution.simulator.lifecycle import Lifecycle
 from mirage_app.evolution.simulator.messaging import Messaging
 from mirage_app.evolution.simulator.models import SimMessage
 from mirage_app.evolution.simulator.network import SimNetwork
+from mirage_app.evolution.simulator.proxy import SimProxies
 from mirage_app.evolution.simulator.reactions import Reactions
 from mirage_app.evolution.simulator.rich import RichMessaging
 from mirage_app.evolution.simulator.status import Status
@@ -59,6 +60,7 @@ class SimulatorState:
         self.status = Status(self.core, self.messaging)
         self.edits = Edits(self.core, self.messaging)
         self.groups = Groups(self.core, self.messaging)
+        self.proxies = SimProxies(self.core)
 
     scan = forward("lifecycle", Lifecycle.scan)
     rotate_qr = forward("lifecycle", Lifecycle.rotate_qr)
