@@ -2,13 +2,16 @@
 
 The send pipeline (engine.sending) decides *whether* and *when*; this module only says *how*: which route, which
 chat (the partner's JID, the warming group's, or `status@broadcast`), which key a reaction or an edit points at, and
-the file of a voice note, picture or sticker (read from the media library only for the attempt that sends it).
+the file of a voice note, picture or sticker (read from the media library only for the attempt that sends it,
+and kept a while in the worker: a library file never changes, and the same few go out again and again).
 """
 
 from __future__ import annotations
 
 import base64
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -32,19 +35,55 @@ class MediaFile:
     kind: str
     name: str
     mime: str
-    data: bytes
     duration_s: float | None
-
-    @property
-    def b64(self) -> str:
-        return base64.b64encode(self.data).decode("ascii")
+    b64: str  # the bytes as Evolution takes them
 
 
-def load_media(s, media_id: uuid.UUID | None) -> MediaFile | None:
+class _RecentFiles:
+    """Recently sent library files, per tenant and asset: a row's bytes never change (an edit is a new asset, a
+    delete only archives). Bounded by size; the first read of each still goes through the tenant's row-level
+    security."""
+
+    def __init__(self, max_bytes: int) -> None:
+        self.max_bytes = max_bytes
+        self._files: OrderedDict[tuple[uuid.UUID, uuid.UUID], MediaFile] = OrderedDict()
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[uuid.UUID, uuid.UUID]) -> MediaFile | None:
+        with self._lock:
+            media = self._files.get(key)
+            if media is not None:
+                self._files.move_to_end(key)
+            return media
+
+    def put(self, key: tuple[uuid.UUID, uuid.UUID], media: MediaFile) -> None:
+        with self._lock:
+            if key in self._files:
+                return
+            self._files[key] = media
+            self._size += len(media.b64)
+            while self._size > self.max_bytes and len(self._files) > 1:
+                _, dropped = self._files.popitem(last=False)
+                self._size -= len(dropped.b64)
+
+
+_recent = _RecentFiles(max_bytes=32 * 1024 * 1024)
+
+
+def load_media(s, tenant_id: uuid.UUID, media_id: uuid.UUID | None) -> MediaFile | None:
     if media_id is None:
         return None
-    row = s.execute(MEDIA_FILE, {"id": media_id}).first()
-    return MediaFile(row.kind, row.name, row.mime, bytes(row.data), row.duration_s) if row else None
+    key = (tenant_id, media_id)
+    media = _recent.get(key)
+    if media is None:
+        row = s.execute(MEDIA_FILE, {"id": media_id}).first()
+        if row is None:
+            return None
+        data = base64.b64encode(bytes(row.data)).decode("ascii")
+        media = MediaFile(row.kind, row.name, row.mime, row.duration_s, data)
+        _recent.put(key, media)
+    return media
 
 
 def _edit_of(s, ctx: Any):

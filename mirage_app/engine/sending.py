@@ -372,7 +372,7 @@ class _Attempt:
         media, edit_target = None, self.edit_target  # the gates found the edited message's id
         if ctx.kind in rich_sends.NEEDS_MEDIA:
             with self.session() as s:
-                media = rich_sends.load_media(s, ctx.media_id)
+                media = rich_sends.load_media(s, self.tenant_id, ctx.media_id)
                 if media is None:
                     return self._fail(s, ctx, "media_deleted", count=False)
         # A picture status: Evolution downloads the file itself, through a signed link that expires.

@@ -16,6 +16,7 @@ import math
 import re
 import struct
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -104,6 +105,7 @@ def fetch_status_file(url: str) -> bytes | None:
     return response.content
 
 
+@lru_cache(maxsize=256)  # a file sent again converts the same way
 def image(value: str) -> Media:
     """sendMedia image: sharp re-encodes to JPEG; a non-image is a 500 from `prepareMediaMessage`."""
     data = decode(value)
@@ -115,6 +117,7 @@ def image(value: str) -> Media:
     return Media(out.getvalue(), "image/jpeg", picture.width, picture.height)
 
 
+@lru_cache(maxsize=256)  # a file sent again converts the same way
 def sticker(value: str) -> Media:
     """sendSticker: any image sharp reads becomes WebP; a failure is thrown outside the try (500, string)."""
     data = decode(value)
@@ -126,6 +129,7 @@ def sticker(value: str) -> Media:
     return Media(out.getvalue(), "image/webp", picture.width, picture.height)
 
 
+@lru_cache(maxsize=256)  # a file sent again converts the same way
 def voice(value: str) -> Media:
     """sendWhatsAppAudio: ffmpeg must read it (no clean error mapping in Evolution: a 500 here)."""
     data = decode(value)
