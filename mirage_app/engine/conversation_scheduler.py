@@ -109,6 +109,7 @@ DUE_CONVERSATIONS = text(
                                         FROM evolution_servers es WHERE es.id = n.server_id),
                       'active_hours', (SELECT pe.active_hours FROM personas pe WHERE pe.id = n.persona_id),
                       'habits', (SELECT pe.habits FROM personas pe WHERE pe.id = n.persona_id),
+                      'band', n.reputation_band,
                       'consent', ct.consent_status, 'opted_out_at', ct.opted_out_at,
                       'suppressed', EXISTS (SELECT 1 FROM suppression x WHERE x.wa_number = ct.wa_number),
                       'today', (SELECT COALESCE(sum(m.cap_weight), 0) FROM messages m WHERE m.from_number_id = n.id

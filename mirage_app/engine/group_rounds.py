@@ -1,7 +1,8 @@
 """Rounds of a `group` conversation: who speaks at each turn in its warming group (the scheduler's part).
 
-Only members whose warm-up phase allows groups take part (logic.actions rule `group`), members who left are out,
-and most members mostly read: `logic.actions.group_speakers` weights each by its persona's `group_talk`.
+Only members whose warm-up phase and reputation band allow groups take part (logic.actions rule `group`,
+logic.reputation.band_allows), members who left are out, and most members mostly read:
+`logic.actions.group_speakers` weights each by its persona's `group_talk`.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ import random
 from dataclasses import dataclass, field
 from typing import Any
 
-from mirage_app.logic import actions
+from mirage_app.logic import actions, reputation
 from mirage_app.logic.actions import ActionRules, Habits
 
 NEEDS_SETUP = "group_being_created"
@@ -36,7 +37,13 @@ def plan_group_round(group: dict | None, eligible: list[dict], rules: ActionRule
     present = [p for p in eligible if p["kind"] == "bot" and p["number_id"] not in left]
     if len(present) < 2:
         return GroupRound("group_members_left")
-    mature = [p for p in present if rules.allows(actions.GROUP, max(1, int(p.get("active_days") or 0)))]
+    # Old enough for groups by the phase rules, and a reputation band that allows them.
+    mature = [
+        p
+        for p in present
+        if rules.allows(actions.GROUP, max(1, int(p.get("active_days") or 0)))
+        and reputation.band_allows(p.get("band"), actions.GROUP)
+    ]
     if len(mature) < 2:
         return GroupRound("group_phase_too_early")
     members = [(p["number_id"], Habits.from_mapping_or_default(p.get("habits"))) for p in mature]

@@ -76,9 +76,7 @@ def _post_for_tenant(tenant_id: uuid.UUID, now: datetime) -> int:
         if len(rows) < 2:
             return 0  # nobody of the tenant's own to see it
         for row in rows:
-            if row.reputation_band in reputation.LIMITS and not reputation.LIMITS[row.reputation_band].allows(
-                actions.STATUS
-            ):
+            if not reputation.band_allows(row.reputation_band, actions.STATUS):
                 continue  # its band forbids statuses for now (it still sees the others')
             settings = settings_of(row)
             local = to_local(now, row.timezone)

@@ -88,6 +88,12 @@ LIMITS: dict[str, Limits] = {
 }
 
 
+def band_allows(band: str | None, action: str) -> bool:
+    """Whether a number in `band` may take `action` (one never computed has no band: its phase rules decide)."""
+    limits = LIMITS.get(band or "")
+    return limits is None or limits.allows(action)
+
+
 @dataclass(frozen=True)
 class Signals:
     """What one number did recently (the engine counts them over the last `WEEK_DAYS` days)."""

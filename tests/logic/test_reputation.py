@@ -20,6 +20,7 @@ from mirage_app.logic.reputation import (
     WARMING,
     Signals,
     Standing,
+    band_allows,
     band_caps,
     band_for,
     contributions,
@@ -171,3 +172,10 @@ def test_restrict_downgrades_what_the_band_forbids() -> None:
     cold = restrict(plan, COLD)
     assert cold.kind == actions.TEXT and cold.react == "👍" and cold.quote
     assert restrict(plan, COOLING_DOWN) == actions.TurnPlan(kind=actions.TEXT)
+
+
+def test_band_allows_groups_and_statuses_only_when_healthy():
+    for action in (actions.GROUP, actions.STATUS):
+        assert band_allows("healthy", action) and band_allows(None, action)
+        assert not any(band_allows(band, action) for band in ("cold", "warming", "cooling_down"))
+    assert band_allows("cold", actions.TEXT) and not band_allows("cooling_down", actions.TEXT)
