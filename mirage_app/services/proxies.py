@@ -26,6 +26,7 @@ from sqlmodel import select
 
 from mirage_app.base import audit
 from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session, tenant_session
@@ -156,6 +157,15 @@ def _disable_at_evolution(tenant_id: uuid.UUID, server_id: uuid.UUID | None, nam
         client_for(tenant_id, server_id).disable_proxy(name)
     except EvolutionError as exc:
         raise EvolutionFailure("proxy.evolution_unreachable", detail=str(exc)[:200]) from exc
+
+
+def proxy_impact(actor: Actor, proxy_id: uuid.UUID | str) -> Impact:
+    """What deleting a proxy does: its numbers go out through their server's own connection again."""
+    authorize(actor, Action.settings_tenant)
+    with tenant_session(actor.tenant_id) as s:
+        row = _load(s, proxy_id)
+        labels = s.exec(select(Number.label).where(Number.proxy_id == row.id).order_by(Number.label)).all()
+    return Impact(row.label, tuple(Dependent("number_proxy", label, Effect.detached) for label in labels))
 
 
 def delete_proxy(actor: Actor, proxy_id: uuid.UUID | str, clock: Clock = system_clock) -> int:

@@ -12,6 +12,7 @@ import reflex as rx
 from mirage_app.base.errors import ServiceError
 from mirage_app.services import proxies, restrictions
 from mirage_app.states.auth import AuthState, error_text
+from mirage_app.states.confirming import ConfirmDelete
 
 ADD_FIELDS = ("label", "host", "port", "protocol", "username", "password", "max_numbers")
 
@@ -43,31 +44,19 @@ class ProxyAddErrors:
     form: str = ""
 
 
-class ProxiesState(AuthState):
+class ProxiesState(ConfirmDelete, AuthState):
     proxy_rows: list[ProxyRow] = []
     proxies_loaded: bool = False
     proxy_errors: ProxyAddErrors = ProxyAddErrors()
     adding_proxy: bool = False
     proxy_form_version: int = 0  # bumped after a save: the form is drawn again, empty (the password is never kept)
     testing_proxy_id: str = ""
-    delete_proxy_id: str = ""
-    delete_proxy_label: str = ""
-    delete_proxy_numbers: int = 0
     # the monthly allowance of unanswered first messages
     allowance: int = 0
     allowance_used: int = 0
     allowance_left: int = 0
     allowance_resets: str = ""
     allowance_error: str = ""
-
-    @rx.var
-    def delete_proxy_open(self) -> bool:
-        return self.delete_proxy_id != ""
-
-    @rx.var
-    def delete_proxy_prompt(self) -> str:
-        key = "safety.proxy_delete_numbers" if self.delete_proxy_numbers else "safety.proxy_delete_hint"
-        return self.tr[key].format(name=self.delete_proxy_label, n=self.delete_proxy_numbers)
 
     @rx.var
     def allowance_text(self) -> str:
@@ -144,19 +133,12 @@ class ProxiesState(AuthState):
             message = self.tr["safety.proxy_test_failed"].format(error=tested.value.last_test_error or "—")
             return rx.toast.error(message, id="proxy-test-failed")
 
-    @rx.event
-    def ask_delete_proxy(self, proxy_id: str, label: str, assigned: int):
-        self.delete_proxy_id, self.delete_proxy_label, self.delete_proxy_numbers = proxy_id, label, int(assigned)
+    def _impact(self, target_id: str):
+        """The numbers on the proxy go back to their server's own connection."""
+        return self._call(proxies.proxy_impact, target_id)
 
-    @rx.event
-    def set_delete_proxy_open(self, is_open: bool):
-        if not is_open:
-            self.delete_proxy_id = self.delete_proxy_label = ""
-
-    @rx.event
-    def confirm_delete_proxy(self):
-        deleted = self._call(proxies.delete_proxy, self.delete_proxy_id, success="safety.proxy_deleted")
-        self.delete_proxy_id = self.delete_proxy_label = ""
+    def _delete(self, target_id: str):
+        deleted = self._call(proxies.delete_proxy, target_id, success="safety.proxy_deleted")
         self.load_safety()
         return deleted.feedback
 

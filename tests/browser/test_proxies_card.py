@@ -104,7 +104,7 @@ def test_add_test_and_assign_a_proxy(running_app, admin_page: Page, live_proxy: 
     # Deleting asks first, says the number goes back to the server's own connection, then takes it off.
     proxy_card.locator(".proxy-delete").click()
     expect(page.locator("#proxy-delete-confirm")).to_be_visible(timeout=30_000)
-    expect(page.get_by_role("alertdialog")).to_contain_text("1")
+    expect(page.get_by_role("alertdialog")).to_contain_text(NUMBER)
     page.locator("#proxy-delete-confirm").click()
     expect(page.locator(".proxy-card", has_text=PROXY)).to_have_count(0, timeout=30_000)
     page.goto(url + "/instances")

@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import text
 
 from mirage_app.base.errors import Conflict, PermissionDenied, ValidationFailed
+from mirage_app.base.impact import Effect
 from mirage_app.base.permissions import Actor
 from mirage_app.core.db import admin_engine, tenant_session
 from mirage_app.core.security import decrypt
@@ -179,6 +180,9 @@ def test_deleting_a_proxy_unassigns_its_numbers(simulator, admin_actor):
     with FakeProxy() as live:
         view = _add(admin_actor, live.port)
         proxies.assign_proxy(admin_actor, number.id, view.id)
+    impact = proxies.proxy_impact(admin_actor, view.id)  # what the confirmation says before the delete
+    assert [(d.kind, d.name, d.effect) for d in impact.dependents] == [("number_proxy", number.label, Effect.detached)]
+    assert not impact.blocked
     assert proxies.delete_proxy(admin_actor, view.id) == 1
     assert _proxy_of(admin_actor, number.id) is None
     assert simulator.state.proxies.find(number.session_id)["enabled"] is False

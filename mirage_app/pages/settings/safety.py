@@ -6,6 +6,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.layout import empty_state
 from mirage_app.logic.proxies import PROTOCOLS
 from mirage_app.pages.settings.cards import settings_card
@@ -43,7 +44,7 @@ def _proxy_card(row: rx.Var[ProxyRow]) -> rx.Component:
             size="1",
             variant="ghost",
             color_scheme="red",
-            on_click=ProxiesState.ask_delete_proxy(row.id, row.label, row.assigned),
+            on_click=ProxiesState.ask_delete(row.id),
             class_name="proxy-delete",
         ),
         spacing="2",
@@ -168,30 +169,6 @@ def _add_form() -> rx.Component:
     )
 
 
-def _delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(t("safety.proxy_delete_title")),
-            rx.alert_dialog.description(ProxiesState.delete_proxy_prompt, size="2"),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
-                rx.button(
-                    t("safety.proxy_delete"),
-                    color_scheme="red",
-                    on_click=ProxiesState.confirm_delete_proxy,
-                    id="proxy-delete-confirm",
-                ),
-                justify="end",
-                spacing="3",
-                padding_top="1em",
-            ),
-            max_width="440px",
-        ),
-        open=ProxiesState.delete_proxy_open,
-        on_open_change=ProxiesState.set_delete_proxy_open,
-    )
-
-
 def proxies_card() -> rx.Component:
     listing = rx.cond(
         ProxiesState.proxy_rows.length() > 0,
@@ -213,7 +190,7 @@ def proxies_card() -> rx.Component:
         rx.text(t("safety.proxies_hint"), size="2", color_scheme="gray"),
         listing,
         rx.cond(AuthState.is_admin, _add_form()),
-        _delete_dialog(),
+        confirm_dialog(ProxiesState.confirm, ProxiesState.delete, ProxiesState.cancel_delete, "proxy-delete"),
         id="proxies-card",
         width="100%",
     )
