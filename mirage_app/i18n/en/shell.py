@@ -42,7 +42,7 @@ SHELL: dict[str, str] = {
     "page.metrics.title": "Metrics",
     "page.metrics.subtitle": "Volume, replies and health over time.",
     "page.settings.title": "Settings",
-    "page.settings.subtitle": "Tenant defaults, users, API keys, security, Evolution servers and number safety.",
+    "page.settings.subtitle": "Tenant defaults, users, API keys, security, Evolution servers, number safety and alerts.",
     "page.audit.title": "Audit log",
     "page.audit.subtitle": "Who changed what, and when.",
     "page.login.title": "Sign in",

@@ -42,7 +42,7 @@ SHELL: dict[str, str] = {
     "page.metrics.title": "Métricas",
     "page.metrics.subtitle": "Volume, respostas e saúde ao longo do tempo.",
     "page.settings.title": "Configurações",
-    "page.settings.subtitle": "Padrões do tenant, usuários, chaves de API, segurança, servidores Evolution e segurança dos números.",
+    "page.settings.subtitle": "Padrões do tenant, usuários, chaves de API, segurança, servidores Evolution, segurança dos números e alertas.",
     "page.audit.title": "Auditoria",
     "page.audit.subtitle": "Quem mudou o quê, e quando.",
     "page.login.title": "Entrar",
