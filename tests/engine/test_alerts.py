@@ -22,12 +22,13 @@ from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import QUEUE_NAMES, get_redis
-from mirage_app.engine import alerts, ingest, number_health, server_health
+from mirage_app.engine import alerts, ingest, number_health, reputation, server_health
 from mirage_app.engine.runtime import EngineRuntime, ManualDeferrer, use_runtime
 from mirage_app.logic import alerts as rules
+from mirage_app.logic.reputation import Standing
 from mirage_app.models import UserRole
 from mirage_app.models.numbers import STOPPED
-from mirage_app.services import alert_channels
+from mirage_app.services import alert_channels, proxies, restrictions
 from tests.engine.driver import BurstWorker
 from tests.evolution.reference_payloads import closed
 from tests.fakes.alert_receiver import AlertReceiver
@@ -456,3 +457,22 @@ def test_editing_a_channel_keeps_its_password_unless_a_new_one_is_typed(warp, sm
     assert len(entries) == 2
     assert not any(p in str(e) for e in entries for p in ("first-pass", "second-pass"))  # no password logged
     assert entries[0].before["name"] == "On-call" and entries[0].after["enabled"] is False
+
+
+def test_a_restriction_a_failing_proxy_and_a_fall_in_band_alert(warp, receiver, admin_actor):
+    """The number-safety events of issue 16, each from the one place it happens."""
+    webhook(admin_actor, receiver)
+    tenant = admin_actor.tenant_id
+    number_id = _number(tenant, "connected")
+    restrictions.on_restriction(tenant, number_id, uuid.uuid4(), warp.clock.now() + timedelta(days=1))
+    proxies.on_proxy_failure(tenant, uuid.uuid4(), "connection refused", [number_id])
+    with tenant_session(tenant) as s:
+        healthy, cold = Standing(82.0, "healthy", None), Standing(51.0, "cold", None)
+        reputation.on_band_change(s, tenant, number_id, healthy, cold, [])  # a fall: alerted
+        reputation.on_band_change(s, tenant, number_id, cold, healthy, [])  # a recovery: audited only
+        s.commit()
+    warp.work()
+    kinds = sorted(json.loads(r.body)["kind"] for r in receiver.requests)
+    assert kinds == sorted([rules.RESTRICTION, rules.PROXY_FAILURE, rules.SCORE_DROP])
+    drop = next(json.loads(r.body) for r in receiver.requests if json.loads(r.body)["kind"] == rules.SCORE_DROP)
+    assert drop["data"]["detail"]["band"] == "healthy → cold"
