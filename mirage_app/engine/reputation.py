@@ -57,7 +57,10 @@ CHANGED = text(
 SIGNALS = text(
     """
     SELECT n.id, n.reputation_score, n.reputation_band, n.reputation_cooldown_until, n.reputation_signals,
-           GREATEST(0, (CAST(:now AS date) - CAST(COALESCE(n.paired_at, n.created_at) AS date))) AS age_days,
+           -- days since pairing, or the warm-up days its history shows when more (history written behind the
+           -- send pipeline's back, as the demo's fortnight is, makes a number older than its pairing)
+           GREATEST(0, (CAST(:now AS date) - CAST(COALESCE(n.paired_at, n.created_at) AS date)),
+                    COALESCE(n.active_days, 0)) AS age_days,
            s.sent, s.delivered, s.read, s.answered, s.failures, s.active_days,
            d.disconnects, d.ban_disconnects,
            (SELECT count(*) FROM number_restrictions nr

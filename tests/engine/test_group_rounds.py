@@ -14,7 +14,7 @@ def _member(number_id: str, band: str | None, days: int = 30) -> dict:
 
 def test_only_members_whose_band_allows_groups_speak():
     group = {"state": "active", "left": []}
-    members = [_member("a", "healthy"), _member("b", None), _member("c", "cold"), _member("d", "cooling_down")]
+    members = [_member("a", "warming"), _member("b", None), _member("c", "cold"), _member("d", "cooling_down")]
     plan = plan_group_round(group, members, ActionRules.default(), random.Random(1))
     assert plan.speakers and {p["number_id"] for p in plan.speakers} <= {"a", "b"}  # no band yet: the phase decides
     alone = plan_group_round(group, [members[0], members[2]], ActionRules.default(), random.Random(1))
