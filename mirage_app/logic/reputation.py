@@ -8,7 +8,7 @@ Score (points, summing to 100 for a perfect mature number):
 | delivery rate | 25 | undelivered messages are the first thing WhatsApp's spam filters act on |
 | read rate | 15 | messages read by a person, not only delivered to a phone |
 | reciprocity (reply ratio) | 20 | a number that gets answers is a person talking, not a sender broadcasting |
-| age | 30 | linear up to 30 days: a young number is watched most closely |
+| age | 30 | linear up to `MATURE_DAYS` (14, when the phase rules allow groups): young numbers are watched closely |
 | recent activity | 10 | days with sends in the last week: steady use beats bursts after silence |
 
 Rates are smoothed towards a prior (`PRIOR_WEIGHT` messages' worth of an ordinary number's rate), so three
@@ -61,7 +61,7 @@ RECHECK = timedelta(minutes=1)  # a cooldown that has ended but not been recompu
 BAN_COOLDOWN = timedelta(hours=24)
 
 WEIGHTS = {"delivery": 25.0, "read": 15.0, "reciprocity": 20.0, "age": 30.0, "activity": 10.0}
-MATURE_DAYS = 30
+MATURE_DAYS = actions.DEFAULT_MIN_DAY[actions.GROUP]  # the phase rules call a number mature then (groups)
 WEEK_DAYS = 7
 PRIOR_WEIGHT = 10.0
 PRIORS = {"delivery": 0.9, "read": 0.6, "reciprocity": 0.5}

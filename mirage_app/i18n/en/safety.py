@@ -81,4 +81,13 @@ SAFETY: dict[str, str] = {
     "safety.restricted_inferred": "Inferred: WhatsApp refused its first messages to new people while its chats still arrive (Evolution does not pass on WhatsApp's own code). Chats under way continue.",
     "safety.restricted_reported": "Reported by the team. Chats under way continue.",
     "safety.restricted_estimated": "The end is Mirage's estimate: WhatsApp does not say it.",
+    "audit.action.number.proxy": "Number's proxy changed",
+    "audit.action.number.restricted": "Number restricted from new contacts",
+    "audit.action.number.restriction_lifted": "Number's restriction lifted",
+    "audit.action.number.restriction_reported": "Number's restriction reported",
+    "audit.action.proxy.added": "Proxy added",
+    "audit.action.proxy.deleted": "Proxy deleted",
+    "audit.action.proxy.tested": "Proxy tested",
+    "audit.action.settings.first_message_allowance": "Monthly allowance of first messages changed",
+    "audit.entity.proxy": "Proxy",
 }

@@ -81,4 +81,13 @@ SAFETY: dict[str, str] = {
     "safety.restricted_inferred": "Inferido: o WhatsApp recusou as primeiras mensagens a pessoas novas enquanto as conversas dele ainda chegam (a Evolution não repassa o código do próprio WhatsApp). As conversas em andamento continuam.",
     "safety.restricted_reported": "Informado pela equipe. As conversas em andamento continuam.",
     "safety.restricted_estimated": "O fim é uma estimativa do Mirage: o WhatsApp não o informa.",
+    "audit.action.number.proxy": "Proxy do número alterado",
+    "audit.action.number.restricted": "Número impedido de contatos novos",
+    "audit.action.number.restriction_lifted": "Restrição do número encerrada",
+    "audit.action.number.restriction_reported": "Restrição do número informada",
+    "audit.action.proxy.added": "Proxy adicionado",
+    "audit.action.proxy.deleted": "Proxy excluído",
+    "audit.action.proxy.tested": "Proxy testado",
+    "audit.action.settings.first_message_allowance": "Cota mensal de primeiras mensagens alterada",
+    "audit.entity.proxy": "Proxy",
 }
