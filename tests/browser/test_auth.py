@@ -6,10 +6,8 @@ import re
 
 import pytest
 from playwright.sync_api import Page, expect
-from sqlalchemy import text
 
-from mirage_app.core.db import admin_engine
-from tests.browser.conftest import choose_first_password, enrol_mfa, sign_in
+from tests.browser.conftest import app_db, choose_first_password, enrol_mfa, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -25,8 +23,7 @@ def test_unauthenticated_visit_goes_to_login(running_app, page: Page):
 
 def test_first_run_admin_must_choose_a_password(running_app, page: Page, admin):
     # As on a first run, whichever test signed the admin in first: another test may have chosen the password already.
-    with admin_engine().begin() as conn:
-        conn.execute(text("UPDATE users SET password_changed_at = NULL WHERE email = :e"), {"e": admin.email})
+    app_db(running_app, "UPDATE users SET password_changed_at = NULL WHERE email = :e", e=admin.email)
     sign_in(page, running_app, admin.email, admin.password, admin.second_factor)
     expect(page).to_have_url(re.compile(r"/settings\?tab=security&first=1"))
     new_password = "Aurora-Austral-2026!" if admin.password == "Aurora-Borealis-2026!" else "Aurora-Borealis-2026!"
