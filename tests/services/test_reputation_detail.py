@@ -31,7 +31,7 @@ def _number(tenant_id, paired_days_ago: int) -> uuid.UUID:
 
 def test_detail_shows_history_band_and_what_moved_it(admin_actor, tenant_b):
     clock = FrozenClock(NOW)
-    number_id = _number(admin_actor.tenant_id, paired_days_ago=2)
+    number_id = _number(admin_actor.tenant_id, paired_days_ago=0)
     with use_runtime(EngineRuntime(clock=clock)):
         for day in range(3):
             clock.set(NOW + timedelta(days=day * 15))
