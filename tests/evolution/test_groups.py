@@ -173,6 +173,7 @@ def test_groups_span_the_servers_of_a_pool(pool: SimulatorPool, name: str) -> No
         group = first.group_create(name + "-a", "Pool", [phone_b])
         assert [g.jid for g in second.fetch_all_groups(name + "-b")] == [group.jid]
         second.send_text(name + "-b", group.jid, "de outro servidor")
+        assert two.wait_idle(5)  # the sender's server hands the message over; then the receiver's posts it
         (data,) = _events(one, name + "-a", "messages.upsert")
         assert data["key"]["participantAlt"] == f"{phone_b}@s.whatsapp.net"
         assert phone_a in {p.phone for p in second.group_participants(name + "-b", group.jid)}
