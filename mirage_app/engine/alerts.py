@@ -48,10 +48,13 @@ def emit(
     number_id: uuid.UUID | str | None = None,
     server_id: uuid.UUID | str | None = None,
     detail: dict | None = None,
+    subject: str | None = None,
 ) -> None:
-    """Record an alert and queue its deliveries. Never raises."""
+    """Record an alert and queue its deliveries. Never raises. `subject` (what it is about, for de-duplication)
+    defaults to the number, else the server, else the tenant (`logic.alerts.subject_of`)."""
     try:
-        queued = _record(uuid.UUID(str(tenant_id)), kind, number_id, server_id, detail or {})
+        subject = subject or rules.subject_of(number_id, server_id)
+        queued = _record(uuid.UUID(str(tenant_id)), kind, number_id, server_id, subject, detail or {})
         jobs = runtime().jobs()
         for delivery_id in queued:
             jobs.enqueue(
@@ -92,11 +95,10 @@ def emit_for_server(server_id: uuid.UUID | str, kind: str, detail: dict | None =
         emit(tenant_id, kind, server_id=server_id, detail=detail)
 
 
-def _record(tenant_id: uuid.UUID, kind: str, number_id, server_id, detail: dict) -> list[uuid.UUID]:
+def _record(tenant_id: uuid.UUID, kind: str, number_id, server_id, subject: str, detail: dict) -> list[uuid.UUID]:
     """Store the event and its deliveries in one transaction; returns the deliveries to send now."""
     clock = runtime().clock
     now = clock.now()
-    subject = rules.subject_of(number_id, server_id)
     with tenant_session(tenant_id) as s:
         # Two workers noticing the same thing at once must still make one alert.
         s.execute(text("SELECT pg_advisory_xact_lock(hashtextextended(:k, 0))"), {"k": f"{tenant_id}:{kind}:{subject}"})
@@ -324,7 +326,7 @@ def _alert(s, tenant_id, event_id, held: int) -> Alert:
 def _subject_label(event) -> str:
     if event.label:
         return f"{event.label} ({event.wa_number})" if event.wa_number else event.label
-    return event.server_name or "Mirage"
+    return event.server_name or event.detail.get("proxy") or "Mirage"
 
 
 def _audit(s, tenant_id, delivery_id, channel_id, kind: str, attempt: int, status: str, sent: Sent, clock) -> None:

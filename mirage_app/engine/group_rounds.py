@@ -1,7 +1,7 @@
 """Rounds of a `group` conversation: who speaks at each turn in its warming group (the scheduler's part).
 
 Only members whose warm-up phase and reputation band allow groups take part (logic.actions rule `group`,
-logic.reputation.band_allows), members who left are out, and most members mostly read:
+logic.reputation.may_take), members who left are out, and most members mostly read:
 `logic.actions.group_speakers` weights each by its persona's `group_talk`.
 """
 
@@ -41,8 +41,7 @@ def plan_group_round(group: dict | None, eligible: list[dict], rules: ActionRule
     mature = [
         p
         for p in present
-        if rules.allows(actions.GROUP, max(1, int(p.get("active_days") or 0)))
-        and reputation.band_allows(p.get("band"), actions.GROUP)
+        if reputation.may_take(actions.GROUP, rules, max(1, int(p.get("active_days") or 0)), p.get("band"))
     ]
     if len(mature) < 2:
         return GroupRound("group_phase_too_early")

@@ -21,7 +21,7 @@ from mirage_app.engine import sending
 from mirage_app.engine.effective_settings import TENANT_SETTINGS, settings_joins, settings_of
 from mirage_app.engine.rich_sends import STATUS_COLOURS
 from mirage_app.engine.runtime import runtime
-from mirage_app.logic import actions, reputation
+from mirage_app.logic import actions
 from mirage_app.logic.actions import Habits
 from mirage_app.logic.dayparts import to_local
 from mirage_app.logic.status_posts import post_time, status_line, with_picture
@@ -76,14 +76,13 @@ def _post_for_tenant(tenant_id: uuid.UUID, now: datetime) -> int:
         if len(rows) < 2:
             return 0  # nobody of the tenant's own to see it
         for row in rows:
-            if not reputation.band_allows(row.reputation_band, actions.STATUS):
-                continue  # its band forbids statuses for now (it still sees the others')
             settings = settings_of(row)
             local = to_local(now, row.timezone)
             if settings.quiet_hours.enabled and settings.quiet_hours.contains(local.time()):
                 continue
             habits = Habits.from_mapping_or_default(row.habits)
-            at = post_time(habits, settings.actions, max(1, row.active_days or 0), row.id, local.date())
+            warm_day = max(1, row.active_days or 0)
+            at = post_time(habits, settings.actions, warm_day, row.reputation_band, row.id, local.date())
             if at is None or local.time() < at:
                 continue
             rng = random.Random(f"{row.id}|{local.date()}|style")
@@ -94,7 +93,7 @@ def _post_for_tenant(tenant_id: uuid.UUID, now: datetime) -> int:
                 "status_style": {"color": rng.choice(STATUS_COLOURS), "font": rng.randint(1, 5)},
             }
             picture = None
-            if with_picture(settings.actions, max(1, row.active_days or 0), row.id, local.date()):
+            if with_picture(settings.actions, warm_day, row.reputation_band, row.id, local.date()):
                 picture = s.execute(UNPOSTED_PICTURE, {"n": str(row.id)}).scalar()
             message_id = s.execute(
                 INSERT_STATUS,

@@ -53,6 +53,11 @@ def subject_of(number_id: uuid.UUID | str | None, server_id: uuid.UUID | str | N
     return "tenant"
 
 
+def proxy_subject(proxy_id: uuid.UUID | str) -> str:
+    """A failing proxy is one alert naming its numbers, de-duplicated per proxy (not one per number)."""
+    return f"proxy:{proxy_id}"
+
+
 def is_duplicate(last_at: datetime | None, now: datetime, window: timedelta = DEDUPE_WINDOW) -> bool:
     """The same kind and subject was alerted at `last_at`: within the window it is the same alert."""
     return last_at is not None and now - last_at < window

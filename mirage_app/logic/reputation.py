@@ -97,6 +97,13 @@ def band_allows(band: str | None, action: str) -> bool:
     return limits is None or limits.allows(action)
 
 
+def may_take(action: str, rules: actions.ActionRules, warm_day: int, band: str | None) -> bool:
+    """The one gate for an action a number starts on its own (a group round, a status post, a picture): its warm-up
+    phase rules by its day and its reputation band must both allow it. A turn's plan gets the same two gates from
+    `actions.plan_turn` and `restrict`."""
+    return rules.allows(action, warm_day) and band_allows(band, action)
+
+
 @dataclass(frozen=True)
 class Signals:
     """What one number did recently (the engine counts them over the last `WEEK_DAYS` days)."""

@@ -10,6 +10,7 @@ import random
 from datetime import date, time
 
 from mirage_app.logic.actions import IMAGE, STATUS, ActionRules, Habits
+from mirage_app.logic.reputation import may_take
 
 _LINES: dict[str, tuple[str, ...]] = {
     "pt-BR": (
@@ -28,9 +29,12 @@ EARLIEST, LATEST = 9 * 60, 20 * 60  # people post between 09:00 and 20:00 local 
 PICTURE_SHARE = 0.4  # of a number's status posts, a picture with the day's line as its caption
 
 
-def post_time(habits: Habits, rules: ActionRules, warm_day: int, number_id: object, day: date) -> time | None:
-    """The local time this number posts its status on `day`, or None when it does not post that day."""
-    if not rules.allows(STATUS, warm_day):
+def post_time(
+    habits: Habits, rules: ActionRules, warm_day: int, band: str | None, number_id: object, day: date
+) -> time | None:
+    """The local time this number posts its status on `day`, or None when it does not post that day (or its phase
+    rules or reputation band do not allow status posts)."""
+    if not may_take(STATUS, rules, warm_day, band):
         return None
     rng = random.Random(f"{number_id}|{day.isoformat()}|status")
     if rng.random() >= habits.status_posts:
@@ -44,8 +48,8 @@ def status_line(locale: str | None, number_id: object, day: date) -> str:
     return lines[random.Random(f"{number_id}|{day.isoformat()}|line").randrange(len(lines))]
 
 
-def with_picture(rules: ActionRules, warm_day: int, number_id: object, day: date) -> bool:
+def with_picture(rules: ActionRules, warm_day: int, band: str | None, number_id: object, day: date) -> bool:
     """Whether the day's post is a picture (when pictures are allowed at all; the caller still needs one)."""
-    if not rules.allows(IMAGE, warm_day):
+    if not may_take(IMAGE, rules, warm_day, band):
         return False
     return random.Random(f"{number_id}|{day.isoformat()}|picture").random() < PICTURE_SHARE

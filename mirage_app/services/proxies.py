@@ -35,7 +35,7 @@ from mirage_app.engine import alerts, proxy_health
 from mirage_app.engine.evolution_gateway import EvolutionFailure, client_for
 from mirage_app.evolution.errors import EvolutionBadRequest, EvolutionError
 from mirage_app.logic import proxies as rules
-from mirage_app.logic.alerts import PROXY_FAILURE
+from mirage_app.logic.alerts import PROXY_FAILURE, proxy_subject
 from mirage_app.models import Number, Proxy
 from mirage_app.services.instances import get_number
 
@@ -63,13 +63,15 @@ class ProxyView:
 
 
 def on_proxy_failure(tenant_id: uuid.UUID, proxy_id: uuid.UUID, error: str, number_ids: list[uuid.UUID]) -> None:
-    """A proxy started failing its test; `number_ids` now hold their sends: an alert to the tenant's channels (one per
-    number, each de-duplicated on its own)."""
+    """A proxy started failing its test; `number_ids` now hold their sends: one alert to the tenant's channels that
+    names the proxy and its numbers (de-duplicated per proxy)."""
     log.warning("proxy %s failing (%s): sends of %d number(s) held", proxy_id, error, len(number_ids))
-    for number_id in number_ids or [None]:
-        alerts.emit(
-            tenant_id, PROXY_FAILURE, number_id=number_id, detail={"proxy": str(proxy_id), "error": error[:200]}
-        )
+    with tenant_session(tenant_id) as s:
+        proxy = s.get(Proxy, proxy_id)
+        labels = s.exec(select(Number.label).where(Number.id.in_(number_ids)).order_by(Number.label)).all()
+    name = f"{proxy.label} ({proxy.host}:{proxy.port})" if proxy is not None else str(proxy_id)
+    detail = {"proxy": name, "numbers": ", ".join(labels), "error": error[:200]}
+    alerts.emit(tenant_id, PROXY_FAILURE, subject=proxy_subject(proxy_id), detail=detail)
 
 
 def _assigned_counts(s) -> dict[uuid.UUID, int]:

@@ -465,7 +465,10 @@ def test_a_restriction_a_failing_proxy_and_a_fall_in_band_alert(warp, receiver, 
     tenant = admin_actor.tenant_id
     number_id = _number(tenant, "connected")
     restrictions.on_restriction(tenant, number_id, uuid.uuid4(), warp.clock.now() + timedelta(days=1))
-    proxies.on_proxy_failure(tenant, uuid.uuid4(), "connection refused", [number_id])
+    second = _number(tenant, "connected")
+    proxy = uuid.uuid4()
+    proxies.on_proxy_failure(tenant, proxy, "connection refused", [number_id, second])  # one alert for the proxy
+    proxies.on_proxy_failure(tenant, proxy, "connection refused", [number_id, second])  # the same: de-duplicated
     with tenant_session(tenant) as s:
         healthy, cold = Standing(82.0, "healthy", None), Standing(51.0, "cold", None)
         reputation.on_band_change(s, tenant, number_id, healthy, cold, [])  # a fall: alerted
@@ -476,3 +479,5 @@ def test_a_restriction_a_failing_proxy_and_a_fall_in_band_alert(warp, receiver, 
     assert kinds == sorted([rules.RESTRICTION, rules.PROXY_FAILURE, rules.SCORE_DROP])
     drop = next(json.loads(r.body) for r in receiver.requests if json.loads(r.body)["kind"] == rules.SCORE_DROP)
     assert drop["data"]["detail"]["band"] == "healthy → cold"
+    failing = next(json.loads(r.body) for r in receiver.requests if json.loads(r.body)["kind"] == rules.PROXY_FAILURE)
+    assert failing["data"]["detail"]["numbers"].count(",") == 1  # both numbers named in the one alert

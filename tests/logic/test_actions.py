@@ -129,20 +129,22 @@ def test_group_speakers_never_repeat_and_follow_talkativeness():
 
 def test_status_posts_follow_the_day_and_the_rate():
     habits, rules = Habits(status_posts=0.5), ActionRules.default()
-    assert post_time(habits, rules, 1, "n1", date(2026, 1, 5)) is None  # too early in the warm-up
+    assert post_time(habits, rules, 1, None, "n1", date(2026, 1, 5)) is None  # too early in the warm-up
     days = [date(2026, 1, d) for d in range(1, 31)]
-    posting = [post_time(habits, rules, 30, "n1", d) for d in days]
+    posting = [post_time(habits, rules, 30, None, "n1", d) for d in days]
     assert 5 < sum(t is not None for t in posting) < 25
     assert all(9 <= t.hour < 20 for t in posting if t)
-    assert posting == [post_time(habits, rules, 30, "n1", d) for d in days]  # stable for the day
+    assert posting == [post_time(habits, rules, 30, None, "n1", d) for d in days]  # stable for the day
+    assert not any(post_time(habits, rules, 30, "cold", "n1", d) for d in days)  # a cold band posts no status
     assert status_line("en", "n1", days[0]) and suggest("pt-BR", "c1")[0]
 
 
 def test_some_status_posts_are_pictures_where_pictures_are_allowed():
     days = [date(2026, 1, 1) + timedelta(days=i) for i in range(400)]
     rules = ActionRules.default()
-    share = sum(with_picture(rules, 30, "n1", d) for d in days) / len(days)
+    share = sum(with_picture(rules, 30, None, "n1", d) for d in days) / len(days)
     assert abs(share - PICTURE_SHARE) < 0.08
-    assert not any(with_picture(rules, 1, "n1", d) for d in days)  # pictures are not allowed on day 1
+    assert not any(with_picture(rules, 1, None, "n1", d) for d in days)  # pictures are not allowed on day 1
     no_pictures = ActionRules.from_mapping({"off": ["image"]})
-    assert not any(with_picture(no_pictures, 30, "n1", d) for d in days)
+    assert not any(with_picture(no_pictures, 30, None, "n1", d) for d in days)
+    assert not any(with_picture(rules, 30, "cold", "n1", d) for d in days)  # nor a cold band's pictures

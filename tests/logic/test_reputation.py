@@ -25,6 +25,7 @@ from mirage_app.logic.reputation import (
     band_for,
     contributions,
     held_until,
+    may_take,
     moved_most,
     next_standing,
     restrict,
@@ -179,3 +180,15 @@ def test_band_allows_groups_and_statuses_from_warming():
         assert all(band_allows(band, action) for band in ("healthy", "warming", None))
         assert not any(band_allows(band, action) for band in ("cold", "cooling_down"))
     assert band_allows("cold", actions.TEXT) and not band_allows("cooling_down", actions.TEXT)
+
+
+@given(
+    st.sampled_from(sorted(actions.ACTIONS)),
+    st.integers(min_value=1, max_value=60),
+    st.sampled_from([None, *sorted(LIMITS)]),
+)
+def test_an_action_needs_both_its_phase_and_its_band(action: str, day: int, band: str | None) -> None:
+    rules = actions.ActionRules.default()
+    assert may_take(action, rules, day, band) == (rules.allows(action, day) and band_allows(band, action))
+    switched_off = actions.ActionRules.from_mapping({"off": [action]})
+    assert action == actions.TEXT or not may_take(action, switched_off, day, band)

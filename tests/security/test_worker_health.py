@@ -8,11 +8,13 @@ within 30 s); this test runs a real worker process with a 0.2 s beat so it need 
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 
+import psutil
 import pytest
 from fastapi.testclient import TestClient
 from rq import Worker
@@ -38,6 +40,22 @@ def _listed(pid: int) -> bool:
     return any(w.pid == pid for w in Worker.all(connection=get_redis()))
 
 
+def _group_alive(pgid: int) -> bool:
+    """Whether any live process is left in the worker's process group (zombies waiting for `wait` do not count)."""
+    return any(
+        p.info["status"] != psutil.STATUS_ZOMBIE
+        for p in psutil.process_iter(["status"])
+        if _pgid(p.pid) == pgid
+    )
+
+
+def _pgid(pid: int) -> int | None:
+    try:
+        return os.getpgid(pid)
+    except ProcessLookupError:
+        return None
+
+
 def test_a_killed_worker_leaves_health_at_once_while_rq_still_lists_it(http, tmp_path):
     assert WORKER_HEARTBEAT_S * WORKER_ALIVE_BEATS <= 60  # production: gone within a minute at most
     before = _workers_check(http).get("count", 0)
@@ -48,6 +66,7 @@ def test_a_killed_worker_leaves_health_at_once_while_rq_still_lists_it(http, tmp
         env=dict(os.environ),
         stdout=log.open("ab"),
         stderr=subprocess.STDOUT,
+        start_new_session=True,  # its own group: the cleanup below reaches RQ's forked scheduler too
     )
     try:
         assert wait_for(lambda: _listed(worker.pid) and _workers_check(http).get("count") == before + 1, 60), (
@@ -65,7 +84,10 @@ def test_a_killed_worker_leaves_health_at_once_while_rq_still_lists_it(http, tmp
             assert check["ok"] is False and "no RQ worker is running" in check["error"]  # others may be listed too
         else:
             assert check["silent"] >= 1
+        # RQ's scheduler, forked by the worker, dies with it: no orphan keeps the dead worker's Redis sockets
+        # (its blocked BLPOP would swallow the next queued job).
+        assert wait_for(lambda: not _group_alive(worker.pid), timeout=10), "the worker's scheduler outlived it"
     finally:
-        if worker.poll() is None:
-            worker.kill()
-            worker.wait(timeout=10)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(worker.pid, signal.SIGKILL)
+        worker.wait(timeout=10)

@@ -7,7 +7,7 @@ ALERTS: dict[str, str] = {
     "alert.title.auto_pause": "Mirage: {subject} paused after repeated failures",
     "alert.title.restriction": "Mirage: {subject} is restricted by WhatsApp",
     "alert.title.score_drop": "Mirage: the reputation of {subject} dropped",
-    "alert.title.proxy_failure": "Mirage: the proxy of {subject} failed",
+    "alert.title.proxy_failure": "Mirage: proxy {subject} failed",
     "alert.title.server_unreachable": "Mirage: Evolution server {subject} unreachable",
     "alert.title.test": "Mirage: test alert",
     "alert.text.test": "This is a test alert from Mirage. If you are reading it, this channel works.",

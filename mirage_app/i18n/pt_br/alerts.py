@@ -6,7 +6,7 @@ ALERTS: dict[str, str] = {
     "alert.title.auto_pause": "Mirage: {subject} pausado após falhas seguidas",
     "alert.title.restriction": "Mirage: {subject} está restrito pelo WhatsApp",
     "alert.title.score_drop": "Mirage: a reputação de {subject} caiu",
-    "alert.title.proxy_failure": "Mirage: o proxy de {subject} falhou",
+    "alert.title.proxy_failure": "Mirage: o proxy {subject} falhou",
     "alert.title.server_unreachable": "Mirage: servidor Evolution {subject} inacessível",
     "alert.title.test": "Mirage: alerta de teste",
     "alert.text.test": "Este é um alerta de teste do Mirage. Se você está lendo, este canal funciona.",
