@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 
 from mirage_app.base import audit
 from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import system_clock
 from mirage_app.core.config import get_settings
@@ -299,12 +300,27 @@ def set_state(actor: Actor, server_id: uuid.UUID | str, state: str) -> ServerVie
         return _view(_visible(s, row.id))
 
 
+def _delete_impact(row) -> Impact:
+    """A server still holding numbers cannot go (drain it, re-pair them elsewhere); an empty one takes only itself:
+    its address and its key."""
+    if row.placed:
+        return Impact(row.name, (Dependent("server_numbers", str(row.placed), Effect.blocks),))
+    return Impact(row.name, (Dependent("server_key", row.name, Effect.deleted),))
+
+
+def server_impact(actor: Actor, server_id: uuid.UUID | str) -> Impact:
+    """What deleting the server would do, for the confirmation dialog (`delete_server` applies it again)."""
+    authorize(actor, Action.servers_manage)
+    with tenant_session(actor.tenant_id) as s:
+        return _delete_impact(_own(s, server_id))
+
+
 def delete_server(actor: Actor, server_id: uuid.UUID | str) -> None:
     """Remove an empty server; one that still holds numbers says so (move them first: drain, then re-pair)."""
     authorize(actor, Action.servers_manage)
     with tenant_session(actor.tenant_id) as s:
         row = _own(s, server_id)
-        if row.placed:
+        if _delete_impact(row).blocked:
             raise Conflict("servers.not_empty", placed=row.placed)
         s.execute(text("DELETE FROM evolution_servers WHERE id = :id"), {"id": row.id})
         before = {"name": row.name, "base_url": row.base_url}

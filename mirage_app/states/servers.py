@@ -18,6 +18,7 @@ from mirage_app.i18n import formats
 from mirage_app.models.servers import HELD_HEALTH, ServerState
 from mirage_app.services import evolution_servers
 from mirage_app.states.auth import AuthState, Outcome, error_text
+from mirage_app.states.confirming import ConfirmDelete
 
 FULL_AT = 0.9  # the capacity bar turns amber from 90 % used
 
@@ -103,7 +104,7 @@ def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], 
     )
 
 
-class ServersState(AuthState):
+class ServersState(ConfirmDelete, AuthState):
     server_rows: list[ServerRow] = []
     servers_loaded: bool = False
     # add form
@@ -117,18 +118,6 @@ class ServersState(AuthState):
     key_error: str = ""
     saving_key: bool = False
     probing_id: str = ""
-    # delete confirmation
-    delete_id: str = ""
-    delete_name: str = ""
-    delete_error: str = ""
-
-    @rx.var
-    def delete_open(self) -> bool:
-        return self.delete_id != ""
-
-    @rx.var
-    def delete_prompt(self) -> str:
-        return self.tr["settings.server_delete_hint"].format(name=self.delete_name)
 
     # -- reading -------------------------------------------------------------------------------------
     @rx.event
@@ -266,21 +255,11 @@ class ServersState(AuthState):
                 self._load()
         return saved.feedback
 
-    @rx.event
-    def ask_delete(self, server_id: str, name: str):
-        self.delete_id, self.delete_name, self.delete_error = server_id, name, ""
+    # -- delete (components.confirm.confirm_dialog) ------------------------------------------------------
+    def _impact(self, target_id: str):
+        return self._call(evolution_servers.server_impact, target_id)
 
-    @rx.event
-    def set_delete_open(self, is_open: bool):
-        if not is_open:
-            self.delete_id = self.delete_name = self.delete_error = ""
-
-    @rx.event
-    def confirm_delete(self):
-        deleted = self._call(
-            evolution_servers.delete_server, self.delete_id, error_to="delete_error", success="settings.server_deleted"
-        )
-        if deleted.ok:
-            self.delete_id = self.delete_name = ""
-            self._load()
+    def _delete(self, target_id: str):
+        deleted = self._call(evolution_servers.delete_server, target_id, success="settings.server_deleted")
+        self._load()
         return deleted.feedback

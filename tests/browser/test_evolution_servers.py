@@ -129,13 +129,12 @@ def _add_place_and_drain(page: Page, url: str, extra_server: SimulatorServer) ->
     expect(page.locator("#server-capacity-error")).to_be_visible(timeout=30_000)
     card.get_by_role("button", name=re.compile("^(Cancelar|Cancel)$")).click()
 
-    # Deleting asks first, and is refused while a number is on it.
+    # Deleting asks first, and is refused while a number is on it: the dialog says why and offers no delete.
     card.locator(".server-delete").click()
-    expect(page.locator("#server-delete-confirm")).to_be_visible(timeout=30_000)
-    page.locator("#server-delete-confirm").click()
-    expect(page.locator("#server-delete-error")).to_contain_text("1", timeout=30_000)
+    expect(page.locator("#server-delete-impact")).to_contain_text("1", timeout=30_000)
+    expect(page.locator("#server-delete-confirm")).to_have_count(0)
     page.keyboard.press("Escape")
-    expect(page.locator("#server-delete-confirm")).to_be_hidden()
+    expect(page.locator("#server-delete-dialog")).to_be_hidden()
 
     # Drain: no new numbers go there; the ones still on it are listed.
     card.locator(".server-set-draining").click()

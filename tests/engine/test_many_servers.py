@@ -225,8 +225,11 @@ def test_drain_then_repair_moves_a_number_with_its_history(pool, api_server, adm
     assert [m.body for m in instances.recent_messages(admin_actor, a.id)] == ["Oi, tudo certo?"]  # history kept
     sim.scan(a.session_id, "5511940000001")
     assert wait_for(lambda: number_row(tenant, a.id).status == "connected")
+    held = servers.server_impact(admin_actor, views[1].id)  # what the confirmation dialog says
+    assert held.blocked and [d.name for d in held.dependents] == ["3"]  # a, b and c
     with pytest.raises(Conflict):
         servers.delete_server(admin_actor, views[1].id)  # numbers are on it
+    assert not servers.server_impact(admin_actor, views[0].id).blocked
     servers.delete_server(admin_actor, views[0].id)  # empty now
 
 

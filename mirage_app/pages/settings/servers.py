@@ -9,6 +9,7 @@ from __future__ import annotations
 import reflex as rx
 
 from mirage_app.components.auth_card import field_error
+from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.instances import status_badge
 from mirage_app.components.layout import empty_state
 from mirage_app.pages.settings.cards import settings_card
@@ -264,7 +265,7 @@ def _actions(row: rx.Var[ServerRow]) -> rx.Component:
             size="1",
             variant="soft",
             color_scheme="red",
-            on_click=ServersState.ask_delete(row.id, row.name),
+            on_click=ServersState.ask_delete(row.id),
             class_name="server-delete",
         ),
     )
@@ -390,31 +391,6 @@ def add_server_form() -> rx.Component:
     )
 
 
-def delete_dialog() -> rx.Component:
-    return rx.alert_dialog.root(
-        rx.alert_dialog.content(
-            rx.alert_dialog.title(t("settings.server_delete_title")),
-            rx.alert_dialog.description(ServersState.delete_prompt, size="2"),
-            rx.box(field_error(ServersState.delete_error, "server-delete-error"), padding_top="0.75em"),
-            rx.hstack(
-                rx.alert_dialog.cancel(rx.button(t("common.cancel"), variant="soft", color_scheme="gray")),
-                rx.button(
-                    t("settings.server_delete"),
-                    color_scheme="red",
-                    on_click=ServersState.confirm_delete,
-                    id="server-delete-confirm",
-                ),
-                justify="end",
-                spacing="3",
-                padding_top="1em",
-            ),
-            max_width="440px",
-        ),
-        open=ServersState.delete_open,
-        on_open_change=ServersState.set_delete_open,
-    )
-
-
 def servers_card() -> rx.Component:
     listing = rx.cond(
         ServersState.server_rows.length() > 0,
@@ -430,7 +406,7 @@ def servers_card() -> rx.Component:
         rx.text(t("settings.servers_hint"), size="2", color_scheme="gray"),
         listing,
         rx.cond(AuthState.is_admin, add_server_form()),
-        delete_dialog(),
+        confirm_dialog(ServersState.confirm, ServersState.delete, ServersState.cancel_delete, "server-delete"),
         rx.moment(interval=LIVE_REFRESH_MS, on_change=ServersState.refresh, display="none"),
         id="servers-card",
         width="100%",
