@@ -263,8 +263,9 @@ def _e164(phone: str | None) -> str | None:
 # CASTs everywhere: psycopg binds server-side, and a NULL or a str parameter carries no type of its own.
 # - `dk` records the delivery's key; a byte-identical redelivery conflicts on (tenant_id, dedupe_key) in
 #   webhook_dedupe_keys (not partitioned, so across webhook_events' daily partitions too), `dk` and `ev` are then
-#   empty and nothing else happens (the statement returns no row). `ev` stores the delivery. processed_at = now() = the transaction's time, as
-#   the former "UPDATE ... SET processed_at = now()" at the end of the same transaction gave.
+#   empty and nothing else happens (the statement returns no row). `ev` stores the delivery; processed_at = now()
+#   = the transaction's time, as the former "UPDATE ... SET processed_at = now()" at the end of the same
+#   transaction gave.
 # - messages are upserted by (tenant, wa_msg_id); statuses only move forward (GREATEST on an enum declared in
 #   progress order); the body / ids of a placeholder row left by an early status are filled in; facts one side's
 #   webhook has and the other's lacks (a voice note's length, a quote) are added, what is stored is kept; a message

@@ -29,6 +29,8 @@ NUMBER_FIELDS: dict[str, type] = {
     "first_week_cap": int,
     "max_daily": int,
     "settle_hours_after_pairing": float,
+    "webhook_retention_days": int,
+    "body_retention_days": int,
 }
 # The words for the field a service error names: the message starts with them and the input is marked.
 FIELD_LABELS = {
@@ -155,6 +157,8 @@ class TenantDefaults:
     first_week_cap: str = ""
     max_daily: str = ""
     settle_hours_after_pairing: str = ""
+    webhook_retention_days: str = ""
+    body_retention_days: str = ""
 
     @classmethod
     def of(cls, view: tenant_settings.TenantSettingsView) -> TenantDefaults:
@@ -169,6 +173,8 @@ class TenantDefaults:
             quiet_end=view.quiet_end,
             humanize=view.humanize,
             allow_bot_to_bot=view.allow_bot_to_bot,
+            webhook_retention_days=str(view.webhook_retention_days),
+            body_retention_days=str(view.body_retention_days),
             **{k: str(view.warmup.get(k, "")) for k in WARMUP},
         )
 

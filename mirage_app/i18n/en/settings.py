@@ -113,6 +113,10 @@ SETTINGS: dict[str, str] = {
     "settings.server_key": "Global API key",
     "settings.server_added": "Server added.",
     "tenant.settle_hours_after_pairing": "Settle after pairing (h)",
+    "tenant.retention": "Data retention",
+    "tenant.retention_hint": "After these many days Mirage deletes raw webhook payloads and blanks message texts (quotes, places and contact cards too). Counts, charts, reputation and the audit log keep their figures. Shortening a period deletes the older data within the hour.",
+    "tenant.webhook_retention_days": "Webhook payloads (days, 8–90)",
+    "tenant.body_retention_days": "Message texts (days, 7–3650)",
     # Security guidance, the MFA gate, read-only defaults, invitation statuses
     "settings.password_rules": "At least 10 characters; not a common password, not your email's name, and not the current one.",
     "settings.first_run_done": "Your password is set. Next step: connect your first WhatsApp number, or look around the overview.",
