@@ -41,4 +41,3 @@ def cutoff(now: datetime, days: int) -> datetime:
 def partition_start(now: datetime) -> date:
     """The first day whose partition the job makes sure of: today in UTC (partitions are UTC days)."""
     return now.astimezone(UTC).date()
-
