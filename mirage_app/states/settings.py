@@ -32,6 +32,8 @@ NUMBER_FIELDS: dict[str, type] = {
     "webhook_retention_days": int,
     "body_retention_days": int,
 }
+# Retention periods, and the impact line (`impact.<kind>.deleted`) a shorter one shows in its confirmation.
+RETENTION_IMPACT = {"webhook_retention_days": "retention_webhooks", "body_retention_days": "retention_bodies"}
 # The words for the field a service error names: the message starts with them and the input is marked.
 FIELD_LABELS = {
     "current_password": "settings.current_password",
@@ -222,6 +224,7 @@ class SettingsState(ConfirmDelete, AuthState):
     # tenant defaults
     tenant: TenantDefaults = TenantDefaults()
     tenant_error: str = ""
+    retention_saved: dict[str, int] = {}  # the periods as stored: a shorter one typed is confirmed first
 
     @rx.event
     def on_load(self):
@@ -253,6 +256,7 @@ class SettingsState(ConfirmDelete, AuthState):
             return loaded.feedback
         tenant, self.recovery_left, user_views, invitations, keys, sessions = loaded.value
         self.tenant = TenantDefaults.of(tenant)
+        self.retention_saved = {key: getattr(tenant, key) for key in RETENTION_IMPACT}
         self.tenant_tz = tenant.timezone  # a saved zone applies to every time on screen at once
         tr, stamp = self.tr, self.stamp
         self.user_rows = [
@@ -380,12 +384,24 @@ class SettingsState(ConfirmDelete, AuthState):
 
     @rx.event
     def save_tenant(self):
+        """A shorter retention period deletes data within the hour: asked first (the `retention:` confirmation)."""
         self.error_field = ""
         try:
             changes = self.tenant.changes()
         except NotANumber as exc:
             self.error_field, self.tenant_error = named_error(self.tr, FIELD_LABELS, exc.field, self.tr[NOT_A_NUMBER])
             return None
+        shortened = tuple(
+            Dependent(RETENTION_IMPACT[key], str(changes[key]), Effect.deleted)
+            for key in RETENTION_IMPACT
+            if changes[key] < self.retention_saved.get(key, 0)
+        )
+        if shortened:
+            self.confirm = confirm_view(self.tr, Impact("", shortened), "retention:", verb="shorten_retention")
+            return None
+        return self._save_tenant(changes)
+
+    def _save_tenant(self, changes: dict):
         saved = self._call(
             tenant_settings.update_settings, error_to="tenant_error", success="instances.saved", **changes
         )
@@ -455,5 +471,7 @@ class SettingsState(ConfirmDelete, AuthState):
 
     def _delete(self, target_id: str):
         kind, _, row_id = target_id.partition(":")
+        if kind == "retention":  # the confirmed save of shorter retention periods (save_tenant)
+            return self._save_tenant(self.tenant.changes())
         ending = ENDINGS[kind]
         return self._change_and_reload(ending.service, *([row_id] if ending.takes_id else []), success=ending.toast)

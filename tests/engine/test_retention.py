@@ -229,8 +229,7 @@ def test_partitions_are_dropped_once_every_tenants_retention_has_passed(services
             )
             # A row no partition covered went to the DEFAULT partition; making its day's partition moves it in.
             conn.execute(
-                "INSERT INTO webhook_events (tenant_id, session_id, event_type, received_at) "
-                "VALUES (%s, 's', 'X', %s)",
+                "INSERT INTO webhook_events (tenant_id, session_id, event_type, received_at) VALUES (%s, 's', 'X', %s)",
                 (tenant, datetime.combine(today - timedelta(days=25), datetime.min.time(), UTC) + timedelta(hours=5)),
             )
             assert conn.execute("SELECT mirage_webhook_partitions_ensure(%s, 10)", (today - timedelta(days=25),))

@@ -117,6 +117,10 @@ SETTINGS: dict[str, str] = {
     "tenant.retention_hint": "After these many days Mirage deletes raw webhook payloads and blanks message texts (quotes, places and contact cards too). Counts, charts, reputation and the audit log keep their figures. Shortening a period deletes the older data within the hour.",
     "tenant.webhook_retention_days": "Webhook payloads (days, 8–90)",
     "tenant.body_retention_days": "Message texts (days, 7–3650)",
+    "confirm.title.shorten_retention": "Shorten the retention?",
+    "confirm.verb.shorten_retention": "Shorten and delete",
+    "impact.retention_webhooks.deleted": "Raw webhook payloads older than {name} days are deleted within the hour.",
+    "impact.retention_bodies.deleted": "Message texts older than {name} days are blanked within the hour.",
     # Security guidance, the MFA gate, read-only defaults, invitation statuses
     "settings.password_rules": "At least 10 characters; not a common password, not your email's name, and not the current one.",
     "settings.first_run_done": "Your password is set. Next step: connect your first WhatsApp number, or look around the overview.",

@@ -117,6 +117,10 @@ SETTINGS: dict[str, str] = {
     "tenant.retention_hint": "Depois desses dias o Mirage apaga o conteúdo bruto dos webhooks e esvazia o texto das mensagens (citações, locais e contatos também). Contagens, gráficos, reputação e o registro de auditoria mantêm seus números. Encurtar um prazo apaga os dados mais antigos em até uma hora.",
     "tenant.webhook_retention_days": "Conteúdo dos webhooks (dias, 8–90)",
     "tenant.body_retention_days": "Texto das mensagens (dias, 7–3650)",
+    "confirm.title.shorten_retention": "Encurtar a retenção?",
+    "confirm.verb.shorten_retention": "Encurtar e apagar",
+    "impact.retention_webhooks.deleted": "O conteúdo bruto dos webhooks com mais de {name} dias é apagado em até uma hora.",
+    "impact.retention_bodies.deleted": "O texto das mensagens com mais de {name} dias é esvaziado em até uma hora.",
     # Security guidance, the MFA gate, read-only defaults, invitation statuses
     "settings.password_rules": "Pelo menos 10 caracteres; nada de senha comum, do nome do seu e-mail ou da senha atual.",
     "settings.first_run_done": "Sua senha está definida. Próximo passo: conecte seu primeiro número de WhatsApp, ou conheça a visão geral.",
