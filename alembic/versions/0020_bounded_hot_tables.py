@@ -14,7 +14,8 @@
 - `mirage_webhook_partitions_ensure(p_from, p_days)`: creates the missing daily partitions (moving any rows the
   DEFAULT partition took for those days first); `mirage_webhook_partitions_drop(p_now)`: drops the daily
   partitions every tenant's retention has passed (computed here, so the application role cannot drop younger
-  ones). Both SECURITY DEFINER: only the owner may run DDL.
+  ones). Both SECURITY DEFINER (only the owner may run DDL), with a short lock timeout: a partition that cannot be
+  locked at once (DROP locks the parent, and ingestion would queue behind it) is left to the next run.
 
 Revision ID: 0020
 Revises: 0018
@@ -72,8 +73,11 @@ FUNCTIONS = {
                              'FOR VALUES FROM (%L) TO (%L)', part, lo, hi);
               PERFORM mirage_webhook_partition_protect(part);
               made := made + 1;
-            EXCEPTION WHEN invalid_object_definition THEN
-              NULL;  -- the day lies inside an existing partition (the catch-all of older days): nothing to add
+            EXCEPTION
+              WHEN invalid_object_definition THEN
+                NULL;  -- the day lies inside an existing partition (the catch-all of older days): nothing to add
+              WHEN lock_not_available THEN
+                NULL;  -- busy: the next run makes it (the job runs well ahead of the day)
             END;
           END LOOP;
           RETURN made;
@@ -97,8 +101,12 @@ FUNCTIONS = {
             upper_day := to_date(substring(r.relname from '([0-9]{{8}})$'), 'YYYYMMDD')
                          + CASE WHEN r.relname LIKE 'webhook_events_p%' THEN 1 ELSE 0 END;
             IF upper_day <= horizon THEN
-              EXECUTE format('DROP TABLE {PARTS}.%I', r.relname);
-              RETURN NEXT r.relname;
+              BEGIN
+                EXECUTE format('DROP TABLE {PARTS}.%I', r.relname);
+                RETURN NEXT r.relname;
+              EXCEPTION WHEN lock_not_available THEN
+                NULL;  -- a long reader holds the table: dropped by the next run rather than queueing ingestion
+              END;
             END IF;
           END LOOP;
         END
@@ -183,7 +191,7 @@ def upgrade() -> None:
     for signature, (returns, body) in FUNCTIONS.items():
         op.execute(
             f"CREATE FUNCTION {signature} RETURNS {returns} LANGUAGE plpgsql VOLATILE SECURITY DEFINER "
-            f"SET search_path = public, pg_temp AS $$ {body} $$"
+            f"SET search_path = public, pg_temp SET lock_timeout = '2s' AS $$ {body} $$"
         )
         op.execute(f"REVOKE ALL ON FUNCTION {signature} FROM PUBLIC")
     for signature in list(FUNCTIONS)[1:]:
