@@ -1,5 +1,5 @@
 """Issue 17: the tenant tab's retention periods. A longer one saves at once; a shorter one deletes data within the
-hour, so it is confirmed first; an out-of-range one is refused naming its field. Screenshots in screenshots/settings/."""
+hour, so it is confirmed first; an out-of-range one is refused naming its field (screenshots/settings/)."""
 
 from __future__ import annotations
 

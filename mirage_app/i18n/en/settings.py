@@ -51,7 +51,7 @@ SETTINGS: dict[str, str] = {
     "settings.key_once": "Copy the key now: it will not be shown again.",
     "settings.key_created": "Key created.",
     "settings.key_revoked": "Key revoked.",
-    "settings.tenant_hint": "Delays, quiet hours, limits and number warm-up.",
+    "settings.tenant_hint": "Delays, quiet hours, limits, number warm-up and data retention.",
     "tenant.timezone": "Timezone",
     "tenant.locale": "Default language",
     "tenant.pacing": "Sending pace",

@@ -51,7 +51,7 @@ SETTINGS: dict[str, str] = {
     "settings.key_once": "Copie a chave agora: ela não será mostrada de novo.",
     "settings.key_created": "Chave criada.",
     "settings.key_revoked": "Chave revogada.",
-    "settings.tenant_hint": "Atrasos, horário de silêncio, limites e aquecimento dos números.",
+    "settings.tenant_hint": "Atrasos, horário de silêncio, limites, aquecimento dos números e retenção de dados.",
     "tenant.timezone": "Fuso horário",
     "tenant.locale": "Idioma padrão",
     "tenant.pacing": "Ritmo de envio",
