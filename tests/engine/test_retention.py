@@ -243,3 +243,36 @@ def test_partitions_are_dropped_once_every_tenants_retention_has_passed(services
             assert list(conn.execute("SELECT * FROM mirage_webhook_partitions_drop(now() + interval '1 year')")) == []
     finally:
         services.drop_database(name)
+
+
+def test_the_migration_moves_existing_events_and_remembers_recent_keys(services):
+    name = f"mirage_move_{uuid.uuid4().hex[:8]}"
+    url = services.create_database(name)
+    libpq = make_url(url).set(drivername="postgresql").render_as_string(False)
+    try:
+        migrate.upgrade("0018", admin_url=url)
+        with psycopg.connect(libpq) as conn:
+            tenant = conn.execute(
+                "INSERT INTO tenants (name, timezone, locale) VALUES ('t', 'UTC', 'en') RETURNING id"
+            ).fetchone()[0]
+            for key, age in (("old", "40 days"), ("recent", "1 hour"), (None, "3 days")):
+                conn.execute(
+                    "INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key, received_at) "
+                    "VALUES (%s, 's', 'X', '{\"k\": 1}', %s, now() - CAST(%s AS interval))",
+                    (tenant, key, age),
+                )
+        migrate.upgrade(admin_url=url)
+        with psycopg.connect(libpq) as conn:
+            rows = conn.execute(
+                "SELECT dedupe_key, tableoid::regclass::text FROM webhook_events ORDER BY received_at"
+            ).fetchall()
+            keys = [r[0] for r in conn.execute("SELECT dedupe_key FROM webhook_dedupe_keys")]
+        assert [r[0] for r in rows] == ["old", None, "recent"]
+        assert rows[0][1].startswith("mirage_partitions.webhook_events_upto_")
+        assert rows[2][1].startswith("mirage_partitions.webhook_events_")
+        assert keys == ["recent"]  # within the de-duplication window
+        migrate.downgrade("0018", admin_url=url)
+        with psycopg.connect(libpq) as conn:
+            assert conn.execute("SELECT count(*) FROM webhook_events").fetchone()[0] == 3
+    finally:
+        services.drop_database(name)
