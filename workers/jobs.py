@@ -66,6 +66,13 @@ def probe_proxies() -> int:
     return probe_all(runtime().clock)
 
 
+def apply_retention() -> dict:
+    """Bounded hot tables (hourly): webhook partitions made ahead and dropped when expired, per-tenant retention."""
+    from mirage_app.engine.retention import apply_retention as apply
+
+    return apply().as_dict()
+
+
 def post_statuses() -> int:
     """Status posts due now, in every tenant (every 5 minutes)."""
     from mirage_app.engine.status_posts import post_statuses as post

@@ -46,6 +46,7 @@ PERIODIC_JOBS: list[PeriodicJob] = [
     PeriodicJob("reputation", 60, "workers.jobs.recompute_reputation", "default"),
     PeriodicJob("restriction-sweep", 60, "workers.jobs.sweep_restrictions", "default"),
     PeriodicJob("proxy-probe", 120, "workers.jobs.probe_proxies", "low"),
+    PeriodicJob("retention", 3600, "workers.jobs.apply_retention", "low"),
 ]
 
 

@@ -193,19 +193,17 @@ def ingest(auth: InstanceAuth, raw_body: bytes, payload: dict[str, Any]) -> Inge
             row = s.execute(text(statement[0]), params).first()
             s.commit()
             return _one_statement_result(auth, event, params, row)
-        event_id = s.execute(
-            text(
-                "INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key, wa_ts) "
-                "VALUES (:t, :sid, :etype, CAST(:payload AS jsonb), :dk, :wa_ts) "
-                "ON CONFLICT (tenant_id, dedupe_key) DO NOTHING RETURNING id"
-            ),
-            params,
-        ).scalar()
-        if event_id is None:
+        stored = s.execute(text(STORE_UNPROCESSED_SQL), params).first()
+        if stored is None:
             s.rollback()
             return IngestResult(None, True, event.kind if event else "other")
+        event_id = stored.id
         alert = _apply(s, auth, event) if event is not None else None
-        s.execute(text("UPDATE webhook_events SET processed_at = now() WHERE id = :id"), {"id": event_id})
+        # received_at names the partition: without it every partition's index would be probed.
+        s.execute(
+            text("UPDATE webhook_events SET processed_at = now() WHERE id = :id AND received_at = :at"),
+            {"id": event_id, "at": stored.received_at},
+        )
         s.commit()
     if alert is not None:
         alerts.emit_later(auth.tenant_id, alert[0], number_id=auth.number_id, detail=alert[1])
@@ -263,25 +261,36 @@ def _e164(phone: str | None) -> str | None:
 # Messages and statuses: the raw event and its effect in ONE statement, so the whole delivery is one round trip.
 # Written with SQLAlchemy's `:name` parameters; `_psycopg` derives the `%(name)s` form `db_async` sends. Explicit
 # CASTs everywhere: psycopg binds server-side, and a NULL or a str parameter carries no type of its own.
-# - `ev` stores the delivery; a byte-identical redelivery conflicts on (tenant_id, dedupe_key), `ev` is then empty
-#   and nothing else happens (the statement returns no row). processed_at = now() = the transaction's time, as
-#   the former "UPDATE ... SET processed_at = now()" at the end of the same transaction gave.
+# - `dk` records the delivery's key; a byte-identical redelivery conflicts on (tenant_id, dedupe_key) in
+#   webhook_dedupe_keys (not partitioned, so across webhook_events' daily partitions too), `dk` and `ev` are then
+#   empty and nothing else happens (the statement returns no row). `ev` stores the delivery; processed_at = now()
+#   = the transaction's time, as the former "UPDATE ... SET processed_at = now()" at the end of the same
+#   transaction gave.
 # - messages are upserted by (tenant, wa_msg_id); statuses only move forward (GREATEST on an enum declared in
 #   progress order); the body / ids of a placeholder row left by an early status are filled in; facts one side's
-#   webhook has and the other's lacks (a voice note's length, a quote) are added, what is stored is kept.
+#   webhook has and the other's lacks (a voice note's length, a quote) are added, what is stored is kept; a message
+#   whose body has expired (engine.retention, meta.body_expired) stays blank whatever is redelivered.
 _STORE_EVENT = """
+    dk AS (
+        INSERT INTO webhook_dedupe_keys (tenant_id, dedupe_key) VALUES (CAST(:t AS uuid), CAST(:dk AS varchar))
+        ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+        RETURNING tenant_id
+    ),
     ev AS (
         INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key, wa_ts, processed_at)
-        VALUES (:t, :sid, :etype, CAST(:payload AS jsonb), :dk, CAST(:wa_ts AS timestamptz), now())
-        ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+        SELECT dk.tenant_id, CAST(:sid AS varchar), CAST(:etype AS varchar), CAST(:payload AS jsonb),
+               CAST(:dk AS varchar), CAST(:wa_ts AS timestamptz), now()
+        FROM dk
         RETURNING id
     )"""
 _UPSERT_MESSAGE_SET = """
         ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET
             status = GREATEST(messages.status, EXCLUDED.status),
-            body = CASE WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> '' THEN messages.meta->>'pending_edit'
+            body = CASE WHEN messages.meta ? 'body_expired' THEN ''
+                        WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> '' THEN messages.meta->>'pending_edit'
                         WHEN messages.body = '' THEN EXCLUDED.body ELSE messages.body END,
-            meta = CASE WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> ''
+            meta = CASE WHEN messages.meta ? 'body_expired' THEN messages.meta
+                        WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> ''
                         THEN (messages.meta - 'pending_edit')
                             || jsonb_build_object('edited', jsonb_build_object('from', EXCLUDED.body, 'at', now()))
                         ELSE (EXCLUDED.meta - 'optout_check') || messages.meta END,
@@ -289,7 +298,8 @@ _UPSERT_MESSAGE_SET = """
             direction = CASE WHEN (messages.meta ? 'pending_edit' AND EXCLUDED.body <> '')
                                   OR (messages.from_number_id IS NULL AND EXCLUDED.from_number_id IS NOT NULL)
                              THEN EXCLUDED.direction ELSE messages.direction END,
-            kind = CASE WHEN messages.kind = 'text' AND messages.body = '' THEN EXCLUDED.kind ELSE messages.kind END,
+            kind = CASE WHEN messages.kind = 'text' AND messages.body = '' AND NOT messages.meta ? 'body_expired'
+                        THEN EXCLUDED.kind ELSE messages.kind END,
             ref_wa_msg_id = COALESCE(messages.ref_wa_msg_id, EXCLUDED.ref_wa_msg_id),
             group_id = COALESCE(messages.group_id, EXCLUDED.group_id),
             from_number_id = COALESCE(messages.from_number_id, EXCLUDED.from_number_id),
@@ -370,6 +380,20 @@ WITH {_STORE_EVENT},
     )
 SELECT ev.id AS event_id, msg.id AS message_id, msg.inserted, CAST(:direction AS text) AS direction
 FROM ev LEFT JOIN msg ON true
+"""
+
+# Other events: stored, then applied in Python, then marked processed (`ingest`).
+STORE_UNPROCESSED_SQL = """
+WITH dk AS (
+    INSERT INTO webhook_dedupe_keys (tenant_id, dedupe_key) VALUES (CAST(:t AS uuid), CAST(:dk AS varchar))
+    ON CONFLICT (tenant_id, dedupe_key) DO NOTHING
+    RETURNING tenant_id
+)
+INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key, wa_ts)
+SELECT dk.tenant_id, CAST(:sid AS varchar), CAST(:etype AS varchar), CAST(:payload AS jsonb), CAST(:dk AS varchar),
+       CAST(:wa_ts AS timestamptz)
+FROM dk
+RETURNING id, received_at
 """
 
 # A status that names no message or no status Mirage tracks: stored, nothing to apply.

@@ -70,6 +70,7 @@ EDIT_SQL = text(
     SELECT :t, :wa, 'in', '', 'delivered', :n, CAST(:meta AS jsonb), now()
     WHERE NOT EXISTS (SELECT FROM target)
     ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET meta = messages.meta || EXCLUDED.meta
+        WHERE NOT messages.meta ? 'body_expired'
     """
 )
 

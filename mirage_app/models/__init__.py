@@ -25,7 +25,7 @@ from mirage_app.models.enums import (
     Weekday,
 )
 from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
-from mirage_app.models.messaging import Message, WebhookEvent
+from mirage_app.models.messaging import Message, WebhookDedupeKey, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
 from mirage_app.models.safety import NumberRestriction, Proxy, RestrictionSource
@@ -63,6 +63,7 @@ TENANT_TABLES = [
         Round,
         Message,
         WebhookEvent,
+        WebhookDedupeKey,
         Contact,
         OutreachPolicy,
         OutreachTarget,
@@ -131,6 +132,7 @@ __all__ = [
     "UserSession",
     "WarmingGroup",
     "WarmingGroupMember",
+    "WebhookDedupeKey",
     "WebhookEvent",
     "Weekday",
 ]

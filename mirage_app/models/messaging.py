@@ -18,6 +18,7 @@ from mirage_app.models.base import (
     json_field,
     tenant_field,
     ts_field,
+    utcnow,
 )
 from mirage_app.models.enums import MessageDirection, MessageKind, MessageStatus, pg_enum
 
@@ -129,20 +130,41 @@ class Message(SQLModel, table=True):
 
 
 class WebhookEvent(SQLModel, table=True):
+    """Partitioned by day on received_at (alembic 0020): hence the primary key (id, received_at). Retries are
+    de-duplicated through `WebhookDedupeKey`, which no partition boundary splits."""
+
     __tablename__ = "webhook_events"
     __table_args__ = (
         sa.Index("ix_webhook_events_unprocessed", "received_at", postgresql_where=sa.text("processed_at IS NULL")),
-        # Evolution retries deliver byte-identical bodies: one row per (tenant, sha256 of the body) (alembic 0003).
-        sa.UniqueConstraint("tenant_id", "dedupe_key", name="uq_webhook_events_dedupe"),
+        # The retention job's per-tenant deletes (engine.retention).
+        sa.Index("ix_webhook_events_tenant_received", "tenant_id", "received_at"),
     )
     id: uuid.UUID = id_field()
-    tenant_id: uuid.UUID = tenant_field(index=False)  # uq_webhook_events_dedupe starts with it
+    tenant_id: uuid.UUID = tenant_field(index=False)  # ix_webhook_events_tenant_received starts with it
     session_id: str = Field(max_length=100, index=True)
     event_type: str = Field(max_length=60)
     payload: dict = json_field(dict)
     wa_ts: datetime | None = ts_field()
-    received_at: datetime = created_field()
+    received_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=sa.Column(sa.DateTime(timezone=True), primary_key=True, server_default=sa.func.now()),
+    )
     processed_at: datetime | None = ts_field()
     error: str | None = Field(default=None, max_length=500)
     # sha256 of the raw body: Evolution's retries deliver byte-identical bodies, which then add no row.
     dedupe_key: str | None = Field(default=None, max_length=64)
+
+
+class WebhookDedupeKey(SQLModel, table=True):
+    """One row per (tenant, sha256 of a delivered body) for a bounded time (engine.retention.DEDUPE_WINDOW): a
+    byte-identical redelivery finds its key here and adds nothing."""
+
+    __tablename__ = "webhook_dedupe_keys"
+    __table_args__ = (sa.Index("ix_webhook_dedupe_keys_tenant_received", "tenant_id", "received_at"),)
+    tenant_id: uuid.UUID = Field(
+        sa_column=sa.Column(
+            UUID(as_uuid=True), sa.ForeignKey("tenants.id", ondelete="CASCADE"), primary_key=True, nullable=False
+        )
+    )
+    dedupe_key: str = Field(max_length=64, primary_key=True)
+    received_at: datetime = created_field()

@@ -120,6 +120,11 @@ class TenantSettings(SQLModel, table=True):
     actions: dict = json_field(dict)
     # First messages to new contacts that may go unanswered per calendar month before outreach to new contacts stops.
     unanswered_first_allowance: int = Field(default=200)
+    # How long raw webhook payloads and message bodies are kept (logic.retention); the rows' facts, the rollups and
+    # the audit log outlive them. `bodies_expired_before`: how far the body expiry has gone (engine.retention).
+    webhook_retention_days: int = Field(default=30, sa_column_kwargs={"server_default": "30"})
+    body_retention_days: int = Field(default=365, sa_column_kwargs={"server_default": "365"})
+    bodies_expired_before: datetime | None = ts_field()
     updated_at: datetime | None = ts_field()
 
 

@@ -21,6 +21,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.i18n import LOCALES
+from mirage_app.logic import retention
 from mirage_app.logic.dayparts import parse_time, zone
 from mirage_app.logic.warmup import WarmupPolicy
 from mirage_app.models import Tenant, TenantSettings
@@ -37,6 +38,8 @@ FIELDS = (
     "warmup",
     "timezone",
     "locale",
+    "webhook_retention_days",
+    "body_retention_days",
 )
 # Warm-up fields where a higher value is less safe; for the others a lower value is.
 _WARMUP_UP_IS_RISKIER = ("day1", "growth", "first_week_cap", "max_daily", "idle_reset_hours")
@@ -57,6 +60,9 @@ class TenantSettingsView:
     allow_bot_to_bot: bool
     warmup: dict  # every WarmupPolicy field, defaults filled in
     updated_at: datetime | None
+    # How long raw webhook payloads and message bodies are kept (logic.retention, engine.retention).
+    webhook_retention_days: int = retention.WEBHOOK_DAYS_DEFAULT
+    body_retention_days: int = retention.BODY_DAYS_DEFAULT
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,6 +87,8 @@ def _view(tenant: Tenant, row: TenantSettings) -> TenantSettingsView:
         allow_bot_to_bot=row.allow_bot_to_bot,
         warmup=asdict(policy),
         updated_at=row.updated_at,
+        webhook_retention_days=row.webhook_retention_days,
+        body_retention_days=row.body_retention_days,
     )
 
 
@@ -203,6 +211,12 @@ def update_settings(actor: Actor, clock: Clock = system_clock, **changes: Any) -
             new["hourly_burst_limit"] = _int(
                 changes["hourly_burst_limit"], "hourly_burst_limit", 1, 1000, "settings.burst_invalid"
             )
+        for key, low, high in (
+            ("webhook_retention_days", retention.WEBHOOK_DAYS_MIN, retention.WEBHOOK_DAYS_MAX),
+            ("body_retention_days", retention.BODY_DAYS_MIN, retention.BODY_DAYS_MAX),
+        ):
+            if key in changes:
+                new[key] = _int(changes[key], key, low, high, "settings.retention_invalid")
         if "quiet_start" in changes:
             new["quiet_start"] = _time(changes["quiet_start"], "quiet_start")
         if "quiet_end" in changes:

@@ -29,7 +29,11 @@ NUMBER_FIELDS: dict[str, type] = {
     "first_week_cap": int,
     "max_daily": int,
     "settle_hours_after_pairing": float,
+    "webhook_retention_days": int,
+    "body_retention_days": int,
 }
+# Retention periods, and the impact line (`impact.<kind>.deleted`) a shorter one shows in its confirmation.
+RETENTION_IMPACT = {"webhook_retention_days": "retention_webhooks", "body_retention_days": "retention_bodies"}
 # The words for the field a service error names: the message starts with them and the input is marked.
 FIELD_LABELS = {
     "current_password": "settings.current_password",
@@ -155,6 +159,8 @@ class TenantDefaults:
     first_week_cap: str = ""
     max_daily: str = ""
     settle_hours_after_pairing: str = ""
+    webhook_retention_days: str = ""
+    body_retention_days: str = ""
 
     @classmethod
     def of(cls, view: tenant_settings.TenantSettingsView) -> TenantDefaults:
@@ -169,6 +175,8 @@ class TenantDefaults:
             quiet_end=view.quiet_end,
             humanize=view.humanize,
             allow_bot_to_bot=view.allow_bot_to_bot,
+            webhook_retention_days=str(view.webhook_retention_days),
+            body_retention_days=str(view.body_retention_days),
             **{k: str(view.warmup.get(k, "")) for k in WARMUP},
         )
 
@@ -216,6 +224,7 @@ class SettingsState(ConfirmDelete, AuthState):
     # tenant defaults
     tenant: TenantDefaults = TenantDefaults()
     tenant_error: str = ""
+    retention_saved: dict[str, int] = {}  # the periods as stored: a shorter one typed is confirmed first
 
     @rx.event
     def on_load(self):
@@ -247,6 +256,7 @@ class SettingsState(ConfirmDelete, AuthState):
             return loaded.feedback
         tenant, self.recovery_left, user_views, invitations, keys, sessions = loaded.value
         self.tenant = TenantDefaults.of(tenant)
+        self.retention_saved = {key: getattr(tenant, key) for key in RETENTION_IMPACT}
         self.tenant_tz = tenant.timezone  # a saved zone applies to every time on screen at once
         tr, stamp = self.tr, self.stamp
         self.user_rows = [
@@ -374,12 +384,24 @@ class SettingsState(ConfirmDelete, AuthState):
 
     @rx.event
     def save_tenant(self):
+        """A shorter retention period deletes data within the hour: asked first (the `retention:` confirmation)."""
         self.error_field = ""
         try:
             changes = self.tenant.changes()
         except NotANumber as exc:
             self.error_field, self.tenant_error = named_error(self.tr, FIELD_LABELS, exc.field, self.tr[NOT_A_NUMBER])
             return None
+        shortened = tuple(
+            Dependent(RETENTION_IMPACT[key], str(changes[key]), Effect.deleted)
+            for key in RETENTION_IMPACT
+            if changes[key] < self.retention_saved.get(key, 0)
+        )
+        if shortened:
+            self.confirm = confirm_view(self.tr, Impact("", shortened), "retention:", verb="shorten_retention")
+            return None
+        return self._save_tenant(changes)
+
+    def _save_tenant(self, changes: dict):
         saved = self._call(
             tenant_settings.update_settings, error_to="tenant_error", success="instances.saved", **changes
         )
@@ -449,5 +471,7 @@ class SettingsState(ConfirmDelete, AuthState):
 
     def _delete(self, target_id: str):
         kind, _, row_id = target_id.partition(":")
+        if kind == "retention":  # the confirmed save of shorter retention periods (save_tenant)
+            return self._save_tenant(self.tenant.changes())
         ending = ENDINGS[kind]
         return self._change_and_reload(ending.service, *([row_id] if ending.takes_id else []), success=ending.toast)

@@ -27,11 +27,27 @@ def test_every_tenant_table_has_forced_rls(services):
     with psycopg.connect(services.admin_url.replace("+psycopg", "")) as conn:
         rows = conn.execute(
             "SELECT relname, relrowsecurity, relforcerowsecurity FROM pg_class "
-            "WHERE relkind = 'r' AND relnamespace = 'public'::regnamespace AND relname <> 'alembic_version'"
+            "WHERE relkind IN ('r', 'p') AND relnamespace = 'public'::regnamespace AND relname <> 'alembic_version'"
         ).fetchall()
     flags = {name: (enabled, forced) for name, enabled, forced in rows}
     assert set(TENANT_TABLES) | {"tenants"} == set(flags)
     assert all(enabled and forced for enabled, forced in flags.values()), flags
+
+
+def test_every_partition_has_forced_rls_and_is_out_of_the_app_roles_reach(services):
+    """Partitions (alembic 0020) are reached through their parent, whose policy applies; each carries the policy
+    too, and the application role cannot name one (no USAGE on their schema)."""
+    with psycopg.connect(services.admin_url.replace("+psycopg", "")) as conn:
+        rows = conn.execute(
+            "SELECT c.relname, c.relrowsecurity, c.relforcerowsecurity, "
+            "EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation') "
+            "FROM pg_class c WHERE c.relispartition AND c.relkind = 'r'"
+        ).fetchall()
+    assert {name for name, *_ in rows} >= {"webhook_events_default"}
+    assert all(enabled and forced and policy for _, enabled, forced, policy in rows), rows
+    with psycopg.connect(get_settings().resolved_app_database_url().replace("+psycopg", "")) as conn:
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("SELECT count(*) FROM mirage_partitions.webhook_events_default")
 
 
 def test_query_without_where_sees_only_own_tenant(tenant_a, tenant_b):

@@ -58,6 +58,13 @@ def test_raising_a_safety_limit_needs_mfa(tenant_a, change):
     tenant_settings.update_settings(_admin(tenant_a, mfa=True), **change)
 
 
+def test_retention_periods_are_tenant_settings(admin_actor):
+    view = tenant_settings.get_settings(admin_actor)
+    assert (view.webhook_retention_days, view.body_retention_days) == (30, 365)
+    view = tenant_settings.update_settings(admin_actor, webhook_retention_days="8", body_retention_days=3650)
+    assert (view.webhook_retention_days, view.body_retention_days) == (8, 3650)
+
+
 def test_operators_cannot_change_tenant_settings(tenant_a):
     with pytest.raises(PermissionDenied):
         tenant_settings.update_settings(Actor(tenant_id=tenant_a, role=UserRole.operator, label="o"), min_delay_s=20)
@@ -77,6 +84,10 @@ def test_operators_cannot_change_tenant_settings(tenant_a):
         ({"timezone": "Mars/Olympus"}, "timezone"),
         ({"locale": "de"}, "locale"),
         ({"colour": "blue"}, "colour"),
+        ({"webhook_retention_days": 7}, "webhook_retention_days"),  # reputation reads a week of them
+        ({"webhook_retention_days": 91}, "webhook_retention_days"),
+        ({"body_retention_days": 6}, "body_retention_days"),
+        ({"body_retention_days": "30.5"}, "body_retention_days"),
     ],
 )
 def test_validation(admin_actor, change, field):

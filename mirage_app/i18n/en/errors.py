@@ -183,6 +183,7 @@ ERRORS: dict[str, str] = {
     "settings.warmup_invalid": "Invalid warm-up policy: {detail}",
     "settings.timezone_invalid": "Unknown timezone.",
     "settings.locale_invalid": "Choose pt-BR or en.",
+    "settings.retention_invalid": "A retention period is a whole number of days from {low} to {high}.",
     "settings.unknown_field": "Unknown setting: {name}.",
     "proxy.not_found": "Proxy not found.",
     "proxy.host_invalid": "Enter the proxy's host name or IP address.",

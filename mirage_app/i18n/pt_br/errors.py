@@ -111,6 +111,7 @@ ERRORS: dict[str, str] = {
     "settings.delay_invalid": "Atrasos são segundos inteiros de {low} a {high}.",
     "settings.delay_order": "O atraso mínimo não pode passar do máximo.",
     "settings.locale_invalid": "Escolha pt-BR ou en.",
+    "settings.retention_invalid": "Um prazo de retenção é um número inteiro de dias de {low} a {high}.",
     "settings.time_invalid": "Use um horário no formato HH:MM.",
     "settings.timezone_invalid": "Fuso horário desconhecido.",
     "settings.unknown_field": "Configuração desconhecida: {name}.",

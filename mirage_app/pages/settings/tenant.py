@@ -1,4 +1,5 @@
-"""The tenant tab: timezone and language, pacing, quiet hours, warm-up — the defaults every conversation uses."""
+"""The tenant tab: timezone and language, pacing, quiet hours, warm-up — the defaults every conversation uses —
+and how long raw webhook payloads and message bodies are kept."""
 
 from __future__ import annotations
 
@@ -89,6 +90,15 @@ def tenant_card() -> rx.Component:
             _tenant_input("max_daily", type="number"),
             _tenant_input("settle_hours_after_pairing", type="number"),
             columns=rx.breakpoints(initial="2", sm="5"),
+            spacing="4",
+            width="100%",
+        ),
+        rx.heading(t("tenant.retention"), size="3"),
+        rx.text(t("tenant.retention_hint"), size="1", color_scheme="gray"),
+        rx.grid(
+            _tenant_input("webhook_retention_days", type="number"),
+            _tenant_input("body_retention_days", type="number"),
+            columns=rx.breakpoints(initial="1", sm="2"),
             spacing="4",
             width="100%",
         ),
