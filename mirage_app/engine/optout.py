@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from mirage_app.base import audit
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import sending
+from mirage_app.engine import send_outcomes
 from mirage_app.engine.outreach_sender import INSERT_OUTREACH_MESSAGE, load_sender
 from mirage_app.engine.outreach_sends import OPTOUT_CONFIRMATION, OUTREACH
 from mirage_app.engine.runtime import EngineRuntime, runtime
@@ -120,7 +120,7 @@ def check_optout(tenant_id: uuid.UUID | str, message_id: uuid.UUID | str) -> Opt
         result = record_optout(s, rt, tenant, msg)
         s.commit()
     if result is not None and result.confirmation_id is not None:
-        sending.schedule(rt, tenant, result.confirmation_id, None)
+        send_outcomes.schedule(rt, tenant, result.confirmation_id, None)
     return result
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import sending
+from mirage_app.engine import send_outcomes
 from mirage_app.engine.llm_client import DEFAULT_MODEL
 from mirage_app.engine.optout import load_inbound, mark_message, optout_keywords, record_optout
 from mirage_app.engine.outreach_sender import INSERT_OUTREACH_MESSAGE, load_sender
@@ -200,7 +200,7 @@ def handle_inbound_from_contact(tenant_id: uuid.UUID | str, message_id: uuid.UUI
             mark_message(s, mid, outreach_handled=OPTOUT)
             s.commit()
             if optout.confirmation_id is not None:
-                sending.schedule(rt, tenant, optout.confirmation_id, None)
+                send_outcomes.schedule(rt, tenant, optout.confirmation_id, None)
             return InboundOutcome(OPTOUT, True, optout.confirmation_id)
         contact_id = msg.contact_id
         row = s.execute(EXCHANGE, {"c": contact_id, "n": msg.to_number_id}).first() if contact_id else None
@@ -284,5 +284,5 @@ def handle_inbound_from_contact(tenant_id: uuid.UUID | str, message_id: uuid.UUI
         )
         mark_message(s, mid, outreach_handled=REPLY_QUEUED)
         s.commit()
-    sending.schedule(rt, tenant, new_id, send_after)
+    send_outcomes.schedule(rt, tenant, new_id, send_after)
     return InboundOutcome(REPLY_QUEUED, True, new_id)

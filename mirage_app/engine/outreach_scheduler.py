@@ -36,7 +36,7 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
-from mirage_app.engine import contact_guard, number_safety, sending
+from mirage_app.engine import contact_guard, number_safety, send_outcomes, sending
 from mirage_app.engine.optout import optout_keywords
 from mirage_app.engine.outreach_exchange import NO_REPLY_AFTER, compose, outreach_meta
 from mirage_app.engine.outreach_sender import load_sender
@@ -326,6 +326,6 @@ class PolicyTick:
                 },
             ).scalar()
             s.commit()
-        sending.schedule(self.rt, self.tenant_id, message_id, None)
+        send_outcomes.schedule(self.rt, self.tenant_id, message_id, None)
         log.info("outreach opener %s queued for target %s (policy %s)", message_id, candidate.id, policy.id)
         return "opener"

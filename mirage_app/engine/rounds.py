@@ -29,7 +29,7 @@ from typing import Any
 from sqlalchemy import text
 
 from mirage_app.core.db import app_engine, tenant_connection
-from mirage_app.engine import replies, round_state, sending, turn_actions
+from mirage_app.engine import replies, round_state, send_outcomes, sending, turn_actions
 from mirage_app.engine.effective_settings import (
     CONVERSATION_SETTINGS,
     TENANT_SETTINGS,
@@ -61,7 +61,7 @@ ROUND_COMPLETE = "round_complete"
 class TurnResult:
     state: str
     message_id: uuid.UUID | None = None
-    send: sending.SendOutcome | None = None
+    send: send_outcomes.SendOutcome | None = None
 
 
 def send_key(round_id: uuid.UUID | str, turn: int) -> str:
@@ -326,8 +326,8 @@ def create_turn(
     if inserted is None:  # another trigger wrote this turn first
         return TurnResult(EXISTS)
     for extra in extras:
-        sending.schedule(rt, tenant_id, extra["id"], extra["send_after"])
-    sending.schedule(rt, tenant_id, message_id, send_after)
+        send_outcomes.schedule(rt, tenant_id, extra["id"], extra["send_after"])
+    send_outcomes.schedule(rt, tenant_id, message_id, send_after)
     return TurnResult(QUEUED, message_id)
 
 
@@ -347,13 +347,13 @@ def _send_inline(
     due = [extra for extra in extras if extra["send_after"] <= now]
     order = [*(extra["id"] for extra in due), row["id"]]
     outcome = sending.process(tenant_id, order[0], conn, prepare=write)
-    if outcome.state == sending.NOOP and outcome.reason == "missing":
+    if outcome.state == send_outcomes.NOOP and outcome.reason == "missing":
         return TurnResult(EXISTS)
     for message_id in order[1:]:
         outcome = sending.process(tenant_id, message_id, conn)
     for extra in extras:
         if extra["send_after"] > now:
-            sending.schedule(rt, tenant_id, extra["id"], extra["send_after"])
+            send_outcomes.schedule(rt, tenant_id, extra["id"], extra["send_after"])
     return TurnResult(QUEUED, row["id"], outcome)
 
 

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-from mirage_app.engine import sending
+from mirage_app.engine import send_outcomes
 from mirage_app.engine.runtime import runtime
 from mirage_app.logic import waits
 
@@ -39,4 +39,4 @@ def schedule_released(tenant_id: uuid.UUID, message_ids: list[uuid.UUID]) -> Non
     """Queue the send job of each released message (after the release committed)."""
     rt = runtime()
     for message_id in message_ids:
-        sending.schedule(rt, tenant_id, message_id, None)
+        send_outcomes.schedule(rt, tenant_id, message_id, None)

@@ -27,15 +27,11 @@ number_health); a success resets it.
 
 from __future__ import annotations
 
-import json
 import logging
 import math
-import random
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 import psycopg
 from sqlalchemy import text
@@ -48,6 +44,18 @@ from mirage_app.engine import contact_guard, inbox, ingest_rich, number_health, 
 from mirage_app.engine.effective_settings import EffectiveSettings
 from mirage_app.engine.runtime import SEND_JOB, SEND_QUEUE, EngineRuntime, job_id, runtime
 from mirage_app.engine.send_context import CONTEXT, COUNTS, EVIDENCE, SendContext
+from mirage_app.engine.send_outcomes import (
+    ADOPTED,
+    BUSY,
+    EARLY,
+    NOOP,
+    READING,
+    SENT,
+    OutcomeWriter,
+    SendOutcome,
+    patch_message,
+    schedule,
+)
 from mirage_app.evolution.errors import (
     ConnectionClosed,
     EvolutionError,
@@ -68,25 +76,6 @@ NUMBER_LOCK_NS = 7_300_413  # transaction advisory lock namespace: caps per numb
 EVIDENCE_WAIT = timedelta(seconds=60)
 STOP_RECHECK = timedelta(minutes=5)  # a held send looks again this often even if nobody resumes it
 
-# Outcome states
-SENT = "sent"
-ADOPTED = "adopted"
-DEFERRED = "deferred"
-READING = "reading"
-FAILED = "failed"
-RETRY = "retry"
-BUSY = "busy"
-NOOP = "noop"
-EARLY = "early"
-
-
-@dataclass(frozen=True)
-class SendOutcome:
-    state: str
-    reason: str | None = None
-    retry_at: datetime | None = None
-    wa_msg_id: str | None = None
-
 
 def _lock_key(value: uuid.UUID) -> int:
     return int.from_bytes(value.bytes[:4], "big", signed=True)
@@ -96,23 +85,6 @@ def lock_number(s, number_id: uuid.UUID) -> None:
     """Serialise, until the end of the caller's transaction, everything that claims a send slot of `number_id`
     (the pipeline's claim, the outreach tick's opener)."""
     s.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"), {"ns": NUMBER_LOCK_NS, "k": _lock_key(number_id)})
-
-
-def send_job_id(message_id: uuid.UUID | str, when: datetime | None = None) -> str:
-    if when is None:
-        return job_id("send", message_id, "now")
-    return job_id("send", message_id, int(when.timestamp()))
-
-
-def schedule(rt: EngineRuntime, tenant_id: uuid.UUID, message_id: uuid.UUID, when: datetime | None) -> None:
-    """Queue the send job for `when` (None or past = now)."""
-    jobs = rt.jobs()
-    if when is None or when <= rt.clock.now():
-        jobs.enqueue(SEND_JOB, str(tenant_id), str(message_id), job_id=send_job_id(message_id), queue=SEND_QUEUE)
-    else:
-        jobs.enqueue_at(
-            when, SEND_JOB, str(tenant_id), str(message_id), job_id=send_job_id(message_id, when), queue=SEND_QUEUE
-        )
 
 
 def process(
@@ -155,18 +127,7 @@ def process(
                 conn.invalidate()
 
 
-def _patch(s, message_id: uuid.UUID, **columns: Any) -> None:
-    """Update columns of our row; `meta` (a dict) is merged into the stored JSON."""
-    meta = columns.pop("meta", None)
-    sets = [f"{name} = :{name}" for name in columns]
-    params = dict(columns, id=message_id)
-    if meta is not None:
-        sets.append("meta = meta || CAST(:meta AS jsonb)")
-        params["meta"] = json.dumps(meta, default=str)
-    s.execute(text(f"UPDATE messages SET {', '.join(sets)} WHERE id = :id"), params)
-
-
-class _Attempt:
+class _Attempt(OutcomeWriter):
     def __init__(self, rt: EngineRuntime, tenant_id: uuid.UUID, message_id: uuid.UUID, conn=None) -> None:
         self.conn = conn
         self.lock = {"ns": MESSAGE_LOCK_NS, "k": _lock_key(message_id)}
@@ -282,7 +243,7 @@ class _Attempt:
             return self._defer(s, ctx, verdict.reason or "blocked", when, wait=verdict.wait)
         if verdict.action == contact_guard.BYPASS:  # the one opt-out confirmation: no caps
             meta = {"caps_bypassed": verdict.reason}
-            _patch(s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta)
+            patch_message(s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta)
             return None
         hour_start = rolling_hour_start(self.now)
         day_start, _ = local_day_bounds(self.now, ctx.timezone)
@@ -328,7 +289,7 @@ class _Attempt:
             return self._defer(s, ctx, decision.reason or "capped", retry_at, wait=wait)
         # Claim: the reserved slot (sent_at) counts for every other sender of this number from now on.
         meta = {"warm_day": day, "first_of_day": first_of_day, "daily_cap": daily, "lag_ms": self._lag_ms(ctx)}
-        _patch(
+        patch_message(
             s, ctx.id, sent_at=self.now, attempts=ctx.attempts + 1, dispatched_at=self.now, meta=meta,
             wait_reason=waits.TYPING,
         )  # fmt: skip
@@ -361,7 +322,7 @@ class _Attempt:
         if read_error:
             patch["read_error"] = read_error
         with self.session() as s:
-            _patch(s, ctx.id, send_after=send_at, updated_at=self.now, meta=patch, wait_reason=waits.READING)
+            patch_message(s, ctx.id, send_after=send_at, updated_at=self.now, meta=patch, wait_reason=waits.READING)
             s.commit()
         if read_ms <= 0:
             return self.run()
@@ -484,99 +445,6 @@ class _Attempt:
         if self.now < proof_by:
             return self._defer(s, ctx, waits.AWAITING_EVIDENCE, proof_by, keep_dispatch=True)
         return self._fail(s, ctx, "unknown_delivery", count=True, keep_slot=True)
-
-    def _defer(
-        self,
-        s,
-        ctx: SendContext,
-        reason: str,
-        when: datetime,
-        keep_dispatch: bool = False,
-        wait: waits.Wait | None = None,
-    ) -> SendOutcome:
-        if not keep_dispatch and waits.expired(ctx.created_at, self.now):
-            # It has waited long enough: whatever it was for has passed. End it with a reason, not one more wait.
-            return self._fail(s, ctx, waits.EXPIRED, count=False)
-        columns: dict[str, Any] = {
-            "send_after": when,
-            "updated_at": self.now,
-            "wait_reason": (wait.stored() if wait is not None else reason)[:60],
-        }
-        if not keep_dispatch:
-            columns["dispatched_at"] = None
-        _patch(s, ctx.id, **columns)
-        s.commit()
-        schedule(self.rt, self.tenant_id, ctx.id, when)
-        return SendOutcome(DEFERRED, reason, when)
-
-    def _hold(self, s, ctx: SendContext, reason: str) -> SendOutcome:
-        """The number's Evolution server (or its proxy) is down, unlicensed or refusing the key: the send provably did
-        not go out. Try again after a while without using up an attempt, holding a cap slot or adding to the number's
-        failure streak (the fault is not the number's); the probe shows the operator why."""
-        when = self.now + timedelta(seconds=self.cfg.server_hold_s * random.uniform(0.8, 1.2))
-        _patch(s, ctx.id, sent_at=None, attempts=ctx.attempts)  # undo the claim, if it happened
-        return self._defer(s, ctx, reason, when)
-
-    def _retry(self, s, ctx: SendContext, reason: str, *, count: bool, check_evidence: bool = False) -> SendOutcome:
-        """Try again later with exponential backoff. `count`: Evolution failed (adds to the failure streak);
-        otherwise a gate (e.g. number not connected) held the send. Both use up one of the attempts."""
-        attempts = ctx.attempts + 1  # ctx is the snapshot from before this attempt's claim
-        if attempts >= self.cfg.max_send_attempts:
-            return self._fail(s, ctx, reason, count=count)
-        delay = min(self.cfg.retry_cap_s, self.cfg.retry_base_s * 2 ** max(0, attempts - 1))
-        delay *= random.uniform(0.8, 1.2)
-        when = self.now + timedelta(seconds=delay)
-        meta: dict[str, Any] = {"last_error": reason}
-        if check_evidence:
-            meta["check_evidence"] = True
-        _patch(
-            s,
-            ctx.id,
-            send_after=when,
-            dispatched_at=None,
-            sent_at=None,
-            attempts=attempts,
-            error=reason[:500],
-            updated_at=self.now,
-            meta=meta,
-            wait_reason=reason[:60],  # an Evolution error's code: waits.parse reads it as a retry
-        )
-        paused = count and number_health.record_failure(
-            s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
-        )
-        s.commit()
-        if paused:
-            number_health.alert_paused(self.tenant_id, ctx.from_number_id, reason)
-        schedule(self.rt, self.tenant_id, ctx.id, when)
-        return SendOutcome(RETRY, reason, when)
-
-    def _fail(
-        self, s, ctx: SendContext, reason: str, *, count: bool, keep_slot: bool = False, abort_round: bool = True
-    ) -> SendOutcome:
-        columns: dict[str, Any] = {
-            "status": "failed",
-            "error": reason[:500],
-            "send_after": None,
-            "wait_reason": None,
-            "updated_at": self.now,
-        }
-        if not keep_slot:
-            columns["sent_at"] = None
-        sets = ", ".join(
-            f"{k} = :{k}" if k != "status" else "status = CAST(:status AS message_status)" for k in columns
-        )
-        s.execute(text(f"UPDATE messages SET {sets} WHERE id = :id AND status = 'queued'"), dict(columns, id=ctx.id))
-        paused = count and number_health.record_failure(
-            s, self.tenant_id, ctx.from_number_id, reason, self.cfg.failure_streak_pause, self.rt.clock
-        )
-        # An extra of a turn (a reaction, a typo's fix) that fails leaves the round alone.
-        if abort_round and ctx.round_id is not None and reason != "unknown_delivery" and "turn" in ctx.meta:
-            round_state.abort(s, ctx.round_id, reason, self.now, keep_message=ctx.id)
-        s.commit()
-        if paused:
-            number_health.alert_paused(self.tenant_id, ctx.from_number_id, reason)
-        log.info("message %s failed: %s", ctx.id, reason)
-        return SendOutcome(FAILED, reason)
 
 
 def _server_fault(exc: EvolutionError) -> str | None:

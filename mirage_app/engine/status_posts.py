@@ -17,7 +17,7 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
-from mirage_app.engine import sending
+from mirage_app.engine import send_outcomes
 from mirage_app.engine.effective_settings import TENANT_SETTINGS, settings_joins, settings_of
 from mirage_app.engine.rich_sends import STATUS_COLOURS
 from mirage_app.engine.runtime import runtime
@@ -111,5 +111,5 @@ def _post_for_tenant(tenant_id: uuid.UUID, now: datetime) -> int:
                 queued.append(message_id)
         s.commit()
     for message_id in queued:
-        sending.schedule(rt, tenant_id, message_id, now)
+        send_outcomes.schedule(rt, tenant_id, message_id, now)
     return len(queued)

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import reputation, sending
+from mirage_app.engine import reputation, send_outcomes
 from mirage_app.logic import reputation as rules
 from mirage_app.services import tenant_settings
 from tests.engine.conftest import connect_numbers, queue_messages
@@ -40,7 +40,7 @@ def _run(engine, delta: timedelta, step: timedelta = timedelta(minutes=5)) -> No
 def _queue(engine, tenant, a, b, n):
     ids = queue_messages(tenant, a, b, n, engine.clock)
     for message_id in ids:
-        sending.schedule(engine.runtime, tenant, message_id, None)
+        send_outcomes.schedule(engine.runtime, tenant, message_id, None)
     return ids
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import sending
+from mirage_app.engine import send_outcomes, sending
 from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
 from mirage_app.evolution.models import SentMessage
 from mirage_app.models import Number, NumberStatus
@@ -132,7 +132,7 @@ def test_warm_up_daily_cap_and_quiet_hours_defer_to_the_right_time(admin_actor, 
     clock.set(datetime(2030, 6, 3, 23, 0, tzinfo=SP).astimezone(UTC))
     [late] = queue_messages(admin_actor.tenant_id, b, a, 1, clock)
     outcome = sending.process(admin_actor.tenant_id, late)
-    assert outcome.state == sending.DEFERRED and outcome.reason == "quiet_hours"
+    assert outcome.state == send_outcomes.DEFERRED and outcome.reason == "quiet_hours"
     assert outcome.retry_at == datetime(2030, 6, 4, 8, 0, tzinfo=SP).astimezone(UTC)
 
 
@@ -145,7 +145,7 @@ def test_gates(admin_actor, clock, jobs, fake):
         s.commit()
     [m1] = queue_messages(tenant, a, b, 1, clock)
     settling = sending.process(tenant, m1)
-    assert settling.state == sending.DEFERRED and settling.reason == "settling"
+    assert settling.state == send_outcomes.DEFERRED and settling.reason == "settling"
     assert settling.retry_at == clock.now() + timedelta(hours=10)  # 12 h after pairing
     with tenant_session(tenant) as s:
         s.execute(text("UPDATE numbers SET status = 'paused', paired_at = :t WHERE id = :a"),
@@ -153,21 +153,21 @@ def test_gates(admin_actor, clock, jobs, fake):
         s.commit()
     clock.advance(timedelta(hours=11))
     paused = sending.process(tenant, m1)
-    assert paused.state == sending.FAILED and paused.reason == "number_paused"
+    assert paused.state == send_outcomes.FAILED and paused.reason == "number_paused"
     with tenant_session(tenant) as s:
         s.execute(text("UPDATE numbers SET status = 'disconnected' WHERE id = :a"), {"a": a})
         s.commit()
     [m2] = queue_messages(tenant, a, b, 1, clock)
     offline = sending.process(tenant, m2)
-    assert offline.state == sending.RETRY and offline.reason == "number_disconnected"
+    assert offline.state == send_outcomes.RETRY and offline.reason == "number_disconnected"
     assert fake.sent == []
     # idempotent: a sent message is never sent again
     with tenant_session(tenant) as s:
         s.execute(text("UPDATE numbers SET status = 'connected' WHERE id = :a"), {"a": a})
         s.execute(text("UPDATE messages SET send_after = :t WHERE id = :m"), {"t": clock.now(), "m": m2})
         s.commit()
-    assert sending.process(tenant, m2).state == sending.SENT
-    assert sending.process(tenant, m2).state == sending.NOOP
+    assert sending.process(tenant, m2).state == send_outcomes.SENT
+    assert sending.process(tenant, m2).state == send_outcomes.NOOP
     assert len(fake.sent) == 1
 
 
@@ -181,7 +181,7 @@ def test_a_send_job_released_before_its_time_runs_again_at_that_time(admin_actor
         s.execute(text("UPDATE messages SET send_after = :t WHERE id = :id"), {"t": due, "id": message})
         s.commit()
     outcome = sending.process(admin_actor.tenant_id, message)
-    assert outcome.state == sending.EARLY and fake.sent == []
+    assert outcome.state == send_outcomes.EARLY and fake.sent == []
     [(when, func, args, job)] = jobs.later
     assert when == due.replace(microsecond=0) + timedelta(seconds=1)
     assert args == (str(admin_actor.tenant_id), str(message))

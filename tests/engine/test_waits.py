@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import text
 
 from mirage_app.core.db import admin_engine, tenant_session
-from mirage_app.engine import sending
+from mirage_app.engine import send_outcomes, sending
 from mirage_app.i18n import catalog
 from mirage_app.i18n.formats import clock as clock_label
 from mirage_app.logic import waits
@@ -151,7 +151,7 @@ def test_a_message_that_waited_past_the_limit_expires_with_its_reason(engine, ad
         s.commit()
     _paired(tenant, a, engine.clock.now() - timedelta(hours=1))
     outcome = sending.process(tenant, old)
-    assert outcome.state == sending.FAILED and outcome.reason == "expired"
+    assert outcome.state == send_outcomes.FAILED and outcome.reason == "expired"
     row = _wait(tenant, old)
     assert (row.status, row.error, row.wait_reason, row.send_after) == ("failed", "expired", None, None)
     assert _line(row, engine.clock.now()) == "Expired: waited more than 24 hours"

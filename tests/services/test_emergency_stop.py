@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from mirage_app.base.errors import Conflict, PermissionDenied, ValidationFailed
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import sending
+from mirage_app.engine import send_outcomes
 from mirage_app.engine.status_posts import post_statuses
 from mirage_app.models import UserRole
 from mirage_app.services import emergency_stop, tenant_settings
@@ -38,7 +38,7 @@ def _numbers(engine, actor):  # noqa: F811  (a parameter named like the fixture)
 def _queue(engine, actor, a, b, n):  # noqa: F811
     ids = queue_messages(actor.tenant_id, a, b, n, engine.clock)
     for message_id in ids:
-        sending.schedule(engine.runtime, actor.tenant_id, message_id, None)
+        send_outcomes.schedule(engine.runtime, actor.tenant_id, message_id, None)
     return ids
 
 
