@@ -323,9 +323,9 @@ def activate(actor: Actor, conversation_id: Any, clock: Clock = system_clock) ->
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
-        _check_ready(s, conv)
         if not conv.active:
             plan_limits.ensure_room(s, "active_conversations", clock=clock)
+        _check_ready(s, conv)
         ensure_group(s, conv, clock)  # a group whose creation failed is tried again
         conv.active = True
         mark_changed(conv, clock)
