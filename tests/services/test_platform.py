@@ -117,7 +117,8 @@ def test_tenant_lifecycle_create_invite_sign_in_suspend_resume(operator):
     assert auth.login(email, PASSWORD).session_token
     assert keyed.get("/api/me").status_code == 200
     with tenant_session(tenant) as s:
-        actions = s.execute(text("SELECT action, actor FROM audit_log WHERE action LIKE 'platform.%' ORDER BY at")).all()
+        sql = "SELECT action, actor FROM audit_log WHERE action LIKE 'platform.%' ORDER BY at"
+        actions = s.execute(text(sql)).all()
     assert [a.action for a in actions] == [
         "platform.tenant_created",
         "platform.tenant_suspended",
@@ -183,8 +184,9 @@ def test_create_refuses_a_taken_email_and_a_bad_plan(operator):
 def test_the_seeded_admin_is_the_platform_operator(services):
     ensure_default_tenant()
     with tenant_session(DEFAULT_TENANT_ID) as s:
-        row = s.execute(
-            text("SELECT u.is_platform_operator, t.plan::text AS plan FROM users u JOIN tenants t ON t.id = u.tenant_id "
-                 "WHERE u.email = 'admin@mirage.local'")
-        ).one()  # fmt: skip
+        sql = (
+            "SELECT u.is_platform_operator, t.plan::text AS plan FROM users u JOIN tenants t ON t.id = u.tenant_id "
+            "WHERE u.email = 'admin@mirage.local'"
+        )
+        row = s.execute(text(sql)).one()
     assert row.is_platform_operator and row.plan == "enterprise"
