@@ -167,7 +167,7 @@ def _tenant_row(row: TenantView) -> rx.Component:
 def _defaults_row(row: PlanDefaultsView) -> rx.Component:
     return rx.form(
         rx.hstack(rx.badge(row.plan_label, variant="soft"), align="center"),
-        rx.input(type="hidden", name="plan", value=row.plan),
+        rx.el.input(type="hidden", name="plan", value=row.plan),
         rx.grid(
             *[
                 _labelled(

@@ -37,7 +37,7 @@ PLATFORM: dict[str, str] = {
     "plan.kind.numbers": "Numbers",
     "plan.kind.active_conversations": "Active conversations",
     "plan.kind.contacts": "Contacts",
-    "plan.kind.outreach_per_day": "Outreach messages today",
+    "plan.kind.outreach_per_day": "Outreach messages a day",
     "plan.kind.api_keys": "API keys",
     "plan.kind.users": "Users",
     "plan.use_title": "Your plan",

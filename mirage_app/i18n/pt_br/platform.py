@@ -37,7 +37,7 @@ PLATFORM: dict[str, str] = {
     "plan.kind.numbers": "Números",
     "plan.kind.active_conversations": "Conversas ativas",
     "plan.kind.contacts": "Contatos",
-    "plan.kind.outreach_per_day": "Mensagens de prospecção hoje",
+    "plan.kind.outreach_per_day": "Prospecção por dia",
     "plan.kind.api_keys": "Chaves de API",
     "plan.kind.users": "Usuários",
     "plan.use_title": "Seu plano",
