@@ -141,9 +141,9 @@ def create_tenant(
     return CreatedTenant(tenant_id, invite_first_admin(tenant_id, address, by, clock=clock))
 
 
-_TENANTS = text(
+_TENANTS = (
     "SELECT id, name, plan::text AS plan, timezone, created_at, suspended_at, suspended_reason FROM tenants "
-    "ORDER BY created_at, name"
+    "WHERE CAST(:only AS uuid) IS NULL OR id = CAST(:only AS uuid) ORDER BY created_at, name"
 )
 _OVERRIDES = text(f"SELECT {', '.join(LIMIT_KINDS)} FROM plan_limits WHERE tenant_id IS NOT NULL")
 
@@ -153,11 +153,9 @@ def _overrides(s) -> Limits:
     return {kind: getattr(row, kind) if row is not None else None for kind in LIMIT_KINDS}
 
 
-def list_tenants(op: Operator, *, clock: Clock = system_clock) -> list[TenantRow]:
-    """Every tenant with its plan, its status and each limit against its use."""
-    _label(op)
+def _rows(only: uuid.UUID | None, clock: Clock) -> list[TenantRow]:
     with admin_engine().connect() as conn:
-        rows = conn.execute(_TENANTS).all()
+        rows = conn.execute(text(_TENANTS), {"only": only}).all()
     now = clock.now()
     tenants = []
     for row in rows:
@@ -180,9 +178,15 @@ def list_tenants(op: Operator, *, clock: Clock = system_clock) -> list[TenantRow
     return tenants
 
 
+def list_tenants(op: Operator, *, clock: Clock = system_clock) -> list[TenantRow]:
+    """Every tenant with its plan, its status and each limit against its use."""
+    _label(op)
+    return _rows(None, clock)
+
+
 def get_tenant(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = system_clock) -> TenantRow:
-    wanted = _tenant_uuid(tenant_id)
-    found = [t for t in list_tenants(op, clock=clock) if t.id == wanted]
+    _label(op)
+    found = _rows(_tenant_uuid(tenant_id), clock)
     if not found:
         raise NotFound("platform.tenant_not_found")
     return found[0]
