@@ -131,8 +131,15 @@ def _tenant_row(row: TenantView) -> rx.Component:
             rx.button(
                 t("platform.resume"), size="1", color_scheme="grass", on_click=State.ask_delete("resume:" + row.id)
             ),
-            rx.button(
-                t("platform.suspend"), size="1", variant="soft", color_scheme="red", on_click=State.open_suspend(row.id)
+            rx.cond(
+                row.can_suspend,
+                rx.button(
+                    t("platform.suspend"),
+                    size="1",
+                    variant="soft",
+                    color_scheme="red",
+                    on_click=State.open_suspend(row.id),
+                ),
             ),
         ),
         spacing="2",

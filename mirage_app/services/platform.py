@@ -57,6 +57,7 @@ class TenantRow:
     suspended_reason: str | None
     uses: list[Use]
     overrides: Limits
+    holds_operator: bool  # a platform operator belongs to it: it cannot be suspended
 
     @property
     def status(self) -> str:
@@ -157,6 +158,7 @@ def _rows(only: uuid.UUID | None, clock: Clock) -> list[TenantRow]:
     with admin_engine().connect() as conn:
         rows = conn.execute(text(_TENANTS), {"only": only}).all()
     now = clock.now()
+    operators = _operator_tenants()
     tenants = []
     for row in rows:
         with tenant_session(row.id) as s:  # each tenant's use is counted inside its own RLS scope
@@ -173,6 +175,7 @@ def _rows(only: uuid.UUID | None, clock: Clock) -> list[TenantRow]:
                 row.suspended_reason,
                 use.uses,
                 overrides,
+                row.id in operators,
             )
         )
     return tenants

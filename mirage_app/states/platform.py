@@ -40,6 +40,7 @@ class TenantView:
     plan: str
     plan_label: str
     suspended: bool
+    can_suspend: bool  # not the platform operator's own tenant
     status_label: str
     reason: str
     created: str  # in the operator's tenant zone
@@ -89,6 +90,7 @@ class PlatformState(ConfirmDelete, AuthState):
                 plan=row.plan,
                 plan_label=formats.label(tr, "plan", row.plan),
                 suspended=row.suspended_at is not None,
+                can_suspend=not row.holds_operator,
                 status_label=tr[f"platform.status.{row.status}"],
                 reason=row.suspended_reason or "",
                 created=self.stamp(row.created_at),
