@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 from mirage_app.cli_evolution import add_parser as add_evolution_parser
+from mirage_app.cli_tenants import add_parser as add_tenant_parser
 
 
 def _setup_logging() -> None:
@@ -158,6 +159,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_health)
 
     add_evolution_parser(sub)
+    add_tenant_parser(sub)
     return parser
 
 

@@ -95,3 +95,12 @@ class Throttled(ServiceError):
     def __init__(self, code: str, retry_after: int, message: str | None = None) -> None:
         self.retry_after = max(1, int(retry_after))
         super().__init__(code, message, retry_after=self.retry_after, minutes=-(-self.retry_after // 60))
+
+
+class TenantSuspended(ServiceError):
+    """403: the platform operator suspended the tenant; its people cannot sign in and its API keys are refused."""
+
+    status = 403
+
+    def __init__(self, reason: str | None) -> None:
+        super().__init__("tenant.suspended", reason=reason or "-")

@@ -71,6 +71,7 @@ SENSITIVE_ACTIONS: frozenset[Action] = frozenset(
 USER_ONLY_ACTIONS: frozenset[Action] = frozenset({Action.account_self})
 
 API_KEY_ROLE = UserRole.operator
+PLATFORM_ACTION = "platform.manage"  # not a tenant Action: no tenant role holds it
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,7 @@ class Actor:
     ip: str | None = None
     locale: str = "pt-BR"
     display_name: str | None = None
+    platform_operator: bool = False  # the platform-level role (users.is_platform_operator), never an API key's
 
     @property
     def is_user(self) -> bool:
@@ -111,6 +113,23 @@ def authorize(actor: Actor | None, action: Action) -> Actor:
     if denial is not None:
         raise denial
     return actor
+
+
+def authorize_platform(actor: Actor | None) -> Actor:
+    """The platform operator's actions (tenants, plans): a person holding the platform role whose session passed
+    MFA. Tenant roles, admins included, never reach them."""
+    if actor is None:
+        raise AuthFailed("auth.required")
+    if not actor.is_user or not actor.platform_operator:
+        raise PermissionDenied("platform", action=PLATFORM_ACTION)
+    if not actor.mfa_enabled:
+        raise PermissionDenied("mfa_required", action=PLATFORM_ACTION)
+    return actor
+
+
+def is_platform_operator(actor: Actor | None) -> bool:
+    """For hiding the platform link; the check is `authorize_platform`."""
+    return actor is not None and actor.is_user and actor.platform_operator
 
 
 def can(actor: Actor | None, action: Action) -> bool:

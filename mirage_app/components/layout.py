@@ -35,13 +35,14 @@ NAV_SECTIONS: list[tuple[str, list[tuple[str, str, str]]]] = [
         [
             ("nav.settings", "/settings", "settings"),
             ("nav.audit", "/audit", "scroll-text"),
+            ("nav.platform", "/platform", "building-2"),
         ],
     ),
 ]
 
 
 # Links shown only to whom may open them (the page would say "not allowed").
-GATED = {"/audit": AuthState.can_read_audit}
+GATED = {"/audit": AuthState.can_read_audit, "/platform": AuthState.platform_operator}
 
 
 def _nav_item(label_key: str, href: str, icon: str) -> rx.Component:

@@ -12,7 +12,9 @@ Public entry points (what services, API routes and pages may import; import-lint
 - `outreach_sends`: what counts as an outreach send, and the counts shown beside a policy
 - `round_state`: aborting a round (a conversation switched off) and the pairing order
 - `alerts`: `emit`, the one entry point for alerts to people, and a channel's test alert
-- `safety_stop`: the tenant's emergency stop (on or off, releasing the sends it held)
+- `safety_stop`: the tenant's emergency stop (on or off, releasing the sends it held); a platform suspension
+  closes the same gate
+- `plan_use`: the tenant's plan limits and their use (services check them; the outreach tick asks before openers)
 - `reputation`: each number's reputation, recomputed (the number's detail reads what it stores)
 - `number_safety`: whether a number may contact anyone new (reach-out restriction, monthly allowance) and the
   restriction detection the sweep runs; `proxy_health`: checking a proxy from Mirage's side

@@ -36,7 +36,7 @@ from sqlalchemy import text
 
 from mirage_app.core.clock import Clock
 from mirage_app.core.db import system_session, tenant_session
-from mirage_app.engine import contact_guard, number_safety, send_outcomes, sending
+from mirage_app.engine import contact_guard, number_safety, plan_use, send_outcomes, sending
 from mirage_app.engine.optout import optout_keywords
 from mirage_app.engine.outreach_exchange import NO_REPLY_AFTER, compose, outreach_meta
 from mirage_app.engine.outreach_sender import load_sender
@@ -241,6 +241,8 @@ class PolicyTick:
         """Why the policy's number may not send an opener now (one still queued, or the caps), else None."""
         if s.execute(QUEUED_FROM_NUMBER, {"n": policy.number_id}).scalar():
             return waits.Wait(waits.IN_FLIGHT)
+        if not plan_use.outreach_room(s, self.now):
+            return waits.Wait(waits.PLAN_OUTREACH_LIMIT)
         held = number_safety.new_contact_wait(s, self.tenant_id, policy.number_id, self.now, policy.timezone)
         if held is not None:
             return held

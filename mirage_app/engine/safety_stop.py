@@ -2,7 +2,9 @@
 
 While `tenants.emergency_stop_at` is set the send pipeline defers every send of the tenant (`waits.EMERGENCY_STOP`,
 looked at again every few minutes), status posts and group setup do nothing; `release_held` puts the held sends
-back on the queue at once when an admin resumes (services.emergency_stop).
+back on the queue at once when an admin resumes (services.emergency_stop). A platform suspension
+(`tenants.suspended_at`, services.platform) closes the same gate, so a suspended tenant sends nothing either;
+resuming it releases the held sends like lifting the stop does.
 """
 
 from __future__ import annotations
@@ -20,6 +22,11 @@ from mirage_app.logic import waits
 def stopped_since(s) -> datetime | None:
     """When the current tenant's emergency stop went on (None: it is off), in the caller's tenant session."""
     return s.execute(text("SELECT emergency_stop_at FROM tenants")).scalar()
+
+
+def held_since(s) -> datetime | None:
+    """When the tenant's sends started being held: by its emergency stop or by a platform suspension."""
+    return s.execute(text("SELECT COALESCE(emergency_stop_at, suspended_at) FROM tenants")).scalar()
 
 
 def release_held(s, now: datetime) -> list[uuid.UUID]:

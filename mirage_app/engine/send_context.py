@@ -31,7 +31,8 @@ CONTEXT = text(
            n.session_id, n.server_id, es.health AS server_health, es.state AS server_state,
            px.last_test_ok AS proxy_ok,
            n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
-           n.reputation_band, n.reputation_cooldown_until, t.emergency_stop_at,
+           n.reputation_band, n.reputation_cooldown_until,
+           COALESCE(t.emergency_stop_at, t.suspended_at) AS emergency_stop_at,
            tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
            {TENANT_SETTINGS}, {CONVERSATION_SETTINGS},
            cv.active AS conversation_active,
@@ -117,7 +118,7 @@ class SendContext:
     failure_streak: int
     reputation_band: str | None
     reputation_cooldown_until: datetime | None
-    emergency_stop_at: datetime | None
+    emergency_stop_at: datetime | None  # or, when suspended by the platform, since when: the same gate
     to_wa: str | None
     contact_wa: str | None
     timezone: str

@@ -33,7 +33,7 @@ NUMBERS = text(
     FROM numbers n JOIN tenants t ON t.id = n.tenant_id LEFT JOIN personas p ON p.id = n.persona_id
     {settings_joins("n.tenant_id")}
     WHERE n.status = 'connected' AND n.archived_at IS NULL AND n.wa_number IS NOT NULL AND n.persona_id IS NOT NULL
-      AND t.emergency_stop_at IS NULL
+      AND t.emergency_stop_at IS NULL AND t.suspended_at IS NULL
     """
 )
 

@@ -53,6 +53,7 @@ OUTREACH_CODES = {cap: f"outreach_{cap}" for cap in (DAILY_CAP, HOURLY_CAP, MIN_
 IN_FLIGHT = "in_flight"  # another opener of the policy's number is still queued
 NUMBER_OFFLINE = "number_offline"  # the policy's number is not connected
 NO_TARGET = "no_target"  # nothing eligible to write to
+PLAN_OUTREACH_LIMIT = "plan_outreach_limit"  # the tenant's plan allows no more outreach messages today
 # A target's own wait (target_wait).
 INACTIVE = "inactive"
 QUEUE = "queue"
@@ -68,7 +69,7 @@ KNOWN = frozenset(
         *NUMBER_HOLDS, OUTSIDE_DAYPARTS, *OUTREACH_CODES.values(), IN_FLIGHT, NUMBER_OFFLINE, NO_TARGET, INACTIVE,
         QUEUE, EXCHANGE, OPTED_OUT, NO_CONSENT, OTHER_POLICY, PLANNED, READING, TYPING, DUE, SEND_RETRY, EXPIRED,
         EMERGENCY_STOP, REPUTATION_COOLDOWN, *REPUTATION_CAPS.values(),
-        *SAFETY_CODES,
+        *SAFETY_CODES, PLAN_OUTREACH_LIMIT,
     }
 )  # fmt: skip
 

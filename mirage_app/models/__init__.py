@@ -28,6 +28,7 @@ from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGr
 from mirage_app.models.messaging import Message, WebhookDedupeKey, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
 from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
+from mirage_app.models.plans import PlanLimit
 from mirage_app.models.safety import NumberRestriction, Proxy, RestrictionSource
 from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
 from mirage_app.models.tenancy import (
@@ -67,6 +68,7 @@ TENANT_TABLES = [
         Contact,
         OutreachPolicy,
         OutreachTarget,
+        PlanLimit,
         Suppression,
         MediaAsset,
         WarmingGroup,
@@ -114,6 +116,7 @@ __all__ = [
     "Pairing",
     "ParticipantKind",
     "Persona",
+    "PlanLimit",
     "Proxy",
     "ReputationHistory",
     "RestrictionSource",

@@ -33,6 +33,9 @@ class Tenant(SQLModel, table=True):
     emergency_stop_at: datetime | None = ts_field()
     emergency_stop_reason: str | None = Field(default=None, max_length=300)
     emergency_stop_by: uuid.UUID | None = Field(default=None)  # the user; no FK: users already point here
+    # Suspended by the platform operator (services.platform): no sign-in, API keys refused, every send held.
+    suspended_at: datetime | None = ts_field()
+    suspended_reason: str | None = Field(default=None, max_length=300)
     created_at: datetime = created_field()
     updated_at: datetime | None = ts_field()
 
@@ -51,6 +54,8 @@ class User(SQLModel, table=True):
     totp_secret_enc: str | None = Field(default=None)
     recovery_codes: list = json_field(list)
     is_active: bool = Field(default=True)
+    # The platform-level role (tenants and plans), apart from the tenant roles above.
+    is_platform_operator: bool = Field(default=False, sa_column_kwargs={"server_default": sa.false()})
     failed_logins: int = Field(default=0)
     locked_until: datetime | None = ts_field()
     last_login_at: datetime | None = ts_field()

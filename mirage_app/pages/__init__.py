@@ -18,5 +18,6 @@ from mirage_app.pages import (  # noqa: F401
     outreach_targets,
     overview,
     personas,
+    platform,
     settings,
 )

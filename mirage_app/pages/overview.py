@@ -8,6 +8,7 @@ from mirage_app.components.layout import app_page, page_layout
 from mirage_app.components.notice import notice
 from mirage_app.pages.instances import connect_button, connect_dialog, instances_grid, live_refresh, messages_dialog
 from mirage_app.states.instances import InstancesState
+from mirage_app.states.platform import PlanUseState, UseView
 from mirage_app.states.ui import t
 
 
@@ -92,7 +93,46 @@ def _alerts() -> rx.Component:
     )
 
 
-@app_page("/", "Overview", on_load=InstancesState.refresh)
+def _plan_bar(use: UseView) -> rx.Component:
+    return rx.vstack(
+        rx.hstack(
+            rx.text(use.label, size="1", color_scheme="gray"),
+            rx.spacer(),
+            rx.text(use.text, size="1", weight="medium", class_name="plan-use-text"),
+            width="100%",
+        ),
+        rx.progress(value=use.percent, color_scheme=rx.cond(use.reached, "red", "grass"), size="1"),
+        spacing="1",
+        width="100%",
+        class_name="plan-use",
+        custom_attrs={"data-kind": use.kind},
+    )
+
+
+def _plan_use() -> rx.Component:
+    """Use against the tenant's plan: one bar per limit (red once a limit is reached)."""
+    return rx.card(
+        rx.vstack(
+            rx.hstack(
+                rx.heading(t("plan.use_title"), size="4"),
+                rx.badge(PlanUseState.plan_label, variant="soft", id="plan-name"),
+                align="center",
+            ),
+            rx.grid(
+                rx.foreach(PlanUseState.plan_uses, _plan_bar),
+                columns=rx.breakpoints(initial="1", sm="2", md="3"),
+                spacing="3",
+                width="100%",
+            ),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="plan-use",
+    )
+
+
+@app_page("/", "Overview", on_load=[InstancesState.refresh, PlanUseState.load_plan_use])
 def overview_page() -> rx.Component:
     return page_layout(
         "page.overview.title",
@@ -121,6 +161,7 @@ def overview_page() -> rx.Component:
                 width="100%",
             ),
             _alerts(),
+            _plan_use(),
             rx.hstack(
                 rx.heading(t("overview.numbers_title"), size="4"),
                 rx.spacer(),

@@ -23,6 +23,8 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.security import hash_token, new_token
 from mirage_app.models import ApiKey
+from mirage_app.services import plan_limits
+from mirage_app.services.suspension import refuse_if_suspended
 from mirage_app.services.throttle import LoginThrottle, api_key_throttle
 
 KEY_SCHEME = "mrg"
@@ -68,6 +70,7 @@ def create_key(actor: Actor, name: str, *, clock: Clock = system_clock) -> tuple
     prefix = "".join(secrets.choice(_PREFIX_ALPHABET) for _ in range(PREFIX_LENGTH))
     raw = f"{KEY_SCHEME}_{prefix}_{new_token(32)}"
     with tenant_session(actor.tenant_id) as s:
+        plan_limits.ensure_room(s, "api_keys", clock=clock)
         key = ApiKey(
             tenant_id=actor.tenant_id,
             name=label,
@@ -146,6 +149,7 @@ def _key_actor(raw_key: str | None, ip: str | None, clock: Clock) -> Actor:
         key = s.get(ApiKey, row.api_key_id)
         if key is None or key.revoked_at is not None or (key.expires_at is not None and key.expires_at <= now):
             raise AuthFailed("api_keys.invalid")
+        refuse_if_suspended(s)
         if key.last_used_at is None or now - key.last_used_at >= LAST_USED_INTERVAL:
             key.last_used_at = now
             s.commit()

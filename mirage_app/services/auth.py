@@ -29,6 +29,7 @@ from mirage_app.services.auth_sessions import (
     sliding_expiry,
 )
 from mirage_app.services.mfa import own_user, verify_second_factor
+from mirage_app.services.suspension import is_suspended, refuse_if_suspended
 from mirage_app.services.throttle import FailureOutcome, LoginThrottle, default_throttle
 
 PASSWORD_MIN_LENGTH = 10
@@ -101,6 +102,7 @@ def actor_for(user: User, row: UserSession, ip: str | None) -> Actor:
         ip=ip,
         locale=user.locale,
         display_name=user.display_name,
+        platform_operator=user.is_platform_operator,
     )
 
 
@@ -190,6 +192,7 @@ def login(
             outcome = _count_failure(s, user, ip, throttle, clock, "password")
             s.commit()
             raise _failure_error(outcome)
+        refuse_if_suspended(s)  # after the password: only the account's owner learns of the suspension
         if needs_rehash(user.password_hash):
             user.password_hash = hash_password(password)
         if user.mfa_enabled:
@@ -243,6 +246,7 @@ def complete_mfa(
         ):
             raise AuthFailed("mfa.pending_expired")
         throttle.check(user.email, ip, now=now, db_locked_until=user.locked_until)
+        refuse_if_suspended(s)
         method = verify_second_factor(user, code, clock=clock)
         if method is None:
             outcome = _count_failure(s, user, ip, throttle, clock, "mfa")
@@ -272,7 +276,7 @@ def resolve_session(token: str | None, *, ip: str | None = None, clock: Clock = 
         if row is None or row.revoked_at is not None or row.expires_at <= now:
             return None
         user = s.get(User, row.user_id)
-        if user is None or not user.is_active or (user.mfa_enabled and not row.mfa_verified):
+        if user is None or not user.is_active or (user.mfa_enabled and not row.mfa_verified) or is_suspended(s):
             return None
         if row.last_seen_at is None or now - row.last_seen_at >= TOUCH_INTERVAL:
             row.last_seen_at = now

@@ -37,7 +37,7 @@ from mirage_app.models import EvolutionSession, Number, NumberStatus, Persona, T
 from mirage_app.models.messaging import counted_sends
 from mirage_app.models.numbers import STOPPED
 from mirage_app.models.servers import HELD_HEALTH
-from mirage_app.services import metrics, number_activity
+from mirage_app.services import metrics, number_activity, plan_limits
 from mirage_app.services.message_history import NUMBER_SCOPE, MessageItem, load_items
 
 # A number's history: the messages it sent or received (a number with any is archived, not erased).
@@ -182,6 +182,7 @@ def create_instance(
     name, secret, token = instance_name(label), new_token(), new_token(24)
     with tenant_session(actor.tenant_id) as s:
         _check_persona(s, persona_uuid)
+        plan_limits.ensure_room(s, "numbers")
         placed_on = _place(s, only=wanted)
         number = Number(
             tenant_id=actor.tenant_id,

@@ -1,4 +1,7 @@
-"""First-run data: the "Default Tenant" and its admin, with a generated password that is printed once."""
+"""First-run data: the "Default Tenant" and its admin, with a generated password that is printed once.
+
+The default tenant is on the unlimited "enterprise" plan and its first admin is also the platform operator (who
+creates the other tenants, services.platform)."""
 
 from __future__ import annotations
 
@@ -28,7 +31,7 @@ def create_tenant(
     name: str,
     *,
     tenant_id: uuid.UUID | None = None,
-    plan: TenantPlan = TenantPlan.pro,
+    plan: TenantPlan = TenantPlan.enterprise,
     timezone: str = "America/Sao_Paulo",
     locale: str = "pt-BR",
 ) -> uuid.UUID:
@@ -60,6 +63,7 @@ def ensure_default_tenant(password: str | None = None) -> SeedResult:
                 role=UserRole.admin,
                 password_hash=hash_password(generated),
                 display_name="Admin",
+                is_platform_operator=True,
             )
         )
         s.commit()

@@ -21,9 +21,11 @@ from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.security import hash_password, hash_token, new_token
 from mirage_app.i18n import LOCALES
 from mirage_app.models import Invitation, Tenant, User, UserRole
+from mirage_app.services import plan_limits
 from mirage_app.services.auth import actor_for, lookup_user, validate_email, validate_password
 from mirage_app.services.auth_sessions import create_session, revoke_in
 from mirage_app.services.mfa import own_user
+from mirage_app.services.suspension import refuse_if_suspended
 
 INVITATION_TTL = timedelta(hours=72)
 DISPLAY_NAME_MAX = 120
@@ -212,19 +214,45 @@ def invite(actor: Actor, email: str, role: str | UserRole, *, clock: Clock = sys
         for old in earlier:
             old.revoked_at = now
             audit.record(s, actor, "users.invitation_revoked", "invitation", old.id, {"email": old.email}, clock=clock)
-        inv = Invitation(
-            tenant_id=actor.tenant_id,
-            email=address,
-            role=user_role,
-            token_hash=hash_token(token),
-            invited_by=actor.user_id,
-            expires_at=now + INVITATION_TTL,
-            created_at=now,
-        )
-        s.add(inv)
         s.flush()
+        plan_limits.ensure_room(s, "users", clock=clock)
+        inv = _new_invitation(s, actor.tenant_id, address, user_role, token, actor.user_id, now)
         after = {"email": address, "role": user_role.value, "expires_at": inv.expires_at}
         audit.record(s, actor, "users.invited", "invitation", inv.id, None, after, clock=clock)
+        s.commit()
+        return InviteResult(InvitationView.of(inv, now), token, f"/invite/{token}")
+
+
+def _new_invitation(
+    s: Session, tenant_id: uuid.UUID, address: str, role: UserRole, token: str, by: uuid.UUID | None, now: datetime
+) -> Invitation:
+    inv = Invitation(
+        tenant_id=tenant_id,
+        email=address,
+        role=role,
+        token_hash=hash_token(token),
+        invited_by=by,
+        expires_at=now + INVITATION_TTL,
+        created_at=now,
+    )
+    s.add(inv)
+    s.flush()
+    return inv
+
+
+def invite_first_admin(tenant_id: uuid.UUID, email: str, by: str, *, clock: Clock = system_clock) -> InviteResult:
+    """The first admin of a tenant the platform operator just created (services.platform checks who may): an
+    invitation link, so no password travels. `by` names the operator in the tenant's audit log."""
+    address = validate_email(email)
+    if lookup_user(address) is not None:
+        raise Conflict("users.email_taken", field="admin_email")
+    now = clock.now()
+    token = new_token()
+    with tenant_session(tenant_id) as s:
+        inv = _new_invitation(s, tenant_id, address, UserRole.admin, token, None, now)
+        after = {"email": address, "role": UserRole.admin.value, "expires_at": inv.expires_at}
+        audit.record(s, None, "users.invited", "invitation", inv.id, None, after, tenant_id=tenant_id, by=by,
+                     clock=clock)  # fmt: skip
         s.commit()
         return InviteResult(InvitationView.of(inv, now), token, f"/invite/{token}")
 
@@ -279,6 +307,7 @@ def describe_invitation(raw_token: str, *, clock: Clock = system_clock) -> Invit
     """For the accept page; raises the same errors as `accept_invitation` for unusable links."""
     tenant_id, invitation_id = _find_invitation(raw_token)
     with tenant_session(tenant_id) as s:
+        refuse_if_suspended(s)
         inv = _open_invitation(s, invitation_id, clock.now(), lock=False)
         tenant = s.get(Tenant, tenant_id)
         return InvitationPreview(inv.email, str(inv.role), tenant.name, tenant.locale, inv.expires_at)
@@ -302,6 +331,7 @@ def accept_invitation(
     tenant_id, invitation_id = _find_invitation(raw_token)
     now = clock.now()
     with tenant_session(tenant_id) as s:
+        refuse_if_suspended(s)
         inv = _open_invitation(s, invitation_id, now, lock=True)
         validate_password(password, inv.email)
         chosen_locale = validate_locale(locale)

@@ -22,7 +22,7 @@ import reflex as rx
 from reflex.event import EventSpec
 
 from mirage_app.base.errors import ServiceError
-from mirage_app.base.permissions import Action, Actor, allowed_actions
+from mirage_app.base.permissions import Action, Actor, allowed_actions, is_platform_operator
 from mirage_app.core.db import tenant_session
 from mirage_app.core.web_security import backend_origin, cookie_value
 from mirage_app.i18n import formats, translate
@@ -68,6 +68,7 @@ class AuthState(UiState):
     mfa_enabled: bool = False
     permissions: list[str] = []
     tenant_tz: str = "UTC"  # the tenant's IANA zone: every time a page shows is in it
+    platform_operator: bool = False  # shows the platform link; services.platform checks on every call
 
     # -- the one way page states call a service -----------------------------------------------------
     def _session_token(self) -> str | None:
@@ -212,12 +213,13 @@ class AuthState(UiState):
         self.user_role = str(actor.role.value if hasattr(actor.role, "value") else actor.role)
         self.mfa_enabled = actor.mfa_enabled
         self.permissions = allowed_actions(actor)
+        self.platform_operator = is_platform_operator(actor)
         return password_pending
 
     def _forget(self) -> None:
         """Signed out or expired: nothing of the last person stays on screen (name, role, zone, permissions)."""
         self.user_email = self.user_name = self.user_role = ""
-        self.mfa_enabled = False
+        self.mfa_enabled = self.platform_operator = False
         self.permissions = []
         self.tenant_tz = "UTC"
 

@@ -8,6 +8,7 @@ from mirage_app.i18n.en.metrics import METRICS
 from mirage_app.i18n.en.numbers import NUMBERS
 from mirage_app.i18n.en.outreach import OUTREACH
 from mirage_app.i18n.en.personas import PERSONAS
+from mirage_app.i18n.en.platform import PLATFORM
 from mirage_app.i18n.en.reasons import REASONS
 from mirage_app.i18n.en.rich_actions import RICH_ACTIONS
 from mirage_app.i18n.en.safety import SAFETY
@@ -28,4 +29,5 @@ CATALOG: dict[str, str] = {
     **ERRORS,
     **MEDIA_ERRORS,
     **ALERTS,
+    **PLATFORM,
 }

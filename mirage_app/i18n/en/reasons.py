@@ -27,6 +27,7 @@ REASONS: dict[str, str] = {
     "wait.in_flight": "Another opener of this number is still queued",
     "wait.inactive": "Policy inactive",
     "wait.no_target": "No eligible target",
+    "wait.plan_outreach_limit": "The plan's outreach messages for today are used up",
     "wait.planned": "Human-like delay before sending",
     "wait.reading": "Reading before answering",
     "wait.typing": "Typing",

@@ -8,6 +8,7 @@ from mirage_app.i18n.pt_br.metrics import METRICS
 from mirage_app.i18n.pt_br.numbers import NUMBERS
 from mirage_app.i18n.pt_br.outreach import OUTREACH
 from mirage_app.i18n.pt_br.personas import PERSONAS
+from mirage_app.i18n.pt_br.platform import PLATFORM
 from mirage_app.i18n.pt_br.reasons import REASONS
 from mirage_app.i18n.pt_br.rich_actions import RICH_ACTIONS
 from mirage_app.i18n.pt_br.safety import SAFETY
@@ -28,4 +29,5 @@ CATALOG: dict[str, str] = {
     **ERRORS,
     **MEDIA_ERRORS,
     **ALERTS,
+    **PLATFORM,
 }

@@ -28,6 +28,7 @@ REASONS: dict[str, str] = {
     "wait.in_flight": "Outra abertura deste número ainda está na fila",
     "wait.inactive": "Política inativa",
     "wait.no_target": "Nenhum alvo elegível",
+    "wait.plan_outreach_limit": "As mensagens de prospecção do plano para hoje acabaram",
     "wait.planned": "Atraso humanizado antes do envio",
     "wait.reading": "Lendo antes de responder",
     "wait.typing": "Digitando",

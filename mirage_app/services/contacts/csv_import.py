@@ -28,6 +28,7 @@ from mirage_app.core.db import tenant_session
 from mirage_app.logic.optout import fold
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.models import ConsentStatus, Contact, Tenant
+from mirage_app.services import plan_limits
 from mirage_app.services.contacts.validation import (
     CONSENT_CLOCK_SKEW,
     clean_basis,
@@ -350,8 +351,13 @@ def import_csv(
             suppressed = set(
                 s.execute(text("SELECT wa_number FROM suppression WHERE wa_number = ANY(:n)"), {"n": numbers}).scalars()
             )
+            room = plan_limits.room_for(s, "contacts", clock=clock)
             for row in parsed:
                 try:
+                    if room is not None and row.phone not in existing:
+                        if room.left <= 0:
+                            raise _RowError("plan_limit", limit=room.limit)
+                        room.left -= 1
                     with s.begin_nested():
                         created = _apply_row(s, actor, row, existing.get(row.phone), row.phone in suppressed,
                                              default_source, now)  # fmt: skip

@@ -26,6 +26,7 @@ from mirage_app.engine.suppression import suppressed_in
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.logic.untrusted_input import MAX_OFFSET
 from mirage_app.models import ConsentStatus, Contact, Conversation, ConversationParticipant
+from mirage_app.services import plan_limits
 from mirage_app.services.contacts.validation import (
     CONSENT_FILTERS,
     MAX_PAGE,
@@ -263,6 +264,7 @@ def create_contact(
     with tenant_session(actor.tenant_id) as s:
         if s.exec(select(Contact.id).where(Contact.wa_number == contact.wa_number)).first() is not None:
             raise Conflict("contacts.phone_taken", field="wa_number")
+        plan_limits.ensure_room(s, "contacts", clock=clock)
         if status == ConsentStatus.granted:
             if suppressed_in(s, contact.wa_number):
                 raise Conflict("contacts.suppressed", field="consent_status")

@@ -35,6 +35,7 @@ from mirage_app.models import (
     Tenant,
     Weekday,
 )
+from mirage_app.services import plan_limits
 from mirage_app.services.conversations.groups import check_group_ready, ensure_group
 
 TOPIC_STRATEGIES = ("rotate", "random")
@@ -322,6 +323,8 @@ def activate(actor: Actor, conversation_id: Any, clock: Clock = system_clock) ->
     authorize(actor, Action.conversations_manage)
     with tenant_session(actor.tenant_id) as s:
         conv = load_conversation(s, conversation_id)
+        if not conv.active:
+            plan_limits.ensure_room(s, "active_conversations", clock=clock)
         _check_ready(s, conv)
         ensure_group(s, conv, clock)  # a group whose creation failed is tried again
         conv.active = True

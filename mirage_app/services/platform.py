@@ -1,0 +1,350 @@
+"""The platform operator's work: tenants (create with a first admin's invitation, list with their plan and use,
+suspend, resume, change plan) and plans (each plan's default limits, a tenant's overrides).
+
+Callers are the platform page (a signed-in `Actor`, checked by `authorize_platform`: the platform role with MFA) and
+the `mirage tenant` CLI (`CLI_OPERATOR`: whoever runs commands on the server already holds the database owner's
+credentials). Row-level security stays forced for tenant code: what crosses tenants here goes either through the
+owner connection (creating a tenant row, listing tenants, editing a plan's defaults; as the seed and the platform's
+Evolution servers do) or through a tenant session pinned to the one tenant acted on. Each change is audited in
+the tenant's own audit log, by the operator's name.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import text
+from sqlmodel import Session
+
+from mirage_app.base import audit
+from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.permissions import Actor, authorize_platform
+from mirage_app.core.clock import Clock, system_clock
+from mirage_app.core.db import admin_engine, system_session, tenant_session
+from mirage_app.engine import safety_stop
+from mirage_app.i18n import LOCALES
+from mirage_app.logic.plan_limits import LIMIT_KINDS, Limits, Use, clean_limit
+from mirage_app.models import Tenant, TenantPlan, TenantSettings
+from mirage_app.services.auth import lookup_user, validate_email
+from mirage_app.services.plan_limits import use_in
+from mirage_app.services.users import InviteResult, invite_first_admin
+
+NAME_MAX = 200
+REASON_MAX = 300
+
+
+@dataclass(frozen=True)
+class CliOperator:
+    """The CLI on the server: it already holds the owner's database credentials, so it is the platform."""
+
+    label: str = "platform:cli"
+
+
+CLI_OPERATOR = CliOperator()
+Operator = Actor | CliOperator
+
+
+@dataclass(frozen=True)
+class TenantRow:
+    id: uuid.UUID
+    name: str
+    plan: str
+    timezone: str
+    created_at: datetime
+    suspended_at: datetime | None
+    suspended_reason: str | None
+    uses: list[Use]
+    overrides: Limits
+    holds_operator: bool  # a platform operator belongs to it: it cannot be suspended
+
+    @property
+    def status(self) -> str:
+        return "suspended" if self.suspended_at is not None else "active"
+
+
+@dataclass(frozen=True)
+class CreatedTenant:
+    tenant_id: uuid.UUID
+    invitation: InviteResult  # its `accept_path` is the first admin's link, shown once
+
+
+def _label(op: Operator) -> tuple[str, str | None]:
+    """Who acts, for the audit entries (checked: a person must hold the platform role with MFA)."""
+    if isinstance(op, CliOperator):
+        return op.label, None
+    actor = authorize_platform(op)
+    return f"platform:{actor.label}", actor.ip
+
+
+def _tenant_uuid(tenant_id: uuid.UUID | str) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(tenant_id))
+    except ValueError:
+        raise NotFound("platform.tenant_not_found") from None
+
+
+def _plan(plan: str | TenantPlan) -> TenantPlan:
+    try:
+        return TenantPlan(plan)
+    except ValueError:
+        raise ValidationFailed("platform.plan_invalid", field="plan") from None
+
+
+def _audit(s, op: Operator, tenant_id: uuid.UUID, action: str, before=None, after=None, clock=system_clock) -> None:
+    by, ip = _label(op)
+    audit.record(s, None, action, "tenant", tenant_id, before, after, tenant_id=tenant_id, by=by, ip=ip, clock=clock)
+
+
+def _existing(tenant_id: uuid.UUID) -> None:
+    with Session(admin_engine()) as s:
+        if s.get(Tenant, tenant_id) is None:
+            raise NotFound("platform.tenant_not_found")
+
+
+# -- tenants ---------------------------------------------------------------------------------------------------------
+
+
+def create_tenant(
+    op: Operator,
+    name: str,
+    admin_email: str,
+    *,
+    plan: str | TenantPlan = TenantPlan.free,
+    timezone: str = "America/Sao_Paulo",
+    locale: str = "pt-BR",
+    clock: Clock = system_clock,
+) -> CreatedTenant:
+    """A new tenant on `plan`, and an invitation for its first admin (the link is in the result, never a
+    password). The address must not belong to anyone yet."""
+    by, _ip = _label(op)
+    clean_name = (name or "").strip()
+    if not clean_name:
+        raise ValidationFailed("validation.name_required", field="name")
+    if len(clean_name) > NAME_MAX:
+        raise ValidationFailed("validation.name_too_long", field="name", max_length=NAME_MAX)
+    chosen = _plan(plan)
+    if locale not in LOCALES:
+        raise ValidationFailed("validation.locale_invalid", field="locale")
+    address = validate_email(admin_email, field="admin_email")
+    if lookup_user(address) is not None:
+        raise Conflict("users.email_taken", field="admin_email")
+    tenant_id = uuid.uuid4()
+    now = clock.now()
+    with Session(admin_engine()) as s:
+        s.add(Tenant(id=tenant_id, name=clean_name, plan=chosen, timezone=timezone, locale=locale, created_at=now))
+        s.commit()
+    with tenant_session(tenant_id) as s:
+        s.add(TenantSettings(tenant_id=tenant_id))
+        _audit(s, op, tenant_id, "platform.tenant_created", None, {"name": clean_name, "plan": chosen.value}, clock)
+        s.commit()
+    return CreatedTenant(tenant_id, invite_first_admin(tenant_id, address, by, clock=clock))
+
+
+_TENANTS = (
+    "SELECT id, name, plan::text AS plan, timezone, created_at, suspended_at, suspended_reason FROM tenants "
+    "WHERE CAST(:only AS uuid) IS NULL OR id = CAST(:only AS uuid) ORDER BY created_at, name"
+)
+_OVERRIDES = text(f"SELECT {', '.join(LIMIT_KINDS)} FROM plan_limits WHERE tenant_id IS NOT NULL")
+
+
+def _overrides(s) -> Limits:
+    row = s.execute(_OVERRIDES).first()
+    return {kind: getattr(row, kind) if row is not None else None for kind in LIMIT_KINDS}
+
+
+def _rows(only: uuid.UUID | None, clock: Clock) -> list[TenantRow]:
+    with admin_engine().connect() as conn:
+        rows = conn.execute(text(_TENANTS), {"only": only}).all()
+    now = clock.now()
+    operators = _operator_tenants()
+    tenants = []
+    for row in rows:
+        with tenant_session(row.id) as s:  # each tenant's use is counted inside its own RLS scope
+            use = use_in(s, now)
+            overrides = _overrides(s)
+        tenants.append(
+            TenantRow(
+                row.id,
+                row.name,
+                row.plan,
+                row.timezone,
+                row.created_at,
+                row.suspended_at,
+                row.suspended_reason,
+                use.uses,
+                overrides,
+                row.id in operators,
+            )
+        )
+    return tenants
+
+
+def list_tenants(op: Operator, *, clock: Clock = system_clock) -> list[TenantRow]:
+    """Every tenant with its plan, its status and each limit against its use."""
+    _label(op)
+    return _rows(None, clock)
+
+
+def get_tenant(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = system_clock) -> TenantRow:
+    _label(op)
+    found = _rows(_tenant_uuid(tenant_id), clock)
+    if not found:
+        raise NotFound("platform.tenant_not_found")
+    return found[0]
+
+
+def _operator_tenants() -> set[uuid.UUID]:
+    with admin_engine().connect() as conn:
+        rows = conn.execute(text("SELECT DISTINCT tenant_id FROM users WHERE is_platform_operator AND is_active"))
+        return set(rows.scalars())
+
+
+def suspend(op: Operator, tenant_id: uuid.UUID | str, reason: str, *, clock: Clock = system_clock) -> None:
+    """Its people cannot sign in, its API keys answer 403 and its engine holds every send (webhooks are still
+    stored). The tenant of a platform operator cannot be suspended: nobody could resume it from the UI."""
+    _label(op)
+    target = _tenant_uuid(tenant_id)
+    _existing(target)
+    why = (reason or "").strip()
+    if not why:
+        raise ValidationFailed("platform.reason_required", field="reason")
+    if len(why) > REASON_MAX:
+        raise ValidationFailed("platform.reason_too_long", field="reason", max=REASON_MAX)
+    if target in _operator_tenants():
+        raise Conflict("platform.operator_tenant")
+    now = clock.now()
+    with tenant_session(target) as s:
+        if s.execute(text("SELECT suspended_at FROM tenants")).scalar() is not None:
+            raise Conflict("platform.already_suspended")
+        s.execute(
+            text("UPDATE tenants SET suspended_at = :now, suspended_reason = :r, updated_at = :now"),
+            {"now": now, "r": why},
+        )
+        _audit(s, op, target, "platform.tenant_suspended", None, {"reason": why}, clock)
+        s.commit()
+
+
+def resume(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = system_clock) -> int:
+    """Lift the suspension: sign-in and API keys work again, and the sends held meanwhile go out (unless the
+    tenant's own emergency stop is on). How many sends were released."""
+    _label(op)
+    target = _tenant_uuid(tenant_id)
+    _existing(target)
+    now = clock.now()
+    with tenant_session(target) as s:
+        row = s.execute(text("SELECT suspended_at, emergency_stop_at FROM tenants")).first()
+        if row.suspended_at is None:
+            raise Conflict("platform.not_suspended")
+        s.execute(
+            text("UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL, updated_at = :now"), {"now": now}
+        )
+        released = safety_stop.release_held(s, now) if row.emergency_stop_at is None else []
+        after = {"released": len(released)}
+        _audit(s, op, target, "platform.tenant_resumed", {"since": row.suspended_at.isoformat()}, after, clock)
+        s.commit()
+    safety_stop.schedule_released(target, released)
+    return len(released)
+
+
+def change_plan(op: Operator, tenant_id: uuid.UUID | str, plan: str | TenantPlan, *, clock: Clock = system_clock):
+    """Move the tenant to another plan; what it already has stays, only new things meet the new limits."""
+    _label(op)
+    target = _tenant_uuid(tenant_id)
+    _existing(target)
+    chosen = _plan(plan)
+    with tenant_session(target) as s:
+        before = s.execute(text("SELECT plan::text FROM tenants")).scalar()
+        if before != chosen.value:
+            s.execute(
+                text("UPDATE tenants SET plan = CAST(:p AS tenant_plan), updated_at = :now"),
+                {"p": chosen.value, "now": clock.now()},
+            )
+            _audit(s, op, target, "platform.plan_changed", {"plan": before}, {"plan": chosen.value}, clock)
+            s.commit()
+
+
+def _clean_limits(values: dict[str, object]) -> Limits:
+    cleaned: Limits = {}
+    for kind in LIMIT_KINDS:
+        try:
+            cleaned[kind] = clean_limit(values.get(kind))
+        except ValueError:
+            raise ValidationFailed("platform.limit_invalid", field=kind) from None
+    return cleaned
+
+
+def set_overrides(
+    op: Operator, tenant_id: uuid.UUID | str, values: dict[str, object], *, clock: Clock = system_clock
+) -> Limits:
+    """The tenant's own limits over its plan's (a blank value: the plan's)."""
+    _label(op)
+    target = _tenant_uuid(tenant_id)
+    _existing(target)
+    limits = _clean_limits(values)
+    columns = ", ".join(LIMIT_KINDS)
+    params = ", ".join(f":{kind}" for kind in LIMIT_KINDS)
+    updates = ", ".join(f"{kind} = EXCLUDED.{kind}" for kind in LIMIT_KINDS)
+    with tenant_session(target) as s:
+        before = _overrides(s)
+        s.execute(
+            text(
+                f"INSERT INTO plan_limits (tenant_id, {columns}, updated_at) VALUES (:t, {params}, :now) "
+                f"ON CONFLICT (tenant_id) WHERE tenant_id IS NOT NULL DO UPDATE SET {updates}, updated_at = :now"
+            ),
+            {"t": target, "now": clock.now(), **limits},
+        )
+        _audit(s, op, target, "platform.limits_overridden", before, limits, clock)
+        s.commit()
+    return limits
+
+
+# -- plans -----------------------------------------------------------------------------------------------------------
+
+
+def plan_defaults(op: Operator) -> dict[str, Limits]:
+    """Each plan's default limits (None: unlimited)."""
+    _label(op)
+    with system_session() as s:  # the plan rows carry no tenant: every session may read them
+        rows = s.execute(
+            text(f"SELECT plan::text AS plan, {', '.join(LIMIT_KINDS)} FROM plan_limits WHERE tenant_id IS NULL")
+        ).all()
+    found = {row.plan: {kind: getattr(row, kind) for kind in LIMIT_KINDS} for row in rows}
+    return {plan.value: found.get(plan.value, dict.fromkeys(LIMIT_KINDS)) for plan in TenantPlan}
+
+
+def set_plan_defaults(
+    op: Operator, plan: str | TenantPlan, values: dict[str, object], *, clock: Clock = system_clock
+) -> Limits:
+    """A plan's default limits for every tenant on it (a blank value: unlimited). Audited in each such tenant."""
+    _label(op)
+    chosen = _plan(plan)
+    limits = _clean_limits(values)
+    before = plan_defaults(op)[chosen.value]
+    sets = ", ".join(f"{kind} = :{kind}" for kind in LIMIT_KINDS)
+    with admin_engine().begin() as conn:
+        conn.execute(
+            text(
+                "INSERT INTO plan_limits (plan) SELECT CAST(:p AS tenant_plan) WHERE NOT EXISTS "
+                "(SELECT 1 FROM plan_limits WHERE tenant_id IS NULL AND plan = CAST(:p AS tenant_plan))"
+            ),
+            {"p": chosen.value},
+        )
+        conn.execute(
+            text(
+                f"UPDATE plan_limits SET {sets}, updated_at = :now WHERE tenant_id IS NULL AND plan = CAST(:p AS "
+                "tenant_plan)"
+            ),
+            {"p": chosen.value, "now": clock.now(), **limits},
+        )
+        tenants = (
+            conn.execute(text("SELECT id FROM tenants WHERE plan = CAST(:p AS tenant_plan)"), {"p": chosen.value})
+            .scalars()
+            .all()
+        )
+    for tenant in tenants:
+        with tenant_session(tenant) as s:
+            _audit(s, op, tenant, "platform.plan_defaults_changed", before, {"plan": chosen.value, **limits}, clock)
+            s.commit()
+    return limits

@@ -1,0 +1,43 @@
+"""`mirage tenant create | list | suspend | resume | plan | limits | defaults` from a script."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+from mirage_app.cli import main
+from mirage_app.services import users
+
+
+def test_create_list_suspend_resume_plan_limits(services, capsys):
+    name = f"Cliente {uuid.uuid4().hex[:6]}"
+    email = f"owner-{uuid.uuid4().hex[:6]}@example.com"
+    assert main(["tenant", "--json", "create", name, "--admin-email", email, "--plan", "pro"]) == 0
+    created = json.loads(capsys.readouterr().out)
+    token = created["invitation_link"].rsplit("/invite/", 1)[1]
+    assert users.describe_invitation(token).email == email  # a link, no password
+    assert main(["tenant", "--json", "list"]) == 0
+    [row] = [r for r in json.loads(capsys.readouterr().out) if r["id"] == created["id"]]
+    assert (row["name"], row["plan"], row["status"], row["use"]["users"]) == (
+        name,
+        "pro",
+        "active",
+        {"used": 1, "limit": 20},
+    )
+
+    assert main(["tenant", "--json", "suspend", name, "--reason", "unpaid"]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert (row["status"], row["suspended_reason"]) == ("suspended", "unpaid")
+    assert main(["tenant", "suspend", name, "--reason", "again"]) == 2
+    assert "already suspended" in capsys.readouterr().err
+    assert main(["tenant", "--json", "resume", created["id"]]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["status"] == "active"
+
+    assert main(["tenant", "--json", "plan", name, "free"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["plan"] == "free"
+    assert main(["tenant", "--json", "limits", name, "contacts=9000", "numbers="]) == 0
+    [row] = json.loads(capsys.readouterr().out)
+    assert row["use"]["contacts"]["limit"] == 9000 and row["overrides"]["contacts"] == 9000
+    assert main(["tenant", "resume", "no such tenant"]) == 2
+    assert main(["tenant", "--json", "defaults", "enterprise"]) == 0
+    assert json.loads(capsys.readouterr().out)["enterprise"]["numbers"] is None
