@@ -25,7 +25,7 @@ from sqlalchemy import text
 
 from mirage_app.base import audit
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import sending
+from mirage_app.engine import consent_history, sending
 from mirage_app.engine.outreach_sender import INSERT_OUTREACH_MESSAGE, load_sender
 from mirage_app.engine.outreach_sends import OPTOUT_CONFIRMATION, OUTREACH
 from mirage_app.engine.runtime import EngineRuntime, runtime
@@ -159,15 +159,18 @@ def record_optout(s, rt: EngineRuntime, tenant: uuid.UUID, msg: Inbound) -> Opto
         contact_id = s.execute(
             text(
                 "INSERT INTO contacts (id, tenant_id, wa_number, display_name, tags, notes, consent_status, "
-                "consent_source, consent_at, opted_out_at, created_at) VALUES (gen_random_uuid(), :t, :n, :name, "
-                "'{}', '', 'revoked', 'opt-out via WhatsApp', :now, :now, :now) "
+                "consent_source, consent_at, created_at) VALUES (gen_random_uuid(), :t, :n, :name, "
+                # apply_suppression below revokes (and writes the consent history) as for a known contact
+                "'{}', '', 'unknown', 'opt-out via WhatsApp', :now, :now) "
                 "ON CONFLICT (tenant_id, wa_number) DO UPDATE SET updated_at = :now RETURNING id"
             ),
             {"t": tenant, "n": number, "name": str(meta.get("push_name") or "")[:120], "now": now},
         ).scalar()
     if msg.contact_id is None:
         s.execute(text("UPDATE messages SET contact_id = :c WHERE id = :id"), {"c": contact_id, "id": msg.id})
-    result = apply_suppression(s, tenant, number, reason=f"optout:{keyword}", now=now, contact_id=contact_id)
+    result = apply_suppression(
+        s, tenant, number, reason=f"optout:{keyword}", now=now, contact_id=contact_id, actor=consent_history.CONTACT
+    )
     confirmation_id = None
     if result.suppression_id is not None and msg.to_number_id is not None:
         confirmation_id = _queue_confirmation(s, rt, tenant, msg, contact_id, result.suppression_id, now)

@@ -27,7 +27,7 @@ from mirage_app.models.enums import (
 from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
 from mirage_app.models.messaging import Message, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
-from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
+from mirage_app.models.outreach import ConsentEvent, Contact, OutreachPolicy, OutreachTarget, Suppression
 from mirage_app.models.safety import NumberRestriction, Proxy, RestrictionSource
 from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
 from mirage_app.models.tenancy import (
@@ -67,6 +67,7 @@ TENANT_TABLES = [
         OutreachPolicy,
         OutreachTarget,
         Suppression,
+        ConsentEvent,
         MediaAsset,
         WarmingGroup,
         WarmingGroupMember,
@@ -87,6 +88,7 @@ __all__ = [
     "AlertEvent",
     "ApiKey",
     "AuditLog",
+    "ConsentEvent",
     "ConsentStatus",
     "Contact",
     "Conversation",

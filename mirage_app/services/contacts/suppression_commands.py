@@ -40,7 +40,7 @@ def suppress(actor: Actor, wa_number: str, reason: str = "operator", *, clock: C
         raise ValidationFailed("contacts.reason_too_long", field="reason")
 
     with tenant_session(actor.tenant_id) as s:
-        result = apply_suppression(s, actor.tenant_id, number, reason=reason, now=clock.now())
+        result = apply_suppression(s, actor.tenant_id, number, reason=reason, now=clock.now(), actor=actor.label)
         audit.record(s, actor, "contact.suppress", "suppression", number,
                      after={"wa_number": number, "reason": reason, "contact_id": result.contact_id})  # fmt: skip
         s.commit()

@@ -1,0 +1,117 @@
+"""A person's right to erasure (LGPD Art. 18): one contact's personal data removed on request, admin with MFA.
+
+In one transaction: the contact leaves its conversations and its row is deleted (its outreach targets go with it);
+its messages (and inbound ones from its number before it was a contact) keep only what the caps and the metrics
+count (direction, status, times, non-personal engine markers), their text and links cleared; raw webhook
+payloads that carry its number are blanked; audit entries about it lose their before/after; its consent history
+keeps the events but loses the number and free-text source (`mirage_consent_erase`, the only change the database
+allows there) and gains an `erased` event. The suppression list then keeps only a keyed hash of the number
+(`core.security.number_hash`): contact creation, CSV import and the send guard refuse it, so the person is never
+contacted again. The erasure is audited with counts only, never the erased data.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import asdict, dataclass
+
+from sqlalchemy import text
+
+from mirage_app.base import audit
+from mirage_app.base.impact import Dependent, Effect, Impact
+from mirage_app.base.permissions import Action, Actor, authorize
+from mirage_app.core.clock import Clock, system_clock
+from mirage_app.core.db import tenant_session
+from mirage_app.core.security import number_hash
+from mirage_app.engine import consent_history
+from mirage_app.services.contacts.data_rights import AUDIT_WHERE, MESSAGES_WHERE, person_scope
+from mirage_app.services.contacts.records import get_row, leave_conversations, removal_impact
+
+ERASED_REASON = "erased"
+# The meta keys an erased message keeps: engine bookkeeping (caps, metrics, "already handled"), never the person's
+# words, name or number.
+KEPT_META = ("app_origin", "kind", "send_key", "outreach_policy_id", "outreach_target_id", "round", "turn",
+             "reply_latency_s", "outreach_handled", "optout_check", "origin")  # fmt: skip
+_KEPT_META_SQL = ", ".join(f"'{key}', m.meta->'{key}'" for key in KEPT_META)
+
+_MESSAGES = text(
+    f"""
+    UPDATE messages m SET body = '', contact_id = NULL, ref_wa_msg_id = NULL,
+           meta = jsonb_strip_nulls(jsonb_build_object({_KEPT_META_SQL})) || '{{"erased": true}}'::jsonb,
+           status = CASE WHEN m.status = 'queued' THEN 'failed' ELSE m.status END,
+           error = CASE WHEN m.status = 'queued' THEN 'contact_erased' ELSE m.error END,
+           send_after = CASE WHEN m.status = 'queued' THEN NULL ELSE m.send_after END,
+           updated_at = :now
+    WHERE {MESSAGES_WHERE}
+    """
+)
+_WEBHOOKS = text(
+    "UPDATE webhook_events SET payload = '{\"erased\": true}'::jsonb, error = NULL "
+    "WHERE CAST(payload AS text) LIKE ANY(:patterns) OR CAST(error AS text) LIKE ANY(:patterns)"
+)
+_AUDIT = text(
+    "UPDATE audit_log a SET before = '{}'::jsonb, after = '{\"erased\": true}'::jsonb, "
+    "entity_id = CASE WHEN a.entity_id = :n THEN NULL ELSE a.entity_id END "
+    f"WHERE {AUDIT_WHERE}"
+)
+_UNSUPPRESS = text("DELETE FROM suppression WHERE wa_number = :n OR contact_id = :c")
+_SUPPRESS_HASH = text(
+    "INSERT INTO suppression (id, tenant_id, wa_number, number_hash, contact_id, reason, created_at) "
+    "VALUES (gen_random_uuid(), :t, NULL, :h, NULL, :r, :now) ON CONFLICT (tenant_id, number_hash) DO NOTHING"
+)
+
+
+@dataclass(frozen=True)
+class ErasureReport:
+    contact_id: uuid.UUID
+    messages: int
+    webhook_events: int
+    audit_entries: int
+    consent_events: int
+
+    def as_dict(self) -> dict[str, int | str]:
+        return {**asdict(self), "contact_id": str(self.contact_id)}
+
+
+def erasure_impact(actor: Actor, contact_id: uuid.UUID | str) -> Impact:
+    """What erasing would do, for the confirmation dialog: the delete's own effects (conversations left, targets
+    deleted), the messages whose text is cleared, and the number kept only as a hash on the suppression list."""
+    authorize(actor, Action.contacts_erase)
+    with tenant_session(actor.tenant_id) as s:
+        contact = get_row(s, contact_id)
+        scope = person_scope(s, contact.id)
+        deleted = removal_impact(s, contact)
+        messages = s.execute(text(f"SELECT count(*) FROM messages m WHERE {MESSAGES_WHERE}"),
+                             {"c": scope.contact_id, "n": scope.wa_number}).scalar()  # fmt: skip
+    dependents = [d for d in deleted.dependents if d.kind != "message"]
+    if messages:
+        dependents.append(Dependent("erased_message", str(messages), Effect.deleted))
+    dependents.append(Dependent("erased_number", contact.wa_number, Effect.kept))
+    return Impact(deleted.name, tuple(dependents))
+
+
+def erase_person(actor: Actor, contact_id: uuid.UUID | str, *, clock: Clock = system_clock) -> ErasureReport:
+    """Erase one contact's personal data (see the module docstring). Another tenant's id is NotFound."""
+    authorize(actor, Action.contacts_erase)
+    now = clock.now()
+    with tenant_session(actor.tenant_id) as s:
+        contact = get_row(s, contact_id, lock=True)
+        scope = person_scope(s, contact.id)
+        params = {"c": scope.contact_id, "n": scope.wa_number, "ids": scope.ids, "patterns": scope.patterns,
+                  "now": now}  # fmt: skip
+        leave_conversations(s, contact, clock)
+        messages = s.execute(_MESSAGES, params).rowcount
+        webhooks = s.execute(_WEBHOOKS, params).rowcount
+        entries = s.execute(_AUDIT, params).rowcount
+        consents = consent_history.erase(s, scope.contact_id)
+        consent_history.record(s, actor.tenant_id, scope.contact_id, None, consent_history.ERASED, at=now,
+                               actor=actor.label, now=now)  # fmt: skip
+        s.execute(_UNSUPPRESS, params)
+        s.delete(contact)  # its outreach targets go with it (ON DELETE CASCADE)
+        s.flush()
+        s.execute(_SUPPRESS_HASH, {"t": actor.tenant_id, "h": number_hash(scope.wa_number), "r": ERASED_REASON,
+                                   "now": now})  # fmt: skip
+        report = ErasureReport(scope.contact_id, messages, webhooks, entries, consents)
+        audit.record(s, actor, "contact.erase", "contact", scope.contact_id, after=report.as_dict(), clock=clock)
+        s.commit()
+    return report
