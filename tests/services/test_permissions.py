@@ -61,7 +61,8 @@ EXPECTED: dict[Action, set[str]] = {
 def test_matrix_covers_every_action():
     assert set(EXPECTED) == set(Action)
     assert set(ROLE_PERMISSIONS) == set(UserRole)
-    assert {Action.users_manage, Action.api_keys_manage, Action.contacts_export, Action.contacts_erase} <= SENSITIVE_ACTIONS
+    sensitive = {Action.users_manage, Action.api_keys_manage, Action.contacts_export, Action.contacts_erase}
+    assert sensitive <= SENSITIVE_ACTIONS
     assert UserRole.operator == API_KEY_ROLE
 
 
