@@ -29,7 +29,7 @@ from mirage_app.engine import consent_history, sending
 from mirage_app.engine.outreach_sender import INSERT_OUTREACH_MESSAGE, load_sender
 from mirage_app.engine.outreach_sends import OPTOUT_CONFIRMATION, OUTREACH
 from mirage_app.engine.runtime import EngineRuntime, runtime
-from mirage_app.engine.suppression import apply_suppression
+from mirage_app.engine.suppression import apply_suppression, erased_in
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, confirmation_text, matched_keyword
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
@@ -152,6 +152,9 @@ def record_optout(s, rt: EngineRuntime, tenant: uuid.UUID, msg: Inbound) -> Opto
         log.warning("opt-out from message %s without a phone number; cannot suppress", msg.id)
         mark_message(s, msg.id, optout_check=keyword)
         return OptoutResult(keyword, None, msg.contact_id, False, None)
+    if msg.contact_id is None and erased_in(s, number):  # erased (LGPD): already refused by hash, never stored again
+        mark_message(s, msg.id, optout_check=keyword)
+        return OptoutResult(keyword, number, None, False, None)
     contact_id = msg.contact_id
     if contact_id is None:
         contact_id = s.execute(text("SELECT id FROM contacts WHERE wa_number = :n"), {"n": number}).scalar()

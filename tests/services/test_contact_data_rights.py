@@ -295,6 +295,12 @@ def test_erasure_leaves_no_trace_but_the_keyed_hash_and_they_stay_suppressed(
         verdict = contact_guard.before_claim(s, send, datetime.now(UTC))
         s.rollback()
     assert (verdict.action, verdict.reason) == (contact_guard.FAIL, contact_guard.CONTACT_SUPPRESSED)
+    # Writing "SAIR" again stores no contact and no plain suppression: the hash already refuses them.
+    again = optout.check_optout(tenant_a, _inbound(tenant_a, uuid.UUID(number_id), None, "SAIR", person.wa_number))
+    assert again is not None and not again.new and again.contact_id is None
+    with tenant_session(tenant_a) as s:
+        assert s.execute(text("SELECT count(*) FROM suppression WHERE wa_number = :n"),
+                         {"n": person.wa_number}).scalar() == 0  # fmt: skip
 
 
 def test_data_rights_need_an_admin_with_mfa_and_stay_in_the_tenant(operator, tenant_a, tenant_b):

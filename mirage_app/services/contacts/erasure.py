@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import asdict, dataclass
+from datetime import datetime
 
 from sqlalchemy import text
 
@@ -54,7 +55,12 @@ _AUDIT = text(
     "entity_id = CASE WHEN a.entity_id = :n THEN NULL ELSE a.entity_id END "
     f"WHERE {AUDIT_WHERE}"
 )
-_UNSUPPRESS = text("DELETE FROM suppression WHERE wa_number = :n OR contact_id = :c")
+# An existing suppression keeps its date (the metrics count opt-outs by it); the number in it becomes its hash.
+_HASH_KNOWN = text("SELECT EXISTS (SELECT 1 FROM suppression WHERE number_hash = :h)")
+_DROP_NUMBER = text("DELETE FROM suppression WHERE wa_number = :n")
+_NUMBER_TO_HASH = text(
+    "UPDATE suppression SET wa_number = NULL, number_hash = :h, contact_id = NULL, reason = :r WHERE wa_number = :n"
+)
 _SUPPRESS_HASH = text(
     "INSERT INTO suppression (id, tenant_id, wa_number, number_hash, contact_id, reason, created_at) "
     "VALUES (gen_random_uuid(), :t, NULL, :h, NULL, :r, :now) ON CONFLICT (tenant_id, number_hash) DO NOTHING"
@@ -106,12 +112,19 @@ def erase_person(actor: Actor, contact_id: uuid.UUID | str, *, clock: Clock = sy
         consents = consent_history.erase(s, scope.contact_id)
         consent_history.record(s, actor.tenant_id, scope.contact_id, None, consent_history.ERASED, at=now,
                                actor=actor.label, now=now)  # fmt: skip
-        s.execute(_UNSUPPRESS, params)
+        _keep_only_the_hash(s, actor.tenant_id, scope.wa_number, now)
         s.delete(contact)  # its outreach targets go with it (ON DELETE CASCADE)
         s.flush()
-        s.execute(_SUPPRESS_HASH, {"t": actor.tenant_id, "h": number_hash(scope.wa_number), "r": ERASED_REASON,
-                                   "now": now})  # fmt: skip
         report = ErasureReport(scope.contact_id, messages, webhooks, entries, consents)
         audit.record(s, actor, "contact.erase", "contact", scope.contact_id, after=report.as_dict(), clock=clock)
         s.commit()
     return report
+
+
+def _keep_only_the_hash(s, tenant_id: uuid.UUID, e164: str, now: datetime) -> None:
+    """The suppression list keeps the person as a keyed hash of the number, never the number itself."""
+    hashed = {"t": tenant_id, "n": e164, "h": number_hash(e164), "r": ERASED_REASON, "now": now}
+    if s.execute(_HASH_KNOWN, hashed).scalar():  # erased before (then suppressed again by number)
+        s.execute(_DROP_NUMBER, hashed)
+    elif s.execute(_NUMBER_TO_HASH, hashed).rowcount == 0:
+        s.execute(_SUPPRESS_HASH, hashed)

@@ -23,7 +23,7 @@ from mirage_app.services.contacts.validation import MAX_PAGE, MAX_SOURCE, normal
 
 @dataclass(frozen=True)
 class SuppressionView:
-    wa_number: str
+    wa_number: str | None  # None for an erased person: only the keyed hash of their number is kept
     reason: str
     contact_id: uuid.UUID | None
     display_name: str | None
