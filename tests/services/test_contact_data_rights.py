@@ -25,7 +25,7 @@ from mirage_app.core.security import number_hash
 from mirage_app.engine import contact_guard, optout, outreach_scheduler, suppression
 from mirage_app.engine.runtime import EngineRuntime, ManualDeferrer, use_runtime
 from mirage_app.models import UserRole
-from mirage_app.services import contacts, outreach
+from mirage_app.services import contacts, conversations, outreach
 from tests.conftest import make_number
 from tests.services.test_plaintext import _dump_database
 
@@ -212,8 +212,30 @@ def _person_with_history(admin, operator, tenant, rt) -> tuple[contacts.ContactV
     _inbound(tenant, number, person.id, f"meu segredo é {marker}", person.wa_number, push_name=f"Zu {marker}")
     session_id = f"test-{uuid.uuid4().hex[:8]}"
     _webhook(tenant, session_id, person.wa_number, f"meu segredo é {marker}", f"Zu {marker}")
+    _round_with(admin, tenant, number, person)
     assert optout.check_optout(tenant, _inbound(tenant, number, person.id, "SAIR", person.wa_number)).new
     return person, marker, str(number)
+
+
+def _round_with(admin, tenant, number, person) -> None:
+    """A warming conversation where the person is the human participant, and a round that froze its seats (as the
+    conversation scheduler writes them: label and number included)."""
+    conv = conversations.create_conversation(admin, f"Conversa {uuid.uuid4().hex[:6]}")
+    conversations.add_participant(admin, conv.id, number_id=number)
+    conversations.add_participant(admin, conv.id, contact_id=person.id)
+    seats = [{"kind": "bot", "number_id": str(number), "label": "Vendas"},
+             {"kind": "human", "contact_id": str(person.id), "label": person.display_name,
+              "contact_wa": person.wa_number}]  # fmt: skip
+    with tenant_session(tenant) as s:
+        s.execute(
+            text(
+                "INSERT INTO rounds (id, tenant_id, conversation_id, participants, planned_turns, turns_done, "
+                "window_key, state, created_at) "
+                "VALUES (gen_random_uuid(), :t, :c, CAST(:p AS jsonb), 4, 4, 'w', 'done', now())"
+            ),
+            {"t": tenant, "c": conv.id, "p": json.dumps(seats)},
+        )
+        s.commit()
 
 
 def test_the_export_holds_every_section_as_json_and_csv(admin, operator, tenant_a, engine_runtime):

@@ -30,6 +30,7 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine import consent_history
 from mirage_app.i18n.formats import iso_local
+from mirage_app.logic.phone import br_variants
 from mirage_app.models import Tenant
 from mirage_app.services.contacts.csv_export import _cell
 from mirage_app.services.contacts.records import get_row, load_view
@@ -48,13 +49,9 @@ class PersonScope:
 
 
 def person_patterns(e164: str) -> list[str]:
-    """LIKE patterns for the number in any stored text: E.164, bare digits (a WhatsApp JID), and for a Brazilian
-    mobile also the old 8-digit form without the ninth digit, which older WhatsApp accounts still use as JID."""
-    digits = re.sub(r"\D", "", e164)
-    forms = {digits}
-    if digits.startswith("55") and len(digits) == 13 and digits[4] == "9":
-        forms.add(digits[:4] + digits[5:])
-    return sorted(f"%{form}%" for form in forms)
+    """LIKE patterns for the number in any stored text: its digits (a WhatsApp JID, or E.164 without the "+") in
+    every spelling WhatsApp uses (`br_variants`: a Brazilian mobile also without its ninth digit)."""
+    return sorted(f"%{variant.removeprefix('+')}%" for variant in br_variants(e164))
 
 
 def person_scope(s, contact_id: uuid.UUID | str) -> PersonScope:

@@ -2,7 +2,8 @@
 
 In one transaction: the contact leaves its conversations and its row is deleted (its outreach targets go with it);
 its messages (and inbound ones from its number before it was a contact) keep only what the caps and the metrics
-count (direction, status, times, non-personal engine markers), their text and links cleared; raw webhook
+count (direction, status, times, non-personal engine markers), their text and links cleared; rounds it took part
+in keep its seat without its name or number; raw webhook
 payloads that carry its number are blanked; audit entries about it lose their before/after; its consent history
 keeps the events but loses the number and free-text source (`mirage_consent_erase`, the only change the database
 allows there) and gains an `erased` event. The suppression list then keeps only a keyed hash of the number
@@ -44,6 +45,19 @@ _MESSAGES = text(
            send_after = CASE WHEN m.status = 'queued' THEN NULL ELSE m.send_after END,
            updated_at = :now
     WHERE {MESSAGES_WHERE}
+    """
+)
+# A round's frozen participant list names a human participant (label, number): they become `{kind, erased}`.
+_ROUNDS = text(
+    """
+    UPDATE rounds r SET participants = (
+        SELECT jsonb_agg(CASE WHEN x.p->>'contact_id' = :cs OR CAST(x.p AS text) LIKE ANY(:patterns)
+                              THEN jsonb_build_object('kind', x.p->'kind', 'erased', true) ELSE x.p END
+                         ORDER BY x.ord)
+        FROM jsonb_array_elements(r.participants) WITH ORDINALITY AS x(p, ord))
+    WHERE jsonb_typeof(r.participants) = 'array'
+      AND (r.participants @> jsonb_build_array(jsonb_build_object('contact_id', CAST(:cs AS text)))
+           OR CAST(r.participants AS text) LIKE ANY(:patterns))
     """
 )
 _WEBHOOKS = text(
@@ -107,6 +121,7 @@ def erase_person(actor: Actor, contact_id: uuid.UUID | str, *, clock: Clock = sy
                   "now": now}  # fmt: skip
         leave_conversations(s, contact, clock)
         messages = s.execute(_MESSAGES, params).rowcount
+        s.execute(_ROUNDS, {**params, "cs": str(scope.contact_id)})
         webhooks = s.execute(_WEBHOOKS, params).rowcount
         entries = s.execute(_AUDIT, params).rowcount
         consents = consent_history.erase(s, scope.contact_id)
