@@ -303,6 +303,10 @@ def test_erasure_leaves_no_trace_but_the_keyed_hash_and_they_stay_suppressed(
     with pytest.raises(Conflict) as again:
         contacts.create_contact(operator, person.wa_number, "De novo")
     assert again.value.code == "contacts.erased"
+    other = contacts.create_contact(operator, _phone(), "Outra")
+    with pytest.raises(Conflict) as moved:
+        contacts.update_contact(operator, other.id, wa_number=person.wa_number)
+    assert moved.value.code == "contacts.erased"
     report = contacts.import_csv(operator, f"telefone;nome;consentimento\n{person.wa_number};De novo;sim\n")
     assert report.imported == 0 and [e.reason for e in report.errors] == ["erased"]
     with tenant_session(tenant_a) as s:  # even a contact written behind the services' back is never sent to

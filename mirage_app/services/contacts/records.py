@@ -315,6 +315,8 @@ def update_contact(
                 taken = s.exec(select(Contact.id).where(Contact.wa_number == number, Contact.id != contact.id)).first()
                 if taken is not None:
                     raise Conflict("contacts.phone_taken", field="wa_number")
+                if erased_in(s, number):
+                    raise Conflict("contacts.erased", field="wa_number")
                 if suppressed_in(s, contact.wa_number):
                     # Moving a suppressed contact to another number would drop the opt-out on the way.
                     raise Conflict("contacts.suppressed", field="wa_number")
