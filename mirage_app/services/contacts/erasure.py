@@ -47,6 +47,7 @@ _MESSAGES = text(
     WHERE {MESSAGES_WHERE}
     """
 )
+_LOCK_MESSAGES = text(f"SELECT m.id FROM messages m WHERE {MESSAGES_WHERE} ORDER BY m.id FOR UPDATE")
 # A round's frozen participant list names a human participant (label, number): they become `{kind, erased}`.
 _ROUNDS = text(
     """
@@ -115,10 +116,13 @@ def erase_person(actor: Actor, contact_id: uuid.UUID | str, *, clock: Clock = sy
     authorize(actor, Action.contacts_erase)
     now = clock.now()
     with tenant_session(actor.tenant_id) as s:
-        contact = get_row(s, contact_id, lock=True)
-        scope = person_scope(s, contact.id)
+        scope = person_scope(s, contact_id)
         params = {"c": scope.contact_id, "n": scope.wa_number, "ids": scope.ids, "patterns": scope.patterns,
                   "now": now}  # fmt: skip
+        # Their messages first, then the contact: the send pipeline locks in that order (its claim, then the
+        # guard's FOR SHARE of the contact), so an erasure waits for a send in flight instead of deadlocking.
+        s.execute(_LOCK_MESSAGES, params)
+        contact = get_row(s, scope.contact_id, lock=True)
         leave_conversations(s, contact, clock)
         messages = s.execute(_MESSAGES, params).rowcount
         s.execute(_ROUNDS, {**params, "cs": str(scope.contact_id)})
