@@ -1,16 +1,19 @@
-"""`/api/contacts`: list, create, read, change, delete, consent, CSV import. Thin: rules live in services.contacts.
+"""`/api/contacts`: list, create, read, change, delete, consent, CSV import, and a person's data rights (export,
+erase). Thin: rules live in services.contacts.
 
-CSV export is not offered to API keys: it needs an admin whose session passed MFA (the `/contacts` page).
+CSV export is not offered to API keys: it needs an admin whose session passed MFA (the `/contacts` page). The same
+holds for a person's export and erasure: their routes also accept the browser's sign-in cookie (SameSite=Strict, so
+no other site can send it), and answer 403 to an API key (operator role), a viewer or an admin without MFA.
 """
 
 from __future__ import annotations
 
 from typing import Literal
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 
-from mirage_app.api.deps import api_actor
+from mirage_app.api.deps import api_actor, key_or_session_actor
 from mirage_app.api.errors import ApiError
 from mirage_app.api.schemas.common import AUTH, ImpactBody, errors, field_error, not_found
 from mirage_app.api.schemas.contacts import (
@@ -21,6 +24,8 @@ from mirage_app.api.schemas.contacts import (
     ContactPatch,
     ImportReport,
 )
+from mirage_app.api.schemas.data_rights import ErasureBody, PersonalDataBody
+from mirage_app.base.errors import message_for
 from mirage_app.base.permissions import Actor
 from mirage_app.logic.untrusted_input import MAX_OFFSET
 from mirage_app.services import contacts
@@ -28,6 +33,7 @@ from mirage_app.services import contacts
 router = APIRouter(prefix="/api/contacts", tags=["contacts"])
 _404 = not_found("contacts.not_found")
 _SUPPRESSED = {409: field_error("contacts.suppressed", "consent_status")}
+_ADMIN_MFA = {403: {"error": "permission.mfa_required", "detail": message_for("permission.mfa_required")}}
 _CSV_EXAMPLE = "telefone;nome;consentimento\n11 98765-1111;Ana;sim\n11 8765-1111;Ana de novo;sim\nxx;Bad;sim\n"
 
 
@@ -141,3 +147,38 @@ async def set_consent(contact_id: str, body: ConsentBody, actor: Actor = Depends
 async def revoke_consent(contact_id: str, actor: Actor = Depends(api_actor)) -> Contact:
     view = await run_in_threadpool(lambda: contacts.revoke_consent(actor, contact_id, source="revoked via API"))
     return Contact.model_validate(view)
+
+
+@router.post(
+    "/{contact_id}/export",
+    response_model=PersonalDataBody,
+    responses=errors(*AUTH, 404, 422, examples=_404 | _ADMIN_MFA)
+    | {200: {"content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}}}},
+    summary="Export everything held about one person (LGPD): JSON, or with format=csv a zip of one CSV per section. "
+    "Admin with MFA (signed-in session)",
+)
+async def export_person(
+    contact_id: str,
+    actor: Actor = Depends(key_or_session_actor),
+    format: Literal["json", "csv"] = Query(default="json", description="`json`, or `csv`: a zip of CSV files"),
+) -> PersonalDataBody | Response:
+    data = await run_in_threadpool(contacts.export_person, actor, contact_id)
+    if format == "csv":
+        return Response(
+            data.as_zip(),
+            media_type="application/zip",
+            headers={"Content-Disposition": f'attachment; filename="{data.filename}.zip"', "Cache-Control": "no-store"},
+        )
+    return PersonalDataBody.model_validate(data.as_json())
+
+
+@router.post(
+    "/{contact_id}/erase",
+    response_model=ErasureBody,
+    responses=errors(*AUTH, 404, examples=_404 | _ADMIN_MFA),
+    summary="Erase one person's data (LGPD): their number is kept only as a keyed hash on the suppression list, "
+    "so they are never contacted again. Admin with MFA (signed-in session)",
+)
+async def erase_person(contact_id: str, actor: Actor = Depends(key_or_session_actor)) -> ErasureBody:
+    report = await run_in_threadpool(contacts.erase_person, actor, contact_id)
+    return ErasureBody.model_validate(report.as_dict())

@@ -26,7 +26,8 @@ class Action(StrEnum):
     personas_manage = "personas.manage"
     conversations_manage = "conversations.manage"  # incl. settings overrides, schedule, participants, topics
     contacts_manage = "contacts.manage"  # incl. CSV import, tags, consent, suppression
-    contacts_export = "contacts.export"
+    contacts_export = "contacts.export"  # incl. one person's data export (LGPD Art. 18)
+    contacts_erase = "contacts.erase"  # erase one person's data (LGPD Art. 18), their number kept only as a hash
     outreach_manage = "outreach.manage"  # policies, targets, activation
     media_manage = "media.manage"  # the media library: upload, tag, delete
     settings_tenant = "settings.tenant"
@@ -62,6 +63,7 @@ SENSITIVE_ACTIONS: frozenset[Action] = frozenset(
         Action.users_manage,
         Action.api_keys_manage,
         Action.contacts_export,
+        Action.contacts_erase,
         Action.settings_safety_limits_raise,
         Action.servers_credentials,
     }

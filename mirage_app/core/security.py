@@ -71,3 +71,11 @@ def decrypt(ciphertext: str) -> str:
         return _fernet(get_settings().secret_key).decrypt(ciphertext.encode()).decode()
     except InvalidToken as exc:
         raise ValueError("cannot decrypt: wrong MIRAGE_SECRET_KEY or corrupted value") from exc
+
+
+def number_hash(e164: str) -> str:
+    """Keyed SHA-256 of a phone number in E.164, under a key derived for this purpose only: what the suppression
+    list keeps of an erased person (LGPD), so the number is refused again without being stored. Phone numbers are
+    few enough to enumerate, hence the server key: without it the hash tells nothing."""
+    key = get_settings().derived_secret("erased-number")
+    return hmac.new(key, e164.encode(), hashlib.sha256).hexdigest()

@@ -2,7 +2,8 @@
 transaction as its send claim (`sending._Attempt._caps`, under the per-number advisory lock).
 
 - Every message to a contact (outreach or a conversation with a human participant): the contact must exist, have
-  consent `granted`, no `opted_out_at`, and its number must not be on the tenant's suppression list. The contact
+  consent `granted`, no `opted_out_at`, and its number must not be on the tenant's suppression list (by number,
+  or by the keyed hash an erasure left). The contact
   row is read `FOR SHARE`: an opt-out (`suppression.apply_suppression`) updates that row, so an opt-out committed a
   moment before the claim is always seen, and one in flight waits for the claim (or the claim waits for it).
 - Outreach messages (`meta.app_origin == "outreach"`): the policy must still be active on this number, the target
@@ -36,6 +37,7 @@ from mirage_app.engine.outreach_sends import (
     cap_wait,
     is_optout_confirmation,
 )
+from mirage_app.engine.suppression import erased_in
 from mirage_app.logic import waits
 from mirage_app.logic.dayparts import schedule_status, slots_for
 from mirage_app.logic.prompts import OPENER
@@ -125,7 +127,7 @@ def before_claim(s, send: GuardedSend, now: datetime) -> Verdict:
     contact = s.execute(CONTACT_CHECK, {"c": send.contact_id}).first()
     if contact is None:
         return Verdict(FAIL, CONTACT_GONE)
-    if contact.suppressed or contact.opted_out_at is not None:
+    if contact.suppressed or contact.opted_out_at is not None or erased_in(s, contact.wa_number):
         return Verdict(FAIL, CONTACT_SUPPRESSED)
     if contact.consent != "granted":
         return Verdict(FAIL, CONTACT_NO_CONSENT)

@@ -25,11 +25,11 @@ from sqlalchemy import text
 
 from mirage_app.base import audit
 from mirage_app.core.db import tenant_session
-from mirage_app.engine import send_outcomes
+from mirage_app.engine import consent_history, send_outcomes
 from mirage_app.engine.outreach_sender import INSERT_OUTREACH_MESSAGE, load_sender
 from mirage_app.engine.outreach_sends import OPTOUT_CONFIRMATION, OUTREACH
 from mirage_app.engine.runtime import EngineRuntime, runtime
-from mirage_app.engine.suppression import apply_suppression
+from mirage_app.engine.suppression import apply_suppression, erased_in
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, confirmation_text, matched_keyword
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
@@ -152,6 +152,9 @@ def record_optout(s, rt: EngineRuntime, tenant: uuid.UUID, msg: Inbound) -> Opto
         log.warning("opt-out from message %s without a phone number; cannot suppress", msg.id)
         mark_message(s, msg.id, optout_check=keyword)
         return OptoutResult(keyword, None, msg.contact_id, False, None)
+    if msg.contact_id is None and erased_in(s, number):  # erased (LGPD): already refused by hash, never stored again
+        mark_message(s, msg.id, optout_check=keyword)
+        return OptoutResult(keyword, number, None, False, None)
     contact_id = msg.contact_id
     if contact_id is None:
         contact_id = s.execute(text("SELECT id FROM contacts WHERE wa_number = :n"), {"n": number}).scalar()
@@ -159,15 +162,18 @@ def record_optout(s, rt: EngineRuntime, tenant: uuid.UUID, msg: Inbound) -> Opto
         contact_id = s.execute(
             text(
                 "INSERT INTO contacts (id, tenant_id, wa_number, display_name, tags, notes, consent_status, "
-                "consent_source, consent_at, opted_out_at, created_at) VALUES (gen_random_uuid(), :t, :n, :name, "
-                "'{}', '', 'revoked', 'opt-out via WhatsApp', :now, :now, :now) "
+                "consent_source, consent_at, created_at) VALUES (gen_random_uuid(), :t, :n, :name, "
+                # apply_suppression below revokes (and writes the consent history) as for a known contact
+                "'{}', '', 'unknown', 'opt-out via WhatsApp', :now, :now) "
                 "ON CONFLICT (tenant_id, wa_number) DO UPDATE SET updated_at = :now RETURNING id"
             ),
             {"t": tenant, "n": number, "name": str(meta.get("push_name") or "")[:120], "now": now},
         ).scalar()
     if msg.contact_id is None:
         s.execute(text("UPDATE messages SET contact_id = :c WHERE id = :id"), {"c": contact_id, "id": msg.id})
-    result = apply_suppression(s, tenant, number, reason=f"optout:{keyword}", now=now, contact_id=contact_id)
+    result = apply_suppression(
+        s, tenant, number, reason=f"optout:{keyword}", now=now, contact_id=contact_id, actor=consent_history.CONTACT
+    )
     confirmation_id = None
     if result.suppression_id is not None and msg.to_number_id is not None:
         confirmation_id = _queue_confirmation(s, rt, tenant, msg, contact_id, result.suppression_id, now)

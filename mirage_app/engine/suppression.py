@@ -14,6 +14,8 @@ from datetime import datetime
 from sqlalchemy import text
 
 from mirage_app.core.db import tenant_session
+from mirage_app.core.security import number_hash
+from mirage_app.engine import consent_history
 from mirage_app.engine.outreach_sends import IS_OUTREACH_SEND
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 
@@ -37,8 +39,22 @@ def is_suppressed(tenant_id: uuid.UUID | str, wa_number: str) -> bool:
 
 
 def suppressed_in(s, e164: str) -> bool:
-    """The same question inside the caller's transaction, for a number already in E.164."""
-    return bool(s.execute(text("SELECT EXISTS (SELECT 1 FROM suppression WHERE wa_number = :n)"), {"n": e164}).scalar())
+    """The same question inside the caller's transaction, for a number already in E.164: on the list by number,
+    or by the keyed hash an erasure left (`erased_in`)."""
+    return bool(
+        s.execute(
+            text("SELECT EXISTS (SELECT 1 FROM suppression WHERE wa_number = :n OR number_hash = :h)"),
+            {"n": e164, "h": number_hash(e164)},
+        ).scalar()
+    )
+
+
+def erased_in(s, e164: str) -> bool:
+    """Was the person with this number erased (LGPD)? Their number then stays refused, kept only as a hash."""
+    found = s.execute(
+        text("SELECT EXISTS (SELECT 1 FROM suppression WHERE number_hash = :h)"), {"h": number_hash(e164)}
+    )
+    return bool(found.scalar())
 
 
 def apply_suppression(
@@ -49,17 +65,25 @@ def apply_suppression(
     reason: str,
     now: datetime,
     contact_id: uuid.UUID | None = None,
+    actor: str = consent_history.SYSTEM,
 ) -> SuppressionResult:
     """Suppress `wa_number` tenant-wide, inside the caller's transaction: the contact row is locked and updated
     first (the send guard reads it FOR SHARE, so the two serialise), consent revoked, every target opted out,
-    queued outreach sends cancelled."""
+    queued outreach sends cancelled. A revocation it makes goes to the consent history, by `actor`."""
     # FOR NO KEY UPDATE: waits for (and blocks) the send guard's FOR SHARE, but not the foreign-key checks of
     # inserts referencing the contact, so a concurrent tick or reply holding a target lock cannot deadlock with us.
     contact = s.execute(
-        text("SELECT id FROM contacts WHERE wa_number = :n FOR NO KEY UPDATE"), {"n": wa_number}
+        text(
+            "SELECT id, consent_status::text AS consent, opted_out_at FROM contacts WHERE wa_number = :n "
+            "FOR NO KEY UPDATE"
+        ),
+        {"n": wa_number},
     ).first()
     cid = contact.id if contact is not None else contact_id
     if contact is not None:
+        if contact.consent != consent_history.REVOKED or contact.opted_out_at is None:
+            consent_history.record(s, tenant_id, contact.id, wa_number, consent_history.REVOKED, source=reason,
+                                   at=now, actor=actor, now=now)  # fmt: skip
         s.execute(
             text(
                 "UPDATE contacts SET consent_status = 'revoked', opted_out_at = COALESCE(opted_out_at, :now), "

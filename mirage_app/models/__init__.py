@@ -27,7 +27,7 @@ from mirage_app.models.enums import (
 from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
 from mirage_app.models.messaging import Message, WebhookDedupeKey, WebhookEvent
 from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
-from mirage_app.models.outreach import Contact, OutreachPolicy, OutreachTarget, Suppression
+from mirage_app.models.outreach import ConsentEvent, Contact, OutreachPolicy, OutreachTarget, Suppression
 from mirage_app.models.plans import PlanLimit
 from mirage_app.models.safety import NumberRestriction, Proxy, RestrictionSource
 from mirage_app.models.servers import EvolutionServer, EvolutionServerKey, ServerHealth, ServerState
@@ -70,6 +70,7 @@ TENANT_TABLES = [
         OutreachTarget,
         PlanLimit,
         Suppression,
+        ConsentEvent,
         MediaAsset,
         WarmingGroup,
         WarmingGroupMember,
@@ -90,6 +91,7 @@ __all__ = [
     "AlertEvent",
     "ApiKey",
     "AuditLog",
+    "ConsentEvent",
     "ConsentStatus",
     "Contact",
     "Conversation",

@@ -6,6 +6,7 @@ import uuid
 from datetime import datetime
 
 import sqlalchemy as sa
+from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
 from mirage_app.models.base import (
@@ -92,10 +93,36 @@ class OutreachTarget(SQLModel, table=True):
 
 class Suppression(SQLModel, table=True):
     __tablename__ = "suppression"
-    __table_args__ = (sa.UniqueConstraint("tenant_id", "wa_number", name="uq_suppression_tenant_number"),)
+    __table_args__ = (
+        sa.UniqueConstraint("tenant_id", "wa_number", name="uq_suppression_tenant_number"),
+        sa.UniqueConstraint("tenant_id", "number_hash", name="uq_suppression_tenant_hash"),
+        sa.CheckConstraint("wa_number IS NOT NULL OR number_hash IS NOT NULL", name="number_or_hash"),
+    )
     id: uuid.UUID = id_field()
     tenant_id: uuid.UUID = tenant_field()
-    wa_number: str = Field(max_length=20)
+    # NULL once the person was erased (LGPD Art. 18): only `number_hash` (core.security.number_hash) is kept then,
+    # so the number is still refused everywhere without being stored.
+    wa_number: str | None = Field(default=None, max_length=20)
+    number_hash: str | None = Field(default=None, max_length=64)
     contact_id: uuid.UUID | None = fk_field("contacts.id")
     reason: str = Field(default="optout", max_length=200)
     created_at: datetime = created_field()
+
+
+class ConsentEvent(SQLModel, table=True):
+    """The append-only consent history (LGPD Art. 8: the controller proves consent): one row per grant, revocation
+    or erasure, never updated or deleted (the database refuses both, alembic 0021). It outlives the contact row, so
+    it has no foreign key; an erasure blanks the number and the free-text source of the person's rows."""
+
+    __tablename__ = "consent_events"
+    __table_args__ = (sa.Index("ix_consent_events_contact", "tenant_id", "contact_id", "recorded_at"),)
+    id: uuid.UUID = id_field()
+    tenant_id: uuid.UUID = tenant_field(index=False)
+    contact_id: uuid.UUID = Field(sa_column=sa.Column(UUID(as_uuid=True), nullable=False))
+    wa_number: str | None = Field(default=None, max_length=20)
+    event: str = Field(max_length=20)  # granted | revoked | erased
+    basis: str | None = Field(default=None, max_length=40)
+    source: str | None = Field(default=None, max_length=200)
+    at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))  # when it was given/taken
+    actor: str = Field(max_length=254)  # the user's email, "api_key:<name>", "system" or "contact" (an opt-out)
+    recorded_at: datetime = created_field()

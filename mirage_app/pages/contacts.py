@@ -1,5 +1,5 @@
 """`/contacts`: external contacts with consent, tags and notes; CSV import with progress and a per-row error
-report; CSV export (admin with MFA)."""
+report; CSV export and a person's data rights (`contact_rights`: export, erase), admin with MFA."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ from mirage_app.components.field_errors import field_message, outline
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.i18n import formats
 from mirage_app.logic.form_fields import named_error
+from mirage_app.pages.contact_rights import erase_dialog, rights_error, rights_menu
 from mirage_app.services import contacts
 from mirage_app.states.auth import AuthState
 from mirage_app.states.confirming import ConfirmDelete
@@ -485,6 +486,7 @@ def _row(r: rx.Var[ContactRow]) -> rx.Component:
                         aria_label=t("common.delete"),
                         class_name="contact-delete",
                     ),
+                    rights_menu(r.id),
                 ),
             )
         ),
@@ -553,6 +555,7 @@ def contacts_page() -> rx.Component:
         rx.vstack(
             toolbar,
             rx.cond(AuthState.can_manage, _import_card()),
+            rights_error(),
             rx.cond(
                 ContactsState.rows.length() > 0,
                 rx.vstack(table, paging, width="100%"),
@@ -563,4 +566,5 @@ def contacts_page() -> rx.Component:
         ),
         _editor(),
         confirm_dialog(ContactsState.confirm, ContactsState.delete, ContactsState.cancel_delete, "contact-delete"),
+        erase_dialog(ContactsState.load),
     )

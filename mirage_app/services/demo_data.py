@@ -21,6 +21,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import consent_history
 from mirage_app.logic.offline_generator import OfflineGenerator
 from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS
 from mirage_app.logic.prompts import PersonaSpec, TopicSpec, round_phases
@@ -246,6 +247,19 @@ def _contacts_and_policy(actor: Actor, number_id: uuid.UUID, persona_id: uuid.UU
         ]
         s.add_all(contacts)
         s.flush()
+        for c in contacts:
+            consent_history.record(
+                s,
+                actor.tenant_id,
+                c.id,
+                c.wa_number,
+                consent_history.GRANTED,
+                basis=c.consent_basis,
+                source=c.consent_source,
+                at=c.consent_at,
+                actor=actor.label,
+                now=now,
+            )
         policy = OutreachPolicy(
             tenant_id=actor.tenant_id,
             number_id=number_id,

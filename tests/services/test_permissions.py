@@ -45,6 +45,7 @@ EXPECTED: dict[Action, set[str]] = {
     Action.outreach_manage: OPERATE,
     Action.media_manage: OPERATE,
     Action.contacts_export: {"admin_mfa"},
+    Action.contacts_erase: {"admin_mfa"},
     Action.settings_tenant: ADMINS,
     Action.settings_safety_limits_raise: {"admin_mfa"},
     Action.users_read: ADMINS,
@@ -60,7 +61,8 @@ EXPECTED: dict[Action, set[str]] = {
 def test_matrix_covers_every_action():
     assert set(EXPECTED) == set(Action)
     assert set(ROLE_PERMISSIONS) == set(UserRole)
-    assert {Action.users_manage, Action.api_keys_manage, Action.contacts_export} <= SENSITIVE_ACTIONS
+    sensitive = {Action.users_manage, Action.api_keys_manage, Action.contacts_export, Action.contacts_erase}
+    assert sensitive <= SENSITIVE_ACTIONS
     assert UserRole.operator == API_KEY_ROLE
 
 

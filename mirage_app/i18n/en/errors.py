@@ -98,6 +98,8 @@ ERRORS: dict[str, str] = {
     "contacts.import.tag_invalid": "A tag is empty or longer than 40 characters.",
     "contacts.import.too_many_tags": "More than 20 tags.",
     "contacts.import.suppressed": "This number opted out (suppression list): consent cannot be granted again.",
+    "contacts.import.erased": "This person's data was erased at their request: the number cannot be imported again.",
+    "contacts.erased": "This person's data was erased at their request: the number cannot be stored or contacted again.",
     "contacts.import.database": "Could not be saved: another change wrote this number at the same time. Import the row again.",
     # errors raised by services (conversations)
     "conversations.not_found": "Conversation not found.",

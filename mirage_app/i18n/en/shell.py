@@ -157,6 +157,8 @@ SHELL: dict[str, str] = {
     "audit.action.contact.consent_revoke": "Consent withdrawn",
     "audit.action.contact.create": "Contact created",
     "audit.action.contact.delete": "Contact deleted",
+    "audit.action.contact.data_export": "Personal data exported (LGPD)",
+    "audit.action.contact.erase": "Personal data erased (LGPD)",
     "audit.action.contact.archive": "Contact archived",
     "audit.action.contact.optout": "Contact opted out",
     "audit.action.contact.suppress": "Contact suppressed",

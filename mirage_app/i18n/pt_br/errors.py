@@ -139,6 +139,8 @@ ERRORS: dict[str, str] = {
     "contacts.import.notes_too_long": "Notas com mais de 2000 caracteres.",
     "contacts.import.source_too_long": "Origem com mais de 200 caracteres.",
     "contacts.import.suppressed": "Este número pediu para sair (lista de supressão): o consentimento não pode ser concedido de novo.",
+    "contacts.import.erased": "Os dados desta pessoa foram apagados a pedido dela: o número não pode ser importado de novo.",
+    "contacts.erased": "Os dados desta pessoa foram apagados a pedido dela: o número não pode ser guardado nem contatado de novo.",
     "contacts.import.tag_invalid": "Uma tag está vazia ou tem mais de 40 caracteres.",
     "contacts.import.too_many_tags": "Mais de 20 tags.",
     "contacts.name_too_long": "Use no máximo 120 caracteres no nome.",

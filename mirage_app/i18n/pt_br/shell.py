@@ -165,6 +165,8 @@ SHELL: dict[str, str] = {
     "audit.action.contact.unsuppress": "Supressão retirada",
     "audit.action.contact.update": "Contato alterado",
     "audit.action.contacts.export": "Contatos exportados",
+    "audit.action.contact.data_export": "Dados pessoais exportados (LGPD)",
+    "audit.action.contact.erase": "Dados pessoais apagados (LGPD)",
     "audit.action.contacts.import": "Contatos importados",
     "audit.action.conversation.activate": "Conversa ativada",
     "audit.action.conversation.archive": "Conversa arquivada",

@@ -3,7 +3,8 @@
 `validation` holds the field rules and limits (one canonical E.164 form per number), `records` the read views and
 create / list / update / retag / delete, `consent` the LGPD consent records, `suppression_commands` the operator's
 suppress / lift / list commands on the suppression list (which lives in `engine.suppression`), `csv_import` the
-CSV import with its per-row error report and progress, `csv_export` the CSV export. Shared by the `/contacts`
+CSV import with its per-row error report and progress, `csv_export` the CSV export, `data_rights` one person's
+export and `erasure` their erasure (LGPD Art. 18). Shared by the `/contacts`
 page and `/api/contacts`.
 """
 
@@ -19,6 +20,8 @@ from mirage_app.services.contacts.csv_import import (
     import_csv,
     read_csv,
 )
+from mirage_app.services.contacts.data_rights import SECTIONS, PersonalData, export_person
+from mirage_app.services.contacts.erasure import ErasureReport, erase_person, erasure_impact
 from mirage_app.services.contacts.records import (
     ContactPage,
     ContactView,
@@ -67,11 +70,14 @@ __all__ = [
     "MAX_SOURCE",
     "MAX_TAGS",
     "MAX_TAG_LENGTH",
+    "SECTIONS",
     "UNSET",
     "ContactPage",
     "ContactView",
+    "ErasureReport",
     "ImportReport",
     "ImportRowError",
+    "PersonalData",
     "SuppressionView",
     "add_tags",
     "all_tags",
@@ -79,7 +85,10 @@ __all__ = [
     "contact_impact",
     "create_contact",
     "delete_contact",
+    "erase_person",
+    "erasure_impact",
     "export_csv",
+    "export_person",
     "get_contact",
     "import_csv",
     "lift_suppression",

@@ -13,6 +13,7 @@ from mirage_app.base.errors import Conflict
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.engine import consent_history
 from mirage_app.engine.suppression import suppressed_in
 from mirage_app.models import ConsentStatus
 from mirage_app.services.contacts.records import (
@@ -51,6 +52,18 @@ def set_consent(
         contact.consent_at = at_value
         contact.updated_at = now
         s.add(contact)
+        consent_history.record(
+            s,
+            actor.tenant_id,
+            contact.id,
+            contact.wa_number,
+            consent_history.GRANTED,
+            basis=basis_value,
+            source=source_value,
+            at=at_value,
+            actor=actor.label,
+            now=now,
+        )
         audit.record(
             s, actor, "contact.consent_grant", "contact", contact.id, before, audit_snapshot(contact), clock=clock
         )
@@ -74,6 +87,18 @@ def revoke_consent(
         contact.consent_at = now
         contact.updated_at = now
         s.add(contact)
+        consent_history.record(
+            s,
+            actor.tenant_id,
+            contact.id,
+            contact.wa_number,
+            consent_history.REVOKED,
+            basis=contact.consent_basis,
+            source=source_value,
+            at=now,
+            actor=actor.label,
+            now=now,
+        )
         audit.record(
             s, actor, "contact.consent_revoke", "contact", contact.id, before, audit_snapshot(contact), clock=clock
         )

@@ -22,7 +22,8 @@ from mirage_app.base.impact import Dependent, Effect, Impact
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
-from mirage_app.engine.suppression import suppressed_in
+from mirage_app.engine import consent_history
+from mirage_app.engine.suppression import erased_in, suppressed_in
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.logic.untrusted_input import MAX_OFFSET
 from mirage_app.models import ConsentStatus, Contact, Conversation, ConversationParticipant
@@ -264,6 +265,8 @@ def create_contact(
     with tenant_session(actor.tenant_id) as s:
         if s.exec(select(Contact.id).where(Contact.wa_number == contact.wa_number)).first() is not None:
             raise Conflict("contacts.phone_taken", field="wa_number")
+        if erased_in(s, contact.wa_number):  # the person asked to be erased: never stored again
+            raise Conflict("contacts.erased", field="wa_number")
         plan_limits.ensure_room(s, "contacts", clock=clock)
         if status == ConsentStatus.granted:
             if suppressed_in(s, contact.wa_number):
@@ -283,6 +286,10 @@ def create_contact(
             s.flush()
         except IntegrityError:
             raise Conflict("contacts.phone_taken", field="wa_number") from None
+        if status in (ConsentStatus.granted, ConsentStatus.revoked):
+            consent_history.record(s, actor.tenant_id, contact.id, contact.wa_number, status.value,
+                                   basis=contact.consent_basis, source=contact.consent_source,
+                                   at=contact.consent_at or now, actor=actor.label, now=now)  # fmt: skip
         audit.record(s, actor, "contact.create", "contact", contact.id, after=audit_snapshot(contact), clock=clock)
         s.commit()
         return load_view(s, contact.id)
@@ -310,6 +317,8 @@ def update_contact(
                 taken = s.exec(select(Contact.id).where(Contact.wa_number == number, Contact.id != contact.id)).first()
                 if taken is not None:
                     raise Conflict("contacts.phone_taken", field="wa_number")
+                if erased_in(s, number):
+                    raise Conflict("contacts.erased", field="wa_number")
                 if suppressed_in(s, contact.wa_number):
                     # Moving a suppressed contact to another number would drop the opt-out on the way.
                     raise Conflict("contacts.suppressed", field="wa_number")
@@ -383,7 +392,7 @@ def _seats(s, contact: Contact) -> list[tuple[ConversationParticipant, Conversat
     return list(s.exec(_SEATS.where(ConversationParticipant.contact_id == contact.id)).all())
 
 
-def _impact(s, contact: Contact) -> Impact:
+def removal_impact(s, contact: Contact) -> Impact:
     """The contact leaves its conversations by the participants' own rule (`participants.seat_impact`: one that
     can no longer run without it is switched off). Its outreach targets go with it; messages already exchanged
     stay in the history and the metrics, no longer linked to a name. A suppression of the number always stays (an
@@ -400,24 +409,29 @@ def _impact(s, contact: Contact) -> Impact:
     return Impact(contact.display_name or contact.wa_number, tuple(dependents))
 
 
+def leave_conversations(s, contact: Contact, clock: Clock) -> None:
+    """Take the contact out of every conversation it sits in (by the participants' own rule, see `removal_impact`)."""
+    for seat, conv in _seats(s, contact):
+        participants.take_out(s, conv, seat, clock)
+        mark_changed(conv, clock)
+        s.add(conv)
+
+
 def contact_impact(actor: Actor, contact_id: uuid.UUID | str) -> Impact:
     authorize(actor, Action.data_read)
     with tenant_session(actor.tenant_id) as s:
-        return _impact(s, get_row(s, contact_id))
+        return removal_impact(s, get_row(s, contact_id))
 
 
 def delete_contact(actor: Actor, contact_id: uuid.UUID | str, clock: Clock = system_clock) -> Impact:
-    """Delete a contact and its outreach targets; it leaves its conversations first (`_impact`: one that can no
+    """Delete a contact and its outreach targets; it leaves its conversations first (`removal_impact`: one that can no
     longer run stops, its running round aborted). Messages stay, unlinked; a suppression of its number stays:
     deleting a contact never makes an opted-out number reachable again. Returns what was done."""
     authorize(actor, Action.contacts_manage)
     with tenant_session(actor.tenant_id) as s:
         contact = get_row(s, contact_id, lock=True)
-        impact = _impact(s, contact)
-        for seat, conv in _seats(s, contact):
-            participants.take_out(s, conv, seat, clock)
-            mark_changed(conv, clock)
-            s.add(conv)
+        impact = removal_impact(s, contact)
+        leave_conversations(s, contact, clock)
         before = audit_snapshot(contact)
         s.delete(contact)
         audit.record(s, actor, "contact.delete", "contact", contact.id, before=before)

@@ -23,7 +23,7 @@ from mirage_app.services.contacts.validation import MAX_PAGE, MAX_SOURCE, normal
 
 @dataclass(frozen=True)
 class SuppressionView:
-    wa_number: str
+    wa_number: str | None  # None for an erased person: only the keyed hash of their number is kept
     reason: str
     contact_id: uuid.UUID | None
     display_name: str | None
@@ -40,7 +40,7 @@ def suppress(actor: Actor, wa_number: str, reason: str = "operator", *, clock: C
         raise ValidationFailed("contacts.reason_too_long", field="reason")
 
     with tenant_session(actor.tenant_id) as s:
-        result = apply_suppression(s, actor.tenant_id, number, reason=reason, now=clock.now())
+        result = apply_suppression(s, actor.tenant_id, number, reason=reason, now=clock.now(), actor=actor.label)
         audit.record(s, actor, "contact.suppress", "suppression", number,
                      after={"wa_number": number, "reason": reason, "contact_id": result.contact_id})  # fmt: skip
         s.commit()
