@@ -37,8 +37,8 @@ def test_numbers(admin_actor):
     make_number(admin_actor.tenant_id, "N1")
     _limit(admin_actor.tenant_id, numbers=1)
     error = _reached(lambda: instances.create_instance(admin_actor, "Segundo"), "numbers", 1, 1)
-    assert error.message == "Your plan allows 1 numbers and 1 are in use."
-    assert error_text(error, "pt-BR") == "Seu plano permite 1 números e 1 estão em uso."  # what the UI shows
+    assert error.message == "Your plan's limit of numbers: 1. In use: 1."
+    assert error_text(error, "pt-BR") == "Limite de números do seu plano: 1. Em uso: 1."  # what the UI shows
 
 
 def test_contacts_one_by_one_and_by_csv(admin_actor):
@@ -89,7 +89,7 @@ def test_the_api_answers_409_with_the_limit_and_the_use(tenant_a):
     assert refused.status_code == 409
     assert refused.json() == {
         "error": "plan.limit.contacts",
-        "detail": "Your plan allows 1 contacts and you have 1.",
+        "detail": "Your plan's limit of contacts: 1. Stored: 1.",
     }
     numbers = http.post("/api/instances", json={"label": "Extra"})
     assert (numbers.status_code, numbers.json()["error"]) == (409, "plan.limit.numbers")
