@@ -166,8 +166,9 @@ def ingest_us(history: History, with_rollups: bool) -> float:
         with history.conn.transaction():
             for _ in range(INGEST_MESSAGES):
                 history.conn.execute(
-                    "INSERT INTO messages (tenant_id, conversation_id, round_id, from_number_id, to_number_id, direction, "
-                    "body, meta, status) VALUES (%s, %s, %s, %s, %s, 'out', 'oi', '{\"reply_latency_s\": 30}', 'sent')",
+                    "INSERT INTO messages (tenant_id, conversation_id, round_id, from_number_id, to_number_id, "
+                    "direction, body, meta, status) VALUES (%s, %s, %s, %s, %s, 'out', 'oi', "
+                    "'{\"reply_latency_s\": 30}', 'sent')",
                     row,
                     prepare=True,
                 )

@@ -3,7 +3,8 @@
 - `mirage_message_facts(messages)`: the one definition of what a message counts for. A message that left one of
   the tenant's numbers is *sent* for it (or a failure), one that reached one of its numbers (from a contact, or a
   warming message from another of its numbers) is *received* for it; queued messages count nowhere.
-- `message_fact_changes`: the signed fact rows of every change to `messages` (insert, status change, delete),
+- `message_fact_changes` (no foreign key: a tenant's deletion cascades to its messages, whose last changes the
+  next step drops): the signed fact rows of every change to `messages` (insert, status change, delete),
   written by the `messages_facts_*` triggers in the writer's own transaction. Updates that change no fact (most
   status webhooks: sent -> delivered -> read) and queued rows write nothing.
 - `message_rollups`: the facts summed per tenant, tenant-local day and hour, number, conversation, direction and
@@ -37,23 +38,35 @@ FACT_COLUMNS = (
 )
 KEY = "tenant_id, day, hour, number_id, conversation_id, direction, topic_id"
 
-# Plain SQL with no SET clause, so the planner inlines it into the rebuild's scan of `messages`.
+# Plain SQL with no SET clause, so the planner inlines it into the rebuild's scan of `messages`. It takes the
+# columns, not a `messages` row, so it outlives a rebuilt `messages` table (e.g. a partitioned one).
+FACT_ARGS = "tenant_id, created_at, direction, status, from_number_id, to_number_id, conversation_id, round_id, meta"
 MESSAGE_FACTS = f"""
-CREATE FUNCTION mirage_message_facts(m messages)
+CREATE FUNCTION mirage_message_facts(p_tenant uuid, p_at timestamptz, p_direction msg_direction,
+                                     p_status message_status, p_from uuid, p_to uuid, p_conversation uuid,
+                                     p_round uuid, p_meta jsonb)
 RETURNS TABLE(tenant_id uuid, at timestamptz, number_id uuid, conversation_id uuid, direction text, topic_id uuid,
               messages integer, failed integer, latency_sum double precision, latency_n integer)
 LANGUAGE sql STABLE AS $$
-  SELECT m.tenant_id, m.created_at, COALESCE(m.from_number_id, {NONE}), COALESCE(m.conversation_id, {NONE}), 'out',
-         COALESCE(CASE WHEN m.status <> 'failed' THEN (SELECT r.topic_id FROM public.rounds r WHERE r.id = m.round_id) END,
-                  {NONE}),
-         (m.status <> 'failed')::int, (m.status = 'failed')::int,
-         COALESCE((m.meta->>'reply_latency_s')::float, 0), ((m.meta->>'reply_latency_s') IS NOT NULL)::int
-  WHERE m.direction = 'out' AND m.status <> 'queued'
+  SELECT p_tenant, p_at, COALESCE(p_from, {NONE}), COALESCE(p_conversation, {NONE}), 'out',
+         COALESCE(CASE WHEN p_status <> 'failed' THEN (SELECT r.topic_id FROM public.rounds r WHERE r.id = p_round)
+                  END, {NONE}),
+         (p_status <> 'failed')::int, (p_status = 'failed')::int,
+         COALESCE((p_meta->>'reply_latency_s')::float, 0), ((p_meta->>'reply_latency_s') IS NOT NULL)::int
+  WHERE p_direction = 'out' AND p_status <> 'queued'
   UNION ALL
-  SELECT m.tenant_id, m.created_at, m.to_number_id, COALESCE(m.conversation_id, {NONE}), 'in', {NONE}, 1, 0, 0, 0
-  WHERE m.to_number_id IS NOT NULL AND m.status IN {LEFT}
+  SELECT p_tenant, p_at, p_to, COALESCE(p_conversation, {NONE}), 'in', {NONE}, 1, 0, 0, 0
+  WHERE p_to IS NOT NULL AND p_status IN {LEFT}
 $$
 """
+FACTS_SIGNATURE = (
+    "mirage_message_facts(uuid, timestamptz, msg_direction, message_status, uuid, uuid, uuid, uuid, jsonb)"
+)
+
+
+def _facts_of(row: str) -> str:
+    return "mirage_message_facts(" + ", ".join(f"{row}.{arg}" for arg in FACT_ARGS.split(", ")) + ")"
+
 
 # Definer: the change log is written whoever changes a message (a tenant session, a cascade run by the owner).
 RECORD_CHANGE = f"""
@@ -73,10 +86,10 @@ BEGIN
     INSERT INTO message_fact_changes ({FACT_COLUMNS})
     SELECT f.tenant_id, f.at, f.number_id, f.conversation_id, f.direction, f.topic_id,
            -f.messages, -f.failed, -f.latency_sum, -f.latency_n
-    FROM mirage_message_facts(OLD) f;
+    FROM {_facts_of('OLD')} f;
   END IF;
   IF TG_OP <> 'DELETE' THEN
-    INSERT INTO message_fact_changes ({FACT_COLUMNS}) SELECT * FROM mirage_message_facts(NEW);
+    INSERT INTO message_fact_changes ({FACT_COLUMNS}) SELECT * FROM {_facts_of('NEW')};
   END IF;
   RETURN NULL;
 END $$
@@ -142,7 +155,7 @@ BEGIN
   INSERT INTO message_rollups ({KEY}, messages, failed, latency_sum, latency_n)
   SELECT c.tenant_id, {LOCAL}::date, extract(hour FROM {LOCAL})::int, c.number_id, c.conversation_id,
          c.direction, c.topic_id, sum(c.messages), sum(c.failed), sum(c.latency_sum), sum(c.latency_n)
-  FROM messages m JOIN tenants t ON t.id = m.tenant_id CROSS JOIN LATERAL mirage_message_facts(m) c
+  FROM messages m JOIN tenants t ON t.id = m.tenant_id CROSS JOIN LATERAL {_facts_of('m')} c
   WHERE (p_tenant IS NULL OR m.tenant_id = p_tenant)
     AND (p_since IS NULL OR m.created_at >= (p_since::timestamp AT TIME ZONE t.timezone))
   GROUP BY 1, 2, 3, 4, 5, 6, 7;
@@ -252,7 +265,7 @@ def upgrade() -> None:
         """
         CREATE TABLE message_fact_changes (
           id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-          tenant_id uuid NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+          tenant_id uuid NOT NULL,
           at timestamptz NOT NULL,
           number_id uuid NOT NULL,
           conversation_id uuid NOT NULL,
@@ -313,6 +326,6 @@ def downgrade() -> None:
     for name in TRIGGERS:
         op.execute(f"DROP TRIGGER IF EXISTS {name} ON messages")
     op.execute("DROP FUNCTION IF EXISTS mirage_record_message_facts()")
-    op.execute("DROP FUNCTION IF EXISTS mirage_message_facts(messages)")
+    op.execute(f"DROP FUNCTION IF EXISTS {FACTS_SIGNATURE}")
     for table in NEW_TABLES:
         op.execute(f"DROP TABLE IF EXISTS {table}")

@@ -10,8 +10,6 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
 from sqlmodel import Field, SQLModel
 
-from mirage_app.models.base import tenant_field
-
 
 def _key_uuid() -> uuid.UUID:
     # No foreign key: a removed number, conversation or topic keeps its history (NONE when there was none).
@@ -49,7 +47,8 @@ class MessageFactChange(SQLModel, table=True):
 
     __tablename__ = "message_fact_changes"
     id: int = Field(sa_column=sa.Column(sa.BigInteger, sa.Identity(always=True), primary_key=True))
-    tenant_id: uuid.UUID = tenant_field()
+    # No foreign key: deleting a tenant cascades to its messages, whose triggers then still write here.
+    tenant_id: uuid.UUID = Field(sa_column=sa.Column(UUID(as_uuid=True), nullable=False, index=True))
     at: datetime = Field(sa_column=sa.Column(sa.DateTime(timezone=True), nullable=False))
     number_id: uuid.UUID = Field(sa_column=sa.Column(UUID(as_uuid=True), nullable=False))
     conversation_id: uuid.UUID = Field(sa_column=sa.Column(UUID(as_uuid=True), nullable=False))

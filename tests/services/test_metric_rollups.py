@@ -262,3 +262,31 @@ def test_a_rebuild_in_a_new_time_zone_moves_the_hours(make_tenant):
         s.commit()
     metric_rollups.rebuild(tenant)
     assert [k[1] for k in _rollups(tenant)] == [12]
+
+
+def test_a_deleted_tenant_leaves_no_rollups_or_changes(make_tenant):
+    from mirage_app.core.db import admin_engine
+
+    tenant = make_tenant()
+    a, b = make_numbers(tenant, 2)
+    with tenant_session(tenant) as s:
+        s.execute(
+            text("INSERT INTO messages (tenant_id, direction, body, status, from_number_id, to_number_id) "
+                 "VALUES (:t, 'out', 'oi', 'read', :a, :b), (:t, 'out', 'oi', 'read', :b, :a)"),
+            {"t": tenant, "a": a, "b": b},
+        )  # fmt: skip
+        s.commit()
+    metric_rollups.advance_all()
+    with tenant_session(tenant) as s:
+        s.execute(text("DELETE FROM messages WHERE from_number_id = :a"), {"a": a})  # pending when the tenant goes
+        s.commit()
+    with admin_engine().begin() as conn:
+        conn.execute(text("DELETE FROM tenants WHERE id = :t"), {"t": tenant})
+    metric_rollups.advance_all()
+    with admin_engine().begin() as conn:
+        left = conn.execute(
+            text("SELECT (SELECT count(*) FROM message_rollups WHERE tenant_id = :t) + "
+                 "(SELECT count(*) FROM message_fact_changes WHERE tenant_id = :t)"),
+            {"t": tenant},
+        ).scalar()  # fmt: skip
+    assert left == 0
