@@ -290,3 +290,32 @@ def test_a_deleted_tenant_leaves_no_rollups_or_changes(make_tenant):
             {"t": tenant},
         ).scalar()  # fmt: skip
     assert left == 0
+
+
+def test_the_rollup_job_runs_at_least_every_minute():
+    from workers.scheduler import PERIODIC_JOBS
+
+    job = next(j for j in PERIODIC_JOBS if j.func == "workers.jobs.advance_metric_rollups")
+    assert job.every_seconds <= 60
+
+
+def test_mirage_metrics_rebuild_repairs_the_rollups(make_tenant, capsys):
+    from mirage_app.cli import main
+    from mirage_app.core.db import admin_engine
+
+    tenant = make_tenant()
+    a, b = make_numbers(tenant, 2)
+    with tenant_session(tenant) as s:
+        s.execute(
+            text("INSERT INTO messages (tenant_id, direction, body, status, from_number_id, to_number_id) "
+                 "VALUES (:t, 'out', 'oi', 'read', :a, :b)"),
+            {"t": tenant, "a": a, "b": b},
+        )  # fmt: skip
+        s.commit()
+    metric_rollups.advance_all()
+    expected = _rollups(tenant)
+    with admin_engine().begin() as conn:  # damage, as a bad restore would
+        conn.execute(text("UPDATE message_rollups SET messages = 99 WHERE tenant_id = :t"), {"t": tenant})
+    assert main(["metrics", "rebuild", "--tenant", str(tenant)]) == 0
+    assert "rebuilt" in capsys.readouterr().out
+    assert _rollups(tenant) == expected
