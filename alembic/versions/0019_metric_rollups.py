@@ -1,6 +1,6 @@
 """Incremental metric rollups (issue 17) in place of the materialized views refreshed whole every 5 minutes.
 
-- `mirage_message_facts(messages)`: the one definition of what a message counts for. A message that left one of
+- `mirage_message_facts(<a message's columns>)`: the one definition of what a message counts for. A message that left one of
   the tenant's numbers is *sent* for it (or a failure), one that reached one of its numbers (from a contact, or a
   warming message from another of its numbers) is *received* for it; queued messages count nowhere.
 - `message_fact_changes` (no foreign key: a tenant's deletion cascades to its messages, whose last changes the
@@ -13,7 +13,7 @@
   Readers add the changes still pending (services/metrics.FACTS), so every figure is current.
 - `mirage_rebuild_metric_rollups(tenant, since)`: the rollups recomputed from `messages` (repairs, a new time zone),
   called under REPEATABLE READ (services/metric_rollups.rebuild) so the changes it discards are exactly those its
-  snapshot of `messages` already holds.
+  snapshot of `messages` already holds (a step committed meanwhile makes it fail to serialise: the service retries).
 
 Revision ID: 0019
 Revises: 0018

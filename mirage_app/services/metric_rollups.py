@@ -14,12 +14,15 @@ from __future__ import annotations
 import uuid
 from datetime import date
 
+from psycopg.errors import SerializationFailure
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from mirage_app.core.db import app_engine, system_session
 
 STEP_LIMIT = 50_000  # changes per step: one bounded transaction
 MAX_STEPS = 20
+REBUILD_ATTEMPTS = 3
 
 
 def advance(limit: int = STEP_LIMIT) -> int:
@@ -45,6 +48,17 @@ def rebuild(tenant_id: uuid.UUID | None = None, since: date | None = None) -> in
     """The rollups of one tenant (or all) from tenant-local day `since` on (or all days) recomputed from
     `messages`; days before `since` keep their rollups (their messages may be gone by retention). Returns the
     rollup rows written."""
+    for _ in range(REBUILD_ATTEMPTS - 1):
+        try:
+            return _rebuild_once(tenant_id, since)
+        except DBAPIError as exc:
+            # A rollup step committed between our snapshot and our lock: start again from a fresh snapshot.
+            if not isinstance(exc.orig, SerializationFailure):
+                raise
+    return _rebuild_once(tenant_id, since)
+
+
+def _rebuild_once(tenant_id: uuid.UUID | None, since: date | None) -> int:
     with app_engine().connect() as conn:
         # One snapshot: the pending changes it discards are exactly those already in the messages it reads.
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
