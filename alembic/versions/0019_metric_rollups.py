@@ -279,6 +279,10 @@ def upgrade() -> None:
         """
     )
     op.execute("CREATE INDEX ix_message_fact_changes_tenant_id ON message_fact_changes (tenant_id)")
+    # A queue: every step deletes what it took, and readers scan what is left, dead rows included until a vacuum.
+    op.execute(
+        "ALTER TABLE message_fact_changes SET (autovacuum_vacuum_scale_factor = 0, autovacuum_vacuum_threshold = 5000)"
+    )
     for table in NEW_TABLES:
         op.execute(f"ALTER TABLE {table} ENABLE ROW LEVEL SECURITY")
         op.execute(f"ALTER TABLE {table} FORCE ROW LEVEL SECURITY")
