@@ -116,6 +116,18 @@ def cmd_health(_args: argparse.Namespace) -> int:
     return 0 if report["status"] == "ok" else 1
 
 
+def cmd_metrics_rebuild(args: argparse.Namespace) -> int:
+    import uuid
+    from datetime import date
+
+    from mirage_app.services.metric_rollups import rebuild
+
+    tenant = uuid.UUID(args.tenant) if args.tenant else None
+    since = date.fromisoformat(args.since) if args.since else None
+    print(f"metric rollups rebuilt: {rebuild(tenant, since)} rows")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="mirage", description="Mirage WhatsApp orchestrator")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -154,6 +166,13 @@ def build_parser() -> argparse.ArgumentParser:
     r = admin_sub.add_parser("reset-password", help="set a new generated password for a user")
     r.add_argument("--email", default="admin@mirage.local")
     r.set_defaults(func=cmd_reset_password)
+
+    p = sub.add_parser("metrics", help="metric rollups")
+    metrics_sub = p.add_subparsers(dest="metrics_command", required=True)
+    r = metrics_sub.add_parser("rebuild", help="recompute the metric rollups from the messages (a repair)")
+    r.add_argument("--tenant", help="one tenant's id (default: every tenant)")
+    r.add_argument("--since", help="tenant-local day YYYY-MM-DD to rebuild from (default: all of history)")
+    r.set_defaults(func=cmd_metrics_rebuild)
 
     p = sub.add_parser("health", help="print the health report as JSON")
     p.set_defaults(func=cmd_health)

@@ -6,11 +6,21 @@ Engine jobs take ids only; the time, the queue, Evolution and the LLM come from
 
 from __future__ import annotations
 
+import uuid
 
-def refresh_metrics() -> None:
-    from mirage_app.services.metrics import refresh_materialized_views
 
-    refresh_materialized_views()
+def advance_metric_rollups() -> int:
+    """Pending message changes into the metric rollups (every 30 s)."""
+    from mirage_app.services.metric_rollups import advance_all
+
+    return advance_all()
+
+
+def rebuild_metric_rollups(tenant_id: str) -> int:
+    """One tenant's rollups recomputed (after its time zone changed)."""
+    from mirage_app.services.metric_rollups import rebuild
+
+    return rebuild(uuid.UUID(tenant_id))
 
 
 def conversation_tick() -> dict:

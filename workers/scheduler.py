@@ -34,7 +34,8 @@ class PeriodicJob:
 
 
 PERIODIC_JOBS: list[PeriodicJob] = [
-    PeriodicJob("refresh-metrics", 300, "workers.jobs.refresh_metrics", "low"),
+    # Figures never wait for it (readers add what is pending); it keeps the pending remainder small.
+    PeriodicJob("metric-rollups", 30, "workers.jobs.advance_metric_rollups", "low"),
     PeriodicJob("conversation-tick", 60, "workers.jobs.conversation_tick", "default"),
     PeriodicJob("outreach-tick", 60, "workers.jobs.outreach_tick", "default"),
     PeriodicJob("evolution-probe", 30, "workers.jobs.probe_evolution_servers", "default"),

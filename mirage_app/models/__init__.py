@@ -26,6 +26,7 @@ from mirage_app.models.enums import (
 )
 from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
 from mirage_app.models.messaging import Message, WebhookDedupeKey, WebhookEvent
+from mirage_app.models.metrics import MessageFactChange, MessageRollup
 from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
 from mirage_app.models.outreach import ConsentEvent, Contact, OutreachPolicy, OutreachTarget, Suppression
 from mirage_app.models.plans import PlanLimit
@@ -80,6 +81,8 @@ TENANT_TABLES = [
         ReputationHistory,
         Proxy,
         NumberRestriction,
+        MessageRollup,
+        MessageFactChange,
     )
 ]
 
@@ -108,7 +111,9 @@ __all__ = [
     "MediaKind",
     "Message",
     "MessageDirection",
+    "MessageFactChange",
     "MessageKind",
+    "MessageRollup",
     "MessageStatus",
     "Number",
     "NumberRestriction",

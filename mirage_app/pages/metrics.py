@@ -1,4 +1,4 @@
-"""`/metrics`: plotly charts over the materialized views, with number / conversation / period filters, and the
+"""`/metrics`: plotly charts over the metric rollups, with number / conversation / period filters, and the
 demo-data loader (demo mode) with its progress bar."""
 
 from __future__ import annotations

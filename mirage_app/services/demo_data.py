@@ -42,7 +42,7 @@ from mirage_app.models import (
     Weekday,
 )
 from mirage_app.services import conversations, instances, media_starter, number_activity
-from mirage_app.services.metrics import refresh_materialized_views
+from mirage_app.services.metric_rollups import advance_all
 
 Progress = Callable[[int, str], None]
 DAYS = 14
@@ -132,7 +132,7 @@ def load_demo_data(actor: Actor, progress: Progress | None = None, clock: Clock 
     report(70, "history")
     messages = _history(actor, number_ids, persona_ids, conversation_id, topic_ids, contact_ids, tz, clock)
     report(95, "metrics")
-    refresh_materialized_views()
+    advance_all()
     with tenant_session(actor.tenant_id) as s:
         # The history went in behind the send pipeline's back: the warm-up counters follow it (day 15, not day 1).
         number_activity.sync_active_days(s, tz.key, clock.now(), number_activity.policy_of(s))

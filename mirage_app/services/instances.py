@@ -15,7 +15,7 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import text
@@ -440,9 +440,6 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
                        n.failure_streak, n.paired_at, se.last_qr, n.active_days,
                        n.server_id, es.name AS server_name, es.health AS server_health,
                        n.reputation_score, n.reputation_band, n.reputation_cooldown_until,
-                       (SELECT avg((m.meta->>'reply_latency_s')::float) FROM messages m
-                          WHERE m.from_number_id = n.id AND m.created_at >= :week
-                            AND m.meta ? 'reply_latency_s') AS latency,
                        -- as the send caps count them (engine.send_context COUNTS)
                        (SELECT count(*) FROM messages m WHERE m.from_number_id = n.id
                           AND m.sent_at >= :today AND m.sent_at <= :now AND {counted_sends("m")}) AS sent_today,
@@ -456,9 +453,10 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
                 ORDER BY n.created_at
                 """
             ),
-            {"today": day_start, "week": day_start - timedelta(days=6), "now": now},
+            {"today": day_start, "now": now},
         ).all()
         every = metrics.number_activity(s, ZoneInfo(tz_name), now)
+        latency = metrics.number_latency(s, ZoneInfo(tz_name), now)
     activity = {r.id: every.get(r.id, metrics.Activity()) for r in rows}
     days = {r.id: warmup.day_today(policy, r.active_days, r.sent_today > 0, r.last_before_today, now) for r in rows}
     views = [
@@ -479,7 +477,7 @@ def list_instances_with_totals(actor: Actor, clock: Clock = system_clock) -> Ins
             r.paired_at,
             r.last_qr if r.status != "connected" else None,
             r.active_days,
-            round(r.latency, 1) if r.latency is not None else None,
+            round(latency[r.id], 1) if r.id in latency else None,
             r.server_id,
             r.server_name,
             r.server_health,

@@ -4,12 +4,10 @@ A message that left one of the tenant's numbers is *sent* for that number; a mes
 (from a contact, or a warming message from another of its numbers) is *received* for it. Queued messages count
 nowhere, failed sends only as failures. Days are the tenant's calendar days.
 
-Every figure reads FACTS: the days before today from the tenant-filtered `message_facts` view over
-`mv_message_facts` (refreshed concurrently by a periodic job, so the cost follows the size of the chart, not of
-the `messages` table), and today live from `messages` (LIVE_ROWS, the same rows alembic 0009 defines). The
-overview, the cards and /metrics read the same rows, so they agree with each other. The days before today are as
-of the views' last refresh (every 300 s, workers/scheduler.py): for up to ~5 minutes after midnight, yesterday's
-last minutes (and a message of yesterday whose status changed since the refresh) may be missing from the totals.
+Every figure reads FACTS: the incremental rollups of alembic 0019 (services/metric_rollups.py) plus the changes
+not rolled up yet, so a chart costs in proportion to its period and filters, never to the `messages` table, and
+shows every message as soon as its transaction commits. The overview, the cards and /metrics read the same rows, so
+they agree with each other.
 """
 
 from __future__ import annotations
@@ -24,7 +22,7 @@ from sqlalchemy import text
 from mirage_app.base.errors import ValidationFailed
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
-from mirage_app.core.db import system_session, tenant_session
+from mirage_app.core.db import tenant_session
 from mirage_app.models import Tenant
 
 NONE = uuid.UUID(int=0)
@@ -54,47 +52,28 @@ class MetricsData:
     totals: dict[str, float] = field(default_factory=dict)
 
 
-def refresh_materialized_views(concurrently: bool = True) -> None:
-    with system_session() as s:
-        s.execute(text("SELECT mirage_refresh_stats(:c)"), {"c": concurrently})
-        s.commit()
-
-
-# Today's fact rows, straight from `messages` (under row-level security): the same rows as alembic 0009's FACT_ROWS.
-LIVE_ROWS = """
-    SELECT m.created_at AT TIME ZONE :tz AS local_at, COALESCE(m.from_number_id, :none) AS number_id,
-           COALESCE(m.conversation_id, :none) AS conversation_id, m.round_id, 'out' AS direction,
-           m.status = 'failed' AS failed, (m.meta->>'reply_latency_s')::float AS latency
-    FROM messages m WHERE m.direction = 'out' AND m.status <> 'queued' AND m.created_at >= :today_start
+# What every figure reads: the rollups (alembic 0019) plus the changes no rollup step has taken yet (at most a
+# step's worth, a few seconds of traffic), both under row-level security. The one definition of what a message
+# counts for is the database's `mirage_message_facts`; rollups and changes hold its rows.
+FACTS = """(
+    SELECT day, hour, number_id, conversation_id, direction, topic_id, messages, failed, latency_sum, latency_n
+    FROM message_rollups
     UNION ALL
-    SELECT m.created_at AT TIME ZONE :tz, m.to_number_id, COALESCE(m.conversation_id, :none), m.round_id, 'in',
-           false, NULL
-    FROM messages m WHERE m.to_number_id IS NOT NULL AND m.status IN ('sent', 'server_ack', 'delivered', 'read')
-      AND m.created_at >= :today_start
-"""
-# Those rows grouped as the views group them (since :today_start).
-LIVE_FACTS = f"""
-    SELECT f.local_at::date AS day, extract(hour FROM f.local_at)::int AS hour, f.number_id, f.conversation_id,
-           f.direction, count(*) FILTER (WHERE NOT f.failed) AS messages, count(*) FILTER (WHERE f.failed) AS failed,
-           COALESCE(sum(f.latency), 0) AS latency_sum, count(f.latency) AS latency_n
-    FROM ({LIVE_ROWS}) f GROUP BY 1, 2, 3, 4, 5
-"""
-LIVE_TOPIC_FACTS = f"""
-    SELECT f.local_at::date AS day, f.number_id, f.conversation_id, r.topic_id, count(*) AS messages
-    FROM ({LIVE_ROWS}) f JOIN rounds r ON r.id = f.round_id
-    WHERE f.direction = 'out' AND NOT f.failed AND r.topic_id IS NOT NULL GROUP BY 1, 2, 3, 4
-"""
-# The source relations of every query: the materialized days before today, then today live. `bench/metrics.py`
-# reads LIVE_FACTS over the whole period instead (the same rows straight from `messages`) as its baseline.
-FACTS = f"""(
-    SELECT day, hour, number_id, conversation_id, direction, messages, failed, latency_sum, latency_n
-    FROM message_facts WHERE day < :today
-    UNION ALL {LIVE_FACTS}
+    SELECT (c.at AT TIME ZONE :tz)::date, extract(hour FROM c.at AT TIME ZONE :tz)::int, c.number_id,
+           c.conversation_id, c.direction, c.topic_id, c.messages, c.failed, c.latency_sum, c.latency_n
+    FROM message_fact_changes c
 )"""
-TOPIC_FACTS = f"""(
-    SELECT day, number_id, conversation_id, topic_id, messages FROM topic_facts WHERE day < :today
-    UNION ALL {LIVE_TOPIC_FACTS}
+# Sent messages of a round with a topic.
+TOPIC_FACTS = f"(SELECT * FROM {FACTS} t WHERE t.direction = 'out' AND t.topic_id <> :none)"
+# The same rows straight from `messages` (no rollup): `bench/metrics.py`'s baseline.
+SCRATCH_FACTS = """(
+    SELECT (c.at AT TIME ZONE :tz)::date AS day, extract(hour FROM c.at AT TIME ZONE :tz)::int AS hour, c.number_id,
+           c.conversation_id, c.direction, c.topic_id, c.messages, c.failed, c.latency_sum, c.latency_n
+    FROM messages m CROSS JOIN LATERAL mirage_message_facts(m.tenant_id, m.created_at, m.direction, m.status,
+        m.from_number_id, m.to_number_id, m.conversation_id, m.round_id, m.meta) c
+    WHERE m.created_at >= :since_ts
 )"""
+SCRATCH_TOPIC_FACTS = f"(SELECT * FROM {SCRATCH_FACTS} t WHERE t.direction = 'out' AND t.topic_id <> :none)"
 QUERIES: dict[str, str] = {
     "per_day": "SELECT f.day, f.direction, sum(f.messages) AS messages, sum(f.failed) AS failed "
     "FROM {facts} f WHERE {where} GROUP BY f.day, f.direction",
@@ -136,11 +115,9 @@ def period_start(s, actor: Actor, flt: MetricsFilter, clock: Clock) -> tuple[Zon
     return tz, [today - timedelta(days=flt.period_days - 1 - i) for i in range(flt.period_days)]
 
 
-def live_params(tz: ZoneInfo, now: datetime) -> dict:
-    """FACTS' parameters: the tenant's today and the instant it began."""
-    local = now.astimezone(tz)
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return {"tz": str(tz), "today": local.date(), "today_start": start, "none": NONE}
+def fact_params(tz: ZoneInfo, now: datetime) -> dict:
+    """FACTS' parameters: the tenant's time zone and today."""
+    return {"tz": str(tz), "today": now.astimezone(tz).date(), "none": NONE}
 
 
 @dataclass(frozen=True)
@@ -182,12 +159,25 @@ ACTIVITY = f"""
 def number_activity(s, tz: ZoneInfo, now: datetime) -> dict[uuid.UUID, Activity]:
     """Activity per number (NONE: messages of numbers since removed), in the caller's tenant session. The number
     cards show it; its sum is the overview's totals and equals /metrics' 7-day totals."""
-    params = live_params(tz, now)
+    params = fact_params(tz, now)
     params["since"] = params["today"] - timedelta(days=6)
     return {
         r.number_id: Activity(int(r.sent_today), int(r.received_today), int(r.sent_week), int(r.received_week))
         for r in s.execute(text(ACTIVITY), params)
     }
+
+
+WEEK_LATENCY = f"""
+    SELECT f.number_id, sum(f.latency_sum) / NULLIF(sum(f.latency_n), 0) AS latency
+    FROM {FACTS} f WHERE f.day >= :since AND f.direction = 'out' GROUP BY f.number_id
+"""
+
+
+def number_latency(s, tz: ZoneInfo, now: datetime) -> dict[uuid.UUID, float]:
+    """Average reply latency (s) per number over the last 7 tenant days, as /metrics' per-number chart reads it."""
+    params = fact_params(tz, now)
+    params["since"] = params["today"] - timedelta(days=6)
+    return {r.number_id: r.latency for r in s.execute(text(WEEK_LATENCY), params) if r.latency is not None}
 
 
 def tenant_activity(actor: Actor, clock: Clock = system_clock) -> Activity:
@@ -207,11 +197,11 @@ def dashboard(actor: Actor, flt: MetricsFilter, clock: Clock = system_clock) -> 
         tz, day_list = period_start(s, actor, flt, clock)
         since = day_list[0]
         data.days = [d.isoformat() for d in day_list]
-        live = live_params(tz, clock.now())
+        shared = fact_params(tz, clock.now())
 
         def run(name: str):
             sql, params = chart_query(name, flt)
-            return s.execute(text(sql), {**params, **live, "since": since}).all()
+            return s.execute(text(sql), {**params, **shared, "since": since}).all()
 
         per_day = {(r.day, r.direction): (int(r.messages), int(r.failed)) for r in run("per_day")}
         data.sent_per_day = [per_day.get((d, "out"), (0, 0))[0] for d in day_list]

@@ -20,6 +20,7 @@ from mirage_app.base.errors import ValidationFailed
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
+from mirage_app.core.redis import queue
 from mirage_app.i18n import LOCALES
 from mirage_app.logic import retention
 from mirage_app.logic.dayparts import parse_time, zone
@@ -257,6 +258,8 @@ def update_settings(actor: Actor, clock: Clock = system_clock, **changes: Any) -
         s.commit()
         if "timezone" in tenant_changes:
             _replan_all(s, clock)
+            # The metric rollups hold tenant-local hours: recomputed in the new zone, in the background.
+            queue("low").enqueue("workers.jobs.rebuild_metric_rollups", str(actor.tenant_id))
         return after
 
 

@@ -112,8 +112,11 @@ def test_tenant_setting_does_not_leak_through_the_pool(tenant_a):
         "DROP POLICY tenant_isolation ON personas",
         "SET ROLE postgres",
         "ALTER ROLE mirage_app BYPASSRLS",
-        "REFRESH MATERIALIZED VIEW mv_stats_messages",
-        "SELECT * FROM mv_number_stats",
+        "TRUNCATE message_rollups",
+        "INSERT INTO message_rollups VALUES (gen_random_uuid(), current_date, 0, gen_random_uuid(), "
+        "gen_random_uuid(), 'out', gen_random_uuid(), 1, 0, 0, 0)",
+        "DELETE FROM message_fact_changes",
+        "ALTER TABLE message_rollups DISABLE ROW LEVEL SECURITY",
     ],
 )
 def test_application_role_cannot_escape_rls(services, statement):
@@ -138,9 +141,10 @@ def test_application_role_has_no_bypass(services):
     assert tuple(row) == (False, False, False)
 
 
-def test_statistics_views_are_tenant_filtered(tenant_a, tenant_b):
+def test_metric_rollups_are_tenant_filtered(tenant_a, tenant_b):
+    """Each tenant reads only its own rollups and pending changes, before and after a rollup step."""
     from mirage_app.models import Message, MessageDirection, MessageStatus, Number
-    from mirage_app.services.metrics import refresh_materialized_views
+    from mirage_app.services.metric_rollups import advance_all
 
     for tenant in (tenant_a, tenant_b):
         with tenant_session(tenant) as s:
@@ -157,9 +161,12 @@ def test_statistics_views_are_tenant_filtered(tenant_a, tenant_b):
                 )
             )
             s.commit()
-    refresh_materialized_views(concurrently=True)
     with tenant_session(tenant_a) as s:
-        rows = s.execute(text("SELECT tenant_id, sent FROM number_stats")).all()
-        totals = s.execute(text("SELECT DISTINCT tenant_id FROM stats_messages")).all()
-    assert {r.tenant_id for r in rows} == {tenant_a}
-    assert [t.tenant_id for t in totals] == [tenant_a]
+        pending = s.execute(text("SELECT DISTINCT tenant_id FROM message_fact_changes")).all()
+    assert [r.tenant_id for r in pending] == [tenant_a]
+    advance_all()
+    with tenant_session(tenant_a) as s:
+        rows = s.execute(text("SELECT DISTINCT tenant_id FROM message_rollups")).all()
+    assert [r.tenant_id for r in rows] == [tenant_a]
+    with system_session() as s:
+        assert s.execute(text("SELECT count(*) FROM message_rollups")).scalar() == 0

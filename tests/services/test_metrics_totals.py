@@ -15,7 +15,7 @@ from mirage_app.base.permissions import Actor
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.models import Contact, UserRole
-from mirage_app.services import instances, metrics
+from mirage_app.services import instances, metric_rollups, metrics
 from tests.conftest import make_number
 
 TZ = ZoneInfo("America/Sao_Paulo")
@@ -23,8 +23,7 @@ TZ = ZoneInfo("America/Sao_Paulo")
 
 @pytest.fixture
 def clock() -> FrozenClock:
-    """Today's tenant-local noon: every offset below lands on a known tenant day, at any hour the suite runs (the
-    materialized views keep 92 days back from the database's own now())."""
+    """Today's tenant-local noon: every offset below lands on a known tenant day, at any hour the suite runs."""
     noon = datetime.now(TZ).replace(hour=12, minute=0, second=0, microsecond=0)
     return FrozenClock(noon.astimezone(UTC))
 
@@ -64,7 +63,7 @@ def history(tenant_a, clock):
         _message(s, tenant_a, now - timedelta(days=3), "read", frm=b, to=a)
         _message(s, tenant_a, now - timedelta(days=10), "sent", frm=a, to=b)  # outside the 7 days
         s.commit()
-    metrics.refresh_materialized_views(concurrently=False)
+    metric_rollups.advance_all()
     return a, b
 
 
@@ -88,7 +87,7 @@ def test_overview_cards_and_metrics_agree(actor, clock, history):
     assert (month.totals["sent"], month.totals["received"]) == (4, 4)
 
 
-def test_today_is_live_whenever_the_views_were_refreshed(actor, clock, history, tenant_a):
+def test_a_message_counts_before_any_rollup_step(actor, clock, history, tenant_a):
     a, b = history
     with tenant_session(tenant_a) as s:
         _message(s, tenant_a, clock.now() - timedelta(minutes=5), "server_ack", frm=b, to=a)
@@ -97,20 +96,22 @@ def test_today_is_live_whenever_the_views_were_refreshed(actor, clock, history, 
     assert metrics.dashboard(actor, metrics.MetricsFilter(7), clock).sent_per_day[-1] == 2
 
 
-def test_the_views_and_the_live_rows_define_the_same_facts(actor, history, tenant_a):
-    """alembic 0009's FACT_ROWS and services.metrics.LIVE_ROWS: the whole history read from the views alone, then
-    live alone, gives the same figures per number."""
-    far_past = datetime.now(UTC) - timedelta(days=60)
-    far_future = datetime.now(UTC) + timedelta(days=60)
-
-    def read(today: datetime):
-        params = {
-            "tz": str(TZ), "today": today.astimezone(TZ).date(), "today_start": today, "none": metrics.NONE,
-            "since": far_past.date(),
-        }  # fmt: skip
-        with tenant_session(tenant_a) as s:
-            rows = s.execute(text(metrics.ACTIVITY), params).all()
-        return {r.number_id: (r.sent_week, r.received_week) for r in rows}
-
-    assert read(far_future) == read(far_past)
-    assert read(far_past)[history[0]] == (3, 2)
+def test_pending_changes_and_rollups_give_the_same_figures(actor, clock, tenant_a):
+    """The same history read while every change is still pending, then after a rollup step took them all."""
+    a, b = make_number(tenant_a, "A"), make_number(tenant_a, "B")
+    with tenant_session(tenant_a) as s:
+        for days in range(5):
+            at = clock.now() - timedelta(days=days, hours=days)
+            _message(s, tenant_a, at, "read", frm=a, to=b, meta={"reply_latency_s": 10 + days})
+            _message(s, tenant_a, at, "failed", frm=b, to=a)
+        s.commit()
+    with tenant_session(tenant_a) as s:
+        assert s.execute(text("SELECT count(*) FROM message_rollups")).scalar() == 0
+    pending = metrics.dashboard(actor, metrics.MetricsFilter(7), clock)
+    metric_rollups.advance_all()
+    with tenant_session(tenant_a) as s:
+        assert s.execute(text("SELECT count(*) FROM message_fact_changes")).scalar() == 0
+    rolled = metrics.dashboard(actor, metrics.MetricsFilter(7), clock)
+    assert pending == rolled
+    assert rolled.totals["sent"] == rolled.totals["received"] == rolled.totals["failed"] == 5
+    assert rolled.latency_per_number[rolled.numbers.index("A")] == 12.0
