@@ -1,5 +1,6 @@
 """`/platform`: the platform operator's page: tenants with plan, status and use; create (the first admin's
-invitation link shown once); suspend / resume (asked first); change plan; per-tenant limits; plan defaults."""
+invitation link shown once); suspend / resume (asked first); change plan; per-tenant limits; plan defaults; the
+platform's Evolution servers (the Settings → Servers card and add form, with drain / activate)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,16 @@ from mirage_app.components.auth_card import field_error
 from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.components.notice import notice
+from mirage_app.components.servers import add_server_form, server_card, state_button
 from mirage_app.logic.plan_limits import LIMIT_KINDS
 from mirage_app.states.platform import PLANS, PlanDefaultsView, PlatformState, TenantView
+from mirage_app.states.platform_servers import PlatformServersState
+from mirage_app.states.servers import ServerRow
 from mirage_app.states.ui import t
 
 State = PlatformState
+Servers = PlatformServersState
+SERVERS_REFRESH_MS = 5000
 
 
 def _plan_select(name: str, element_id: str, **props) -> rx.Component:
@@ -206,7 +212,45 @@ def _defaults_card() -> rx.Component:
     )
 
 
-@app_page("/platform", "Platform", on_load=PlatformState.load)
+def _server_actions(row: ServerRow) -> rx.Component:
+    return rx.hstack(
+        state_button(row, "active", "play", "settings.server_activate", "grass", Servers.set_platform_server_state),
+        state_button(
+            row, "draining", "arrow-down-to-line", "settings.server_drain", "amber", Servers.set_platform_server_state
+        ),
+        spacing="2",
+    )
+
+
+def _servers_card() -> rx.Component:
+    return rx.card(
+        rx.vstack(
+            rx.heading(t("platform.servers"), size="4"),
+            rx.text(t("platform.servers_help"), size="2", color_scheme="gray"),
+            rx.cond(
+                Servers.platform_servers_loaded,
+                rx.vstack(
+                    rx.foreach(
+                        Servers.platform_server_rows,
+                        lambda row: server_card(row, _server_actions(row), numbers_left=False),
+                    ),
+                    spacing="3",
+                    width="100%",
+                    id="platform-server-list",
+                ),
+                rx.center(rx.spinner(size="3"), padding="2em", width="100%"),
+            ),
+            add_server_form(Servers, Servers.add_platform_server, prefix="platform-server-add"),
+            rx.moment(interval=SERVERS_REFRESH_MS, on_change=Servers.load_servers, display="none"),
+            spacing="3",
+            width="100%",
+        ),
+        width="100%",
+        id="platform-servers",
+    )
+
+
+@app_page("/platform", "Platform", on_load=[PlatformState.load, PlatformServersState.load_servers])
 def platform_page() -> rx.Component:
     return page_layout(
         "page.platform.title",
@@ -219,6 +263,7 @@ def platform_page() -> rx.Component:
                 rx.heading(t("platform.tenants"), size="4"),
                 rx.foreach(State.tenant_rows, _tenant_row),
                 _defaults_card(),
+                _servers_card(),
                 spacing="4",
                 width="100%",
                 id="platform-body",

@@ -1,5 +1,6 @@
 """The platform operator's work: tenants (create with a first admin's invitation, list with their plan and use,
-suspend, resume, change plan) and plans (each plan's default limits, a tenant's overrides).
+suspend, resume, change plan), plans (each plan's default limits, a tenant's overrides) and the platform's
+Evolution servers (list, add probed first, drain / activate; over services.evolution_servers, as the CLI is).
 
 Callers are the platform page (a signed-in `Actor`, checked by `authorize_platform`: the platform role with MFA) and
 the `mirage tenant` CLI (`CLI_OPERATOR`: whoever runs commands on the server already holds the database owner's
@@ -27,6 +28,7 @@ from mirage_app.engine import safety_stop
 from mirage_app.i18n import LOCALES
 from mirage_app.logic.plan_limits import LIMIT_KINDS, Limits, Use, clean_limit
 from mirage_app.models import Tenant, TenantPlan, TenantSettings
+from mirage_app.services import evolution_servers
 from mirage_app.services.auth import lookup_user, validate_email
 from mirage_app.services.plan_limits import use_in
 from mirage_app.services.users import InviteResult, invite_first_admin
@@ -348,3 +350,73 @@ def set_plan_defaults(
             _audit(s, op, tenant, "platform.plan_defaults_changed", before, {"plan": chosen.value, **limits}, clock)
             s.commit()
     return limits
+
+
+# -- the platform's Evolution servers (offered to every tenant) ------------------------------------------------------
+
+# Disabling a platform server stops every tenant's numbers on it: it stays with the CLI (`mirage evolution disable`).
+SERVER_STATES = ("active", "draining")
+
+
+def _audit_server(actor: Actor, action: str, server_id: uuid.UUID, before=None, after=None, clock=system_clock):
+    """A platform server belongs to no tenant: the entry goes to the operator's own tenant's log."""
+    with tenant_session(actor.tenant_id) as s:
+        audit.record(
+            s, None, action, "evolution_server", server_id, before, after,
+            tenant_id=actor.tenant_id, by=f"platform:{actor.label}", ip=actor.ip, clock=clock,
+        )  # fmt: skip
+        s.commit()
+
+
+def list_servers(actor: Actor) -> list[evolution_servers.ServerView]:
+    """The platform's servers, with the numbers placed on each across every tenant (never their key)."""
+    authorize_platform(actor)
+    return [view for view in evolution_servers.platform_servers() if view.owner == "platform"]
+
+
+def _platform_server(server_id: uuid.UUID | str) -> evolution_servers.ServerView:
+    try:
+        key = uuid.UUID(str(server_id))
+    except ValueError:
+        raise NotFound("servers.not_found") from None
+    found = next((view for view in evolution_servers.platform_servers() if view.id == key), None)
+    if found is None or found.owner != "platform":
+        raise NotFound("servers.not_found")
+    return found
+
+
+def add_server(
+    actor: Actor,
+    name: str,
+    base_url: str,
+    api_key: str,
+    capacity: int | str | None = None,
+    *,
+    clock: Clock = system_clock,
+) -> evolution_servers.ServerView:
+    """A new platform server, probed first like `mirage evolution add` (its key is stored encrypted). An address
+    already registered is refused here, where the CLI's add would update it."""
+    authorize_platform(actor)
+    name = evolution_servers.clean_name(name)
+    url = evolution_servers.clean_url(base_url)
+    key = evolution_servers.clean_key(api_key)
+    size = evolution_servers.clean_capacity(capacity)
+    if any(view.base_url == url for view in evolution_servers.platform_servers()):
+        raise ValidationFailed("servers.duplicate_url", field="base_url")
+    server_id = evolution_servers.register_platform_server(name, url, key, size)
+    after = {"name": name, "base_url": url, "capacity": size}
+    _audit_server(actor, "platform.server_added", server_id, None, after, clock)
+    return _platform_server(server_id)
+
+
+def set_server_state(
+    actor: Actor, server_id: uuid.UUID | str, state: str, *, clock: Clock = system_clock
+) -> evolution_servers.ServerView:
+    """Drain (its numbers stay, no new one goes to it) or activate again."""
+    authorize_platform(actor)
+    if state not in SERVER_STATES:
+        raise ValidationFailed("servers.state_invalid", field="state")
+    before = _platform_server(server_id)
+    view = evolution_servers.set_platform_state(str(before.id), state)
+    _audit_server(actor, "platform.server_state", view.id, {"state": before.state}, {"state": view.state}, clock)
+    return view

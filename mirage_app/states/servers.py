@@ -69,7 +69,7 @@ class AddErrors:
     form: str = ""
 
 
-def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], stamp: Callable) -> ServerRow:
+def server_row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], stamp: Callable) -> ServerRow:
     used = view.placed / view.capacity if view.capacity else 1.0
     return ServerRow(
         id=str(view.id),
@@ -104,13 +104,67 @@ def _row(view: evolution_servers.ServerView, numbers: list, tr: dict[str, str], 
     )
 
 
-class ServersState(ConfirmDelete, AuthState):
-    server_rows: list[ServerRow] = []
-    servers_loaded: bool = False
-    # add form
+class AddServerForm(rx.State, mixin=True):
+    """The add-a-server form, written once for a tenant's servers (Settings) and the platform's (/platform): the
+    state says which service adds (`_adder`) and how its list is read again (`_load`); the probe runs in a worker
+    thread and each error lands under the field the service named."""
+
     add_errors: AddErrors = AddErrors()
     adding: bool = False
     add_form_version: int = 0  # bumped after a save: the form is drawn again, empty (the key is never kept)
+
+    def _adder(self) -> Callable[..., evolution_servers.ServerView]:
+        raise NotImplementedError
+
+    def _load(self):
+        raise NotImplementedError
+
+    async def _form_call(
+        self, fn: Callable[..., Any], *args: Any, on_error: Callable[[ServiceError, str], None], **kwargs: Any
+    ) -> Outcome:
+        """A service call in a worker thread whose error goes where `on_error(exc, translated)` puts it."""
+        async with self:
+            actor = self._actor()
+            if actor is None:
+                return Outcome(ok=False, feedback=self._to_login())
+        try:
+            value = await asyncio.to_thread(fn, actor, *args, **kwargs)
+        except ServiceError as exc:
+            async with self:
+                on_error(exc, error_text(exc, self.lang))
+            return Outcome(ok=False, error_code=exc.code)
+        return Outcome(ok=True, value=value)
+
+    async def _add(self, form: dict):
+        async with self:
+            if self.adding:
+                return None
+            self.adding, self.add_errors = True, AddErrors()
+
+        def put(exc: ServiceError, message: str) -> None:
+            field = exc.field if exc.field in ("name", "base_url", "api_key", "capacity") else "form"
+            self.add_errors = replace(AddErrors(), **{field: message})
+
+        added = await self._form_call(
+            self._adder(),
+            form.get("name", ""),
+            form.get("base_url", ""),
+            form.get("api_key", ""),
+            form.get("capacity") or None,
+            on_error=put,
+        )
+        async with self:
+            self.adding = False
+            if not added.ok:
+                return added.feedback
+            self.add_form_version += 1
+            self._load()
+            return rx.toast.success(self.tr["settings.server_added"], id="service-ok")
+
+
+class ServersState(ConfirmDelete, AddServerForm, AuthState):
+    server_rows: list[ServerRow] = []
+    servers_loaded: bool = False
     # per-server editors
     capacity_edit_id: str = ""
     capacity_error: str = ""
@@ -135,53 +189,17 @@ class ServersState(ConfirmDelete, AuthState):
         if not loaded.ok:
             return None  # check_login (the first on_load step) already sends the visitor to /login
         views, numbers = loaded.value
-        self.server_rows = [_row(v, numbers.get(v.id, []), self.tr, self.stamp) for v in views]
+        self.server_rows = [server_row(v, numbers.get(v.id, []), self.tr, self.stamp) for v in views]
         self.servers_loaded = True
         return None
 
-    async def _form_call(
-        self, fn: Callable[..., Any], *args: Any, on_error: Callable[[ServiceError, str], None], **kwargs: Any
-    ) -> Outcome:
-        """A service call in a worker thread whose error goes where `on_error(exc, translated)` puts it."""
-        async with self:
-            actor = self._actor()
-            if actor is None:
-                return Outcome(ok=False, feedback=self._to_login())
-        try:
-            value = await asyncio.to_thread(fn, actor, *args, **kwargs)
-        except ServiceError as exc:
-            async with self:
-                on_error(exc, error_text(exc, self.lang))
-            return Outcome(ok=False, error_code=exc.code)
-        return Outcome(ok=True, value=value)
+    # -- adding a server (AddServerForm) ------------------------------------------------------------
+    def _adder(self) -> Callable[..., evolution_servers.ServerView]:
+        return evolution_servers.add_server
 
-    # -- adding a server -----------------------------------------------------------------------------
     @rx.event(background=True)
     async def add_server(self, form: dict):
-        async with self:
-            if self.adding:
-                return None
-            self.adding, self.add_errors = True, AddErrors()
-
-        def put(exc: ServiceError, message: str) -> None:
-            field = exc.field if exc.field in ("name", "base_url", "api_key", "capacity") else "form"
-            self.add_errors = replace(AddErrors(), **{field: message})
-
-        added = await self._form_call(
-            evolution_servers.add_server,
-            form.get("name", ""),
-            form.get("base_url", ""),
-            form.get("api_key", ""),
-            form.get("capacity") or None,
-            on_error=put,
-        )
-        async with self:
-            self.adding = False
-            if not added.ok:
-                return added.feedback
-            self.add_form_version += 1
-            self._load()
-            return rx.toast.success(self.tr["settings.server_added"], id="service-ok")
+        return await self._add(form)
 
     # -- per-server actions --------------------------------------------------------------------------
     @rx.event(background=True)

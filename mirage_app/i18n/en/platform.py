@@ -3,7 +3,7 @@
 PLATFORM: dict[str, str] = {
     "nav.platform": "Platform",
     "page.platform.title": "Platform",
-    "page.platform.subtitle": "Tenants, their plans and limits (platform operator only)",
+    "page.platform.subtitle": "Tenants, their plans and limits, and the platform's Evolution servers (platform operator only)",
     "platform.tenants": "Tenants",
     "platform.create": "New tenant",
     "platform.create_title": "Create a tenant",
@@ -73,4 +73,8 @@ PLATFORM: dict[str, str] = {
     "audit.action.platform.plan_changed": "Plan changed by the platform",
     "audit.action.platform.limits_overridden": "Tenant limits changed by the platform",
     "audit.action.platform.plan_defaults_changed": "Plan defaults changed by the platform",
+    "platform.servers": "Evolution servers of the platform",
+    "platform.servers_help": "Offered to every tenant (a tenant's own servers are placed first for it). New numbers go to the least loaded active server with room; a draining one keeps its numbers and takes no new ones. Numbers count across every tenant.",
+    "audit.action.platform.server_added": "Platform Evolution server added",
+    "audit.action.platform.server_state": "Platform Evolution server state changed",
 }

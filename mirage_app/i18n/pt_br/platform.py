@@ -3,7 +3,7 @@
 PLATFORM: dict[str, str] = {
     "nav.platform": "Plataforma",
     "page.platform.title": "Plataforma",
-    "page.platform.subtitle": "Clientes, seus planos e limites (somente o operador da plataforma)",
+    "page.platform.subtitle": "Clientes, seus planos e limites, e os servidores Evolution da plataforma (somente o operador da plataforma)",
     "platform.tenants": "Clientes",
     "platform.create": "Novo cliente",
     "platform.create_title": "Criar um cliente",
@@ -73,4 +73,8 @@ PLATFORM: dict[str, str] = {
     "audit.action.platform.plan_changed": "Plano alterado pela plataforma",
     "audit.action.platform.limits_overridden": "Limites do cliente alterados pela plataforma",
     "audit.action.platform.plan_defaults_changed": "Padrões do plano alterados pela plataforma",
+    "platform.servers": "Servidores Evolution da plataforma",
+    "platform.servers_help": "Oferecidos a todos os clientes (os servidores próprios de um cliente vêm primeiro para ele). Números novos vão para o servidor ativo menos carregado com vaga; um servidor em drenagem mantém seus números e não recebe novos. Os números contam todos os clientes.",
+    "audit.action.platform.server_added": "Servidor Evolution da plataforma adicionado",
+    "audit.action.platform.server_state": "Estado de servidor Evolution da plataforma alterado",
 }

@@ -1,0 +1,63 @@
+"""Issue 18: the platform's Evolution servers on /platform. The platform operator sees the embedded demo's two
+simulated servers; adds a third (a wrong key is refused under its field, the right one is saved after the probe)
+and drains it: its card shows the new state. Screenshots go to screenshots/platform/."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from mirage_app.evolution.simulator import SimConfig, SimulatorServer
+from tests.browser.conftest import screenshot, set_language_cookie, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+SERVER = "Evolution Plataforma 3"
+
+
+@pytest.fixture
+def third_server() -> Iterator[SimulatorServer]:
+    """Run by the test process; drained by the test, so no later number is placed on it once it is gone."""
+    sim = SimulatorServer(config=SimConfig(global_key="platform-third-key"))
+    sim.start()
+    yield sim
+    sim.stop()
+
+
+def test_operator_sees_adds_and_drains_the_platform_servers(
+    running_app, admin_mfa, page: Page, third_server, console_errors
+):
+    set_language_cookie(page, running_app.url, "pt-BR")
+    sign_in(page, running_app, admin_mfa.email, admin_mfa.password, admin_mfa.second_factor)
+    page.goto(running_app.url + "/platform")
+    card = page.locator("#platform-servers")
+    for demo in ("Simulator 1", "Simulator 2"):
+        expect(card.locator(".server-card", has_text=demo)).to_contain_text("Plataforma", timeout=60_000)
+
+    page.locator("#platform-server-add-name").fill(SERVER)
+    page.locator("#platform-server-add-base_url").fill(third_server.url)
+    page.locator("#platform-server-add-api_key").fill("not-the-key")
+    page.locator("#platform-server-add-capacity").fill("30")
+    page.locator("#platform-server-add-submit").click()
+    expect(page.locator("#platform-server-add-api_key-error")).to_be_visible(timeout=30_000)
+    page.locator("#platform-server-add-api_key").fill(third_server.api_key)
+    page.locator("#platform-server-add-submit").click()
+    added = card.locator(".server-card", has_text=SERVER)
+    expect(added).to_be_visible(timeout=30_000)
+    expect(added.locator(".server-usage")).to_have_text("0 / 30")
+    expect(added.locator(".server-state")).to_have_text("Ativo")
+    expect(added.locator(".server-health")).to_contain_text("OK")
+    expect(page.locator("#platform-server-add-api_key")).to_have_value("")  # the key is never kept on the page
+
+    added.get_by_role("button", name="Drenar").click()
+    expect(added.locator(".server-state")).to_have_text("Drenando", timeout=30_000)
+    expect(added).to_have_attribute("data-state", "draining")
+    expect(added.get_by_role("button", name="Ativar")).to_be_visible()
+    page.reload()  # read again from the database
+    expect(card.locator(".server-card", has_text=SERVER).locator(".server-state")).to_have_text(
+        "Drenando", timeout=60_000
+    )
+    screenshot(page, "platform", "platform-servers-pt-BR", part=card)
+    assert console_errors == []
