@@ -43,9 +43,7 @@ def _listed(pid: int) -> bool:
 def _group_alive(pgid: int) -> bool:
     """Whether any live process is left in the worker's process group (zombies waiting for `wait` do not count)."""
     return any(
-        p.info["status"] != psutil.STATUS_ZOMBIE
-        for p in psutil.process_iter(["status"])
-        if _pgid(p.pid) == pgid
+        p.info["status"] != psutil.STATUS_ZOMBIE for p in psutil.process_iter(["status"]) if _pgid(p.pid) == pgid
     )
 
 
