@@ -22,6 +22,19 @@ def _either(key: str) -> re.Pattern:
     return re.compile("|".join(re.escape(catalog(code)[key]) for code in ("pt-BR", "en")))
 
 
+def _open_menu_at(row, item):
+    """Open the row's data-rights menu until `item` shows: a re-render of the row (a toast, a refresh) may close a
+    menu opened a moment before; under load the first click can land before the row is interactive."""
+    for _ in range(4):
+        row.locator(".contact-rights").click()
+        try:
+            expect(item).to_be_visible(timeout=7_500)
+            return
+        except AssertionError:
+            row.page.keyboard.press("Escape")
+    expect(item).to_be_visible(timeout=1)  # fails with Playwright's own message
+
+
 def test_export_then_erase_a_person(running_app, admin_mfa, admin_page: Page):
     page, url = admin_page, running_app.url
     local = f"11 9{secrets.randbelow(10**8):08d}"
@@ -36,26 +49,26 @@ def test_export_then_erase_a_person(running_app, admin_mfa, admin_page: Page):
     # The search has run (only this row left), so no reload re-renders the row while its menu opens.
     expect(page.locator("#contacts-table tbody tr")).to_have_count(1, timeout=30_000)
     row = page.locator("#contacts-table tr", has_text=name)
-    expect(row).to_have_count(1)
+    expect(row).to_have_count(1, timeout=30_000)
 
-    row.locator(".contact-rights").click()
+    _open_menu_at(row, page.locator(".contact-export-json"))
     with page.expect_download(timeout=30_000) as json_download:
         page.locator(".contact-export-json").click()
     exported = json.loads(json_download.value.path().read_text(encoding="utf-8"))
     assert exported["contact"][0]["display_name"] == name and exported["consent_history"] == []
     expect(page.get_by_text(_either("contacts.rights.exported")).first).to_be_visible(timeout=30_000)
 
-    row.locator(".contact-rights").click()
+    _open_menu_at(row, page.locator(".contact-export-zip"))
     with page.expect_download(timeout=30_000) as zip_download:
         page.locator(".contact-export-zip").click()
     with zipfile.ZipFile(io.BytesIO(zip_download.value.path().read_bytes())) as archive:
         assert "contact.csv" in archive.namelist() and name in archive.read("contact.csv").decode()
 
-    row.locator(".contact-rights").click()
+    _open_menu_at(row, page.locator(".contact-erase"))
     page.locator(".contact-erase").click()
     dialog = page.locator("#contact-erase-dialog")
-    expect(dialog).to_contain_text(name)
-    expect(page.locator("#contact-erase-impact")).to_contain_text(exported["wa_number"])  # kept only as a hash
+    expect(dialog).to_contain_text(name, timeout=30_000)
+    expect(page.locator("#contact-erase-impact")).to_contain_text(exported["wa_number"], timeout=30_000)  # as a hash
     page.locator("#contact-erase-confirm").click()
     expect(page.get_by_text(_either("contacts.rights.erased")).first).to_be_visible(timeout=30_000)
     expect(row).to_have_count(0, timeout=30_000)

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from mirage_app.evolution.simulator import SimConfig, SimulatorServer
-from tests.browser.conftest import screenshot, set_language_cookie, sign_in
+from tests.browser.conftest import app_db, screenshot, set_language_cookie, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -18,12 +18,16 @@ SERVER = "Evolution Plataforma 3"
 
 
 @pytest.fixture
-def third_server() -> Iterator[SimulatorServer]:
-    """Run by the test process; drained by the test, so no later number is placed on it once it is gone."""
+def third_server(running_app) -> Iterator[SimulatorServer]:
+    """Run by the test process. Once it is gone it is disabled in the running app, which the later tests share: a
+    platform server that does not answer would turn `/api/health` degraded, and no number may be placed on it."""
     sim = SimulatorServer(config=SimConfig(global_key="platform-third-key"))
     sim.start()
-    yield sim
-    sim.stop()
+    try:
+        yield sim
+    finally:
+        sim.stop()
+        app_db(running_app, "UPDATE evolution_servers SET state = 'disabled' WHERE name = :name", name=SERVER)
 
 
 def test_operator_sees_adds_and_drains_the_platform_servers(
