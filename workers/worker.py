@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import signal
 import threading
 
@@ -11,7 +10,7 @@ from redis import Redis
 from redis.exceptions import RedisError
 from rq import SimpleWorker, Worker
 
-from mirage_app.core.processes import die_with_parent, freeze_startup_heap
+from mirage_app.core.processes import forks_die_with_this_process, freeze_startup_heap
 from mirage_app.core.redis import QUEUE_NAMES, WORKER_ALIVE_BEATS, WORKER_HEARTBEAT_S, get_redis, worker_alive_key
 
 
@@ -28,7 +27,7 @@ def run_worker(
     # RQ forks its scheduler (and, with --fork, each job's horse). A child that outlived a `kill -9` of this worker
     # would keep this worker's Redis sockets open, the one blocked in BLPOP included, and Redis would hand the next
     # queued job to that dead reader: the job lost while it still looked queued. Children die with the worker.
-    os.register_at_fork(after_in_child=die_with_parent(signal.SIGTERM))
+    forks_die_with_this_process(signal.SIGTERM)
     connection = get_redis()
     freeze_startup_heap()  # jobs then never pay for collecting the imported modules (core/processes.py)
     worker_cls = Worker if fork else SimpleWorker

@@ -18,7 +18,7 @@
   locked at once (DROP locks the parent, and ingestion would queue behind it) is left to the next run.
 
 Revision ID: 0020
-Revises: 0018
+Revises: 0019
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@
   `wa_number` then NULL, so they are never contacted again without their number being stored.
 
 Revision ID: 0021
-Revises: 0018
+Revises: 0020
 """
 
 from __future__ import annotations

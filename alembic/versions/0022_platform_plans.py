@@ -10,7 +10,7 @@
 - The default tenant moves to "enterprise" (unlimited), so an existing installation keeps working as before.
 
 Revision ID: 0022
-Revises: 0018
+Revises: 0021
 """
 
 from __future__ import annotations

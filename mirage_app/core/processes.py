@@ -22,15 +22,39 @@ import psutil
 _PR_SET_PDEATHSIG = 1
 
 
+_libc = ctypes.CDLL("libc.so.6", use_errno=True) if sys.platform.startswith("linux") else None
+
+
+def _ask_to_die_with(parent: int, sig: int) -> None:
+    """In a freshly forked child: the kernel sends `sig` when the parent dies; a parent already gone goes now. libc
+    was loaded at import, in the parent: loading a library in the child of a threaded process can deadlock."""
+    if _libc is None:
+        return
+    _libc.prctl(_PR_SET_PDEATHSIG, sig)
+    if os.getppid() != parent:
+        os.kill(os.getpid(), sig)
+
+
 def die_with_parent(sig: int = signal.SIGTERM) -> Callable[[], None]:
-    """preexec_fn asking the kernel to send `sig` to the child when its parent dies."""
+    """preexec_fn asking the kernel to send `sig` to the child when its parent (the caller) dies."""
+    parent = os.getpid()
+    return lambda: _ask_to_die_with(parent, sig)
 
-    def _set() -> None:
-        if sys.platform.startswith("linux"):
-            libc = ctypes.CDLL("libc.so.6", use_errno=True)
-            libc.prctl(_PR_SET_PDEATHSIG, sig)
 
-    return _set
+_forks_die_with_us: list[int] = []  # the signal, once registered (a hook cannot be removed: register it once)
+
+
+def forks_die_with_this_process(sig: int = signal.SIGTERM) -> None:
+    """Every child this process forks from now on (RQ's scheduler, a job's work horse) dies with the process that
+    forked it."""
+    if _forks_die_with_us:
+        return
+    _forks_die_with_us.append(sig)
+    forking: list[int] = [0]
+    os.register_at_fork(
+        before=lambda: forking.__setitem__(0, os.getpid()),
+        after_in_child=lambda: _ask_to_die_with(forking[0], sig),
+    )
 
 
 def spawn(

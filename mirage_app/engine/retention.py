@@ -54,7 +54,9 @@ EXPIRE_BODIES = text(
         RETURNING m.id
     )
     SELECT (SELECT count(*) FROM blanked) AS blanked, (SELECT count(*) FROM batch) AS seen,
-           (SELECT max(created_at) FROM batch) AS last_at
+           (SELECT max(created_at) FROM batch) AS last_at,
+           (SELECT min(created_at) FROM messages
+            WHERE status = 'queued' AND created_at >= :since AND created_at < :before) AS first_queued
     """
 )
 SAVE_WATERMARK = text("UPDATE settings_tenant SET bodies_expired_before = :at")
@@ -109,8 +111,11 @@ def _expire_bodies(s, now: datetime, days: int, watermark: datetime | None, max_
                   "keys": list(retention.CONTENT_META_KEYS)}  # fmt: skip
         row = s.execute(EXPIRE_BODIES, params).one()
         total += row.blanked
-        # A full batch stops at its last row; a partial one means everything before the cutoff is done.
+        # A full batch stops at its last row; a partial one means everything before the cutoff is done, except a
+        # message still queued: it keeps its text until it has gone out, so the mark waits for it.
         since = row.last_at if row.seen == BATCH else before
+        if row.first_queued is not None:
+            since = min(since, row.first_queued)
         s.execute(SAVE_WATERMARK, {"at": since})
         s.commit()
         if row.seen < BATCH:

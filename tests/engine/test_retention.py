@@ -195,6 +195,12 @@ def test_body_retention_blanks_old_texts_but_keeps_the_facts(tenant_a, tenant_b)
     assert _scalar(tenant_a, "SELECT bodies_expired_before FROM settings_tenant") is not None
     # The next pass starts from the watermark and finds nothing new.
     assert apply_retention(FrozenClock(now)).bodies_expired == 0
+    # The queued message went out since: the watermark waited for it, so its text goes now.
+    with tenant_session(tenant_a) as s:
+        s.execute(text("UPDATE messages SET status = 'sent' WHERE id = :id"), {"id": queued})
+        s.commit()
+    assert apply_retention(FrozenClock(now)).bodies_expired == 1
+    assert _row(tenant_a, queued).body == ""
 
 
 def test_a_late_redelivery_does_not_bring_an_expired_body_back(instance):
@@ -232,7 +238,8 @@ def test_partitions_are_dropped_once_every_tenants_retention_has_passed(services
                 "INSERT INTO webhook_events (tenant_id, session_id, event_type, received_at) VALUES (%s, 's', 'X', %s)",
                 (tenant, datetime.combine(today - timedelta(days=25), datetime.min.time(), UTC) + timedelta(hours=5)),
             )
-            assert conn.execute("SELECT mirage_webhook_partitions_ensure(%s, 10)", (today - timedelta(days=25),))
+            made = conn.execute("SELECT mirage_webhook_partitions_ensure(%s, 10)", (today - timedelta(days=25),))
+            assert made.fetchone()[0] >= 1
             where = conn.execute("SELECT tableoid::regclass::text FROM webhook_events").fetchone()[0]
             assert where == f"mirage_partitions.webhook_events_p{today - timedelta(days=25):%Y%m%d}"
             dropped = [r[0] for r in conn.execute("SELECT * FROM mirage_webhook_partitions_drop(now())")]

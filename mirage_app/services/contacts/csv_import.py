@@ -360,13 +360,14 @@ def import_csv(
                     report.errors.append(_row_error(row.line, row.raw, "erased"))
                     continue
                 try:
-                    if room is not None and row.phone not in existing:
-                        if room.left <= 0:
-                            raise _RowError("plan_limit", limit=room.limit)
-                        room.left -= 1
+                    new_contact = room is not None and row.phone not in existing
+                    if new_contact and room.left <= 0:
+                        raise _RowError("plan_limit", limit=room.limit)
                     with s.begin_nested():
                         created = _apply_row(s, actor, row, existing.get(row.phone), row.phone in suppressed,
                                              default_source, now)  # fmt: skip
+                    if new_contact:
+                        room.left -= 1  # only a row that was stored takes a place of the plan
                 except _RowError as exc:
                     report.errors.append(_row_error(row.line, row.raw, exc.reason, **exc.params))
                     existing.pop(row.phone, None)
