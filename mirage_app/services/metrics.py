@@ -65,15 +65,6 @@ FACTS = """(
 )"""
 # Sent messages of a round with a topic.
 TOPIC_FACTS = f"(SELECT * FROM {FACTS} t WHERE t.direction = 'out' AND t.topic_id <> :none)"
-# The same rows straight from `messages` (no rollup): `bench/metrics.py`'s baseline.
-SCRATCH_FACTS = """(
-    SELECT (c.at AT TIME ZONE :tz)::date AS day, extract(hour FROM c.at AT TIME ZONE :tz)::int AS hour, c.number_id,
-           c.conversation_id, c.direction, c.topic_id, c.messages, c.failed, c.latency_sum, c.latency_n
-    FROM messages m CROSS JOIN LATERAL mirage_message_facts(m.tenant_id, m.created_at, m.direction, m.status,
-        m.from_number_id, m.to_number_id, m.conversation_id, m.round_id, m.meta) c
-    WHERE m.created_at >= :since_ts
-)"""
-SCRATCH_TOPIC_FACTS = f"(SELECT * FROM {SCRATCH_FACTS} t WHERE t.direction = 'out' AND t.topic_id <> :none)"
 QUERIES: dict[str, str] = {
     "per_day": "SELECT f.day, f.direction, sum(f.messages) AS messages, sum(f.failed) AS failed "
     "FROM {facts} f WHERE {where} GROUP BY f.day, f.direction",
