@@ -206,9 +206,11 @@ def test_a_week_with_four_workers_two_policies_and_a_redis_flush(warp_sim, warp_
             driver.collect_failures()
         finally:
             _stop(workers)
-    # Jobs that were running when Redis was flushed finish their work, then RQ cannot find their own records
-    # ("Failed to retrieve status" in handle_job_success): bookkeeping only. Anything else is a real failure.
-    real_failures = [f for f in driver.failed if "InvalidJobOperation: Failed to retrieve status" not in f]
+    # Jobs that were running when Redis was flushed finish their work, then RQ cannot find its own records of them
+    # ("Failed to retrieve status" in handle_job_success, or, by timing, its execution record: rq/executions.py):
+    # bookkeeping only. Anything else is a real failure.
+    bookkeeping = ("InvalidJobOperation: Failed to retrieve status", "not found in Redis")
+    real_failures = [f for f in driver.failed if not any(b in f for b in bookkeeping)]
     assert flushed and real_failures == [], real_failures[:5]
 
     with tenant_session(tenant) as s:
