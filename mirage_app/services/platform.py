@@ -99,6 +99,13 @@ def _audit(s, op: Operator, tenant_id: uuid.UUID, action: str, before=None, afte
     audit.record(s, None, action, "tenant", tenant_id, before, after, tenant_id=tenant_id, by=by, ip=ip, clock=clock)
 
 
+def _platform_session(tenant_id: uuid.UUID):
+    """The owner's session for one tenant's plan, suspension and limits, out of the application role's reach
+    (migration 0025); the audit entry lands in the same transaction. The owner may pass row-level security, so
+    every statement in it names the tenant itself."""
+    return tenant_session(tenant_id, engine=admin_engine())
+
+
 def _existing(tenant_id: uuid.UUID) -> None:
     with Session(admin_engine()) as s:
         if s.get(Tenant, tenant_id) is None:
@@ -148,11 +155,11 @@ _TENANTS = (
     "SELECT id, name, plan::text AS plan, timezone, created_at, suspended_at, suspended_reason FROM tenants "
     "WHERE CAST(:only AS uuid) IS NULL OR id = CAST(:only AS uuid) ORDER BY created_at, name"
 )
-_OVERRIDES = text(f"SELECT {', '.join(LIMIT_KINDS)} FROM plan_limits WHERE tenant_id IS NOT NULL")
+_OVERRIDES = text(f"SELECT {', '.join(LIMIT_KINDS)} FROM plan_limits WHERE tenant_id = :t")
 
 
-def _overrides(s) -> Limits:
-    row = s.execute(_OVERRIDES).first()
+def _overrides(s, tenant_id: uuid.UUID) -> Limits:
+    row = s.execute(_OVERRIDES, {"t": tenant_id}).first()
     return {kind: getattr(row, kind) if row is not None else None for kind in LIMIT_KINDS}
 
 
@@ -165,7 +172,7 @@ def _rows(only: uuid.UUID | None, clock: Clock) -> list[TenantRow]:
     for row in rows:
         with tenant_session(row.id) as s:  # each tenant's use is counted inside its own RLS scope
             use = use_in(s, now)
-            overrides = _overrides(s)
+            overrides = _overrides(s, row.id)
         tenants.append(
             TenantRow(
                 row.id,
@@ -217,12 +224,12 @@ def suspend(op: Operator, tenant_id: uuid.UUID | str, reason: str, *, clock: Clo
     if target in _operator_tenants():
         raise Conflict("platform.operator_tenant")
     now = clock.now()
-    with tenant_session(target) as s:
-        if s.execute(text("SELECT suspended_at FROM tenants")).scalar() is not None:
+    with _platform_session(target) as s:
+        if s.execute(text("SELECT suspended_at FROM tenants WHERE id = :t"), {"t": target}).scalar() is not None:
             raise Conflict("platform.already_suspended")
         s.execute(
-            text("UPDATE tenants SET suspended_at = :now, suspended_reason = :r, updated_at = :now"),
-            {"now": now, "r": why},
+            text("UPDATE tenants SET suspended_at = :now, suspended_reason = :r, updated_at = :now WHERE id = :t"),
+            {"now": now, "r": why, "t": target},
         )
         _audit(s, op, target, "platform.tenant_suspended", None, {"reason": why}, clock)
         s.commit()
@@ -235,16 +242,20 @@ def resume(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = system_cl
     target = _tenant_uuid(tenant_id)
     _existing(target)
     now = clock.now()
-    with tenant_session(target) as s:
-        row = s.execute(text("SELECT suspended_at, emergency_stop_at FROM tenants")).first()
+    with _platform_session(target) as s:
+        row = s.execute(
+            text("SELECT suspended_at, emergency_stop_at FROM tenants WHERE id = :t"), {"t": target}
+        ).first()
         if row.suspended_at is None:
             raise Conflict("platform.not_suspended")
         s.execute(
-            text("UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL, updated_at = :now"), {"now": now}
+            text("UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL, updated_at = :now WHERE id = :t"),
+            {"now": now, "t": target},
         )
+        _audit(s, op, target, "platform.tenant_resumed", {"since": row.suspended_at.isoformat()}, None, clock)
+        s.commit()
+    with tenant_session(target) as s:  # the held sends, found through the tenant's own row-level security
         released = safety_stop.release_held(s, now) if row.emergency_stop_at is None else []
-        after = {"released": len(released)}
-        _audit(s, op, target, "platform.tenant_resumed", {"since": row.suspended_at.isoformat()}, after, clock)
         s.commit()
     safety_stop.schedule_released(target, released)
     return len(released)
@@ -256,12 +267,12 @@ def change_plan(op: Operator, tenant_id: uuid.UUID | str, plan: str | TenantPlan
     target = _tenant_uuid(tenant_id)
     _existing(target)
     chosen = _plan(plan)
-    with tenant_session(target) as s:
-        before = s.execute(text("SELECT plan::text FROM tenants")).scalar()
+    with _platform_session(target) as s:
+        before = s.execute(text("SELECT plan::text FROM tenants WHERE id = :t"), {"t": target}).scalar()
         if before != chosen.value:
             s.execute(
-                text("UPDATE tenants SET plan = CAST(:p AS tenant_plan), updated_at = :now"),
-                {"p": chosen.value, "now": clock.now()},
+                text("UPDATE tenants SET plan = CAST(:p AS tenant_plan), updated_at = :now WHERE id = :t"),
+                {"p": chosen.value, "now": clock.now(), "t": target},
             )
             _audit(s, op, target, "platform.plan_changed", {"plan": before}, {"plan": chosen.value}, clock)
             s.commit()
@@ -288,8 +299,8 @@ def set_overrides(
     columns = ", ".join(LIMIT_KINDS)
     params = ", ".join(f":{kind}" for kind in LIMIT_KINDS)
     updates = ", ".join(f"{kind} = EXCLUDED.{kind}" for kind in LIMIT_KINDS)
-    with tenant_session(target) as s:
-        before = _overrides(s)
+    with _platform_session(target) as s:
+        before = _overrides(s, target)
         s.execute(
             text(
                 f"INSERT INTO plan_limits (tenant_id, {columns}, updated_at) VALUES (:t, {params}, :now) "

@@ -51,7 +51,8 @@ def ensure_default_tenant(password: str | None = None) -> SeedResult:
         exists = s.get(Tenant, DEFAULT_TENANT_ID) is not None
     if not exists:
         create_tenant("Default Tenant", tenant_id=DEFAULT_TENANT_ID)
-    with tenant_session(DEFAULT_TENANT_ID) as s:
+    # The owner's connection: only the platform may make a platform operator (migration 0025).
+    with tenant_session(DEFAULT_TENANT_ID, engine=admin_engine()) as s:
         admin = s.exec(select(User).where(User.email == DEFAULT_ADMIN_EMAIL)).first()
         if admin is not None:
             return SeedResult(DEFAULT_TENANT_ID, DEFAULT_ADMIN_EMAIL, None)

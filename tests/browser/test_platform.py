@@ -10,7 +10,7 @@ import uuid
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import screenshot, set_language_cookie, sign_in
+from tests.browser.conftest import app_db, screenshot, set_language_cookie, sign_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -58,6 +58,24 @@ def test_operator_creates_a_tenant_whose_admin_accepts_and_sees_the_plan(
     guest.goto(running_app.url + "/platform")
     expect(guest.locator("#platform-denied")).to_be_visible(timeout=30_000)
     expect(guest.locator("#platform-body")).to_have_count(0)
+
+    # The operator lowers the tenant's number limit to 0 on /platform; its admin's connect dialog says so.
+    page.reload()
+    tenant_card = page.locator(f'.platform-tenant[data-tenant="{name}"]')
+    tenant_card.get_by_role("button", name="Limites").click()
+    page.locator("#limits-numbers").fill("0")
+    page.locator("#platform-limits-save").click()
+    expect(tenant_card).to_contain_text("Números 0 de 0", timeout=30_000)
+    guest.goto(running_app.url + "/instances")
+    expect(guest.locator("#connect-number")).to_be_visible(timeout=30_000)
+    guest.locator("#connect-number").click()
+    guest.locator("#instance-label").fill("Balcão")
+    guest.locator("#instance-create").click()
+    expect(guest.locator("#connect-error")).to_have_text(
+        "Limite de números do seu plano: 0. Em uso: 0.", timeout=30_000
+    )
+    screenshot(guest, "platform", "plan-limit-pt-BR", part=guest.locator("#connect-dialog"))
+    assert app_db(running_app, "SELECT count(*) AS n FROM numbers WHERE label = 'Balcão'")[0].n == 0
 
     # Suspended from /platform, asked first in the shared dialog: the tenant's admin is signed out.
     page.reload()

@@ -170,3 +170,31 @@ def test_metric_rollups_are_tenant_filtered(tenant_a, tenant_b):
     assert [r.tenant_id for r in rows] == [tenant_a]
     with system_session() as s:
         assert s.execute(text("SELECT count(*) FROM message_rollups")).scalar() == 0
+
+
+# What only the platform operator decides (issue 18): a tenant's own session cannot write it, whatever the query.
+PLATFORM_ONLY_WRITES = [
+    "UPDATE tenants SET plan = 'enterprise'",
+    "UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL",
+    "UPDATE users SET is_platform_operator = true",
+    "INSERT INTO plan_limits (tenant_id, numbers) VALUES (CAST(current_setting('app.tenant_id') AS uuid), 999)",
+    "UPDATE plan_limits SET numbers = 999",
+    "DELETE FROM plan_limits",
+    "INSERT INTO users (id, tenant_id, email, role, password_hash, display_name, is_active, is_platform_operator, "
+    "failed_logins, mfa_enabled, created_at) VALUES (gen_random_uuid(), CAST(current_setting('app.tenant_id') AS uuid),"
+    " 'sneaky@example.com', 'admin', 'x', 'x', true, true, 0, false, now())",
+]
+
+
+@pytest.mark.parametrize("statement", PLATFORM_ONLY_WRITES)
+def test_a_tenant_cannot_write_what_the_platform_decides(tenant_a, statement):
+    with tenant_session(tenant_a) as s:
+        with pytest.raises(DBAPIError, match=r"permission denied|only the platform"):
+            s.execute(text(statement))
+
+
+def test_a_tenant_still_writes_its_own_settings(tenant_a):
+    with tenant_session(tenant_a) as s:
+        s.execute(text("UPDATE tenants SET timezone = 'America/Manaus', locale = 'en', updated_at = now()"))
+        s.execute(text("UPDATE users SET display_name = display_name"))
+        assert s.execute(text("SELECT timezone FROM tenants")).scalar() == "America/Manaus"

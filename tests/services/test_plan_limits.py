@@ -112,3 +112,16 @@ def test_plan_defaults_apply_and_overrides_win(admin_actor):
         platform.set_plan_defaults(OP, "free", defaults)
     platform.change_plan(OP, tenant, "enterprise")
     assert all(u.limit is None for u in plan_use_of(admin_actor).uses)
+
+
+def test_an_api_csv_import_stores_what_fits_and_names_the_limit_on_the_rest(tenant_a):
+    http = api_client(tenant_a)
+    _limit(tenant_a, contacts=1)
+    csv = "phone,name\n+5511922230001,Ana\n+5511922230002,Bia\n"
+    report = http.post("/api/contacts/import", content=csv, headers={"Content-Type": "text/csv"})
+    assert report.status_code == 200
+    body = report.json()
+    assert (body["imported"], body["failed"]) == (1, 1)
+    [refused] = body["errors"]
+    assert (refused["line"], refused["reason"]) == (3, "plan_limit")
+    assert refused["message"] == "Not imported: your plan's limit of contacts (1) is reached."

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from mirage_app.api.app import api, asgi
 from mirage_app.base.errors import Conflict, PermissionDenied, TenantSuspended, ValidationFailed
 from mirage_app.base.permissions import Actor
-from mirage_app.core.db import tenant_session
+from mirage_app.core.db import admin_engine, tenant_session
 from mirage_app.core.security import hash_token
 from mirage_app.engine.ingest import SECRET_HEADER
 from mirage_app.models import EvolutionSession, Number, NumberStatus, UserRole
@@ -161,7 +161,7 @@ def test_a_tenant_admin_never_reaches_platform_actions(operator, admin_actor, te
 
 
 def test_the_operators_own_tenant_cannot_be_suspended(operator):
-    with tenant_session(DEFAULT_TENANT_ID) as s:
+    with tenant_session(DEFAULT_TENANT_ID, engine=admin_engine()) as s:  # only the owner may make an operator
         s.execute(text("UPDATE users SET is_platform_operator = true WHERE email = 'admin@mirage.local'"))
         s.commit()
     assert platform.get_tenant(operator, DEFAULT_TENANT_ID).holds_operator  # the page offers no Suspend there
@@ -191,3 +191,25 @@ def test_the_seeded_admin_is_the_platform_operator(services):
         )
         row = s.execute(text(sql)).one()
     assert row.is_platform_operator and row.plan == "enterprise"
+
+
+def test_platform_writes_reach_only_the_tenant_named(operator, tenant_a, tenant_b):
+    """The platform writes on the owner's connection, which row-level security may not filter: each statement
+    names its tenant, so acting on one tenant leaves every other as it was."""
+
+    def state(tenant):
+        with tenant_session(tenant) as s:
+            row = s.execute(text("SELECT plan::text AS plan, suspended_at FROM tenants")).one()
+            limits = s.execute(text("SELECT numbers FROM plan_limits WHERE tenant_id IS NOT NULL")).scalar()
+        return row.plan, row.suspended_at, limits
+
+    platform.set_overrides(operator, tenant_b, {"numbers": 9})
+    untouched = state(tenant_b)
+    platform.change_plan(operator, tenant_a, "pro")
+    platform.set_overrides(operator, tenant_a, {"numbers": 4})
+    platform.suspend(operator, tenant_a, "teste")
+    assert state(tenant_a)[0::2] == ("pro", 4) and state(tenant_a)[1] is not None
+    assert state(tenant_b) == untouched
+    assert platform.get_tenant(operator, tenant_a).overrides["numbers"] == 4
+    platform.resume(operator, tenant_a)
+    assert state(tenant_a)[1] is None and state(tenant_b) == untouched

@@ -58,7 +58,7 @@ PLATFORM: dict[str, str] = {
     "plan.limit.outreach_per_day": "Limite de mensagens de prospecção por dia do seu plano: {limit}. Enviadas hoje: {used}.",
     "plan.limit.api_keys": "Limite de chaves de API do seu plano: {limit}. Em uso: {used}.",
     "plan.limit.users": "Limite de usuários do seu plano (convites incluídos): {limit}. Ocupados: {used}.",
-    "contacts.import.plan_limit": "Não importado: seu plano permite {limit} contatos.",
+    "contacts.import.plan_limit": "Não importado: o limite de contatos do seu plano ({limit}) foi atingido.",
     "platform.tenant_not_found": "Cliente não encontrado.",
     "platform.plan_invalid": "Escolha um dos planos oferecidos.",
     "platform.reason_required": "Diga por que o cliente está sendo suspenso.",
