@@ -6,20 +6,29 @@ tick asks `outreach_room` before each opener, so the engine and the screens coun
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
 
 from mirage_app.engine.outreach_sends import IS_OUTREACH_SEND
 from mirage_app.logic.caps import local_day_bounds
+from mirage_app.logic.dayparts import DEFAULT_TZ
 from mirage_app.logic.plan_limits import LIMIT_KINDS, Limits, effective_limits, fits
 
-_COLUMNS = ", ".join(f"p.{kind}" for kind in LIMIT_KINDS)
-PLAN_DEFAULTS = text(
-    f"SELECT t.plan::text AS plan, {_COLUMNS} FROM tenants t "
-    "LEFT JOIN plan_limits p ON p.tenant_id IS NULL AND p.plan = t.plan"
+
+def _pair(kind: str) -> str:
+    return f"p.{kind} AS default_{kind}, o.{kind} AS override_{kind}"
+
+
+# The tenant's plan, zone, its plan's defaults and its own overrides in one read. It names the session's tenant
+# itself (not row-level security alone), so the same read holds on the platform's owner connection.
+PLAN_SQL = text(
+    f"SELECT t.plan::text AS plan, t.timezone, {', '.join(_pair(kind) for kind in LIMIT_KINDS)} FROM tenants t "
+    "LEFT JOIN plan_limits p ON p.tenant_id IS NULL AND p.plan = t.plan "
+    "LEFT JOIN plan_limits o ON o.tenant_id = t.id "
+    "WHERE t.id = NULLIF(current_setting('app.tenant_id', true), '')::uuid"
 )
-OVERRIDES = text(f"SELECT {_COLUMNS} FROM plan_limits p WHERE p.tenant_id IS NOT NULL")
 
 # Each limit's use; `outreach_per_day` counts outreach messages written since the tenant-local midnight.
 USE_SQL = {
@@ -33,35 +42,51 @@ USE_SQL = {
     "WHERE accepted_at IS NULL AND revoked_at IS NULL AND expires_at > :now)",
 }
 ALL_USE = text("SELECT " + ", ".join(f"({sql}) AS {kind}" for kind, sql in USE_SQL.items()))
-TENANT_TZ = text("SELECT timezone FROM tenants")
+_USE_OF = {kind: text(sql) for kind, sql in USE_SQL.items()}
 
 
-def plan_and_limits(s) -> tuple[str, Limits]:
-    """The current tenant's plan and effective limits (its plan's defaults under its overrides)."""
-    row = s.execute(PLAN_DEFAULTS).first()
+@dataclass(frozen=True)
+class PlanState:
+    """A tenant's plan as stored: the plan's defaults, the tenant's own overrides and the zone its days count in."""
+
+    plan: str
+    timezone: str
+    defaults: Limits
+    overrides: Limits
+
+    @property
+    def limits(self) -> Limits:
+        return effective_limits(self.defaults, self.overrides)
+
+
+def plan_state(s) -> PlanState:
+    """The current tenant's plan (caller's tenant session)."""
+    row = s.execute(PLAN_SQL).first()
     if row is None:
-        return "", dict.fromkeys(LIMIT_KINDS)
-    defaults = {kind: getattr(row, kind) for kind in LIMIT_KINDS}
-    override_row = s.execute(OVERRIDES).first()
-    overrides = {kind: getattr(override_row, kind) for kind in LIMIT_KINDS} if override_row is not None else None
-    return row.plan, effective_limits(defaults, overrides)
+        return PlanState("", DEFAULT_TZ, dict.fromkeys(LIMIT_KINDS), dict.fromkeys(LIMIT_KINDS))
+    return PlanState(
+        row.plan,
+        row.timezone or DEFAULT_TZ,
+        {kind: getattr(row, f"default_{kind}") for kind in LIMIT_KINDS},
+        {kind: getattr(row, f"override_{kind}") for kind in LIMIT_KINDS},
+    )
 
 
-def _params(s, now: datetime) -> dict:
-    tz = s.execute(TENANT_TZ).scalar() or "America/Sao_Paulo"
-    return {"now": now, "day_start": local_day_bounds(now, tz)[0]}
+def _params(state: PlanState, now: datetime) -> dict:
+    return {"now": now, "day_start": local_day_bounds(now, state.timezone)[0]}
 
 
-def use_of(s, kind: str, now: datetime) -> int:
-    return int(s.execute(text(USE_SQL[kind]), _params(s, now)).scalar() or 0)
+def use_of(s, state: PlanState, kind: str, now: datetime) -> int:
+    return int(s.execute(_USE_OF[kind], _params(state, now)).scalar() or 0)
 
 
-def all_use(s, now: datetime) -> dict[str, int]:
-    row = s.execute(ALL_USE, _params(s, now)).one()
+def all_use(s, state: PlanState, now: datetime) -> dict[str, int]:
+    row = s.execute(ALL_USE, _params(state, now)).one()
     return {kind: int(getattr(row, kind)) for kind in LIMIT_KINDS}
 
 
 def outreach_room(s, now: datetime) -> bool:
     """Whether the tenant's plan lets one more outreach message be written today."""
-    limit = plan_and_limits(s)[1]["outreach_per_day"]
-    return limit is None or fits(limit, use_of(s, "outreach_per_day", now))
+    state = plan_state(s)
+    limit = state.limits["outreach_per_day"]
+    return limit is None or fits(limit, use_of(s, state, "outreach_per_day", now))

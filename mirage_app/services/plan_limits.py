@@ -14,7 +14,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine import plan_use
-from mirage_app.logic.plan_limits import LIMIT_KINDS, Use, fits
+from mirage_app.logic.plan_limits import LIMIT_KINDS, Limits, Use, fits
 
 
 class PlanLimitReached(Conflict):
@@ -29,17 +29,18 @@ class PlanLimitReached(Conflict):
 class PlanUse:
     plan: str
     uses: list[Use]
+    overrides: Limits  # the tenant's own limits over its plan's (None: the plan's)
 
 
 def ensure_room(s, kind: str, *, adding: int = 1, clock: Clock = system_clock) -> None:
     """Raise PlanLimitReached unless `adding` more of `kind` fit the current tenant's plan (caller's session)."""
-    plan, limits = plan_use.plan_and_limits(s)
-    limit = limits[kind]
+    state = plan_use.plan_state(s)
+    limit = state.limits[kind]
     if limit is None:
         return
-    used = plan_use.use_of(s, kind, clock.now())
+    used = plan_use.use_of(s, state, kind, clock.now())
     if not fits(limit, used, adding):
-        raise PlanLimitReached(kind, limit, used, plan)
+        raise PlanLimitReached(kind, limit, used, state.plan)
 
 
 @dataclass
@@ -52,17 +53,18 @@ class Room:
 
 def room_for(s, kind: str, *, clock: Clock = system_clock) -> Room | None:
     """The room left under the current tenant's limit `kind`, None when unlimited (caller's session)."""
-    limit = plan_use.plan_and_limits(s)[1][kind]
+    state = plan_use.plan_state(s)
+    limit = state.limits[kind]
     if limit is None:
         return None
-    return Room(limit, max(0, limit - plan_use.use_of(s, kind, clock.now())))
+    return Room(limit, max(0, limit - plan_use.use_of(s, state, kind, clock.now())))
 
 
 def use_in(s, now) -> PlanUse:
     """The current tenant's plan, each limit against its use (caller's session)."""
-    plan, limits = plan_use.plan_and_limits(s)
-    used = plan_use.all_use(s, now)
-    return PlanUse(plan, [Use(kind, used[kind], limits[kind]) for kind in LIMIT_KINDS])
+    state = plan_use.plan_state(s)
+    used, limits = plan_use.all_use(s, state, now), state.limits
+    return PlanUse(state.plan, [Use(kind, used[kind], limits[kind]) for kind in LIMIT_KINDS], state.overrides)
 
 
 def plan_use_of(actor: Actor, *, clock: Clock = system_clock) -> PlanUse:

@@ -24,7 +24,7 @@ from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
 from mirage_app.base.permissions import Actor, authorize_platform
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import admin_engine, system_session, tenant_session
-from mirage_app.engine import safety_stop
+from mirage_app.engine import plan_use, safety_stop
 from mirage_app.i18n import LOCALES
 from mirage_app.logic.plan_limits import LIMIT_KINDS, Limits, Use, clean_limit
 from mirage_app.models import Tenant, TenantPlan, TenantSettings
@@ -155,12 +155,6 @@ _TENANTS = (
     "SELECT id, name, plan::text AS plan, timezone, created_at, suspended_at, suspended_reason FROM tenants "
     "WHERE CAST(:only AS uuid) IS NULL OR id = CAST(:only AS uuid) ORDER BY created_at, name"
 )
-_OVERRIDES = text(f"SELECT {', '.join(LIMIT_KINDS)} FROM plan_limits WHERE tenant_id = :t")
-
-
-def _overrides(s, tenant_id: uuid.UUID) -> Limits:
-    row = s.execute(_OVERRIDES, {"t": tenant_id}).first()
-    return {kind: getattr(row, kind) if row is not None else None for kind in LIMIT_KINDS}
 
 
 def _rows(only: uuid.UUID | None, clock: Clock) -> list[TenantRow]:
@@ -172,7 +166,6 @@ def _rows(only: uuid.UUID | None, clock: Clock) -> list[TenantRow]:
     for row in rows:
         with tenant_session(row.id) as s:  # each tenant's use is counted inside its own RLS scope
             use = use_in(s, now)
-            overrides = _overrides(s, row.id)
         tenants.append(
             TenantRow(
                 row.id,
@@ -183,7 +176,7 @@ def _rows(only: uuid.UUID | None, clock: Clock) -> list[TenantRow]:
                 row.suspended_at,
                 row.suspended_reason,
                 use.uses,
-                overrides,
+                use.overrides,
                 row.id in operators,
             )
         )
@@ -300,7 +293,7 @@ def set_overrides(
     params = ", ".join(f":{kind}" for kind in LIMIT_KINDS)
     updates = ", ".join(f"{kind} = EXCLUDED.{kind}" for kind in LIMIT_KINDS)
     with _platform_session(target) as s:
-        before = _overrides(s, target)
+        before = plan_use.plan_state(s).overrides
         s.execute(
             text(
                 f"INSERT INTO plan_limits (tenant_id, {columns}, updated_at) VALUES (:t, {params}, :now) "
