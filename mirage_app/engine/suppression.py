@@ -49,12 +49,16 @@ def suppressed_in(s, e164: str) -> bool:
     )
 
 
+def erased_among(s, numbers: list[str]) -> set[str]:
+    """Those of `numbers` (E.164) whose person was erased (LGPD): their number stays refused, kept only as a hash."""
+    hashes = {number_hash(n): n for n in numbers}
+    found = s.execute(text("SELECT number_hash FROM suppression WHERE number_hash = ANY(:h)"), {"h": list(hashes)})
+    return {hashes[h] for h in found.scalars()}
+
+
 def erased_in(s, e164: str) -> bool:
-    """Was the person with this number erased (LGPD)? Their number then stays refused, kept only as a hash."""
-    found = s.execute(
-        text("SELECT EXISTS (SELECT 1 FROM suppression WHERE number_hash = :h)"), {"h": number_hash(e164)}
-    )
-    return bool(found.scalar())
+    """Was the person with this number erased?"""
+    return bool(erased_among(s, [e164]))
 
 
 def apply_suppression(

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
 from sqlalchemy import text
 
@@ -16,6 +15,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.i18n.formats import iso_local
+from mirage_app.logic.spreadsheet_cells import text_cell
 from mirage_app.models import Tenant
 from mirage_app.services.contacts.records import VIEW_SQL, view_from_row
 
@@ -33,15 +33,6 @@ EXPORT_COLUMNS = (
     "created_at",
     "timezone",
 )
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _cell(value: Any) -> str:
-    """A text cell, neutralised against spreadsheet formula injection."""
-    text_value = "" if value is None else str(value)
-    if text_value.startswith(_FORMULA_START):
-        return "'" + text_value
-    return text_value
 
 
 def export_csv(actor: Actor, *, delimiter: str = ",", clock: Clock = system_clock) -> str:
@@ -61,13 +52,13 @@ def export_csv(actor: Actor, *, delimiter: str = ",", clock: Clock = system_cloc
             writer.writerow(
                 [
                     v.wa_number,  # normalised digits with "+": never a formula
-                    _cell(v.display_name),
-                    _cell("|".join(v.tags)),
+                    text_cell(v.display_name),
+                    text_cell("|".join(v.tags)),
                     v.consent_status,
                     v.consent_basis or "",
-                    _cell(v.consent_source or ""),
+                    text_cell(v.consent_source or ""),
                     iso_local(v.consent_at, tz),
-                    _cell(v.notes),
+                    text_cell(v.notes),
                     iso_local(v.opted_out_at, tz),
                     "yes" if v.suppressed else "no",
                     iso_local(v.created_at, tz),

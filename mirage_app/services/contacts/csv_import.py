@@ -25,8 +25,8 @@ from mirage_app.base.errors import ValidationFailed, message_for
 from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
-from mirage_app.core.security import number_hash
 from mirage_app.engine import consent_history
+from mirage_app.engine.suppression import erased_among
 from mirage_app.logic.optout import fold
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 from mirage_app.models import ConsentStatus, Contact, Tenant
@@ -354,7 +354,7 @@ def import_csv(
                 s.execute(text("SELECT wa_number FROM suppression WHERE wa_number = ANY(:n)"), {"n": numbers}).scalars()
             )
             room = plan_limits.room_for(s, "contacts", clock=clock)
-            erased = _erased(s, numbers)
+            erased = erased_among(s, numbers)
             for row in parsed:
                 if row.phone in erased:  # the person asked to be erased (LGPD): never stored again
                     report.errors.append(_row_error(row.line, row.raw, "erased"))
@@ -393,13 +393,6 @@ def import_csv(
     if progress and total == 0:
         progress(0, 0)
     return report
-
-
-def _erased(s, numbers: list[str]) -> set[str]:
-    """Those of `numbers` whose person was erased: the suppression list keeps only their keyed hash."""
-    hashes = {number_hash(n): n for n in numbers}
-    found = s.execute(text("SELECT number_hash FROM suppression WHERE number_hash = ANY(:h)"), {"h": list(hashes)})
-    return {hashes[h] for h in found.scalars()}
 
 
 def _apply_row(

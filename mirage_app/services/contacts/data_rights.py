@@ -31,8 +31,8 @@ from mirage_app.core.db import tenant_session
 from mirage_app.engine import consent_history
 from mirage_app.i18n.formats import iso_local
 from mirage_app.logic.phone import br_variants
+from mirage_app.logic.spreadsheet_cells import text_cell
 from mirage_app.models import Tenant
-from mirage_app.services.contacts.csv_export import _cell
 from mirage_app.services.contacts.records import get_row, load_view
 
 SECTIONS = ("contact", "consent_history", "messages", "outreach_targets", "suppression", "audit")
@@ -146,14 +146,14 @@ def section_csv(section: str, rows: list[dict[str, Any]]) -> str:
 
 def _flat(value: Any) -> str:
     if isinstance(value, list):
-        return _cell("|".join(str(v) for v in value))
+        return text_cell("|".join(str(v) for v in value))
     if isinstance(value, dict):
-        return _cell(json.dumps(value, ensure_ascii=False, sort_keys=True))
+        return text_cell(json.dumps(value, ensure_ascii=False, sort_keys=True))
     if isinstance(value, bool):
         return "yes" if value else "no"
     if isinstance(value, int | float) or (isinstance(value, str) and _E164.fullmatch(value)):
         return str(value)  # never a formula: as csv_export writes numbers
-    return _cell(value)
+    return text_cell(value)
 
 
 def _plain(value: Any, tz: str) -> Any:
