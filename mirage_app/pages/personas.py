@@ -12,7 +12,7 @@ from mirage_app.components.controls import dialog_actions
 from mirage_app.components.field_errors import field_message, outline
 from mirage_app.components.habits import habits_section
 from mirage_app.components.layout import app_page, empty_state, page_layout
-from mirage_app.i18n import formats
+from mirage_app.i18n import LOCALES, formats
 from mirage_app.logic.actions import Habits
 from mirage_app.logic.form_fields import named_error
 from mirage_app.logic.habit_percent import habit_percents, habit_rate, number_or_zero
@@ -298,7 +298,7 @@ def editor() -> rx.Component:
             rx.vstack(
                 rx.grid(
                     _input("personas.name", "name"),
-                    _choice("personas.locale", "locale", ["pt-BR", "en"], "personas.locale"),
+                    _choice("personas.locale", "locale", list(LOCALES), "personas.locale"),
                     columns=rx.breakpoints(initial="1", sm="2"),
                     spacing="3",
                     width="100%",

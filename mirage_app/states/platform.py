@@ -16,12 +16,13 @@ from mirage_app.base.permissions import authorize_platform
 from mirage_app.core.config import get_settings
 from mirage_app.i18n import formats
 from mirage_app.logic.plan_limits import LIMIT_KINDS, Use
+from mirage_app.models import TenantPlan
 from mirage_app.services import platform
 from mirage_app.services.plan_limits import plan_use_of
 from mirage_app.states.auth import AuthState, Outcome
 from mirage_app.states.confirming import ConfirmDelete, ConfirmView, confirm_view
 
-PLANS = ("free", "pro", "enterprise")
+PLANS = tuple(plan.value for plan in TenantPlan)
 
 
 @dataclass(frozen=True)
