@@ -230,21 +230,21 @@ def suspend(op: Operator, tenant_id: uuid.UUID | str, reason: str, *, clock: Clo
 
 def resume(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = system_clock) -> int:
     """Lift the suspension: sign-in and API keys work again, and the sends held meanwhile go out (unless the
-    tenant's own emergency stop is on). How many sends were released."""
+    tenant's own emergency stop still holds them: safety_stop.release_held). How many sends were released."""
     _label(op)
     target = _tenant_uuid(tenant_id)
     _existing(target)
     now = clock.now()
     with tenant_session(target) as s:
-        row = s.execute(text("SELECT suspended_at, emergency_stop_at FROM tenants")).first()
-        if row.suspended_at is None:
+        since = s.execute(text("SELECT suspended_at FROM tenants")).scalar()
+        if since is None:
             raise Conflict("platform.not_suspended")
         s.execute(
             text("UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL, updated_at = :now"), {"now": now}
         )
-        released = safety_stop.release_held(s, now) if row.emergency_stop_at is None else []
+        released = safety_stop.release_held(s, now)
         after = {"released": len(released)}
-        _audit(s, op, target, "platform.tenant_resumed", {"since": row.suspended_at.isoformat()}, after, clock)
+        _audit(s, op, target, "platform.tenant_resumed", {"since": since.isoformat()}, after, clock)
         s.commit()
     safety_stop.schedule_released(target, released)
     return len(released)

@@ -128,9 +128,8 @@ def erase_person(actor: Actor, contact_id: uuid.UUID | str, *, clock: Clock = sy
         s.execute(_ROUNDS, {**params, "cs": str(scope.contact_id)})
         webhooks = s.execute(_WEBHOOKS, params).rowcount
         entries = s.execute(_AUDIT, params).rowcount
-        consents = consent_history.erase(s, scope.contact_id)
-        consent_history.record(s, actor.tenant_id, scope.contact_id, None, consent_history.ERASED, at=now,
-                               actor=actor.label, now=now)  # fmt: skip
+        consent_history.act_as(s, actor.label)
+        consents = consent_history.erase(s, actor.tenant_id, scope.contact_id, now)
         _keep_only_the_hash(s, actor.tenant_id, scope.wa_number, now)
         s.delete(contact)  # its outreach targets go with it (ON DELETE CASCADE)
         s.flush()
