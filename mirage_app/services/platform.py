@@ -26,6 +26,7 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import admin_engine, system_session, tenant_session
 from mirage_app.engine import safety_stop
 from mirage_app.i18n import LOCALES
+from mirage_app.logic.dayparts import zone
 from mirage_app.logic.plan_limits import LIMIT_KINDS, Limits, Use, clean_limit
 from mirage_app.models import Tenant, TenantPlan, TenantSettings
 from mirage_app.services import evolution_servers
@@ -105,6 +106,14 @@ def _existing(tenant_id: uuid.UUID) -> None:
             raise NotFound("platform.tenant_not_found")
 
 
+def _locked(s):
+    """The tenant of the session, locked for the change (NotFound when it is gone, even since the caller looked)."""
+    row = s.execute(text("SELECT suspended_at FROM tenants FOR UPDATE")).first()
+    if row is None:
+        raise NotFound("platform.tenant_not_found")
+    return row
+
+
 # -- tenants ---------------------------------------------------------------------------------------------------------
 
 
@@ -129,19 +138,25 @@ def create_tenant(
     chosen = _plan(plan)
     if locale not in LOCALES:
         raise ValidationFailed("validation.locale_invalid", field="locale")
+    try:
+        zone(timezone)
+    except ValueError:
+        raise ValidationFailed("settings.timezone_invalid", field="timezone") from None
     address = validate_email(admin_email, field="admin_email")
     if lookup_user(address) is not None:
         raise Conflict("users.email_taken", field="admin_email")
     tenant_id = uuid.uuid4()
-    now = clock.now()
-    with Session(admin_engine()) as s:
-        s.add(Tenant(id=tenant_id, name=clean_name, plan=chosen, timezone=timezone, locale=locale, created_at=now))
-        s.commit()
-    with tenant_session(tenant_id) as s:
+    # One transaction on the owner's connection (only the owner inserts tenants), pinned to the new tenant for
+    # row-level security: a tenant never exists without its settings and its first admin's invitation.
+    with tenant_session(tenant_id, engine=admin_engine()) as s:
+        s.add(Tenant(id=tenant_id, name=clean_name, plan=chosen, timezone=timezone, locale=locale,
+                     created_at=clock.now()))  # fmt: skip
+        s.flush()
         s.add(TenantSettings(tenant_id=tenant_id))
         _audit(s, op, tenant_id, "platform.tenant_created", None, {"name": clean_name, "plan": chosen.value}, clock)
+        invitation = invite_first_admin(s, tenant_id, address, by, clock=clock)
         s.commit()
-    return CreatedTenant(tenant_id, invite_first_admin(tenant_id, address, by, clock=clock))
+    return CreatedTenant(tenant_id, invitation)
 
 
 _TENANTS = (
@@ -208,7 +223,6 @@ def suspend(op: Operator, tenant_id: uuid.UUID | str, reason: str, *, clock: Clo
     stored). The tenant of a platform operator cannot be suspended: nobody could resume it from the UI."""
     _label(op)
     target = _tenant_uuid(tenant_id)
-    _existing(target)
     why = (reason or "").strip()
     if not why:
         raise ValidationFailed("platform.reason_required", field="reason")
@@ -218,7 +232,7 @@ def suspend(op: Operator, tenant_id: uuid.UUID | str, reason: str, *, clock: Clo
         raise Conflict("platform.operator_tenant")
     now = clock.now()
     with tenant_session(target) as s:
-        if s.execute(text("SELECT suspended_at FROM tenants")).scalar() is not None:
+        if _locked(s).suspended_at is not None:
             raise Conflict("platform.already_suspended")
         s.execute(
             text("UPDATE tenants SET suspended_at = :now, suspended_reason = :r, updated_at = :now"),
@@ -233,10 +247,9 @@ def resume(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = system_cl
     tenant's own emergency stop still holds them: safety_stop.release_held). How many sends were released."""
     _label(op)
     target = _tenant_uuid(tenant_id)
-    _existing(target)
     now = clock.now()
     with tenant_session(target) as s:
-        since = s.execute(text("SELECT suspended_at FROM tenants")).scalar()
+        since = _locked(s).suspended_at
         if since is None:
             raise Conflict("platform.not_suspended")
         s.execute(

@@ -383,3 +383,28 @@ def test_data_rights_need_an_admin_with_mfa_and_stay_in_the_tenant(operator, ten
         with pytest.raises(NotFound):
             call(other, c.id)
     assert contacts.get_contact(operator, c.id).display_name == "Eva"
+
+
+def test_erasure_leaves_a_longer_number_that_contains_theirs(admin, operator, tenant_a):
+    """The number is matched standing alone: a neighbour's number whose digits merely contain it is not theirs."""
+    person = contacts.create_contact(operator, _phone(), "Lia")
+    digits = person.wa_number.lstrip("+")
+    session_id = f"test-{uuid.uuid4().hex[:8]}"
+    own, neighbour = f"{digits}@s.whatsapp.net", f"{digits}7@s.whatsapp.net"
+    with tenant_session(tenant_a) as s:
+        for jid in (own, neighbour):
+            payload = {"event": "messages.upsert", "instance": session_id, "data": {"key": {"remoteJid": jid}}}
+            s.execute(
+                text(
+                    "INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key) "
+                    "VALUES (:t, :s, 'messages.upsert', CAST(:p AS jsonb), :k)"
+                ),
+                {"t": tenant_a, "s": session_id, "p": json.dumps(payload), "k": uuid.uuid4().hex},
+            )
+        s.commit()
+    assert contacts.erase_person(admin, person.id).webhook_events == 1
+    with tenant_session(tenant_a) as s:
+        kept = s.execute(text("SELECT payload FROM webhook_events WHERE session_id = :s"), {"s": session_id})
+        payloads = [row.payload for row in kept]
+    assert {"erased": True} in payloads
+    assert [p["data"]["key"]["remoteJid"] for p in payloads if "data" in p] == [neighbour]
