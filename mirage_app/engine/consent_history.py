@@ -1,7 +1,8 @@
-"""The append-only consent history (LGPD Art. 8): every path that grants or revokes a contact's consent writes one
-row here, in its own transaction, so consent can be proven later. The database refuses any UPDATE or DELETE of
-these rows (alembic 0021); an erasure only blanks the person's number and free-text source
-(`mirage_consent_erase`).
+"""The append-only consent history (LGPD Art. 8), so consent can be proven later. The database writes it: a
+trigger on `contacts` (alembic 0024) appends a row whenever a contact is stored with, or changed to, a grant or a
+revocation, with its basis, source and time, and the actor the writer named for its transaction (`act_as`). The
+database refuses any UPDATE or DELETE of these rows (alembic 0021, 0024); an erasure only blanks the person's
+number and free-text source (`mirage_consent_erase`) and appends its own mark (`erase`).
 """
 
 from __future__ import annotations
@@ -12,15 +13,15 @@ from datetime import datetime
 
 from sqlalchemy import text
 
-GRANTED = "granted"
 REVOKED = "revoked"
 ERASED = "erased"
 SYSTEM = "system"
 CONTACT = "contact"  # the person themselves (an opt-out message)
 
-_INSERT = text(
-    "INSERT INTO consent_events (tenant_id, contact_id, wa_number, event, basis, source, at, actor, recorded_at) "
-    "VALUES (:t, :c, :n, :e, :b, :s, :at, :actor, :now)"
+_ACT_AS = text("SELECT set_config('mirage.actor', :actor, true)")
+_ERASED = text(
+    "INSERT INTO consent_events (tenant_id, contact_id, event, at, actor) "
+    "VALUES (:t, :c, :e, :at, mirage_consent_actor())"
 )
 
 
@@ -35,35 +36,9 @@ class ConsentEntry:
     wa_number: str | None
 
 
-def record(
-    s,
-    tenant_id: uuid.UUID,
-    contact_id: uuid.UUID,
-    wa_number: str | None,
-    event: str,
-    *,
-    basis: str | None = None,
-    source: str | None = None,
-    at: datetime,
-    actor: str,
-    now: datetime,
-) -> None:
-    """One history row, in the caller's transaction. `at` is when consent was given or taken (a CSV may date it
-    in the past); `now` when it was recorded."""
-    s.execute(
-        _INSERT,
-        {
-            "t": tenant_id,
-            "c": contact_id,
-            "n": wa_number,
-            "e": event,
-            "b": basis,
-            "s": (source or None) and source[:200],
-            "at": at,
-            "actor": (actor or SYSTEM)[:254],
-            "now": now,
-        },
-    )
+def act_as(s, actor: str) -> None:
+    """Name who changes consent in the caller's transaction (the history's `actor`; unnamed: "system")."""
+    s.execute(_ACT_AS, {"actor": actor or SYSTEM})
 
 
 def history(s, contact_id: uuid.UUID) -> list[ConsentEntry]:
@@ -78,6 +53,9 @@ def history(s, contact_id: uuid.UUID) -> list[ConsentEntry]:
     return [ConsentEntry(r.event, r.basis, r.source, r.at, r.actor, r.recorded_at, r.wa_number) for r in rows]
 
 
-def erase(s, contact_id: uuid.UUID) -> int:
-    """Blank the number and the source of a contact's rows (the only change the database allows); how many."""
-    return int(s.execute(text("SELECT mirage_consent_erase(:c)"), {"c": contact_id}).scalar() or 0)
+def erase(s, tenant_id: uuid.UUID, contact_id: uuid.UUID, at: datetime) -> int:
+    """Blank the number and the source of a contact's rows (the only change the database allows) and mark the
+    erasure in the history, by the transaction's actor; how many rows were blanked."""
+    blanked = int(s.execute(text("SELECT mirage_consent_erase(:c)"), {"c": contact_id}).scalar() or 0)
+    s.execute(_ERASED, {"t": tenant_id, "c": contact_id, "e": ERASED, "at": at})
+    return blanked

@@ -70,7 +70,7 @@ def _create(tenant: uuid.UUID, conv: uuid.UUID) -> str:
         if group is None or group.state != "pending":
             return EXISTS
         if safety_stop.held_since(s) is not None:
-            return STOPPED  # the next tick asks again once the tenant's emergency stop is lifted
+            return STOPPED  # the next tick asks again once the tenant's send gate opens (stop or suspension)
         members = [m for m in s.execute(MEMBERS, {"c": conv}).all() if m.wa_number]
     connected = [m for m in members if m.status == "connected"]
     if not connected or len(members) < 2:

@@ -162,9 +162,9 @@ def record_optout(s, rt: EngineRuntime, tenant: uuid.UUID, msg: Inbound) -> Opto
         contact_id = s.execute(
             text(
                 "INSERT INTO contacts (id, tenant_id, wa_number, display_name, tags, notes, consent_status, "
-                "consent_source, consent_at, created_at) VALUES (gen_random_uuid(), :t, :n, :name, "
-                # apply_suppression below revokes (and writes the consent history) as for a known contact
-                "'{}', '', 'unknown', 'opt-out via WhatsApp', :now, :now) "
+                "created_at) VALUES (gen_random_uuid(), :t, :n, :name, "
+                # apply_suppression below revokes (its source: the opt-out) as for a known contact
+                "'{}', '', 'unknown', :now) "
                 "ON CONFLICT (tenant_id, wa_number) DO UPDATE SET updated_at = :now RETURNING id"
             ),
             {"t": tenant, "n": number, "name": str(meta.get("push_name") or "")[:120], "now": now},

@@ -1,10 +1,10 @@
-"""The tenant's emergency stop as the engine sees it: whether it is on, and releasing the sends it held.
+"""The tenant's send gate as the engine sees it: whether it is closed, and releasing the sends it held.
 
-While `tenants.emergency_stop_at` is set the send pipeline defers every send of the tenant (`waits.EMERGENCY_STOP`,
-looked at again every few minutes), status posts and group setup do nothing; `release_held` puts the held sends
-back on the queue at once when an admin resumes (services.emergency_stop). A platform suspension
-(`tenants.suspended_at`, services.platform) closes the same gate, so a suspended tenant sends nothing either;
-resuming it releases the held sends like lifting the stop does.
+The gate (`models.tenancy.sends_held_since`) is closed by the tenant's emergency stop (services.emergency_stop)
+or by a platform suspension (services.platform). While it is closed the send pipeline defers every send of the
+tenant (`waits.EMERGENCY_STOP`, looked at again every few minutes), and status posts and group setup do nothing.
+Lifting either calls `release_held`, which puts the held sends back on the queue at once, but only when the other
+one is not closing the gate still.
 """
 
 from __future__ import annotations
@@ -17,6 +17,17 @@ from sqlalchemy import text
 from mirage_app.engine import send_outcomes
 from mirage_app.engine.runtime import runtime
 from mirage_app.logic import waits
+from mirage_app.models.tenancy import sends_held_since
+
+_RELEASE = text(
+    f"""
+    UPDATE messages m SET send_after = :now, wait_reason = NULL, updated_at = :now
+    FROM tenants t
+    WHERE t.id = m.tenant_id AND {sends_held_since("t")} IS NULL
+      AND m.status = 'queued' AND m.direction = 'out' AND m.wait_reason = :held
+    RETURNING m.id
+    """
+)
 
 
 def stopped_since(s) -> datetime | None:
@@ -25,21 +36,14 @@ def stopped_since(s) -> datetime | None:
 
 
 def held_since(s) -> datetime | None:
-    """When the tenant's sends started being held: by its emergency stop or by a platform suspension."""
-    return s.execute(text("SELECT COALESCE(emergency_stop_at, suspended_at) FROM tenants")).scalar()
+    """Since when the current tenant's send gate is closed (None: it is open), in the caller's tenant session."""
+    return s.execute(text(f"SELECT {sends_held_since('tenants')} FROM tenants")).scalar()
 
 
 def release_held(s, now: datetime) -> list[uuid.UUID]:
-    """Make every send the stop held due now, in the caller's transaction; call `schedule_released` after commit."""
-    return list(
-        s.execute(
-            text(
-                "UPDATE messages SET send_after = :now, wait_reason = NULL, updated_at = :now "
-                "WHERE status = 'queued' AND direction = 'out' AND wait_reason = :held RETURNING id"
-            ),
-            {"now": now, "held": waits.EMERGENCY_STOP},
-        ).scalars()
-    )
+    """Make every send the gate held due now, in the caller's transaction, once the gate is open (nothing while
+    the stop or the suspension still closes it); call `schedule_released` after commit."""
+    return list(s.execute(_RELEASE, {"now": now, "held": waits.EMERGENCY_STOP}).scalars())
 
 
 def schedule_released(tenant_id: uuid.UUID, message_ids: list[uuid.UUID]) -> None:

@@ -21,6 +21,7 @@ from mirage_app.engine.effective_settings import (
 )
 from mirage_app.logic.pacing import planned_typing_ms
 from mirage_app.models.messaging import counted_sends
+from mirage_app.models.tenancy import sends_held_since
 
 CONTEXT = text(
     f"""
@@ -32,7 +33,7 @@ CONTEXT = text(
            px.last_test_ok AS proxy_ok,
            n.status::text AS number_status, n.paired_at, n.active_days, n.failure_streak,
            n.reputation_band, n.reputation_cooldown_until,
-           COALESCE(t.emergency_stop_at, t.suspended_at) AS emergency_stop_at,
+           {sends_held_since("t")} AS held_since,
            tn.wa_number AS to_wa, c.wa_number AS contact_wa, t.timezone,
            {TENANT_SETTINGS}, {CONVERSATION_SETTINGS},
            cv.active AS conversation_active,
@@ -118,7 +119,7 @@ class SendContext:
     failure_streak: int
     reputation_band: str | None
     reputation_cooldown_until: datetime | None
-    emergency_stop_at: datetime | None  # or, when suspended by the platform, since when: the same gate
+    held_since: datetime | None  # the tenant's send gate (models.tenancy.sends_held_since)
     to_wa: str | None
     contact_wa: str | None
     timezone: str

@@ -192,7 +192,7 @@ class _Attempt(OutcomeWriter):
             return self._fail(s, ctx, "number_paused", count=False)
         if ctx.server_state == ServerState.disabled:
             return self._fail(s, ctx, "server_disabled", count=False)
-        if ctx.emergency_stop_at is not None:  # resuming re-schedules every held send (services.emergency_stop)
+        if ctx.held_since is not None:  # opening the gate re-schedules every held send (safety_stop.release_held)
             return self._defer(s, ctx, waits.EMERGENCY_STOP, self.now + STOP_RECHECK)
         cooled_until = reputation.held_until(ctx.reputation_band, ctx.reputation_cooldown_until, self.now)
         if cooled_until is not None:

@@ -25,6 +25,7 @@ from mirage_app.logic import actions
 from mirage_app.logic.actions import Habits
 from mirage_app.logic.dayparts import to_local
 from mirage_app.logic.status_posts import post_time, status_line, with_picture
+from mirage_app.models.tenancy import sends_held_since
 
 NUMBERS = text(
     f"""
@@ -33,7 +34,7 @@ NUMBERS = text(
     FROM numbers n JOIN tenants t ON t.id = n.tenant_id LEFT JOIN personas p ON p.id = n.persona_id
     {settings_joins("n.tenant_id")}
     WHERE n.status = 'connected' AND n.archived_at IS NULL AND n.wa_number IS NOT NULL AND n.persona_id IS NOT NULL
-      AND t.emergency_stop_at IS NULL AND t.suspended_at IS NULL
+      AND {sends_held_since("t")} IS NULL
     """
 )
 

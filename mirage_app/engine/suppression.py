@@ -72,8 +72,9 @@ def apply_suppression(
     actor: str = consent_history.SYSTEM,
 ) -> SuppressionResult:
     """Suppress `wa_number` tenant-wide, inside the caller's transaction: the contact row is locked and updated
-    first (the send guard reads it FOR SHARE, so the two serialise), consent revoked, every target opted out,
-    queued outreach sends cancelled. A revocation it makes goes to the consent history, by `actor`."""
+    first (the send guard reads it FOR SHARE, so the two serialise), consent revoked with `reason` as its source,
+    every target opted out, queued outreach sends cancelled. The revocation goes to the consent history (the
+    contacts trigger) by `actor`."""
     # FOR NO KEY UPDATE: waits for (and blocks) the send guard's FOR SHARE, but not the foreign-key checks of
     # inserts referencing the contact, so a concurrent tick or reply holding a target lock cannot deadlock with us.
     contact = s.execute(
@@ -84,16 +85,15 @@ def apply_suppression(
         {"n": wa_number},
     ).first()
     cid = contact.id if contact is not None else contact_id
-    if contact is not None:
-        if contact.consent != consent_history.REVOKED or contact.opted_out_at is None:
-            consent_history.record(s, tenant_id, contact.id, wa_number, consent_history.REVOKED, source=reason,
-                                   at=now, actor=actor, now=now)  # fmt: skip
+    if contact is not None and (contact.consent != consent_history.REVOKED or contact.opted_out_at is None):
+        # A new revocation, saying how it came (the reason) and when: the history takes it from the row.
+        consent_history.act_as(s, actor)
         s.execute(
             text(
-                "UPDATE contacts SET consent_status = 'revoked', opted_out_at = COALESCE(opted_out_at, :now), "
-                "updated_at = :now WHERE id = :c"
+                "UPDATE contacts SET consent_status = 'revoked', consent_source = :r, consent_at = :now, "
+                "opted_out_at = COALESCE(opted_out_at, :now), updated_at = :now WHERE id = :c"
             ),
-            {"c": cid, "now": now},
+            {"c": cid, "r": reason[:200], "now": now},
         )
     suppression_id = s.execute(
         text(

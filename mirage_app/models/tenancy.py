@@ -22,6 +22,13 @@ from mirage_app.models.enums import TenantPlan, UserRole, pg_enum
 user_role = pg_enum(UserRole, "user_role")
 
 
+def sends_held_since(alias: str) -> str:
+    """SQL: since when the tenant `alias` may not send (NULL: it may). Its own emergency stop or a platform
+    suspension closes the one gate that the send pipeline, status posts, group setup and the release of held
+    sends all read."""
+    return f"COALESCE({alias}.emergency_stop_at, {alias}.suspended_at)"
+
+
 class Tenant(SQLModel, table=True):
     __tablename__ = "tenants"
     id: uuid.UUID = id_field()

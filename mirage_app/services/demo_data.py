@@ -245,21 +245,9 @@ def _contacts_and_policy(actor: Actor, number_id: uuid.UUID, persona_id: uuid.UU
             )
             for i, name in enumerate(CONTACTS)
         ]
+        consent_history.act_as(s, actor.label)
         s.add_all(contacts)
         s.flush()
-        for c in contacts:
-            consent_history.record(
-                s,
-                actor.tenant_id,
-                c.id,
-                c.wa_number,
-                consent_history.GRANTED,
-                basis=c.consent_basis,
-                source=c.consent_source,
-                at=c.consent_at,
-                actor=actor.label,
-                now=now,
-            )
         policy = OutreachPolicy(
             tenant_id=actor.tenant_id,
             number_id=number_id,

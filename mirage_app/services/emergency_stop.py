@@ -57,7 +57,8 @@ def stop(actor: Actor, reason: str, clock: Clock = system_clock) -> StopState:
 
 
 def resume(actor: Actor, clock: Clock = system_clock) -> int:
-    """Lift the emergency stop; every send it held is queued again at once. How many were released."""
+    """Lift the emergency stop; every send it held is queued again at once, unless the platform suspended the
+    tenant meanwhile (its resume releases them then). How many were released."""
     authorize(actor, Action.settings_safety_limits_raise)
     now = clock.now()
     with tenant_session(actor.tenant_id) as s:

@@ -26,6 +26,7 @@ from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import admin_engine, system_session, tenant_session
 from mirage_app.engine import plan_use, safety_stop
 from mirage_app.i18n import LOCALES
+from mirage_app.logic.dayparts import zone
 from mirage_app.logic.plan_limits import LIMIT_KINDS, Limits, Use, clean_limit
 from mirage_app.models import Tenant, TenantPlan, TenantSettings
 from mirage_app.services import evolution_servers
@@ -112,6 +113,14 @@ def _existing(tenant_id: uuid.UUID) -> None:
             raise NotFound("platform.tenant_not_found")
 
 
+def _locked(s, tenant_id: uuid.UUID):
+    """The tenant, locked for the change (NotFound when it is gone, even since the caller looked)."""
+    row = s.execute(text("SELECT suspended_at FROM tenants WHERE id = :t FOR UPDATE"), {"t": tenant_id}).first()
+    if row is None:
+        raise NotFound("platform.tenant_not_found")
+    return row
+
+
 # -- tenants ---------------------------------------------------------------------------------------------------------
 
 
@@ -136,19 +145,25 @@ def create_tenant(
     chosen = _plan(plan)
     if locale not in LOCALES:
         raise ValidationFailed("validation.locale_invalid", field="locale")
+    try:
+        zone(timezone)
+    except ValueError:
+        raise ValidationFailed("settings.timezone_invalid", field="timezone") from None
     address = validate_email(admin_email, field="admin_email")
     if lookup_user(address) is not None:
         raise Conflict("users.email_taken", field="admin_email")
     tenant_id = uuid.uuid4()
-    now = clock.now()
-    with Session(admin_engine()) as s:
-        s.add(Tenant(id=tenant_id, name=clean_name, plan=chosen, timezone=timezone, locale=locale, created_at=now))
-        s.commit()
-    with tenant_session(tenant_id) as s:
+    # One transaction on the owner's connection (only the owner inserts tenants), pinned to the new tenant for
+    # row-level security: a tenant never exists without its settings and its first admin's invitation.
+    with tenant_session(tenant_id, engine=admin_engine()) as s:
+        s.add(Tenant(id=tenant_id, name=clean_name, plan=chosen, timezone=timezone, locale=locale,
+                     created_at=clock.now()))  # fmt: skip
+        s.flush()
         s.add(TenantSettings(tenant_id=tenant_id))
         _audit(s, op, tenant_id, "platform.tenant_created", None, {"name": clean_name, "plan": chosen.value}, clock)
+        invitation = invite_first_admin(s, tenant_id, address, by, clock=clock)
         s.commit()
-    return CreatedTenant(tenant_id, invite_first_admin(tenant_id, address, by, clock=clock))
+    return CreatedTenant(tenant_id, invitation)
 
 
 _TENANTS = (
@@ -208,7 +223,6 @@ def suspend(op: Operator, tenant_id: uuid.UUID | str, reason: str, *, clock: Clo
     stored). The tenant of a platform operator cannot be suspended: nobody could resume it from the UI."""
     _label(op)
     target = _tenant_uuid(tenant_id)
-    _existing(target)
     why = (reason or "").strip()
     if not why:
         raise ValidationFailed("platform.reason_required", field="reason")
@@ -218,7 +232,7 @@ def suspend(op: Operator, tenant_id: uuid.UUID | str, reason: str, *, clock: Clo
         raise Conflict("platform.operator_tenant")
     now = clock.now()
     with _platform_session(target) as s:
-        if s.execute(text("SELECT suspended_at FROM tenants WHERE id = :t"), {"t": target}).scalar() is not None:
+        if _locked(s, target).suspended_at is not None:
             raise Conflict("platform.already_suspended")
         s.execute(
             text("UPDATE tenants SET suspended_at = :now, suspended_reason = :r, updated_at = :now WHERE id = :t"),
@@ -230,25 +244,22 @@ def suspend(op: Operator, tenant_id: uuid.UUID | str, reason: str, *, clock: Clo
 
 def resume(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = system_clock) -> int:
     """Lift the suspension: sign-in and API keys work again, and the sends held meanwhile go out (unless the
-    tenant's own emergency stop is on). How many sends were released."""
+    tenant's own emergency stop still holds them: safety_stop.release_held). How many sends were released."""
     _label(op)
     target = _tenant_uuid(tenant_id)
-    _existing(target)
     now = clock.now()
     with _platform_session(target) as s:
-        row = s.execute(
-            text("SELECT suspended_at, emergency_stop_at FROM tenants WHERE id = :t"), {"t": target}
-        ).first()
-        if row.suspended_at is None:
+        since = _locked(s, target).suspended_at
+        if since is None:
             raise Conflict("platform.not_suspended")
         s.execute(
             text("UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL, updated_at = :now WHERE id = :t"),
             {"now": now, "t": target},
         )
-        _audit(s, op, target, "platform.tenant_resumed", {"since": row.suspended_at.isoformat()}, None, clock)
+        _audit(s, op, target, "platform.tenant_resumed", {"since": since.isoformat()}, None, clock)
         s.commit()
     with tenant_session(target) as s:  # the held sends, found through the tenant's own row-level security
-        released = safety_stop.release_held(s, now) if row.emergency_stop_at is None else []
+        released = safety_stop.release_held(s, now)  # none while its emergency stop still holds them
         s.commit()
     safety_stop.schedule_released(target, released)
     return len(released)

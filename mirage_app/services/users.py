@@ -240,21 +240,17 @@ def _new_invitation(
     return inv
 
 
-def invite_first_admin(tenant_id: uuid.UUID, email: str, by: str, *, clock: Clock = system_clock) -> InviteResult:
-    """The first admin of a tenant the platform operator just created (services.platform checks who may): an
-    invitation link, so no password travels. `by` names the operator in the tenant's audit log."""
-    address = validate_email(email)
-    if lookup_user(address) is not None:
-        raise Conflict("users.email_taken", field="admin_email")
+def invite_first_admin(s, tenant_id: uuid.UUID, address: str, by: str, *, clock: Clock = system_clock) -> InviteResult:
+    """The first admin of a tenant the platform operator is creating, in its transaction (services.platform checks
+    who may and validated the address): an invitation link, so no password travels. `by` names the operator in
+    the tenant's audit log."""
     now = clock.now()
     token = new_token()
-    with tenant_session(tenant_id) as s:
-        inv = _new_invitation(s, tenant_id, address, UserRole.admin, token, None, now)
-        after = {"email": address, "role": UserRole.admin.value, "expires_at": inv.expires_at}
-        audit.record(s, None, "users.invited", "invitation", inv.id, None, after, tenant_id=tenant_id, by=by,
-                     clock=clock)  # fmt: skip
-        s.commit()
-        return InviteResult(InvitationView.of(inv, now), token, f"/invite/{token}")
+    inv = _new_invitation(s, tenant_id, address, UserRole.admin, token, None, now)
+    after = {"email": address, "role": UserRole.admin.value, "expires_at": inv.expires_at}
+    audit.record(s, None, "users.invited", "invitation", inv.id, None, after, tenant_id=tenant_id, by=by,
+                 clock=clock)  # fmt: skip
+    return InviteResult(InvitationView.of(inv, now), token, f"/invite/{token}")
 
 
 def revoke_invitation(actor: Actor, invitation_id: uuid.UUID | str, *, clock: Clock = system_clock) -> InvitationView:

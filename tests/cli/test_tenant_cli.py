@@ -41,3 +41,13 @@ def test_create_list_suspend_resume_plan_limits(services, capsys):
     assert main(["tenant", "resume", "no such tenant"]) == 2
     assert main(["tenant", "--json", "defaults", "enterprise"]) == 0
     assert json.loads(capsys.readouterr().out)["enterprise"]["numbers"] is None
+
+
+def test_create_refuses_an_unknown_timezone_and_creates_nothing(services, capsys):
+    name = f"Cliente {uuid.uuid4().hex[:6]}"
+    email = f"owner-{uuid.uuid4().hex[:6]}@example.com"
+    assert main(["tenant", "create", name, "--admin-email", email, "--timezone", "America/Atlantida"]) == 2
+    err = capsys.readouterr().err
+    assert "Unknown timezone" in err or "Fuso horário desconhecido" in err  # the CLI speaks the default locale
+    assert main(["tenant", "--json", "list"]) == 0
+    assert name not in [r["name"] for r in json.loads(capsys.readouterr().out)]

@@ -166,6 +166,49 @@ def test_the_consent_history_cannot_be_changed_or_deleted(operator, tenant_a, se
     assert _history(tenant_a, c.id) == [("granted", "site", operator.label)]
 
 
+def test_the_database_writes_the_history_on_a_real_change_only(operator, tenant_a):
+    """Consent written behind the services' back is recorded too (by "system" when the writer named nobody);
+    a write that changes no grant or revocation appends nothing."""
+    c = contacts.create_contact(operator, _phone(), "Iris")
+    assert _history(tenant_a, c.id) == []  # unknown consent: nothing to prove
+    grant = ("UPDATE contacts SET consent_status = 'granted', consent_basis = 'consent', consent_source = 'balcão', "
+             "consent_at = :at WHERE id = :c")  # fmt: skip
+    at = datetime(2030, 1, 2, 3, 4, tzinfo=UTC)
+    with tenant_session(tenant_a) as s:
+        s.execute(text(grant), {"c": c.id, "at": at})
+        s.commit()
+    with tenant_session(tenant_a) as s:
+        s.execute(text(grant), {"c": c.id, "at": at})  # the same grant again
+        s.execute(text("UPDATE contacts SET notes = 'outra coisa', display_name = 'Íris' WHERE id = :c"), {"c": c.id})
+        s.commit()
+    assert _history(tenant_a, c.id) == [("granted", "balcão", "system")]
+    with tenant_session(tenant_a) as s:
+        row = s.execute(text("SELECT basis, at, wa_number FROM consent_events WHERE contact_id = :c"),
+                        {"c": c.id}).one()  # fmt: skip
+    assert (row.basis, row.at, row.wa_number) == ("consent", at, c.wa_number)
+
+    contacts.update_contact(operator, c.id, notes="mais uma")
+    contacts.revoke_consent(operator, c.id, source="pediu")
+    assert _history(tenant_a, c.id) == [("granted", "balcão", "system"), ("revoked", "pediu", operator.label)]
+
+
+def test_an_erasure_cannot_rewrite_a_rows_basis_or_actor(operator, tenant_a, services):
+    c = contacts.create_contact(operator, _phone(), "Jade", consent_status="granted", consent_source="site")
+    with psycopg.connect(services.admin_url.replace("+psycopg", "")) as conn:
+        for change in ("basis = 'contract'", "actor = 'someone else'"):
+            with pytest.raises(psycopg.Error, match="append-only"):
+                conn.execute("SELECT set_config('app.tenant_id', %s, false)", (str(tenant_a),))
+                conn.execute("SELECT set_config('mirage.consent_erasure', 'on', false)")
+                conn.execute(
+                    f"UPDATE consent_events SET wa_number = NULL, source = NULL, {change} WHERE contact_id = %s",
+                    (c.id,),
+                )
+            conn.rollback()
+    with tenant_session(tenant_a) as s:
+        row = s.execute(text("SELECT basis, actor FROM consent_events WHERE contact_id = :c"), {"c": c.id}).one()
+    assert (row.basis, row.actor) == ("consent", operator.label)
+
+
 def test_existing_consent_becomes_the_first_history_row(services):
     from mirage_app.core import migrate
 
@@ -318,7 +361,7 @@ def test_erasure_leaves_no_trace_but_the_keyed_hash_and_they_stay_suppressed(
             {"t": tenant_a, "n": person.wa_number},
         ).scalar()
         send = contact_guard.GuardedSend(uuid.uuid4(), {}, cid, uuid.UUID(number_id), "America/Sao_Paulo", tenant_a)
-        verdict = contact_guard.before_claim(s, send, datetime.now(UTC))
+        verdict = contact_guard.before_claim(s, send, engine_runtime.clock.now())
         s.rollback()
     assert (verdict.action, verdict.reason) == (contact_guard.FAIL, contact_guard.CONTACT_SUPPRESSED)
     # Writing "SAIR" again stores no contact and no plain suppression: the hash already refuses them.
@@ -340,3 +383,28 @@ def test_data_rights_need_an_admin_with_mfa_and_stay_in_the_tenant(operator, ten
         with pytest.raises(NotFound):
             call(other, c.id)
     assert contacts.get_contact(operator, c.id).display_name == "Eva"
+
+
+def test_erasure_leaves_a_longer_number_that_contains_theirs(admin, operator, tenant_a):
+    """The number is matched standing alone: a neighbour's number whose digits merely contain it is not theirs."""
+    person = contacts.create_contact(operator, _phone(), "Lia")
+    digits = person.wa_number.lstrip("+")
+    session_id = f"test-{uuid.uuid4().hex[:8]}"
+    own, neighbour = f"{digits}@s.whatsapp.net", f"{digits}7@s.whatsapp.net"
+    with tenant_session(tenant_a) as s:
+        for jid in (own, neighbour):
+            payload = {"event": "messages.upsert", "instance": session_id, "data": {"key": {"remoteJid": jid}}}
+            s.execute(
+                text(
+                    "INSERT INTO webhook_events (tenant_id, session_id, event_type, payload, dedupe_key) "
+                    "VALUES (:t, :s, 'messages.upsert', CAST(:p AS jsonb), :k)"
+                ),
+                {"t": tenant_a, "s": session_id, "p": json.dumps(payload), "k": uuid.uuid4().hex},
+            )
+        s.commit()
+    assert contacts.erase_person(admin, person.id).webhook_events == 1
+    with tenant_session(tenant_a) as s:
+        kept = s.execute(text("SELECT payload FROM webhook_events WHERE session_id = :s"), {"s": session_id})
+        payloads = [row.payload for row in kept]
+    assert {"erased": True} in payloads
+    assert [p["data"]["key"]["remoteJid"] for p in payloads if "data" in p] == [neighbour]

@@ -336,7 +336,7 @@ def test_optout_from_a_stranger_creates_a_visible_suppressed_contact(op, number,
     mid = _inbound(op.tenant_id, number, None, "descadastrar", "+5511966660000")
     assert optout.check_optout(op.tenant_id, mid).new
     found = contacts.list_contacts(op, consent="suppressed").items
-    assert [c.wa_number for c in found] == ["+5511966660000"] and found[0].consent_source == "opt-out via WhatsApp"
+    assert [c.wa_number for c in found] == ["+5511966660000"] and found[0].consent_source == "optout:DESCADASTRAR"
     assert not optout.check_optout(op.tenant_id, mid).new  # idempotent on redelivery
 
 

@@ -4,14 +4,17 @@ sign-in, API keys 403, webhooks still stored) and resumes it; tenant admins neve
 from __future__ import annotations
 
 import json
+import threading
 import uuid
 
+import psycopg
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 
 from mirage_app.api.app import api, asgi
-from mirage_app.base.errors import Conflict, PermissionDenied, TenantSuspended, ValidationFailed
+from mirage_app.base.errors import Conflict, NotFound, PermissionDenied, TenantSuspended, ValidationFailed
 from mirage_app.base.permissions import Actor
 from mirage_app.core.db import admin_engine, tenant_session
 from mirage_app.core.security import hash_token
@@ -213,3 +216,71 @@ def test_platform_writes_reach_only_the_tenant_named(operator, tenant_a, tenant_
     assert platform.get_tenant(operator, tenant_a).overrides["numbers"] == 4
     platform.resume(operator, tenant_a)
     assert state(tenant_a)[1] is None and state(tenant_b) == untouched
+
+
+def test_a_tenant_is_created_whole_or_not_at_all(operator, services):
+    """Its first admin's invitation failing (a database refusal, made here by a trigger) leaves no tenant behind."""
+    email = unique_email("half")
+    owner = services.admin_url.replace("+psycopg", "")
+    with psycopg.connect(owner, autocommit=True) as conn:
+        conn.execute(
+            "CREATE FUNCTION test_refuse_invitation() RETURNS trigger LANGUAGE plpgsql AS $$ "
+            "BEGIN RAISE EXCEPTION 'refused for the test'; END $$"
+        )
+        conn.execute(
+            "CREATE TRIGGER test_refuse_invitation BEFORE INSERT ON invitations FOR EACH ROW "
+            f"WHEN (NEW.email = '{email}') EXECUTE FUNCTION test_refuse_invitation()"
+        )
+    name = f"Half {uuid.uuid4().hex[:6]}"
+    try:
+        with pytest.raises(DBAPIError, match="refused for the test"):
+            platform.create_tenant(operator, name, email)
+    finally:
+        with psycopg.connect(owner, autocommit=True) as conn:
+            conn.execute("DROP TRIGGER test_refuse_invitation ON invitations")
+            conn.execute("DROP FUNCTION test_refuse_invitation()")
+    assert [t for t in platform.list_tenants(operator) if t.name == name] == []
+
+
+def test_create_refuses_an_unknown_timezone(operator):
+    name = f"Mars {uuid.uuid4().hex[:6]}"
+    with pytest.raises(ValidationFailed) as bad:
+        platform.create_tenant(operator, name, unique_email("tz"), timezone="Mars/Olympus_Mons")
+    assert (bad.value.code, bad.value.field) == ("settings.timezone_invalid", "timezone")
+    assert [t for t in platform.list_tenants(operator) if t.name == name] == []
+
+
+@pytest.mark.parametrize("change", ["suspend", "resume"])
+def test_a_tenant_gone_while_it_is_changed_is_not_found(operator, services, change):
+    """The tenant is deleted by another transaction while the change waits for its row: NotFound, not a crash."""
+    tenant = uuid.uuid4()
+    owner = services.admin_url.replace("+psycopg", "")
+    with psycopg.connect(owner) as conn:
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant),))
+        conn.execute(
+            "INSERT INTO tenants (id, name, timezone, locale, suspended_at) VALUES (%s, 'Gone', 'UTC', 'en', "
+            + ("NULL" if change == "suspend" else "now()")
+            + ")",
+            (tenant,),
+        )
+        conn.commit()
+        conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant),))
+        conn.execute("DELETE FROM tenants WHERE id = %s", (tenant,))  # not committed yet: the row stays locked
+        outcome: list[BaseException | None] = []
+
+        def act() -> None:
+            try:
+                if change == "suspend":
+                    platform.suspend(operator, tenant, "unpaid")
+                else:
+                    platform.resume(operator, tenant)
+                outcome.append(None)
+            except BaseException as exc:  # whatever it raised is the verdict
+                outcome.append(exc)
+
+        worker = threading.Thread(target=act)
+        worker.start()
+        worker.join(timeout=1.0)  # it waits for the deleting transaction
+        conn.commit()
+    worker.join(timeout=30)
+    assert len(outcome) == 1 and isinstance(outcome[0], NotFound), outcome

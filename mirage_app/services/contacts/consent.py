@@ -42,6 +42,7 @@ def set_consent(
     source_value = clean_source(source, required=True)
     at_value = clean_consent_at(at, now)
     with tenant_session(actor.tenant_id) as s:
+        consent_history.act_as(s, actor.label)
         contact = get_row(s, contact_id, lock=True)
         if suppressed_in(s, contact.wa_number) or contact.opted_out_at is not None:
             raise Conflict("contacts.suppressed", field="consent_status")
@@ -52,18 +53,6 @@ def set_consent(
         contact.consent_at = at_value
         contact.updated_at = now
         s.add(contact)
-        consent_history.record(
-            s,
-            actor.tenant_id,
-            contact.id,
-            contact.wa_number,
-            consent_history.GRANTED,
-            basis=basis_value,
-            source=source_value,
-            at=at_value,
-            actor=actor.label,
-            now=now,
-        )
         audit.record(
             s, actor, "contact.consent_grant", "contact", contact.id, before, audit_snapshot(contact), clock=clock
         )
@@ -80,6 +69,7 @@ def revoke_consent(
     now = clock.now()
     source_value = clean_source(source, required=False)
     with tenant_session(actor.tenant_id) as s:
+        consent_history.act_as(s, actor.label)
         contact = get_row(s, contact_id, lock=True)
         before = audit_snapshot(contact)
         contact.consent_status = ConsentStatus.revoked
@@ -87,18 +77,6 @@ def revoke_consent(
         contact.consent_at = now
         contact.updated_at = now
         s.add(contact)
-        consent_history.record(
-            s,
-            actor.tenant_id,
-            contact.id,
-            contact.wa_number,
-            consent_history.REVOKED,
-            basis=contact.consent_basis,
-            source=source_value,
-            at=now,
-            actor=actor.label,
-            now=now,
-        )
         audit.record(
             s, actor, "contact.consent_revoke", "contact", contact.id, before, audit_snapshot(contact), clock=clock
         )

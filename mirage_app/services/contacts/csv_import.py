@@ -348,6 +348,7 @@ def import_csv(
             first_seen[row.phone] = line
             parsed.append(row)
         with tenant_session(actor.tenant_id) as s:
+            consent_history.act_as(s, actor.label)  # the rows' consent goes to the history by the importer
             numbers = [r.phone for r in parsed]
             existing = {c.wa_number: c for c in s.exec(select(Contact).where(col(Contact.wa_number).in_(numbers)))}
             suppressed = set(
@@ -429,8 +430,4 @@ def _apply_row(
         contact.consent_status = ConsentStatus.unknown
     s.add(contact)
     s.flush()
-    if row.consent in (ConsentStatus.granted, ConsentStatus.revoked):
-        consent_history.record(s, actor.tenant_id, contact.id, contact.wa_number, row.consent.value,
-                               basis=contact.consent_basis, source=contact.consent_source, at=contact.consent_at,
-                               actor=actor.label, now=now)  # fmt: skip
     return created

@@ -6,7 +6,7 @@ number before it was a contact), its outreach targets, its suppression entry and
 forms of the same content: JSON (`PersonalData.as_json`), and a zip with one CSV per section (`as_zip`: CSV cells
 are flat, so lists are joined with "|" and objects written as JSON). Times are ISO 8601 in the tenant's zone.
 
-`person_patterns` and `person_scope` are shared with the erasure (`erasure.py`), so it removes exactly what the
+`person_pattern` and `person_scope` are shared with the erasure (`erasure.py`), so it removes exactly what the
 export shows.
 """
 
@@ -44,26 +44,28 @@ class PersonScope:
 
     contact_id: uuid.UUID
     wa_number: str
-    patterns: list[str]  # LIKE patterns matching the number inside a text or a JSON document
+    pattern: str  # a regular expression matching the number inside a text or a JSON document
     ids: list[str]  # what an audit entry's entity_id may hold for them (contact id, number)
 
 
-def person_patterns(e164: str) -> list[str]:
-    """LIKE patterns for the number in any stored text: its digits (a WhatsApp JID, or E.164 without the "+") in
-    every spelling WhatsApp uses (`br_variants`: a Brazilian mobile also without its ninth digit)."""
-    return sorted(f"%{variant.removeprefix('+')}%" for variant in br_variants(e164))
+def person_pattern(e164: str) -> str:
+    """A regular expression (PostgreSQL `~`) for the number in any stored text: its digits (a WhatsApp JID, or
+    E.164 with or without the "+") in every spelling WhatsApp uses (`br_variants`: a Brazilian mobile also without
+    its ninth digit), standing alone: a longer number that merely contains those digits is someone else."""
+    spellings = "|".join(sorted(variant.removeprefix("+") for variant in br_variants(e164)))
+    return f"(^|[^0-9])({spellings})([^0-9]|$)"
 
 
 def person_scope(s, contact_id: uuid.UUID | str) -> PersonScope:
     contact = get_row(s, contact_id)
-    return PersonScope(contact.id, contact.wa_number, person_patterns(contact.wa_number),
+    return PersonScope(contact.id, contact.wa_number, person_pattern(contact.wa_number),
                        [str(contact.id), contact.wa_number])  # fmt: skip
 
 
 # The person's messages: linked to the contact, or from the number before it was one (`meta.peer`).
 MESSAGES_WHERE = "(m.contact_id = :c OR m.meta->>'peer' = :n)"
 # Audit entries about them: by id (the contact's, or the number a suppression is filed under) or mentioning the number.
-_MENTIONS = "CAST(a.before AS text) LIKE ANY(:patterns) OR CAST(a.after AS text) LIKE ANY(:patterns)"
+_MENTIONS = "CAST(a.before AS text) ~ :pattern OR CAST(a.after AS text) ~ :pattern"
 AUDIT_WHERE = f"(a.entity_id = ANY(:ids) OR {_MENTIONS})"
 
 _MESSAGES = text(
@@ -179,7 +181,7 @@ def export_person(actor: Actor, contact_id: uuid.UUID | str, *, clock: Clock = s
         contact = {k: _plain(v, tz) for k, v in view.__dict__.items()}
         history = [{k: _plain(v, tz) for k, v in entry.__dict__.items() if k != "wa_number"}
                    for entry in consent_history.history(s, scope.contact_id)]  # fmt: skip
-        params = {"c": scope.contact_id, "n": scope.wa_number, "ids": scope.ids, "patterns": scope.patterns}
+        params = {"c": scope.contact_id, "n": scope.wa_number, "ids": scope.ids, "pattern": scope.pattern}
         sections = {
             "contact": [contact],
             "consent_history": history,

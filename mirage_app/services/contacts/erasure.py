@@ -52,18 +52,18 @@ _LOCK_MESSAGES = text(f"SELECT m.id FROM messages m WHERE {MESSAGES_WHERE} ORDER
 _ROUNDS = text(
     """
     UPDATE rounds r SET participants = (
-        SELECT jsonb_agg(CASE WHEN x.p->>'contact_id' = :cs OR CAST(x.p AS text) LIKE ANY(:patterns)
+        SELECT jsonb_agg(CASE WHEN x.p->>'contact_id' = :cs OR CAST(x.p AS text) ~ :pattern
                               THEN jsonb_build_object('kind', x.p->'kind', 'erased', true) ELSE x.p END
                          ORDER BY x.ord)
         FROM jsonb_array_elements(r.participants) WITH ORDINALITY AS x(p, ord))
     WHERE jsonb_typeof(r.participants) = 'array'
       AND (r.participants @> jsonb_build_array(jsonb_build_object('contact_id', CAST(:cs AS text)))
-           OR CAST(r.participants AS text) LIKE ANY(:patterns))
+           OR CAST(r.participants AS text) ~ :pattern)
     """
 )
 _WEBHOOKS = text(
     "UPDATE webhook_events SET payload = '{\"erased\": true}'::jsonb, error = NULL "
-    "WHERE CAST(payload AS text) LIKE ANY(:patterns) OR CAST(error AS text) LIKE ANY(:patterns)"
+    "WHERE CAST(payload AS text) ~ :pattern OR CAST(error AS text) ~ :pattern"
 )
 _AUDIT = text(
     "UPDATE audit_log a SET before = '{}'::jsonb, after = '{\"erased\": true}'::jsonb, "
@@ -117,7 +117,7 @@ def erase_person(actor: Actor, contact_id: uuid.UUID | str, *, clock: Clock = sy
     now = clock.now()
     with tenant_session(actor.tenant_id) as s:
         scope = person_scope(s, contact_id)
-        params = {"c": scope.contact_id, "n": scope.wa_number, "ids": scope.ids, "patterns": scope.patterns,
+        params = {"c": scope.contact_id, "n": scope.wa_number, "ids": scope.ids, "pattern": scope.pattern,
                   "now": now}  # fmt: skip
         # Their messages first, then the contact: the send pipeline locks in that order (its claim, then the
         # guard's FOR SHARE of the contact), so an erasure waits for a send in flight instead of deadlocking.
@@ -128,9 +128,8 @@ def erase_person(actor: Actor, contact_id: uuid.UUID | str, *, clock: Clock = sy
         s.execute(_ROUNDS, {**params, "cs": str(scope.contact_id)})
         webhooks = s.execute(_WEBHOOKS, params).rowcount
         entries = s.execute(_AUDIT, params).rowcount
-        consents = consent_history.erase(s, scope.contact_id)
-        consent_history.record(s, actor.tenant_id, scope.contact_id, None, consent_history.ERASED, at=now,
-                               actor=actor.label, now=now)  # fmt: skip
+        consent_history.act_as(s, actor.label)
+        consents = consent_history.erase(s, actor.tenant_id, scope.contact_id, now)
         _keep_only_the_hash(s, actor.tenant_id, scope.wa_number, now)
         s.delete(contact)  # its outreach targets go with it (ON DELETE CASCADE)
         s.flush()

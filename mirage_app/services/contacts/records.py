@@ -281,15 +281,12 @@ def create_contact(
             contact.consent_source = clean_source(consent_source, required=False)
             contact.consent_at = clean_consent_at(consent_at, now)
         contact.created_at = now
+        consent_history.act_as(s, actor.label)
         s.add(contact)
         try:
             s.flush()
         except IntegrityError:
             raise Conflict("contacts.phone_taken", field="wa_number") from None
-        if status in (ConsentStatus.granted, ConsentStatus.revoked):
-            consent_history.record(s, actor.tenant_id, contact.id, contact.wa_number, status.value,
-                                   basis=contact.consent_basis, source=contact.consent_source,
-                                   at=contact.consent_at or now, actor=actor.label, now=now)  # fmt: skip
         audit.record(s, actor, "contact.create", "contact", contact.id, after=audit_snapshot(contact), clock=clock)
         s.commit()
         return load_view(s, contact.id)
