@@ -53,17 +53,6 @@ def _limits(pairs: list[str]) -> dict[str, str]:
     return values
 
 
-def _tenant_id(platform, op, ref: str):
-    """A tenant by id or by exact name."""
-    rows = platform.list_tenants(op)
-    found = [r for r in rows if str(r.id) == ref or r.name == ref]
-    if len(found) != 1:
-        from mirage_app.base.errors import NotFound
-
-        raise NotFound("platform.tenant_not_found")
-    return found[0].id
-
-
 def _run(args: argparse.Namespace) -> None:
     from mirage_app.core.config import get_settings
     from mirage_app.services import platform
@@ -87,7 +76,7 @@ def _run(args: argparse.Namespace) -> None:
         defaults = platform.plan_defaults(op)
         print(json.dumps(defaults, indent=2) if args.json else "\n".join(f"{p}\t{v}" for p, v in defaults.items()))
     else:
-        tenant = _tenant_id(platform, op, args.tenant)
+        tenant = platform.find_tenant(op, args.tenant)
         if command == "suspend":
             platform.suspend(op, tenant, args.reason)
         elif command == "resume":
@@ -112,7 +101,10 @@ def cmd_tenant(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub) -> None:
-    plans = ["free", "pro", "enterprise"]
+    from mirage_app.i18n import LOCALES
+    from mirage_app.models.enums import TenantPlan
+
+    plans = [plan.value for plan in TenantPlan]
     p = sub.add_parser("tenant", help="the platform's tenants and plans (create, list, suspend, resume, plan)")
     p.add_argument("--json", action="store_true", help="print JSON")
     commands = p.add_subparsers(dest="tenant_command", required=True)
@@ -121,7 +113,7 @@ def add_parser(sub) -> None:
     create.add_argument("--admin-email", required=True, help="the first admin, invited by a one-time link")
     create.add_argument("--plan", choices=plans, default="free")
     create.add_argument("--timezone", default="America/Sao_Paulo")
-    create.add_argument("--locale", choices=["pt-BR", "en"], default="pt-BR")
+    create.add_argument("--locale", choices=list(LOCALES), default="pt-BR")
     commands.add_parser("list", help="every tenant with its plan, status and use against each limit")
     suspend = commands.add_parser("suspend", help="no sign-in, API keys refused, every send held")
     suspend.add_argument("tenant", help="id or exact name")

@@ -212,6 +212,25 @@ def get_tenant(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = syste
     return found[0]
 
 
+def find_tenant(op: Operator, ref: str) -> uuid.UUID:
+    """A tenant by its id or its exact name (for scripts); a name two tenants share names neither."""
+    _label(op)
+    with admin_engine().connect() as conn:
+        found = (
+            conn.execute(
+                text("SELECT id FROM tenants WHERE id::text = :ref OR name = :ref LIMIT 2"),
+                {"ref": (ref or "").strip()},
+            )
+            .scalars()
+            .all()
+        )
+    if len(found) == 2:
+        raise Conflict("platform.tenant_ambiguous")
+    if not found:
+        raise NotFound("platform.tenant_not_found")
+    return found[0]
+
+
 def _operator_tenants() -> set[uuid.UUID]:
     with admin_engine().connect() as conn:
         rows = conn.execute(text("SELECT DISTINCT tenant_id FROM users WHERE is_platform_operator AND is_active"))

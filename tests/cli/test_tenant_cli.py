@@ -51,3 +51,18 @@ def test_create_refuses_an_unknown_timezone_and_creates_nothing(services, capsys
     assert "Unknown timezone" in err or "Fuso horário desconhecido" in err  # the CLI speaks the default locale
     assert main(["tenant", "--json", "list"]) == 0
     assert name not in [r["name"] for r in json.loads(capsys.readouterr().out)]
+
+
+def test_a_name_two_tenants_share_asks_for_the_id(services, capsys):
+    name = f"Gêmeos {uuid.uuid4().hex[:6]}"
+    ids = []
+    for n in range(2):
+        assert (
+            main(["tenant", "--json", "create", name, "--admin-email", f"g{n}-{uuid.uuid4().hex[:6]}@example.com"]) == 0
+        )
+        ids.append(json.loads(capsys.readouterr().out)["id"])
+    assert main(["tenant", "suspend", name, "--reason", "which one?"]) == 2
+    err = capsys.readouterr().err
+    assert "use its id" in err or "use o id" in err
+    assert main(["tenant", "--json", "plan", ids[1], "pro"]) == 0
+    assert json.loads(capsys.readouterr().out)[0]["plan"] == "pro"

@@ -59,6 +59,7 @@ PLATFORM: dict[str, str] = {
     "plan.limit.api_keys": "Your plan's limit of API keys: {limit}. In use: {used}.",
     "plan.limit.users": "Your plan's limit of users (invitations included): {limit}. Taken: {used}.",
     "contacts.import.plan_limit": "Not imported: your plan's limit of contacts ({limit}) is reached.",
+    "platform.tenant_ambiguous": "More than one tenant has that name: use its id.",
     "platform.tenant_not_found": "No such tenant.",
     "platform.plan_invalid": "Choose free, pro or enterprise.",
     "platform.reason_required": "Say why the tenant is suspended.",

@@ -59,6 +59,7 @@ PLATFORM: dict[str, str] = {
     "plan.limit.api_keys": "Limite de chaves de API do seu plano: {limit}. Em uso: {used}.",
     "plan.limit.users": "Limite de usuários do seu plano (convites incluídos): {limit}. Ocupados: {used}.",
     "contacts.import.plan_limit": "Não importado: o limite de contatos do seu plano ({limit}) foi atingido.",
+    "platform.tenant_ambiguous": "Mais de um cliente tem esse nome: use o id.",
     "platform.tenant_not_found": "Cliente não encontrado.",
     "platform.plan_invalid": "Escolha um dos planos oferecidos.",
     "platform.reason_required": "Diga por que o cliente está sendo suspenso.",
