@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass
 
 from sqlalchemy import text
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from mirage_app.base import audit
 from mirage_app.base.errors import AuthFailed, ServiceError, Throttled, ValidationFailed
@@ -20,7 +20,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import system_session, tenant_session
 from mirage_app.core.security import hash_password, needs_rehash, verify_password
-from mirage_app.models import User, UserSession
+from mirage_app.models import Tenant, User, UserSession
 from mirage_app.services.auth_sessions import (
     TOUCH_INTERVAL,
     create_session,
@@ -29,7 +29,7 @@ from mirage_app.services.auth_sessions import (
     sliding_expiry,
 )
 from mirage_app.services.mfa import own_user, verify_second_factor
-from mirage_app.services.suspension import is_suspended, refuse_if_suspended
+from mirage_app.services.suspension import refuse_if_suspended
 from mirage_app.services.throttle import FailureOutcome, LoginThrottle, default_throttle
 
 PASSWORD_MIN_LENGTH = 10
@@ -271,12 +271,20 @@ def resolve_session(token: str | None, *, ip: str | None = None, clock: Clock = 
         return None
     tenant_id, session_id = ref
     with tenant_session(tenant_id) as s:
-        row = s.get(UserSession, session_id)
+        # One statement for the session, its person and the tenant's suspension: every page event comes here.
+        found = s.exec(
+            select(UserSession, User, Tenant.suspended_at)
+            .join(User, User.id == UserSession.user_id)
+            .join(Tenant, Tenant.id == User.tenant_id)
+            .where(UserSession.id == session_id)
+        ).first()
         now = clock.now()
-        if row is None or row.revoked_at is not None or row.expires_at <= now:
+        if found is None:
             return None
-        user = s.get(User, row.user_id)
-        if user is None or not user.is_active or (user.mfa_enabled and not row.mfa_verified) or is_suspended(s):
+        row, user, suspended_at = found
+        if row.revoked_at is not None or row.expires_at <= now or suspended_at is not None:
+            return None
+        if not user.is_active or (user.mfa_enabled and not row.mfa_verified):
             return None
         if row.last_seen_at is None or now - row.last_seen_at >= TOUCH_INTERVAL:
             row.last_seen_at = now

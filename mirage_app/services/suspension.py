@@ -10,12 +10,6 @@ from mirage_app.base.errors import TenantSuspended
 SUSPENSION = text("SELECT suspended_at, suspended_reason FROM tenants")
 
 
-def is_suspended(s) -> bool:
-    """Whether the current tenant (the caller's tenant session) is suspended."""
-    row = s.execute(SUSPENSION).first()
-    return row is not None and row.suspended_at is not None
-
-
 def refuse_if_suspended(s) -> None:
     row = s.execute(SUSPENSION).first()
     if row is not None and row.suspended_at is not None:
