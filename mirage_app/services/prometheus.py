@@ -1,6 +1,7 @@
 """The Prometheus exposition behind `/api/metrics`: counters from every process (core.telemetry) plus the facts
 read at scrape time — each Evolution server's health, numbers and capacity, queue depths, the scheduler's
-heartbeat. Server names are the operator's own labels; no tenant data leaves through here."""
+heartbeat, the metric rollups' backlog. Server names are the operator's own labels; no tenant data leaves through
+here."""
 
 from __future__ import annotations
 
@@ -24,6 +25,7 @@ class StateCollector(Collector):
     def collect(self) -> Iterator[Metric]:
         yield from self._servers()
         yield from self._queues()
+        yield self._rollup_backlog()
 
     def _servers(self) -> Iterator[Metric]:
         with system_session() as s:
@@ -59,6 +61,16 @@ class StateCollector(Collector):
             if r.latency_ms is not None:
                 latency.add_metric([r.name], r.latency_ms / 1000)
         yield from (up, health, state, numbers, capacity, latency)
+
+    def _rollup_backlog(self) -> Metric:
+        with system_session() as s:
+            pending = s.execute(text("SELECT mirage_metric_rollup_backlog()")).scalar()
+        backlog = GaugeMetricFamily(
+            "mirage_metric_rollup_backlog",
+            "Message fact changes not yet folded into the metric rollups (the metric-rollups job folds them)",
+        )
+        backlog.add_metric([], float(pending or 0))
+        return backlog
 
     def _queues(self) -> Iterator[Metric]:
         redis = get_redis()
