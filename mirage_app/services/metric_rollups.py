@@ -18,7 +18,7 @@ from psycopg.errors import SerializationFailure
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from mirage_app.core.db import app_engine, system_session
+from mirage_app.core.db import admin_engine, system_session
 
 STEP_LIMIT = 50_000  # changes per step: one bounded transaction
 MAX_STEPS = 20
@@ -59,7 +59,9 @@ def rebuild(tenant_id: uuid.UUID | None = None, since: date | None = None) -> in
 
 
 def _rebuild_once(tenant_id: uuid.UUID | None, since: date | None) -> int:
-    with app_engine().connect() as conn:
+    # The owner's engine: the application role may not run a rebuild (alembic 0023), which rewrites every tenant's
+    # rollups at once.
+    with admin_engine().connect() as conn:
         # One snapshot: the pending changes it discards are exactly those already in the messages it reads.
         conn = conn.execution_options(isolation_level="REPEATABLE READ")
         with conn.begin():

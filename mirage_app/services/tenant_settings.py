@@ -9,10 +9,12 @@ conversation overrides (services/conversations.py) use the same rule.
 from __future__ import annotations
 
 import uuid
+from contextlib import suppress
 from dataclasses import asdict, dataclass, fields
 from datetime import datetime, time
 from typing import Any
 
+from rq.exceptions import DuplicateJobError
 from sqlmodel import select
 
 from mirage_app.base import audit
@@ -258,8 +260,16 @@ def update_settings(actor: Actor, clock: Clock = system_clock, **changes: Any) -
         s.commit()
         if "timezone" in tenant_changes:
             _replan_all(s, clock)
-            # The metric rollups hold tenant-local hours: recomputed in the new zone, in the background.
-            queue("low").enqueue("workers.jobs.rebuild_metric_rollups", str(actor.tenant_id))
+            # The metric rollups hold tenant-local hours: recomputed in the new zone, in the background. One job per
+            # tenant while queued: it reads the zone when it runs, so saving twice needs one rebuild, not two.
+            with suppress(DuplicateJobError):
+                queue("low").enqueue(
+                    "workers.jobs.rebuild_metric_rollups",
+                    str(actor.tenant_id),
+                    job_id=f"rebuild-metric-rollups-{actor.tenant_id}",
+                    unique=True,
+                    result_ttl=0,  # the id is free again once the rebuild is done
+                )
         return after
 
 

@@ -321,6 +321,17 @@ def test_mirage_metrics_rebuild_repairs_the_rollups(make_tenant, capsys):
     assert _rollups(tenant) == expected
 
 
+def test_the_application_role_cannot_run_a_rebuild(make_tenant):
+    from psycopg.errors import InsufficientPrivilege
+    from sqlalchemy.exc import ProgrammingError
+
+    from mirage_app.core.db import app_engine
+
+    with pytest.raises(ProgrammingError) as raised, app_engine().begin() as conn:
+        conn.execute(text("SELECT mirage_rebuild_metric_rollups(:t, NULL)"), {"t": make_tenant()})
+    assert isinstance(raised.value.orig, InsufficientPrivilege)
+
+
 def test_rebuilds_racing_writes_and_steps_still_agree(make_tenant):
     """Rebuilds while another thread writes messages and runs steps: nothing counted twice or lost."""
     import threading

@@ -103,3 +103,15 @@ def test_safety_raises():
     assert safety_raises(base, {"quiet_start": "21:00", "quiet_end": "09:00"}) == []
     assert safety_raises(base, {"quiet_start": "00:00", "quiet_end": "00:00"}) == ["quiet_hours"]
     assert safety_raises(base, {"warmup": {"day1": 30, "growth": 1.2}}) == ["warmup.day1"]
+
+
+def test_saving_a_new_time_zone_twice_queues_one_rollup_rebuild(tenant_a):
+    from mirage_app.core.redis import queue
+
+    admin = _admin(tenant_a, mfa=False)
+    low = queue("low")
+    before = low.count
+    tenant_settings.update_settings(admin, timezone="America/Manaus")
+    tenant_settings.update_settings(admin, timezone="America/Recife")
+    assert low.count == before + 1
+    assert f"rebuild-metric-rollups-{tenant_a}" in low.job_ids
