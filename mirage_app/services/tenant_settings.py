@@ -8,6 +8,7 @@ conversation overrides (services/conversations.py) use the same rule.
 
 from __future__ import annotations
 
+import hashlib
 import uuid
 from contextlib import suppress
 from dataclasses import asdict, dataclass, fields
@@ -260,13 +261,15 @@ def update_settings(actor: Actor, clock: Clock = system_clock, **changes: Any) -
         s.commit()
         if "timezone" in tenant_changes:
             _replan_all(s, clock)
-            # The metric rollups hold tenant-local hours: recomputed in the new zone, in the background. One job per
-            # tenant while queued: it reads the zone when it runs, so saving twice needs one rebuild, not two.
+            # The metric rollups hold tenant-local hours: recomputed in the new zone, in the background. The job
+            # reads the zone when it runs, so one job per tenant and zone is enough: saving twice queues one
+            # rebuild, and a different zone saved while one runs queues its own.
+            zone_key = hashlib.sha256(tenant.timezone.encode()).hexdigest()[:12]
             with suppress(DuplicateJobError):
                 queue("low").enqueue(
                     "workers.jobs.rebuild_metric_rollups",
                     str(actor.tenant_id),
-                    job_id=f"rebuild-metric-rollups-{actor.tenant_id}",
+                    job_id=f"rebuild-metric-rollups-{actor.tenant_id}-{zone_key}",
                     unique=True,
                     result_ttl=0,  # the id is free again once the rebuild is done
                 )
