@@ -78,4 +78,13 @@ PLATFORM: dict[str, str] = {
     "platform.servers_help": "Offered to every tenant (a tenant's own servers are placed first for it). New numbers go to the least loaded active server with room; a draining one keeps its numbers and takes no new ones. Numbers count across every tenant.",
     "audit.action.platform.server_added": "Platform Evolution server added",
     "audit.action.platform.server_state": "Platform Evolution server state changed",
+    "audit.action.platform.server_capacity": "Platform Evolution server capacity changed",
+    "audit.action.platform.server_key": "Platform Evolution server key changed",
+    "audit.action.platform.server_deleted": "Platform Evolution server deleted",
+    "confirm.title.disable": "Disable “{name}”?",
+    "confirm.verb.disable": "Disable",
+    "impact.kind.server_tenants": "Tenants",
+    "impact.server_numbers.deactivated": "{name} numbers on this server stop sending until it is activated again.",
+    "impact.server_tenants.deactivated": "Tenants affected (numbers each): {name}.",
+    "impact.server_tenants.blocks": "They belong to these tenants (numbers each): {name}.",
 }

@@ -78,4 +78,13 @@ PLATFORM: dict[str, str] = {
     "platform.servers_help": "Oferecidos a todos os clientes (os servidores próprios de um cliente vêm primeiro para ele). Números novos vão para o servidor ativo menos carregado com vaga; um servidor em drenagem mantém seus números e não recebe novos. Os números contam todos os clientes.",
     "audit.action.platform.server_added": "Servidor Evolution da plataforma adicionado",
     "audit.action.platform.server_state": "Estado de servidor Evolution da plataforma alterado",
+    "audit.action.platform.server_capacity": "Capacidade de servidor Evolution da plataforma alterada",
+    "audit.action.platform.server_key": "Chave de servidor Evolution da plataforma alterada",
+    "audit.action.platform.server_deleted": "Servidor Evolution da plataforma excluído",
+    "confirm.title.disable": "Desativar “{name}”?",
+    "confirm.verb.disable": "Desativar",
+    "impact.kind.server_tenants": "Clientes",
+    "impact.server_numbers.deactivated": "{name} números neste servidor param de enviar até ele ser ativado de novo.",
+    "impact.server_tenants.deactivated": "Clientes afetados (números de cada um): {name}.",
+    "impact.server_tenants.blocks": "Eles são destes clientes (números de cada um): {name}.",
 }
