@@ -520,7 +520,8 @@ def platform_server_impact(server_id: uuid.UUID | str, change: str) -> Impact:
         tenants = _tenants_on(conn, row.id)
     if change == "delete":
         return _delete_impact(row, tenants)
-    return Impact(row.name, _on_it(row, tenants, Effect.deactivated) if row.placed else (), archive=True)
+    held = (Dependent("server_disabled", row.name, Effect.kept),)  # said even when no number is on it
+    return Impact(row.name, held + (_on_it(row, tenants, Effect.deactivated) if row.placed else ()), archive=True)
 
 
 def update_platform_server(

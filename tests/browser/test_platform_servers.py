@@ -56,10 +56,10 @@ def test_operator_adds_drains_probes_resizes_and_disables_a_platform_server(
     expect(added.locator(".server-health")).to_contain_text("OK")
     expect(page.locator("#platform-server-add-api_key")).to_have_value("")  # the key is never kept on the page
 
-    added.get_by_role("button", name="Drenar").click()
+    added.get_by_role("button", name="Drenar", exact=True).click()
     expect(added.locator(".server-state")).to_have_text("Drenando", timeout=30_000)
     expect(added).to_have_attribute("data-state", "draining")
-    expect(added.get_by_role("button", name="Ativar")).to_be_visible()
+    expect(added.get_by_role("button", name="Ativar", exact=True)).to_be_visible()
     page.reload()  # read again from the database
     expect(card.locator(".server-card", has_text=SERVER).locator(".server-state")).to_have_text(
         "Drenando", timeout=60_000
@@ -80,13 +80,16 @@ def test_operator_adds_drains_probes_resizes_and_disables_a_platform_server(
     expect(page.locator("#server-capacity-input")).to_have_count(0)
     screenshot(page, "platform", "platform-servers-pt-BR", part=card)
 
-    added.get_by_role("button", name="Desativar").click()  # asked first: every tenant's numbers on it would stop
+    added.get_by_role(
+        "button", name="Desativar", exact=True
+    ).click()  # asked first: every tenant's numbers on it would stop
     dialog = page.locator("#platform-server-dialog")
     expect(dialog).to_contain_text(f"Desativar “{SERVER}”?")
+    expect(page.locator("#platform-server-impact")).to_contain_text("não recebe números novos")
     expect(added.locator(".server-state")).to_have_text("Drenando")
     screenshot(page, "platform", "platform-server-disable-pt-BR", part=dialog)
     page.locator("#platform-server-confirm").click()
     expect(added.locator(".server-state")).to_have_text("Desativado", timeout=30_000)
     expect(dialog).to_have_count(0)
-    expect(added.get_by_role("button", name="Ativar")).to_be_visible()
+    expect(added.get_by_role("button", name="Ativar", exact=True)).to_be_visible()
     assert console_errors == []

@@ -187,7 +187,8 @@ def test_operator_probes_resizes_and_rekeys_a_platform_server(operator, sim_serv
 def test_disable_and_delete_name_the_numbers_and_tenants_on_the_server(operator, sim_server, make_tenant):
     added = platform.add_server(operator, f"Rack {uuid.uuid4().hex[:6]}", sim_server.url, sim_server.api_key, 40)
     empty = platform.server_impact(operator, added.id, "disable")
-    assert (empty.name, empty.dependents, empty.blocked) == (added.name, (), False)
+    held = Dependent("server_disabled", added.name, Effect.kept)
+    assert (empty.name, empty.dependents, empty.blocked) == (added.name, (held,), False)
     with pytest.raises(ValidationFailed):
         platform.server_impact(operator, added.id, "rename")
 
@@ -199,6 +200,7 @@ def test_disable_and_delete_name_the_numbers_and_tenants_on_the_server(operator,
 
     disable = platform.server_impact(operator, added.id, "disable")
     assert disable.dependents == (
+        held,
         Dependent("server_numbers", "3", Effect.deactivated),
         Dependent("server_tenants", on_it, Effect.deactivated),
     )

@@ -83,6 +83,8 @@ PLATFORM: dict[str, str] = {
     "audit.action.platform.server_deleted": "Platform Evolution server deleted",
     "confirm.title.disable": "Disable “{name}”?",
     "confirm.verb.disable": "Disable",
+    "impact.kind.server_disabled": "Server",
+    "impact.server_disabled.kept": "“{name}” takes no new numbers and is not probed until it is activated again; nothing is deleted.",
     "impact.kind.server_tenants": "Tenants",
     "impact.server_numbers.deactivated": "{name} numbers on this server stop sending until it is activated again.",
     "impact.server_tenants.deactivated": "Tenants affected (numbers each): {name}.",

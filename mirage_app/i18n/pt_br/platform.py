@@ -83,6 +83,8 @@ PLATFORM: dict[str, str] = {
     "audit.action.platform.server_deleted": "Servidor Evolution da plataforma excluído",
     "confirm.title.disable": "Desativar “{name}”?",
     "confirm.verb.disable": "Desativar",
+    "impact.kind.server_disabled": "Servidor",
+    "impact.server_disabled.kept": "“{name}” não recebe números novos e não é verificado até ser ativado de novo; nada é apagado.",
     "impact.kind.server_tenants": "Clientes",
     "impact.server_numbers.deactivated": "{name} números neste servidor param de enviar até ele ser ativado de novo.",
     "impact.server_tenants.deactivated": "Clientes afetados (números de cada um): {name}.",
