@@ -1,5 +1,6 @@
-"""An Evolution server's card (owner, state, health, capacity, last probe) and the add-a-server form, shared by
-Settings → Servers (a tenant's view) and /platform (the platform's servers); each page brings its own controls."""
+"""An Evolution server's card (owner, state, health, capacity, last probe), its probe / capacity / key controls and
+the add-a-server form, shared by Settings → Servers (a tenant's view) and /platform (the platform's servers); each
+page brings its own state and its own state / delete buttons."""
 
 from __future__ import annotations
 
@@ -149,6 +150,129 @@ def state_button(row: rx.Var[ServerRow], target: str, icon: str, label_key: str,
             on_click=set_state(row.id, target),
             class_name=f"server-set-{target}",
         ),
+    )
+
+
+def _inline_editor(state, label_key: str, field: rx.Component, save: rx.Component, error, error_id: str, on_submit):
+    """A one-field form inside a server card: label, field, Save / Cancel, the server's error under it."""
+    return rx.form(
+        rx.vstack(
+            rx.text(t(label_key), size="2", weight="medium"),
+            rx.hstack(
+                field,
+                save,
+                rx.button(
+                    t("common.cancel"), type="button", variant="soft", color_scheme="gray", on_click=state.cancel_edit
+                ),
+                wrap="wrap",
+            ),
+            field_error(error, error_id),
+            spacing="1",
+            width="100%",
+        ),
+        on_submit=on_submit,
+        width="100%",
+    )
+
+
+def _capacity_editor(state, row: rx.Var[ServerRow]) -> rx.Component:
+    return _inline_editor(
+        state,
+        "settings.server_capacity",
+        rx.input(
+            name="capacity",
+            type="number",
+            default_value=row.capacity.to_string(),
+            width="8em",
+            id="server-capacity-input",
+            auto_focus=True,
+        ),
+        rx.button(t("common.save"), type="submit", size="2", id="server-capacity-save"),
+        state.capacity_error,
+        "server-capacity-error",
+        state.save_capacity,
+    )
+
+
+def _key_editor(state) -> rx.Component:
+    return _inline_editor(
+        state,
+        "settings.server_new_key",
+        rx.input(
+            name="api_key",
+            type="password",
+            auto_complete="off",
+            width="16em",
+            max_width="100%",
+            id="server-key-input",
+            auto_focus=True,
+        ),
+        rx.button(
+            rx.cond(state.saving_key, rx.spinner(size="1")),
+            t("common.save"),
+            type="submit",
+            disabled=state.saving_key,
+            id="server-key-save",
+        ),
+        state.key_error,
+        "server-key-error",
+        state.save_key,
+    )
+
+
+def edit_buttons(state, row: rx.Var[ServerRow]) -> rx.Component:
+    """Open the capacity or the key editor on this server."""
+    return rx.fragment(
+        rx.button(
+            rx.icon("gauge", size=14),
+            t("settings.server_edit_capacity"),
+            size="1",
+            variant="soft",
+            on_click=state.edit_capacity(row.id),
+            class_name="server-edit-capacity",
+        ),
+        rx.button(
+            rx.icon("key-round", size=14),
+            t("settings.server_change_key"),
+            size="1",
+            variant="soft",
+            on_click=state.edit_key(row.id),
+            class_name="server-change-key",
+        ),
+    )
+
+
+def delete_button(on_click) -> rx.Component:
+    """Ask to delete the server (`on_click` opens the page's confirmation dialog)."""
+    return rx.button(
+        rx.icon("trash-2", size=14),
+        t("settings.server_delete"),
+        size="1",
+        variant="soft",
+        color_scheme="red",
+        on_click=on_click,
+        class_name="server-delete",
+    )
+
+
+def server_controls(state, row: rx.Var[ServerRow], buttons: rx.Component) -> rx.Component:
+    """Probe now, the page's `buttons`, and the capacity / key editor when open on this server; `state` mixes in
+    `states.servers.ServerEditors`."""
+    probe = rx.button(
+        rx.cond(state.probing_id == row.id, rx.spinner(size="1"), rx.icon("activity", size=14)),
+        t("settings.server_probe"),
+        size="1",
+        variant="soft",
+        disabled=state.probing_id != "",
+        on_click=state.probe(row.id),
+        class_name="server-probe",
+    )
+    return rx.vstack(
+        rx.hstack(probe, buttons, wrap="wrap", spacing="2"),
+        rx.cond(state.capacity_edit_id == row.id, _capacity_editor(state, row)),
+        rx.cond(state.key_edit_id == row.id, _key_editor(state)),
+        spacing="3",
+        width="100%",
     )
 
 

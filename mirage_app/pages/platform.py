@@ -1,6 +1,6 @@
 """`/platform`: the platform operator's page: tenants with plan, status and use; create (the first admin's
 invitation link shown once); suspend / resume (asked first); change plan; per-tenant limits; plan defaults; the
-platform's Evolution servers (the Settings → Servers card and add form, with drain / activate)."""
+platform's Evolution servers (the Settings → Servers card, controls and add form; disable and delete asked first)."""
 
 from __future__ import annotations
 
@@ -10,7 +10,14 @@ from mirage_app.components.auth_card import field_error
 from mirage_app.components.confirm import confirm_dialog
 from mirage_app.components.layout import app_page, page_layout
 from mirage_app.components.notice import notice
-from mirage_app.components.servers import add_server_form, server_card, state_button
+from mirage_app.components.servers import (
+    add_server_form,
+    delete_button,
+    edit_buttons,
+    server_card,
+    server_controls,
+    state_button,
+)
 from mirage_app.logic.plan_limits import LIMIT_KINDS
 from mirage_app.states.platform import PLANS, PlanDefaultsView, PlatformState, TenantView
 from mirage_app.states.platform_servers import PlatformServersState
@@ -212,13 +219,23 @@ def _defaults_card() -> rx.Component:
     )
 
 
+def _ask_disable(server_id, _state):
+    """Disabling stops every tenant's numbers on the server: the dialog names them first."""
+    return Servers.ask_delete("disable:" + server_id)
+
+
 def _server_actions(row: ServerRow) -> rx.Component:
-    return rx.hstack(
-        state_button(row, "active", "play", "settings.server_activate", "grass", Servers.set_platform_server_state),
-        state_button(
-            row, "draining", "arrow-down-to-line", "settings.server_drain", "amber", Servers.set_platform_server_state
+    set_state = Servers.set_platform_server_state
+    return server_controls(
+        Servers,
+        row,
+        rx.fragment(
+            state_button(row, "active", "play", "settings.server_activate", "grass", set_state),
+            state_button(row, "draining", "arrow-down-to-line", "settings.server_drain", "amber", set_state),
+            state_button(row, "disabled", "circle-pause", "settings.server_disable", "gray", _ask_disable),
+            edit_buttons(Servers, row),
+            delete_button(Servers.ask_delete("delete:" + row.id)),
         ),
-        spacing="2",
     )
 
 
@@ -270,4 +287,5 @@ def platform_page() -> rx.Component:
             ),
         ),
         confirm_dialog(State.confirm, State.delete, State.cancel_delete, "platform"),
+        confirm_dialog(Servers.confirm, Servers.delete, Servers.cancel_delete, "platform-server"),
     )

@@ -25,7 +25,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import system_clock
 from mirage_app.core.config import get_settings
 from mirage_app.core.db import admin_engine, tenant_session
-from mirage_app.core.security import encrypt
+from mirage_app.core.security import decrypt, encrypt
 from mirage_app.engine import server_health
 from mirage_app.engine.evolution_gateway import credentials, server_clients
 from mirage_app.models.servers import HELD_HEALTH, ServerHealth, ServerState
@@ -241,42 +241,52 @@ def update_server(
     authorize(actor, Action.servers_credentials if api_key else Action.servers_manage)
     with tenant_session(actor.tenant_id) as s:
         row = _own(s, server_id)
-        changes: dict[str, object] = {}
-        if name is not None:
-            changes["name"] = clean_name(name)
-        if capacity is not None:
-            value = clean_capacity(capacity)
-            if value < row.placed:
-                raise ValidationFailed("servers.capacity_below_placed", field="capacity", placed=row.placed)
-            changes["capacity"] = value
-        key = clean_key(api_key) if api_key else None
+    changes, key = _changes(row, name, capacity, api_key)
     probe = checked_probe(row.base_url, key) if key else None
     with tenant_session(actor.tenant_id) as s:
         row = _own(s, server_id)
-        if "capacity" in changes:  # placed may have grown meanwhile; the placement lock makes this exact
-            s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PLACEMENT_LOCK})
-            placed = _visible(s, row.id).placed
-            if changes["capacity"] < placed:
-                raise ValidationFailed("servers.capacity_below_placed", field="capacity", placed=placed)
-        sets = [f"{column} = :{column}" for column in changes] + ["updated_at = :now"]
-        s.execute(
-            text(f"UPDATE evolution_servers SET {', '.join(sets)} WHERE id = :id"),
-            {**changes, "now": system_clock.now(), "id": row.id},
-        )
-        if key and probe:
-            s.execute(
-                text("UPDATE evolution_server_keys SET api_key_enc = :key, updated_at = :now WHERE server_id = :id"),
-                {"key": encrypt(key), "now": system_clock.now(), "id": row.id},
-            )
-            server_health.record(s, row.id, probe)
-        after = {k: v for k, v in changes.items()} | ({"api_key": "changed"} if key else {})
-        before = {k: getattr(row, k) for k in changes}
+        before, after = _apply(s, row, changes, key, probe)
         audit.record(s, actor, "evolution_server.update", "evolution_server", row.id, before=before, after=after)
         s.commit()
         view = _view(_visible(s, row.id))
     if key:
         server_clients.forget(view.id)
     return view
+
+
+def _changes(row, name: str | None, capacity: int | str | None, api_key: str | None) -> tuple[dict, str | None]:
+    """The checked changes of a rename / resize, and the cleaned new key (probed by the caller before `_apply`)."""
+    changes: dict[str, object] = {}
+    if name is not None:
+        changes["name"] = clean_name(name)
+    if capacity is not None:
+        value = clean_capacity(capacity)
+        if value < row.placed:
+            raise ValidationFailed("servers.capacity_below_placed", field="capacity", placed=row.placed)
+        changes["capacity"] = value
+    return changes, clean_key(api_key) if api_key else None
+
+
+def _apply(s, row, changes: dict, key: str | None, probe: server_health.ProbeResult | None) -> tuple[dict, dict]:
+    """Write the changes (and the probed key) in `s`'s transaction; the audit's before and after."""
+    if "capacity" in changes:  # placed may have grown meanwhile; the placement lock makes this exact
+        s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PLACEMENT_LOCK})
+        placed = _visible(s, row.id).placed
+        if changes["capacity"] < placed:
+            raise ValidationFailed("servers.capacity_below_placed", field="capacity", placed=placed)
+    sets = [f"{column} = :{column}" for column in changes] + ["updated_at = :now"]
+    s.execute(
+        text(f"UPDATE evolution_servers SET {', '.join(sets)} WHERE id = :id"),
+        {**changes, "now": system_clock.now(), "id": row.id},
+    )
+    if key and probe:
+        s.execute(
+            text("UPDATE evolution_server_keys SET api_key_enc = :key, updated_at = :now WHERE server_id = :id"),
+            {"key": encrypt(key), "now": system_clock.now(), "id": row.id},
+        )
+        server_health.record(s, row.id, probe)
+    after = dict(changes) | ({"api_key": "changed"} if key else {})
+    return {k: getattr(row, k) for k in changes}, after
 
 
 def set_state(actor: Actor, server_id: uuid.UUID | str, state: str) -> ServerView:
@@ -300,12 +310,27 @@ def set_state(actor: Actor, server_id: uuid.UUID | str, state: str) -> ServerVie
         return _view(_visible(s, row.id))
 
 
-def _delete_impact(row) -> Impact:
+def _delete_impact(row, tenants: str = "") -> Impact:
     """A server still holding numbers cannot go (drain it, re-pair them elsewhere); an empty one takes only itself:
     its address and its key."""
     if row.placed:
-        return Impact(row.name, (Dependent("server_numbers", str(row.placed), Effect.blocks),))
+        return Impact(row.name, _on_it(row, tenants, Effect.blocks))
     return Impact(row.name, (Dependent("server_key", row.name, Effect.deleted),))
+
+
+def _on_it(row, tenants: str, effect: Effect) -> tuple[Dependent, ...]:
+    """The numbers on a server and, for a platform server, whose they are (`tenants_on`)."""
+    numbers = (Dependent("server_numbers", str(row.placed), effect),)
+    return numbers + ((Dependent("server_tenants", tenants, effect),) if tenants else ())
+
+
+def _remove(s, row) -> None:
+    """Delete an empty server, under the placement lock: no number lands on it between the count and the delete."""
+    s.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PLACEMENT_LOCK})
+    now = _visible(s, row.id)
+    if _delete_impact(now).blocked:
+        raise Conflict("servers.not_empty", placed=now.placed)
+    s.execute(text("DELETE FROM evolution_servers WHERE id = :id"), {"id": row.id})
 
 
 def server_impact(actor: Actor, server_id: uuid.UUID | str) -> Impact:
@@ -320,9 +345,7 @@ def delete_server(actor: Actor, server_id: uuid.UUID | str) -> None:
     authorize(actor, Action.servers_manage)
     with tenant_session(actor.tenant_id) as s:
         row = _own(s, server_id)
-        if _delete_impact(row).blocked:
-            raise Conflict("servers.not_empty", placed=row.placed)
-        s.execute(text("DELETE FROM evolution_servers WHERE id = :id"), {"id": row.id})
+        _remove(s, row)
         before = {"name": row.name, "base_url": row.base_url}
         audit.record(s, actor, "evolution_server.delete", "evolution_server", row.id, before=before)
         s.commit()
@@ -455,3 +478,83 @@ def set_platform_state(name_or_url: str, state: str) -> ServerView:
     if len(found) != 1:
         raise NotFound("servers.not_found")
     return next(v for v in platform_servers() if v.id == found[0].id)
+
+
+# The owner's connection sets no tenant: `_visible` there sees every platform server (and counts numbers across
+# tenants); `_platform_row` refuses a tenant's own.
+
+
+def _platform_row(conn, server_id: uuid.UUID | str):
+    row = _visible(conn, server_id)
+    if row.owner != "platform":
+        raise NotFound("servers.not_found")
+    return row
+
+
+def platform_server(server_id: uuid.UUID | str) -> ServerView:
+    with admin_engine().connect() as conn:
+        return _view(_platform_row(conn, server_id))
+
+
+TENANTS_NAMED = 10  # a disable / delete dialog names this many tenants, then says how many more
+
+
+def _tenants_on(conn, server_id: uuid.UUID) -> str:
+    """Whose numbers sit on a platform server, the most first: "Acme (8), Beta (4)"."""
+    rows = conn.execute(
+        text(
+            "SELECT t.name, count(*) AS n FROM numbers n JOIN tenants t ON t.id = n.tenant_id WHERE n.server_id = :id "
+            "GROUP BY t.id, t.name ORDER BY count(*) DESC, t.name"
+        ),
+        {"id": server_id},
+    ).all()
+    named = [f"{r.name} ({r.n})" for r in rows[:TENANTS_NAMED]]
+    return ", ".join(named + ([f"+{len(rows) - TENANTS_NAMED}"] if len(rows) > TENANTS_NAMED else []))
+
+
+def platform_server_impact(server_id: uuid.UUID | str, change: str) -> Impact:
+    """What deleting (`change` "delete": refused while numbers are on it) or disabling (they stop sending) a platform
+    server would do: the numbers on it and the tenants they belong to."""
+    with admin_engine().connect() as conn:
+        row = _platform_row(conn, server_id)
+        tenants = _tenants_on(conn, row.id)
+    if change == "delete":
+        return _delete_impact(row, tenants)
+    held = (Dependent("server_disabled", row.name, Effect.kept),)  # said even when no number is on it
+    return Impact(row.name, held + (_on_it(row, tenants, Effect.deactivated) if row.placed else ()), archive=True)
+
+
+def update_platform_server(
+    server_id: uuid.UUID | str, *, capacity: int | str | None = None, api_key: str | None = None
+) -> ServerView:
+    """Resize (never below the numbers on it, across tenants) or change the key (checked by a probe first)."""
+    row = platform_server(server_id)
+    changes, key = _changes(row, None, capacity, api_key)
+    probe = checked_probe(row.base_url, key) if key else None
+    with admin_engine().begin() as conn:
+        _apply(conn, _platform_row(conn, row.id), changes, key, probe)
+    if key:
+        server_clients.forget(row.id)
+    return platform_server(row.id)
+
+
+def delete_platform_server(server_id: uuid.UUID | str) -> ServerView:
+    """Remove an empty platform server (one with numbers is refused, as a tenant's is); the view it had."""
+    with admin_engine().begin() as conn:
+        row = _platform_row(conn, server_id)
+        _remove(conn, row)
+    server_clients.forget(row.id)
+    return _view(row)
+
+
+def probe_platform_server(server_id: uuid.UUID | str) -> ServerView:
+    """Probe one platform server now with its stored key, and record the result."""
+    with admin_engine().connect() as conn:
+        row = _platform_row(conn, server_id)
+        stored = conn.execute(
+            text("SELECT api_key_enc FROM evolution_server_keys WHERE server_id = :id"), {"id": row.id}
+        ).scalar()
+    result = server_health.probe(row.base_url, decrypt(stored) if stored else None)
+    with admin_engine().begin() as conn:
+        server_health.record(conn, row.id, result)
+    return platform_server(row.id)

@@ -1,6 +1,7 @@
 """The platform operator's work: tenants (create with a first admin's invitation, list with their plan and use,
 suspend, resume, change plan), plans (each plan's default limits, a tenant's overrides) and the platform's
-Evolution servers (list, add probed first, drain / activate; over services.evolution_servers, as the CLI is).
+Evolution servers (list, add probed first, probe, capacity, key, drain / activate / disable, delete; over
+services.evolution_servers, as the CLI is).
 
 Callers are the platform page (a signed-in `Actor`, checked by `authorize_platform`: the platform role with MFA) and
 the `mirage tenant` CLI (`CLI_OPERATOR`: whoever runs commands on the server already holds the database owner's
@@ -21,6 +22,7 @@ from sqlmodel import Session
 
 from mirage_app.base import audit
 from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
+from mirage_app.base.impact import Impact
 from mirage_app.base.permissions import Actor, authorize_platform
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import admin_engine, system_session, tenant_session
@@ -388,8 +390,10 @@ def set_plan_defaults(
 
 # -- the platform's Evolution servers (offered to every tenant) ------------------------------------------------------
 
-# Disabling a platform server stops every tenant's numbers on it: it stays with the CLI (`mirage evolution disable`).
-SERVER_STATES = ("active", "draining")
+# Disabling a platform server stops every tenant's numbers on it: the page asks first, naming them
+# (`server_impact(..., "disable")`).
+SERVER_STATES = ("active", "draining", "disabled")
+SERVER_CHANGES = ("delete", "disable")  # what `server_impact` reads
 
 
 def _audit_server(actor: Actor, action: str, server_id: uuid.UUID, before=None, after=None, clock=system_clock):
@@ -406,17 +410,6 @@ def list_servers(actor: Actor) -> list[evolution_servers.ServerView]:
     """The platform's servers, with the numbers placed on each across every tenant (never their key)."""
     authorize_platform(actor)
     return [view for view in evolution_servers.platform_servers() if view.owner == "platform"]
-
-
-def _platform_server(server_id: uuid.UUID | str) -> evolution_servers.ServerView:
-    try:
-        key = uuid.UUID(str(server_id))
-    except ValueError:
-        raise NotFound("servers.not_found") from None
-    found = next((view for view in evolution_servers.platform_servers() if view.id == key), None)
-    if found is None or found.owner != "platform":
-        raise NotFound("servers.not_found")
-    return found
 
 
 def add_server(
@@ -440,7 +433,7 @@ def add_server(
     server_id = evolution_servers.register_platform_server(name, url, key, size)
     after = {"name": name, "base_url": url, "capacity": size}
     _audit_server(actor, "platform.server_added", server_id, None, after, clock)
-    return _platform_server(server_id)
+    return evolution_servers.platform_server(server_id)
 
 
 def set_server_state(
@@ -450,7 +443,56 @@ def set_server_state(
     authorize_platform(actor)
     if state not in SERVER_STATES:
         raise ValidationFailed("servers.state_invalid", field="state")
-    before = _platform_server(server_id)
+    before = evolution_servers.platform_server(server_id)
     view = evolution_servers.set_platform_state(str(before.id), state)
     _audit_server(actor, "platform.server_state", view.id, {"state": before.state}, {"state": view.state}, clock)
     return view
+
+
+def probe_server(actor: Actor, server_id: uuid.UUID | str) -> evolution_servers.ServerView:
+    """Probe one platform server now (the periodic probe does all of them every 30 s); records health only."""
+    authorize_platform(actor)
+    return evolution_servers.probe_platform_server(server_id)
+
+
+def set_server_capacity(
+    actor: Actor, server_id: uuid.UUID | str, capacity: int | str | None, *, clock: Clock = system_clock
+) -> evolution_servers.ServerView:
+    """Never below the numbers already on it, across every tenant."""
+    authorize_platform(actor)
+    before = evolution_servers.platform_server(server_id)
+    if capacity in (None, ""):  # the service's blank means "the default"; a cleared box here is a mistake
+        raise ValidationFailed("servers.capacity_invalid", field="capacity", maximum=evolution_servers.MAX_CAPACITY)
+    view = evolution_servers.update_platform_server(before.id, capacity=capacity)
+    _audit_server(
+        actor, "platform.server_capacity", view.id, {"capacity": before.capacity}, {"capacity": view.capacity}, clock
+    )
+    return view
+
+
+def set_server_key(
+    actor: Actor, server_id: uuid.UUID | str, api_key: str, *, clock: Clock = system_clock
+) -> evolution_servers.ServerView:
+    """A new global key, probed first (a key the server refuses is not saved); stored encrypted, never returned."""
+    authorize_platform(actor)
+    before = evolution_servers.platform_server(server_id)
+    view = evolution_servers.update_platform_server(before.id, api_key=evolution_servers.clean_key(api_key))
+    _audit_server(actor, "platform.server_key", view.id, None, {"api_key": "changed"}, clock)
+    return view
+
+
+def server_impact(actor: Actor, server_id: uuid.UUID | str, change: str) -> Impact:
+    """What deleting or disabling a platform server would do: how many numbers of which tenants sit on it."""
+    authorize_platform(actor)
+    if change not in SERVER_CHANGES:
+        raise ValidationFailed("servers.state_invalid", field="state")
+    return evolution_servers.platform_server_impact(server_id, change)
+
+
+def delete_server(actor: Actor, server_id: uuid.UUID | str, *, clock: Clock = system_clock) -> None:
+    """Remove an empty platform server; one with numbers on it is refused (drain it, re-pair them elsewhere)."""
+    authorize_platform(actor)
+    gone = evolution_servers.delete_platform_server(server_id)
+    _audit_server(
+        actor, "platform.server_deleted", gone.id, {"name": gone.name, "base_url": gone.base_url}, None, clock
+    )

@@ -162,16 +162,104 @@ class AddServerForm(rx.State, mixin=True):
             return rx.toast.success(self.tr["settings.server_added"], id="service-ok")
 
 
-class ServersState(ConfirmDelete, AddServerForm, AuthState):
-    server_rows: list[ServerRow] = []
-    servers_loaded: bool = False
-    # per-server editors
+@dataclass(frozen=True)
+class ServerCalls:
+    """The services behind a page's per-server controls, each called as `fn(actor, server_id, value)`."""
+
+    probe: Callable[..., evolution_servers.ServerView]  # (actor, server_id)
+    capacity: Callable[..., evolution_servers.ServerView]
+    key: Callable[..., evolution_servers.ServerView]
+
+
+def _tenant_capacity(actor, server_id: str, capacity: str) -> evolution_servers.ServerView:
+    return evolution_servers.update_server(actor, server_id, capacity=capacity)
+
+
+def _tenant_key(actor, server_id: str, api_key: str) -> evolution_servers.ServerView:
+    return evolution_servers.update_server(actor, server_id, api_key=api_key)
+
+
+class ServerEditors(rx.State, mixin=True):
+    """Probe now, and the capacity / key editor open on one server at a time, written once for a tenant's servers
+    (Settings) and the platform's (/platform): the state says which services (`_calls`) and how its list is read
+    again (`_load`); its background events `probe` and `save_key` await `_probe` and `_save_key`."""
+
     capacity_edit_id: str = ""
     capacity_error: str = ""
     key_edit_id: str = ""
     key_error: str = ""
     saving_key: bool = False
     probing_id: str = ""
+
+    def _calls(self) -> ServerCalls:
+        raise NotImplementedError
+
+    def _load(self):
+        raise NotImplementedError
+
+    async def _probe(self, server_id: str):
+        async with self:
+            if self.probing_id:
+                return None
+            self.probing_id = server_id
+        probed = await self._call_in_thread(self._calls().probe, server_id, success="settings.server_probed")
+        async with self:
+            self.probing_id = ""
+            self._load()
+        return probed.feedback
+
+    @rx.event
+    def edit_capacity(self, server_id: str):
+        self.capacity_edit_id, self.capacity_error = server_id, ""
+        self.key_edit_id = ""
+
+    @rx.event
+    def edit_key(self, server_id: str):
+        self.key_edit_id, self.key_error = server_id, ""
+        self.capacity_edit_id = ""
+
+    @rx.event
+    def cancel_edit(self):
+        self.capacity_edit_id = self.key_edit_id = self.capacity_error = self.key_error = ""
+
+    @rx.event
+    def save_capacity(self, form: dict):
+        saved = self._call(
+            self._calls().capacity,
+            self.capacity_edit_id,
+            form.get("capacity", ""),
+            error_to="capacity_error",
+            success="settings.server_capacity_saved",
+        )
+        if saved.ok:
+            self.capacity_edit_id = ""
+            self._load()
+        return saved.feedback
+
+    async def _save_key(self, form: dict):
+        async with self:
+            if self.saving_key or not self.key_edit_id:
+                return None
+            self.saving_key, server_id = True, self.key_edit_id
+        api_key = (form.get("api_key") or "").strip()
+        if not api_key:  # an empty box would change nothing: ask for the key
+            async with self:
+                self.saving_key, self.key_error = False, self.tr["servers.key_required"]
+            return None
+        saved = await self._call_in_thread(
+            self._calls().key, server_id, api_key, error_to="key_error", success="settings.server_key_saved"
+        )
+        async with self:
+            self.saving_key = False
+            if saved.ok:
+                self.key_edit_id = ""
+                self._load()
+        return saved.feedback
+
+
+class ServersState(ConfirmDelete, ServerEditors, AddServerForm, AuthState):
+    server_rows: list[ServerRow] = []
+    servers_loaded: bool = False
 
     # -- reading -------------------------------------------------------------------------------------
     @rx.event
@@ -201,77 +289,23 @@ class ServersState(ConfirmDelete, AddServerForm, AuthState):
     async def add_server(self, form: dict):
         return await self._add(form)
 
-    # -- per-server actions --------------------------------------------------------------------------
+    # -- per-server actions (ServerEditors) ------------------------------------------------------------
+    def _calls(self) -> ServerCalls:
+        return ServerCalls(evolution_servers.probe_now, _tenant_capacity, _tenant_key)
+
     @rx.event(background=True)
     async def probe(self, server_id: str):
-        async with self:
-            if self.probing_id:
-                return None
-            self.probing_id = server_id
-        probed = await self._call_in_thread(evolution_servers.probe_now, server_id, success="settings.server_probed")
-        async with self:
-            self.probing_id = ""
-            self._load()
-        return probed.feedback
+        return await self._probe(server_id)
+
+    @rx.event(background=True)
+    async def save_key(self, form: dict):
+        return await self._save_key(form)
 
     @rx.event
     def set_state(self, server_id: str, state: str):
         changed = self._call(evolution_servers.set_state, server_id, state, success="settings.server_state_changed")
         self._load()
         return changed.feedback
-
-    @rx.event
-    def edit_capacity(self, server_id: str):
-        self.capacity_edit_id, self.capacity_error = server_id, ""
-        self.key_edit_id = ""
-
-    @rx.event
-    def edit_key(self, server_id: str):
-        self.key_edit_id, self.key_error = server_id, ""
-        self.capacity_edit_id = ""
-
-    @rx.event
-    def cancel_edit(self):
-        self.capacity_edit_id = self.key_edit_id = self.capacity_error = self.key_error = ""
-
-    @rx.event
-    def save_capacity(self, form: dict):
-        saved = self._call(
-            evolution_servers.update_server,
-            self.capacity_edit_id,
-            capacity=form.get("capacity", ""),
-            error_to="capacity_error",
-            success="settings.server_capacity_saved",
-        )
-        if saved.ok:
-            self.capacity_edit_id = ""
-            self._load()
-        return saved.feedback
-
-    @rx.event(background=True)
-    async def save_key(self, form: dict):
-        async with self:
-            if self.saving_key or not self.key_edit_id:
-                return None
-            self.saving_key, server_id = True, self.key_edit_id
-        api_key = (form.get("api_key") or "").strip()
-        if not api_key:  # an empty box would only rename nothing: ask for the key
-            async with self:
-                self.saving_key, self.key_error = False, self.tr["servers.key_required"]
-            return None
-        saved = await self._call_in_thread(
-            evolution_servers.update_server,
-            server_id,
-            api_key=api_key,
-            error_to="key_error",
-            success="settings.server_key_saved",
-        )
-        async with self:
-            self.saving_key = False
-            if saved.ok:
-                self.key_edit_id = ""
-                self._load()
-        return saved.feedback
 
     # -- delete (components.confirm.confirm_dialog) ------------------------------------------------------
     def _impact(self, target_id: str):

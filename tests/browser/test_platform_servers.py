@@ -1,6 +1,7 @@
 """Issue 18: the platform's Evolution servers on /platform. The platform operator sees the embedded demo's two
-simulated servers; adds a third (a wrong key is refused under its field, the right one is saved after the probe)
-and drains it: its card shows the new state. Screenshots go to screenshots/platform/."""
+simulated servers; adds a third (a wrong key is refused under its field, the right one is saved after the probe),
+drains it, probes it, changes its capacity (a wrong one is refused under the field) and disables it, asked first:
+its card shows each new state. Screenshots go to screenshots/platform/."""
 
 from __future__ import annotations
 
@@ -30,7 +31,7 @@ def third_server(running_app) -> Iterator[SimulatorServer]:
         app_db(running_app, "UPDATE evolution_servers SET state = 'disabled' WHERE name = :name", name=SERVER)
 
 
-def test_operator_sees_adds_and_drains_the_platform_servers(
+def test_operator_adds_drains_probes_resizes_and_disables_a_platform_server(
     running_app, admin_mfa, page: Page, third_server, console_errors
 ):
     set_language_cookie(page, running_app.url, "pt-BR")
@@ -55,13 +56,40 @@ def test_operator_sees_adds_and_drains_the_platform_servers(
     expect(added.locator(".server-health")).to_contain_text("OK")
     expect(page.locator("#platform-server-add-api_key")).to_have_value("")  # the key is never kept on the page
 
-    added.get_by_role("button", name="Drenar").click()
+    added.get_by_role("button", name="Drenar", exact=True).click()
     expect(added.locator(".server-state")).to_have_text("Drenando", timeout=30_000)
     expect(added).to_have_attribute("data-state", "draining")
-    expect(added.get_by_role("button", name="Ativar")).to_be_visible()
+    expect(added.get_by_role("button", name="Ativar", exact=True)).to_be_visible()
     page.reload()  # read again from the database
     expect(card.locator(".server-card", has_text=SERVER).locator(".server-state")).to_have_text(
         "Drenando", timeout=60_000
     )
+    added = card.locator(".server-card", has_text=SERVER)
+
+    added.locator(".server-probe").click()
+    expect(page.get_by_text("Servidor verificado.")).to_be_visible(timeout=30_000)
+    expect(added.locator(".server-health")).to_contain_text("OK")
+
+    added.locator(".server-edit-capacity").click()
+    page.locator("#server-capacity-input").fill("0")
+    page.locator("#server-capacity-save").click()
+    expect(page.locator("#server-capacity-error")).to_be_visible(timeout=30_000)
+    page.locator("#server-capacity-input").fill("45")
+    page.locator("#server-capacity-save").click()
+    expect(added.locator(".server-usage")).to_have_text("0 / 45", timeout=30_000)
+    expect(page.locator("#server-capacity-input")).to_have_count(0)
     screenshot(page, "platform", "platform-servers-pt-BR", part=card)
+
+    added.get_by_role(
+        "button", name="Desativar", exact=True
+    ).click()  # asked first: every tenant's numbers on it would stop
+    dialog = page.locator("#platform-server-dialog")
+    expect(dialog).to_contain_text(f"Desativar “{SERVER}”?")
+    expect(page.locator("#platform-server-impact")).to_contain_text("não recebe números novos")
+    expect(added.locator(".server-state")).to_have_text("Drenando")
+    screenshot(page, "platform", "platform-server-disable-pt-BR", part=dialog)
+    page.locator("#platform-server-confirm").click()
+    expect(added.locator(".server-state")).to_have_text("Desativado", timeout=30_000)
+    expect(dialog).to_have_count(0)
+    expect(added.get_by_role("button", name="Ativar", exact=True)).to_be_visible()
     assert console_errors == []
