@@ -228,16 +228,21 @@ def test_a_late_status_lands_in_the_hour_of_the_message(make_tenant):
     assert rollups == {(sent_at.date(), 20, a, NONE, "out", NONE): (0, 1, 0.0, 0)}
 
 
-def test_a_status_that_counts_the_same_writes_no_change(make_tenant):
-    tenant = make_tenant()
+def _one_message(tenant: uuid.UUID, status: str) -> None:
+    """A warming message between two new numbers of the tenant."""
     a, b = make_numbers(tenant, 2)
     with tenant_session(tenant) as s:
         s.execute(
             text("INSERT INTO messages (tenant_id, direction, body, status, from_number_id, to_number_id) "
-                 "VALUES (:t, 'out', 'oi', 'queued', :a, :b)"),
-            {"t": tenant, "a": a, "b": b},
+                 "VALUES (:t, 'out', 'oi', CAST(:status AS message_status), :a, :b)"),
+            {"t": tenant, "a": a, "b": b, "status": status},
         )  # fmt: skip
         s.commit()
+
+
+def test_a_status_that_counts_the_same_writes_no_change(make_tenant):
+    tenant = make_tenant()
+    _one_message(tenant, "queued")
     with tenant_session(tenant) as s:
         assert s.execute(text("SELECT count(*) FROM message_fact_changes")).scalar() == 0  # queued: nothing
         s.execute(text("UPDATE messages SET status = 'sent'"))
@@ -373,14 +378,7 @@ def test_the_exposition_shows_the_rollup_backlog(make_tenant):
 
     metric_rollups.advance_all()
     tenant = make_tenant()
-    a, b = make_numbers(tenant, 2)
-    with tenant_session(tenant) as s:
-        s.execute(
-            text("INSERT INTO messages (tenant_id, direction, body, status, from_number_id, to_number_id) "
-                 "VALUES (:t, 'out', 'oi', 'sent', :a, :b)"),
-            {"t": tenant, "a": a, "b": b},
-        )  # fmt: skip
-        s.commit()
+    _one_message(tenant, "sent")
     before = backlog()
     assert before >= 2  # sent for one number, received for the other
     metric_rollups.advance_all()
