@@ -30,7 +30,7 @@ from mirage_app.engine.outreach_sender import INSERT_OUTREACH_MESSAGE, load_send
 from mirage_app.engine.outreach_sends import OPTOUT_CONFIRMATION, OUTREACH
 from mirage_app.engine.runtime import EngineRuntime, runtime
 from mirage_app.engine.suppression import apply_suppression, erased_in
-from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, confirmation_text, matched_keyword
+from mirage_app.logic.optout import DEFAULT_OPTOUT_KEYWORDS, confirmation_text, matched_keyword, optout_source
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.phone import InvalidPhone, normalise_e164
 
@@ -172,7 +172,7 @@ def record_optout(s, rt: EngineRuntime, tenant: uuid.UUID, msg: Inbound) -> Opto
     if msg.contact_id is None:
         s.execute(text("UPDATE messages SET contact_id = :c WHERE id = :id"), {"c": contact_id, "id": msg.id})
     result = apply_suppression(
-        s, tenant, number, reason=f"optout:{keyword}", now=now, contact_id=contact_id, actor=consent_history.CONTACT
+        s, tenant, number, reason=optout_source(keyword), now=now, contact_id=contact_id, actor=consent_history.CONTACT
     )
     confirmation_id = None
     if result.suppression_id is not None and msg.to_number_id is not None:

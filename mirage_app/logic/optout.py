@@ -75,3 +75,23 @@ def with_optout_hint(text: str, locale: str | None = "pt-BR") -> str:
     if pattern.search(fold(text)):
         return text
     return f"{text.rstrip()} {optout_hint(locale)}"
+
+
+# How a revocation that came from a suppression names its source (the contact's `consent_source` and the consent
+# history): an opt-out message as "optout:<keyword>", the operator's suppress command as its reason ("operator"
+# when none was given). Screens read these through `suppression_source`, never as stored.
+OPTOUT_SOURCE_PREFIX = "optout:"
+OPERATOR_SOURCE = "operator"
+
+
+def optout_source(keyword: str) -> str:
+    return f"{OPTOUT_SOURCE_PREFIX}{keyword}"
+
+
+def suppression_source(source: str) -> tuple[str, str] | None:
+    """("optout", keyword) or ("operator", "") for a source a suppression wrote; None for a person's own words."""
+    if source.startswith(OPTOUT_SOURCE_PREFIX):
+        return "optout", source[len(OPTOUT_SOURCE_PREFIX) :]
+    if source == OPERATOR_SOURCE:
+        return "operator", ""
+    return None

@@ -16,6 +16,7 @@ from mirage_app.components.field_errors import field_message, outline
 from mirage_app.components.layout import app_page, empty_state, page_layout
 from mirage_app.i18n import formats
 from mirage_app.logic.form_fields import named_error
+from mirage_app.logic.optout import suppression_source
 from mirage_app.pages.contact_rights import erase_dialog, rights_error, rights_menu
 from mirage_app.services import contacts
 from mirage_app.states.auth import AuthState
@@ -102,6 +103,16 @@ def import_reason(tr: dict[str, str], error: contacts.ImportRowError) -> str:
         return error.message
 
 
+def source_text(tr: dict[str, str], source: str) -> str:
+    """A consent source as people read it: what a suppression wrote ("optout:SAIR", "operator") in words, a
+    person's own words as they are."""
+    written = suppression_source(source)
+    if written is None:
+        return source
+    kind, keyword = written
+    return tr[f"contacts.source.{kind}"].format(keyword=keyword)
+
+
 class ContactsState(ConfirmDelete, AuthState):
     rows: list[ContactRow] = []
     total: int = 0
@@ -147,7 +158,7 @@ class ContactsState(ConfirmDelete, AuthState):
         consent = "suppressed" if c.suppressed else c.consent_status
         record = [
             formats.label(self.tr, "basis", c.consent_basis) if c.consent_basis else "",
-            c.consent_source or "",
+            source_text(self.tr, c.consent_source or ""),
             self.tr["contacts.consented_on"].format(day=formats.day(c.consent_at, self.lang, self.tenant_tz, year=True))
             if c.consent_at
             else "",

@@ -86,6 +86,8 @@ OUTREACH: dict[str, str] = {
     "basis.legitimate_interest": "Legitimate interest",
     "basis.contract": "Contract",
     "basis.legal_obligation": "Legal obligation",
+    "contacts.source.optout": "opted out by message (“{keyword}”)",
+    "contacts.source.operator": "suppressed by an operator",
     "contacts.consented_on": "since {day}",
     "contacts.basis_hint": "The same rule as the CSV import: with consent, the legal basis and the source are required.",
     # Why a phone number was refused (logic.phone reasons), inside "Not a valid WhatsApp number (…)"

@@ -86,6 +86,8 @@ OUTREACH: dict[str, str] = {
     "basis.legitimate_interest": "Legítimo interesse",
     "basis.contract": "Execução de contrato",
     "basis.legal_obligation": "Obrigação legal",
+    "contacts.source.optout": "descadastro por mensagem (“{keyword}”)",
+    "contacts.source.operator": "suprimido pelo operador",
     "contacts.consented_on": "desde {day}",
     "contacts.basis_hint": "A mesma regra da importação por CSV: com consentimento, a base legal e a origem são obrigatórias.",
     # Why a phone number was refused (logic.phone reasons), inside "Não é um número de WhatsApp válido (…)"

@@ -17,6 +17,7 @@ from mirage_app.base.permissions import Action, Actor, authorize
 from mirage_app.core.clock import Clock, system_clock
 from mirage_app.core.db import tenant_session
 from mirage_app.engine.suppression import apply_suppression
+from mirage_app.logic.optout import OPERATOR_SOURCE
 from mirage_app.models import Suppression
 from mirage_app.services.contacts.validation import MAX_PAGE, MAX_SOURCE, normalise_phone
 
@@ -30,12 +31,14 @@ class SuppressionView:
     created_at: datetime
 
 
-def suppress(actor: Actor, wa_number: str, reason: str = "operator", *, clock: Clock = system_clock) -> SuppressionView:
+def suppress(
+    actor: Actor, wa_number: str, reason: str = OPERATOR_SOURCE, *, clock: Clock = system_clock
+) -> SuppressionView:
     """Put a number on the tenant-wide suppression list (no number of the tenant will ever write to it). The
     contact with that number, if any, has its consent revoked and its outreach targets set to opt-out."""
     authorize(actor, Action.contacts_manage)
     number = normalise_phone(wa_number)
-    reason = " ".join(str(reason or "operator").split())
+    reason = " ".join(str(reason or OPERATOR_SOURCE).split())
     if len(reason) > MAX_SOURCE:
         raise ValidationFailed("contacts.reason_too_long", field="reason")
 
