@@ -4,6 +4,7 @@ transaction so that row-level security filters each query, even one that forgets
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
@@ -15,13 +16,17 @@ from psycopg import pq
 from psycopg.rows import namedtuple_row
 from sqlalchemy import create_engine, event, text
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import NoResultFound
+from sqlalchemy.exc import DisconnectionError, NoResultFound
 from sqlmodel import Session
 
 from mirage_app.core.config import get_settings
 
+IDLE = pq.TransactionStatus.IDLE
+
 SET_TENANT = text("SELECT set_config('app.tenant_id', :tenant_id, true)")
-SET_TENANT_SQL = "SELECT set_config('app.tenant_id', %s, true)"
+# A pooled connection checked in longer ago than this is pinged before it is handed out again; one in steady use is
+# not (the ping is a round trip, one per checkout, and the reply path checks out several times per reply).
+PING_AFTER_IDLE_S = 5.0
 
 
 class AppConnection(psycopg.Connection):
@@ -36,7 +41,7 @@ class AppConnection(psycopg.Connection):
 
     def rollback(self) -> None:
         with self.lock:
-            if self.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            if self.pgconn.transaction_status == IDLE:
                 return
             if self._pipeline is not None:  # not used by the application; keep psycopg's own path there
                 self.wait(self._rollback_gen())
@@ -44,6 +49,43 @@ class AppConnection(psycopg.Connection):
             result = self.pgconn.exec_(b"ROLLBACK")
             if result.status != pq.ExecStatus.COMMAND_OK:
                 raise psycopg.OperationalError(f"ROLLBACK failed: {self.pgconn.error_message.decode(errors='replace')}")
+
+
+_BEGIN = b"BEGIN; "
+# A transaction whose loss in a server crash the engine recovers from by itself (see `tenant_connection`).
+_BEGIN_UNFLUSHED = b"BEGIN; SET LOCAL synchronous_commit = off; "
+
+
+def begin_pinned(raw: psycopg.Connection, tenant: str, *, flush_commit: bool = True) -> None:
+    """Open a transaction on `raw` pinned to `tenant` (a canonical UUID string) in one round trip.
+
+    psycopg sends `BEGIN` on its own before a transaction's first statement, so a pin sent as a statement costs a
+    second round trip; here both go as one simple query. The UUID is safe as a literal (it was parsed as one).
+    """
+    begin = _BEGIN if flush_commit else _BEGIN_UNFLUSHED
+    with raw.lock:
+        result = raw.pgconn.exec_(begin + b"SELECT set_config('app.tenant_id', '%s', true)" % tenant.encode())
+    if result.status != pq.ExecStatus.TUPLES_OK:
+        raise psycopg.errors.error_from_result(result, encoding="utf-8")
+
+
+def _ping_connections_idle_a_while(engine: Engine) -> None:
+    """SQLAlchemy's pre-ping, only for a connection that sat in the pool for `PING_AFTER_IDLE_S` (a fresh one was
+    just opened; one in steady use has just answered). A failed ping makes the pool replace the connection."""
+
+    @event.listens_for(engine, "checkin")
+    def _checked_in(_dbapi_connection, record) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _ping_if_idle(dbapi_connection, record, _proxy) -> None:
+        idle_since = record.info.pop("idle_since", None)
+        if idle_since is None or time.monotonic() - idle_since < PING_AFTER_IDLE_S:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except psycopg.Error as exc:
+            raise DisconnectionError("the pooled connection did not answer its ping") from exc
 
 
 @lru_cache
@@ -54,9 +96,9 @@ def app_engine() -> Engine:
         settings.resolved_app_database_url(),
         pool_size=10,
         max_overflow=20,
-        pool_pre_ping=True,
         pool_recycle=1800,
     )
+    _ping_connections_idle_a_while(engine)
 
     @event.listens_for(engine, "do_connect")
     def _connect(_dialect, _record, cargs, cparams) -> psycopg.Connection:
@@ -90,7 +132,11 @@ def tenant_session(tenant_id: uuid.UUID | str, *, engine: Engine | None = None) 
 
     @event.listens_for(session, "after_begin")
     def _pin_tenant(_session, _transaction, connection) -> None:
-        connection.execute(SET_TENANT, {"tenant_id": tenant})
+        raw = connection.connection.dbapi_connection
+        if isinstance(raw, psycopg.Connection) and not raw.autocommit and raw.pgconn.transaction_status == IDLE:
+            begin_pinned(raw, tenant)
+        else:
+            connection.execute(SET_TENANT, {"tenant_id": tenant})
 
     try:
         yield session
@@ -115,9 +161,11 @@ class _Rows:
 
     def __init__(self, cursor: psycopg.Cursor) -> None:
         self._cursor = cursor
+        result = cursor.pgresult  # not `cursor.description`: that builds its column list anew on every access
+        self._has_rows = result is not None and result.status == pq.ExecStatus.TUPLES_OK
 
     def first(self) -> Any:
-        return self._cursor.fetchone() if self._cursor.description else None
+        return self._cursor.fetchone() if self._has_rows else None
 
     def one(self) -> Any:
         row = self.first()
@@ -130,7 +178,7 @@ class _Rows:
         return None if row is None else row[0]
 
     def all(self) -> list[Any]:
-        return self._cursor.fetchall() if self._cursor.description else []
+        return self._cursor.fetchall() if self._has_rows else []
 
     def scalars(self) -> list[Any]:
         return [row[0] for row in self.all()]
@@ -146,14 +194,15 @@ class TenantConnection:
     own (`psycopg.IntegrityError`...), not SQLAlchemy's wrappers.
     """
 
-    def __init__(self, raw: psycopg.Connection, tenant_id: uuid.UUID | str) -> None:
+    def __init__(self, raw: psycopg.Connection, tenant_id: uuid.UUID | str, flush_commit: bool = True) -> None:
         self._raw = raw
         self._tenant = str(uuid.UUID(str(tenant_id)))
+        self._flush_commit = flush_commit
 
     def execute(self, statement: Any, params: Mapping[str, Any] | None = None) -> _Rows:
+        if self._raw.pgconn.transaction_status == IDLE:  # the statement below would open the transaction: pin it
+            begin_pinned(self._raw, self._tenant, flush_commit=self._flush_commit)
         cursor = self._raw.cursor(row_factory=namedtuple_row)
-        if self._raw.pgconn.transaction_status == pq.TransactionStatus.IDLE:
-            cursor.execute(SET_TENANT_SQL, (self._tenant,))  # the statement below opens the transaction: pin it
         cursor.execute(psycopg_sql(getattr(statement, "text", statement)), params)
         return _Rows(cursor)
 
@@ -165,10 +214,17 @@ class TenantConnection:
 
 
 @contextmanager
-def tenant_connection(conn: Connection, tenant_id: uuid.UUID | str) -> Iterator[TenantConnection]:
+def tenant_connection(
+    conn: Connection, tenant_id: uuid.UUID | str, *, flush_commit: bool = True
+) -> Iterator[TenantConnection]:
     """A `TenantConnection` on an already checked-out SQLAlchemy connection (which must have no transaction open).
-    Like a session, whatever was not committed is rolled back on the way out."""
-    pinned = TenantConnection(conn.connection.dbapi_connection, tenant_id)
+    Like a session, whatever was not committed is rolled back on the way out.
+
+    `flush_commit=False` commits without waiting for the WAL flush (`synchronous_commit = off` for these
+    transactions only): a server crash may then lose the last fraction of a second of them. Only for records the
+    engine rebuilds by itself when they are lost, e.g. the result of a send already made (the send is found
+    dispatched and unrecorded, and is reconciled from the webhook's proof, never sent again)."""
+    pinned = TenantConnection(conn.connection.dbapi_connection, tenant_id, flush_commit)
     try:
         yield pinned
     except BaseException:

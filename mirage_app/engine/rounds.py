@@ -410,8 +410,7 @@ def _on_message(rt: EngineRuntime, tenant: uuid.UUID, conn, params: dict) -> Tur
             return TurnResult(OUTSIDE_ROUND)  # a reaction, a typo's fix or a status is not a turn
         if msg.round_id is None:
             found = _claim_for_round(s, rt, msg)
-            if isinstance(found, str):
-                s.commit()
+            if isinstance(found, str):  # nothing was written: the row locks it took end with the rollback
                 return TurnResult(found)
             s.commit()
             msg = Received.of(s.execute(MESSAGE_IN_ROUND, {**params, "id": found}).one())

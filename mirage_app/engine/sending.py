@@ -87,6 +87,21 @@ def lock_number(s, number_id: uuid.UUID) -> None:
     s.execute(text("SELECT pg_advisory_xact_lock(:ns, :k)"), {"ns": NUMBER_LOCK_NS, "k": _lock_key(number_id)})
 
 
+# The sent message takes its WhatsApp id; a row the webhook stored for the same id meanwhile (a stray) is removed
+# and its status kept (a receipt may have come first). One statement: the stray's DELETE runs to completion when
+# the UPDATE first reads it, before the id is written, so the unique key never sees both rows. The message's
+# advisory lock, when this attempt holds it, is released by the same statement, after its row is updated (a
+# waiting attempt's FOR UPDATE then blocks until this commits, and finds it sent).
+MERGE_SENT = text(
+    "WITH stray AS (DELETE FROM messages WHERE wa_msg_id = :wa AND id <> :id RETURNING status) "
+    "UPDATE messages SET wa_msg_id = :wa, "
+    "status = GREATEST(status, CAST(:floor AS message_status), (SELECT max(status) FROM stray)), "
+    "error = NULL, send_after = NULL, wait_reason = NULL, updated_at = :now, meta = meta - 'check_evidence' "
+    "WHERE id = :id "
+    "RETURNING status::text AS status, meta, CASE WHEN :unlock THEN pg_advisory_unlock(:ns, :k) END AS unlocked"
+)
+
+
 def process(
     tenant_id: uuid.UUID | str, message_id: uuid.UUID | str, conn=None, prepare: Callable | None = None
 ) -> SendOutcome:
@@ -139,8 +154,10 @@ class _Attempt(OutcomeWriter):
         self.now = rt.clock.now()
         self.edit_target: str | None = None  # an edit's original WhatsApp id, found by the gates
 
-    def session(self):
-        return tenant_connection(self.conn, self.tenant_id) if self.conn is not None else tenant_session(self.tenant_id)
+    def session(self, *, flush_commit: bool = True):
+        if self.conn is None:
+            return tenant_session(self.tenant_id)
+        return tenant_connection(self.conn, self.tenant_id, flush_commit=flush_commit)
 
     # -- orchestration ----------------------------------------------------------------------------------------
 
@@ -357,12 +374,14 @@ class _Attempt(OutcomeWriter):
         merged_status = status_floor
         for attempt in range(3):
             try:
-                with self.session() as s:
-                    merged_status = self._merge(s, ctx, wa_msg_id, status_floor)
-                    if self.locked and self.conn is not None:  # the row is final with this commit
-                        s.execute(text("SELECT pg_advisory_unlock(:ns, :k)"), self.lock)
+                # The send went out and a claim (dispatched_at) is on disk: should a crash lose this record, the
+                # message is found dispatched and unrecorded and adopted from the webhook's proof, never resent.
+                with self.session(flush_commit=False) as s:
+                    # The row is final with this commit: the message's lock goes with the statement that finals it.
+                    unlock = self.locked and self.conn is not None
+                    merged_status = self._merge(s, ctx, wa_msg_id, status_floor, unlock)
                     s.commit()
-                    self.locked = self.locked and self.conn is None
+                    self.locked = self.locked and not unlock
                 break
             except (IntegrityError, psycopg.IntegrityError):  # the webhook stored the same wa_msg_id meanwhile
                 if attempt == 2:
@@ -372,28 +391,10 @@ class _Attempt(OutcomeWriter):
             inbox.push([inbox.InboxItem(self.tenant_id, ctx.id, from_contact=False)])
         return SendOutcome(SENT if status_floor == "sent" else ADOPTED, wa_msg_id=wa_msg_id)
 
-    def _merge(self, s, ctx: SendContext, wa_msg_id: str, status_floor: str) -> str:
-        stray = s.execute(
-            text(
-                "DELETE FROM messages WHERE wa_msg_id = :wa AND id <> :id RETURNING status::text AS status, created_at"
-            ),
-            {"wa": wa_msg_id, "id": ctx.id},
-        ).first()
+    def _merge(self, s, ctx: SendContext, wa_msg_id: str, status_floor: str, unlock: bool) -> str:
         row = s.execute(
-            text(
-                "UPDATE messages SET wa_msg_id = :wa, "
-                "status = GREATEST(status, CAST(:floor AS message_status), CAST(:stray AS message_status)), "
-                "error = NULL, send_after = NULL, wait_reason = NULL, updated_at = :now, "
-                "meta = meta - 'check_evidence' "
-                "WHERE id = :id RETURNING status::text AS status, meta"
-            ),
-            {
-                "wa": wa_msg_id,
-                "id": ctx.id,
-                "floor": status_floor,
-                "stray": stray.status if stray else "queued",
-                "now": self.now,
-            },
+            MERGE_SENT,
+            {"wa": wa_msg_id, "id": ctx.id, "floor": status_floor, "now": self.now, "unlock": unlock, **self.lock},
         ).one()
         if ctx.failure_streak:
             number_health.record_success(s, ctx.from_number_id)

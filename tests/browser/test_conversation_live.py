@@ -35,7 +35,7 @@ def _day_windows(hour: int) -> list[str]:
     return ["00:00", "01:00", "01:00", edge, edge, "23:59"]
 
 
-def test_conversation_runs_live(running_app, admin_page: Page, admin):
+def test_conversation_runs_live(running_app, admin_mfa, admin_page: Page, admin):
     page, url = admin_page, running_app.url
     # Pacing that a test can watch: midday in the tenant's zone, no quiet hours, no humanised waits.
     zone = daytime_zone()

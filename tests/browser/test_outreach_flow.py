@@ -22,7 +22,7 @@ CSV = (
 )
 
 
-def test_import_policy_and_targets_move(running_app, admin_page: Page, tmp_path):
+def test_import_policy_and_targets_move(running_app, admin_mfa, admin_page: Page, tmp_path):
     page, url = admin_page, running_app.url
     sim = running_app.runtime()["EVOLUTION_URL"]
     # The simulated people behind the imported numbers: Olga opts out, the others answer.

@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
-from mirage_app.core.db import AppConnection, app_engine, tenant_session
+from mirage_app.core.db import AppConnection, app_engine, tenant_connection, tenant_session
 from mirage_app.models import Persona
 
 QUERY = "SELECT count(*) FROM numbers WHERE label = :label"
@@ -38,7 +38,19 @@ def test_tenant_sessions_reuse_prepared_plans(tenant_a):
             s.execute(text(QUERY), {"label": "x"}).scalar()
     with app_engine().connect() as conn:
         statements = _prepared(conn)
-    assert any("set_config('app.tenant_id'" in s for s in statements), statements
+    assert any("FROM numbers WHERE label" in s for s in statements), statements
+
+
+def test_a_tenant_transaction_opens_pinned(tenant_a):
+    """BEGIN and the tenant pin go as one round trip (core.db.begin_pinned), in a session and on the engine's path."""
+    with tenant_session(tenant_a) as s:
+        assert s.execute(text("SELECT current_setting('app.tenant_id')")).scalar() == str(tenant_a)
+        s.commit()
+        assert s.execute(text("SELECT current_setting('app.tenant_id')")).scalar() == str(tenant_a)
+    with app_engine().connect() as conn, tenant_connection(conn, tenant_a) as pinned:
+        assert pinned.execute("SELECT current_setting('app.tenant_id')").scalar() == str(tenant_a)
+        pinned.rollback()
+        assert pinned.execute("SELECT count(*) FROM numbers").scalar() == 0
 
 
 def test_rollback_of_a_failed_transaction_leaves_the_connection_usable(tenant_a):

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from mirage_app.core.clock import FrozenClock
-from mirage_app.core.db import tenant_session
+from mirage_app.core.db import app_engine, tenant_session
 from mirage_app.engine import send_outcomes, sending
 from mirage_app.engine.runtime import EngineRuntime, EngineSettings, use_runtime
 from mirage_app.evolution.models import SentMessage
@@ -32,11 +32,15 @@ class FakeEvolution:
     def __init__(self) -> None:
         self.sent: list[tuple[str, str, str]] = []
         self.lock = threading.Lock()
+        self.after_send = None  # called with the WhatsApp id before the answer returns (a webhook overtaking it)
 
     def send_text(self, name, number, text_, delay_ms=None, quoted=None, *, token=None):
         with self.lock:
             self.sent.append((name, number, text_))
-        return SentMessage.from_body({"key": {"id": uuid.uuid4().hex.upper(), "remoteJid": f"{number}@s"},
+        wa_msg_id = uuid.uuid4().hex.upper()
+        if self.after_send is not None:
+            self.after_send(wa_msg_id)
+        return SentMessage.from_body({"key": {"id": wa_msg_id, "remoteJid": f"{number}@s"},
                                       "status": "PENDING", "messageTimestamp": 1})  # fmt: skip
 
     def mark_read(self, *args, **kwargs):
@@ -186,3 +190,34 @@ def test_a_send_job_released_before_its_time_runs_again_at_that_time(admin_actor
     assert when == due.replace(microsecond=0) + timedelta(seconds=1)
     assert args == (str(admin_actor.tenant_id), str(message))
     assert func == "workers.jobs.send_message" and "early" in job
+
+
+@pytest.mark.parametrize("lend_connection", [False, True], ids=["send job", "inline send"])
+def test_a_webhook_that_overtakes_the_send_is_merged_into_it(admin_actor, clock, jobs, fake, lend_connection):
+    """The recipient's webhook stored the message (delivered) before the send was recorded: one row is left, the
+    sent one, with the webhook's status, and the message's advisory lock is released either way."""
+    tenant = admin_actor.tenant_id
+    a, b = _setup(admin_actor, clock)
+    [m] = queue_messages(tenant, a, b, 1, clock)
+
+    def webhook_first(wa_msg_id: str) -> None:
+        with tenant_session(tenant) as s:
+            s.execute(
+                text("INSERT INTO messages (tenant_id, from_number_id, to_number_id, direction, body, status, meta, "
+                     "wa_msg_id) VALUES (:t, :a, :b, 'out', 'echo', 'delivered', '{}', :wa)"),
+                {"t": tenant, "a": a, "b": b, "wa": wa_msg_id},
+            )  # fmt: skip
+            s.commit()
+
+    fake.after_send = webhook_first
+    with app_engine().connect() as conn:
+        outcome = sending.process(tenant, m, conn if lend_connection else None)
+        held = conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'")).scalar()
+        assert held == 0
+        conn.rollback()
+    assert outcome.state == send_outcomes.SENT
+    with tenant_session(tenant) as s:
+        rows = s.execute(
+            text("SELECT id, status::text FROM messages WHERE wa_msg_id = :wa"), {"wa": outcome.wa_msg_id}
+        ).all()
+    assert [tuple(r) for r in rows] == [(m, "delivered")]
