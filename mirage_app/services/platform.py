@@ -18,7 +18,6 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy import text
-from sqlmodel import Session
 
 from mirage_app.base import audit
 from mirage_app.base.errors import Conflict, NotFound, ValidationFailed
@@ -109,15 +108,12 @@ def _platform_session(tenant_id: uuid.UUID):
     return tenant_session(tenant_id, engine=admin_engine())
 
 
-def _existing(tenant_id: uuid.UUID) -> None:
-    with Session(admin_engine()) as s:
-        if s.get(Tenant, tenant_id) is None:
-            raise NotFound("platform.tenant_not_found")
-
-
 def _locked(s, tenant_id: uuid.UUID):
-    """The tenant, locked for the change (NotFound when it is gone, even since the caller looked)."""
-    row = s.execute(text("SELECT suspended_at FROM tenants WHERE id = :t FOR UPDATE"), {"t": tenant_id}).first()
+    """The tenant's suspension and plan, its row locked for the change (NotFound when it is gone, even since the
+    caller looked)."""
+    row = s.execute(
+        text("SELECT suspended_at, plan::text AS plan FROM tenants WHERE id = :t FOR UPDATE"), {"t": tenant_id}
+    ).first()
     if row is None:
         raise NotFound("platform.tenant_not_found")
     return row
@@ -290,10 +286,9 @@ def change_plan(op: Operator, tenant_id: uuid.UUID | str, plan: str | TenantPlan
     """Move the tenant to another plan; what it already has stays, only new things meet the new limits."""
     _label(op)
     target = _tenant_uuid(tenant_id)
-    _existing(target)
     chosen = _plan(plan)
     with _platform_session(target) as s:
-        before = s.execute(text("SELECT plan::text FROM tenants WHERE id = :t"), {"t": target}).scalar()
+        before = _locked(s, target).plan
         if before != chosen.value:
             s.execute(
                 text("UPDATE tenants SET plan = CAST(:p AS tenant_plan), updated_at = :now WHERE id = :t"),
@@ -319,12 +314,12 @@ def set_overrides(
     """The tenant's own limits over its plan's (a blank value: the plan's)."""
     _label(op)
     target = _tenant_uuid(tenant_id)
-    _existing(target)
     limits = _clean_limits(values)
     columns = ", ".join(LIMIT_KINDS)
     params = ", ".join(f":{kind}" for kind in LIMIT_KINDS)
     updates = ", ".join(f"{kind} = EXCLUDED.{kind}" for kind in LIMIT_KINDS)
     with _platform_session(target) as s:
+        _locked(s, target)
         before = plan_use.plan_state(s).overrides
         s.execute(
             text(

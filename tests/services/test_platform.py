@@ -250,7 +250,15 @@ def test_create_refuses_an_unknown_timezone(operator):
     assert [t for t in platform.list_tenants(operator) if t.name == name] == []
 
 
-@pytest.mark.parametrize("change", ["suspend", "resume"])
+GONE_TENANT_CHANGES = {
+    "suspend": lambda op, tenant: platform.suspend(op, tenant, "unpaid"),
+    "resume": lambda op, tenant: platform.resume(op, tenant),
+    "change_plan": lambda op, tenant: platform.change_plan(op, tenant, "pro"),
+    "set_overrides": lambda op, tenant: platform.set_overrides(op, tenant, {"numbers": 3}),
+}
+
+
+@pytest.mark.parametrize("change", sorted(GONE_TENANT_CHANGES))
 def test_a_tenant_gone_while_it_is_changed_is_not_found(operator, services, change):
     """The tenant is deleted by another transaction while the change waits for its row: NotFound, not a crash."""
     tenant = uuid.uuid4()
@@ -259,7 +267,7 @@ def test_a_tenant_gone_while_it_is_changed_is_not_found(operator, services, chan
         conn.execute("SELECT set_config('app.tenant_id', %s, true)", (str(tenant),))
         conn.execute(
             "INSERT INTO tenants (id, name, timezone, locale, suspended_at) VALUES (%s, 'Gone', 'UTC', 'en', "
-            + ("NULL" if change == "suspend" else "now()")
+            + ("now()" if change == "resume" else "NULL")
             + ")",
             (tenant,),
         )
@@ -270,10 +278,7 @@ def test_a_tenant_gone_while_it_is_changed_is_not_found(operator, services, chan
 
         def act() -> None:
             try:
-                if change == "suspend":
-                    platform.suspend(operator, tenant, "unpaid")
-                else:
-                    platform.resume(operator, tenant)
+                GONE_TENANT_CHANGES[change](operator, tenant)
                 outcome.append(None)
             except BaseException as exc:  # whatever it raised is the verdict
                 outcome.append(exc)
