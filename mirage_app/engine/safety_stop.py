@@ -19,11 +19,13 @@ from mirage_app.engine.runtime import runtime
 from mirage_app.logic import waits
 from mirage_app.models.tenancy import sends_held_since
 
+# It names its tenant, not relying on row-level security: the platform's resume runs it on the owner's connection,
+# which bypasses row-level security.
 _RELEASE = text(
     f"""
     UPDATE messages m SET send_after = :now, wait_reason = NULL, updated_at = :now
     FROM tenants t
-    WHERE t.id = m.tenant_id AND {sends_held_since("t")} IS NULL
+    WHERE t.id = :t AND m.tenant_id = :t AND {sends_held_since("t")} IS NULL
       AND m.status = 'queued' AND m.direction = 'out' AND m.wait_reason = :held
     RETURNING m.id
     """
@@ -40,10 +42,10 @@ def held_since(s) -> datetime | None:
     return s.execute(text(f"SELECT {sends_held_since('tenants')} FROM tenants")).scalar()
 
 
-def release_held(s, now: datetime) -> list[uuid.UUID]:
-    """Make every send the gate held due now, in the caller's transaction, once the gate is open (nothing while
-    the stop or the suspension still closes it); call `schedule_released` after commit."""
-    return list(s.execute(_RELEASE, {"now": now, "held": waits.EMERGENCY_STOP}).scalars())
+def release_held(s, tenant_id: uuid.UUID, now: datetime) -> list[uuid.UUID]:
+    """Make every send the gate held for `tenant_id` due now, in the caller's transaction, once its gate is open
+    (nothing while the stop or the suspension still closes it); call `schedule_released` after commit."""
+    return list(s.execute(_RELEASE, {"t": tenant_id, "now": now, "held": waits.EMERGENCY_STOP}).scalars())
 
 
 def schedule_released(tenant_id: uuid.UUID, message_ids: list[uuid.UUID]) -> None:

@@ -72,7 +72,7 @@ def resume(actor: Actor, clock: Clock = system_clock) -> int:
             ),
             {"now": now},
         )
-        released = safety_stop.release_held(s, now)
+        released = safety_stop.release_held(s, actor.tenant_id, now)
         audit.record(
             s, actor, "tenant.emergency_resume", "tenant", actor.tenant_id,
             before={"since": since.isoformat()}, after={"released": len(released)}, clock=clock,

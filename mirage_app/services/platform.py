@@ -273,10 +273,8 @@ def resume(op: Operator, tenant_id: uuid.UUID | str, *, clock: Clock = system_cl
             text("UPDATE tenants SET suspended_at = NULL, suspended_reason = NULL, updated_at = :now WHERE id = :t"),
             {"now": now, "t": target},
         )
+        released = safety_stop.release_held(s, target, now)  # none while its emergency stop still holds them
         _audit(s, op, target, "platform.tenant_resumed", {"since": since.isoformat()}, None, clock)
-        s.commit()
-    with tenant_session(target) as s:  # the held sends, found through the tenant's own row-level security
-        released = safety_stop.release_held(s, now)  # none while its emergency stop still holds them
         s.commit()
     safety_stop.schedule_released(target, released)
     return len(released)

@@ -289,3 +289,35 @@ def test_a_tenant_gone_while_it_is_changed_is_not_found(operator, services, chan
         conn.commit()
     worker.join(timeout=30)
     assert len(outcome) == 1 and isinstance(outcome[0], NotFound), outcome
+
+
+def _held_send(tenant) -> uuid.UUID:
+    """A queued send the tenant's gate held (as the send pipeline leaves it)."""
+    with tenant_session(tenant) as s:
+        held = s.execute(
+            text(
+                "INSERT INTO messages (tenant_id, direction, body, status, meta, created_at, send_after, wait_reason) "
+                "VALUES (:t, 'out', 'Oi', 'queued', '{}', now(), now() + interval '5 minutes', 'emergency_stop') "
+                "RETURNING id"
+            ),
+            {"t": tenant},
+        ).scalar()
+        s.commit()
+    return held
+
+
+def _wait_reason(tenant, message_id) -> str | None:
+    with tenant_session(tenant) as s:
+        return s.execute(text("SELECT wait_reason FROM messages WHERE id = :m"), {"m": message_id}).scalar()
+
+
+def test_resuming_a_tenant_releases_only_its_own_held_sends(operator, tenant_a, tenant_b, monkeypatch):
+    """The release runs on the owner's connection, which row-level security does not filter. Tenant B's gate is
+    open here, so only the release naming its tenant keeps B's held send where it is."""
+    scheduled = []
+    monkeypatch.setattr(platform.safety_stop, "schedule_released", lambda tenant, ids: scheduled.append((tenant, ids)))
+    held_a, held_b = _held_send(tenant_a), _held_send(tenant_b)
+    platform.suspend(operator, tenant_a, "unpaid")
+    assert platform.resume(operator, tenant_a) == 1
+    assert scheduled == [(tenant_a, [held_a])]
+    assert _wait_reason(tenant_a, held_a) is None and _wait_reason(tenant_b, held_b) == "emergency_stop"
