@@ -157,8 +157,10 @@ def clean_url(url: str) -> str:
 
 
 def clean_capacity(capacity: int | str | None) -> int:
+    """A server's capacity in instances; a blank (None, empty or spaces) is the default, wherever it is typed."""
+    given = "" if capacity is None else str(capacity).strip()
     try:
-        value = int(str(capacity).strip()) if capacity not in (None, "") else DEFAULT_CAPACITY
+        value = int(given) if given else DEFAULT_CAPACITY
     except ValueError as exc:
         raise ValidationFailed("servers.capacity_invalid", field="capacity", maximum=MAX_CAPACITY) from exc
     if not 1 <= value <= MAX_CAPACITY:

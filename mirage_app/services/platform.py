@@ -451,12 +451,12 @@ def probe_server(actor: Actor, server_id: uuid.UUID | str) -> evolution_servers.
 def set_server_capacity(
     actor: Actor, server_id: uuid.UUID | str, capacity: int | str | None, *, clock: Clock = system_clock
 ) -> evolution_servers.ServerView:
-    """Never below the numbers already on it, across every tenant."""
+    """Never below the numbers already on it, across every tenant; a blank is the default, as on Settings → Servers
+    (evolution_servers.clean_capacity)."""
     authorize_platform(actor)
     before = evolution_servers.platform_server(server_id)
-    if capacity in (None, ""):  # the service's blank means "the default"; a cleared box here is a mistake
-        raise ValidationFailed("servers.capacity_invalid", field="capacity", maximum=evolution_servers.MAX_CAPACITY)
-    view = evolution_servers.update_platform_server(before.id, capacity=capacity)
+    size = evolution_servers.clean_capacity(capacity)
+    view = evolution_servers.update_platform_server(before.id, capacity=size)
     _audit_server(
         actor, "platform.server_capacity", view.id, {"capacity": before.capacity}, {"capacity": view.capacity}, clock
     )

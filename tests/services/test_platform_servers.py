@@ -140,7 +140,7 @@ def test_operator_probes_resizes_and_rekeys_a_platform_server(operator, sim_serv
     probed = platform.probe_server(operator, added.id)
     assert probed.health == "ok" and probed.last_probe_at >= added.last_probe_at
 
-    for bad in ("lots", "0", "", None, evolution_servers.MAX_CAPACITY + 1):
+    for bad in ("lots", "0", "-3", evolution_servers.MAX_CAPACITY + 1):
         with pytest.raises(ValidationFailed) as refused:
             platform.set_server_capacity(operator, added.id, bad)
         assert (refused.value.code, refused.value.field) == ("servers.capacity_invalid", "capacity")
@@ -182,6 +182,27 @@ def test_operator_probes_resizes_and_rekeys_a_platform_server(operator, sim_serv
             call(operator, own)
 
     assert _audited(added.id) == ["platform.server_added", "platform.server_capacity", "platform.server_key"]
+
+
+def test_a_blank_capacity_is_the_default_on_platform_and_settings_alike(operator, sim_server, make_tenant):
+    """/platform and Settings → Servers read a cleared capacity box the same way (evolution_servers.clean_capacity)."""
+    default = evolution_servers.DEFAULT_CAPACITY
+    added = platform.add_server(operator, f"Rack {uuid.uuid4().hex[:6]}", sim_server.url, sim_server.api_key, 40)
+    assert platform.set_server_capacity(operator, added.id, " ").capacity == default
+    platform.set_server_capacity(operator, added.id, 40)
+    assert platform.set_server_capacity(operator, added.id, None).capacity == default
+
+    tenant = make_tenant(f"Loja {uuid.uuid4().hex[:6]}")
+    admin = Actor(tenant_id=tenant, role=UserRole.admin, label="boss@loja", mfa_enabled=True)
+    with tenant_session(tenant) as s:
+        own = uuid.uuid4()
+        s.execute(
+            text("INSERT INTO evolution_servers (id, tenant_id, name, base_url, capacity) VALUES (:id, :t, 'Own', "
+                 ":url, 40)"),
+            {"id": own, "t": tenant, "url": f"https://own-{own.hex[:8]}.example.com"},
+        )  # fmt: skip
+        s.commit()
+    assert evolution_servers.update_server(admin, own, capacity=" ").capacity == default
 
 
 def test_disable_and_delete_name_the_numbers_and_tenants_on_the_server(operator, sim_server, make_tenant):
