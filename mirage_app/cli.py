@@ -7,6 +7,7 @@ import json
 import logging
 import os
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 from mirage_app.cli_evolution import add_parser as add_evolution_parser
@@ -52,9 +53,12 @@ def cmd_embedded(args: argparse.Namespace) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     from mirage_app.core.redis import WORKER_HEARTBEAT_S
+    from mirage_app.engine.runtime import WORKER_LINGER_S, runtime, set_runtime
     from workers.worker import run_worker
 
     _ensure_platform_servers()
+    engine = runtime()
+    set_runtime(engine.with_changes(settings=replace(engine.settings, drain_linger_s=WORKER_LINGER_S)))
     run_worker(queues=args.queues, burst=args.burst, fork=args.fork, heartbeat_s=args.heartbeat or WORKER_HEARTBEAT_S)
     return 0
 

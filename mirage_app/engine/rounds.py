@@ -232,7 +232,7 @@ def create_turn(
             return TurnResult(AWAIT_HUMAN)
         speaker_id = uuid.UUID(speaker["number_id"])
         persona_row = SimpleNamespace(**ctx.persona) if ctx.persona else None
-        history_rows = [SimpleNamespace(id=uuid.UUID(h[0]), body=h[1], from_number_id=h[2]) for h in ctx.history or []]
+        history_rows = ctx.history or []  # [id, body, from_number_id] as text, newest first: up to 500 of them
         s.rollback()  # read-only so far
     settings = ctx.settings
     persona = (
@@ -241,8 +241,9 @@ def create_turn(
         else PersonaSpec(name=persona_row.label if persona_row else "")
     )
     locale = (persona_row.locale if persona_row and persona_row.name else None) or ctx.tenant_locale
-    history = [Turn(r.body, r.from_number_id == str(speaker_id)) for r in reversed(history_rows)
-               if reply_to is None or r.id != reply_to.id]  # fmt: skip
+    speaker_text, answered_text = str(speaker_id), str(reply_to.id) if reply_to is not None else None
+    history = [Turn(body, from_id == speaker_text) for row_id, body, from_id in reversed(history_rows)
+               if row_id != answered_text]  # fmt: skip
     if reply_to is not None:
         history.append(Turn(reply_to.body, False))
     phase = round_phases(ctx.planned_turns // 2)[turn].phase

@@ -70,6 +70,12 @@ class EngineSettings:
     inline_sends: bool = True  # a turn due now is sent inside the job that created it (one job per reply)
     job_timeout_s: int = 180
     server_hold_s: float = 30.0  # a send held for its Evolution server (down, unlicensed) is tried again after this
+    # A drain that finds the inbox empty waits this long for the next message before it gives its slot up (each
+    # new drain job costs RQ some fifty Redis commands). 0 in-process (tests); `mirage worker` sets WORKER_LINGER_S.
+    drain_linger_s: float = 0.0
+
+
+WORKER_LINGER_S = 0.5  # the drains' linger in a `mirage worker` process (other queued work waits at most this long)
 
 
 class Deferrer(Protocol):

@@ -4,6 +4,7 @@ drain coming for it, a drain that dies is resumed with its item, backlogs bring 
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 
@@ -158,3 +159,32 @@ def test_concurrent_pushes_are_coalesced_and_none_is_lost(redis, handled):
     [job] = _drain_jobs(redis)
     inbox_drain.drain(0, job.id)
     assert sorted(map(str, (i.message_id for i in handled))) == sorted(map(str, (i.message_id for i in items)))
+
+
+def test_a_lingering_drain_takes_the_next_message_without_a_new_job(redis, handled):
+    """In a `mirage worker` the drain that finds the inbox empty waits a moment with its slot still armed: a message
+    pushed meanwhile rides on it (no new drain job), and once nothing more comes the slot is disarmed as ever."""
+    first, second = _item(), _item()
+    inbox.push([first])
+    [job] = _drain_jobs(redis)
+    Queue(SEND_QUEUE, connection=redis).remove(job)  # taken by a worker (a job waiting in a queue ends a linger)
+    with ThreadPoolExecutor(1) as pool:
+        running = pool.submit(inbox_drain.drain, 0, job.id, linger_s=1.0)
+        while not handled:  # the first item is handled; the drain now lingers on the empty inbox
+            time.sleep(0.01)
+        inbox.push([second])
+        report = running.result(timeout=30)
+    assert handled == [first, second] and report.handled == 2
+    assert _drain_jobs(redis) == [], "the second message asked for no drain of its own"
+    assert not redis.exists(inbox.armed_key(0)), "nothing more came: the slot is disarmed"
+    assert not redis.exists(f"{inbox_drain.PROCESSING_PREFIX}{job.id}")
+
+
+def test_a_drain_does_not_linger_while_other_jobs_wait(redis, handled):
+    """A job waiting in one of the worker's queues (a send, a tick) ends the drain at the empty inbox at once."""
+    inbox.push([_item()])
+    [job] = _drain_jobs(redis)  # still queued: it stands for the other work waiting
+    started = time.monotonic()
+    report = inbox_drain.drain(0, job.id, linger_s=5.0)
+    assert report.handled == 1 and time.monotonic() - started < 2.5
+    assert not redis.exists(inbox.armed_key(0))
