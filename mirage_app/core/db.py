@@ -14,7 +14,7 @@ from typing import Any
 import psycopg
 from psycopg import pq
 from psycopg.rows import namedtuple_row
-from sqlalchemy import create_engine, event, text
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DisconnectionError, NoResultFound
 from sqlmodel import Session
@@ -23,7 +23,6 @@ from mirage_app.core.config import get_settings
 
 IDLE = pq.TransactionStatus.IDLE
 
-SET_TENANT = text("SELECT set_config('app.tenant_id', :tenant_id, true)")
 # A pooled connection checked in longer ago than this is pinged before it is handed out again; one in steady use is
 # not (the ping is a round trip, one per checkout, and the reply path checks out several times per reply).
 PING_AFTER_IDLE_S = 5.0
@@ -132,11 +131,7 @@ def tenant_session(tenant_id: uuid.UUID | str, *, engine: Engine | None = None) 
 
     @event.listens_for(session, "after_begin")
     def _pin_tenant(_session, _transaction, connection) -> None:
-        raw = connection.connection.dbapi_connection
-        if isinstance(raw, psycopg.Connection) and not raw.autocommit and raw.pgconn.transaction_status == IDLE:
-            begin_pinned(raw, tenant)
-        else:
-            connection.execute(SET_TENANT, {"tenant_id": tenant})
+        begin_pinned(connection.connection.dbapi_connection, tenant)  # a fresh checkout: no transaction open yet
 
     try:
         yield session

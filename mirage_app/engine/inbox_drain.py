@@ -118,7 +118,7 @@ def drain(slot: int, drain_job_id: str, max_s: float = DRAIN_MAX_S, linger_s: fl
             client.expire(processing, PROCESSING_TTL_S)  # the move made the list anew, without its expiry
         if not raw:
             return report  # the slot was disarmed by that same pop
-        lingering = linger > 0 and time.monotonic() - started < max_s
+        lingering = linger > 0  # an item came: the next empty inbox is waited on again (max_s ends it below)
         handle(InboxItem.decode(raw))
         report.handled += 1
         done = raw

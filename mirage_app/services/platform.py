@@ -455,8 +455,8 @@ def set_server_capacity(
     (evolution_servers.clean_capacity)."""
     authorize_platform(actor)
     before = evolution_servers.platform_server(server_id)
-    size = evolution_servers.clean_capacity(capacity)
-    view = evolution_servers.update_platform_server(before.id, capacity=size)
+    # There None means "unchanged"; a cleared box here is a blank, which clean_capacity reads as the default.
+    view = evolution_servers.update_platform_server(before.id, capacity="" if capacity is None else capacity)
     _audit_server(
         actor, "platform.server_capacity", view.id, {"capacity": before.capacity}, {"capacity": view.capacity}, clock
     )
