@@ -288,30 +288,46 @@ def _store_event(processed_at: str) -> str:
 
 
 _STORE_EVENT = _store_event("now()")
+
+
+# The message's claim on its WhatsApp id (`messages` is partitioned by month, so the id's uniqueness lives in
+# message_wa_ids, alembic 0027): a new id gets a fresh message id and `created_at`; a known one returns the row's,
+# even when a concurrent delivery committed it after this statement began (ON CONFLICT waits, then sees it). The
+# message upsert then targets (tenant_id, wa_msg_id, created_at), which finds that very row.
+def _claim_wa_id(created_at: str, when: str) -> str:
+    return f"""
+    k AS (
+        INSERT INTO message_wa_ids AS w (tenant_id, wa_msg_id, message_id, created_at)
+        SELECT CAST(:t AS uuid), CAST(:wa AS varchar), gen_random_uuid(), {created_at} WHERE {when}
+        ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET message_id = w.message_id
+        RETURNING tenant_id AS t, wa_msg_id AS wa, message_id AS id, created_at AS at, (xmax = 0) AS inserted
+    )"""
+
+
 _UPSERT_MESSAGE_SET = """
-        ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET
-            status = GREATEST(messages.status, EXCLUDED.status),
-            body = CASE WHEN messages.meta ? 'body_expired' THEN ''
-                        WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> '' THEN messages.meta->>'pending_edit'
-                        WHEN messages.body = '' THEN EXCLUDED.body ELSE messages.body END,
-            meta = CASE WHEN messages.meta ? 'body_expired' THEN messages.meta
-                        WHEN messages.meta ? 'pending_edit' AND EXCLUDED.body <> ''
-                        THEN (messages.meta - 'pending_edit')
+        ON CONFLICT (tenant_id, wa_msg_id, created_at) DO UPDATE SET
+            status = GREATEST(m.status, EXCLUDED.status),
+            body = CASE WHEN m.meta ? 'body_expired' THEN ''
+                        WHEN m.meta ? 'pending_edit' AND EXCLUDED.body <> '' THEN m.meta->>'pending_edit'
+                        WHEN m.body = '' THEN EXCLUDED.body ELSE m.body END,
+            meta = CASE WHEN m.meta ? 'body_expired' THEN m.meta
+                        WHEN m.meta ? 'pending_edit' AND EXCLUDED.body <> ''
+                        THEN (m.meta - 'pending_edit')
                             || jsonb_build_object('edited', jsonb_build_object('from', EXCLUDED.body, 'at', now()))
-                        ELSE (EXCLUDED.meta - 'optout_check') || messages.meta END,
+                        ELSE (EXCLUDED.meta - 'optout_check') || m.meta END,
             -- a placeholder (an edit or a receipt that came first) learns who sent the message
-            direction = CASE WHEN (messages.meta ? 'pending_edit' AND EXCLUDED.body <> '')
-                                  OR (messages.from_number_id IS NULL AND EXCLUDED.from_number_id IS NOT NULL)
-                             THEN EXCLUDED.direction ELSE messages.direction END,
-            kind = CASE WHEN messages.kind = 'text' AND messages.body = '' AND NOT messages.meta ? 'body_expired'
-                        THEN EXCLUDED.kind ELSE messages.kind END,
-            ref_wa_msg_id = COALESCE(messages.ref_wa_msg_id, EXCLUDED.ref_wa_msg_id),
-            group_id = COALESCE(messages.group_id, EXCLUDED.group_id),
-            from_number_id = COALESCE(messages.from_number_id, EXCLUDED.from_number_id),
-            to_number_id = COALESCE(messages.to_number_id, EXCLUDED.to_number_id),
-            contact_id = COALESCE(messages.contact_id, EXCLUDED.contact_id),
+            direction = CASE WHEN (m.meta ? 'pending_edit' AND EXCLUDED.body <> '')
+                                  OR (m.from_number_id IS NULL AND EXCLUDED.from_number_id IS NOT NULL)
+                             THEN EXCLUDED.direction ELSE m.direction END,
+            kind = CASE WHEN m.kind = 'text' AND m.body = '' AND NOT m.meta ? 'body_expired'
+                        THEN EXCLUDED.kind ELSE m.kind END,
+            ref_wa_msg_id = COALESCE(m.ref_wa_msg_id, EXCLUDED.ref_wa_msg_id),
+            group_id = COALESCE(m.group_id, EXCLUDED.group_id),
+            from_number_id = COALESCE(m.from_number_id, EXCLUDED.from_number_id),
+            to_number_id = COALESCE(m.to_number_id, EXCLUDED.to_number_id),
+            contact_id = COALESCE(m.contact_id, EXCLUDED.contact_id),
             updated_at = now()
-        RETURNING id, (xmax = 0) AS inserted"""
+        RETURNING id"""
 
 # A message (messages.upsert / send.message). The other side is one of our numbers or a known contact (looked up
 # under row-level security, i.e. in this tenant); from_me → sent by this instance; from one of our own numbers →
@@ -324,67 +340,69 @@ _UPSERT_MESSAGE_SET = """
 MESSAGE_SQL = f"""
 WITH {_STORE_EVENT},
     kw AS (
-        SELECT COALESCE(array_agg(DISTINCT k), CAST('{{}}' AS text[])) AS keywords
-        FROM outreach_policies p, unnest(p.optout_keywords) AS k
+        SELECT COALESCE(array_agg(DISTINCT o), CAST('{{}}' AS text[])) AS w
+        FROM outreach_policies p, unnest(p.optout_keywords) AS o
     ),
     peer AS (
-        SELECT (SELECT id FROM numbers WHERE wa_number = CAST(:peer AS varchar) LIMIT 1) AS number_id,
+        SELECT CAST(:from_me AS boolean) AS me, CAST(:n AS uuid) AS n,
+               (SELECT id FROM numbers WHERE wa_number = CAST(:peer AS varchar) LIMIT 1) AS number_id,
                (SELECT id FROM contacts WHERE wa_number = CAST(:peer AS varchar) LIMIT 1) AS contact_id,
                (SELECT id FROM warming_groups WHERE group_jid = CAST(:group_jid AS varchar) LIMIT 1) AS group_id
     ),
     v AS (
-        SELECT CASE WHEN CAST(:from_me AS boolean) OR peer.number_id IS NOT NULL THEN 'out' ELSE 'in' END
+        SELECT CASE WHEN peer.me OR peer.number_id IS NOT NULL THEN 'out' ELSE 'in' END
                    AS direction,
-               CASE WHEN CAST(:from_me AS boolean) THEN CAST(:n AS uuid) ELSE peer.number_id END AS from_id,
+               CASE WHEN peer.me THEN peer.n ELSE peer.number_id END AS from_id,
                CASE WHEN CAST(:shared AS boolean) THEN NULL
-                    WHEN CAST(:from_me AS boolean) THEN peer.number_id ELSE CAST(:n AS uuid) END AS to_id,
-               CASE WHEN NOT CAST(:from_me AS boolean) AND peer.number_id IS NOT NULL THEN NULL
+                    WHEN peer.me THEN peer.number_id ELSE peer.n END AS to_id,
+               CASE WHEN NOT peer.me AND peer.number_id IS NOT NULL THEN NULL
                     ELSE peer.contact_id END AS contact_id,
-               CASE WHEN CAST(:from_me AS boolean) THEN CAST(:sent_status AS varchar) ELSE 'delivered' END AS status,
+               CASE WHEN peer.me THEN CAST(:sent_status AS varchar) ELSE 'delivered' END AS status,
                peer.group_id
         FROM peer
     ),
     mark AS (
         SELECT CASE WHEN v.direction = 'in' AND CAST(:optout_clear AS boolean)
-                         AND kw.keywords @> CAST(:optout_kw AS text[]) AND kw.keywords <@ CAST(:optout_kw AS text[])
+                         AND kw.w @> CAST(:optout_kw AS text[]) AND kw.w <@ CAST(:optout_kw AS text[])
                     THEN CAST('{{"optout_check": ""}}' AS jsonb) ELSE CAST('{{}}' AS jsonb) END AS meta
         FROM v, kw
     ),
+    {_claim_wa_id("COALESCE(CAST(:ts AS timestamptz), now())", "EXISTS (SELECT FROM ev)")},
     msg AS (
-        INSERT INTO messages (tenant_id, wa_msg_id, direction, body, status, from_number_id, to_number_id,
-                              contact_id, meta, created_at, sent_at, kind, ref_wa_msg_id, group_id)
-        SELECT CAST(:t AS uuid), CAST(:wa AS varchar), CAST(v.direction AS msg_direction), CAST(:body AS text),
+        INSERT INTO messages AS m (id, tenant_id, wa_msg_id, direction, body, status, from_number_id, to_number_id,
+                                   contact_id, meta, created_at, sent_at, kind, ref_wa_msg_id, group_id)
+        SELECT k.id, k.t, k.wa, CAST(v.direction AS msg_direction), CAST(:body AS text),
                CAST(v.status AS message_status), v.from_id, v.to_id, v.contact_id, CAST(:meta AS jsonb) || mark.meta,
-               COALESCE(CAST(:ts AS timestamptz), now()),
-               CASE WHEN v.direction = 'out' THEN CAST(:ts AS timestamptz) END,
+               k.at, CASE WHEN v.direction = 'out' THEN CAST(:ts AS timestamptz) END,
                CAST(:kind AS message_kind), CAST(:ref AS varchar), v.group_id
-        FROM v, mark WHERE EXISTS (SELECT FROM ev)
-        {_UPSERT_MESSAGE_SET}, messages.meta ? 'optout_check' AS optout_checked
+        FROM v, mark, k
+        {_UPSERT_MESSAGE_SET}, m.meta ? 'optout_check' AS optout_checked
     ),
     touch AS (
         UPDATE numbers SET last_seen_at = now()
         WHERE id = CAST(:n AS uuid) AND EXISTS (SELECT FROM ev)
           AND (last_seen_at IS NULL OR last_seen_at < now() - interval '30 seconds')
     )
-SELECT ev.id AS event_id, msg.id AS message_id, msg.inserted, v.direction, msg.optout_checked,
-       kw.keywords AS optout_keywords
-FROM ev CROSS JOIN v CROSS JOIN kw LEFT JOIN msg ON true
+SELECT ev.id AS event_id, msg.id AS message_id, k.inserted, v.direction, msg.optout_checked,
+       kw.w AS optout_keywords
+FROM ev, v, kw LEFT JOIN k ON true LEFT JOIN msg ON true
 """
 
 # A status (messages.update) may overtake the message itself: keep a placeholder row that the message fills in.
 STATUS_SQL = f"""
 WITH {_STORE_EVENT},
+    {_claim_wa_id("now()", "EXISTS (SELECT FROM ev)")},
     msg AS (
-        INSERT INTO messages (tenant_id, wa_msg_id, direction, body, status, from_number_id, to_number_id,
-                              contact_id, meta, created_at, sent_at)
-        SELECT CAST(:t AS uuid), CAST(:wa AS varchar), CAST(:direction AS msg_direction), '',
+        INSERT INTO messages AS m (id, tenant_id, wa_msg_id, direction, body, status, from_number_id, to_number_id,
+                                   contact_id, meta, created_at, sent_at)
+        SELECT k.id, k.t, k.wa, CAST(:direction AS msg_direction), '',
                CAST(:status AS message_status), CAST(:from_id AS uuid), CAST(:to_id AS uuid), NULL,
-               CAST(:meta AS jsonb), now(), NULL
-        WHERE EXISTS (SELECT FROM ev)
+               CAST(:meta AS jsonb), k.at, NULL
+        FROM k
         {_UPSERT_MESSAGE_SET}
     )
-SELECT ev.id AS event_id, msg.id AS message_id, msg.inserted, CAST(:direction AS text) AS direction
-FROM ev LEFT JOIN msg ON true
+SELECT ev.id AS event_id, msg.id AS message_id, k.inserted, CAST(:direction AS text) AS direction
+FROM ev LEFT JOIN k ON true LEFT JOIN msg ON true
 """
 
 # Other events: stored, then applied in Python, then marked processed (`ingest`).

@@ -65,12 +65,17 @@ EDIT_SQL = text(
                    'at', now()))
         WHERE wa_msg_id = :wa AND body <> ''
         RETURNING id
+    ),
+    k AS (  -- the claim on the WhatsApp id (see ingest._claim_wa_id)
+        INSERT INTO message_wa_ids AS w (tenant_id, wa_msg_id, message_id, created_at)
+        SELECT :t, :wa, gen_random_uuid(), now() WHERE NOT EXISTS (SELECT FROM target)
+        ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET message_id = w.message_id
+        RETURNING message_id AS id, created_at AS at
     )
-    INSERT INTO messages (tenant_id, wa_msg_id, direction, body, status, to_number_id, meta, created_at)
-    SELECT :t, :wa, 'in', '', 'delivered', :n, CAST(:meta AS jsonb), now()
-    WHERE NOT EXISTS (SELECT FROM target)
-    ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET meta = messages.meta || EXCLUDED.meta
-        WHERE NOT messages.meta ? 'body_expired'
+    INSERT INTO messages AS m (id, tenant_id, wa_msg_id, direction, body, status, to_number_id, meta, created_at)
+    SELECT k.id, :t, :wa, 'in', '', 'delivered', :n, CAST(:meta AS jsonb), k.at FROM k
+    ON CONFLICT (tenant_id, wa_msg_id, created_at) DO UPDATE SET meta = m.meta || EXCLUDED.meta
+        WHERE NOT m.meta ? 'body_expired'
     """
 )
 

@@ -10,6 +10,7 @@ from sqlalchemy import text
 
 from mirage_app.engine.effective_settings import TENANT_SETTINGS, EffectiveSettings, settings_joins, settings_of
 from mirage_app.logic.prompts import PersonaSpec
+from mirage_app.models.messaging import insert_once_per_send_key
 
 DEFAULT_LOCALE = "pt-BR"
 
@@ -26,13 +27,10 @@ SENDER = text(
 
 # A queued message to a contact; a send key already used writes nothing (None comes back).
 INSERT_OUTREACH_MESSAGE = text(
-    """
-    INSERT INTO messages (id, tenant_id, from_number_id, contact_id, direction, body, meta, status, created_at,
-                          send_after)
-    VALUES (gen_random_uuid(), :t, :n, :c, 'out', :body, CAST(:meta AS jsonb), 'queued', :now, :send_after)
-    ON CONFLICT (tenant_id, send_key) WHERE send_key IS NOT NULL DO NOTHING
-    RETURNING id
-    """
+    insert_once_per_send_key(
+        "tenant_id, from_number_id, contact_id, direction, body, meta, status, created_at, send_after",
+        ":t, :n, :c, 'out', :body, CAST(:meta AS jsonb), 'queued', :now, :send_after",
+    )
 )
 
 

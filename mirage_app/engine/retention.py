@@ -1,12 +1,14 @@
-"""Keeping `webhook_events` and message bodies bounded (issue 17; the rules are in logic.retention).
+"""Keeping `webhook_events`, `messages` and message bodies bounded (issue 17; the rules are in logic.retention).
 
 The periodic job (`workers.jobs.apply_retention`, hourly):
-1. makes sure the daily partitions of `webhook_events` exist for the coming days (a definer function: only the
-   owner may run DDL), so the DEFAULT partition stays empty;
-2. drops the partitions every tenant's retention has passed: a cheap catalogue operation, however many rows;
+1. makes sure the daily partitions of `webhook_events` and the monthly ones of `messages` exist for the coming
+   days and months (definer functions: only the owner may run DDL), so the DEFAULT partitions stay empty;
+2. drops the partitions every tenant's retention has passed (payload retention for events, body retention for
+   messages): a cheap catalogue operation, however many rows;
 3. per tenant, in its own row-level-security scope: deletes its webhook events older than its retention (only
-   where a partition still holds other tenants' younger rows), prunes its de-duplication keys, and blanks the
-   bodies of its messages older than its body retention, from a watermark, in short batches.
+   where a partition still holds other tenants' younger rows), prunes its de-duplication keys and the message keys
+   of dropped months (`message_wa_ids`, `message_send_keys`), and blanks the bodies of its messages older than its
+   body retention, from a watermark, in short batches.
 Each step is bounded per run (`max_batches`); what is left is done by the next run.
 """
 
@@ -27,6 +29,20 @@ BATCH = 5000
 
 ENSURE_PARTITIONS = text("SELECT mirage_webhook_partitions_ensure(:start, :days)")
 DROP_PARTITIONS = text("SELECT * FROM mirage_webhook_partitions_drop(:now)")
+ENSURE_MESSAGE_PARTITIONS = text("SELECT mirage_message_partitions_ensure(:start, :months)")
+DROP_MESSAGE_PARTITIONS = text("SELECT * FROM mirage_message_partitions_drop(:now)")
+# The keys of messages in months already dropped: before the first day of the month the horizon falls in (that
+# month's partition is kept, so are its keys).
+DELETE_MESSAGE_KEYS = {
+    table: text(
+        f"""
+        DELETE FROM {table} WHERE (tenant_id, {key}) IN (
+            SELECT tenant_id, {key} FROM {table}
+            WHERE created_at < CAST(date_trunc('month', mirage_messages_horizon(:now)) AS date) LIMIT :batch)
+        """
+    )
+    for table, key in (("message_wa_ids", "wa_msg_id"), ("message_send_keys", "send_key"))
+}
 SETTINGS = text("SELECT webhook_retention_days, body_retention_days, bodies_expired_before FROM settings_tenant")
 DELETE_EVENTS = text(
     """
@@ -50,7 +66,7 @@ EXPIRE_BODIES = text(
         ORDER BY created_at LIMIT :batch
     ), blanked AS (
         UPDATE messages m SET body = '', meta = (m.meta - CAST(:keys AS text[])) || jsonb_build_object(:mark, true)
-        FROM batch WHERE m.id = batch.id
+        FROM batch WHERE m.id = batch.id AND m.created_at = batch.created_at
         RETURNING m.id
     )
     SELECT (SELECT count(*) FROM blanked) AS blanked, (SELECT count(*) FROM batch) AS seen,
@@ -70,23 +86,45 @@ class RetentionResult:
     events_deleted: int = 0
     keys_deleted: int = 0
     bodies_expired: int = 0
+    message_partitions_made: int = 0
+    message_partitions_dropped: list[str] = field(default_factory=list)
+    message_keys_deleted: int = 0
 
     def as_dict(self) -> dict:
         return asdict(self)
 
 
 def ensure_partitions(now: datetime, days: int = retention.PARTITION_DAYS_AHEAD) -> int:
-    """Create the missing daily partitions from today (UTC) on; how many were made."""
+    """Create the missing daily partitions of `webhook_events` from today (UTC) on; how many were made."""
     with system_session() as s:
         made = s.execute(ENSURE_PARTITIONS, {"start": retention.partition_start(now), "days": days}).scalar()
         s.commit()
     return int(made or 0)
 
 
+def ensure_message_partitions(now: datetime, months: int = retention.MESSAGE_PARTITION_MONTHS_AHEAD) -> int:
+    """Create the missing monthly partitions of `messages` from this month (UTC) on; how many were made."""
+    with system_session() as s:
+        made = s.execute(
+            ENSURE_MESSAGE_PARTITIONS, {"start": retention.partition_start(now), "months": months}
+        ).scalar()
+        s.commit()
+    return int(made or 0)
+
+
 def drop_expired_partitions(now: datetime) -> list[str]:
-    """Drop the partitions older than the longest retention of any tenant (decided in the database)."""
+    """Drop the `webhook_events` partitions older than the longest retention of any tenant (decided in the
+    database)."""
     with system_session() as s:
         dropped = list(s.execute(DROP_PARTITIONS, {"now": now}).scalars().all())
+        s.commit()
+    return dropped
+
+
+def drop_expired_message_partitions(now: datetime) -> list[str]:
+    """Drop the months of `messages` before the longest body retention of any tenant (decided in the database)."""
+    with system_session() as s:
+        dropped = list(s.execute(DROP_MESSAGE_PARTITIONS, {"now": now}).scalars().all())
         s.commit()
     return dropped
 
@@ -123,8 +161,8 @@ def _expire_bodies(s, now: datetime, days: int, watermark: datetime | None, max_
     return total
 
 
-def expire_tenant(tenant_id: uuid.UUID, now: datetime, max_batches: int = 20) -> tuple[int, int, int]:
-    """(webhook events deleted, dedupe keys pruned, bodies blanked) for one tenant."""
+def expire_tenant(tenant_id: uuid.UUID, now: datetime, max_batches: int = 20) -> tuple[int, int, int, int]:
+    """(webhook events deleted, dedupe keys pruned, bodies blanked, message keys pruned) for one tenant."""
     with tenant_session(tenant_id) as s:
         row = s.execute(SETTINGS).first()
         webhook_days = row.webhook_retention_days if row else retention.WEBHOOK_DAYS_DEFAULT
@@ -134,18 +172,27 @@ def expire_tenant(tenant_id: uuid.UUID, now: datetime, max_batches: int = 20) ->
         events = _delete_batches(s, DELETE_EVENTS, {"before": retention.cutoff(now, webhook_days)}, max_batches)
         keys = _delete_batches(s, DELETE_KEYS, {"before": now - retention.DEDUPE_WINDOW}, max_batches)
         bodies = _expire_bodies(s, now, body_days, watermark, max_batches)
-    return events, keys, bodies
+        message_keys = sum(
+            _delete_batches(s, statement, {"now": now}, max_batches) for statement in DELETE_MESSAGE_KEYS.values()
+        )
+    return events, keys, bodies, message_keys
 
 
 def apply_retention(clock: Clock | None = None, max_batches: int = 20) -> RetentionResult:
     """The whole periodic pass (see the module docstring)."""
     now = (clock or runtime().clock).now()
-    result = RetentionResult(partitions_made=ensure_partitions(now), partitions_dropped=drop_expired_partitions(now))
+    result = RetentionResult(
+        partitions_made=ensure_partitions(now),
+        partitions_dropped=drop_expired_partitions(now),
+        message_partitions_made=ensure_message_partitions(now),
+        message_partitions_dropped=drop_expired_message_partitions(now),
+    )
     with system_session() as s:
         tenants = s.execute(text("SELECT * FROM mirage_tenant_ids()")).scalars().all()
     for tenant_id in tenants:
-        events, keys, bodies = expire_tenant(tenant_id, now, max_batches)
+        events, keys, bodies, message_keys = expire_tenant(tenant_id, now, max_batches)
         result.events_deleted += events
         result.keys_deleted += keys
         result.bodies_expired += bodies
+        result.message_keys_deleted += message_keys
     return result

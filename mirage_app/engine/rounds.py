@@ -42,6 +42,7 @@ from mirage_app.logic.actions import NEVER_A_TURN, Habits
 from mirage_app.logic.optout import fold
 from mirage_app.logic.pacing import plan_send
 from mirage_app.logic.prompts import PersonaSpec, Turn, round_phases
+from mirage_app.models.messaging import insert_once_per_send_key
 
 log = logging.getLogger("mirage.rounds")
 
@@ -104,15 +105,13 @@ ROUND_CONTEXT = text(
 )
 
 INSERT_TURN = text(
-    """
-    INSERT INTO messages (id, tenant_id, conversation_id, round_id, from_number_id, to_number_id, contact_id,
-                          direction, body, meta, status, created_at, send_after, kind, media_id, ref_wa_msg_id,
-                          group_id, cap_weight)
-    VALUES (:id, :t, :c, :r, :from_id, :to_id, :contact_id, 'out', :body, CAST(:meta AS jsonb), 'queued', :now,
-            :send_after, CAST(:kind AS message_kind), :media_id, :ref, :group, :weight)
-    ON CONFLICT (tenant_id, send_key) WHERE send_key IS NOT NULL DO NOTHING
-    RETURNING id
-    """
+    insert_once_per_send_key(
+        "tenant_id, conversation_id, round_id, from_number_id, to_number_id, contact_id, direction, body, meta, "
+        "status, created_at, send_after, kind, media_id, ref_wa_msg_id, group_id, cap_weight",
+        ":t, :c, :r, :from_id, :to_id, :contact_id, 'out', :body, CAST(:meta AS jsonb), 'queued', :now, :send_after, "
+        "CAST(:kind AS message_kind), :media_id, :ref, :group, :weight",
+        message_id=":id",
+    )
 )
 
 

@@ -25,6 +25,7 @@ from mirage_app.logic import actions
 from mirage_app.logic.actions import Habits
 from mirage_app.logic.dayparts import to_local
 from mirage_app.logic.status_posts import post_time, status_line, with_picture
+from mirage_app.models.messaging import insert_once_per_send_key
 from mirage_app.models.tenancy import sends_held_since
 
 NUMBERS = text(
@@ -50,13 +51,10 @@ UNPOSTED_PICTURE = text(
 )
 
 INSERT_STATUS = text(
-    """
-    INSERT INTO messages (tenant_id, from_number_id, direction, kind, body, meta, status, created_at, send_after,
-                          cap_weight, media_id)
-    VALUES (:t, :n, 'out', 'status', :body, CAST(:meta AS jsonb), 'queued', :now, :now, :weight, :media)
-    ON CONFLICT (tenant_id, send_key) WHERE send_key IS NOT NULL DO NOTHING
-    RETURNING id
-    """
+    insert_once_per_send_key(
+        "tenant_id, from_number_id, direction, kind, body, meta, status, created_at, send_after, cap_weight, media_id",
+        ":t, :n, 'out', 'status', :body, CAST(:meta AS jsonb), 'queued', :now, :now, :weight, :media",
+    )
 )
 
 

@@ -3,7 +3,8 @@
 Webhook payloads live in daily partitions (alembic 0020): a partition is dropped once every tenant's retention
 has passed it; until then a tenant with a shorter retention has its own old rows deleted. Message bodies are
 blanked in place: the row keeps its facts (who, when, direction, kind, status, ids, a voice note's length) for the
-rollups, the caps and the reputation, which outlive the text.
+caps and the reputation. Messages live in monthly partitions (alembic 0027): a month is dropped whole once every
+tenant's body retention has passed it (its rows are all blank by then); the rollups outlive it.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ BODY_DAYS_DEFAULT = 365
 DEDUPE_WINDOW = timedelta(days=2)
 # Partitions made ahead of time, so the DEFAULT partition stays empty even if the job stalls for days.
 PARTITION_DAYS_AHEAD = 7
+MESSAGE_PARTITION_MONTHS_AHEAD = 3
 # meta keys that carry message content (quoted text, the text before an edit, a shared place or contact card, the
 # sender's push name); the others are facts kept with the row.
 CONTENT_META_KEYS = ("quoted", "edited", "pending_edit", "location", "contact_card", "push_name")

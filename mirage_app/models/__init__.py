@@ -25,7 +25,14 @@ from mirage_app.models.enums import (
     Weekday,
 )
 from mirage_app.models.media import GroupState, MediaAsset, MediaKind, WarmingGroup, WarmingGroupMember
-from mirage_app.models.messaging import Message, WebhookDedupeKey, WebhookEvent
+from mirage_app.models.messaging import (
+    Message,
+    MessageMediaPartner,
+    MessageSendKey,
+    MessageWaId,
+    WebhookDedupeKey,
+    WebhookEvent,
+)
 from mirage_app.models.metrics import MessageFactChange, MessageRollup
 from mirage_app.models.numbers import EvolutionSession, Number, Persona, ReputationHistory
 from mirage_app.models.outreach import ConsentEvent, Contact, OutreachPolicy, OutreachTarget, Suppression
@@ -66,6 +73,9 @@ TENANT_TABLES = [
         Message,
         WebhookEvent,
         WebhookDedupeKey,
+        MessageWaId,
+        MessageSendKey,
+        MessageMediaPartner,
         Contact,
         OutreachPolicy,
         OutreachTarget,
@@ -113,8 +123,11 @@ __all__ = [
     "MessageDirection",
     "MessageFactChange",
     "MessageKind",
+    "MessageMediaPartner",
     "MessageRollup",
+    "MessageSendKey",
     "MessageStatus",
+    "MessageWaId",
     "Number",
     "NumberRestriction",
     "NumberStatus",

@@ -30,22 +30,37 @@ def counted_sends(alias: str) -> str:
     return f"{alias}.direction = 'out' AND ({alias}.status <> 'failed' OR {alias}.error = 'unknown_delivery')"
 
 
+def insert_once_per_send_key(columns: str, values: str, message_id: str = "gen_random_uuid()") -> str:
+    """SQL: `INSERT INTO messages (id, <columns>) VALUES (<message_id>, <values>) RETURNING id` that writes nothing when
+    the send key in its `:meta` is taken (one message per round turn, outreach reply, opt-out confirmation or status
+    post). The key is claimed first in `message_send_keys` (alembic 0027: `messages` is partitioned, so it cannot
+    hold the rule): a concurrent writer of the same key waits there, then writes nothing. `:t` and `:now` (the
+    message's created_at) must be among the parameters; a message without a send key is always written."""
+    return f"""
+    WITH k AS (
+        INSERT INTO message_send_keys (tenant_id, send_key, message_id, created_at)
+        SELECT :t, CAST(:meta AS jsonb)->>'send_key', {message_id}, :now WHERE CAST(:meta AS jsonb) ? 'send_key'
+        ON CONFLICT DO NOTHING RETURNING message_id
+    ),
+    new AS (
+        SELECT COALESCE((SELECT message_id FROM k), {message_id}) AS id
+        WHERE NOT CAST(:meta AS jsonb) ? 'send_key' OR EXISTS (SELECT FROM k)
+    )
+    INSERT INTO messages (id, {columns}) SELECT new.id, {values} FROM new RETURNING id
+    """
+
+
 class Message(SQLModel, table=True):
     __tablename__ = "messages"
     __table_args__ = (
         sa.Index("ix_messages_tenant_created", "tenant_id", sa.text("created_at DESC")),
         sa.Index("ix_messages_from_number_created", "from_number_id", "created_at"),
         sa.Index("ix_messages_conversation_created", "conversation_id", "created_at"),
-        # Per tenant: when two tenants' numbers talk, the same WhatsApp message belongs to both.
-        sa.UniqueConstraint("tenant_id", "wa_msg_id", name="uq_messages_tenant_wa_msg_id"),
-        # One row per round turn / outreach reply / opt-out confirmation, whoever races to create it.
-        sa.Index(
-            "uq_messages_send_key",
-            "tenant_id",
-            "send_key",
-            unique=True,
-            postgresql_where=sa.text("send_key IS NOT NULL"),
-        ),
+        # Look-ups by WhatsApp id and by send key. Their uniqueness lives in MessageWaId / MessageSendKey, since a
+        # partitioned table's unique indexes must hold the partition key (alembic 0027); with created_at, the
+        # WhatsApp id is the ingest's ON CONFLICT target (engine.ingest).
+        sa.Index("uq_messages_tenant_wa_msg_id_created", "tenant_id", "wa_msg_id", "created_at", unique=True),
+        sa.Index("ix_messages_send_key", "tenant_id", "send_key", postgresql_where=sa.text("send_key IS NOT NULL")),
         # The send pipeline's queue and cap counts, outreach's look-ups (alembic 0004, 0006).
         sa.Index("ix_messages_queued_send_after", "send_after", postgresql_where=sa.text("status = 'queued'")),
         sa.Index(
@@ -62,13 +77,12 @@ class Message(SQLModel, table=True):
             "created_at",
             postgresql_where=sa.text("(meta->>'app_origin') = 'outreach'"),
         ),
-        # A number never sends the same file twice to the same partner (a number, or a group).
+        # Which files a number sent to a partner (a number, or a group); "never twice" is MessageMediaPartner.
         sa.Index(
-            "uq_messages_media_partner",
+            "ix_messages_media_partner",
             "from_number_id",
             sa.text("COALESCE(group_id, to_number_id)"),
             "media_id",
-            unique=True,
             postgresql_where=sa.text("media_id IS NOT NULL AND direction = 'out' AND kind <> 'status'"),
         ),
         sa.Index(
@@ -100,7 +114,11 @@ class Message(SQLModel, table=True):
     meta: dict = json_field(dict)
     status: MessageStatus = enum_field(pg_enum(MessageStatus, "message_status"), MessageStatus.queued)
     error: str | None = Field(default=None, max_length=500)
-    created_at: datetime = created_field()
+    # The partition key (by month, alembic 0027), hence part of the primary key.
+    created_at: datetime = Field(
+        default_factory=utcnow,
+        sa_column=sa.Column(sa.DateTime(timezone=True), primary_key=True, server_default=sa.func.now()),
+    )
     sent_at: datetime | None = ts_field()
     updated_at: datetime | None = ts_field()
     # Send pipeline state (services/sending.py): when the next attempt may run, how many were made, and when
@@ -168,3 +186,61 @@ class WebhookDedupeKey(SQLModel, table=True):
     )
     dedupe_key: str = Field(max_length=64, primary_key=True)
     received_at: datetime = created_field()
+
+
+def _message_key_columns() -> tuple[sa.Column, sa.Column]:
+    return (
+        sa.Column("message_id", UUID(as_uuid=True), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    )
+
+
+class MessageWaId(SQLModel, table=True):
+    """One row per (tenant, WhatsApp message id): the uniqueness `messages` cannot hold across its monthly
+    partitions (alembic 0027). The trigger `mirage_message_keys` keeps it in step with `messages`; the ingest claims
+    it first (ON CONFLICT here, where it once was on `messages`). Pruned with the partitions it points into."""
+
+    __tablename__ = "message_wa_ids"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("tenant_id", "wa_msg_id", name="uq_messages_tenant_wa_msg_id"),
+        sa.Index("ix_message_wa_ids_created", "created_at"),
+    )
+    tenant_id: uuid.UUID = tenant_field(index=False)
+    wa_msg_id: str = Field(max_length=128)
+    message_id: uuid.UUID = Field(sa_column=_message_key_columns()[0])
+    created_at: datetime = Field(sa_column=_message_key_columns()[1])
+
+
+class MessageSendKey(SQLModel, table=True):
+    """One row per (tenant, send key): one message per round turn, outreach reply or opt-out confirmation,
+    whoever races to create it (alembic 0027; kept like MessageWaId)."""
+
+    __tablename__ = "message_send_keys"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("tenant_id", "send_key", name="uq_messages_send_key"),
+        sa.Index("ix_message_send_keys_created", "created_at"),
+    )
+    tenant_id: uuid.UUID = tenant_field(index=False)
+    send_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
+    message_id: uuid.UUID = Field(sa_column=_message_key_columns()[0])
+    created_at: datetime = Field(sa_column=_message_key_columns()[1])
+
+
+class MessageMediaPartner(SQLModel, table=True):
+    """A number never sends the same file twice to the same partner (a number, or a group): one row per file a
+    number sent to a partner, for as long as both exist (alembic 0027)."""
+
+    __tablename__ = "message_media_partners"
+    __table_args__ = (
+        sa.PrimaryKeyConstraint("from_number_id", "partner_id", "media_id", name="uq_messages_media_partner"),
+        sa.Index("ix_message_media_partners_tenant", "tenant_id"),
+    )
+    tenant_id: uuid.UUID = tenant_field(index=False)
+    from_number_id: uuid.UUID = Field(
+        sa_column=sa.Column(UUID(as_uuid=True), sa.ForeignKey("numbers.id", ondelete="CASCADE"), nullable=False)
+    )
+    partner_id: uuid.UUID = Field(sa_column=sa.Column(UUID(as_uuid=True), nullable=False))
+    media_id: uuid.UUID = Field(
+        sa_column=sa.Column(UUID(as_uuid=True), sa.ForeignKey("media_assets.id", ondelete="CASCADE"), nullable=False)
+    )
+    message_id: uuid.UUID = Field(sa_column=sa.Column(UUID(as_uuid=True), nullable=False))

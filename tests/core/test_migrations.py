@@ -13,7 +13,7 @@ def _objects(url: str) -> set[str]:
     with psycopg.connect(url.replace("+psycopg", "")) as conn:
         rows = conn.execute(
             "SELECT c.relname FROM pg_class c WHERE c.relnamespace = 'public'::regnamespace "
-            "AND c.relkind IN ('r', 'v', 'm') UNION ALL "
+            "AND c.relkind IN ('r', 'p', 'v', 'm') UNION ALL "
             "SELECT t.typname FROM pg_type t WHERE t.typnamespace = 'public'::regnamespace AND t.typtype = 'e' "
             "UNION ALL SELECT p.proname FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace"
         ).fetchall()

@@ -35,7 +35,7 @@ def test_every_tenant_table_has_forced_rls(services):
 
 
 def test_every_partition_has_forced_rls_and_is_out_of_the_app_roles_reach(services):
-    """Partitions (alembic 0020) are reached through their parent, whose policy applies; each carries the policy
+    """Partitions (alembic 0020, 0027) are reached through their parent, whose policy applies; each carries the policy
     too, and the application role cannot name one (no USAGE on their schema)."""
     with psycopg.connect(services.admin_url.replace("+psycopg", "")) as conn:
         rows = conn.execute(
@@ -43,7 +43,8 @@ def test_every_partition_has_forced_rls_and_is_out_of_the_app_roles_reach(servic
             "EXISTS (SELECT FROM pg_policy p WHERE p.polrelid = c.oid AND p.polname = 'tenant_isolation') "
             "FROM pg_class c WHERE c.relispartition AND c.relkind = 'r'"
         ).fetchall()
-    assert {name for name, *_ in rows} >= {"webhook_events_default"}
+    assert {name for name, *_ in rows} >= {"webhook_events_default", "messages_default"}
+    assert any(name.startswith("messages_p") for name, *_ in rows)
     assert all(enabled and forced and policy for _, enabled, forced, policy in rows), rows
     with psycopg.connect(get_settings().resolved_app_database_url().replace("+psycopg", "")) as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):

@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import psycopg
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -16,10 +15,9 @@ from mirage_app.api.app import asgi
 from mirage_app.core import migrate
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
-from mirage_app.core.security import hash_token
 from mirage_app.engine.ingest import SECRET_HEADER
 from mirage_app.engine.retention import apply_retention, ensure_partitions
-from mirage_app.models import EvolutionSession, Message, MessageDirection, MessageStatus, Number, NumberStatus
+from mirage_app.models import Message, MessageDirection, MessageStatus
 from workers.scheduler import PERIODIC_JOBS
 
 URL = "/api/webhooks/evolution"
@@ -29,21 +27,9 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-@pytest.fixture
-def instance(tenant_a):
-    name, secret = f"mrg-ret-{uuid.uuid4().hex[:8]}", f"secret-{uuid.uuid4().hex}"
-    with tenant_session(tenant_a) as s:
-        number = Number(tenant_id=tenant_a, session_id=name, label="A", status=NumberStatus.connected)
-        s.add(number)
-        s.flush()
-        s.add(EvolutionSession(tenant_id=tenant_a, number_id=number.id, webhook_secret_hash=hash_token(secret)))
-        s.commit()
-    return {"tenant": tenant_a, "name": name, "secret": secret}
-
-
-def _post(instance, body: dict):
+def _post(webhook_instance, body: dict):
     raw = json.dumps(body).encode()
-    headers = {"content-type": "application/json", SECRET_HEADER: instance["secret"]}
+    headers = {"content-type": "application/json", SECRET_HEADER: webhook_instance["secret"]}
     return TestClient(asgi, raise_server_exceptions=False).post(URL, content=raw, headers=headers)
 
 
@@ -88,10 +74,10 @@ def _add_event(tenant, received_at: datetime, etype: str = "CHATS_UPSERT") -> uu
     return event_id
 
 
-def test_a_retry_across_a_partition_boundary_is_still_a_no_op(services, instance):
-    body = _upsert(instance["name"], f"3A{uuid.uuid4().hex[:18].upper()}")
-    assert _post(instance, body).status_code == 200
-    tenant = instance["tenant"]
+def test_a_retry_across_a_partition_boundary_is_still_a_no_op(services, webhook_instance):
+    body = _upsert(webhook_instance["name"], f"3A{uuid.uuid4().hex[:18].upper()}")
+    assert _post(webhook_instance, body).status_code == 200
+    tenant = webhook_instance["tenant"]
     today = _scalar(tenant, "SELECT tableoid::regclass::text FROM webhook_events")
     # The first delivery now lies in yesterday's partition (its row moves there), its key says so too.
     with tenant_session(tenant) as s:
@@ -103,14 +89,14 @@ def test_a_retry_across_a_partition_boundary_is_still_a_no_op(services, instance
             (tenant,),
         )
     assert _scalar(tenant, "SELECT tableoid::regclass::text FROM webhook_events") != today
-    assert _post(instance, body).status_code == 200
+    assert _post(webhook_instance, body).status_code == 200
     assert _scalar(tenant, "SELECT count(*) FROM webhook_events") == 1
     assert _scalar(tenant, "SELECT count(*) FROM messages") == 1
 
 
-def test_dedupe_keys_are_per_tenant_and_invisible_to_others(instance, tenant_b):
-    assert _post(instance, _upsert(instance["name"], "3A0000000000000000K1")).status_code == 200
-    assert _scalar(instance["tenant"], "SELECT count(*) FROM webhook_dedupe_keys") == 1
+def test_dedupe_keys_are_per_tenant_and_invisible_to_others(webhook_instance, tenant_b):
+    assert _post(webhook_instance, _upsert(webhook_instance["name"], "3A0000000000000000K1")).status_code == 200
+    assert _scalar(webhook_instance["tenant"], "SELECT count(*) FROM webhook_dedupe_keys") == 1
     assert _scalar(tenant_b, "SELECT count(*) FROM webhook_dedupe_keys") == 0
     with tenant_session(tenant_b) as s:
         assert s.execute(text("DELETE FROM webhook_dedupe_keys")).rowcount == 0
@@ -145,12 +131,12 @@ def test_webhook_retention_deletes_only_each_tenants_old_events(tenant_a, tenant
     assert a_old not in (_scalar(tenant_b, "SELECT array_agg(id) FROM webhook_events") or [])
 
 
-def test_old_dedupe_keys_are_pruned(instance):
-    assert _post(instance, _upsert(instance["name"], "3A0000000000000000K2")).status_code == 200
+def test_old_dedupe_keys_are_pruned(webhook_instance):
+    assert _post(webhook_instance, _upsert(webhook_instance["name"], "3A0000000000000000K2")).status_code == 200
     apply_retention(FrozenClock(_now() + timedelta(days=1)))
-    assert _scalar(instance["tenant"], "SELECT count(*) FROM webhook_dedupe_keys") == 1  # within the window
+    assert _scalar(webhook_instance["tenant"], "SELECT count(*) FROM webhook_dedupe_keys") == 1  # within the window
     apply_retention(FrozenClock(_now() + timedelta(days=3)))
-    assert _scalar(instance["tenant"], "SELECT count(*) FROM webhook_dedupe_keys") == 0
+    assert _scalar(webhook_instance["tenant"], "SELECT count(*) FROM webhook_dedupe_keys") == 0
 
 
 def _message(tenant, created_at: datetime, body: str, status=MessageStatus.delivered, meta=None) -> uuid.UUID:
@@ -203,15 +189,18 @@ def test_body_retention_blanks_old_texts_but_keeps_the_facts(tenant_a, tenant_b)
     assert _row(tenant_a, queued).body == ""
 
 
-def test_a_late_redelivery_does_not_bring_an_expired_body_back(instance):
+def test_a_late_redelivery_does_not_bring_an_expired_body_back(webhook_instance):
+    tenant = webhook_instance["tenant"]
     key = f"3A{uuid.uuid4().hex[:18].upper()}"
-    assert _post(instance, _upsert(instance["name"], key, "primeiro")).status_code == 200
-    _set_retention(instance["tenant"], body_retention_days=7)
+    assert _post(webhook_instance, _upsert(webhook_instance["name"], key, "primeiro")).status_code == 200
+    _set_retention(tenant, body_retention_days=7)
     apply_retention(FrozenClock(_now() + timedelta(days=9)))
-    assert _scalar(instance["tenant"], "SELECT body FROM messages WHERE wa_msg_id = :k", k=key) == ""
-    assert _post(instance, _upsert(instance["name"], key, "de novo")).status_code == 200  # other bytes: no dedupe
-    assert _scalar(instance["tenant"], "SELECT body FROM messages WHERE wa_msg_id = :k", k=key) == ""
-    assert _scalar(instance["tenant"], "SELECT meta ? 'push_name' FROM messages WHERE wa_msg_id = :k", k=key) is False
+    assert _scalar(tenant, "SELECT body FROM messages WHERE wa_msg_id = :k", k=key) == ""
+    assert (
+        _post(webhook_instance, _upsert(webhook_instance["name"], key, "de novo")).status_code == 200
+    )  # other bytes: no dedupe
+    assert _scalar(tenant, "SELECT body FROM messages WHERE wa_msg_id = :k", k=key) == ""
+    assert _scalar(tenant, "SELECT meta ? 'push_name' FROM messages WHERE wa_msg_id = :k", k=key) is False
 
 
 def test_partitions_are_dropped_once_every_tenants_retention_has_passed(services):
