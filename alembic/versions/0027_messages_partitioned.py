@@ -77,13 +77,14 @@ KEY_INDEXES = (
     "CREATE INDEX ix_message_media_partners_tenant ON message_media_partners (tenant_id)",
 )
 
-# One claim per rule: inserted, or already held by this very message (a writer that claimed it first), or a
-# unique_violation naming the index the rule replaces.
+# One claim per rule: already held by this very message (a writer that claimed it first: the common case, one
+# probe), or inserted, or a unique_violation naming the index the rule replaces (held by another message, or by a
+# concurrent writer that then committed: ON CONFLICT waits for it, as the unique index did).
 _CLAIM = """
-    INSERT INTO {table} ({columns}, message_id{extra_cols}) VALUES ({values}, NEW.id{extra_vals})
-    ON CONFLICT DO NOTHING;
+    PERFORM 1 FROM {table} WHERE {match} AND message_id = NEW.id;
     IF NOT FOUND THEN
-      PERFORM 1 FROM {table} WHERE {match} AND message_id = NEW.id;
+      INSERT INTO {table} ({columns}, message_id{extra_cols}) VALUES ({values}, NEW.id{extra_vals})
+      ON CONFLICT DO NOTHING;
       IF NOT FOUND THEN
         RAISE unique_violation USING MESSAGE = 'duplicate key value violates unique constraint "{constraint}"',
           CONSTRAINT = '{constraint}', TABLE = 'messages', DETAIL = 'Key ({columns}) already exists.';

@@ -266,10 +266,11 @@ def _e164(phone: str | None) -> str | None:
 #   empty and nothing else happens (the statement returns no row). `ev` stores the delivery; processed_at = now()
 #   = the transaction's time, as the former "UPDATE ... SET processed_at = now()" at the end of the same
 #   transaction gave.
-# - messages are upserted by (tenant, wa_msg_id); statuses only move forward (GREATEST on an enum declared in
-#   progress order); the body / ids of a placeholder row left by an early status are filled in; facts one side's
-#   webhook has and the other's lacks (a voice note's length, a quote) are added, what is stored is kept; a message
-#   whose body has expired (engine.retention, meta.body_expired) stays blank whatever is redelivered.
+# - messages are upserted by (tenant, wa_msg_id) through its claim (`k`, below); statuses only move forward
+#   (GREATEST on an enum declared in progress order); the body / ids of a placeholder row left by an early status
+#   are filled in; facts one side's webhook has and the other's lacks (a voice note's length, a quote) are added,
+#   what is stored is kept; a message whose body has expired (engine.retention, meta.body_expired) stays blank
+#   whatever is redelivered.
 def _store_event(processed_at: str) -> str:
     """The `dk` and `ev` CTEs storing a delivery once (`ev` returns its id and received_at), with `processed_at`."""
     return f"""
@@ -293,7 +294,9 @@ _STORE_EVENT = _store_event("now()")
 # The message's claim on its WhatsApp id (`messages` is partitioned by month, so the id's uniqueness lives in
 # message_wa_ids, alembic 0027): a new id gets a fresh message id and `created_at`; a known one returns the row's,
 # even when a concurrent delivery committed it after this statement began (ON CONFLICT waits, then sees it). The
-# message upsert then targets (tenant_id, wa_msg_id, created_at), which finds that very row.
+# message upsert then targets (tenant_id, wa_msg_id, created_at), which finds that very row; `inserted` says whether
+# the claim was new (a partitioned table cannot return xmax). Every writer of a WhatsApp id takes its key row
+# before the message row (sending.MERGE_SENT), so two writers of one id never wait on each other crosswise.
 def _claim_wa_id(created_at: str, when: str) -> str:
     return f"""
     k AS (

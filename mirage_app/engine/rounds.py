@@ -454,6 +454,8 @@ def _claim_for_round(s, rt: EngineRuntime, msg: Received) -> uuid.UUID | str:
             return PENDING_MERGE
         # Our send timed out ("unknown_delivery") but the recipient has it: adopt the proof, the turn went out.
         now = rt.clock.now()
+        # The id's key row first, then the rows, as the webhook ingest locks them (sending.MERGE_SENT says why).
+        s.execute(text("SELECT 1 FROM message_wa_ids WHERE wa_msg_id = :wa FOR UPDATE"), {"wa": msg.wa_msg_id})
         s.execute(text("DELETE FROM messages WHERE id = :id"), {"id": msg.id})
         s.execute(
             text(

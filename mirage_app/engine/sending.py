@@ -91,9 +91,17 @@ def lock_number(s, number_id: uuid.UUID) -> None:
 # and its status kept (a receipt may have come first). One statement: the stray's DELETE runs to completion when
 # the UPDATE first reads it, before the id is written, so the unique key never sees both rows. The message's
 # advisory lock, when this attempt holds it, is released by the same statement, after its row is updated (a
-# waiting attempt's FOR UPDATE then blocks until this commits, and finds it sent).
+# waiting attempt's FOR UPDATE then blocks until this commits, and finds it sent). The message claims its id in
+# message_wa_ids (alembic 0027) before anything else, as the webhook ingest does: the key row is then always locked
+# before a message row, and the ingest of a delivery for the same id never waits on this row while this statement
+# waits on its key (a deadlock). A stray the claim finds (the key's holder) is the one deleted; one committed after
+# this statement began is not seen, so the claim then fails (unique_violation) and `_record_sent` tries again.
 MERGE_SENT = text(
-    "WITH stray AS (DELETE FROM messages WHERE wa_msg_id = :wa AND id <> :id RETURNING status) "
+    "WITH key AS (INSERT INTO message_wa_ids AS w (tenant_id, wa_msg_id, message_id, created_at) "
+    "SELECT tenant_id, :wa, id, created_at FROM messages WHERE id = :id "
+    "ON CONFLICT (tenant_id, wa_msg_id) DO UPDATE SET message_id = w.message_id RETURNING message_id), "
+    "stray AS (DELETE FROM messages WHERE wa_msg_id = :wa AND id <> :id AND EXISTS (SELECT FROM key) "
+    "RETURNING status) "
     "UPDATE messages SET wa_msg_id = :wa, "
     "status = GREATEST(status, CAST(:floor AS message_status), (SELECT max(status) FROM stray)), "
     "error = NULL, send_after = NULL, wait_reason = NULL, updated_at = :now, meta = meta - 'check_evidence' "

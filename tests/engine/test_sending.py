@@ -221,3 +221,57 @@ def test_a_webhook_that_overtakes_the_send_is_merged_into_it(admin_actor, clock,
             text("SELECT id, status::text FROM messages WHERE wa_msg_id = :wa"), {"wa": outcome.wa_msg_id}
         ).all()
     assert [tuple(r) for r in rows] == [(m, "delivered")]
+
+
+def test_a_delivery_racing_the_merge_with_the_same_timestamp_neither_deadlocks_nor_doubles(
+    admin_actor, clock, jobs, fake
+):
+    """A delivery of the sent message carries the queued row's very created_at (a frozen clock; in production, a
+    send within the second it was queued) and is in flight while the send is recorded: its claim on the WhatsApp id
+    is made, its row not yet. The merge waits for the claim, then fails once on it and retries (alembic 0027 key
+    order); taking the row first would deadlock with the delivery's insert. One row is left, the sent one."""
+    tenant = admin_actor.tenant_id
+    a, b = _setup(admin_actor, clock)
+    [m] = queue_messages(tenant, a, b, 1, clock)
+    errors: list[BaseException] = []
+
+    def delivery(wa_msg_id: str, claimed: threading.Event) -> None:
+        try:
+            with tenant_session(tenant) as s:
+                at = s.execute(text("SELECT created_at FROM messages WHERE id = :id"), {"id": m}).scalar()
+                params = {"t": tenant, "a": a, "b": b, "wa": wa_msg_id, "at": at, "x": uuid.uuid4()}
+                s.execute(
+                    text("INSERT INTO message_wa_ids (tenant_id, wa_msg_id, message_id, created_at) "
+                         "VALUES (:t, :wa, :x, :at)"),
+                    params,
+                )  # fmt: skip
+                claimed.set()
+                threading.Event().wait(0.5)  # the merge starts meanwhile and waits on the claim
+                s.execute(
+                    text("INSERT INTO messages (id, tenant_id, from_number_id, to_number_id, direction, body, "
+                         "status, meta, wa_msg_id, created_at) VALUES (:x, :t, :a, :b, 'out', 'echo', 'delivered', "
+                         "'{}', :wa, :at)"),
+                    params,
+                )  # fmt: skip
+                s.commit()
+        except BaseException as exc:  # a deadlock would land here or in the send
+            errors.append(exc)
+            claimed.set()
+
+    threads: list[threading.Thread] = []
+
+    def in_flight(wa_msg_id: str) -> None:
+        claimed = threading.Event()
+        threads.append(threading.Thread(target=delivery, args=(wa_msg_id, claimed)))
+        threads[0].start()
+        claimed.wait(10)
+
+    fake.after_send = in_flight
+    outcome = sending.process(tenant, m)
+    threads[0].join(10)
+    assert errors == [] and outcome.state == send_outcomes.SENT
+    with tenant_session(tenant) as s:
+        rows = s.execute(
+            text("SELECT id, status::text FROM messages WHERE wa_msg_id = :wa"), {"wa": outcome.wa_msg_id}
+        ).all()
+    assert [tuple(r) for r in rows] == [(m, "delivered")]
