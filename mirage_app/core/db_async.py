@@ -33,6 +33,11 @@ from sqlalchemy.engine import make_url
 from mirage_app.core.config import Settings, get_settings
 
 PIN_SESSION_SQL = "SELECT set_config('app.tenant_id', %s, false)"
+# These connections run a handful of fixed statements thousands of times: one generic plan each, made once per
+# connection. Left to choose, PostgreSQL keeps planning the ingest statement anew for every delivery (its generic
+# plan over the partitioned `messages` and `webhook_events` looks dearer than it is): ~0.15 ms per delivery
+# (bench/webhooks/).
+GENERIC_PLANS = "-c plan_cache_mode=force_generic_plan"
 # Connections per worker process (each ASGI worker has its own loop, hence its own pool): 4 x 5 Granian workers on
 # 2 cores. More did not raise throughput in bench/webhooks/, and each one is a PostgreSQL backend.
 DEFAULT_POOL_SIZE = 4
@@ -68,7 +73,9 @@ class _LoopPool:
         async with self._slots:
             conn = self._idle.pop() if self._idle else None
             if conn is None or conn.closed:
-                conn = await psycopg.AsyncConnection.connect(self.dsn, autocommit=True, row_factory=namedtuple_row)
+                conn = await psycopg.AsyncConnection.connect(
+                    self.dsn, autocommit=True, row_factory=namedtuple_row, options=GENERIC_PLANS
+                )
                 self._all.add(conn)
             try:
                 yield conn

@@ -201,7 +201,7 @@ class MessageWaId(SQLModel, table=True):
     __tablename__ = "message_wa_ids"
     __table_args__ = (
         sa.PrimaryKeyConstraint("tenant_id", "wa_msg_id", name="uq_messages_tenant_wa_msg_id"),
-        sa.Index("ix_message_wa_ids_created", "created_at"),
+        sa.Index("ix_message_wa_ids_created", "created_at", postgresql_using="brin"),
     )
     tenant_id: uuid.UUID = tenant_field(index=False)
     wa_msg_id: str = Field(max_length=128)
@@ -216,7 +216,7 @@ class MessageSendKey(SQLModel, table=True):
     __tablename__ = "message_send_keys"
     __table_args__ = (
         sa.PrimaryKeyConstraint("tenant_id", "send_key", name="uq_messages_send_key"),
-        sa.Index("ix_message_send_keys_created", "created_at"),
+        sa.Index("ix_message_send_keys_created", "created_at", postgresql_using="brin"),
     )
     tenant_id: uuid.UUID = tenant_field(index=False)
     send_key: str = Field(sa_column=sa.Column(sa.Text, nullable=False))
