@@ -219,7 +219,7 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
     from mirage_app.base.permissions import Actor
     from mirage_app.core import migrate
     from mirage_app.core.config import reset_settings_cache
-    from mirage_app.core.db import tenant_session
+    from mirage_app.core.db import admin_engine, tenant_session
     from mirage_app.core.redis import get_redis
     from mirage_app.engine import conversation_scheduler
     from mirage_app.engine.runtime import runtime, use_runtime
@@ -341,6 +341,12 @@ def run(args, workdir: Path, procs: list[subprocess.Popen]) -> int:
 
     run_rounds(warm_ids)  # warm the workers (imports, pools) and the API
     sim.wait_idle(30)
+    # Statistics as autovacuum keeps them in a running database. One loaded a second ago has none, and the planner
+    # then takes a look-up of a message by id over the monthly partitions of `messages` for one row per partition
+    # and joins it by scanning a tenant's rounds (2.8 ms instead of 0.45 ms for the turn's context).
+    with admin_engine().connect() as owner:
+        owner.execute(text("ANALYZE"))
+        owner.commit()
     groups = {
         "workers": [pid for p in procs[1:] for pid in (p.pid, *descendants(p.pid))],
         "api": [procs[0].pid, *descendants(procs[0].pid)],

@@ -4,7 +4,9 @@ has passed them; the figures live on in the rollups.
 - `messages` becomes a table partitioned by RANGE (created_at), one partition per UTC month in `mirage_partitions`
   (reached only through the parent, whose forced row-level security applies; each partition carries the same
   policy), plus a DEFAULT partition so that no insert ever fails. Existing rows get one partition per month they
-  span. The primary key becomes (id, created_at).
+  span. Each partition's primary key is `id`; the parent has none (a partitioned table's would have to hold
+  created_at, and the planner takes `id = ...` to match one row only when a unique index on `id` alone says so:
+  without it, every look-up of a message by id was planned as a scan of many).
 - A partitioned table's unique indexes must hold the partition key, so the three uniqueness rules move to tables
   that no partition boundary splits, each under the name of the index it replaces (errors keep naming it):
   `message_wa_ids` (`uq_messages_tenant_wa_msg_id`: one row per WhatsApp message and tenant),
@@ -197,7 +199,7 @@ FUNCTIONS = {
             BEGIN
               -- CREATE + ATTACH rather than CREATE ... PARTITION OF: ATTACH does not lock out readers and writers.
               EXECUTE format('CREATE TABLE {PARTS}.%I (LIKE public.messages INCLUDING DEFAULTS INCLUDING GENERATED '
-                             'INCLUDING CONSTRAINTS)', part);
+                             'INCLUDING CONSTRAINTS, PRIMARY KEY (id))', part);
               -- Rows the DEFAULT partition took for this month leave it and come back through the parent, so that
               -- their keys and facts triggers see a delete and an insert of the same row (net: nothing changes).
               EXECUTE format('CREATE TEMP TABLE mirage_moving ON COMMIT DROP AS WITH moved AS (DELETE FROM '
@@ -323,7 +325,7 @@ def upgrade() -> None:
         "CREATE TABLE messages (LIKE messages_unpartitioned INCLUDING DEFAULTS INCLUDING GENERATED "
         "INCLUDING CONSTRAINTS) PARTITION BY RANGE (created_at)"
     )
-    op.execute(f"CREATE TABLE {PARTS}.messages_default PARTITION OF messages DEFAULT")
+    op.execute(f"CREATE TABLE {PARTS}.messages_default PARTITION OF messages (PRIMARY KEY (id)) DEFAULT")
     for signature, (returns, language, body) in FUNCTIONS.items():
         op.execute(
             f"CREATE FUNCTION {signature} RETURNS {returns} LANGUAGE {language} SECURITY DEFINER "
@@ -347,7 +349,6 @@ def upgrade() -> None:
     op.execute(f"INSERT INTO messages ({columns}) SELECT {columns} FROM messages_unpartitioned")
     op.execute("DROP TABLE messages_unpartitioned")
 
-    op.execute("ALTER TABLE messages ADD CONSTRAINT messages_pkey PRIMARY KEY (id, created_at)")
     for statement in (*indexes, *LOOKUP_INDEXES, *fkeys):
         op.execute(statement)
     _protect("messages")

@@ -114,8 +114,7 @@ class Message(SQLModel, table=True):
     meta: dict = json_field(dict)
     status: MessageStatus = enum_field(pg_enum(MessageStatus, "message_status"), MessageStatus.queued)
     error: str | None = Field(default=None, max_length=500)
-    # The partition key (by month, alembic 0027). The table's primary key is (id, created_at), as a partitioned
-    # table's must hold it; the model keys on id alone (ids are unique), so `session.get(Message, id)` works.
+    # The partition key (by month, alembic 0027). Each partition's primary key is id (the parent has none).
     created_at: datetime = created_field()
     sent_at: datetime | None = ts_field()
     updated_at: datetime | None = ts_field()
