@@ -261,6 +261,8 @@ def measure(size: int, runs: int, check: bool) -> dict[str, str]:
     dsn = os.environ["DATABASE_URL"].replace("postgresql+psycopg://", "postgresql://")
     out: dict[str, str] = {}
     with psycopg.connect(dsn, autocommit=True) as conn:
+        # The months the history spans, as the retention job keeps them made (alembic 0027).
+        conn.execute("SELECT mirage_message_partitions_ensure(CAST(now() - interval '31 days' AS date), 3)")
         history = History(conn, tenant)
         print(f"[{size:,}] generating ...", flush=True)
         generate(history, size)
