@@ -190,8 +190,15 @@ FUNCTIONS = {
         DECLARE
           m date; part text; lo timestamptz; hi timestamptz; cols text; made integer := 0;
         BEGIN
-          FOR i IN 0 .. LEAST(p_months, 240) - 1 LOOP
-            m := (date_trunc('month', p_from) + make_interval(months => i))::date;
+          -- The months asked for, and those of rows the DEFAULT partition took (an old message a history sync
+          -- delivered, a demo's past): they get their month too, so that retention drops them with it.
+          FOR m IN SELECT (date_trunc('month', p_from) + make_interval(months => i))::date
+                   FROM generate_series(0, LEAST(p_months, 240) - 1) i
+                   UNION
+                   SELECT DISTINCT date_trunc('month', created_at AT TIME ZONE 'UTC')::date
+                   FROM {PARTS}.messages_default
+                   ORDER BY 1
+          LOOP
             part := 'messages_p' || to_char(m, 'YYYYMM');
             CONTINUE WHEN to_regclass('{PARTS}.' || part) IS NOT NULL;
             lo := m::timestamp AT TIME ZONE 'UTC';
