@@ -127,6 +127,23 @@ def tenant_b(make_tenant) -> uuid.UUID:
     return make_tenant("Tenant B")
 
 
+@pytest.fixture
+def webhook_instance(tenant_a) -> dict:
+    """A number of tenant A with an Evolution session whose webhook secret is known: name, secret, tenant."""
+    name, secret = f"mrg-ret-{uuid.uuid4().hex[:8]}", f"secret-{uuid.uuid4().hex}"
+    from mirage_app.core.db import tenant_session
+    from mirage_app.core.security import hash_token
+    from mirage_app.models import EvolutionSession, Number, NumberStatus
+
+    with tenant_session(tenant_a) as s:
+        number = Number(tenant_id=tenant_a, session_id=name, label="A", status=NumberStatus.connected)
+        s.add(number)
+        s.flush()
+        s.add(EvolutionSession(tenant_id=tenant_a, number_id=number.id, webhook_secret_hash=hash_token(secret)))
+        s.commit()
+    return {"tenant": tenant_a, "name": name, "secret": secret}
+
+
 @pytest.fixture(scope="session")
 def api_server(services):
     """Mirage's /api app served over real HTTP (uvicorn in a thread), so the simulator can post webhooks to it."""

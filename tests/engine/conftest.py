@@ -15,31 +15,16 @@ from sqlalchemy import text
 from mirage_app.core.clock import FrozenClock
 from mirage_app.core.db import tenant_session
 from mirage_app.core.redis import get_redis
-from mirage_app.core.security import hash_token
 from mirage_app.engine.runtime import EngineRuntime, EngineSettings, ManualDeferrer, use_runtime
 from mirage_app.evolution.client import EvolutionClient
 from mirage_app.evolution.simulator.config import SimConfig
 from mirage_app.evolution.simulator.server import SimulatorServer
 from mirage_app.evolution.simulator.state import SimulatorState
-from mirage_app.models import EvolutionSession, Number, NumberStatus
 from mirage_app.services import contacts, instances, outreach, tenant_settings
 from tests.conftest import wait_for
 from tests.engine.driver import Driver
 
 TZ = "America/Sao_Paulo"
-
-
-@pytest.fixture
-def webhook_instance(tenant_a) -> dict:
-    """A number of tenant A with an Evolution session whose webhook secret is known: name, secret, tenant."""
-    name, secret = f"mrg-ret-{uuid.uuid4().hex[:8]}", f"secret-{uuid.uuid4().hex}"
-    with tenant_session(tenant_a) as s:
-        number = Number(tenant_id=tenant_a, session_id=name, label="A", status=NumberStatus.connected)
-        s.add(number)
-        s.flush()
-        s.add(EvolutionSession(tenant_id=tenant_a, number_id=number.id, webhook_secret_hash=hash_token(secret)))
-        s.commit()
-    return {"tenant": tenant_a, "name": name, "secret": secret}
 
 
 def next_monday_midnight(days_ahead: int = 40) -> datetime:

@@ -13,10 +13,8 @@ from sqlalchemy import text
 
 from mirage_app.api.app import api, asgi
 from mirage_app.core.db import tenant_session
-from mirage_app.core.security import hash_token
 from mirage_app.engine.ingest import SECRET_HEADER
 from mirage_app.logic.untrusted_input import MAX_OFFSET, bad_text_paths, nesting_exceeds
-from mirage_app.models import EvolutionSession, Number, NumberStatus
 from tests.api.conftest import api_client
 
 WEBHOOK = "/api/webhooks/evolution"
@@ -92,18 +90,6 @@ def test_deep_json_on_a_keyed_route_is_refused(keyed):
 # -- the webhook route: its own parse, before authentication ---------------------------------------------------
 
 
-@pytest.fixture
-def instance(tenant_a):
-    name, secret = f"mrg-sec-{uuid.uuid4().hex[:8]}", f"secret-{uuid.uuid4().hex}"
-    with tenant_session(tenant_a) as s:
-        number = Number(tenant_id=tenant_a, session_id=name, label="A", status=NumberStatus.connected)
-        s.add(number)
-        s.flush()
-        s.add(EvolutionSession(tenant_id=tenant_a, number_id=number.id, webhook_secret_hash=hash_token(secret)))
-        s.commit()
-    return {"tenant": tenant_a, "name": name, "secret": secret}
-
-
 @pytest.fixture(params=["fast_path", "fastapi_route"])
 def hook(request):
     return TestClient(asgi if request.param == "fast_path" else api, raise_server_exceptions=False)
@@ -136,17 +122,17 @@ def test_deep_nesting_is_refused_before_authentication(hook):
     assert _is_error(hook.post(WEBHOOK, content=arrays), 400)
 
 
-def test_a_lone_surrogate_with_a_valid_secret_is_refused(hook, instance):
-    body = _upsert(instance["name"], '"oi \\ud800"')
-    response = hook.post(WEBHOOK, content=body, headers={SECRET_HEADER: instance["secret"]})
+def test_a_lone_surrogate_with_a_valid_secret_is_refused(hook, webhook_instance):
+    body = _upsert(webhook_instance["name"], '"oi \\ud800"')
+    response = hook.post(WEBHOOK, content=body, headers={SECRET_HEADER: webhook_instance["secret"]})
     assert _is_error(response, 400) and response.json()["error"] == "invalid_input"
-    assert _messages(instance["tenant"]) == 0
+    assert _messages(webhook_instance["tenant"]) == 0
 
 
-def test_an_emoji_pair_in_a_webhook_is_stored(hook, instance):
-    body = _upsert(instance["name"], '"oi \\ud83d\\ude00"')
-    response = hook.post(WEBHOOK, content=body, headers={SECRET_HEADER: instance["secret"]})
-    assert response.status_code == 200 and _messages(instance["tenant"]) == 1
+def test_an_emoji_pair_in_a_webhook_is_stored(hook, webhook_instance):
+    body = _upsert(webhook_instance["name"], '"oi \\ud83d\\ude00"')
+    response = hook.post(WEBHOOK, content=body, headers={SECRET_HEADER: webhook_instance["secret"]})
+    assert response.status_code == 200 and _messages(webhook_instance["tenant"]) == 1
 
 
 # -- the pure checks ---------------------------------------------------------------------------------------------
