@@ -16,7 +16,8 @@ has passed them; the figures live on in the rollups.
   unique_violation as the indexes did; writers that must not fail (ON CONFLICT before) claim the key first.
 - `mirage_messages_horizon(p_now)`: the first day still kept (today minus the longest body retention of any
   tenant); `mirage_message_partitions_ensure(p_from, p_months)` / `mirage_message_partitions_drop(p_now)` create
-  the coming months and drop the months before the horizon, as 0020's functions do for `webhook_events`.
+  the coming months (and the month of any row the DEFAULT partition took, moving it there) and drop the months
+  before the horizon, as 0020's functions do for `webhook_events`.
 
 Revision ID: 0027
 Revises: 0026
