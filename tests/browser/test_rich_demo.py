@@ -27,9 +27,9 @@ KINDS = {
     "quoted reply": "#live-feed .quote-box",
 }
 EAGER = {
-    "Ana Souza": '{"stickers": 0.4, "pictures": 0.4, "reactions": 1, "quotes": 1, "group_talk": 0.9}',
+    "Ana Souza": '{"stickers": 0.7, "pictures": 0.4, "reactions": 1, "quotes": 1, "group_talk": 0.9}',
     "Bruno Lima": '{"voice_notes": 0.8, "reactions": 1, "quotes": 1, "group_talk": 0.9}',
-    "Carla Mendes": '{"pictures": 0.4, "stickers": 0.4, "voice_notes": 0.1, "reactions": 1, "quotes": 1}',
+    "Carla Mendes": '{"pictures": 0.4, "stickers": 0.7, "voice_notes": 0.1, "reactions": 1, "quotes": 1}',
 }  # fmt: skip
 LIVE_S = 420
 SCHEDULE_SQL = (
