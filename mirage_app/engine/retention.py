@@ -94,39 +94,35 @@ class RetentionResult:
         return asdict(self)
 
 
+def _owner_call(statement, params: dict):
+    """One of the partition functions (SECURITY DEFINER: only the owner may run DDL), committed; its result."""
+    with system_session() as s:
+        result = s.execute(statement, params).scalars().all()
+        s.commit()
+    return result
+
+
 def ensure_partitions(now: datetime, days: int = retention.PARTITION_DAYS_AHEAD) -> int:
     """Create the missing daily partitions of `webhook_events` from today (UTC) on; how many were made."""
-    with system_session() as s:
-        made = s.execute(ENSURE_PARTITIONS, {"start": retention.partition_start(now), "days": days}).scalar()
-        s.commit()
-    return int(made or 0)
+    return int(_owner_call(ENSURE_PARTITIONS, {"start": retention.partition_start(now), "days": days})[0] or 0)
 
 
 def ensure_message_partitions(now: datetime, months: int = retention.MESSAGE_PARTITION_MONTHS_AHEAD) -> int:
-    """Create the missing monthly partitions of `messages` from this month (UTC) on; how many were made."""
-    with system_session() as s:
-        made = s.execute(
-            ENSURE_MESSAGE_PARTITIONS, {"start": retention.partition_start(now), "months": months}
-        ).scalar()
-        s.commit()
-    return int(made or 0)
+    """Create the missing monthly partitions of `messages` from this month (UTC) on, and the months of rows the
+    DEFAULT partition took; how many were made."""
+    params = {"start": retention.partition_start(now), "months": months}
+    return int(_owner_call(ENSURE_MESSAGE_PARTITIONS, params)[0] or 0)
 
 
 def drop_expired_partitions(now: datetime) -> list[str]:
     """Drop the `webhook_events` partitions older than the longest retention of any tenant (decided in the
     database)."""
-    with system_session() as s:
-        dropped = list(s.execute(DROP_PARTITIONS, {"now": now}).scalars().all())
-        s.commit()
-    return dropped
+    return list(_owner_call(DROP_PARTITIONS, {"now": now}))
 
 
 def drop_expired_message_partitions(now: datetime) -> list[str]:
     """Drop the months of `messages` before the longest body retention of any tenant (decided in the database)."""
-    with system_session() as s:
-        dropped = list(s.execute(DROP_MESSAGE_PARTITIONS, {"now": now}).scalars().all())
-        s.commit()
-    return dropped
+    return list(_owner_call(DROP_MESSAGE_PARTITIONS, {"now": now}))
 
 
 def _delete_batches(s, statement, params: dict, max_batches: int) -> int:
